@@ -1,0 +1,7 @@
+fn main() {
+    lalrpop::Configuration::new()
+        .use_cargo_dir_conventions()
+        .emit_rerun_directives(true)
+        .process()
+        .expect("the KernelScript grammar failed to build");
+}

@@ -1,0 +1,150 @@
+//! Diagnostics: one type for every stage of the compiler, rendered the way
+//! rustc renders them (`error: ...`, `--> file:line:col`, source line, caret,
+//! `help:`), through codespan-reporting.
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, termcolor};
+use serde::{Deserialize, Serialize};
+
+use crate::span::Span;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A message about the source, with a primary location.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    pub span: Span,
+    /// Text shown under the caret of the primary span.
+    pub label: String,
+    /// Further locations that explain the error (e.g. "unclosed `{` here").
+    pub secondary: Vec<(Span, String)>,
+    pub notes: Vec<String>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            label: String::new(),
+            secondary: Vec::new(),
+            notes: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn warning(span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(span, message)
+        }
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    pub fn with_secondary(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.secondary.push((span, label.into()));
+        self
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    fn to_codespan(&self, len: usize) -> CsDiagnostic<()> {
+        let clamp = |s: Span| {
+            let start = (s.start as usize).min(len);
+            let end = (s.end as usize).clamp(start, len);
+            start..end
+        };
+        let mut labels = vec![Label::primary((), clamp(self.span)).with_message(&self.label)];
+        for (span, msg) in &self.secondary {
+            labels.push(Label::secondary((), clamp(*span)).with_message(msg));
+        }
+        let mut notes = self.notes.clone();
+        if let Some(help) = &self.help {
+            notes.push(format!("help: {help}"));
+        }
+        let d = match self.severity {
+            Severity::Error => CsDiagnostic::error(),
+            Severity::Warning => CsDiagnostic::warning(),
+        };
+        d.with_message(&self.message)
+            .with_labels(labels)
+            .with_notes(notes)
+    }
+}
+
+/// How many diagnostics are printed at most; random input can produce
+/// thousands and the first few are the ones that matter.
+pub const MAX_REPORTED: usize = 50;
+
+/// Render diagnostics for one file to a string (no colour), rustc style.
+pub fn render(path: &str, source: &str, diags: &[Diagnostic]) -> String {
+    let mut buf = termcolor::Buffer::no_color();
+    emit(&mut buf, path, source, diags);
+    String::from_utf8_lossy(buf.as_slice()).into_owned()
+}
+
+/// Render diagnostics to a terminal writer (colour if the writer supports it).
+pub fn emit(w: &mut dyn termcolor::WriteColor, path: &str, source: &str, diags: &[Diagnostic]) {
+    let file = SimpleFile::new(path, source);
+    let mut config = term::Config {
+        chars: term::Chars::ascii(),
+        ..term::Config::default()
+    };
+    // rustc's look: `error: msg` then ` --> file:line:col`.
+    config.start_context_lines = 1;
+    config.end_context_lines = 1;
+    for d in diags.iter().take(MAX_REPORTED) {
+        // Rendering into a buffer or stderr only fails on I/O errors, which
+        // leave nothing useful to do.
+        let _ = term::emit(w, &config, &file, &d.to_codespan(source.len()));
+    }
+    if diags.len() > MAX_REPORTED {
+        let _ = writeln!(
+            w,
+            "note: {} more diagnostics not shown",
+            diags.len() - MAX_REPORTED
+        );
+    }
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if errors > 0 {
+        let _ = writeln!(
+            w,
+            "error: could not compile `{path}` due to {errors} previous error{}{}",
+            plural(errors),
+            if warnings > 0 {
+                format!("; {warnings} warning{} emitted", plural(warnings))
+            } else {
+                String::new()
+            }
+        );
+    } else if warnings > 0 {
+        let _ = writeln!(w, "warning: {warnings} warning{} emitted", plural(warnings));
+    }
+}

@@ -1,0 +1,265 @@
+//! The parse driver: lexer -> LALRPOP parser -> AST plus diagnostics.
+
+use lalrpop_util::{ErrorRecovery, ParseError};
+
+use crate::ast::*;
+use crate::depth;
+use crate::diag::Diagnostic;
+use crate::lexer::{self, Lexed};
+use crate::span::Span;
+use crate::token::Tok;
+
+/// The lexer never fails (it reports and recovers), so the parser's user
+/// error type is uninhabited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoError {}
+
+/// State shared with grammar actions.
+#[derive(Default)]
+pub struct ParseCtx {
+    pub diags: Vec<Diagnostic>,
+    pub recovered: Vec<ErrorRecovery<usize, Tok, NoError>>,
+}
+
+/// The result of parsing one file: an AST (with `Error` nodes where the
+/// parser recovered) and every diagnostic, sorted by position.
+pub struct Parsed {
+    pub file: File,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Parsed {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parse KernelScript source text.
+pub fn parse(src: &str) -> Parsed {
+    let Lexed {
+        tokens,
+        diagnostics: lex_diags,
+        unclosed,
+    } = lexer::lex(src);
+    let mut ctx = ParseCtx::default();
+    let result = crate::grammar::FileParser::new().parse(&mut ctx, tokens.iter().cloned());
+    let mut syntax: Vec<ParseError<usize, Tok, NoError>> =
+        ctx.recovered.drain(..).map(|r| r.error).collect();
+    let file = match result {
+        Ok(file) => file,
+        Err(e) => {
+            syntax.push(e);
+            File { items: Vec::new() }
+        }
+    };
+
+    let mut diags = lex_diags;
+    let saw_eof_error = syntax
+        .iter()
+        .any(|e| matches!(e, ParseError::UnrecognizedEof { .. }));
+    if !saw_eof_error {
+        // Recovery can swallow the end of file; still name what was left open.
+        if let Some(&(pos, b)) = unclosed.iter().find(|(_, b)| *b == b'{') {
+            diags.push(
+                Diagnostic::error(Span::new(pos, pos + 1), format!("unclosed `{}`", b as char))
+                    .with_label("this delimiter is never closed"),
+            );
+        }
+    }
+    let lex_error_spans: Vec<Span> = diags.iter().map(|d| d.span).collect();
+    for e in syntax {
+        let d = syntax_error(src, &tokens, &unclosed, e);
+        // A bad literal or stray character was already reported by the lexer;
+        // the parser tripping over it right there adds nothing.
+        let dup = lex_error_spans
+            .iter()
+            .any(|s| d.span.start >= s.start && d.span.start <= s.end);
+        if !dup {
+            diags.push(d);
+        }
+    }
+    diags.extend(ctx.diags);
+
+    // Recursive passes (and dropping the tree) need bounded depth.
+    let file = match depth::check(&file) {
+        None => file,
+        Some(d) => {
+            diags.push(d);
+            // Dropping a pathologically deep tree recurses as deep as it is;
+            // leak it instead: the caller reports and exits.
+            std::mem::forget(file);
+            File { items: Vec::new() }
+        }
+    };
+    diags.sort_by_key(|d| (d.span.start, d.span.end));
+    diags.dedup_by(|a, b| a.span.start == b.span.start && a.message == b.message);
+    Parsed {
+        file,
+        diagnostics: diags,
+    }
+}
+
+fn describe_expected(expected: &[String]) -> Vec<String> {
+    const EXPR_START: &[&str] = &[
+        "ident", "int", "string", "char", "true", "false", "null", "none", "(", "[", "-", "!", "~",
+        "*", "&", "match", "sizeof", "if",
+    ];
+    let names: Vec<&str> = expected.iter().map(|s| s.trim_matches('"')).collect();
+    let has_expr = ["ident", "int", "("].iter().all(|t| names.contains(t));
+    let mut out = Vec::new();
+    if has_expr {
+        out.push("expression".to_string());
+    }
+    for n in names {
+        if has_expr && EXPR_START.contains(&n) {
+            continue;
+        }
+        out.push(match n {
+            "ident" => "identifier".to_string(),
+            "int" => "integer".to_string(),
+            "string" => "string literal".to_string(),
+            "char" => "character literal".to_string(),
+            "NL" => "end of line".to_string(),
+            other => format!("`{other}`"),
+        });
+    }
+    out
+}
+
+fn join_expected(list: &[String]) -> String {
+    match list.len() {
+        0 => "something else".to_string(),
+        1 => list[0].clone(),
+        2 => format!("{} or {}", list[0], list[1]),
+        n if n <= 7 => format!("one of {}, or {}", list[..n - 1].join(", "), list[n - 1]),
+        _ => format!("one of {}, ...", list[..6].join(", ")),
+    }
+}
+
+/// The token before byte offset `at`, if any.
+fn token_before(tokens: &[lexer::Spanned], at: usize) -> Option<&Tok> {
+    let i = tokens.partition_point(|(s, _, _)| *s < at);
+    i.checked_sub(1).map(|i| &tokens[i].1)
+}
+
+fn syntax_error(
+    src: &str,
+    tokens: &[lexer::Spanned],
+    unclosed: &[(usize, u8)],
+    e: ParseError<usize, Tok, NoError>,
+) -> Diagnostic {
+    match e {
+        ParseError::UnrecognizedEof { location, expected } => {
+            let exp = describe_expected(&expected);
+            let at = location.min(src.len());
+            let mut d = Diagnostic::error(
+                Span::new(at, at),
+                format!("unexpected end of file; expected {}", join_expected(&exp)),
+            )
+            .with_label("the file ends here");
+            for &(pos, b) in unclosed.iter().rev().take(3) {
+                d = d.with_secondary(Span::new(pos, pos + 1), format!("unclosed `{}`", b as char));
+            }
+            d
+        }
+        ParseError::UnrecognizedToken {
+            token: (l, tok, r),
+            expected,
+        } => {
+            let exp = describe_expected(&expected);
+            let found = match &tok {
+                Tok::Newline => "end of line".to_string(),
+                t => t.to_string(),
+            };
+            let (l, r) = if tok == Tok::Newline { (l, l) } else { (l, r) };
+            let prev = token_before(tokens, l);
+            let expects = |t: &str| expected.iter().any(|e| e.trim_matches('"') == t);
+            // Two statements on one line is the usual cause when a line break
+            // would have been accepted; say that rather than list 20 operators.
+            let end_of_stmt = expects("NL") && !matches!(tok, Tok::Newline | Tok::RBrace);
+            let message = if end_of_stmt {
+                format!("expected end of statement, found {found}")
+            } else {
+                format!("expected {}, found {found}", join_expected(&exp))
+            };
+            let mut d = Diagnostic::error(Span::new(l, r), message).with_label(match exp.len() {
+                _ if end_of_stmt => "unexpected here".to_string(),
+                1 => format!("expected {}", exp[0]),
+                0 => "unexpected here".to_string(),
+                n => format!("expected one of {n} possible tokens"),
+            });
+            if matches!(prev, Some(Tok::If | Tok::While | Tok::Match)) && expects("(") {
+                d = d.with_help("conditions are written in parentheses: `if (x > 0) { ... }`");
+            } else if tok == Tok::Question || prev == Some(&Tok::Question) {
+                d = d.with_help(
+                    "KernelScript has no `?` operator; compare with `null` and return early",
+                );
+            } else if matches!(tok, Tok::Colon) && matches!(prev, Some(Tok::Colon)) {
+                d = d.with_help("there are no `::` paths; call functions by their plain name");
+            } else if end_of_stmt {
+                d = d.with_help("put each statement on its own line, or separate them with `;`");
+            } else if tok == Tok::RBrace && unclosed.is_empty() && !expected.is_empty() {
+                d = d.with_note("this `}` may close a block that was never opened");
+            }
+            d
+        }
+        ParseError::ExtraToken { token: (l, tok, r) } => {
+            Diagnostic::error(Span::new(l, r), format!("unexpected {tok}"))
+        }
+        ParseError::InvalidToken { location } => {
+            Diagnostic::error(Span::new(location, location + 1), "invalid token")
+        }
+        ParseError::User { error } => match error {},
+    }
+}
+
+// ---------------------------------------------------------------- grammar helpers
+
+/// What follows `var name` at top level: a global or a map.
+pub enum VarRest {
+    Global(Option<Type>, Option<Expr>),
+    Map(Ident, Vec<Type>, Vec<MapArg>),
+}
+
+pub(crate) fn named_type(id: Ident) -> Type {
+    let span = id.span;
+    let kind = match PrimType::from_name(&id.name) {
+        Some(p) => TypeKind::Prim(p),
+        None => TypeKind::Named(id),
+    };
+    Type { kind, span }
+}
+
+pub(crate) fn str_type(ctx: &mut ParseCtx, id: Ident, n: ArrayLen, span: Span) -> Type {
+    if id.name == "str" {
+        return Type {
+            kind: TypeKind::Str(n),
+            span,
+        };
+    }
+    ctx.diags.push(
+        Diagnostic::error(span, format!("`{}(...)` is not a type", id.name))
+            .with_help("the only sized type written with parentheses is `str(N)`"),
+    );
+    Type {
+        kind: TypeKind::Error,
+        span,
+    }
+}
+
+/// Context parameter type of a program kind, for the old-syntax hint.
+pub(crate) fn context_type(kind: &str) -> &'static str {
+    match kind {
+        "xdp" => "xdp_md",
+        "tc" => "__sk_buff",
+        "kprobe" | "probe" => "pt_regs",
+        _ => "CTX",
+    }
+}
+
+pub(crate) fn return_type(kind: &str) -> &'static str {
+    match kind {
+        "xdp" => "xdp_action",
+        _ => "i32",
+    }
+}
