@@ -101,6 +101,84 @@ impl Diagnostic {
 /// thousands and the first few are the ones that matter.
 pub const MAX_REPORTED: usize = 50;
 
+/// Lines longer than this are shown as a window around the span: a
+/// generated or minified 1 MB line must not be printed whole per error.
+const LONG_LINE: usize = 240;
+
+fn line_bounds(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let bytes = source.as_bytes();
+    let start = bytes[..offset]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let end = bytes[offset..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(source.len(), |p| offset + p);
+    (start, end)
+}
+
+fn touches_long_line(source: &str, d: &Diagnostic) -> bool {
+    std::iter::once(d.span)
+        .chain(d.secondary.iter().map(|s| s.0))
+        .any(|s| {
+            let (a, b) = line_bounds(source, s.start as usize);
+            b - a > LONG_LINE
+        })
+}
+
+/// rustc's layout, by hand, for a diagnostic on a very long line: only the
+/// primary span, with a window of the line around it.
+fn emit_windowed(
+    w: &mut dyn termcolor::WriteColor,
+    path: &str,
+    source: &str,
+    d: &Diagnostic,
+) -> std::io::Result<()> {
+    let at = (d.span.start as usize).min(source.len());
+    let (line, col) = crate::span::line_col(source, at);
+    let (ls, le) = line_bounds(source, at);
+    let floor = |mut i: usize| {
+        while !source.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let from = floor(at.saturating_sub(60).max(ls));
+    let to = floor((at + 60).min(le));
+    let window = &source[from..to];
+    let prefix = if from > ls { "..." } else { "" };
+    let suffix = if to < le { "..." } else { "" };
+    let caret_pad = prefix.len() + source[from..at].chars().count();
+    let width =
+        (d.span.end.saturating_sub(d.span.start) as usize).clamp(1, to.saturating_sub(at).max(1));
+    let gutter = line.to_string().len();
+    let kind = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    writeln!(w, "{kind}: {}", d.message)?;
+    writeln!(w, "{:gutter$}--> {path}:{line}:{col}", "")?;
+    writeln!(w, "{:gutter$} |", "")?;
+    writeln!(w, "{line} | {prefix}{window}{suffix}")?;
+    writeln!(
+        w,
+        "{:gutter$} | {:caret_pad$}{} {}",
+        "",
+        "",
+        "^".repeat(width),
+        d.label
+    )?;
+    for n in &d.notes {
+        writeln!(w, "{:gutter$} = note: {n}", "")?;
+    }
+    if let Some(h) = &d.help {
+        writeln!(w, "{:gutter$} = help: {h}", "")?;
+    }
+    writeln!(w)
+}
+
 /// Render diagnostics for one file to a string (no colour), rustc style.
 pub fn render(path: &str, source: &str, diags: &[Diagnostic]) -> String {
     let mut buf = termcolor::Buffer::no_color();
@@ -121,7 +199,11 @@ pub fn emit(w: &mut dyn termcolor::WriteColor, path: &str, source: &str, diags: 
     for d in diags.iter().take(MAX_REPORTED) {
         // Rendering into a buffer or stderr only fails on I/O errors, which
         // leave nothing useful to do.
-        let _ = term::emit(w, &config, &file, &d.to_codespan(source.len()));
+        if touches_long_line(source, d) {
+            let _ = emit_windowed(w, path, source, d);
+        } else {
+            let _ = term::emit(w, &config, &file, &d.to_codespan(source.len()));
+        }
     }
     if diags.len() > MAX_REPORTED {
         let _ = writeln!(

@@ -25,8 +25,10 @@ pub type Spanned = (usize, Tok, usize);
 pub struct Lexed {
     pub tokens: Vec<Spanned>,
     pub diagnostics: Vec<Diagnostic>,
-    /// Brackets still open at end of input (for "unclosed delimiter" labels).
+    /// Brackets still open at end of input (closed there by the lexer).
     pub unclosed: Vec<(usize, u8)>,
+    /// Where the nesting limit stopped the lexer, if it did.
+    pub stopped_at: Option<usize>,
 }
 
 pub fn lex(src: &str) -> Lexed {
@@ -37,12 +39,16 @@ pub fn lex(src: &str) -> Lexed {
         diagnostics: Vec::new(),
         stack: Vec::new(),
         pending_newline: None,
+        too_deep: false,
     };
     lx.run();
+    let stopped_at = lx.too_deep.then(|| lx.tokens.last().map_or(0, |t| t.2));
+    lx.close_unclosed();
     Lexed {
         tokens: lx.tokens,
         diagnostics: lx.diagnostics,
         unclosed: lx.stack,
+        stopped_at,
     }
 }
 
@@ -55,6 +61,8 @@ struct Lexer<'a> {
     stack: Vec<(usize, u8)>,
     /// Offset of a line break seen since the last token, if it may end a statement.
     pending_newline: Option<usize>,
+    /// The nesting limit stopped the lexer.
+    too_deep: bool,
 }
 
 fn is_ident_start(b: u8) -> bool {
@@ -140,6 +148,34 @@ impl<'a> Lexer<'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// Report brackets left open at end of input and close them there, so the
+    /// parser can finish and report every error it found on the way.
+    fn close_unclosed(&mut self) {
+        let end = self.src.len();
+        // After the nesting limit stopped the lexer, the open brackets were
+        // already reported as one error.
+        let report = !self.too_deep;
+        for &(pos, open) in self.stack.iter().rev() {
+            let (close, tok) = match open {
+                b'(' => (')', Tok::RParen),
+                b'[' => (']', Tok::RBracket),
+                _ => ('}', Tok::RBrace),
+            };
+            let mut d = Diagnostic::error(
+                Span::new(pos, pos + 1),
+                format!("unclosed `{}`", open as char),
+            )
+            .with_label(format!("this `{}` is never closed", open as char))
+            .with_secondary(Span::new(end, end), "the file ends here");
+            d.help = Some(format!("add the missing `{close}`"));
+            if report {
+                self.diagnostics.push(d);
+            }
+            self.pending_newline = None;
+            self.tokens.push((end, tok, end));
         }
     }
 
@@ -455,6 +491,7 @@ impl<'a> Lexer<'a> {
                     )
                     .with_label_mut("the compiler stopped reading here");
                     self.pos = self.src.len();
+                    self.too_deep = true;
                     return false;
                 }
                 // A line break pending before `{` (e.g. `if (x)` then `{` on the

@@ -40,6 +40,7 @@ pub fn parse(src: &str) -> Parsed {
         tokens,
         diagnostics: lex_diags,
         unclosed,
+        stopped_at,
     } = lexer::lex(src);
     let mut ctx = ParseCtx::default();
     let result = crate::grammar::FileParser::new().parse(&mut ctx, tokens.iter().cloned());
@@ -54,21 +55,13 @@ pub fn parse(src: &str) -> Parsed {
     };
 
     let mut diags = lex_diags;
-    let saw_eof_error = syntax
-        .iter()
-        .any(|e| matches!(e, ParseError::UnrecognizedEof { .. }));
-    if !saw_eof_error {
-        // Recovery can swallow the end of file; still name what was left open.
-        if let Some(&(pos, b)) = unclosed.iter().find(|(_, b)| *b == b'{') {
-            diags.push(
-                Diagnostic::error(Span::new(pos, pos + 1), format!("unclosed `{}`", b as char))
-                    .with_label("this delimiter is never closed"),
-            );
-        }
-    }
     let lex_error_spans: Vec<Span> = diags.iter().map(|d| d.span).collect();
     for e in syntax {
         let d = syntax_error(src, &tokens, &unclosed, e);
+        // Past the point where the lexer gave up, errors are artefacts.
+        if stopped_at.is_some_and(|at| d.span.start as usize >= at) {
+            continue;
+        }
         // A bad literal or stray character was already reported by the lexer;
         // the parser tripping over it right there adds nothing.
         let dup = lex_error_spans
@@ -142,6 +135,12 @@ fn token_before(tokens: &[lexer::Spanned], at: usize) -> Option<&Tok> {
     i.checked_sub(1).map(|i| &tokens[i].1)
 }
 
+/// The token after the one starting at byte offset `at`, if any.
+fn token_after(tokens: &[lexer::Spanned], at: usize) -> Option<&Tok> {
+    let i = tokens.partition_point(|(s, _, _)| *s <= at);
+    tokens.get(i).map(|t| &t.1)
+}
+
 fn syntax_error(
     src: &str,
     tokens: &[lexer::Spanned],
@@ -152,15 +151,11 @@ fn syntax_error(
         ParseError::UnrecognizedEof { location, expected } => {
             let exp = describe_expected(&expected);
             let at = location.min(src.len());
-            let mut d = Diagnostic::error(
+            Diagnostic::error(
                 Span::new(at, at),
                 format!("unexpected end of file; expected {}", join_expected(&exp)),
             )
-            .with_label("the file ends here");
-            for &(pos, b) in unclosed.iter().rev().take(3) {
-                d = d.with_secondary(Span::new(pos, pos + 1), format!("unclosed `{}`", b as char));
-            }
-            d
+            .with_label("the file ends here")
         }
         ParseError::UnrecognizedToken {
             token: (l, tok, r),
@@ -176,8 +171,12 @@ fn syntax_error(
             let expects = |t: &str| expected.iter().any(|e| e.trim_matches('"') == t);
             // Two statements on one line is the usual cause when a line break
             // would have been accepted; say that rather than list 20 operators.
-            let end_of_stmt = expects("NL") && !matches!(tok, Tok::Newline | Tok::RBrace);
-            let message = if end_of_stmt {
+            let end_of_stmt = expects("NL")
+                && !matches!(tok, Tok::Newline | Tok::RBrace)
+                && !matches!(prev, None | Some(Tok::Newline | Tok::Semi | Tok::LBrace));
+            let message = if exp.is_empty() {
+                format!("unexpected {found}")
+            } else if end_of_stmt {
                 format!("expected end of statement, found {found}")
             } else {
                 format!("expected {}, found {found}", join_expected(&exp))
@@ -190,11 +189,36 @@ fn syntax_error(
             });
             if matches!(prev, Some(Tok::If | Tok::While | Tok::Match)) && expects("(") {
                 d = d.with_help("conditions are written in parentheses: `if (x > 0) { ... }`");
+            } else if matches!(
+                tok,
+                Tok::Fn
+                    | Tok::Struct
+                    | Tok::Config
+                    | Tok::Enum
+                    | Tok::Impl
+                    | Tok::Extern
+                    | Tok::Include
+                    | Tok::Import
+            ) && expects("var")
+            {
+                d = d.with_help("this item is inside a function body; is a `}` missing above it?");
             } else if tok == Tok::Question || prev == Some(&Tok::Question) {
                 d = d.with_help(
                     "KernelScript has no `?` operator; compare with `null` and return early",
                 );
-            } else if matches!(tok, Tok::Colon) && matches!(prev, Some(Tok::Colon)) {
+            } else if tok == Tok::Else || tok == Tok::Catch {
+                d = d.with_help(format!(
+                    "`{}` must directly follow the closing `}}` of {}",
+                    tok.text(),
+                    if tok == Tok::Else {
+                        "an `if`"
+                    } else {
+                        "a `try` or another `catch`"
+                    }
+                ));
+            } else if tok == Tok::Colon
+                && (prev == Some(&Tok::Colon) || token_after(tokens, l) == Some(&Tok::Colon))
+            {
                 d = d.with_help("there are no `::` paths; call functions by their plain name");
             } else if end_of_stmt {
                 d = d.with_help("put each statement on its own line, or separate them with `;`");
