@@ -73,10 +73,10 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
-    fn to_codespan(&self, len: usize) -> CsDiagnostic<()> {
+    fn to_codespan(&self, source: &str) -> CsDiagnostic<()> {
         let clamp = |s: Span| {
-            let start = (s.start as usize).min(len);
-            let end = (s.end as usize).clamp(start, len);
+            let start = floor_boundary(source, s.start as usize);
+            let end = floor_boundary(source, s.end as usize).max(start);
             start..end
         };
         let mut labels = vec![Label::primary((), clamp(self.span)).with_message(&self.label)];
@@ -100,6 +100,15 @@ impl Diagnostic {
 /// How many diagnostics are printed at most; random input can produce
 /// thousands and the first few are the ones that matter.
 pub const MAX_REPORTED: usize = 50;
+
+/// The largest char boundary at or before `i` (clamped to the source).
+fn floor_boundary(source: &str, i: usize) -> usize {
+    let mut i = i.min(source.len());
+    while !source.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
 
 /// Lines longer than this are shown as a window around the span: a
 /// generated or minified 1 MB line must not be printed whole per error.
@@ -136,17 +145,11 @@ fn emit_windowed(
     source: &str,
     d: &Diagnostic,
 ) -> std::io::Result<()> {
-    let at = (d.span.start as usize).min(source.len());
+    let at = floor_boundary(source, d.span.start as usize);
     let (line, col) = crate::span::line_col(source, at);
     let (ls, le) = line_bounds(source, at);
-    let floor = |mut i: usize| {
-        while !source.is_char_boundary(i) {
-            i -= 1;
-        }
-        i
-    };
-    let from = floor(at.saturating_sub(60).max(ls));
-    let to = floor((at + 60).min(le));
+    let from = floor_boundary(source, at.saturating_sub(60).max(ls));
+    let to = floor_boundary(source, (at + 60).min(le));
     let window = &source[from..to];
     let prefix = if from > ls { "..." } else { "" };
     let suffix = if to < le { "..." } else { "" };
@@ -202,7 +205,7 @@ pub fn emit(w: &mut dyn termcolor::WriteColor, path: &str, source: &str, diags: 
         if touches_long_line(source, d) {
             let _ = emit_windowed(w, path, source, d);
         } else {
-            let _ = term::emit(w, &config, &file, &d.to_codespan(source.len()));
+            let _ = term::emit(w, &config, &file, &d.to_codespan(source));
         }
     }
     if diags.len() > MAX_REPORTED {

@@ -237,13 +237,11 @@ impl<'a> Lexer<'a> {
                 }
             }
             _ => {
-                let end = self.pos + utf8_len(c) - 1;
-                self.error(
-                    esc_start,
-                    end.min(self.src.len()),
-                    "unknown escape sequence",
-                )
-                .help = Some("the escapes are \\n \\t \\r \\\\ \\' \\\" \\0 and \\xHH".into());
+                // Skip the whole (possibly multi-byte) character.
+                let end = (self.pos + utf8_len(c) - 1).min(self.src.len());
+                self.pos = end;
+                self.error(esc_start, end, "unknown escape sequence").help =
+                    Some("the escapes are \\n \\t \\r \\\\ \\' \\\" \\0 and \\xHH".into());
                 c
             }
         }

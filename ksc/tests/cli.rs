@@ -1,0 +1,116 @@
+//! The `ksc` command line: exit statuses, messages, output formats.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn ksc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ksc"))
+        .args(args)
+        .output()
+        .expect("run ksc")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ksc-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+#[test]
+fn check_valid_program_exits_0_silently() {
+    let p = temp_file(
+        "ok.ks",
+        b"@xdp fn f(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\n",
+    );
+    let o = ksc(&["check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stderr.is_empty());
+}
+
+#[test]
+fn check_reports_rustc_style_diagnostics_and_exits_1() {
+    let p = temp_file(
+        "bad.ks",
+        b"fn main() -> i32 {\n    if x > 1 { }\n    return 0\n}\n",
+    );
+    let o = ksc(&["check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    let path = p.to_str().unwrap();
+    assert!(
+        e.starts_with("error: expected `(`, found identifier `x`\n"),
+        "{e}"
+    );
+    assert!(e.contains(&format!("--> {path}:2:8\n")), "{e}");
+    assert!(e.contains("2 |     if x > 1 { }\n"), "{e}");
+    assert!(e.contains("  |        ^ expected `(`"), "{e}");
+    assert!(
+        e.contains("= help: conditions are written in parentheses"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("panicked") && !e.contains("RUST_BACKTRACE"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_file_directory_and_bad_usage_exit_2() {
+    let o = ksc(&["check", "/nonexistent/prog.ks"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: cannot read `/nonexistent/prog.ks`: no such file\n"
+    );
+
+    let dir = std::env::temp_dir();
+    let o = ksc(&["check", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1);
+    assert!(stderr(&o).contains("is a directory"));
+
+    let o = ksc(&["check"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = ksc(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn help_for_each_command() {
+    for args in [&["--help"][..], &["check", "--help"], &["parse", "--help"]] {
+        let o = ksc(args);
+        assert_eq!(o.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("Usage:"));
+    }
+}
+
+#[test]
+fn parse_emits_the_ast_as_ron() {
+    let p = temp_file("ast.ks", b"var counters : array<u32, u64>(256)\n");
+    let o = ksc(&["parse", p.to_str().unwrap(), "--emit=ast"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Map(MapDecl("), "{out}");
+    assert!(out.contains("name: \"counters\""), "{out}");
+}
+
+#[test]
+fn binary_and_invalid_utf8_input_is_a_diagnostic() {
+    let p = temp_file("bin.ks", &[0x66, 0x6e, 0xff, 0xfe, 0x00, 0x01]);
+    let o = ksc(&["check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not valid UTF-8"), "{}", stderr(&o));
+
+    let noise: Vec<u8> = (0..4000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 & 0x7f)
+        .collect();
+    let p = temp_file("noise.ks", &noise);
+    let o = ksc(&["check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
