@@ -1,1 +1,693 @@
-//! placeholder
+//! # The ksc IR
+//!
+//! One typed representation of a whole KernelScript file, produced by the
+//! midend after every check passed, and consumed by every backend. It is the
+//! contract between ksc and its backend plugins: it crosses the plugin ABI
+//! as RON text ([`Module::to_ron`] / [`Module::from_ron`]) stamped with
+//! [`IR_VERSION`].
+//!
+//! ## Shape
+//!
+//! A [`Module`] is a set of tables indexed by small ids:
+//!
+//! | table | id | what |
+//! |---|---|---|
+//! | [`Module::types`] | [`TypeId`] | every type, interned, with size and alignment |
+//! | [`Module::maps`] | [`MapId`] | BPF maps |
+//! | [`Module::globals`] | [`GlobalId`] | global variables (shared, local, pinned) |
+//! | [`Module::configs`] | [`ConfigId`] | `config` blocks |
+//! | [`Module::functions`] | [`FnId`] | every function: programs, helpers, kfuncs, userspace, externs |
+//! | [`Module::struct_ops`] | index | `@struct_ops` impl blocks |
+//!
+//! Inside a [`Function`], locals (parameters first) are indexed by
+//! [`LocalId`]. Every expression carries its type and every node its source
+//! [`Span`] (with line and column, for `#line` directives and error mapping).
+//!
+//! ## What the midend already did
+//!
+//! * Names are resolved: no identifier lookups remain. Constants and
+//!   `sizeof` are folded to values.
+//! * Types are checked, implicit widenings are explicit [`ExprKind::Cast`]s.
+//! * Each function knows its [`Domain`] (eBPF, kernel module, userspace).
+//! * Map accesses are explicit: [`ExprKind::MapLookup`] (a pointer that may
+//!   be null), [`ExprKind::MapRead`] (the value, zero when absent), [`StmtKind::MapUpdate`], [`StmtKind::MapDelete`] and
+//!   [`StmtKind::MapCompound`] (`m[k] += v`: one lookup, update in place).
+//! * Named return values are ordinary locals and every `return` names its
+//!   value.
+//! * `return prog(ctx)` to a program of the same type is a
+//!   [`StmtKind::TailCall`]; [`Module::tail_call_slots`] numbers the targets.
+//! * `match` is [`ExprKind::Switch`]; `if`-expressions and `?:` are
+//!   [`ExprKind::Select`].
+//! * `try`/`catch`/`throw`/`defer` keep their structure with fixed
+//!   semantics: a `throw` transfers control to the innermost enclosing `try`
+//!   of the same function whose catch matches (else to the caller, else it
+//!   ends the program); deferred blocks run at every exit of their function
+//!   (return, throw out of it, end of body) in last-in-first-out order, after
+//!   the return value was computed. Backends lower this to their control flow.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of this schema. Bump on any change a backend could notice.
+pub const IR_VERSION: u32 = 1;
+
+macro_rules! id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub struct $name(pub u32);
+        impl $name {
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+
+id!(
+    /// Index into [`Module::types`].
+    TypeId
+);
+id!(
+    /// Index into [`Module::maps`].
+    MapId
+);
+id!(
+    /// Index into [`Module::globals`].
+    GlobalId
+);
+id!(
+    /// Index into [`Module::configs`].
+    ConfigId
+);
+id!(
+    /// Index into [`Module::functions`].
+    FnId
+);
+id!(
+    /// Index into [`Function::locals`].
+    LocalId
+);
+
+/// A source range with its start position, 1-based.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A whole compiled KernelScript file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Module {
+    pub version: u32,
+    /// Project name (the source file's stem): names output files and the
+    /// pin directory `/sys/fs/bpf/<name>/`.
+    pub name: String,
+    /// The source path as given to ksc.
+    pub source_path: String,
+    pub types: Vec<TypeDef>,
+    pub maps: Vec<Map>,
+    pub globals: Vec<Global>,
+    pub configs: Vec<Config>,
+    pub functions: Vec<Function>,
+    pub struct_ops: Vec<StructOps>,
+    /// Programs reached by tail calls, in slot order of the generated
+    /// program array.
+    pub tail_call_slots: Vec<FnId>,
+    /// The userspace entry point.
+    pub main: Option<FnId>,
+}
+
+impl Module {
+    pub fn ty(&self, id: TypeId) -> &TypeDef {
+        &self.types[id.index()]
+    }
+
+    pub fn function(&self, id: FnId) -> &Function {
+        &self.functions[id.index()]
+    }
+
+    /// The module as RON text (the form it crosses the plugin ABI in).
+    pub fn to_ron(&self) -> String {
+        let cfg = ron::ser::PrettyConfig::new()
+            .struct_names(false)
+            .indentor(" ".to_string());
+        // Serialising plain data to a String cannot fail.
+        ron::ser::to_string_pretty(self, cfg).expect("IR serialises to RON")
+    }
+
+    /// Read a module back, refusing another schema version.
+    pub fn from_ron(text: &str) -> Result<Module, String> {
+        let m: Module = ron::from_str(text).map_err(|e| format!("malformed IR: {e}"))?;
+        if m.version != IR_VERSION {
+            return Err(format!(
+                "IR schema version {} is not the supported version {IR_VERSION}",
+                m.version
+            ));
+        }
+        Ok(m)
+    }
+}
+
+// ------------------------------------------------------------------ types
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TypeDef {
+    pub kind: TypeKind,
+    /// Size in bytes as laid out in C (0 for `void` and function types).
+    pub size: u32,
+    pub align: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IntType {
+    U8,
+    U16,
+    U32,
+    U64,
+    I8,
+    I16,
+    I32,
+    I64,
+}
+
+impl IntType {
+    pub fn bits(self) -> u32 {
+        match self {
+            IntType::U8 | IntType::I8 => 8,
+            IntType::U16 | IntType::I16 => 16,
+            IntType::U32 | IntType::I32 => 32,
+            IntType::U64 | IntType::I64 => 64,
+        }
+    }
+
+    pub fn signed(self) -> bool {
+        matches!(
+            self,
+            IntType::I8 | IntType::I16 | IntType::I32 | IntType::I64
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            IntType::U8 => "u8",
+            IntType::U16 => "u16",
+            IntType::U32 => "u32",
+            IntType::U64 => "u64",
+            IntType::I8 => "i8",
+            IntType::I16 => "i16",
+            IntType::I32 => "i32",
+            IntType::I64 => "i64",
+        }
+    }
+
+    /// Smallest and largest value.
+    pub fn range(self) -> (i128, i128) {
+        let bits = self.bits();
+        if self.signed() {
+            (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+        } else {
+            (0, (1i128 << bits) - 1)
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TypeKind {
+    Void,
+    Bool,
+    /// One byte of text.
+    Char,
+    Int(IntType),
+    /// `str(N)`: N bytes of text, NUL-terminated when shorter.
+    Str(u32),
+    Pointer(TypeId),
+    Array(TypeId, u32),
+    /// `[T]` behind a pointer: elements of unknown count.
+    Slice(TypeId),
+    Struct(StructDef),
+    Enum(EnumDef),
+    /// A function pointer type.
+    Function(FnSig),
+    /// A reference to an eBPF program function (what `load` takes).
+    ProgramRef,
+    /// What `load` returns and `attach`/`detach` take.
+    ProgramHandle,
+    /// A reference to a `@struct_ops` impl block (what `register` takes).
+    StructOpsRef,
+    /// The type of `null` before it meets a pointer type.
+    Null,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StructDef {
+    pub name: String,
+    pub fields: Vec<Field>,
+    /// Kernel structs (`xdp_md`, `__sk_buff`, `trace_event_raw_*`, ...) are
+    /// declared by the kernel headers, not by the generated code.
+    pub kernel: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    pub name: String,
+    pub ty: TypeId,
+    pub offset: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnumDef {
+    pub name: String,
+    pub repr: IntType,
+    pub variants: Vec<(String, i64)>,
+    /// Declared by the kernel headers (`xdp_action`).
+    pub kernel: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FnSig {
+    pub params: Vec<TypeId>,
+    pub ret: TypeId,
+}
+
+// ------------------------------------------------------------------ shared state
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MapKind {
+    Hash,
+    Array,
+    PercpuHash,
+    PercpuArray,
+    LruHash,
+    /// Ring buffer (`ringbuf<T>(bytes)`), for `reserve`/`submit` events.
+    Ringbuf,
+    /// The program array ksc generates for tail calls.
+    ProgArray,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Map {
+    pub name: String,
+    pub kind: MapKind,
+    pub key: TypeId,
+    pub value: TypeId,
+    pub max_entries: u32,
+    /// `@flags(...)`: the names as written and their combined value.
+    pub flags: Vec<String>,
+    pub flags_value: u32,
+    /// Pinned under `/sys/fs/bpf/<module>/maps/<name>`.
+    pub pinned: bool,
+    /// Further `name = value` items of the declaration.
+    pub extra: Vec<(String, Value)>,
+    pub span: Span,
+}
+
+/// A constant value (initialisers, defaults, folded constants).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Value {
+    Int(i64),
+    UInt(u64),
+    Bool(bool),
+    Char(u8),
+    Str(String),
+    Null,
+    Array(Vec<Value>),
+    /// `[v; n]`
+    Repeat(Box<Value>, u32),
+    /// Field values in declaration order.
+    Struct(Vec<Value>),
+    /// All bytes zero.
+    Zero,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GlobalVisibility {
+    /// Shared with userspace (in the skeleton).
+    Shared,
+    /// `local var`: kernel-only.
+    Local,
+    /// `pin var`: shared, and kept in the single-entry pinned-globals map.
+    Pinned,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Global {
+    pub name: String,
+    pub ty: TypeId,
+    pub init: Option<Value>,
+    pub visibility: GlobalVisibility,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub name: String,
+    pub fields: Vec<ConfigField>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfigField {
+    pub name: String,
+    pub ty: TypeId,
+    pub default: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StructOps {
+    /// The impl block's name (what `register` takes).
+    pub name: String,
+    /// The kernel struct it implements (`tcp_congestion_ops`).
+    pub ops_type: String,
+    /// Member functions, by the field they fill.
+    pub members: Vec<(String, FnId)>,
+    /// Non-function fields (`name: "x"`).
+    pub fields: Vec<(String, Value)>,
+    pub span: Span,
+}
+
+// ------------------------------------------------------------------ functions
+
+/// Where a function runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Domain {
+    /// eBPF programs and `@helper`s: checked by the verifier.
+    Ebpf,
+    /// `@kfunc` and `@private`: a generated kernel module.
+    KernelModule,
+    /// Plain functions: the native userspace executable.
+    Userspace,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ProgramType {
+    Xdp,
+    Tc {
+        ingress: bool,
+    },
+    Tracepoint {
+        category: String,
+        event: String,
+    },
+    /// `@probe("f")` (offset `None`: function entry, typed parameters) or
+    /// `@probe("f+N")` (a kprobe at an instruction offset).
+    Probe {
+        function: String,
+        offset: Option<u64>,
+    },
+    Lsm {
+        hook: String,
+    },
+    /// A member function of a `@struct_ops` impl block.
+    StructOps {
+        ops: u32,
+        member: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FnKind {
+    /// An eBPF program entry point.
+    Program(ProgramType),
+    /// `@helper`: shared eBPF code.
+    Helper,
+    /// `@kfunc`: a kernel function in the generated module, callable from eBPF.
+    Kfunc,
+    /// `@private`: module-internal.
+    Private,
+    /// `extern`: a kernel function that exists already (no body).
+    Extern,
+    /// A plain userspace function (`main` included).
+    Userspace,
+    /// `@test`
+    Test,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Local {
+    pub name: String,
+    pub ty: TypeId,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Function {
+    pub name: String,
+    pub kind: FnKind,
+    pub domain: Domain,
+    /// Parameters are the first `params` locals.
+    pub params: u32,
+    pub ret: TypeId,
+    /// The named return value's local, if the function has one.
+    pub ret_local: Option<LocalId>,
+    pub locals: Vec<Local>,
+    pub body: Block,
+    pub span: Span,
+}
+
+impl Function {
+    pub fn param_ids(&self) -> impl Iterator<Item = LocalId> {
+        (0..self.params).map(LocalId)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StmtKind {
+    /// Declare a local, optionally initialised (otherwise zeroed).
+    Let {
+        local: LocalId,
+        init: Option<Expr>,
+    },
+    /// `place = value`; `place` is a local, global, config field, field,
+    /// index or dereference.
+    Assign {
+        place: Expr,
+        value: Expr,
+    },
+    /// `place op= value` on a place that is not a map entry.
+    CompoundAssign {
+        place: Expr,
+        op: BinOp,
+        value: Expr,
+    },
+    /// `m[k] = v`
+    MapUpdate {
+        map: MapId,
+        key: Expr,
+        value: Expr,
+    },
+    /// `m[k] op= v` or `m[k].f op= v` (`path`: field indices into the
+    /// value): one lookup; updated in place when present, inserted from
+    /// zero when absent.
+    MapCompound {
+        map: MapId,
+        key: Expr,
+        path: Vec<u32>,
+        op: BinOp,
+        value: Expr,
+    },
+    /// `delete m[k]`
+    MapDelete {
+        map: MapId,
+        key: Expr,
+    },
+    Expr(Expr),
+    If {
+        cond: Expr,
+        then: Block,
+        els: Block,
+    },
+    /// `for (var in start..end)`: `end` excluded.
+    ForRange {
+        var: LocalId,
+        start: Expr,
+        end: Expr,
+        body: Block,
+    },
+    /// `for (key, value) in map`
+    ForEach {
+        map: MapId,
+        key: LocalId,
+        value: LocalId,
+        body: Block,
+    },
+    While {
+        cond: Expr,
+        body: Block,
+    },
+    Loop {
+        body: Block,
+    },
+    Break,
+    Continue,
+    Return(Option<Expr>),
+    /// `return target(ctx)` between programs of one type: the program is
+    /// replaced by `target` (slot `Module::tail_call_slots[slot]`). If the
+    /// tail call fails, `fallback` is returned.
+    TailCall {
+        target: FnId,
+        slot: u32,
+        ctx: Expr,
+        fallback: Expr,
+    },
+    Throw(Expr),
+    Try {
+        body: Block,
+        catches: Vec<Catch>,
+    },
+    Defer(Block),
+    Block(Block),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Catch {
+    /// `None` for `catch _`.
+    pub value: Option<i64>,
+    pub body: Block,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UnOp {
+    Not,
+    Neg,
+    BitNot,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: TypeId,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Callee {
+    Function(FnId),
+    /// A BPF helper (`bpf_ktime_get_ns`) called by name.
+    BpfHelper(String),
+    Builtin(Builtin),
+    /// Through a function pointer.
+    Pointer(Box<Expr>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Builtin {
+    /// `print(fmt, args...)`: one line (bpf_printk in eBPF).
+    Print,
+    Load,
+    Attach,
+    Detach,
+    Register,
+    Test,
+    Sleep,
+    /// Byte order: host to network and back.
+    Htons,
+    Ntohs,
+    Htonl,
+    Ntohl,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ExprKind {
+    Value(Value),
+    Local(LocalId),
+    Global(GlobalId),
+    /// `config.field`
+    ConfigField(ConfigId, u32),
+    /// A function used as a value (function pointer, program reference).
+    FnRef(FnId),
+    /// A `@struct_ops` impl block used as a value.
+    StructOpsRef(u32),
+    Unary {
+        op: UnOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    /// Pointer arithmetic `p + n` scales by the pointee size as in C.
+    Cast(Box<Expr>),
+    Call {
+        callee: Callee,
+        args: Vec<Expr>,
+    },
+    /// `base.field` (or `base->field` when `through_pointer`).
+    Field {
+        base: Box<Expr>,
+        field: u32,
+        through_pointer: bool,
+    },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Deref(Box<Expr>),
+    AddrOf(Box<Expr>),
+    /// `m[k]` kept as a pointer (`var p = m[k]`): null when the key is absent.
+    MapLookup {
+        map: MapId,
+        key: Box<Expr>,
+    },
+    /// `m[k]` used as a value (`m[k] + 1`, `m[k].f`): the value, or zero
+    /// when the key is absent.
+    MapRead {
+        map: MapId,
+        key: Box<Expr>,
+    },
+    StructLit(Vec<(u32, Expr)>),
+    ArrayLit(Vec<Expr>),
+    ArrayRepeat {
+        value: Box<Expr>,
+        count: u32,
+    },
+    /// `cond ? then : els`, `if (cond) { then } else { els }`
+    Select {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
+    /// `match`: the first arm whose value equals the scrutinee, else `default`.
+    Switch {
+        scrutinee: Box<Expr>,
+        arms: Vec<(i64, Expr)>,
+        default: Box<Expr>,
+    },
+    /// `a + b + ...` on strings into a `str(N)` of the expression's type.
+    StrConcat(Vec<Expr>),
+}

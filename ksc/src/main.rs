@@ -45,6 +45,9 @@ enum Command {
     Check {
         /// The KernelScript source file (.ks).
         file: PathBuf,
+        /// Also print the checked program.
+        #[arg(long, value_enum)]
+        emit: Option<CheckEmit>,
     },
     /// Parse a program and print its syntax tree.
     Parse {
@@ -54,6 +57,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ParseEmit::Ast)]
         emit: ParseEmit,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckEmit {
+    /// The IR the backends consume, as RON.
+    Ir,
+    /// The call and tail-call graph, as Graphviz DOT.
+    Graph,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -86,13 +97,33 @@ fn run(cli: Cli) -> ExitCode {
         Color::Auto => ColorChoice::Never,
     };
     match cli.command {
-        Command::Check { file } => {
+        Command::Check { file, emit } => {
             let Some(src) = read_source(&file, color) else {
                 return ExitCode::from(input_error_code(&file));
             };
             let parsed = ksc_frontend::parse(&src.text);
-            report(&src, &parsed.diagnostics, color);
-            exit_for(parsed.has_errors())
+            if parsed.has_errors() {
+                report(&src, &parsed.diagnostics, color);
+                return ExitCode::from(1);
+            }
+            let checked = ksc_midend::check(&parsed.file, &src.text, &src.name);
+            let mut diags = parsed.diagnostics;
+            diags.extend(checked.diagnostics.iter().cloned());
+            report(&src, &diags, color);
+            match emit {
+                Some(CheckEmit::Ir) => {
+                    if let Some(m) = &checked.module {
+                        println!("{}", m.to_ron());
+                    }
+                }
+                Some(CheckEmit::Graph) => {
+                    if let Some(g) = &checked.graph {
+                        print!("{}", g.to_dot());
+                    }
+                }
+                None => {}
+            }
+            exit_for(checked.has_errors())
         }
         Command::Parse { file, emit } => {
             let Some(src) = read_source(&file, color) else {

@@ -1,0 +1,1068 @@
+//! Whole-program rules, on the IR of a checked file:
+//!
+//! * the **call graph** across execution domains and the **tail-call graph**
+//!   (petgraph), with recursion in eBPF code and tail-call chains deeper than
+//!   the kernel's 33 reported;
+//! * **stack analysis**: each eBPF function's frame, summed along the deepest
+//!   call path, against the verifier's 512 bytes;
+//! * **throws**: which error codes can leave each function; uncaught in an
+//!   eBPF program is an error, out of `main` a warning;
+//! * **null safety** (spec 4.6.8) and **map value pointer lifetimes**, by a
+//!   flow-sensitive pass over each function.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use ksc_frontend::{Diagnostic, Span};
+use ksc_ir as ir;
+use ksc_ir::{Callee, Domain, FnId, FnKind, LocalId, MapId, TypeKind};
+use petgraph::algo::tarjan_scc;
+use petgraph::graphmap::DiGraphMap;
+
+use crate::check::{fspan, Checker};
+
+/// The verifier's stack limit per program (all frames of a call chain).
+pub const STACK_LIMIT: u32 = 512;
+/// Warn when a program comes this close to the limit.
+pub const STACK_WARN: u32 = 448;
+/// The kernel's limit on chained tail calls (MAX_TAIL_CALL_CNT).
+pub const TAIL_CALL_LIMIT: usize = 33;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edge {
+    Call,
+    TailCall,
+}
+
+/// Functions and who calls whom, for `--emit=graph` and the rules here.
+pub struct ProgramGraph {
+    pub graph: DiGraphMap<u32, Edge>,
+    pub names: Vec<String>,
+    pub kinds: Vec<String>,
+    pub domains: Vec<Domain>,
+    /// Deepest stack of each eBPF function (its frame plus its callees').
+    pub stack: HashMap<u32, u32>,
+}
+
+impl ProgramGraph {
+    /// Graphviz DOT: one node per function, coloured by domain; tail calls dashed.
+    pub fn to_dot(&self) -> String {
+        let mut s = String::from(
+            "digraph program {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+        );
+        for n in self.graph.nodes() {
+            let i = n as usize;
+            let (color, domain) = match self.domains[i] {
+                Domain::Ebpf => ("lightblue", "eBPF"),
+                Domain::KernelModule => ("khaki", "kernel module"),
+                Domain::Userspace => ("palegreen", "userspace"),
+            };
+            let stack = self
+                .stack
+                .get(&n)
+                .map(|b| format!("\\nstack {b} B"))
+                .unwrap_or_default();
+            s.push_str(&format!(
+                "  f{n} [label=\"{}\\n{} ({domain}){stack}\", style=filled, fillcolor={color}];\n",
+                self.names[i], self.kinds[i]
+            ));
+        }
+        let mut edges: Vec<(u32, u32, Edge)> =
+            self.graph.all_edges().map(|(a, b, e)| (a, b, *e)).collect();
+        edges.sort_by_key(|e| (e.0, e.1));
+        for (a, b, e) in edges {
+            match e {
+                Edge::Call => s.push_str(&format!("  f{a} -> f{b};\n")),
+                Edge::TailCall => s.push_str(&format!(
+                    "  f{a} -> f{b} [style=dashed, label=\"tail call\"];\n"
+                )),
+            }
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+fn kind_name(k: &FnKind) -> String {
+    match k {
+        FnKind::Program(p) => match p {
+            ir::ProgramType::Xdp => "@xdp".into(),
+            ir::ProgramType::Tc { ingress } => {
+                format!("@tc({})", if *ingress { "ingress" } else { "egress" })
+            }
+            ir::ProgramType::Tracepoint { category, event } => {
+                format!("@tracepoint({category}/{event})")
+            }
+            ir::ProgramType::Probe { function, offset } => match offset {
+                Some(o) => format!("@probe({function}+{o})"),
+                None => format!("@probe({function})"),
+            },
+            ir::ProgramType::Lsm { hook } => format!("@lsm({hook})"),
+            ir::ProgramType::StructOps { member, .. } => format!("struct_ops.{member}"),
+        },
+        FnKind::Helper => "@helper".into(),
+        FnKind::Kfunc => "@kfunc".into(),
+        FnKind::Private => "@private".into(),
+        FnKind::Extern => "extern".into(),
+        FnKind::Userspace => "fn".into(),
+        FnKind::Test => "@test".into(),
+    }
+}
+
+/// Calls made by a block: (callee, span, is_tail_call).
+fn calls_in_block(b: &ir::Block, out: &mut Vec<(FnId, ir::Span, bool)>) {
+    for s in &b.stmts {
+        walk_stmt_exprs(s, &mut |e| {
+            if let ir::ExprKind::Call {
+                callee: Callee::Function(f),
+                ..
+            } = &e.kind
+            {
+                out.push((*f, e.span, false));
+            }
+        });
+        if let ir::StmtKind::TailCall { target, .. } = &s.kind {
+            out.push((*target, s.span, true));
+        }
+        for_child_blocks(s, &mut |b| calls_in_block(b, out));
+    }
+}
+
+fn for_child_blocks(s: &ir::Stmt, f: &mut impl FnMut(&ir::Block)) {
+    use ir::StmtKind as K;
+    match &s.kind {
+        K::If { then, els, .. } => {
+            f(then);
+            f(els);
+        }
+        K::ForRange { body, .. }
+        | K::ForEach { body, .. }
+        | K::While { body, .. }
+        | K::Loop { body } => f(body),
+        K::Try { body, catches } => {
+            f(body);
+            catches.iter().for_each(|c| f(&c.body));
+        }
+        K::Defer(b) | K::Block(b) => f(b),
+        _ => {}
+    }
+}
+
+/// Every expression directly in a statement (not in child blocks), deep.
+fn walk_stmt_exprs(s: &ir::Stmt, f: &mut impl FnMut(&ir::Expr)) {
+    use ir::StmtKind as K;
+    let mut visit = |e: &ir::Expr| walk_expr(e, f);
+    match &s.kind {
+        K::Let { init: Some(e), .. } | K::Expr(e) | K::Return(Some(e)) | K::Throw(e) => visit(e),
+        K::Assign { place, value } | K::CompoundAssign { place, value, .. } => {
+            visit(place);
+            visit(value);
+        }
+        K::MapUpdate { key, value, .. } | K::MapCompound { key, value, .. } => {
+            visit(key);
+            visit(value);
+        }
+        K::MapDelete { key, .. } => visit(key),
+        K::If { cond, .. } | K::While { cond, .. } => visit(cond),
+        K::ForRange { start, end, .. } => {
+            visit(start);
+            visit(end);
+        }
+        K::TailCall { ctx, fallback, .. } => {
+            visit(ctx);
+            visit(fallback);
+        }
+        _ => {}
+    }
+}
+
+pub fn walk_expr(e: &ir::Expr, f: &mut impl FnMut(&ir::Expr)) {
+    f(e);
+    use ir::ExprKind as K;
+    match &e.kind {
+        K::Unary { operand: a, .. } | K::Cast(a) | K::Deref(a) | K::AddrOf(a) => walk_expr(a, f),
+        K::Field { base, .. } => walk_expr(base, f),
+        K::Binary { lhs, rhs, .. }
+        | K::Index {
+            base: lhs,
+            index: rhs,
+        } => {
+            walk_expr(lhs, f);
+            walk_expr(rhs, f);
+        }
+        K::Call { callee, args } => {
+            if let Callee::Pointer(p) = callee {
+                walk_expr(p, f);
+            }
+            args.iter().for_each(|a| walk_expr(a, f));
+        }
+        K::MapLookup { key, .. } | K::MapRead { key, .. } => walk_expr(key, f),
+        K::StructLit(fs) => fs.iter().for_each(|(_, e)| walk_expr(e, f)),
+        K::ArrayLit(xs) | K::StrConcat(xs) => xs.iter().for_each(|x| walk_expr(x, f)),
+        K::ArrayRepeat { value, .. } => walk_expr(value, f),
+        K::Select { cond, then, els } => {
+            walk_expr(cond, f);
+            walk_expr(then, f);
+            walk_expr(els, f);
+        }
+        K::Switch {
+            scrutinee,
+            arms,
+            default,
+        } => {
+            walk_expr(scrutinee, f);
+            arms.iter().for_each(|(_, e)| walk_expr(e, f));
+            walk_expr(default, f);
+        }
+        K::Value(_)
+        | K::Local(_)
+        | K::Global(_)
+        | K::ConfigField(..)
+        | K::FnRef(_)
+        | K::StructOpsRef(_) => {}
+    }
+}
+
+pub fn run(c: &mut Checker) -> ProgramGraph {
+    let n = c.functions.len();
+    let mut graph: DiGraphMap<u32, Edge> = DiGraphMap::new();
+    let mut sites: HashMap<(u32, u32), ir::Span> = HashMap::new();
+    for i in 0..n {
+        graph.add_node(i as u32);
+    }
+    for (i, f) in c.functions.iter().enumerate() {
+        let mut calls = Vec::new();
+        calls_in_block(&f.body, &mut calls);
+        for (g, span, tail) in calls {
+            let e = if tail { Edge::TailCall } else { Edge::Call };
+            if graph.edge_weight(i as u32, g.0).is_none() {
+                graph.add_edge(i as u32, g.0, e);
+                sites.insert((i as u32, g.0), span);
+            }
+        }
+    }
+    let mut pg = ProgramGraph {
+        graph,
+        names: c.functions.iter().map(|f| f.name.clone()).collect(),
+        kinds: c.functions.iter().map(|f| kind_name(&f.kind)).collect(),
+        domains: c.functions.iter().map(|f| f.domain).collect(),
+        stack: HashMap::new(),
+    };
+    recursion(c, &pg, &sites);
+    tail_calls(c, &pg);
+    stack(c, &mut pg, &sites);
+    throws(c, &pg);
+    for i in 0..n {
+        Flow::check_function(c, FnId(i as u32));
+    }
+    pg
+}
+
+/// eBPF code may not recurse (the verifier rejects call cycles).
+fn recursion(c: &mut Checker, pg: &ProgramGraph, sites: &HashMap<(u32, u32), ir::Span>) {
+    let calls: DiGraphMap<u32, ()> = DiGraphMap::from_edges(
+        pg.graph
+            .all_edges()
+            .filter(|(a, b, e)| {
+                **e == Edge::Call
+                    && pg.domains[*a as usize] == Domain::Ebpf
+                    && pg.domains[*b as usize] == Domain::Ebpf
+            })
+            .map(|(a, b, _)| (a, b)),
+    );
+    for scc in tarjan_scc(&calls) {
+        let cyclic = scc.len() > 1 || calls.contains_edge(scc[0], scc[0]);
+        if !cyclic {
+            continue;
+        }
+        let mut cycle: Vec<u32> = scc.clone();
+        cycle.sort();
+        let first = cycle[0];
+        let next = cycle
+            .iter()
+            .copied()
+            .find(|&g| calls.contains_edge(first, g))
+            .unwrap_or(first);
+        let span = sites
+            .get(&(first, next))
+            .copied()
+            .unwrap_or(c.functions[first as usize].span);
+        let names: Vec<&str> = cycle
+            .iter()
+            .map(|&i| pg.names[i as usize].as_str())
+            .collect();
+        c.diags.push(
+            Diagnostic::error(
+                fspan(span),
+                format!("recursion in eBPF code: {}", names.join(" → ")),
+            )
+            .with_label("this call closes the cycle")
+            .with_help("the verifier rejects recursive calls; use a bounded loop"),
+        );
+    }
+}
+
+/// Tail-call chains: deeper than 33 is an error, a cycle a warning.
+fn tail_calls(c: &mut Checker, pg: &ProgramGraph) {
+    let tails: DiGraphMap<u32, ()> = DiGraphMap::from_edges(
+        pg.graph
+            .all_edges()
+            .filter(|(_, _, e)| **e == Edge::TailCall)
+            .map(|(a, b, _)| (a, b)),
+    );
+    if tails.node_count() == 0 {
+        return;
+    }
+    for scc in tarjan_scc(&tails) {
+        let cyclic = scc.len() > 1 || tails.contains_edge(scc[0], scc[0]);
+        if cyclic {
+            let mut names: Vec<&str> = scc.iter().map(|&i| pg.names[i as usize].as_str()).collect();
+            names.sort();
+            let at = *scc.iter().min().unwrap();
+            c.diags.push(
+                Diagnostic::warning(c.name_spans[at as usize], format!("tail-call cycle between {}", names.join(", ")))
+                    .with_note(format!("at run time the kernel stops a chain after {TAIL_CALL_LIMIT} tail calls and the program returns its fallback")),
+            );
+        }
+    }
+    // Longest chain from each program (on the acyclic part).
+    fn depth(
+        g: &DiGraphMap<u32, ()>,
+        n: u32,
+        memo: &mut HashMap<u32, usize>,
+        on: &mut HashSet<u32>,
+    ) -> usize {
+        if let Some(&d) = memo.get(&n) {
+            return d;
+        }
+        if !on.insert(n) {
+            return 0;
+        }
+        let d = g
+            .neighbors(n)
+            .map(|m| 1 + depth(g, m, memo, on))
+            .max()
+            .unwrap_or(0);
+        on.remove(&n);
+        memo.insert(n, d);
+        d
+    }
+    let mut memo = HashMap::new();
+    for n in tails.nodes() {
+        let d = depth(&tails, n, &mut memo, &mut HashSet::new());
+        if d > TAIL_CALL_LIMIT
+            && tails
+                .neighbors_directed(n, petgraph::Direction::Incoming)
+                .next()
+                .is_none()
+        {
+            c.diags.push(
+                Diagnostic::error(
+                    c.name_spans[n as usize],
+                    format!(
+                        "a chain of {d} tail calls starts at `{}`",
+                        pg.names[n as usize]
+                    ),
+                )
+                .with_help(format!(
+                    "the kernel allows at most {TAIL_CALL_LIMIT} tail calls in a row"
+                )),
+            );
+        }
+    }
+}
+
+/// The stack frame of one eBPF function: its locals, each 8-byte aligned.
+fn frame(c: &Checker, f: &ir::Function) -> u32 {
+    f.locals
+        .iter()
+        .skip(f.params as usize)
+        .map(|l| c.types.size(l.ty).div_ceil(8) * 8)
+        .sum()
+}
+
+fn stack(c: &mut Checker, pg: &mut ProgramGraph, sites: &HashMap<(u32, u32), ir::Span>) {
+    fn deepest(
+        c: &Checker,
+        pg: &ProgramGraph,
+        n: u32,
+        memo: &mut HashMap<u32, (u32, Vec<u32>)>,
+        on: &mut HashSet<u32>,
+    ) -> (u32, Vec<u32>) {
+        if let Some(d) = memo.get(&n) {
+            return d.clone();
+        }
+        if !on.insert(n) {
+            return (0, vec![]); // recursion: reported elsewhere
+        }
+        let own = frame(c, &c.functions[n as usize]);
+        let mut best = (0, vec![]);
+        for (_, m, e) in pg.graph.edges(n) {
+            if *e == Edge::Call && pg.domains[m as usize] == Domain::Ebpf {
+                let d = deepest(c, pg, m, memo, on);
+                if d.0 > best.0 {
+                    best = d;
+                }
+            }
+        }
+        on.remove(&n);
+        let mut path = vec![n];
+        path.extend(best.1);
+        let r = (own + best.0, path);
+        memo.insert(n, r.clone());
+        r
+    }
+    let mut memo = HashMap::new();
+    for i in 0..c.functions.len() {
+        if c.functions[i].domain != Domain::Ebpf {
+            continue;
+        }
+        let (bytes, path) = deepest(c, pg, i as u32, &mut memo, &mut HashSet::new());
+        pg.stack.insert(i as u32, bytes);
+        if !matches!(c.functions[i].kind, FnKind::Program(_)) {
+            continue;
+        }
+        let names: Vec<String> = path
+            .iter()
+            .map(|&p| {
+                format!(
+                    "{} ({} B)",
+                    pg.names[p as usize],
+                    frame(c, &c.functions[p as usize])
+                )
+            })
+            .collect();
+        let span = c.name_spans[i];
+        let _ = sites;
+        if path.iter().any(|p| c.oversized.contains(&FnId(*p))) {
+            continue; // the oversized local was reported where it is declared
+        }
+        if bytes > STACK_LIMIT {
+            c.diags.push(
+                Diagnostic::error(span, format!("`{}` needs {bytes} bytes of stack; eBPF allows {STACK_LIMIT}", c.functions[i].name))
+                    .with_label("stack limit exceeded")
+                    .with_note(format!("deepest path: {}", names.join(" → ")))
+                    .with_help("move large locals into a map (a one-entry `percpu_array` works as scratch space) or pass pointers"),
+            );
+        } else if bytes > STACK_WARN {
+            c.diags.push(
+                Diagnostic::warning(
+                    span,
+                    format!(
+                        "`{}` uses {bytes} of the {STACK_LIMIT} bytes of eBPF stack",
+                        c.functions[i].name
+                    ),
+                )
+                .with_note(format!("deepest path: {}", names.join(" → "))),
+            );
+        }
+    }
+}
+
+/// Error codes that may leave a function: known values, or unknown ones.
+#[derive(Clone, Default, PartialEq)]
+struct Throws {
+    values: BTreeSet<i64>,
+    unknown: bool,
+    /// Where the first escaping throw or call is.
+    site: Option<ir::Span>,
+}
+
+impl Throws {
+    fn is_empty(&self) -> bool {
+        self.values.is_empty() && !self.unknown
+    }
+}
+
+fn throws(c: &mut Checker, pg: &ProgramGraph) {
+    let n = c.functions.len();
+    let mut t: Vec<Throws> = vec![Throws::default(); n];
+    // Iterate to a fixed point over the call graph.
+    for _ in 0..n.max(1) + 1 {
+        let mut changed = false;
+        for i in 0..n {
+            let mut out = Throws::default();
+            escaping(&c.functions[i].body, &[], &t, &mut out);
+            if out.values != t[i].values || out.unknown != t[i].unknown {
+                changed = true;
+            }
+            t[i] = out;
+        }
+        if !changed {
+            break;
+        }
+    }
+    let _ = pg;
+    for (i, th) in t.iter().enumerate() {
+        if th.is_empty() {
+            continue;
+        }
+        let f = &c.functions[i];
+        let what = if th.unknown {
+            "an error".to_string()
+        } else {
+            format!(
+                "error {}",
+                th.values
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let span = th.site.map(fspan).unwrap_or(c.name_spans[i]);
+        if matches!(f.kind, FnKind::Program(_)) {
+            c.diags.push(
+                Diagnostic::error(span, format!("{what} may be thrown out of eBPF program `{}`", f.name))
+                    .with_label("not caught")
+                    .with_help("every throw must be caught inside an eBPF program: wrap it in `try { } catch N { }` or `catch _ { }`"),
+            );
+        } else if c.main == Some(FnId(i as u32)) {
+            c.diags.push(
+                Diagnostic::warning(span, format!("{what} may be thrown out of `main`"))
+                    .with_label("not caught")
+                    .with_note(
+                        "an uncaught throw ends the process with a message and exit status 1",
+                    ),
+            );
+        }
+    }
+}
+
+/// Add to `out` what escapes `b`, given the enclosing catches.
+fn escaping(b: &ir::Block, catching: &[Option<Vec<Option<i64>>>], t: &[Throws], out: &mut Throws) {
+    // `catching` holds, innermost last, the catch values of enclosing trys.
+    let caught = |v: Option<i64>| {
+        catching.iter().any(|cs| match cs {
+            Some(list) => list.iter().any(|c| c.is_none() || (v.is_some() && *c == v)),
+            None => false,
+        })
+    };
+    for s in &b.stmts {
+        match &s.kind {
+            ir::StmtKind::Throw(e) => {
+                let v = match &e.kind {
+                    ir::ExprKind::Value(ir::Value::Int(n)) => Some(*n),
+                    ir::ExprKind::Value(ir::Value::UInt(n)) => Some(*n as i64),
+                    _ => None,
+                };
+                if !caught(v) {
+                    match v {
+                        Some(v) => out.values.insert(v),
+                        None => {
+                            out.unknown = true;
+                            true
+                        }
+                    };
+                    out.site.get_or_insert(s.span);
+                }
+            }
+            ir::StmtKind::Try { body, catches } => {
+                let mut inner = catching.to_vec();
+                inner.push(Some(catches.iter().map(|c| c.value).collect()));
+                escaping(body, &inner, t, out);
+                for c in catches {
+                    escaping(&c.body, catching, t, out);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        walk_stmt_exprs(s, &mut |e| {
+            if let ir::ExprKind::Call {
+                callee: Callee::Function(g),
+                ..
+            } = &e.kind
+            {
+                let th = &t[g.index()];
+                let mut escaped = false;
+                for v in &th.values {
+                    if !caught(Some(*v)) {
+                        out.values.insert(*v);
+                        escaped = true;
+                    }
+                }
+                if th.unknown && !caught(None) {
+                    out.unknown = true;
+                    escaped = true;
+                }
+                if escaped {
+                    out.site.get_or_insert(e.span);
+                }
+            }
+        });
+        for_child_blocks(s, &mut |b| escaping(b, catching, t, out));
+    }
+}
+
+// ---------------------------------------------------------------- flow checks
+
+#[derive(Clone, Default)]
+struct State {
+    /// Locals known not to be null here.
+    nonnull: HashSet<LocalId>,
+    /// Locals holding a pointer into a map's value, and which map.
+    map_ptr: HashMap<LocalId, MapId>,
+    /// Locals whose map pointer may have been invalidated, and where.
+    invalid: HashMap<LocalId, ir::Span>,
+}
+
+impl State {
+    fn join(&self, o: &State) -> State {
+        State {
+            nonnull: self.nonnull.intersection(&o.nonnull).copied().collect(),
+            map_ptr: self
+                .map_ptr
+                .iter()
+                .filter(|(k, v)| o.map_ptr.get(k) == Some(v))
+                .map(|(k, v)| (*k, *v))
+                .collect(),
+            invalid: self
+                .invalid
+                .iter()
+                .chain(o.invalid.iter())
+                .map(|(k, v)| (*k, *v))
+                .collect(),
+        }
+    }
+}
+
+struct Flow<'c, 'a> {
+    c: &'c mut Checker<'a>,
+    f: FnId,
+    reported: HashSet<(u32, u32)>,
+}
+
+impl<'c, 'a> Flow<'c, 'a> {
+    fn check_function(c: &'c mut Checker<'a>, f: FnId) {
+        if c.functions[f.index()].kind == FnKind::Extern {
+            return;
+        }
+        let mut st = State::default();
+        // A program's context pointer is never null.
+        if matches!(c.functions[f.index()].kind, FnKind::Program(_))
+            && c.functions[f.index()].params > 0
+        {
+            st.nonnull.insert(LocalId(0));
+        }
+        let body = c.functions[f.index()].body.clone();
+        let mut fl = Flow {
+            c,
+            f,
+            reported: HashSet::new(),
+        };
+        fl.block(&body, st);
+    }
+
+    fn is_pointer(&self, ty: ir::TypeId) -> bool {
+        matches!(self.c.types.kind(ty), TypeKind::Pointer(_))
+    }
+
+    /// Is this pointer expression certainly not null in state `st`?
+    fn nonnull(&self, e: &ir::Expr, st: &State) -> bool {
+        use ir::ExprKind as K;
+        match &e.kind {
+            K::Local(l) => st.nonnull.contains(l),
+            K::AddrOf(_) => true,
+            K::Value(ir::Value::Str(_)) => true,
+            K::Cast(inner) => self.nonnull(inner, st),
+            K::Binary {
+                op: ir::BinOp::Add | ir::BinOp::Sub,
+                lhs,
+                ..
+            } => self.nonnull(lhs, st),
+            // Fields of kernel context structs (`ctx->data`) are valid pointers.
+            K::Field { base, .. } => match self.c.types.kind(
+                if let K::Field {
+                    base: b,
+                    through_pointer: true,
+                    ..
+                } = &e.kind
+                {
+                    self.c.types.pointee(b.ty).unwrap_or(b.ty)
+                } else {
+                    base.ty
+                },
+            ) {
+                TypeKind::Struct(s) => s.kernel,
+                _ => false,
+            },
+            K::Select { then, els, .. } => self.nonnull(then, st) && self.nonnull(els, st),
+            _ => false,
+        }
+    }
+
+    fn deref(&mut self, p: &ir::Expr, at: ir::Span, st: &State) {
+        if !self.is_pointer(p.ty) || self.nonnull(p, st) {
+            return;
+        }
+        if !self.reported.insert((at.start, at.end)) {
+            return;
+        }
+        let what = match &p.kind {
+            ir::ExprKind::Local(l) => format!(
+                "`{}`",
+                self.c.functions[self.f.index()].locals[l.index()].name
+            ),
+            ir::ExprKind::MapLookup { .. } => "a map lookup".to_string(),
+            _ => "this pointer".to_string(),
+        };
+        let hint = match &p.kind {
+            ir::ExprKind::Local(l) => {
+                let n = &self.c.functions[self.f.index()].locals[l.index()].name;
+                format!("check it first: `if ({n} != null) {{ ... }}`")
+            }
+            _ => "store it in a variable and check it against `null` first".to_string(),
+        };
+        self.c.diags.push(
+            Diagnostic::error(
+                fspan(at),
+                format!("potential null pointer dereference of {what}"),
+            )
+            .with_label("may be null here")
+            .with_help(hint),
+        );
+    }
+
+    fn expr(&mut self, e: &ir::Expr, st: &State) {
+        use ir::ExprKind as K;
+        let mut derefs: Vec<(ir::Expr, ir::Span)> = Vec::new();
+        let mut uses: Vec<(LocalId, ir::Span)> = Vec::new();
+        walk_expr(e, &mut |x| match &x.kind {
+            K::Deref(p) => derefs.push(((**p).clone(), x.span)),
+            K::Field {
+                base,
+                through_pointer: true,
+                ..
+            } => derefs.push(((**base).clone(), x.span)),
+            K::Index { base, .. } => derefs.push(((**base).clone(), x.span)),
+            K::Local(l) => uses.push((*l, x.span)),
+            _ => {}
+        });
+        for (p, at) in derefs {
+            self.deref(&p, at, st);
+        }
+        for (l, at) in uses {
+            if let Some(&inv) = st.invalid.get(&l) {
+                if self.reported.insert((at.start, at.end)) {
+                    let name = self.c.functions[self.f.index()].locals[l.index()]
+                        .name
+                        .clone();
+                    self.c.diags.push(
+                        Diagnostic::error(
+                            fspan(at),
+                            format!("use of potentially invalidated map value pointer `{name}`"),
+                        )
+                        .with_label("used after the map changed")
+                        .with_secondary(
+                            fspan(inv),
+                            "this map update may free the value it points to",
+                        )
+                        .with_help(format!(
+                            "look the entry up again after the update: `{name} = map[key]`"
+                        )),
+                    );
+                }
+            }
+        }
+    }
+
+    fn assign_local(&self, st: &mut State, l: LocalId, value: Option<&ir::Expr>) {
+        st.invalid.remove(&l);
+        st.map_ptr.remove(&l);
+        st.nonnull.remove(&l);
+        let Some(v) = value else { return };
+        if self.nonnull(v, st) {
+            st.nonnull.insert(l);
+        }
+        if let ir::ExprKind::MapLookup { map, .. } = &v.kind {
+            let kind = self.c.maps[map.index()].kind;
+            if matches!(
+                kind,
+                ir::MapKind::Hash | ir::MapKind::LruHash | ir::MapKind::PercpuHash
+            ) {
+                st.map_ptr.insert(l, *map);
+            }
+        }
+    }
+
+    /// Refine the state by a condition known to be `truth`.
+    fn refine(&self, cond: &ir::Expr, truth: bool, st: &mut State) {
+        use ir::ExprKind as K;
+        let local_of = |e: &ir::Expr| match &e.kind {
+            K::Local(l) => Some(*l),
+            K::Cast(inner) => match inner.kind {
+                K::Local(l) => Some(l),
+                _ => None,
+            },
+            _ => None,
+        };
+        let is_null = |e: &ir::Expr| {
+            matches!(e.kind, K::Value(ir::Value::Null))
+                || matches!(&e.kind, K::Cast(i) if matches!(i.kind, K::Value(ir::Value::Null)))
+        };
+        match &cond.kind {
+            K::Binary { op, lhs, rhs } => match op {
+                ir::BinOp::Ne | ir::BinOp::Eq => {
+                    let l = if is_null(rhs) {
+                        local_of(lhs)
+                    } else if is_null(lhs) {
+                        local_of(rhs)
+                    } else {
+                        None
+                    };
+                    if let Some(l) = l {
+                        if (*op == ir::BinOp::Ne) == truth {
+                            st.nonnull.insert(l);
+                        }
+                    }
+                }
+                ir::BinOp::And if truth => {
+                    self.refine(lhs, true, st);
+                    self.refine(rhs, true, st);
+                }
+                ir::BinOp::Or if !truth => {
+                    self.refine(lhs, false, st);
+                    self.refine(rhs, false, st);
+                }
+                _ => {}
+            },
+            K::Unary {
+                op: ir::UnOp::Not,
+                operand,
+            } => self.refine(operand, !truth, st),
+            K::Local(l) if truth && self.is_pointer(cond.ty) => {
+                st.nonnull.insert(*l);
+            }
+            _ => {}
+        }
+    }
+
+    /// Check a condition, refining as `&&` / `||` do while evaluating it.
+    fn cond(&mut self, e: &ir::Expr, st: &State) {
+        use ir::ExprKind as K;
+        match &e.kind {
+            K::Binary {
+                op: ir::BinOp::And,
+                lhs,
+                rhs,
+            } => {
+                self.cond(lhs, st);
+                let mut s2 = st.clone();
+                self.refine(lhs, true, &mut s2);
+                self.cond(rhs, &s2);
+            }
+            K::Binary {
+                op: ir::BinOp::Or,
+                lhs,
+                rhs,
+            } => {
+                self.cond(lhs, st);
+                let mut s2 = st.clone();
+                self.refine(lhs, false, &mut s2);
+                self.cond(rhs, &s2);
+            }
+            _ => self.expr(e, st),
+        }
+    }
+
+    /// Returns the state at the end, or None if control never gets there.
+    fn block(&mut self, b: &ir::Block, mut st: State) -> Option<State> {
+        for s in &b.stmts {
+            st = self.stmt(s, st)?;
+        }
+        Some(st)
+    }
+
+    fn assigned_in(b: &ir::Block, out: &mut HashSet<LocalId>) {
+        for s in &b.stmts {
+            match &s.kind {
+                ir::StmtKind::Let { local, .. } => {
+                    out.insert(*local);
+                }
+                ir::StmtKind::Assign { place, .. } | ir::StmtKind::CompoundAssign { place, .. } => {
+                    if let ir::ExprKind::Local(l) = place.kind {
+                        out.insert(l);
+                    }
+                }
+                ir::StmtKind::ForRange { var, .. } => {
+                    out.insert(*var);
+                }
+                ir::StmtKind::ForEach { key, value, .. } => {
+                    out.insert(*key);
+                    out.insert(*value);
+                }
+                _ => {}
+            }
+            for_child_blocks(s, &mut |b| Self::assigned_in(b, out));
+        }
+    }
+
+    fn loop_state(&self, body: &ir::Block, st: &State) -> State {
+        let mut assigned = HashSet::new();
+        Self::assigned_in(body, &mut assigned);
+        let mut s = st.clone();
+        for l in assigned {
+            s.nonnull.remove(&l);
+            s.map_ptr.remove(&l);
+        }
+        // Map updates anywhere in the loop invalidate pointers from the start.
+        let mut upd = Vec::new();
+        Self::map_writes(body, &mut upd);
+        for (m, at) in upd {
+            let victims: Vec<LocalId> = s
+                .map_ptr
+                .iter()
+                .filter(|(_, mm)| **mm == m)
+                .map(|(l, _)| *l)
+                .collect();
+            for l in victims {
+                s.invalid.entry(l).or_insert(at);
+            }
+        }
+        s
+    }
+
+    fn map_writes(b: &ir::Block, out: &mut Vec<(MapId, ir::Span)>) {
+        for s in &b.stmts {
+            if let ir::StmtKind::MapUpdate { map, .. } | ir::StmtKind::MapDelete { map, .. } =
+                &s.kind
+            {
+                out.push((*map, s.span));
+            }
+            for_child_blocks(s, &mut |b| Self::map_writes(b, out));
+        }
+    }
+
+    fn stmt(&mut self, s: &ir::Stmt, mut st: State) -> Option<State> {
+        use ir::StmtKind as K;
+        match &s.kind {
+            K::Let { local, init } => {
+                if let Some(e) = init {
+                    self.expr(e, &st);
+                }
+                self.assign_local(&mut st, *local, init.as_ref());
+            }
+            K::Assign { place, value } => {
+                self.expr(value, &st);
+                match place.kind {
+                    ir::ExprKind::Local(l) => self.assign_local(&mut st, l, Some(value)),
+                    _ => self.expr(place, &st),
+                }
+            }
+            K::CompoundAssign { place, value, .. } => {
+                self.expr(place, &st);
+                self.expr(value, &st);
+            }
+            K::MapUpdate { map, key, value }
+            | K::MapCompound {
+                map, key, value, ..
+            } => {
+                self.expr(key, &st);
+                self.expr(value, &st);
+                if matches!(s.kind, K::MapUpdate { .. }) {
+                    self.invalidate(*map, s.span, &mut st);
+                }
+            }
+            K::MapDelete { map, key } => {
+                self.expr(key, &st);
+                self.invalidate(*map, s.span, &mut st);
+            }
+            K::Expr(e) => self.expr(e, &st),
+            K::If { cond, then, els } => {
+                self.cond(cond, &st);
+                let mut ts = st.clone();
+                self.refine(cond, true, &mut ts);
+                let mut es = st.clone();
+                self.refine(cond, false, &mut es);
+                let a = self.block(then, ts);
+                let b = self.block(els, es);
+                return match (a, b) {
+                    (Some(a), Some(b)) => Some(a.join(&b)),
+                    (Some(a), None) => Some(a),
+                    (None, Some(b)) => Some(b),
+                    (None, None) => None,
+                };
+            }
+            K::ForRange {
+                start, end, body, ..
+            } => {
+                self.expr(start, &st);
+                self.expr(end, &st);
+                let ls = self.loop_state(body, &st);
+                self.block(body, ls.clone());
+                return Some(ls);
+            }
+            K::ForEach { body, .. } | K::Loop { body } => {
+                let ls = self.loop_state(body, &st);
+                self.block(body, ls.clone());
+                return Some(ls);
+            }
+            K::While { cond, body } => {
+                let ls = self.loop_state(body, &st);
+                self.cond(cond, &ls);
+                let mut inside = ls.clone();
+                self.refine(cond, true, &mut inside);
+                self.block(body, inside);
+                let mut after = ls;
+                self.refine(cond, false, &mut after);
+                return Some(after);
+            }
+            K::Break | K::Continue => return None,
+            K::Return(e) => {
+                if let Some(e) = e {
+                    self.expr(e, &st);
+                }
+                return None;
+            }
+            K::TailCall { ctx, .. } => {
+                self.expr(ctx, &st);
+                return None;
+            }
+            K::Throw(e) => {
+                self.expr(e, &st);
+                return None;
+            }
+            K::Try { body, catches } => {
+                let mut assigned = HashSet::new();
+                Self::assigned_in(body, &mut assigned);
+                let mut cst = st.clone();
+                for l in &assigned {
+                    cst.nonnull.remove(l);
+                }
+                let mut out = self.block(body, st.clone());
+                for c in catches {
+                    let r = self.block(&c.body, cst.clone());
+                    out = match (out, r) {
+                        (Some(a), Some(b)) => Some(a.join(&b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+                return out;
+            }
+            K::Defer(b) | K::Block(b) => {
+                let r = self.block(b, st.clone());
+                if matches!(s.kind, K::Defer(_)) {
+                    return Some(st);
+                }
+                return r;
+            }
+        }
+        Some(st)
+    }
+
+    fn invalidate(&mut self, map: MapId, at: ir::Span, st: &mut State) {
+        let victims: Vec<LocalId> = st
+            .map_ptr
+            .iter()
+            .filter(|(_, m)| **m == map)
+            .map(|(l, _)| *l)
+            .collect();
+        for l in victims {
+            st.invalid.insert(l, at);
+            st.map_ptr.remove(&l);
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn unused(_: Span) {}

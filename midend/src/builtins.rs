@@ -1,0 +1,213 @@
+//! What every program can use without declaring it: kernel constants,
+//! context types, BPF helpers and the language's built-in functions.
+
+use ksc_ir::{Builtin, IntType, TypeId};
+
+use crate::types::Types;
+
+/// Built-in integer constants, by family: (name, value, type).
+pub fn constants() -> Vec<(&'static str, i64, IntType)> {
+    let mut v = vec![
+        ("TC_ACT_UNSPEC", -1, IntType::I32),
+        ("TC_ACT_OK", 0, IntType::I32),
+        ("TC_ACT_RECLASSIFY", 1, IntType::I32),
+        ("TC_ACT_SHOT", 2, IntType::I32),
+        ("TC_ACT_PIPE", 3, IntType::I32),
+        ("TC_ACT_STOLEN", 4, IntType::I32),
+        ("TC_ACT_QUEUED", 5, IntType::I32),
+        ("TC_ACT_REPEAT", 6, IntType::I32),
+        ("TC_ACT_REDIRECT", 7, IntType::I32),
+        ("ETH_P_IP", 0x0800, IntType::U16),
+        ("ETH_P_ARP", 0x0806, IntType::U16),
+        ("ETH_P_IPV6", 0x86DD, IntType::U16),
+        ("ETH_P_8021Q", 0x8100, IntType::U16),
+        ("ETH_P_8021AD", 0x88A8, IntType::U16),
+        ("ETH_P_ALL", 0x0003, IntType::U16),
+        ("IPPROTO_IP", 0, IntType::U8),
+        ("IPPROTO_ICMP", 1, IntType::U8),
+        ("IPPROTO_IGMP", 2, IntType::U8),
+        ("IPPROTO_TCP", 6, IntType::U8),
+        ("IPPROTO_UDP", 17, IntType::U8),
+        ("IPPROTO_IPV6", 41, IntType::U8),
+        ("IPPROTO_GRE", 47, IntType::U8),
+        ("IPPROTO_ESP", 50, IntType::U8),
+        ("IPPROTO_AH", 51, IntType::U8),
+        ("IPPROTO_ICMPV6", 58, IntType::U8),
+        ("IPPROTO_SCTP", 132, IntType::U8),
+        ("IPPROTO_RAW", 255, IntType::U8),
+        ("BPF_ANY", 0, IntType::U64),
+        ("BPF_NOEXIST", 1, IntType::U64),
+        ("BPF_EXIST", 2, IntType::U64),
+        ("XDP_FLAGS_UPDATE_IF_NOEXIST", 1, IntType::U32),
+        ("XDP_FLAGS_SKB_MODE", 2, IntType::U32),
+        ("XDP_FLAGS_DRV_MODE", 4, IntType::U32),
+        ("XDP_FLAGS_HW_MODE", 8, IntType::U32),
+    ];
+    v.extend(
+        map_flags()
+            .iter()
+            .map(|&(n, x)| (n, x as i64, IntType::U32)),
+    );
+    v
+}
+
+/// `@flags(...)` names and values (include/uapi/linux/bpf.h).
+pub fn map_flags() -> &'static [(&'static str, u32)] {
+    &[
+        ("BPF_F_NO_PREALLOC", 1 << 0),
+        ("BPF_F_NO_COMMON_LRU", 1 << 1),
+        ("BPF_F_NUMA_NODE", 1 << 2),
+        ("BPF_F_RDONLY", 1 << 3),
+        ("BPF_F_WRONLY", 1 << 4),
+        ("BPF_F_RDONLY_PROG", 1 << 7),
+        ("BPF_F_WRONLY_PROG", 1 << 8),
+        ("BPF_F_MMAPABLE", 1 << 10),
+    ]
+}
+
+/// `xdp_action` values.
+pub const XDP_ACTIONS: &[(&str, i64)] = &[
+    ("XDP_ABORTED", 0),
+    ("XDP_DROP", 1),
+    ("XDP_PASS", 2),
+    ("XDP_TX", 3),
+    ("XDP_REDIRECT", 4),
+];
+
+/// The context structs of packet programs, as the language types them:
+/// `data`/`data_end`/`data_meta` are packet pointers (`*u8`); offsets are
+/// the UAPI ones.
+pub fn xdp_md(t: &mut Types) -> TypeId {
+    let p = t.ptr(t.u8_);
+    let u32_ = t.u32_;
+    t.kernel_struct(
+        "xdp_md",
+        vec![
+            ("data".into(), p, 0),
+            ("data_end".into(), p, 4),
+            ("data_meta".into(), p, 8),
+            ("ingress_ifindex".into(), u32_, 12),
+            ("rx_queue_index".into(), u32_, 16),
+            ("egress_ifindex".into(), u32_, 20),
+        ],
+        24,
+    )
+}
+
+pub fn sk_buff(t: &mut Types) -> TypeId {
+    let p = t.ptr(t.u8_);
+    let u32_ = t.u32_;
+    let cb = t.array(u32_, 5);
+    let ip6 = t.array(u32_, 4);
+    let fields: Vec<(String, TypeId, u32)> = vec![
+        ("len", u32_, 0),
+        ("pkt_type", u32_, 4),
+        ("mark", u32_, 8),
+        ("queue_mapping", u32_, 12),
+        ("protocol", u32_, 16),
+        ("vlan_present", u32_, 20),
+        ("vlan_tci", u32_, 24),
+        ("vlan_proto", u32_, 28),
+        ("priority", u32_, 32),
+        ("ingress_ifindex", u32_, 36),
+        ("ifindex", u32_, 40),
+        ("tc_index", u32_, 44),
+        ("cb", cb, 48),
+        ("hash", u32_, 68),
+        ("tc_classid", u32_, 72),
+        ("data", p, 76),
+        ("data_end", p, 80),
+        ("napi_id", u32_, 84),
+        ("family", u32_, 88),
+        ("remote_ip4", u32_, 92),
+        ("local_ip4", u32_, 96),
+        ("remote_ip6", ip6, 100),
+        ("local_ip6", ip6, 116),
+        ("remote_port", u32_, 132),
+        ("local_port", u32_, 136),
+        ("data_meta", p, 140),
+    ]
+    .into_iter()
+    .map(|(n, t, o)| (n.to_string(), t, o))
+    .collect();
+    t.kernel_struct("__sk_buff", fields, 192)
+}
+
+/// `pt_regs` is opaque to programs: probes get typed parameters instead.
+pub fn pt_regs(t: &mut Types) -> TypeId {
+    t.kernel_struct("pt_regs", vec![], 168)
+}
+
+/// Parameter types of a BPF helper signature.
+#[derive(Clone, Copy)]
+pub enum P {
+    U32,
+    U64,
+    I32,
+    Ptr,
+}
+
+/// BPF helpers callable from eBPF code, with their signatures
+/// (include/uapi/linux/bpf.h). `Ptr` accepts any pointer.
+pub fn bpf_helpers() -> &'static [(&'static str, &'static [P], P)] {
+    use P::*;
+    &[
+        ("bpf_ktime_get_ns", &[], U64),
+        ("bpf_ktime_get_boot_ns", &[], U64),
+        ("bpf_ktime_get_coarse_ns", &[], U64),
+        ("bpf_jiffies64", &[], U64),
+        ("bpf_get_current_pid_tgid", &[], U64),
+        ("bpf_get_current_uid_gid", &[], U64),
+        ("bpf_get_current_comm", &[Ptr, U32], I32),
+        ("bpf_get_current_task", &[], U64),
+        ("bpf_get_smp_processor_id", &[], U32),
+        ("bpf_get_numa_node_id", &[], I32),
+        ("bpf_get_prandom_u32", &[], U32),
+        ("bpf_get_cgroup_classid", &[Ptr], U32),
+        ("bpf_probe_read_kernel", &[Ptr, U32, Ptr], I32),
+        ("bpf_probe_read_user", &[Ptr, U32, Ptr], I32),
+        ("bpf_probe_read_kernel_str", &[Ptr, U32, Ptr], I32),
+        ("bpf_probe_read_user_str", &[Ptr, U32, Ptr], I32),
+        ("bpf_xdp_adjust_head", &[Ptr, I32], I32),
+        ("bpf_xdp_adjust_tail", &[Ptr, I32], I32),
+        ("bpf_xdp_adjust_meta", &[Ptr, I32], I32),
+        ("bpf_redirect", &[U32, U64], I32),
+        ("bpf_clone_redirect", &[Ptr, U32, U64], I32),
+        ("bpf_skb_load_bytes", &[Ptr, U32, Ptr, U32], I32),
+        ("bpf_skb_store_bytes", &[Ptr, U32, Ptr, U32, U64], I32),
+        ("bpf_skb_pull_data", &[Ptr, U32], I32),
+        ("bpf_skb_change_head", &[Ptr, U32, U64], I32),
+        ("bpf_skb_vlan_push", &[Ptr, U32, U32], I32),
+        ("bpf_skb_vlan_pop", &[Ptr], I32),
+        ("bpf_l3_csum_replace", &[Ptr, U32, U64, U64, U64], I32),
+        ("bpf_l4_csum_replace", &[Ptr, U32, U64, U64, U64], I32),
+        ("bpf_csum_diff", &[Ptr, U32, Ptr, U32, U32], I32),
+        ("bpf_get_hash_recalc", &[Ptr], U32),
+        ("bpf_set_hash", &[Ptr, U32], I32),
+        ("bpf_send_signal", &[U32], I32),
+        ("bpf_get_socket_cookie", &[Ptr], U64),
+    ]
+}
+
+/// The language's own functions.
+pub fn builtin(name: &str) -> Option<Builtin> {
+    Some(match name {
+        "print" => Builtin::Print,
+        "load" => Builtin::Load,
+        "attach" => Builtin::Attach,
+        "detach" => Builtin::Detach,
+        "register" => Builtin::Register,
+        "test" => Builtin::Test,
+        "sleep" => Builtin::Sleep,
+        "htons" => Builtin::Htons,
+        "ntohs" => Builtin::Ntohs,
+        "htonl" => Builtin::Htonl,
+        "ntohl" => Builtin::Ntohl,
+        _ => return None,
+    })
+}
+
+/// Names a user may not redefine.
+pub fn reserved(name: &str) -> bool {
+    builtin(name).is_some() || bpf_helpers().iter().any(|h| h.0 == name)
+}
