@@ -114,3 +114,37 @@ fn binary_and_invalid_utf8_input_is_a_diagnostic() {
     let o = ksc(&["check", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
+
+#[test]
+fn check_runs_the_midend_and_emits_ir_and_graph() {
+    let src = b"var counts : array<u32, u64>(4)\n@helper fn bump(i: u32) { counts[i] += 1 }\n@xdp fn classify(ctx: *xdp_md) -> xdp_action {\n    bump(0)\n    return deep(ctx)\n}\n@xdp fn deep(ctx: *xdp_md) -> xdp_action {\n    return XDP_PASS\n}\n";
+    let p = temp_file("graph.ks", src);
+    let o = ksc(&["check", p.to_str().unwrap(), "--emit=graph"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dot = String::from_utf8_lossy(&o.stdout);
+    assert!(dot.starts_with("digraph program {"), "{dot}");
+    assert!(
+        dot.contains("f1 -> f2 [style=dashed, label=\"tail call\"];"),
+        "{dot}"
+    );
+    assert!(dot.contains("f1 -> f0;"), "{dot}");
+
+    let o = ksc(&["check", p.to_str().unwrap(), "--emit=ir"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let ir = String::from_utf8_lossy(&o.stdout);
+    let m = ksc_ir::Module::from_ron(&ir).expect("valid IR");
+    assert_eq!(m.name, "graph");
+    assert_eq!(m.tail_call_slots.len(), 1);
+
+    let bad = temp_file(
+        "semantic.ks",
+        b"fn main() -> i32 {\n    return undefined_thing\n}\n",
+    );
+    let o = ksc(&["check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot find value `undefined_thing`"),
+        "{}",
+        stderr(&o)
+    );
+}

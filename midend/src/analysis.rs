@@ -660,6 +660,13 @@ impl<'c, 'a> Flow<'c, 'a> {
     /// Is this pointer expression certainly not null in state `st`?
     fn nonnull(&self, e: &ir::Expr, st: &State) -> bool {
         use ir::ExprKind as K;
+        // Context pointers (`*xdp_md`, `*__sk_buff`, `*trace_event_raw_*`)
+        // come from the kernel and are never null.
+        if let Some(p) = self.c.types.pointee(e.ty) {
+            if self.c.types.struct_def(p).is_some_and(|s| s.kernel) {
+                return true;
+            }
+        }
         match &e.kind {
             K::Local(l) => st.nonnull.contains(l),
             K::AddrOf(_) => true,

@@ -140,18 +140,30 @@ pub struct Checker<'a> {
     btf: Option<Result<crate::btf::Btf, String>>,
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
+/// Edit distance counting a swap of two neighbours as one edit (typos like
+/// `xpd` for `xdp`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The closest candidate to `name`, if close enough to be a likely typo.
@@ -159,7 +171,7 @@ pub fn suggest<'n>(name: &str, candidates: impl Iterator<Item = &'n str>) -> Opt
     let limit = (name.chars().count() / 3).max(1);
     candidates
         .filter(|c| *c != name)
-        .map(|c| (levenshtein(name, c), c))
+        .map(|c| (edit_distance(name, c), c))
         .filter(|(d, _)| *d <= limit)
         .min()
         .map(|(_, c)| c.to_string())
@@ -2588,6 +2600,18 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 }
             }
         }
+        if let (TypeKind::Str(a), TypeKind::Str(b)) = (self.t().kind(x.ty), self.t().kind(to)) {
+            let (a, b) = (*a, *b);
+            self.c
+                .error(
+                    span,
+                    format!("a string of {a} bytes does not fit in `str({b})`"),
+                )
+                .help = Some(format!(
+                "`str(N)` holds N-1 characters and the terminating NUL; use `str({a})` or larger"
+            ));
+            return self.err_expr(span);
+        }
         let (f, t) = (self.t().display(x.ty), self.t().display(to));
         let castable = self.t().castable(x.ty, to);
         let d = self.c.error(
@@ -3383,7 +3407,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 }
             }
         }
-        let b = self.expr_ptr_ok(base, None);
+        // `m[k].f` reads the entry's field (zero when absent): a value access.
+        let b = self.expr(base, None);
         let (sty, through_pointer) = match self.t().kind(b.ty).clone() {
             TypeKind::Pointer(p) => (p, true),
             _ => {

@@ -1,0 +1,513 @@
+//! The midend's rules: every error the spec mandates, at its line, with its
+//! message; the corrected twins check clean; checked programs round-trip
+//! through RON unchanged.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ksc_frontend::span::line_col;
+
+struct Outcome {
+    errors: Vec<(usize, String)>,
+    warnings: Vec<(usize, String)>,
+    module: Option<ksc_ir::Module>,
+    rendered: String,
+}
+
+fn check(src: &str) -> Outcome {
+    let parsed = ksc_frontend::parse(src);
+    let mut diags = parsed.diagnostics.clone();
+    let mut module = None;
+    if !parsed.has_errors() {
+        let c = ksc_midend::check(&parsed.file, src, "test.ks");
+        diags.extend(c.diagnostics.iter().cloned());
+        module = c.module;
+    }
+    let at =
+        |d: &ksc_frontend::Diagnostic| (line_col(src, d.span.start as usize).0, d.message.clone());
+    Outcome {
+        errors: diags.iter().filter(|d| d.is_error()).map(at).collect(),
+        warnings: diags.iter().filter(|d| !d.is_error()).map(at).collect(),
+        module,
+        rendered: ksc_frontend::diag::render("test.ks", src, &diags),
+    }
+}
+
+fn fixture_dir(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+fn ks_files(dir: &Path) -> Vec<(String, String)> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return vec![];
+    };
+    let mut v: Vec<_> = rd
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ks"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Each spec-mandated error: fixture, and a phrase its message must contain.
+const MANDATED: &[(&str, &str)] = &[
+    ("01_pin_local_var.ks", "`local var` cannot be pinned"),
+    (
+        "02_extern_with_body.ks",
+        "`extern` function cannot have a body",
+    ),
+    (
+        "03_extern_called_from_userspace.ks",
+        "cannot be called from userspace",
+    ),
+    (
+        "04_test_builtin_in_regular_fn.ks",
+        "`test()` can only be called from a `@test` function",
+    ),
+    (
+        "05_test_builtin_in_helper.ks",
+        "`test()` can only be called from a `@test` function",
+    ),
+    (
+        "06_test_builtin_in_xdp.ks",
+        "`test()` can only be called from a `@test` function",
+    ),
+    (
+        "07_assign_to_const.ks",
+        "cannot assign to `MAX_VALUE`, a constant",
+    ),
+    ("08_assign_to_const_plain.ks", "a constant"),
+    ("09_compound_assign_bool.ks", "cannot be applied to `bool`"),
+    ("10_break_outside_loop.ks", "`break` outside of a loop"),
+    (
+        "11_continue_outside_loop.ks",
+        "`continue` outside of a loop",
+    ),
+    (
+        "12_old_program_form.ks",
+        "`program NAME : TYPE { ... }` form is not supported",
+    ),
+    (
+        "13_null_deref_without_check.ks",
+        "potential null pointer dereference",
+    ),
+    (
+        "14_null_deref_arrow_without_check.ks",
+        "potential null pointer dereference",
+    ),
+    (
+        "15_map_value_after_invalidation.ks",
+        "potentially invalidated map value pointer",
+    ),
+    (
+        "16_xdp_program_called_directly.ks",
+        "is an eBPF program and cannot be called directly",
+    ),
+    (
+        "17_tail_call_mixed_program_types.ks",
+        "tail call from an `@xdp` program to an `@tc` program",
+    ),
+    (
+        "18_private_called_from_ebpf.ks",
+        "`@private` kernel-module function and cannot be called from eBPF",
+    ),
+    (
+        "19_helper_called_from_userspace.ks",
+        "`@helper` and cannot be called from userspace",
+    ),
+    (
+        "20_kfunc_called_from_userspace.ks",
+        "`@kfunc` and cannot be called from userspace",
+    ),
+    (
+        "21_xdp_program_called_from_userspace.ks",
+        "is an eBPF program and cannot be called directly",
+    ),
+    (
+        "22_local_var_from_userspace.ks",
+        "is a `local var`, visible only to kernel code",
+    ),
+    (
+        "23_uncaught_throw_in_ebpf.ks",
+        "may be thrown out of eBPF program",
+    ),
+    (
+        "24_large_struct_on_ebpf_stack.ks",
+        "more than the whole 512-byte eBPF stack",
+    ),
+    ("25_tc_without_direction.ks", "`@tc` needs a direction"),
+    (
+        "26_probe_wrong_return_type.ks",
+        "probe functions must return `i32`",
+    ),
+    (
+        "27_attach_without_load.ks",
+        "`attach` takes the handle that `load` returned",
+    ),
+    (
+        "28_undefined_variable_in_main.ks",
+        "cannot find value `undeclared_counter`",
+    ),
+];
+
+fn expected_line(src: &str) -> usize {
+    let first = src.lines().next().unwrap();
+    let rest = first
+        .strip_prefix("// expect-error:")
+        .expect("expect-error header");
+    rest.split(':').next().unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn every_mandated_error_at_its_line_with_its_message() {
+    let files = ks_files(&fixture_dir("frontend/tests/fixtures/invalid"));
+    assert_eq!(
+        files.len(),
+        MANDATED.len(),
+        "a fixture without an expected message, or the reverse"
+    );
+    let mut failures = Vec::new();
+    for (name, src) in &files {
+        let (_, phrase) = MANDATED
+            .iter()
+            .find(|m| m.0 == name)
+            .unwrap_or_else(|| panic!("{name} not in MANDATED"));
+        let line = expected_line(src);
+        let o = check(src);
+        let ok = o.errors.len() == 1 && o.errors[0].0 == line && o.errors[0].1.contains(phrase);
+        if !ok {
+            failures.push(format!(
+                "{name}: want one error on line {line} containing {phrase:?}\n{}",
+                o.rendered
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn corrected_twins_check_clean() {
+    let files = ks_files(&fixture_dir("midend/tests/fixtures/valid"));
+    if files.is_empty() {
+        return;
+    }
+    let invalid = ks_files(&fixture_dir("frontend/tests/fixtures/invalid"));
+    assert_eq!(
+        files.len(),
+        invalid.len(),
+        "every invalid fixture has a corrected twin"
+    );
+    let mut failures = Vec::new();
+    for (name, src) in &files {
+        let o = check(src);
+        if !o.errors.is_empty() || !o.warnings.is_empty() {
+            failures.push(format!("{name}:\n{}", o.rendered));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// All of examples/ and the completed spec programs check clean, and their
+/// IR survives RON unchanged.
+#[test]
+fn programs_check_clean_and_ir_round_trips() {
+    let mut files = ks_files(&fixture_dir("examples"));
+    files.extend(ks_files(&fixture_dir("midend/tests/fixtures/spec")));
+    files.extend(ks_files(&fixture_dir("midend/tests/fixtures/valid")));
+    assert!(files.len() >= 3);
+    let mut failures = Vec::new();
+    for (name, src) in &files {
+        let o = check(src);
+        if !o.errors.is_empty() {
+            failures.push(format!("{name}:\n{}", o.rendered));
+            continue;
+        }
+        let m = o.module.expect("a module when there are no errors");
+        let text = m.to_ron();
+        let back = ksc_ir::Module::from_ron(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(back == m, "{name}: IR changed through RON");
+        assert_eq!(back.to_ron(), text, "{name}: RON text not stable");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn ir_version_mismatch_is_refused() {
+    let o = check("fn main() -> i32 { return 0 }\n");
+    let mut m = o.module.unwrap();
+    m.version += 1;
+    let err = ksc_ir::Module::from_ron(&m.to_ron()).unwrap_err();
+    assert!(err.contains("schema version"), "{err}");
+}
+
+// ---------------------------------------------------------------- targeted rules
+
+fn errors_of(src: &str) -> Vec<(usize, String)> {
+    check(src).errors
+}
+
+fn assert_error(src: &str, line: usize, phrase: &str) {
+    let o = check(src);
+    assert!(
+        o.errors
+            .iter()
+            .any(|(l, m)| *l == line && m.contains(phrase)),
+        "want an error on line {line} containing {phrase:?}, got:\n{}",
+        o.rendered
+    );
+}
+
+fn assert_clean(src: &str) {
+    let o = check(src);
+    assert!(
+        o.errors.is_empty() && o.warnings.is_empty(),
+        "{}",
+        o.rendered
+    );
+}
+
+#[test]
+fn unknown_names_suggest_the_closest() {
+    let src = "var packet_count: u64 = 0\n@xdp fn f(ctx: *xdp_md) -> xdp_action {\n    packet_cuont += 1\n    return XDP_PASS\n}\n";
+    let o = check(src);
+    assert_eq!(o.errors.len(), 1, "{}", o.rendered);
+    assert!(
+        o.rendered
+            .contains("help: a similar name exists: `packet_count`"),
+        "{}",
+        o.rendered
+    );
+    assert_error("struct S { a: u32 }\nfn main() -> i32 {\n    var s = S { a: 1 }\n    return s.b as i32\n}\n", 4, "`S` has no field `b`");
+    assert_error(
+        "fn main() -> i32 {\n    var x: u23 = 0\n    return 0\n}\n",
+        2,
+        "cannot find type `u23`",
+    );
+}
+
+#[test]
+fn duplicate_definitions() {
+    assert_error(
+        "var a: u32 = 0\nfn a() { }\n",
+        2,
+        "`a` is defined more than once",
+    );
+    assert_error(
+        "struct S { x: u32, x: u64 }\n",
+        1,
+        "field `x` is declared twice",
+    );
+    assert_error(
+        "var XDP_PASS: u32 = 0\n",
+        1,
+        "`XDP_PASS` is defined more than once",
+    );
+}
+
+#[test]
+fn calls_check_arity_and_types() {
+    let base = "fn add(a: u32, b: u32) -> u32 { return a + b }\n";
+    assert_error(
+        &format!("{base}fn main() -> i32 {{\n    return add(1) as i32\n}}\n"),
+        3,
+        "takes 2 arguments but 1 was given",
+    );
+    assert_error(&format!("{base}fn main() -> i32 {{\n    var s: str(8) = \"x\"\n    return add(s, 1) as i32\n}}\n"), 4, "mismatched types");
+}
+
+#[test]
+fn integer_widening_is_implicit_only_when_lossless() {
+    assert_clean(
+        "fn f(a: u8, b: u16) -> u32 { return a + b }\nfn main() -> i32 { return f(1, 2) as i32 }\n",
+    );
+    assert_error(
+        "fn f(a: u64) -> u32 { return a }\nfn main() -> i32 { return 0 }\n",
+        1,
+        "expected `u32`, found `u64`",
+    );
+    assert_error(
+        "fn f(a: u32, b: i32) -> i64 { return a + b }\nfn main() -> i32 { return 0 }\n",
+        1,
+        "mismatched integer types",
+    );
+    assert_error(
+        "fn main() -> i32 {\n    var x: u8 = 300\n    return 0\n}\n",
+        2,
+        "does not fit in `u8`",
+    );
+}
+
+#[test]
+fn strings() {
+    assert_clean("fn main() -> i32 {\n    var a: str(16) = \"John\"\n    var b: str(16) = \"Doe\"\n    var full: str(32) = a + b\n    if (a == \"John\") { print(\"%s\", full) }\n    var c: char = a[0]\n    return 0\n}\n");
+    assert_error(
+        "fn main() -> i32 {\n    var a: str(4) = \"hello\"\n    return 0\n}\n",
+        2,
+        "does not fit",
+    );
+    assert_error(
+        "fn main() -> i32 {\n    var a: str(8) = \"a\"\n    var b = a + a\n    return 0\n}\n",
+        3,
+        "explicit result size",
+    );
+}
+
+#[test]
+fn globals_infer_types_per_the_spec_table() {
+    let o = check("var a = 42\nvar b = \"hello\"\nvar c = true\nvar d = 'x'\nvar e = [1, 2, 3]\nvar f = 0x123456789\nfn main() -> i32 { return 0 }\n");
+    let m = o.module.expect("checks");
+    let ty = |i: usize| {
+        let t = m.globals[i].ty;
+        format!("{:?}", m.types[t.index()].kind)
+    };
+    assert_eq!(ty(0), "Int(U32)");
+    assert_eq!(ty(1), "Str(6)");
+    assert_eq!(ty(2), "Bool");
+    assert_eq!(ty(3), "Char");
+    assert!(ty(4).starts_with("Array("), "{}", ty(4));
+    assert_eq!(ty(5), "Int(U64)");
+}
+
+#[test]
+fn program_signatures() {
+    assert_error(
+        "@xdp fn f(ctx: *__sk_buff) -> xdp_action { return XDP_PASS }\n",
+        1,
+        "`ctx: *xdp_md`",
+    );
+    assert_error(
+        "@tc(\"sideways\") fn f(ctx: *__sk_buff) -> i32 { return 0 }\n",
+        1,
+        "unknown TC direction",
+    );
+    assert_error(
+        "@probe(\"vfs_read+16\") fn f(x: u32) -> i32 { return 0 }\n",
+        1,
+        "a probe at an offset has no parameters",
+    );
+    assert_error(
+        "@xpd fn f(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\n",
+        1,
+        "unknown attribute `@xpd`",
+    );
+    assert!(
+        check("@xpd fn f(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\n")
+            .rendered
+            .contains("help: did you mean `@xdp`?")
+    );
+    assert_error(
+        "struct A { p: *u8 }\nfn main(args: A) -> i32 { return 0 }\n",
+        2,
+        "command-line field `p`",
+    );
+    assert_clean("@tracepoint(\"syscalls/sys_enter_read\")\nfn t(ctx: *trace_event_raw_sys_enter) -> i32 {\n    var fd = ctx->args[0]\n    return 0\n}\n");
+}
+
+#[test]
+fn tail_calls() {
+    let src = "@xdp fn a(ctx: *xdp_md) -> xdp_action { return b(ctx) }\n@xdp fn b(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\n";
+    let o = check(src);
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    let m = o.module.unwrap();
+    assert_eq!(m.tail_call_slots.len(), 1);
+    assert!(format!("{:?}", m.functions[0].body).contains("TailCall"));
+    // 35 programs in a chain.
+    let mut chain = String::new();
+    for i in 0..35 {
+        chain.push_str(&format!(
+            "@xdp fn p{i}(ctx: *xdp_md) -> xdp_action {{ return p{}(ctx) }}\n",
+            i + 1
+        ));
+    }
+    chain.push_str("@xdp fn p35(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\n");
+    assert_error(&chain, 1, "a chain of 35 tail calls starts at `p0`");
+    let cyc = "@xdp fn a(ctx: *xdp_md) -> xdp_action { return b(ctx) }\n@xdp fn b(ctx: *xdp_md) -> xdp_action { return a(ctx) }\n";
+    let o = check(cyc);
+    assert!(
+        o.errors.is_empty() && o.warnings.iter().any(|w| w.1.contains("tail-call cycle")),
+        "{}",
+        o.rendered
+    );
+}
+
+#[test]
+fn stack_is_summed_along_the_deepest_path() {
+    let src = "@helper fn h2() -> u32 {\n    var b: u8[200] = [0; 200]\n    return b[0] as u32\n}\n@helper fn h1() -> u32 {\n    var a: u8[200] = [0; 200]\n    return h2() + a[1] as u32\n}\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var c: u8[200] = [0; 200]\n    if (h1() + c[2] as u32 > 0) { return XDP_DROP }\n    return XDP_PASS\n}\n";
+    let o = check(src);
+    let e = o
+        .errors
+        .iter()
+        .find(|e| e.1.contains("bytes of stack"))
+        .unwrap_or_else(|| panic!("{}", o.rendered));
+    assert_eq!(e.0, 9);
+    assert!(e.1.contains("600 bytes"), "{}", e.1);
+    assert!(
+        o.rendered
+            .contains("deepest path: p (200 B) → h1 (200 B) → h2 (200 B)"),
+        "{}",
+        o.rendered
+    );
+}
+
+#[test]
+fn recursion_in_ebpf_is_rejected() {
+    assert_error("@helper fn f(n: u32) -> u32 {\n    if (n == 0) { return 0 }\n    return f(n - 1)\n}\n@xdp fn p(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\n", 3, "recursion in eBPF code");
+}
+
+#[test]
+fn null_checks_are_flow_sensitive() {
+    let pre = "struct V { n: u64 }\nvar m : hash<u32, V>(16)\n";
+    assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var v = m[1]\n    if (v == null) {{ return XDP_PASS }}\n    v->n += 1\n    return XDP_PASS\n}}\n"));
+    assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var v = m[1]\n    if (v != null && v->n > 3) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"));
+    assert_error(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var v = m[1]\n    if (v == null || v->n > 3) {{ return XDP_DROP }}\n    v = m[2]\n    v->n = 1\n    return XDP_PASS\n}}\n"), 7, "potential null pointer dereference of `v`");
+    // Reading `m[k].n` as a value needs no check: absent reads as zero.
+    assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    if (m[1].n > 3) {{ return XDP_DROP }}\n    m[1].n += 1\n    return XDP_PASS\n}}\n"));
+}
+
+#[test]
+fn configs_are_read_only_in_ebpf() {
+    assert_error("config c { x: u32 = 1 }\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    c.x = 2\n    return XDP_PASS\n}\n", 3, "configs are read-only in eBPF");
+    assert_clean("config c { x: u32 = 1 }\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    if (c.x > 1) { return XDP_DROP }\n    return XDP_PASS\n}\nfn main() -> i32 {\n    var h = load(p)\n    c.x = 5\n    attach(h, \"lo\", 0)\n    return 0\n}\n");
+}
+
+#[test]
+fn print_in_ebpf_takes_three_values() {
+    assert_error("@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    print(\"%d %d %d %d\", 1, 2, 3, 4)\n    return XDP_PASS\n}\n", 2, "at most 3 values");
+}
+
+#[test]
+fn match_needs_default_and_missing_returns_are_caught() {
+    assert_error(
+        "fn f(x: u32) -> u32 {\n    return match (x) { 1: 2 }\n}\n",
+        2,
+        "needs a `default` arm",
+    );
+    assert_error(
+        "fn f(x: u32) -> u32 {\n    if (x > 1) { return 1 }\n}\n",
+        3,
+        "may reach its end without returning",
+    );
+    assert_clean("fn f(x: u32) -> r: u32 {\n    r = x * 2\n    return\n}\nfn main() -> i32 { return f(2) as i32 }\n");
+}
+
+#[test]
+fn user_functions_check_domains() {
+    assert_error("fn helper_in_user() -> u32 { return 1 }\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var x = helper_in_user()\n    return XDP_PASS\n}\n", 3, "userspace function and cannot be called from eBPF code");
+    assert_error(
+        "fn main() -> i32 {\n    var t = bpf_ktime_get_ns()\n    return 0\n}\n",
+        2,
+        "BPF helper, callable only from eBPF code",
+    );
+    assert_error(
+        "@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    sleep(10)\n    return XDP_PASS\n}\n",
+        2,
+        "userspace function",
+    );
+    assert!(errors_of("@kfunc fn k(x: u32) -> u32 { return x }\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    if (k(1) > 0) { return XDP_DROP }\n    return XDP_PASS\n}\n").is_empty());
+}
