@@ -1,0 +1,1529 @@
+//! IR to C. One pass over the eBPF functions; types and maps first.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+use ksc_ir::*;
+
+/// C keywords and names the generated code reserves; a KernelScript name
+/// equal to one of them gets a trailing `_`.
+const RESERVED: &[&str] = &[
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+    "union", "unsigned", "void", "volatile", "while", "_Bool", "bool", "true", "false", "asm",
+    "typeof", "ctx_", "SEC", "LICENSE", "NULL",
+];
+
+fn ident(name: &str) -> String {
+    if RESERVED.contains(&name) || name.starts_with("__ksc") {
+        format!("{name}_")
+    } else {
+        name.to_string()
+    }
+}
+
+/// Kernel structs the UAPI headers already define.
+const UAPI_STRUCTS: &[&str] = &["xdp_md", "__sk_buff"];
+
+pub fn generate_c(m: &Module) -> Result<String, Vec<String>> {
+    let mut g = Gen {
+        m,
+        out: String::new(),
+        errors: Vec::new(),
+        tmp: 0,
+        throwing: HashSet::new(),
+        current: std::cell::Cell::new(FnId(0)),
+    };
+    g.module();
+    if g.errors.is_empty() {
+        Ok(g.out)
+    } else {
+        Err(g.errors)
+    }
+}
+
+struct Gen<'m> {
+    m: &'m Module,
+    out: String,
+    errors: Vec<String>,
+    tmp: u32,
+    /// eBPF functions whose throws may escape (they take an error out-parameter).
+    throwing: HashSet<FnId>,
+    /// The function being emitted.
+    current: std::cell::Cell<FnId>,
+}
+
+/// Per-function state while emitting a body.
+struct FnState {
+    names: Vec<String>,
+    /// Defers of this function: (flag variable, body), in declaration order.
+    defers: Vec<(String, Block)>,
+    /// Innermost try's catch label, if inside one.
+    catch_labels: Vec<String>,
+    uses_err: bool,
+    ret: TypeId,
+    is_program: bool,
+    throws_out: bool,
+}
+
+fn esc_c(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        match b {
+            b'"' => o.push_str("\\\""),
+            b'\\' => o.push_str("\\\\"),
+            b'\n' => o.push_str("\\n"),
+            b'\t' => o.push_str("\\t"),
+            b'\r' => o.push_str("\\r"),
+            0x20..=0x7e => o.push(b as char),
+            _ => {
+                let _ = write!(o, "\\{b:03o}");
+            }
+        }
+    }
+    o
+}
+
+impl<'m> Gen<'m> {
+    fn err(&mut self, span: Span, msg: impl Into<String>) {
+        self.errors
+            .push(format!("{}:{}: {}", span.line, span.col, msg.into()));
+    }
+
+    fn kind(&self, t: TypeId) -> &'m TypeKind {
+        &self.m.types[t.index()].kind
+    }
+
+    fn ebpf_functions(&self) -> impl Iterator<Item = (FnId, &'m Function)> {
+        self.m
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.domain == Domain::Ebpf)
+            .map(|(i, f)| (FnId(i as u32), f))
+    }
+
+    // ------------------------------------------------------------ types
+
+    fn int_c(i: IntType) -> &'static str {
+        match i {
+            IntType::U8 => "__u8",
+            IntType::U16 => "__u16",
+            IntType::U32 => "__u32",
+            IntType::U64 => "__u64",
+            IntType::I8 => "__s8",
+            IntType::I16 => "__s16",
+            IntType::I32 => "__s32",
+            IntType::I64 => "__s64",
+        }
+    }
+
+    /// A C declaration of `name` with type `t` (name may be empty: a type name).
+    fn decl(&mut self, t: TypeId, name: &str) -> String {
+        let sp = |n: &str| {
+            if n.is_empty() {
+                String::new()
+            } else {
+                format!(" {n}")
+            }
+        };
+        match self.kind(t) {
+            TypeKind::Void => format!("void{}", sp(name)),
+            TypeKind::Bool => format!("_Bool{}", sp(name)),
+            TypeKind::Char => format!("char{}", sp(name)),
+            TypeKind::Int(i) => format!("{}{}", Self::int_c(*i), sp(name)),
+            TypeKind::Str(n) => format!("ks_str{n}{}", sp(name)),
+            TypeKind::Pointer(p) => match self.kind(*p) {
+                TypeKind::Array(..) => self.decl(*p, &format!("(*{name})")),
+                TypeKind::Slice(e) => self.decl(*e, &format!("*{name}")),
+                _ => self.decl(*p, &format!("*{name}")),
+            },
+            TypeKind::Array(e, n) => self.decl(*e, &format!("{name}[{n}]")),
+            TypeKind::Slice(e) => self.decl(*e, &format!("{name}[]")),
+            TypeKind::Struct(s) => format!("struct {}{}", ident(&s.name), sp(name)),
+            TypeKind::Enum(e) if e.kernel => format!("enum {}{}", e.name, sp(name)),
+            TypeKind::Enum(e) => format!("{}{}", Self::int_c(e.repr), sp(name)),
+            TypeKind::Null => format!("void *{name}"),
+            TypeKind::Function(_)
+            | TypeKind::ProgramRef
+            | TypeKind::ProgramHandle
+            | TypeKind::StructOpsRef => {
+                self.errors.push(format!(
+                    "values of type {:?} cannot exist in eBPF code",
+                    self.kind(t)
+                ));
+                format!("void *{name}")
+            }
+        }
+    }
+
+    fn type_name(&mut self, t: TypeId) -> String {
+        self.decl(t, "")
+    }
+
+    /// Struct types in an order where each is defined after the structs it
+    /// contains by value.
+    fn struct_order(&self) -> Vec<TypeId> {
+        fn visit(g: &Gen, t: TypeId, seen: &mut HashSet<TypeId>, out: &mut Vec<TypeId>) {
+            if !seen.insert(t) {
+                return;
+            }
+            match g.kind(t) {
+                TypeKind::Struct(s) => {
+                    for f in &s.fields {
+                        visit(g, f.ty, seen, out);
+                    }
+                    out.push(t);
+                }
+                TypeKind::Array(e, _) => visit(g, *e, seen, out),
+                _ => {}
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for i in 0..self.m.types.len() {
+            visit(self, TypeId(i as u32), &mut seen, &mut out);
+        }
+        out
+    }
+
+    fn types(&mut self) {
+        // Fixed-size strings: a struct, so they assign and pass by value.
+        let mut strs: Vec<u32> = self
+            .m
+            .types
+            .iter()
+            .filter_map(|t| {
+                if let TypeKind::Str(n) = t.kind {
+                    Some(n)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        strs.sort();
+        strs.dedup();
+        for n in strs {
+            let _ = writeln!(self.out, "typedef struct {{ char s[{n}]; }} ks_str{n};");
+        }
+        // User enums: their constants.
+        for t in &self.m.types {
+            if let TypeKind::Enum(e) = &t.kind {
+                if !e.kernel {
+                    let vs: Vec<String> = e
+                        .variants
+                        .iter()
+                        .map(|(n, v)| format!("{} = {v}", ident(n)))
+                        .collect();
+                    let _ = writeln!(self.out, "enum {} {{ {} }};", ident(&e.name), vs.join(", "));
+                }
+            }
+        }
+        let order = self.struct_order();
+        for t in order {
+            let TypeKind::Struct(s) = self.kind(t) else {
+                continue;
+            };
+            if UAPI_STRUCTS.contains(&s.name.as_str())
+                || s.name == "{error}"
+                || s.name == "XdpTestContext"
+            {
+                continue;
+            }
+            if s.name == "pt_regs" {
+                // x86-64 layout; CO-RE relocates the fields bpf_tracing.h reads.
+                self.out.push_str(
+                    "struct pt_regs {\n    unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;\n} __attribute__((preserve_access_index));\n",
+                );
+                continue;
+            }
+            let fields: Vec<(String, TypeId)> =
+                s.fields.iter().map(|f| (f.name.clone(), f.ty)).collect();
+            let mut body = String::new();
+            for (name, ty) in fields {
+                let d = self.decl(ty, &ident(&name));
+                let _ = writeln!(body, "    {d};");
+            }
+            let attr = if s.kernel {
+                " __attribute__((preserve_access_index))"
+            } else {
+                ""
+            };
+            let _ = writeln!(self.out, "struct {} {{\n{body}}}{attr};", ident(&s.name));
+        }
+    }
+
+    // ------------------------------------------------------------ values
+
+    fn int_lit(&self, t: TypeId, v: i128) -> String {
+        let it = match self.kind(t) {
+            TypeKind::Int(i) => *i,
+            TypeKind::Enum(e) => e.repr,
+            _ => IntType::I64,
+        };
+        if (0..=i32::MAX as i128).contains(&v) {
+            return v.to_string();
+        }
+        if it.signed() {
+            if v == i64::MIN as i128 {
+                return "(-9223372036854775807LL - 1)".into();
+            }
+            if v >= i32::MIN as i128 && it.bits() <= 32 {
+                return format!("({v})");
+            }
+            format!("({v}LL)")
+        } else {
+            format!("{v}ULL")
+        }
+    }
+
+    /// A constant as a C initializer for type `t`.
+    fn init(&mut self, t: TypeId, v: &Value) -> String {
+        match (v, self.kind(t)) {
+            (Value::Int(n), _) => self.int_lit(t, *n as i128),
+            (Value::UInt(n), _) => self.int_lit(t, *n as i128),
+            (Value::Bool(b), _) => (*b as u8).to_string(),
+            (Value::Char(c), _) => c.to_string(),
+            (Value::Null, _) => "0".into(),
+            (Value::Str(s), TypeKind::Str(_)) => format!("{{ \"{}\" }}", esc_c(s)),
+            (Value::Str(s), _) => format!("\"{}\"", esc_c(s)),
+            (Value::Array(vs), TypeKind::Array(e, _)) => {
+                let e = *e;
+                let items: Vec<String> = vs.iter().map(|v| self.init(e, v)).collect();
+                format!("{{ {} }}", items.join(", "))
+            }
+            (Value::Repeat(v, n), TypeKind::Array(e, _)) => {
+                let e = *e;
+                let item = self.init(e, v);
+                if item == "0" || item == "{ 0 }" {
+                    "{ 0 }".into()
+                } else {
+                    format!("{{ {} }}", vec![item; *n as usize].join(", "))
+                }
+            }
+            (Value::Struct(vs), TypeKind::Struct(s)) => {
+                let fields = s.fields.clone();
+                let items: Vec<String> = fields
+                    .iter()
+                    .zip(vs)
+                    .map(|(f, v)| format!(".{} = {}", ident(&f.name), self.init(f.ty, v)))
+                    .collect();
+                format!("{{ {} }}", items.join(", "))
+            }
+            (Value::Zero, _) | (_, _) => "{ 0 }".into(),
+        }
+    }
+
+    fn zero(&mut self, t: TypeId) -> String {
+        match self.kind(t) {
+            TypeKind::Int(_) | TypeKind::Enum(_) | TypeKind::Bool | TypeKind::Char => "0".into(),
+            TypeKind::Pointer(_) | TypeKind::Null => "0".into(),
+            _ => {
+                let tn = self.type_name(t);
+                format!("(({tn}){{ 0 }})")
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ module
+
+    fn module(&mut self) {
+        let m = self.m;
+        let _ = writeln!(
+            self.out,
+            "// Generated by ksc from {} — do not edit.\n// The kernel side of `{}`: build with clang -target bpf (see the Makefile).\n",
+            m.source_path, m.name
+        );
+        self.out.push_str(
+            "#include <linux/types.h>\n#include <linux/bpf.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_endian.h>\n#include <bpf/bpf_tracing.h>\n#include <bpf/bpf_core_read.h>\n\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n\n",
+        );
+        self.types();
+        self.out.push('\n');
+        self.compute_throwing();
+        self.maps();
+        self.globals();
+        // Prototypes, so functions may be used before their definition.
+        let fns: Vec<(FnId, &Function)> = self.ebpf_functions().collect();
+        for (id, f) in &fns {
+            if !matches!(f.kind, FnKind::Program(_)) {
+                let sig = self.signature(*id, f);
+                let _ = writeln!(self.out, "{sig};");
+            }
+        }
+        self.out.push('\n');
+        for (id, f) in &fns {
+            self.function(*id, f);
+        }
+        if !m.tail_call_slots.is_empty() {
+            self.tail_call_array();
+        }
+    }
+
+    fn compute_throwing(&mut self) {
+        // A function throws out if a throw or a throwing call is outside
+        // every try of its own; iterate to a fixed point.
+        loop {
+            let mut changed = false;
+            for (id, f) in self.ebpf_functions().collect::<Vec<_>>() {
+                if matches!(f.kind, FnKind::Program(_)) || self.throwing.contains(&id) {
+                    continue;
+                }
+                if self.escapes(&f.body, false) {
+                    self.throwing.insert(id);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    fn escapes(&self, b: &Block, in_try: bool) -> bool {
+        b.stmts.iter().any(|s| {
+            if in_try {
+                return false;
+            }
+            match &s.kind {
+                StmtKind::Throw(_) => true,
+                StmtKind::Try { body, catches } => {
+                    let catch_all = catches.iter().any(|c| c.value.is_none());
+                    (!catch_all && (self.escapes(body, false) || self.calls_throwing(body)))
+                        || catches.iter().any(|c| self.escapes(&c.body, false))
+                }
+                _ => {
+                    self.stmt_calls_throwing(s)
+                        || self.child_blocks(s).iter().any(|b| self.escapes(b, false))
+                }
+            }
+        })
+    }
+
+    fn child_blocks<'a>(&self, s: &'a Stmt) -> Vec<&'a Block> {
+        match &s.kind {
+            StmtKind::If { then, els, .. } => vec![then, els],
+            StmtKind::ForRange { body, .. }
+            | StmtKind::ForEach { body, .. }
+            | StmtKind::While { body, .. }
+            | StmtKind::Loop { body }
+            | StmtKind::Defer(body)
+            | StmtKind::Block(body) => vec![body],
+            StmtKind::Try { body, catches } => {
+                let mut v = vec![body];
+                v.extend(catches.iter().map(|c| &c.body));
+                v
+            }
+            _ => vec![],
+        }
+    }
+
+    fn calls_throwing(&self, b: &Block) -> bool {
+        b.stmts.iter().any(|s| {
+            self.stmt_calls_throwing(s)
+                || self.child_blocks(s).iter().any(|b| self.calls_throwing(b))
+        })
+    }
+
+    fn stmt_calls_throwing(&self, s: &Stmt) -> bool {
+        let mut found = false;
+        let mut visit = |e: &Expr| {
+            walk(e, &mut |x| {
+                if let ExprKind::Call {
+                    callee: Callee::Function(f),
+                    ..
+                } = &x.kind
+                {
+                    if self.throwing.contains(f) {
+                        found = true;
+                    }
+                }
+            })
+        };
+        match &s.kind {
+            StmtKind::Let { init: Some(e), .. }
+            | StmtKind::Expr(e)
+            | StmtKind::Return(Some(e))
+            | StmtKind::Throw(e) => visit(e),
+            StmtKind::Assign { place, value } | StmtKind::CompoundAssign { place, value, .. } => {
+                visit(place);
+                visit(value);
+            }
+            StmtKind::MapUpdate { key, value, .. } | StmtKind::MapCompound { key, value, .. } => {
+                visit(key);
+                visit(value);
+            }
+            StmtKind::MapDelete { key, .. } => visit(key),
+            StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => visit(cond),
+            StmtKind::ForRange { start, end, .. } => {
+                visit(start);
+                visit(end);
+            }
+            _ => {}
+        }
+        found
+    }
+
+    fn maps(&mut self) {
+        let m = self.m;
+        for map in &m.maps {
+            let ty = match map.kind {
+                MapKind::Hash => "BPF_MAP_TYPE_HASH",
+                MapKind::Array => "BPF_MAP_TYPE_ARRAY",
+                MapKind::PercpuHash => "BPF_MAP_TYPE_PERCPU_HASH",
+                MapKind::PercpuArray => "BPF_MAP_TYPE_PERCPU_ARRAY",
+                MapKind::LruHash => "BPF_MAP_TYPE_LRU_HASH",
+                MapKind::Ringbuf => "BPF_MAP_TYPE_RINGBUF",
+                MapKind::ProgArray => "BPF_MAP_TYPE_PROG_ARRAY",
+            };
+            let mut s = format!(
+                "struct {{\n    __uint(type, {ty});\n    __uint(max_entries, {});\n",
+                map.max_entries
+            );
+            if map.kind != MapKind::Ringbuf {
+                let k = self.type_name(map.key);
+                let v = self.type_name(map.value);
+                let _ = writeln!(s, "    __type(key, {k});\n    __type(value, {v});");
+            }
+            if !map.flags.is_empty() {
+                let _ = writeln!(s, "    __uint(map_flags, {});", map.flags.join(" | "));
+            }
+            if map.pinned {
+                s.push_str("    __uint(pinning, LIBBPF_PIN_BY_NAME);\n");
+            }
+            let _ = writeln!(s, "}} {} SEC(\".maps\");\n", ident(&map.name));
+            self.out.push_str(&s);
+        }
+    }
+
+    fn globals(&mut self) {
+        let m = self.m;
+        for g in &m.globals {
+            let d = self.decl(g.ty, &ident(&g.name));
+            let init = match &g.init {
+                Some(v) => format!(" = {}", self.init(g.ty, v)),
+                None => String::new(),
+            };
+            let line = match g.visibility {
+                // Hidden from the skeleton: libbpf skips static variables.
+                GlobalVisibility::Local => format!("static {d}{init};\n"),
+                // One section, one single-entry map: the loader pins it.
+                GlobalVisibility::Pinned => format!("{d} SEC(\".data.pinned_globals\"){init};\n"),
+                GlobalVisibility::Shared => format!("{d}{init};\n"),
+            };
+            self.out.push_str(&line);
+        }
+        // Configs: writable globals (userspace sets them between load and attach).
+        for c in &m.configs {
+            let mut body = String::new();
+            let mut inits = Vec::new();
+            for f in &c.fields {
+                let d = self.decl(f.ty, &ident(&f.name));
+                let _ = writeln!(body, "    {d};");
+                if let Some(v) = &f.default {
+                    inits.push(format!(".{} = {}", ident(&f.name), self.init(f.ty, v)));
+                }
+            }
+            let _ = writeln!(
+                self.out,
+                "struct config_{n} {{\n{body}}};\nstruct config_{n} {n} SEC(\".data.config_{n}\") = {{ {} }};",
+                inits.join(", "),
+                n = ident(&c.name)
+            );
+        }
+        if !m.globals.is_empty() || !m.configs.is_empty() {
+            self.out.push('\n');
+        }
+    }
+
+    fn tail_call_array(&mut self) {
+        let m = self.m;
+        let n = m.tail_call_slots.len();
+        let values: Vec<String> = m
+            .tail_call_slots
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                format!(
+                    "        [{i}] = (void *)&{},",
+                    ident(&m.functions[f.index()].name)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            self.out,
+            "// Tail-call targets, filled when the object is loaded.\nstruct {{\n    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);\n    __uint(max_entries, {n});\n    __uint(key_size, sizeof(__u32));\n    __array(values, int(void *));\n}} __ksc_tail_calls SEC(\".maps\") = {{\n    .values = {{\n{}\n    }},\n}};",
+            values.join("\n")
+        );
+    }
+
+    fn section(&self, f: &Function) -> Option<String> {
+        let FnKind::Program(p) = &f.kind else {
+            return None;
+        };
+        Some(match p {
+            ProgramType::Xdp => "xdp".into(),
+            ProgramType::Tc { .. } => "tc".into(),
+            ProgramType::Tracepoint { category, event } => format!("tracepoint/{category}/{event}"),
+            ProgramType::Probe {
+                function,
+                offset: None,
+            } => format!("kprobe/{function}"),
+            ProgramType::Probe {
+                function,
+                offset: Some(o),
+            } => format!("kprobe/{function}+{o}"),
+            ProgramType::Lsm { hook } => format!("lsm/{hook}"),
+            ProgramType::StructOps { member, .. } => format!("struct_ops/{member}"),
+        })
+    }
+
+    fn signature(&mut self, id: FnId, f: &Function) -> String {
+        let mut params: Vec<String> = f.locals[..f.params as usize]
+            .iter()
+            .map(|l| self.decl(l.ty, &ident(&l.name)))
+            .collect();
+        if self.throwing.contains(&id) {
+            params.push("__s64 *__ksc_exc".into());
+        }
+        if params.is_empty() {
+            params.push("void".into());
+        }
+        let ret = self.type_name(f.ret);
+        format!(
+            "static __always_inline {ret} {}({})",
+            ident(&f.name),
+            params.join(", ")
+        )
+    }
+
+    // ------------------------------------------------------------ functions
+
+    fn function(&mut self, id: FnId, f: &'m Function) {
+        self.current.set(id);
+        // Unique C names for locals (KernelScript allows shadowing).
+        let mut used: HashMap<String, u32> = HashMap::new();
+        let names: Vec<String> = f
+            .locals
+            .iter()
+            .map(|l| {
+                let base = ident(&l.name);
+                let n = used.entry(base.clone()).or_insert(0);
+                *n += 1;
+                if *n == 1 {
+                    base
+                } else {
+                    format!("{base}_{}", *n - 1)
+                }
+            })
+            .collect();
+        let is_program = matches!(f.kind, FnKind::Program(_));
+        let mut st = FnState {
+            names,
+            defers: Vec::new(),
+            catch_labels: Vec::new(),
+            uses_err: false,
+            ret: f.ret,
+            is_program,
+            throws_out: self.throwing.contains(&id),
+        };
+        let header = match (&f.kind, self.section(f)) {
+            (FnKind::Program(ProgramType::Probe { offset: None, .. }), Some(sec)) => {
+                let params: Vec<String> = f.locals[..f.params as usize]
+                    .iter()
+                    .zip(&st.names)
+                    .map(|(l, n)| self.decl(l.ty, n))
+                    .collect();
+                let mut args = vec![ident(&f.name)];
+                args.extend(params);
+                format!("SEC(\"{sec}\")\nint BPF_KPROBE({})", args.join(", "))
+            }
+            (FnKind::Program(_), Some(sec)) => {
+                let params: Vec<String> = f.locals[..f.params as usize]
+                    .iter()
+                    .zip(&st.names)
+                    .map(|(l, n)| self.decl(l.ty, n))
+                    .collect();
+                let params = if params.is_empty() {
+                    "void *ctx".to_string()
+                } else {
+                    params.join(", ")
+                };
+                format!("SEC(\"{sec}\")\nint {}({params})", ident(&f.name))
+            }
+            _ => self.signature(id, f),
+        };
+        let mut body = String::new();
+        self.block_inner(&f.body, &mut st, &mut body, 1);
+        let mut pre = String::new();
+        if st.uses_err {
+            pre.push_str("    __s64 __ksc_err = 0;\n");
+        }
+        for (flag, _) in &st.defers {
+            let _ = writeln!(pre, "    __u8 {flag} = 0;");
+        }
+        // Falling off the end runs the defers.
+        let mut post = String::new();
+        if !st.defers.is_empty() && falls_through(&f.body) {
+            self.run_defers(&mut st, &mut post, 1);
+        }
+        let _ = writeln!(self.out, "{header}\n{{\n{pre}{body}{post}}}\n");
+    }
+
+    fn indent(n: usize) -> String {
+        "    ".repeat(n)
+    }
+
+    fn block_inner(&mut self, b: &Block, st: &mut FnState, out: &mut String, ind: usize) {
+        for s in &b.stmts {
+            self.stmt(s, st, out, ind);
+        }
+    }
+
+    fn block(&mut self, b: &Block, st: &mut FnState, out: &mut String, ind: usize) {
+        out.push_str("{\n");
+        self.block_inner(b, st, out, ind + 1);
+        let _ = write!(out, "{}}}", Self::indent(ind));
+    }
+
+    fn run_defers(&mut self, st: &mut FnState, out: &mut String, ind: usize) {
+        let defers = st.defers.clone();
+        for (flag, body) in defers.iter().rev() {
+            let _ = write!(out, "{}if ({flag}) ", Self::indent(ind));
+            // A defer's body must not see itself again.
+            let saved = std::mem::take(&mut st.defers);
+            self.block(body, st, out, ind);
+            st.defers = saved;
+            out.push('\n');
+        }
+    }
+
+    /// After a statement that calls throwing functions: leave if one threw.
+    fn check_exc(&mut self, s: &Stmt, st: &mut FnState, out: &mut String, ind: usize) {
+        if !self.stmt_calls_throwing(s) {
+            return;
+        }
+        st.uses_err = true;
+        let pad = Self::indent(ind);
+        match st.catch_labels.last() {
+            Some(l) => {
+                let _ = writeln!(out, "{pad}if (__ksc_err) goto {l};");
+            }
+            None => {
+                let _ = write!(out, "{pad}if (__ksc_err) ");
+                self.propagate(st, out, ind);
+            }
+        }
+    }
+
+    /// Leave the function with `__ksc_err` as the thrown value.
+    fn propagate(&mut self, st: &mut FnState, out: &mut String, ind: usize) {
+        let pad = Self::indent(ind);
+        out.push_str("{\n");
+        self.run_defers(st, out, ind + 1);
+        if st.throws_out {
+            let _ = writeln!(out, "{pad}    *__ksc_exc = __ksc_err;");
+        }
+        let ret = if matches!(self.kind(st.ret), TypeKind::Void) {
+            "return;".to_string()
+        } else if st.is_program {
+            "return 0;".to_string()
+        } else {
+            format!("return {};", self.zero(st.ret))
+        };
+        let _ = writeln!(out, "{pad}    {ret}\n{pad}}}");
+    }
+
+    fn stmt(&mut self, s: &Stmt, st: &mut FnState, out: &mut String, ind: usize) {
+        let pad = Self::indent(ind);
+        match &s.kind {
+            StmtKind::Let { local, init } => {
+                let name = st.names[local.index()].clone();
+                let lty = self.local_ty(st, *local);
+                match (init, self.kind(lty)) {
+                    (
+                        Some(Expr {
+                            kind: ExprKind::ArrayLit(xs),
+                            ..
+                        }),
+                        TypeKind::Array(..),
+                    ) => {
+                        let items: Vec<String> = xs.iter().map(|x| self.expr(x, st)).collect();
+                        let d = self.decl(lty, &name);
+                        let _ = writeln!(out, "{pad}{d} = {{ {} }};", items.join(", "));
+                    }
+                    (
+                        Some(Expr {
+                            kind: ExprKind::ArrayRepeat { value, .. },
+                            ..
+                        }),
+                        TypeKind::Array(_, n),
+                    ) => {
+                        let n = *n;
+                        let d = self.decl(lty, &name);
+                        let v = self.expr(value, st);
+                        if v == "0" {
+                            let _ = writeln!(
+                                out,
+                                "{pad}{d};\n{pad}__builtin_memset(&{name}, 0, sizeof({name}));"
+                            );
+                        } else {
+                            let _ = writeln!(out, "{pad}{d};\n{pad}for (__u32 __i = 0; __i < {n}; __i++) {name}[__i] = {v};");
+                        }
+                    }
+                    (Some(e), _) => {
+                        let v = self.expr(e, st);
+                        let d = self.decl(lty, &name);
+                        let _ = writeln!(out, "{pad}{d} = {v};");
+                    }
+                    (
+                        None,
+                        TypeKind::Int(_)
+                        | TypeKind::Bool
+                        | TypeKind::Char
+                        | TypeKind::Enum(_)
+                        | TypeKind::Pointer(_),
+                    ) => {
+                        let d = self.decl(lty, &name);
+                        let _ = writeln!(out, "{pad}{d} = 0;");
+                    }
+                    (None, _) => {
+                        let d = self.decl(lty, &name);
+                        let _ = writeln!(
+                            out,
+                            "{pad}{d};\n{pad}__builtin_memset(&{name}, 0, sizeof({name}));"
+                        );
+                    }
+                }
+            }
+            StmtKind::Assign { place, value } => {
+                let p = self.expr(place, st);
+                let v = self.expr(value, st);
+                if matches!(self.kind(place.ty), TypeKind::Array(..)) {
+                    let _ = writeln!(out, "{pad}__builtin_memcpy(&{p}, &{v}, sizeof({p}));");
+                } else {
+                    let _ = writeln!(out, "{pad}{p} = {v};");
+                }
+            }
+            StmtKind::CompoundAssign { place, op, value } => {
+                let p = self.expr(place, st);
+                let v = self.expr(value, st);
+                let shared = matches!(place.kind, ExprKind::Global(_))
+                    || matches!(
+                        place.kind,
+                        ExprKind::Field {
+                            through_pointer: true,
+                            ..
+                        }
+                    );
+                let _ = writeln!(out, "{pad}{};", self.update(&p, *op, &v, place.ty, shared));
+            }
+            StmtKind::MapUpdate { map, key, value } => {
+                let (mn, kt, vt) = self.map_parts(*map);
+                let k = self.expr(key, st);
+                let v = self.expr(value, st);
+                let n = self.fresh();
+                let _ = writeln!(
+                    out,
+                    "{pad}{{ {kd} = {k}; {vd} = {v}; bpf_map_update_elem(&{mn}, &__k{n}, &__v{n}, BPF_ANY); }}",
+                    kd = self.decl(kt, &format!("__k{n}")),
+                    vd = self.decl(vt, &format!("__v{n}")),
+                );
+            }
+            StmtKind::MapCompound {
+                map,
+                key,
+                path,
+                op,
+                value,
+            } => {
+                let (mn, kt, vt) = self.map_parts(*map);
+                let k = self.expr(key, st);
+                let v = self.expr(value, st);
+                let n = self.fresh();
+                let mut field = String::new();
+                let mut fty = vt;
+                for &i in path {
+                    if let TypeKind::Struct(s) = self.kind(fty) {
+                        let f = &s.fields[i as usize];
+                        let _ = write!(field, ".{}", ident(&f.name));
+                        fty = f.ty;
+                    }
+                }
+                let percpu = matches!(
+                    self.m.maps[map.index()].kind,
+                    MapKind::PercpuArray | MapKind::PercpuHash
+                );
+                let kd = self.decl(kt, &format!("__k{n}"));
+                let pd = self.decl(vt, &format!("*__p{n}"));
+                let vd = self.decl(vt, &format!("__v{n}"));
+                let in_place = self.update(&format!("(*__p{n}){field}"), *op, &v, fty, !percpu);
+                let fresh = self.update(&format!("__v{n}{field}"), *op, &v, fty, false);
+                let _ = writeln!(
+                    out,
+                    "{pad}{{\n{pad}    {kd} = {k};\n{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__k{n});\n{pad}    if (__p{n}) {{\n{pad}        {in_place};\n{pad}    }} else {{\n{pad}        {vd};\n{pad}        __builtin_memset(&__v{n}, 0, sizeof(__v{n}));\n{pad}        {fresh};\n{pad}        bpf_map_update_elem(&{mn}, &__k{n}, &__v{n}, BPF_NOEXIST);\n{pad}    }}\n{pad}}}"
+                );
+            }
+            StmtKind::MapDelete { map, key } => {
+                let (mn, kt, _) = self.map_parts(*map);
+                let k = self.expr(key, st);
+                let n = self.fresh();
+                let kd = self.decl(kt, &format!("__k{n}"));
+                let _ = writeln!(
+                    out,
+                    "{pad}{{ {kd} = {k}; bpf_map_delete_elem(&{mn}, &__k{n}); }}"
+                );
+            }
+            StmtKind::Expr(e) => {
+                let v = self.expr(e, st);
+                let _ = writeln!(out, "{pad}{v};");
+            }
+            StmtKind::If { cond, then, els } => {
+                let c = self.expr(cond, st);
+                let _ = write!(out, "{pad}if ({}) ", strip_parens(&c));
+                self.block(then, st, out, ind);
+                if !els.stmts.is_empty() {
+                    out.push_str(" else ");
+                    if let [one @ Stmt {
+                        kind: StmtKind::If { .. },
+                        ..
+                    }] = els.stmts.as_slice()
+                    {
+                        let mut inner = String::new();
+                        self.stmt(one, st, &mut inner, ind);
+                        out.push_str(inner.trim_start());
+                        return;
+                    }
+                    self.block(els, st, out, ind);
+                }
+                out.push('\n');
+            }
+            StmtKind::ForRange {
+                var,
+                start,
+                end,
+                body,
+            } => {
+                let name = st.names[var.index()].clone();
+                let ty = self.local_ty(st, *var);
+                let d = self.decl(ty, &name);
+                let a = self.expr(start, st);
+                let b = self.expr(end, st);
+                let _ = write!(out, "{pad}for ({d} = {a}; {name} < {b}; {name}++) ");
+                self.block(body, st, out, ind);
+                out.push('\n');
+            }
+            StmtKind::ForEach { .. } => {
+                self.err(s.span, "iterating over a map is not possible in eBPF code")
+            }
+            StmtKind::While { cond, body } => {
+                let c = self.expr(cond, st);
+                let _ = write!(out, "{pad}while ({}) ", strip_parens(&c));
+                self.block(body, st, out, ind);
+                out.push('\n');
+            }
+            StmtKind::Loop { body } => {
+                let _ = write!(out, "{pad}for (;;) ");
+                self.block(body, st, out, ind);
+                out.push('\n');
+            }
+            StmtKind::Break => {
+                let _ = writeln!(out, "{pad}break;");
+            }
+            StmtKind::Continue => {
+                let _ = writeln!(out, "{pad}continue;");
+            }
+            StmtKind::Return(e) => {
+                let v = e.as_ref().map(|e| self.expr(e, st));
+                if st.defers.is_empty() {
+                    match v {
+                        Some(v) => {
+                            let _ = writeln!(out, "{pad}return {};", strip_parens(&v));
+                        }
+                        None => {
+                            let _ = writeln!(out, "{pad}return;");
+                        }
+                    }
+                } else {
+                    // The value is computed before the deferred code runs.
+                    let _ = writeln!(out, "{pad}{{");
+                    if let Some(v) = &v {
+                        let d = self.decl(st.ret, "__ksc_ret");
+                        let _ = writeln!(out, "{pad}    {d} = {v};");
+                    }
+                    self.run_defers(st, out, ind + 1);
+                    let _ = writeln!(
+                        out,
+                        "{pad}    return{};\n{pad}}}",
+                        if v.is_some() { " __ksc_ret" } else { "" }
+                    );
+                }
+                return;
+            }
+            StmtKind::TailCall {
+                slot,
+                ctx,
+                fallback,
+                ..
+            } => {
+                let c = self.expr(ctx, st);
+                let fb = self.expr(fallback, st);
+                let _ = writeln!(out, "{pad}bpf_tail_call({c}, &__ksc_tail_calls, {slot});");
+                let _ = writeln!(out, "{pad}return {fb};");
+                return;
+            }
+            StmtKind::Throw(e) => {
+                st.uses_err = true;
+                let v = self.expr(e, st);
+                let _ = writeln!(out, "{pad}__ksc_err = {v};");
+                match st.catch_labels.last() {
+                    Some(l) => {
+                        let _ = writeln!(out, "{pad}goto {l};");
+                    }
+                    None => {
+                        let _ = write!(out, "{pad}");
+                        self.propagate(st, out, ind);
+                    }
+                }
+                return;
+            }
+            StmtKind::Try { body, catches } => {
+                st.uses_err = true;
+                let n = self.fresh();
+                let label = format!("__ksc_catch{n}");
+                let end = format!("__ksc_try_end{n}");
+                let _ = writeln!(out, "{pad}{{");
+                st.catch_labels.push(label.clone());
+                self.block_inner(body, st, out, ind + 1);
+                st.catch_labels.pop();
+                let _ = writeln!(out, "{pad}    goto {end};\n{pad}{label}:;");
+                let mut first = true;
+                let mut has_any = false;
+                for c in catches {
+                    let cond = match c.value {
+                        Some(v) => format!("__ksc_err == {v}"),
+                        None => {
+                            has_any = true;
+                            "1".into()
+                        }
+                    };
+                    let kw = if first { "if" } else { "else if" };
+                    first = false;
+                    let _ = write!(
+                        out,
+                        "{pad}    {kw} ({cond}) {{\n{pad}        __ksc_err = 0;\n"
+                    );
+                    self.block_inner(&c.body, st, out, ind + 2);
+                    let _ = writeln!(out, "{pad}    }}");
+                }
+                if !has_any {
+                    // No catch matched: throw further.
+                    let _ = write!(out, "{pad}    else ");
+                    match st.catch_labels.last().cloned() {
+                        Some(l) => {
+                            let _ = writeln!(out, "goto {l};");
+                        }
+                        None => self.propagate(st, out, ind + 1),
+                    }
+                }
+                let _ = writeln!(out, "{pad}{end}:;\n{pad}}}");
+            }
+            StmtKind::Defer(b) => {
+                let flag = format!("__ksc_defer{}", st.defers.len());
+                st.defers.push((flag.clone(), b.clone()));
+                let _ = writeln!(out, "{pad}{flag} = 1;");
+            }
+            StmtKind::Block(b) => {
+                out.push_str(&pad);
+                self.block(b, st, out, ind);
+                out.push('\n');
+            }
+        }
+        self.check_exc(s, st, out, ind);
+    }
+
+    fn local_ty(&self, _st: &FnState, l: LocalId) -> TypeId {
+        // Locals are looked up in the function being emitted.
+        self.current_locals()[l.index()].ty
+    }
+
+    fn current_locals(&self) -> &'m [Local] {
+        &self.m.functions[self.current.get().index()].locals
+    }
+
+    fn fresh(&mut self) -> u32 {
+        self.tmp += 1;
+        self.tmp
+    }
+
+    fn map_parts(&self, map: MapId) -> (String, TypeId, TypeId) {
+        let mp = &self.m.maps[map.index()];
+        (ident(&mp.name), mp.key, mp.value)
+    }
+
+    /// `place op= value`; additions to shared memory are atomic, as
+    /// hand-written eBPF does for counters.
+    fn update(&self, place: &str, op: BinOp, value: &str, ty: TypeId, shared: bool) -> String {
+        let wide = matches!(self.kind(ty), TypeKind::Int(i) if i.bits() >= 32);
+        match op {
+            BinOp::Add if shared && wide => format!("__sync_fetch_and_add(&{place}, {value})"),
+            BinOp::Sub if shared && wide => format!("__sync_fetch_and_sub(&{place}, {value})"),
+            _ => format!("{place} {}= {value}", c_op(op)),
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn expr(&mut self, e: &Expr, st: &mut FnState) -> String {
+        match &e.kind {
+            ExprKind::Value(v) => match v {
+                Value::Str(s) => match self.kind(e.ty) {
+                    TypeKind::Str(n) => format!("((ks_str{n}){{ \"{}\" }})", esc_c(s)),
+                    _ => format!("\"{}\"", esc_c(s)),
+                },
+                Value::Null => "((void *)0)".into(),
+                Value::Char(c) => match *c {
+                    b' '..=b'~' if *c != b'\'' && *c != b'\\' => format!("'{}'", *c as char),
+                    _ => c.to_string(),
+                },
+                Value::Int(_) | Value::UInt(_) | Value::Bool(_) => self.init(e.ty, v),
+                _ => {
+                    let t = self.type_name(e.ty);
+                    let i = self.init(e.ty, v);
+                    format!("(({t}){i})")
+                }
+            },
+            ExprKind::Local(l) => st.names[l.index()].clone(),
+            ExprKind::Global(g) => ident(&self.m.globals[g.index()].name),
+            ExprKind::ConfigField(c, i) => {
+                let cfg = &self.m.configs[c.index()];
+                format!(
+                    "{}.{}",
+                    ident(&cfg.name),
+                    ident(&cfg.fields[*i as usize].name)
+                )
+            }
+            ExprKind::FnRef(f) => {
+                self.err(
+                    e.span,
+                    format!(
+                        "`{}` used as a value in eBPF code",
+                        self.m.functions[f.index()].name
+                    ),
+                );
+                "0".into()
+            }
+            ExprKind::StructOpsRef(_) => {
+                self.err(e.span, "struct_ops references are userspace values");
+                "0".into()
+            }
+            ExprKind::Unary { op, operand } => {
+                let x = self.expr(operand, st);
+                let o = match op {
+                    UnOp::Not => "!",
+                    UnOp::Neg => "-",
+                    UnOp::BitNot => "~",
+                };
+                format!("({o}{x})")
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let a = self.expr(lhs, st);
+                let b = self.expr(rhs, st);
+                if matches!(
+                    (self.kind(lhs.ty), op),
+                    (TypeKind::Str(_), BinOp::Eq | BinOp::Ne)
+                ) {
+                    let n = match self.kind(lhs.ty) {
+                        TypeKind::Str(n) => *n,
+                        _ => 0,
+                    };
+                    let m = match self.kind(rhs.ty) {
+                        TypeKind::Str(m) => *m,
+                        _ => 0,
+                    };
+                    let eq = format!("__ksc_streq(({a}).s, ({b}).s, {})", n.min(m));
+                    self.need_streq();
+                    return if *op == BinOp::Eq {
+                        eq
+                    } else {
+                        format!("(!{eq})")
+                    };
+                }
+                format!("({a} {} {b})", c_op(*op))
+            }
+            ExprKind::Cast(inner) => {
+                let x = self.expr(inner, st);
+                match (self.kind(inner.ty), self.kind(e.ty)) {
+                    (TypeKind::Str(a), TypeKind::Str(b)) => {
+                        let (a, b) = (*a, *b);
+                        let n = self.fresh();
+                        format!("({{ ks_str{b} __s{n}; __builtin_memset(&__s{n}, 0, sizeof(__s{n})); ks_str{a} __f{n} = {x}; __builtin_memcpy(__s{n}.s, __f{n}.s, {a}); __s{n}; }})")
+                    }
+                    (TypeKind::Null, _) => x,
+                    _ => {
+                        let t = self.type_name(e.ty);
+                        format!("(({t}){x})")
+                    }
+                }
+            }
+            ExprKind::Call { callee, args } => self.call(e, callee, args, st),
+            ExprKind::Field {
+                base,
+                field,
+                through_pointer,
+            } => {
+                let b = self.expr(base, st);
+                let sty = if *through_pointer {
+                    match self.kind(base.ty) {
+                        TypeKind::Pointer(p) => *p,
+                        _ => base.ty,
+                    }
+                } else {
+                    base.ty
+                };
+                let TypeKind::Struct(s) = self.kind(sty) else {
+                    self.err(e.span, "field of a non-struct");
+                    return "0".into();
+                };
+                let f = &s.fields[*field as usize];
+                let access = format!(
+                    "{b}{}{}",
+                    if *through_pointer { "->" } else { "." },
+                    ident(&f.name)
+                );
+                // Context packet pointers are 32-bit fields in the UAPI struct.
+                if UAPI_STRUCTS.contains(&s.name.as_str())
+                    && matches!(self.kind(f.ty), TypeKind::Pointer(_))
+                {
+                    let t = self.type_name(f.ty);
+                    return format!("(({t})(long){access})");
+                }
+                format!("({access})")
+            }
+            ExprKind::Index { base, index } => {
+                let b = self.expr(base, st);
+                let i = self.expr(index, st);
+                if matches!(self.kind(base.ty), TypeKind::Str(_)) {
+                    format!("({b}.s[{i}])")
+                } else {
+                    format!("({b}[{i}])")
+                }
+            }
+            ExprKind::Deref(p) => {
+                let x = self.expr(p, st);
+                format!("(*{x})")
+            }
+            ExprKind::AddrOf(x) => {
+                let v = self.expr(x, st);
+                format!("(&{v})")
+            }
+            ExprKind::MapLookup { map, key } | ExprKind::MapRead { map, key } => {
+                let (mn, kt, vt) = self.map_parts(*map);
+                let k = self.expr(key, st);
+                let n = self.fresh();
+                let kd = self.decl(kt, &format!("__k{n}"));
+                let pd = self.decl(vt, &format!("*__p{n}"));
+                if matches!(e.kind, ExprKind::MapLookup { .. }) {
+                    format!(
+                        "({{ {kd} = {k}; {pd} = bpf_map_lookup_elem(&{mn}, &__k{n}); __p{n}; }})"
+                    )
+                } else {
+                    let z = self.zero(vt);
+                    format!("({{ {kd} = {k}; {pd} = bpf_map_lookup_elem(&{mn}, &__k{n}); __p{n} ? *__p{n} : {z}; }})")
+                }
+            }
+            ExprKind::StructLit(fields) => {
+                let t = self.type_name(e.ty);
+                let TypeKind::Struct(s) = self.kind(e.ty) else {
+                    return "0".into();
+                };
+                let names: Vec<String> = s.fields.iter().map(|f| ident(&f.name)).collect();
+                let items: Vec<String> = fields
+                    .iter()
+                    .map(|(i, x)| {
+                        let v = self.expr(x, st);
+                        format!(".{} = {v}", names[*i as usize])
+                    })
+                    .collect();
+                format!("(({t}){{ {} }})", items.join(", "))
+            }
+            ExprKind::ArrayLit(_) | ExprKind::ArrayRepeat { .. } => {
+                self.err(
+                    e.span,
+                    "array values can only initialise a `var` in eBPF code",
+                );
+                "0".into()
+            }
+            ExprKind::Select { cond, then, els } => {
+                let c = self.expr(cond, st);
+                let a = self.expr(then, st);
+                let b = self.expr(els, st);
+                format!("({c} ? {a} : {b})")
+            }
+            ExprKind::Switch {
+                scrutinee,
+                arms,
+                default,
+            } => {
+                let s = self.expr(scrutinee, st);
+                let n = self.fresh();
+                let sd = self.decl(scrutinee.ty, &format!("__m{n}"));
+                let mut chain = String::new();
+                for (v, body) in arms {
+                    let b = self.expr(body, st);
+                    let lit = self.int_lit(scrutinee.ty, *v as i128);
+                    let _ = write!(chain, "__m{n} == {lit} ? {b} : ");
+                }
+                let d = self.expr(default, st);
+                format!("({{ {sd} = {s}; {chain}{d}; }})")
+            }
+            ExprKind::StrConcat(_) => {
+                self.err(
+                    e.span,
+                    "string concatenation is not supported in eBPF code yet",
+                );
+                "0".into()
+            }
+        }
+    }
+
+    fn need_streq(&mut self) {
+        if !self.out.contains("__ksc_streq(const char") {
+            let helper = "static __always_inline int __ksc_streq(const char *a, const char *b, __u32 n)\n{\n    for (__u32 i = 0; i < n; i++) {\n        if (a[i] != b[i])\n            return 0;\n        if (!a[i])\n            return 1;\n    }\n    return 1;\n}\n\n";
+            if let Some(pos) = self.out.find("char LICENSE[]") {
+                let at = self.out[pos..]
+                    .find('\n')
+                    .map_or(self.out.len(), |p| pos + p + 2);
+                self.out.insert_str(at.min(self.out.len()), helper);
+            }
+        }
+    }
+
+    fn call(&mut self, e: &Expr, callee: &Callee, args: &[Expr], st: &mut FnState) -> String {
+        let mut a: Vec<String> = args.iter().map(|x| self.expr(x, st)).collect();
+        match callee {
+            Callee::Function(f) => {
+                let fun = &self.m.functions[f.index()];
+                if fun.kind == FnKind::Extern {
+                    self.err(
+                        e.span,
+                        format!(
+                            "calling kernel function `{}` is not supported yet",
+                            fun.name
+                        ),
+                    );
+                }
+                if self.throwing.contains(f) {
+                    st.uses_err = true;
+                    a.push("&__ksc_err".into());
+                }
+                format!("{}({})", ident(&fun.name), a.join(", "))
+            }
+            Callee::BpfHelper(name) => format!("{name}({})", a.join(", ")),
+            Callee::Pointer(_) => {
+                self.err(
+                    e.span,
+                    "calls through function pointers are not supported in eBPF code",
+                );
+                "0".into()
+            }
+            Callee::Builtin(b) => match b {
+                Builtin::Print => self.print(args, &a),
+                Builtin::Htons => format!("bpf_htons({})", a[0]),
+                Builtin::Ntohs => format!("bpf_ntohs({})", a[0]),
+                Builtin::Htonl => format!("bpf_htonl({})", a[0]),
+                Builtin::Ntohl => format!("bpf_ntohl({})", a[0]),
+                other => {
+                    self.err(e.span, format!("`{other:?}` cannot be used in eBPF code"));
+                    "0".into()
+                }
+            },
+        }
+    }
+
+    /// `print` -> bpf_printk: printf-style (length modifiers fitted to the
+    /// argument types) or the list style (values appended), one line each.
+    fn print(&mut self, args: &[Expr], texts: &[String]) -> String {
+        let fmt = match args.first().map(|a| &a.kind) {
+            Some(ExprKind::Value(Value::Str(s))) => s.clone(),
+            _ => String::new(),
+        };
+        let vals = &args[1.min(args.len())..];
+        let mut out = String::new();
+        let mut argv: Vec<String> = Vec::new();
+        let mut vi = 0;
+        let mut chars = fmt.chars().peekable();
+        let has_specs = fmt.replace("%%", "").contains('%');
+        while let Some(c) = chars.next() {
+            if c != '%' || !has_specs {
+                out.push(c);
+                continue;
+            }
+            if chars.peek() == Some(&'%') {
+                chars.next();
+                out.push_str("%%");
+                continue;
+            }
+            // Skip flags/width and the user's length modifier; keep the conversion.
+            let mut spec = String::new();
+            while let Some(&d) = chars.peek() {
+                if d.is_ascii_digit() || "-+ #.".contains(d) {
+                    spec.push(d);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            while matches!(chars.peek(), Some('l' | 'h' | 'z')) {
+                chars.next();
+            }
+            let conv = chars.next().unwrap_or('d');
+            let (piece, arg) = self.format_arg(vals.get(vi), texts.get(vi + 1), conv, &spec);
+            vi += 1;
+            out.push_str(&piece);
+            argv.extend(arg);
+        }
+        // List style: the remaining values after the text.
+        for (i, v) in vals.iter().enumerate().skip(vi) {
+            let (piece, arg) = self.format_arg(Some(v), texts.get(i + 1), 'v', "");
+            out.push_str(&piece);
+            argv.extend(arg);
+        }
+        let mut call = format!("bpf_printk(\"{}\"", esc_c(&out));
+        for a in argv {
+            call.push_str(", ");
+            call.push_str(&a);
+        }
+        call.push(')');
+        call
+    }
+
+    fn format_arg(
+        &self,
+        v: Option<&Expr>,
+        text: Option<&String>,
+        conv: char,
+        spec: &str,
+    ) -> (String, Option<String>) {
+        let (Some(v), Some(text)) = (v, text) else {
+            return (format!("%{spec}{conv}"), None);
+        };
+        match self.kind(v.ty) {
+            TypeKind::Str(_) => (format!("%{spec}s"), Some(format!("{text}.s"))),
+            TypeKind::Pointer(_) if conv == 's' => ("%s".into(), Some(text.clone())),
+            TypeKind::Pointer(_) => ("%p".into(), Some(text.clone())),
+            TypeKind::Int(i) => {
+                let signed = i.signed();
+                let c = match conv {
+                    'x' | 'X' | 'o' | 'u' | 'c' => conv,
+                    'v' | 'd' | 'i' if signed => 'd',
+                    'v' => 'u',
+                    other => other,
+                };
+                let c = if c == 'c' { 'd' } else { c };
+                if i.bits() == 64 {
+                    (format!("%{spec}ll{c}"), Some(text.clone()))
+                } else {
+                    (format!("%{spec}{c}"), Some(text.clone()))
+                }
+            }
+            TypeKind::Char => ("%c".into(), Some(text.clone())),
+            _ => (format!("%{spec}d"), Some(format!("(int){text}"))),
+        }
+    }
+}
+
+fn c_op(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "+",
+        BinOp::Sub => "-",
+        BinOp::Mul => "*",
+        BinOp::Div => "/",
+        BinOp::Rem => "%",
+        BinOp::BitAnd => "&",
+        BinOp::BitOr => "|",
+        BinOp::BitXor => "^",
+        BinOp::Shl => "<<",
+        BinOp::Shr => ">>",
+        BinOp::Eq => "==",
+        BinOp::Ne => "!=",
+        BinOp::Lt => "<",
+        BinOp::Le => "<=",
+        BinOp::Gt => ">",
+        BinOp::Ge => ">=",
+        BinOp::And => "&&",
+        BinOp::Or => "||",
+    }
+}
+
+fn strip_parens(s: &str) -> &str {
+    if s.starts_with('(') && s.ends_with(')') {
+        // Only if the outer pair matches.
+        let mut depth = 0;
+        for (i, c) in s.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 && i != s.len() - 1 {
+                        return s;
+                    }
+                }
+                _ => {}
+            }
+        }
+        return &s[1..s.len() - 1];
+    }
+    s
+}
+
+fn falls_through(b: &Block) -> bool {
+    !matches!(
+        b.stmts.last().map(|s| &s.kind),
+        Some(StmtKind::Return(_) | StmtKind::TailCall { .. } | StmtKind::Throw(_))
+    )
+}
+
+fn walk(e: &Expr, f: &mut impl FnMut(&Expr)) {
+    f(e);
+    match &e.kind {
+        ExprKind::Unary { operand: a, .. }
+        | ExprKind::Cast(a)
+        | ExprKind::Deref(a)
+        | ExprKind::AddrOf(a) => walk(a, f),
+        ExprKind::Field { base, .. } => walk(base, f),
+        ExprKind::Binary { lhs, rhs, .. }
+        | ExprKind::Index {
+            base: lhs,
+            index: rhs,
+        } => {
+            walk(lhs, f);
+            walk(rhs, f);
+        }
+        ExprKind::Call { callee, args } => {
+            if let Callee::Pointer(p) = callee {
+                walk(p, f);
+            }
+            args.iter().for_each(|a| walk(a, f));
+        }
+        ExprKind::MapLookup { key, .. } | ExprKind::MapRead { key, .. } => walk(key, f),
+        ExprKind::StructLit(fs) => fs.iter().for_each(|(_, x)| walk(x, f)),
+        ExprKind::ArrayLit(xs) | ExprKind::StrConcat(xs) => xs.iter().for_each(|x| walk(x, f)),
+        ExprKind::ArrayRepeat { value, .. } => walk(value, f),
+        ExprKind::Select { cond, then, els } => {
+            walk(cond, f);
+            walk(then, f);
+            walk(els, f);
+        }
+        ExprKind::Switch {
+            scrutinee,
+            arms,
+            default,
+        } => {
+            walk(scrutinee, f);
+            arms.iter().for_each(|(_, x)| walk(x, f));
+            walk(default, f);
+        }
+        _ => {}
+    }
+}
