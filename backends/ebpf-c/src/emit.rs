@@ -13,6 +13,12 @@ const RESERVED: &[&str] = &[
     "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
     "union", "unsigned", "void", "volatile", "while", "_Bool", "bool", "true", "false", "asm",
     "typeof", "ctx_", "SEC", "LICENSE", "NULL",
+    // Library functions clang knows as builtins.
+    "abs", "labs", "log", "log2", "log10", "exp", "exp2", "pow", "sqrt", "sin", "cos", "tan",
+    "floor", "ceil", "round", "fabs", "fmin", "fmax", "memcpy", "memset", "memmove", "memcmp",
+    "strlen", "strcmp", "strncmp", "strcpy", "strncpy", "strcat", "strchr", "printf", "sprintf",
+    "snprintf", "puts", "malloc", "free", "calloc", "realloc", "exit", "abort", "index", "rindex",
+    "bzero", "bcmp", "time", "div", "signal", "main",
 ];
 
 fn ident(name: &str) -> String {
@@ -351,12 +357,21 @@ impl<'m> Gen<'m> {
                 let _ = writeln!(self.out, "{sig};");
             }
         }
+        if !m.tail_call_slots.is_empty() {
+            // Programs are declared first: the array's initializer names them.
+            for &t in &m.tail_call_slots {
+                let f = &m.functions[t.index()];
+                let params: Vec<String> = f.locals[..f.params as usize]
+                    .iter()
+                    .map(|l| self.decl(l.ty, &ident(&l.name)))
+                    .collect();
+                let _ = writeln!(self.out, "int {}({});", ident(&f.name), params.join(", "));
+            }
+            self.tail_call_array();
+        }
         self.out.push('\n');
         for (id, f) in &fns {
             self.function(*id, f);
-        }
-        if !m.tail_call_slots.is_empty() {
-            self.tail_call_array();
         }
     }
 
@@ -654,6 +669,18 @@ impl<'m> Gen<'m> {
             _ => self.signature(id, f),
         };
         let mut body = String::new();
+        // Parameters the body never reads: say so, for -Wextra.
+        let mut used = HashSet::new();
+        collect_locals(&f.body, &mut used);
+        let probe_entry = matches!(
+            f.kind,
+            FnKind::Program(ProgramType::Probe { offset: None, .. })
+        );
+        for (i, n) in st.names.iter().enumerate().take(f.params as usize) {
+            if !used.contains(&LocalId(i as u32)) && !probe_entry {
+                let _ = writeln!(body, "    (void){n};");
+            }
+        }
         self.block_inner(&f.body, &mut st, &mut body, 1);
         let mut pre = String::new();
         if st.uses_err {
@@ -1457,6 +1484,10 @@ fn c_op(op: BinOp) -> &'static str {
 }
 
 fn strip_parens(s: &str) -> &str {
+    // `({ ... })` is a statement expression: its parentheses are syntax.
+    if s.starts_with("({") {
+        return s;
+    }
     if s.starts_with('(') && s.ends_with(')') {
         // Only if the outer pair matches.
         let mut depth = 0;
@@ -1482,6 +1513,63 @@ fn falls_through(b: &Block) -> bool {
         b.stmts.last().map(|s| &s.kind),
         Some(StmtKind::Return(_) | StmtKind::TailCall { .. } | StmtKind::Throw(_))
     )
+}
+
+/// Every local read or written anywhere in a block.
+fn collect_locals(b: &Block, out: &mut HashSet<LocalId>) {
+    fn visit(e: &Expr, out: &mut HashSet<LocalId>) {
+        walk(e, &mut |x| {
+            if let ExprKind::Local(l) = x.kind {
+                out.insert(l);
+            }
+        })
+    }
+    for s in &b.stmts {
+        match &s.kind {
+            StmtKind::Let { init: Some(e), .. }
+            | StmtKind::Expr(e)
+            | StmtKind::Return(Some(e))
+            | StmtKind::Throw(e) => visit(e, out),
+            StmtKind::Assign { place, value } | StmtKind::CompoundAssign { place, value, .. } => {
+                visit(place, out);
+                visit(value, out);
+            }
+            StmtKind::MapUpdate { key, value, .. } | StmtKind::MapCompound { key, value, .. } => {
+                visit(key, out);
+                visit(value, out);
+            }
+            StmtKind::MapDelete { key, .. } => visit(key, out),
+            StmtKind::If { cond, then, els } => {
+                visit(cond, out);
+                collect_locals(then, out);
+                collect_locals(els, out);
+            }
+            StmtKind::While { cond, body } => {
+                visit(cond, out);
+                collect_locals(body, out);
+            }
+            StmtKind::ForRange {
+                start, end, body, ..
+            } => {
+                visit(start, out);
+                visit(end, out);
+                collect_locals(body, out);
+            }
+            StmtKind::TailCall { ctx, fallback, .. } => {
+                visit(ctx, out);
+                visit(fallback, out);
+            }
+            StmtKind::Try { body, catches } => {
+                collect_locals(body, out);
+                catches.iter().for_each(|c| collect_locals(&c.body, out));
+            }
+            StmtKind::ForEach { body, .. }
+            | StmtKind::Loop { body }
+            | StmtKind::Defer(body)
+            | StmtKind::Block(body) => collect_locals(body, out),
+            _ => {}
+        }
+    }
 }
 
 fn walk(e: &Expr, f: &mut impl FnMut(&Expr)) {
