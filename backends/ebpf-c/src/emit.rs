@@ -101,6 +101,13 @@ impl<'m> Gen<'m> {
         &self.m.types[t.index()].kind
     }
 
+    fn has_probes(&self) -> bool {
+        self.m
+            .functions
+            .iter()
+            .any(|f| matches!(f.kind, FnKind::Program(ProgramType::Probe { .. })))
+    }
+
     fn ebpf_functions(&self) -> impl Iterator<Item = (FnId, &'m Function)> {
         self.m
             .functions
@@ -237,6 +244,9 @@ impl<'m> Gen<'m> {
             {
                 continue;
             }
+            if s.name == "pt_regs" && !self.has_probes() {
+                continue;
+            }
             if s.name == "pt_regs" {
                 // x86-64 layout; CO-RE relocates the fields bpf_tracing.h reads.
                 self.out.push_str(
@@ -342,7 +352,7 @@ impl<'m> Gen<'m> {
             m.source_path, m.name
         );
         self.out.push_str(
-            "#include <linux/types.h>\n#include <linux/bpf.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_endian.h>\n#include <bpf/bpf_tracing.h>\n#include <bpf/bpf_core_read.h>\n\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n\n",
+            "// Kernel pt_regs names for bpf_tracing.h (the struct comes from BTF below).\n#define __VMLINUX_H__\n#include <linux/types.h>\n#include <linux/bpf.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_endian.h>\n#include <bpf/bpf_tracing.h>\n#include <bpf/bpf_core_read.h>\n\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n\n",
         );
         self.types();
         self.out.push('\n');
@@ -660,7 +670,12 @@ impl<'m> Gen<'m> {
                     .map(|(l, n)| self.decl(l.ty, n))
                     .collect();
                 let params = if params.is_empty() {
-                    "void *ctx".to_string()
+                    match &f.kind {
+                        FnKind::Program(ProgramType::Probe { .. }) => {
+                            "struct pt_regs *ctx".to_string()
+                        }
+                        _ => "void *ctx".to_string(),
+                    }
                 } else {
                     params.join(", ")
                 };
@@ -676,8 +691,12 @@ impl<'m> Gen<'m> {
             f.kind,
             FnKind::Program(ProgramType::Probe { offset: None, .. })
         );
+        if probe_entry || (is_program && f.params == 0) {
+            // BPF_KPROBE's context parameter, or our own.
+            body.push_str("    (void)ctx;\n");
+        }
         for (i, n) in st.names.iter().enumerate().take(f.params as usize) {
-            if !used.contains(&LocalId(i as u32)) && !probe_entry {
+            if !used.contains(&LocalId(i as u32)) {
                 let _ = writeln!(body, "    (void){n};");
             }
         }
@@ -1444,7 +1463,8 @@ impl<'m> Gen<'m> {
                 let c = match conv {
                     'x' | 'X' | 'o' | 'u' | 'c' => conv,
                     'v' | 'd' | 'i' if signed => 'd',
-                    'v' => 'u',
+                    // An unsigned value printed with %d would show as negative.
+                    'v' | 'd' | 'i' => 'u',
                     other => other,
                 };
                 let c = if c == 'c' { 'd' } else { c };
