@@ -905,6 +905,20 @@ impl<'m> Gen<'m> {
                 let vd = self.decl(vt, &format!("__v{n}"));
                 let in_place = self.update(&format!("(*__p{n}){field}"), *op, &v, fty, !percpu);
                 let fresh = self.update(&format!("__v{n}{field}"), *op, &v, fty, false);
+                let array = matches!(
+                    self.m.maps[map.index()].kind,
+                    MapKind::Array | MapKind::PercpuArray
+                );
+                if array {
+                    // Array entries always exist: no insert path (as
+                    // hand-written code does; an out-of-range key is a no-op).
+                    let _ = writeln!(
+                        out,
+                        "{pad}{{\n{pad}    {kd} = {k};\n{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__k{n});\n{pad}    if (__p{n})\n{pad}        {in_place};\n{pad}}}"
+                    );
+                    let _ = (vd, fresh);
+                    return self.check_exc(s, st, out, ind);
+                }
                 let _ = writeln!(
                     out,
                     "{pad}{{\n{pad}    {kd} = {k};\n{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__k{n});\n{pad}    if (__p{n}) {{\n{pad}        {in_place};\n{pad}    }} else {{\n{pad}        {vd};\n{pad}        __builtin_memset(&__v{n}, 0, sizeof(__v{n}));\n{pad}        {fresh};\n{pad}        bpf_map_update_elem(&{mn}, &__k{n}, &__v{n}, BPF_NOEXIST);\n{pad}    }}\n{pad}}}"
