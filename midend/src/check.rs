@@ -2167,6 +2167,13 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 span,
             });
         };
+        // `return match (x) { A: prog(ctx), ... }`: each arm returns, and
+        // arms calling programs become tail calls (spec: tail calls).
+        if let AE::Match { scrutinee, arms } = &e.kind {
+            if arms.iter().any(|a| self.is_program_call(&a.body)) {
+                return self.ret_match(s, scrutinee, arms);
+            }
+        }
         // `return prog(ctx)` between programs of one type is a tail call.
         if let AE::Call { callee, args } = &e.kind {
             if let AE::Name(id) = &callee.kind {
@@ -2193,6 +2200,108 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let x = self.coerce_expr(e, self.ret, true);
         Some(ir::Stmt {
             kind: ir::StmtKind::Return(Some(x)),
+            span,
+        })
+    }
+
+    fn is_program_call(&self, e: &ast::Expr) -> bool {
+        let AE::Call { callee, .. } = &e.kind else {
+            return false;
+        };
+        let AE::Name(id) = &callee.kind else {
+            return false;
+        };
+        self.lookup_local(&id.name).is_none()
+            && matches!(
+                self.c.syms.get(&id.name).map(|s| s.sym),
+                Some(Sym::Function(f)) if matches!(self.c.functions[f.index()].kind, FnKind::Program(_))
+            )
+    }
+
+    /// `return match (...) { ... }` with program calls in arms, lowered to
+    /// an `if` chain of returns and tail calls.
+    fn ret_match(
+        &mut self,
+        s: &ast::Stmt,
+        scrutinee: &ast::Expr,
+        arms: &[ast::MatchArm],
+    ) -> Option<ir::Stmt> {
+        let span = self.c.span(s.span);
+        let x = self.expr(scrutinee, None);
+        if !self.t().is_integer(x.ty) && !self.t().is_error(x.ty) {
+            self.c
+                .error(scrutinee.span, "`match` works on integers and enums");
+        }
+        let ty = x.ty;
+        let m = self.declare("__match", ty, scrutinee.span, true);
+        let mut chain: Option<ir::Block> = None;
+        let mut default: Option<&ast::MatchArm> = None;
+        let mut cases: Vec<(i64, &ast::MatchArm)> = Vec::new();
+        for arm in arms {
+            match &arm.pattern {
+                ast::Pattern::Default(_) => default = Some(arm),
+                ast::Pattern::Int(n, _) => cases.push((*n as i64, arm)),
+                ast::Pattern::Char(c, _) => cases.push((*c as i64, arm)),
+                ast::Pattern::Name(id) => {
+                    let e = ast::Expr {
+                        kind: AE::Name(id.clone()),
+                        span: id.span,
+                    };
+                    if let Some(v) = self.c.const_eval(&e).and_then(|(v, _)| value_int(&v)) {
+                        cases.push((v as i64, arm));
+                    }
+                }
+            }
+        }
+        let arm_stmt = |fx: &mut Self, arm: &ast::MatchArm| -> ir::Block {
+            let st = ast::Stmt {
+                kind: AS::Return(Some(arm.body.clone())),
+                span: arm.span,
+            };
+            ir::Block {
+                stmts: fx.ret(&st, Some(&arm.body)).into_iter().collect(),
+            }
+        };
+        match default {
+            Some(d) => chain = Some(arm_stmt(self, d)),
+            None => {
+                self.c.error(s.span, "`match` needs a `default` arm").help =
+                    Some("add `default: value` for the values no arm names".into());
+            }
+        }
+        for (v, arm) in cases.into_iter().rev() {
+            let then = arm_stmt(self, arm);
+            let it = self.t().as_int(ty).unwrap_or(IntType::I64);
+            let lit = self.mk(ir::ExprKind::Value(int_value(it, v as i128)), ty, arm.span);
+            let local = self.mk(ir::ExprKind::Local(m), ty, arm.span);
+            let bool_ = self.c.types.bool_;
+            let cond = self.mk(
+                ir::ExprKind::Binary {
+                    op: ir::BinOp::Eq,
+                    lhs: Box::new(local),
+                    rhs: Box::new(lit),
+                },
+                bool_,
+                arm.span,
+            );
+            let els = chain.take().unwrap_or(ir::Block { stmts: vec![] });
+            chain = Some(ir::Block {
+                stmts: vec![ir::Stmt {
+                    kind: ir::StmtKind::If { cond, then, els },
+                    span: self.c.span(arm.span),
+                }],
+            });
+        }
+        let mut stmts = vec![ir::Stmt {
+            kind: ir::StmtKind::Let {
+                local: m,
+                init: Some(x),
+            },
+            span,
+        }];
+        stmts.extend(chain.map(|b| b.stmts).unwrap_or_default());
+        Some(ir::Stmt {
+            kind: ir::StmtKind::Block(ir::Block { stmts }),
             span,
         })
     }

@@ -262,3 +262,41 @@ fn prog(ctx: *xdp_md) -> xdp_action {
     let l = load("print", src);
     assert_eq!(l.run("prog", &tcp(1)), XDP_PASS);
 }
+
+#[test]
+fn match_arms_tail_call_into_programs() {
+    let src = r#"
+var seen : array<u32, u64>(4)
+
+@xdp
+fn classifier(ctx: *xdp_md) -> xdp_action {
+    var data = ctx->data
+    if (data + 34 > ctx->data_end) { return XDP_PASS }
+    var proto = *(data + 23)
+    return match (proto) {
+        IPPROTO_TCP: on_tcp(ctx),
+        IPPROTO_UDP: on_udp(ctx),
+        1: XDP_DROP,
+        default: XDP_PASS
+    }
+}
+
+@xdp
+fn on_tcp(ctx: *xdp_md) -> xdp_action {
+    seen[0] += 1
+    return XDP_TX
+}
+
+@xdp
+fn on_udp(ctx: *xdp_md) -> xdp_action {
+    seen[1] += 1
+    return XDP_ABORTED
+}
+"#;
+    let l = load("classifier", src);
+    assert_eq!(l.run("classifier", &tcp(80)), XDP_TX);
+    assert_eq!(l.run("classifier", &udp(53)), XDP_ABORTED);
+    assert_eq!(l.run("classifier", &ipv4(1, &[8, 0, 0, 0])), XDP_DROP);
+    assert_eq!(l.run("classifier", &ipv4(47, &[0; 4])), XDP_PASS);
+    assert_eq!((l.map_u64("seen", 0), l.map_u64("seen", 1)), (1, 1));
+}
