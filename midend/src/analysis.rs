@@ -604,6 +604,18 @@ struct State {
     map_ptr: HashMap<LocalId, MapId>,
     /// Locals whose map pointer may have been invalidated, and where.
     invalid: HashMap<LocalId, ir::Span>,
+    /// Packet pointers: byte offset from the packet's start (`ctx->data`).
+    pkt: HashMap<LocalId, i64>,
+    /// Locals holding `ctx->data_end`.
+    pkt_end: HashSet<LocalId>,
+    /// Bytes from the packet's start proven to be inside the packet
+    /// (`i64::MAX` once a check this analysis cannot read was made: the
+    /// verifier is then the judge).
+    checked: i64,
+    /// Locals known to hold a constant integer.
+    consts: HashMap<LocalId, i64>,
+    /// Packet pointers made stale by a helper that moved the packet.
+    stale: HashMap<LocalId, ir::Span>,
 }
 
 impl State {
@@ -620,6 +632,26 @@ impl State {
                 .invalid
                 .iter()
                 .chain(o.invalid.iter())
+                .map(|(k, v)| (*k, *v))
+                .collect(),
+            pkt: self
+                .pkt
+                .iter()
+                .filter(|(k, v)| o.pkt.get(k) == Some(v))
+                .map(|(k, v)| (*k, *v))
+                .collect(),
+            pkt_end: self.pkt_end.intersection(&o.pkt_end).copied().collect(),
+            checked: self.checked.min(o.checked),
+            consts: self
+                .consts
+                .iter()
+                .filter(|(k, v)| o.consts.get(k) == Some(v))
+                .map(|(k, v)| (*k, *v))
+                .collect(),
+            stale: self
+                .stale
+                .iter()
+                .chain(o.stale.iter())
                 .map(|(k, v)| (*k, *v))
                 .collect(),
         }
@@ -698,6 +730,113 @@ impl<'c, 'a> Flow<'c, 'a> {
         }
     }
 
+    /// Is this a context struct's field `name` (`ctx->data`)?
+    fn ctx_field(&self, e: &ir::Expr, name: &str) -> bool {
+        let ir::ExprKind::Field { base, field, .. } = &e.kind else {
+            return false;
+        };
+        let sty = self.c.types.pointee(base.ty).unwrap_or(base.ty);
+        match self.c.types.struct_def(sty) {
+            Some(s) if s.kernel && (s.name == "xdp_md" || s.name == "__sk_buff") => s
+                .fields
+                .get(*field as usize)
+                .is_some_and(|f| f.name == name),
+            _ => false,
+        }
+    }
+
+    fn is_pkt_end(&self, e: &ir::Expr, st: &State) -> bool {
+        match &e.kind {
+            ir::ExprKind::Local(l) => st.pkt_end.contains(l),
+            ir::ExprKind::Cast(inner) => self.is_pkt_end(inner, st),
+            _ => self.ctx_field(e, "data_end"),
+        }
+    }
+
+    /// A constant integer expression's value.
+    fn const_of(&self, e: &ir::Expr, st: &State) -> Option<i64> {
+        use ir::ExprKind as K;
+        match &e.kind {
+            K::Value(ir::Value::Int(n)) => Some(*n),
+            K::Value(ir::Value::UInt(n)) => i64::try_from(*n).ok(),
+            K::Local(l) => st.consts.get(l).copied(),
+            K::Cast(inner) => self.const_of(inner, st),
+            K::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.const_of(lhs, st)?, self.const_of(rhs, st)?);
+                match op {
+                    ir::BinOp::Add => a.checked_add(b),
+                    ir::BinOp::Sub => a.checked_sub(b),
+                    ir::BinOp::Mul => a.checked_mul(b),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Derived from a packet pointer, at an offset maybe unknown.
+    fn pkt_derived(&self, e: &ir::Expr, st: &State) -> bool {
+        use ir::ExprKind as K;
+        self.pkt_offset(e, st).is_some()
+            || match &e.kind {
+                K::Cast(inner) => self.pkt_derived(inner, st),
+                K::Binary {
+                    op: ir::BinOp::Add | ir::BinOp::Sub,
+                    lhs,
+                    ..
+                } => self.pkt_derived(lhs, st),
+                _ => false,
+            }
+    }
+
+    /// Byte offset of a packet pointer from the packet's start, if known.
+    fn pkt_offset(&self, e: &ir::Expr, st: &State) -> Option<i64> {
+        use ir::ExprKind as K;
+        match &e.kind {
+            K::Local(l) => st.pkt.get(l).copied(),
+            K::Cast(inner) => self.pkt_offset(inner, st),
+            K::Binary {
+                op: op @ (ir::BinOp::Add | ir::BinOp::Sub),
+                lhs,
+                rhs,
+            } => {
+                let base = self.pkt_offset(lhs, st)?;
+                let n = self.const_of(rhs, st)?;
+                let elem = self
+                    .c
+                    .types
+                    .pointee(lhs.ty)
+                    .map_or(1, |p| self.c.types.size(p).max(1)) as i64;
+                let d = n.checked_mul(elem)?;
+                Some(if *op == ir::BinOp::Add {
+                    base.checked_add(d)?
+                } else {
+                    base.checked_sub(d)?
+                })
+            }
+            _ if self.ctx_field(e, "data") => Some(0),
+            _ => None,
+        }
+    }
+
+    /// A read or write through packet pointer `p`, of bytes `[lo, hi)`
+    /// relative to it, must lie within what a bounds check proved.
+    fn pkt_access(&mut self, p: &ir::Expr, lo: i64, hi: i64, at: ir::Span, st: &State) {
+        let Some(off) = self.pkt_offset(p, st) else {
+            return;
+        };
+        if off + hi <= st.checked || !self.reported.insert((at.start, at.end)) {
+            return;
+        }
+        let (a, b) = (off + lo, off + hi);
+        let d = Diagnostic::error(fspan(at), format!("packet access past the checked length: bytes {a}..{b} of the packet"))
+            .with_label(format!("only {} bytes are known to be in the packet here", st.checked.max(0)))
+            .with_help(format!(
+                "check the length first, e.g. `if (data + {b} > data_end) {{ return XDP_PASS }}`; the verifier rejects unchecked packet reads"
+            ));
+        self.c.diags.push(d);
+    }
+
     fn deref(&mut self, p: &ir::Expr, at: ir::Span, st: &State) {
         if !self.is_pointer(p.ty) || self.nonnull(p, st) {
             return;
@@ -748,6 +887,62 @@ impl<'c, 'a> Flow<'c, 'a> {
         for (p, at) in derefs {
             self.deref(&p, at, st);
         }
+        // Packet bounds: every access through a packet pointer.
+        let mut pkt: Vec<(ir::Expr, i64, i64, ir::Span)> = Vec::new();
+        walk_expr(e, &mut |x| match &x.kind {
+            K::Deref(p) => pkt.push(((**p).clone(), 0, self.c.types.size(x.ty) as i64, x.span)),
+            K::Field {
+                base,
+                field,
+                through_pointer: true,
+            } => {
+                let sty = self.c.types.pointee(base.ty).unwrap_or(base.ty);
+                if let Some(f) = self
+                    .c
+                    .types
+                    .struct_def(sty)
+                    .and_then(|s| s.fields.get(*field as usize))
+                {
+                    let lo = f.offset as i64;
+                    pkt.push((
+                        (**base).clone(),
+                        lo,
+                        lo + self.c.types.size(f.ty) as i64,
+                        x.span,
+                    ));
+                }
+            }
+            K::Index { base, index } if self.c.types.pointee(base.ty).is_some() => {
+                let i = match &index.kind {
+                    K::Value(ir::Value::UInt(n)) => i64::try_from(*n).ok(),
+                    K::Value(ir::Value::Int(n)) => Some(*n),
+                    _ => None,
+                };
+                if let Some(i) = i {
+                    let size = self.c.types.size(x.ty) as i64;
+                    pkt.push(((**base).clone(), i * size, (i + 1) * size, x.span));
+                }
+            }
+            _ => {}
+        });
+        for (p, lo, hi, at) in pkt {
+            self.pkt_access(&p, lo, hi, at, st);
+        }
+        for &(l, at) in &uses {
+            if let Some(&moved) = st.stale.get(&l) {
+                if self.reported.insert((at.start, at.end)) {
+                    let name = self.c.functions[self.f.index()].locals[l.index()]
+                        .name
+                        .clone();
+                    self.c.diags.push(
+                        Diagnostic::error(fspan(at), format!("packet pointer `{name}` is stale"))
+                            .with_label("used after the packet moved")
+                            .with_secondary(fspan(moved), "this helper call moves or resizes the packet")
+                            .with_help("reload it from `ctx->data` (and check the length again) after the call"),
+                    );
+                }
+            }
+        }
         for (l, at) in uses {
             if let Some(&inv) = st.invalid.get(&l) {
                 if self.reported.insert((at.start, at.end)) {
@@ -777,7 +972,28 @@ impl<'c, 'a> Flow<'c, 'a> {
         st.invalid.remove(&l);
         st.map_ptr.remove(&l);
         st.nonnull.remove(&l);
-        let Some(v) = value else { return };
+        st.stale.remove(&l);
+        let Some(v) = value else {
+            st.pkt.remove(&l);
+            st.pkt_end.remove(&l);
+            st.consts.remove(&l);
+            return;
+        };
+        match self.const_of(v, st) {
+            Some(c) => st.consts.insert(l, c),
+            None => st.consts.remove(&l),
+        };
+        let off = self.pkt_offset(v, st);
+        let end = self.is_pkt_end(v, st);
+        match off {
+            Some(o) => st.pkt.insert(l, o),
+            None => st.pkt.remove(&l),
+        };
+        if end {
+            st.pkt_end.insert(l);
+        } else {
+            st.pkt_end.remove(&l);
+        }
         if self.nonnull(v, st) {
             st.nonnull.insert(l);
         }
@@ -807,6 +1023,37 @@ impl<'c, 'a> Flow<'c, 'a> {
             matches!(e.kind, K::Value(ir::Value::Null))
                 || matches!(&e.kind, K::Cast(i) if matches!(i.kind, K::Value(ir::Value::Null)))
         };
+        if let K::Binary { op, lhs, rhs } = &cond.kind {
+            // `p + n > data_end` false (or `p + n <= data_end` true): the
+            // packet has at least offset(p + n) bytes.
+            use ir::BinOp as B;
+            let bound = match (op, truth) {
+                (B::Gt | B::Ge, false) | (B::Le | B::Lt, true) => {
+                    if self.is_pkt_end(rhs, st) {
+                        self.pkt_offset(lhs, st)
+                    } else {
+                        None
+                    }
+                }
+                (B::Lt | B::Le, false) | (B::Gt | B::Ge, true) => {
+                    if self.is_pkt_end(lhs, st) {
+                        self.pkt_offset(rhs, st)
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            };
+            if let Some(n) = bound {
+                st.checked = st.checked.max(n);
+            } else if matches!(op, B::Gt | B::Ge | B::Lt | B::Le)
+                && ((self.is_pkt_end(rhs, st) && self.pkt_derived(lhs, st))
+                    || (self.is_pkt_end(lhs, st) && self.pkt_derived(rhs, st)))
+            {
+                // A bounds check with an offset known only at run time.
+                st.checked = i64::MAX;
+            }
+        }
         match &cond.kind {
             K::Binary { op, lhs, rhs } => match op {
                 ir::BinOp::Ne | ir::BinOp::Eq => {
@@ -940,7 +1187,39 @@ impl<'c, 'a> Flow<'c, 'a> {
         }
     }
 
-    fn stmt(&mut self, s: &ir::Stmt, mut st: State) -> Option<State> {
+    fn stmt(&mut self, s: &ir::Stmt, st: State) -> Option<State> {
+        let mut out = self.stmt_inner(s, st)?;
+        // Helpers that move or resize the packet invalidate packet pointers
+        // (the verifier forgets them too).
+        let mut moves = false;
+        walk_stmt_exprs(s, &mut |e| {
+            if let ir::ExprKind::Call {
+                callee: Callee::BpfHelper(h),
+                ..
+            } = &e.kind
+            {
+                moves |= h.starts_with("bpf_xdp_adjust")
+                    || h.starts_with("bpf_skb_change")
+                    || h.starts_with("bpf_skb_vlan")
+                    || matches!(
+                        h.as_str(),
+                        "bpf_skb_pull_data"
+                            | "bpf_skb_store_bytes"
+                            | "bpf_l3_csum_replace"
+                            | "bpf_l4_csum_replace"
+                    );
+            }
+        });
+        if moves {
+            for (l, _) in out.pkt.drain() {
+                out.stale.insert(l, s.span);
+            }
+            out.checked = 0;
+        }
+        Some(out)
+    }
+
+    fn stmt_inner(&mut self, s: &ir::Stmt, mut st: State) -> Option<State> {
         use ir::StmtKind as K;
         match &s.kind {
             K::Let { local, init } => {

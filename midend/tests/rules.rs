@@ -511,3 +511,31 @@ fn user_functions_check_domains() {
     );
     assert!(errors_of("@kfunc fn k(x: u32) -> u32 { return x }\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    if (k(1) > 0) { return XDP_DROP }\n    return XDP_PASS\n}\n").is_empty());
 }
+
+#[test]
+fn packet_reads_need_a_bounds_check() {
+    let pre = "struct EthHdr { dst: u8[6], src: u8[6], proto: u16 }\n";
+    // No check at all.
+    assert_error(
+        &format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var eth = ctx->data as *EthHdr\n    if (eth->proto == 8) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"),
+        4,
+        "packet access past the checked length: bytes 12..14",
+    );
+    // A check that is too short.
+    assert_error(
+        &format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var data = ctx->data\n    if (data + 12 > ctx->data_end) {{ return XDP_PASS }}\n    var eth = data as *EthHdr\n    return if (eth->proto == 8) {{ XDP_DROP }} else {{ XDP_PASS }}\n}}\n"),
+        6,
+        "bytes 12..14",
+    );
+    // Checked, in the forms C programmers write.
+    assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var data = ctx->data\n    var end = ctx->data_end\n    if (data + sizeof(EthHdr) > end) {{ return XDP_PASS }}\n    var eth = data as *EthHdr\n    return if (eth->proto == 8) {{ XDP_DROP }} else {{ XDP_PASS }}\n}}\n"));
+    assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var eth = ctx->data as *EthHdr\n    if ((eth + 1) as *u8 <= ctx->data_end) {{\n        if (eth->proto == 8) {{ return XDP_DROP }}\n    }}\n    return XDP_PASS\n}}\n"));
+    // After bpf_xdp_adjust_head the old check no longer holds.
+    assert_error(
+        &format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var data = ctx->data\n    if (data + 14 > ctx->data_end) {{ return XDP_PASS }}\n    bpf_xdp_adjust_head(ctx, 0)\n    var eth = data as *EthHdr\n    return if (eth->proto == 8) {{ XDP_DROP }} else {{ XDP_PASS }}\n}}\n"),
+        6,
+        "packet pointer `data` is stale",
+    );
+    // An offset the analysis cannot follow is left to the verifier.
+    assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var data = ctx->data\n    var n = ctx->ingress_ifindex\n    if (data + n > ctx->data_end) {{ return XDP_PASS }}\n    var eth = data as *EthHdr\n    return if (eth->proto == 8) {{ XDP_DROP }} else {{ XDP_PASS }}\n}}\n"));
+}
