@@ -2,14 +2,19 @@
 //!
 //! The command line drives the pipeline: source → frontend (parse) → midend
 //! (check, lower to IR) → backend plugins → files → build. Exit status: 0 on
-//! success, 1 when the program has errors (diagnostics on stderr), 2 when ksc
-//! itself was used wrongly (bad arguments, unreadable file).
+//! success, 1 when the program has errors (diagnostics on stderr, ksc's or a
+//! backend's) or its build failed, 2 when ksc itself was used wrongly or is
+//! set up wrongly (bad arguments, unreadable file, unknown target, a backend
+//! plugin missing or incompatible, the build tool missing), 3 when a backend
+//! plugin failed (panicked, answered nonsense).
+
+mod compile;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use ksc_frontend::diag;
 
@@ -22,10 +27,25 @@ const MAX_SOURCE_BYTES: u64 = 16 << 20;
 const STACK_BYTES: usize = 256 << 20;
 
 #[derive(Parser)]
-#[command(name = "ksc", version, about = "The KernelScript compiler", long_about = None)]
+#[command(
+    name = "ksc",
+    version,
+    about = "The KernelScript compiler",
+    long_about = None,
+    arg_required_else_help = true,
+    override_usage = "ksc [OPTIONS] FILE.ks [--target=NAME] [-o DIR]\n       ksc [OPTIONS] <COMMAND>",
+    after_help = "Compile: `ksc FILE.ks [--target=NAME] [-o DIR]` runs the target's backend plugins \
+                  and writes their files to DIR (default: out/<file stem>); `ksc build` also builds them."
+)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+
+    /// The KernelScript source file to compile (.ks).
+    file: Option<PathBuf>,
+
+    #[command(flatten)]
+    compile: CompileOpts,
 
     /// When to colour diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
@@ -37,6 +57,18 @@ enum Color {
     Auto,
     Always,
     Never,
+}
+
+/// Where compiled output goes and how it is produced.
+#[derive(Args, Clone, Debug, Default)]
+struct CompileOpts {
+    /// The target: which backends run and how their output is built (`ksc targets`
+    /// lists them); a name, or a target .ron file. [default: c-libbpf]
+    #[arg(long, short = 't', value_name = "NAME")]
+    target: Option<String>,
+    /// The output directory. [default: out/<file stem>]
+    #[arg(long, short = 'o', value_name = "DIR")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -57,6 +89,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ParseEmit::Ast)]
         emit: ParseEmit,
     },
+    /// Compile a program, then build the output with the target's build command.
+    Build {
+        /// The KernelScript source file (.ks).
+        file: PathBuf,
+        #[command(flatten)]
+        opts: CompileOpts,
+    },
+    /// List the backend plugins found, with their versions and files.
+    Plugins,
+    /// List the targets.
+    Targets,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -96,7 +139,32 @@ fn run(cli: Cli) -> ExitCode {
         Color::Auto if std::io::stderr().is_terminal() => ColorChoice::Auto,
         Color::Auto => ColorChoice::Never,
     };
-    match cli.command {
+    let command = match cli.command {
+        Some(_)
+            if cli.file.is_some()
+                || cli.compile.target.is_some()
+                || cli.compile.output.is_some() =>
+        {
+            eprintln!(
+                "error: a source file, `--target` and `-o` before a command belong to compile mode \
+                 (`ksc FILE.ks --target=NAME -o DIR`); give them after the command (`ksc build FILE.ks -o DIR`)"
+            );
+            return ExitCode::from(2);
+        }
+        Some(c) => c,
+        None => {
+            // `ksc FILE.ks`: compile. (clap requires a file or a command.)
+            let Some(file) = cli.file else {
+                eprintln!("error: give a source file to compile, or a command (see `ksc --help`)");
+                return ExitCode::from(2);
+            };
+            return compile::compile(&file, &cli.compile, false, color);
+        }
+    };
+    match command {
+        Command::Build { file, opts } => compile::compile(&file, &opts, true, color),
+        Command::Plugins => compile::list_plugins(),
+        Command::Targets => compile::list_targets(),
         Command::Check { file, emit } => {
             let Some(src) = read_source(&file, color) else {
                 return ExitCode::from(input_error_code(&file));
@@ -151,22 +219,22 @@ fn run(cli: Cli) -> ExitCode {
     }
 }
 
-struct Source {
+pub(crate) struct Source {
     /// The path as the user wrote it (shown in diagnostics).
-    name: String,
-    text: String,
+    pub(crate) name: String,
+    pub(crate) text: String,
 }
 
 /// Exit status after `read_source` failed: 2 when the file could not be read
 /// at all, 1 when it was read but is not a program (too large, not UTF-8).
-fn input_error_code(path: &Path) -> u8 {
+pub(crate) fn input_error_code(path: &Path) -> u8 {
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => 1,
         _ => 2,
     }
 }
 
-fn read_source(path: &Path, color: ColorChoice) -> Option<Source> {
+pub(crate) fn read_source(path: &Path, color: ColorChoice) -> Option<Source> {
     let name = path.display().to_string();
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -219,7 +287,7 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn report(src: &Source, diags: &[ksc_frontend::Diagnostic], color: ColorChoice) {
+pub(crate) fn report(src: &Source, diags: &[ksc_frontend::Diagnostic], color: ColorChoice) {
     if diags.is_empty() {
         return;
     }

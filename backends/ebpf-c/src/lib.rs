@@ -16,6 +16,7 @@
 //! 100k-line `vmlinux.h`; packet programs need only the UAPI headers.
 
 mod emit;
+mod plugin;
 
 pub use emit::generate_c;
 

@@ -1,0 +1,413 @@
+//! Compile mode (`ksc FILE.ks`, `ksc build FILE.ks`) and the `plugins` and
+//! `targets` listings: check the program, run the target's backend plugins
+//! in order, write their files, and run the target's build command.
+
+use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use codespan_reporting::term::termcolor::ColorChoice;
+use ksc_plugins::targets::{Origin, Target, Targets, DEFAULT_TARGET};
+use ksc_plugins::{Error as PluginError, Generated, Registry, Severity};
+
+use crate::{input_error_code, read_source, report, CompileOpts, Source};
+
+/// Exit statuses (see the crate docs).
+const EXIT_PROGRAM: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_PLUGIN: u8 = 3;
+
+/// `ksc FILE.ks` (`build == false`) and `ksc build FILE.ks`.
+pub(crate) fn compile(
+    file: &Path,
+    opts: &CompileOpts,
+    build: bool,
+    color: ColorChoice,
+) -> ExitCode {
+    // The target first: a typo there needs no parsing to be told.
+    let targets = Targets::from_env();
+    let target = match targets.resolve(opts.target.as_deref().unwrap_or(DEFAULT_TARGET)) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for p in &targets.problems {
+                eprintln!("warning: {p}");
+            }
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+
+    if !file.exists() && file.extension().is_none() && file.components().count() == 1 {
+        eprintln!(
+            "error: `{}` is neither a command nor a file; commands: check, parse, build, \
+             plugins, targets (see `ksc --help`)",
+            file.display()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let Some(src) = read_source(file, color) else {
+        return ExitCode::from(input_error_code(file));
+    };
+    let parsed = ksc_frontend::parse(&src.text);
+    if parsed.has_errors() {
+        report(&src, &parsed.diagnostics, color);
+        return ExitCode::from(EXIT_PROGRAM);
+    }
+    let checked = ksc_midend::check(&parsed.file, &src.text, &src.name);
+    let mut diags = parsed.diagnostics;
+    diags.extend(checked.diagnostics.iter().cloned());
+    report(&src, &diags, color);
+    let module = match checked.module {
+        Some(m) if !checked.diagnostics.iter().any(|d| d.is_error()) => m,
+        _ => return ExitCode::from(EXIT_PROGRAM),
+    };
+
+    let out_dir = opts.output.clone().unwrap_or_else(|| {
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| module.name.clone());
+        Path::new("out").join(stem)
+    });
+
+    // Load every plugin before running any, so that a missing one fails
+    // before anything is written.
+    let backends = target.backends_for(&module);
+    let registry = Registry::from_env();
+    let mut plugins = Vec::new();
+    for name in &backends {
+        match registry.load(name) {
+            Ok(p) => plugins.push(p),
+            Err(e) => {
+                eprintln!(
+                    "error: target `{}` needs the backend plugin `{name}`: {e}",
+                    target.name
+                );
+                let code = if e.is_setup_problem() {
+                    EXIT_USAGE
+                } else {
+                    EXIT_PLUGIN
+                };
+                return ExitCode::from(code);
+            }
+        }
+    }
+
+    let options = ksc_plugins::Options {
+        target: target.name.clone(),
+        backends: backends.clone(),
+        settings: target.settings.clone(),
+    };
+    let mut files: Vec<(PathBuf, Vec<u8>, String)> = Vec::new();
+    for plugin in &plugins {
+        let name = &plugin.info.name;
+        match plugin.generate(&module, &options) {
+            Ok(Generated {
+                files: out,
+                diagnostics,
+            }) => {
+                report_plugin_diags(&src, name, &diagnostics, color);
+                for (path, contents) in out {
+                    if let Some((_, _, other)) = files.iter().find(|(p, _, _)| *p == path) {
+                        eprintln!(
+                            "error: backends `{other}` and `{name}` both generate `{}`",
+                            path.display()
+                        );
+                        return ExitCode::from(EXIT_PLUGIN);
+                    }
+                    files.push((path, contents, name.clone()));
+                }
+            }
+            Err(PluginError::Failed {
+                diagnostics,
+                ref message,
+                ..
+            }) => {
+                report_plugin_diags(&src, name, &diagnostics, color);
+                if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
+                    eprintln!("error: backend `{name}` failed: {message}");
+                }
+                return ExitCode::from(EXIT_PROGRAM);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_PLUGIN);
+            }
+        }
+    }
+
+    if let Err(e) = write_files(&out_dir, &files) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    eprintln!(
+        "wrote {} file{} to {} (target {}: {})",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        out_dir.display(),
+        target.name,
+        backends.join(", ")
+    );
+
+    if !build {
+        return ExitCode::SUCCESS;
+    }
+    match &target.build {
+        None => {
+            eprintln!("target `{}` has nothing to build", target.name);
+            ExitCode::SUCCESS
+        }
+        Some(b) => run_build(&b.command, &out_dir, &target.name),
+    }
+}
+
+fn write_files(dir: &Path, files: &[(PathBuf, Vec<u8>, String)]) -> Result<(), String> {
+    let mkdir = |d: &Path| {
+        std::fs::create_dir_all(d)
+            .map_err(|e| format!("cannot create the output directory `{}`: {e}", d.display()))
+    };
+    mkdir(dir)?;
+    for (rel, contents, _) in files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            mkdir(parent)?;
+        }
+        std::fs::write(&path, contents)
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Show a backend's diagnostics: located ones rustc-style with the source
+/// line, the others as one line each.
+fn report_plugin_diags(
+    src: &Source,
+    backend: &str,
+    diags: &[ksc_plugins::Diag],
+    color: ColorChoice,
+) {
+    let mut located = Vec::new();
+    for d in diags {
+        let note = format!("reported by the `{backend}` backend");
+        match (d.span, d.severity) {
+            (Some((start, end)), Severity::Error | Severity::Warning) => {
+                let span = ksc_frontend::Span {
+                    start,
+                    end: end.max(start),
+                };
+                let diag = if d.severity == Severity::Error {
+                    ksc_frontend::Diagnostic::error(span, d.message.clone())
+                } else {
+                    ksc_frontend::Diagnostic::warning(span, d.message.clone())
+                };
+                located.push(diag.with_note(note));
+            }
+            (_, severity) => {
+                let level = match severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                    Severity::Note => "note",
+                };
+                eprintln!("{level}: {} ({note})", d.message);
+            }
+        }
+    }
+    report(src, &located, color);
+}
+
+/// Run the target's build command in the output directory: with a spinner
+/// when stderr is a terminal (the tool's output is shown when it is done:
+/// its errors and warnings always, everything when it failed), else with
+/// the tool's output passed straight through.
+fn run_build(command: &[String], dir: &Path, target: &str) -> ExitCode {
+    let shown = command.join(" ");
+    let mut cmd = Command::new(&command[0]);
+    cmd.args(&command[1..])
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    let interactive = std::io::stderr().is_terminal();
+    let status = if interactive {
+        run_with_spinner(cmd, &command[0], dir)
+    } else {
+        cmd.status().map(|s| (s, String::new()))
+    };
+    match status {
+        Err(e) => {
+            let reason = if e.kind() == std::io::ErrorKind::NotFound {
+                "not found".to_string()
+            } else {
+                e.to_string()
+            };
+            eprintln!(
+                "error: cannot run `{shown}` (the build command of target `{target}`) in `{}`: {reason}",
+                dir.display()
+            );
+            ExitCode::from(EXIT_USAGE)
+        }
+        Ok((status, output)) => {
+            eprint!("{output}");
+            if status.success() {
+                eprintln!("built {} with `{shown}`", dir.display());
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "error: the build failed: `{shown}` in `{}` exited with {status}",
+                    dir.display()
+                );
+                ExitCode::from(EXIT_PROGRAM)
+            }
+        }
+    }
+}
+
+/// Run with piped output and a spinner showing the latest line. Returns the
+/// status and the output to show afterwards.
+fn run_with_spinner(
+    mut cmd: Command,
+    program: &str,
+    dir: &Path,
+) -> std::io::Result<(std::process::ExitStatus, String)> {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let (tx, rx) = mpsc::channel::<(bool, String)>();
+    let mut readers = Vec::new();
+    let streams: [(bool, Option<Box<dyn Read + Send>>); 2] = [
+        (false, child.stdout.take().map(|s| Box::new(s) as _)),
+        (true, child.stderr.take().map(|s| Box::new(s) as _)),
+    ];
+    for (is_err, stream) in streams {
+        let Some(stream) = stream else { continue };
+        let tx = tx.clone();
+        readers.push(std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                match line {
+                    Ok(l) => {
+                        if tx.send((is_err, l)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    drop(tx);
+
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {prefix}: {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar.set_prefix(format!("building {} ({program})", dir.display()));
+    bar.enable_steady_tick(Duration::from_millis(100));
+    let mut lines = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok((is_err, line)) => {
+                bar.set_message(line.chars().take(100).collect::<String>());
+                lines.push((is_err, line));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    for r in readers {
+        let _ = r.join();
+    }
+    let status = child.wait()?;
+    bar.finish_and_clear();
+    let mut output = String::new();
+    for (is_err, line) in lines {
+        if is_err || !status.success() {
+            output.push_str(&line);
+            output.push('\n');
+        }
+    }
+    Ok((status, output))
+}
+
+/// `ksc plugins`
+pub(crate) fn list_plugins() -> ExitCode {
+    let registry = Registry::from_env();
+    let listing = registry.list();
+    if listing.plugins.is_empty() {
+        println!("no backend plugins found");
+    }
+    for (p, shadowed) in &listing.plugins {
+        let mut notes = Vec::new();
+        if !p.compatible() {
+            notes.push(format!(
+                "incompatible: accepts IR version {}, ksc produces {}",
+                p.ir_version,
+                ksc_ir::IR_VERSION
+            ));
+        }
+        if *shadowed {
+            notes.push("shadowed by an earlier plugin of this name".to_string());
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", notes.join("; "))
+        };
+        println!(
+            "{} {} (IR {}, ABI {}): {} [outputs: {}]{notes}\n    {}",
+            p.name,
+            p.version,
+            p.ir_version,
+            p.abi_version,
+            p.description,
+            p.output_kinds.join(", "),
+            p.path.display()
+        );
+    }
+    for (_, e) in &listing.broken {
+        eprintln!("warning: skipped: {e}");
+    }
+    println!(
+        "\nsearched, in order (KSC_PLUGIN_PATH adds directories first):\n{}",
+        registry
+            .dirs()
+            .iter()
+            .map(|d| format!("    {}", d.display()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    ExitCode::SUCCESS
+}
+
+/// `ksc targets`
+pub(crate) fn list_targets() -> ExitCode {
+    let targets = Targets::from_env();
+    for t in targets.targets.values() {
+        println!("{}{}: {}", t.name, default_mark(t), t.description);
+        let mut backends = t.backends.join(", ");
+        if !t.when_kfuncs.is_empty() {
+            backends.push_str(&format!(" (+ {} with @kfunc)", t.when_kfuncs.join(", ")));
+        }
+        println!("    backends: {backends}");
+        match &t.build {
+            Some(b) => println!(
+                "    build: {} (in the output directory)",
+                b.command.join(" ")
+            ),
+            None => println!("    build: none"),
+        }
+        if let Origin::File(f) = &t.origin {
+            println!("    from {}", f.display());
+        }
+    }
+    for p in &targets.problems {
+        eprintln!("warning: {p}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn default_mark(t: &Target) -> &'static str {
+    if t.name == DEFAULT_TARGET {
+        " (default)"
+    } else {
+        ""
+    }
+}

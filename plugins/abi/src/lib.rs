@@ -1,0 +1,553 @@
+//! # The ksc backend plugin ABI
+//!
+//! A backend plugin is a `cdylib` that exports one [`BackendMod`] root
+//! module through [abi_stable]. ksc loads it (dlopen), abi_stable checks
+//! that both sides agree on this crate's version and on the layout of every
+//! type below, and ksc then calls [`BackendMod::generate`] with the checked
+//! program as RON text ([`ksc_ir::Module::to_ron`]) and the [`Options`] as
+//! RON text. The plugin answers with files and diagnostics.
+//!
+//! Writing a plugin in Rust takes one macro call, see [`export_backend!`]:
+//!
+//! ```ignore
+//! use ksc_plugin_abi::{export_backend, Diag, File, Options};
+//! use ksc_plugin_abi::ksc_ir::Module;
+//!
+//! fn generate(m: &Module, _o: &Options) -> Result<Vec<File>, Vec<Diag>> {
+//!     Ok(vec![File::new(format!("{}.txt", m.name), "hello\n")])
+//! }
+//!
+//! export_backend! {
+//!     name: "hello",
+//!     version: env!("CARGO_PKG_VERSION"),
+//!     description: "says hello",
+//!     outputs: ["txt"],
+//!     generate: generate,
+//! }
+//! ```
+//!
+//! ## Versioning
+//!
+//! * This crate's version is the ABI version. abi_stable refuses a plugin
+//!   built against an incompatible one (for 0.x: another minor version, or
+//!   an older patch than ksc's when fields were added).
+//! * [`BackendMod`] is a prefix type: fields may be added after
+//!   `generate` in later patch versions; a host reading an older plugin sees
+//!   them as absent (`None`). Nothing before may change.
+//! * The IR has its own schema version ([`ksc_ir::IR_VERSION`]); a plugin
+//!   declares the one it accepts ([`BackendMod::ir_version`]) and ksc runs
+//!   it only when that is the version it produces.
+//! * [`Options`] crosses as RON with defaults for every field, so fields can
+//!   be added without breaking plugins.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+use abi_stable::library::RootModule;
+use abi_stable::sabi_types::VersionStrings;
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
+use abi_stable::StableAbi;
+use serde::{Deserialize, Serialize};
+
+pub use abi_stable;
+pub use ksc_ir;
+
+/// The plugin ABI version (this crate's version).
+pub const ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The file name prefix of backend plugins: `libksc_backend_<name>.so` on
+/// Linux (the `cdylib` of a crate named `ksc-backend-<name>`).
+pub const FILE_PREFIX: &str = "ksc_backend_";
+
+/// The root module every backend plugin exports.
+///
+/// Fields up to `generate` exist in every version of the ABI; fields added
+/// later go after it and are read as `Option`s by the host.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = BackendModRef, prefix_fields = BackendModPrefix)))]
+pub struct BackendMod {
+    /// The backend's name, as targets refer to it (`ebpf-c`, `dot`).
+    pub name: RStr<'static>,
+    /// The plugin's own version (semver text).
+    pub version: RStr<'static>,
+    /// The IR schema version it accepts ([`ksc_ir::IR_VERSION`] when built).
+    pub ir_version: u32,
+    /// One line: what it generates.
+    pub description: RStr<'static>,
+    /// The kinds of files it writes (`c`, `h`, `Makefile`, `dot`).
+    pub output_kinds: RSlice<'static, RStr<'static>>,
+    /// Generate files from the IR (RON) and options (RON).
+    #[sabi(last_prefix_field)]
+    pub generate:
+        extern "C" fn(ir_ron: RStr<'_>, options_ron: RStr<'_>) -> RResult<Output, PluginError>,
+}
+
+impl RootModule for BackendModRef {
+    abi_stable::declare_root_module_statics! {BackendModRef}
+    const BASE_NAME: &'static str = "ksc_backend";
+    const NAME: &'static str = "ksc backend plugin";
+    const VERSION_STRINGS: VersionStrings = abi_stable::package_version_strings!();
+}
+
+/// What a successful `generate` returns.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, Default, PartialEq)]
+pub struct Output {
+    pub files: RVec<OutFile>,
+    /// Warnings and notes (errors make `generate` fail instead).
+    pub diagnostics: RVec<Diagnostic>,
+}
+
+/// One generated file.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct OutFile {
+    /// Relative to the output directory, `/`-separated, without `..`.
+    pub path: RString,
+    pub contents: RVec<u8>,
+}
+
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+/// Byte offsets into the source file (`ksc_ir::Span::start`/`end`).
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceSpan {
+    pub start: u32,
+    pub end: u32,
+}
+
+/// A message from a backend, optionally about a place in the source.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: RString,
+    pub span: ROption<SourceSpan>,
+}
+
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The IR or the options could not be read (malformed, wrong version).
+    InvalidInput,
+    /// The backend refused the program; see the diagnostics.
+    Failed,
+    /// The backend panicked; the message says where.
+    Panicked,
+}
+
+/// What a failed `generate` returns.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct PluginError {
+    pub kind: ErrorKind,
+    pub message: RString,
+    pub diagnostics: RVec<Diagnostic>,
+}
+
+// ------------------------------------------------------------------ options
+
+/// Options for one run of a backend. Crosses the ABI as RON; every field
+/// has a default, so fields can be added without breaking plugins.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Options {
+    /// The target being compiled (`c-libbpf`).
+    pub target: String,
+    /// Every backend of this run, in order (a backend may adapt to the
+    /// others: the userspace loader to the kernel-module backend).
+    pub backends: Vec<String>,
+    /// Free-form `key: value` settings from the target file.
+    pub settings: BTreeMap<String, String>,
+}
+
+impl Options {
+    pub fn to_ron(&self) -> String {
+        ron::to_string(self).expect("options serialise to RON")
+    }
+
+    pub fn from_ron(text: &str) -> Result<Options, String> {
+        if text.trim().is_empty() {
+            return Ok(Options::default());
+        }
+        ron::from_str(text).map_err(|e| format!("malformed options: {e}"))
+    }
+}
+
+// ------------------------------------------------------------------ Rust-side helpers
+
+/// A generated file, on the Rust side of a plugin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct File {
+    pub path: String,
+    pub contents: Vec<u8>,
+}
+
+impl File {
+    pub fn new(path: impl Into<String>, contents: impl Into<Vec<u8>>) -> File {
+        File {
+            path: path.into(),
+            contents: contents.into(),
+        }
+    }
+}
+
+/// A diagnostic, on the Rust side of a plugin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diag {
+    pub severity: Severity,
+    pub message: String,
+    /// Byte offsets into the source.
+    pub span: Option<(u32, u32)>,
+}
+
+impl Diag {
+    pub fn error(message: impl Into<String>) -> Diag {
+        Diag {
+            severity: Severity::Error,
+            message: message.into(),
+            span: None,
+        }
+    }
+
+    pub fn warning(message: impl Into<String>) -> Diag {
+        Diag {
+            severity: Severity::Warning,
+            ..Diag::error(message)
+        }
+    }
+
+    pub fn note(message: impl Into<String>) -> Diag {
+        Diag {
+            severity: Severity::Note,
+            ..Diag::error(message)
+        }
+    }
+
+    /// Point at a place in the source (any IR node's span).
+    pub fn at(mut self, span: ksc_ir::Span) -> Diag {
+        self.span = Some((span.start, span.end));
+        self
+    }
+}
+
+impl From<String> for Diag {
+    fn from(message: String) -> Diag {
+        Diag::error(message)
+    }
+}
+
+impl From<&str> for Diag {
+    fn from(message: &str) -> Diag {
+        Diag::error(message)
+    }
+}
+
+impl From<Diag> for Diagnostic {
+    fn from(d: Diag) -> Diagnostic {
+        Diagnostic {
+            severity: d.severity,
+            message: d.message.into(),
+            span: d.span.map(|(start, end)| SourceSpan { start, end }).into(),
+        }
+    }
+}
+
+impl From<File> for OutFile {
+    fn from(f: File) -> OutFile {
+        OutFile {
+            path: f.path.into(),
+            contents: f.contents.into(),
+        }
+    }
+}
+
+/// What a backend's generate function may return: its files (and, with
+/// the second form, warnings or notes), or its errors.
+pub trait IntoOutput {
+    fn into_output(self) -> Result<Output, PluginError>;
+}
+
+impl<F: Into<File>, D: Into<Diag>> IntoOutput for Result<Vec<F>, Vec<D>> {
+    fn into_output(self) -> Result<Output, PluginError> {
+        self.map(|files| (files, Vec::<Diag>::new())).into_output()
+    }
+}
+
+impl<F: Into<File>, W: Into<Diag>, D: Into<Diag>> IntoOutput for Result<(Vec<F>, Vec<W>), Vec<D>> {
+    fn into_output(self) -> Result<Output, PluginError> {
+        match self {
+            Ok((files, diags)) => Ok(Output {
+                files: files.into_iter().map(|f| OutFile::from(f.into())).collect(),
+                diagnostics: diags
+                    .into_iter()
+                    .map(|d| Diagnostic::from(d.into()))
+                    .collect(),
+            }),
+            Err(diags) => {
+                let diagnostics: RVec<Diagnostic> = diags
+                    .into_iter()
+                    .map(|d| Diagnostic::from(d.into()))
+                    .collect();
+                let errors = diagnostics
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .count();
+                Err(PluginError {
+                    kind: ErrorKind::Failed,
+                    message: format!(
+                        "the backend reported {errors} error{}",
+                        if errors == 1 { "" } else { "s" }
+                    )
+                    .into(),
+                    diagnostics,
+                })
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Set while a generate function runs: where it panicked.
+    static PANIC_SLOT: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
+}
+
+/// Install (once) a panic hook that, while a backend's generate function
+/// runs, records where it panicked instead of printing to stderr; ksc
+/// reports it. Outside of a generate call the previous hook runs.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let captured = PANIC_SLOT.with(|slot| {
+                let mut slot = slot.borrow_mut();
+                match slot.as_mut() {
+                    Some(place) => {
+                        *place = info.location().map(|l| l.to_string());
+                        true
+                    }
+                    None => false,
+                }
+            });
+            if !captured {
+                previous(info);
+            }
+        }));
+    });
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic without a message)".to_string()
+    }
+}
+
+/// Run `f`, turning a panic into `Err("panicked at <file:line:col>: <message>")`.
+/// While `f` runs, the plugin's panic hook records the location instead of
+/// printing a panic report: ksc reports the error.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    install_panic_hook();
+    let outer = PANIC_SLOT.with(|s| s.borrow_mut().replace(None));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    let location = PANIC_SLOT
+        .with(|s| std::mem::replace(&mut *s.borrow_mut(), outer))
+        .flatten();
+    result.map_err(|payload| {
+        let message = panic_message(&*payload);
+        // Dropping a payload can itself panic; keep that from unwinding.
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        match location {
+            Some(at) => format!("panicked at {at}: {message}"),
+            None => format!("panicked: {message}"),
+        }
+    })
+}
+
+/// The body of an exported `generate`: reads the IR and options, runs the
+/// backend's function, converts its result, and turns a panic into
+/// [`ErrorKind::Panicked`]. [`export_backend!`] calls it; call it yourself
+/// only when writing the root module by hand.
+pub fn run_generate<R, F>(
+    ir_ron: RStr<'_>,
+    options_ron: RStr<'_>,
+    generate: F,
+) -> RResult<Output, PluginError>
+where
+    F: FnOnce(&ksc_ir::Module, &Options) -> R,
+    R: IntoOutput,
+{
+    let result = catch_panic(|| {
+        let module = ksc_ir::Module::from_ron(ir_ron.as_str()).map_err(invalid_input)?;
+        let options = Options::from_ron(options_ron.as_str()).map_err(invalid_input)?;
+        generate(&module, &options).into_output()
+    });
+    match result {
+        Ok(r) => r.into(),
+        Err(message) => RResult::RErr(PluginError {
+            kind: ErrorKind::Panicked,
+            message: message.into(),
+            diagnostics: RVec::new(),
+        }),
+    }
+}
+
+fn invalid_input(message: String) -> PluginError {
+    PluginError {
+        kind: ErrorKind::InvalidInput,
+        message: message.into(),
+        diagnostics: RVec::new(),
+    }
+}
+
+/// Export a backend plugin: expands to the `#[export_root_module]`
+/// function abi_stable looks for. Use it once, in a `cdylib` crate that
+/// depends on `ksc-plugin-abi` and `abi_stable` (the attribute macro names
+/// `::abi_stable`).
+///
+/// `generate` is a function `fn(&Module, &Options) -> R` where `R` is
+/// `Result<Vec<F>, Vec<D>>` or `Result<(Vec<F>, Vec<W>), Vec<D>>` with
+/// `F: Into<File>` and `D, W: Into<Diag>` (`String` converts to an error).
+/// `ir_version` defaults to the [`ksc_ir::IR_VERSION`] the plugin is built
+/// with. Panics in `generate` become errors, never crashes of ksc.
+#[macro_export]
+macro_rules! export_backend {
+    (
+        name: $name:expr,
+        version: $version:expr,
+        description: $description:expr,
+        outputs: [$($output:expr),* $(,)?],
+        $(ir_version: $ir_version:expr,)?
+        generate: $generate:expr $(,)?
+    ) => {
+        #[::abi_stable::export_root_module]
+        pub fn ksc_backend_root_module() -> ::std::result::Result<
+            $crate::BackendModRef,
+            $crate::abi_stable::std_types::RBoxError,
+        > {
+            use $crate::abi_stable::prefix_type::PrefixTypeTrait as _;
+            use $crate::abi_stable::std_types::{RBoxError, RResult, RSlice, RStr};
+
+            extern "C" fn __ksc_backend_generate(
+                ir_ron: RStr<'_>,
+                options_ron: RStr<'_>,
+            ) -> RResult<$crate::Output, $crate::PluginError> {
+                $crate::run_generate(ir_ron, options_ron, $generate)
+            }
+
+            // Evaluated when ksc loads the plugin; a panic becomes a load error.
+            $crate::catch_panic(|| {
+                const OUTPUTS: &[RStr<'static>] = &[$(RStr::from_str($output)),*];
+                #[allow(unused_variables)]
+                let ir_version: u32 = $crate::ksc_ir::IR_VERSION;
+                $(let ir_version: u32 = $ir_version;)?
+                $crate::BackendMod {
+                    name: RStr::from_str($name),
+                    version: RStr::from_str($version),
+                    ir_version,
+                    description: RStr::from_str($description),
+                    output_kinds: RSlice::from_slice(OUTPUTS),
+                    generate: __ksc_backend_generate,
+                }
+                .leak_into_prefix()
+            })
+            .map_err(|message| RBoxError::from_fmt(&message))
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ir() -> String {
+        ksc_ir::Module {
+            version: ksc_ir::IR_VERSION,
+            name: "t".into(),
+            source_path: "t.ks".into(),
+            types: vec![],
+            maps: vec![],
+            globals: vec![],
+            configs: vec![],
+            functions: vec![],
+            struct_ops: vec![],
+            tail_call_slots: vec![],
+            main: None,
+        }
+        .to_ron()
+    }
+
+    #[test]
+    fn files_and_errors_convert() {
+        let ir = ir();
+        let ok = run_generate(RStr::from_str(&ir), RStr::from_str(""), |m, _| {
+            Ok::<_, Vec<String>>(vec![File::new(format!("{}.txt", m.name), "x")])
+        });
+        let out = ok.into_result().unwrap();
+        assert_eq!(out.files[0].path.as_str(), "t.txt");
+        assert_eq!(out.files[0].contents.as_slice(), b"x");
+
+        let err = run_generate(RStr::from_str(&ir), RStr::from_str(""), |_, _| {
+            Err::<Vec<File>, _>(vec![Diag::error("no").at(ksc_ir::Span {
+                start: 1,
+                end: 2,
+                line: 1,
+                col: 2,
+            })])
+        });
+        let e = err.into_result().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Failed);
+        assert_eq!(
+            e.diagnostics[0].span,
+            ROption::RSome(SourceSpan { start: 1, end: 2 })
+        );
+    }
+
+    #[test]
+    fn panics_and_bad_input_become_errors() {
+        let ir = ir();
+        let r = run_generate(
+            RStr::from_str(&ir),
+            RStr::from_str(""),
+            |_, _| -> Result<Vec<File>, Vec<Diag>> { panic!("boom") },
+        );
+        let e = r.into_result().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Panicked);
+        assert!(
+            e.message.contains("boom") && e.message.contains("lib.rs"),
+            "{}",
+            e.message
+        );
+
+        let r = run_generate(RStr::from_str("garbage"), RStr::from_str(""), |_, _| {
+            Ok::<Vec<File>, Vec<Diag>>(vec![])
+        });
+        let e = r.into_result().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidInput);
+        assert!(e.message.contains("malformed IR"), "{}", e.message);
+
+        let opts = Options {
+            target: "x".into(),
+            ..Options::default()
+        };
+        assert_eq!(Options::from_ron(&opts.to_ron()).unwrap(), opts);
+        assert_eq!(
+            Options::from_ron("(future_field: 3)").unwrap(),
+            Options::default()
+        );
+    }
+}
