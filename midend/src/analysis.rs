@@ -175,6 +175,58 @@ fn walk_stmt_exprs(s: &ir::Stmt, f: &mut impl FnMut(&ir::Expr)) {
     }
 }
 
+/// Like `walk_expr`, but `&&`, `||` and `?:` nodes are not entered: they
+/// are collected in `nested` for the caller to visit with refinement.
+fn walk_shallow(e: &ir::Expr, nested: &mut Vec<ir::Expr>, f: &mut impl FnMut(&ir::Expr)) {
+    use ir::ExprKind as K;
+    match &e.kind {
+        K::Binary {
+            op: ir::BinOp::And | ir::BinOp::Or,
+            ..
+        }
+        | K::Select { .. } => {
+            nested.push(e.clone());
+            return;
+        }
+        _ => {}
+    }
+    f(e);
+    match &e.kind {
+        K::Unary { operand: a, .. } | K::Cast(a) | K::Deref(a) | K::AddrOf(a) => {
+            walk_shallow(a, nested, f)
+        }
+        K::Field { base, .. } => walk_shallow(base, nested, f),
+        K::Binary { lhs, rhs, .. }
+        | K::Index {
+            base: lhs,
+            index: rhs,
+        } => {
+            walk_shallow(lhs, nested, f);
+            walk_shallow(rhs, nested, f);
+        }
+        K::Call { callee, args } => {
+            if let Callee::Pointer(p) = callee {
+                walk_shallow(p, nested, f);
+            }
+            args.iter().for_each(|a| walk_shallow(a, nested, f));
+        }
+        K::MapLookup { key, .. } | K::MapRead { key, .. } => walk_shallow(key, nested, f),
+        K::StructLit(fs) => fs.iter().for_each(|(_, e)| walk_shallow(e, nested, f)),
+        K::ArrayLit(xs) | K::StrConcat(xs) => xs.iter().for_each(|x| walk_shallow(x, nested, f)),
+        K::ArrayRepeat { value, .. } => walk_shallow(value, nested, f),
+        K::Switch {
+            scrutinee,
+            arms,
+            default,
+        } => {
+            walk_shallow(scrutinee, nested, f);
+            arms.iter().for_each(|(_, e)| walk_shallow(e, nested, f));
+            walk_shallow(default, nested, f);
+        }
+        _ => {}
+    }
+}
+
 pub fn walk_expr(e: &ir::Expr, f: &mut impl FnMut(&ir::Expr)) {
     f(e);
     use ir::ExprKind as K;
@@ -871,9 +923,35 @@ impl<'c, 'a> Flow<'c, 'a> {
 
     fn expr(&mut self, e: &ir::Expr, st: &State) {
         use ir::ExprKind as K;
+        // `&&`, `||` and `?:` refine what their later operands see.
+        match &e.kind {
+            K::Binary {
+                op: op @ (ir::BinOp::And | ir::BinOp::Or),
+                lhs,
+                rhs,
+            } => {
+                self.expr(lhs, st);
+                let mut s2 = st.clone();
+                self.refine(lhs, *op == ir::BinOp::And, &mut s2);
+                self.expr(rhs, &s2);
+                return;
+            }
+            K::Select { cond, then, els } => {
+                self.expr(cond, st);
+                let mut t = st.clone();
+                self.refine(cond, true, &mut t);
+                self.expr(then, &t);
+                let mut f = st.clone();
+                self.refine(cond, false, &mut f);
+                self.expr(els, &f);
+                return;
+            }
+            _ => {}
+        }
+        let mut nested: Vec<ir::Expr> = Vec::new();
         let mut derefs: Vec<(ir::Expr, ir::Span)> = Vec::new();
         let mut uses: Vec<(LocalId, ir::Span)> = Vec::new();
-        walk_expr(e, &mut |x| match &x.kind {
+        walk_shallow(e, &mut nested, &mut |x| match &x.kind {
             K::Deref(p) => derefs.push(((**p).clone(), x.span)),
             K::Field {
                 base,
@@ -889,7 +967,7 @@ impl<'c, 'a> Flow<'c, 'a> {
         }
         // Packet bounds: every access through a packet pointer.
         let mut pkt: Vec<(ir::Expr, i64, i64, ir::Span)> = Vec::new();
-        walk_expr(e, &mut |x| match &x.kind {
+        walk_shallow(e, &mut nested, &mut |x| match &x.kind {
             K::Deref(p) => pkt.push(((**p).clone(), 0, self.c.types.size(x.ty) as i64, x.span)),
             K::Field {
                 base,
@@ -965,6 +1043,9 @@ impl<'c, 'a> Flow<'c, 'a> {
                     );
                 }
             }
+        }
+        for n in nested {
+            self.expr(&n, st);
         }
     }
 

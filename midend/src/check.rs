@@ -2832,7 +2832,12 @@ impl<'c, 'a> FnCx<'c, 'a> {
             AE::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, expect, span),
             AE::Cast { expr, ty } => {
                 let to = self.c.resolve_type(ty);
-                let x = self.expr_ptr_ok(expr, Some(to));
+                // `m[k] as T` converts the value; `m[k] as *T` the entry's pointer.
+                let x = if self.t().pointee(to).is_some() {
+                    self.expr_ptr_ok(expr, Some(to))
+                } else {
+                    self.expr(expr, Some(to))
+                };
                 let x = self.adapt_literal(x, to);
                 if !self.t().castable(x.ty, to) {
                     let (f, t) = (self.t().display(x.ty), self.t().display(to));
@@ -3064,7 +3069,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let c = self.cond(cond);
                 let t = match expect {
                     Some(t) => self.coerce_expr(then, t, true),
-                    None => self.expr_ptr_ok(then, None),
+                    None if matches!(els.kind, AE::Null) => self.expr_ptr_ok(then, None),
+                    None => self.expr(then, None),
                 };
                 let ety = expect.unwrap_or(t.ty);
                 let f = self.coerce_expr(els, ety, true);
@@ -3348,8 +3354,19 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 );
             }
             B::Eq | B::Ne | B::Lt | B::Le | B::Gt | B::Ge => {
-                let a = self.expr_ptr_ok(lhs, None);
-                let b = self.expr_ptr_ok(rhs, Some(a.ty));
+                // `m[k] == null` compares the entry's pointer; `m[k] > 3` its value.
+                let null_l = matches!(lhs.kind, AE::Null);
+                let null_r = matches!(rhs.kind, AE::Null);
+                let a = if null_r {
+                    self.expr_ptr_ok(lhs, None)
+                } else {
+                    self.expr(lhs, None)
+                };
+                let b = if null_l {
+                    self.expr_ptr_ok(rhs, Some(a.ty))
+                } else {
+                    self.expr(rhs, Some(a.ty))
+                };
                 let (a, b) = if matches!(a.kind, ir::ExprKind::Value(_))
                     && !matches!(b.kind, ir::ExprKind::Value(_))
                 {

@@ -539,3 +539,12 @@ fn packet_reads_need_a_bounds_check() {
     // An offset the analysis cannot follow is left to the verifier.
     assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var data = ctx->data\n    var n = ctx->ingress_ifindex\n    if (data + n > ctx->data_end) {{ return XDP_PASS }}\n    var eth = data as *EthHdr\n    return if (eth->proto == 8) {{ XDP_DROP }} else {{ XDP_PASS }}\n}}\n"));
 }
+
+#[test]
+fn map_values_compare_and_cast_as_values() {
+    let pre = "struct V { x: u32 }\nvar m : hash<u32, u64>(16)\nvar s : hash<u32, V>(16)\n";
+    assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    if (m[1] > 1000) {{ return XDP_DROP }}\n    var small = m[2] as u32\n    var y = if (m[3] != null) {{ m[3] }} else {{ 0 }}\n    return if (small + y as u32 > 5) {{ XDP_DROP }} else {{ XDP_PASS }}\n}}\n"));
+    // A null check inside `&&`, `?:` and if-expressions counts.
+    assert_clean(&format!("{pre}@helper fn f(k: u32) -> bool {{\n    var p = s[k]\n    return p != null && p->x > 3\n}}\n@helper fn g(k: u32) -> u32 {{\n    var p = s[k]\n    return p != null ? p->x : 0\n}}\n@xdp fn prog(ctx: *xdp_md) -> xdp_action {{\n    if (f(1) || g(2) > 0) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"));
+    assert_error(&format!("{pre}@helper fn g(k: u32) -> u32 {{\n    var p = s[k]\n    return p == null ? p->x : 0\n}}\n@xdp fn prog(ctx: *xdp_md) -> xdp_action {{\n    if (g(2) > 0) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"), 6, "potential null pointer dereference of `p`");
+}
