@@ -357,6 +357,11 @@ impl<'a> Checker<'a> {
                     self.define(&k.name, Sym::Const(i));
                 }
                 ItemKind::Import(imp) => self.define(&imp.name, Sym::Import),
+                ItemKind::Include(path) => {
+                    self.warning(path.span, format!("`include \"{}\"` is not processed yet", path.value)).help = Some(
+                        "declare what the header provides in this file (externs, structs, constants)".into(),
+                    );
+                }
                 _ => {}
             }
         }
@@ -1402,6 +1407,25 @@ impl<'a> Checker<'a> {
             None => self.types.void,
         };
         self.check_signature(f, &kind, &params, ret);
+        if domain == Domain::Ebpf {
+            // Spec: large structs passed by value in eBPF cost stack twice.
+            for (p, (name, ty, span)) in f.params.iter().zip(&params) {
+                let size = self.types.size(*ty);
+                let aggregate = matches!(
+                    self.types.kind(*ty),
+                    TypeKind::Struct(_) | TypeKind::Array(..) | TypeKind::Str(_)
+                );
+                if aggregate && size > 64 && !self.types.is_error(*ty) {
+                    let shown = self.types.display(*ty);
+                    // The spec says "warns": the stack analysis rejects real overflows.
+                    let d = self.warning(
+                        *span,
+                        format!("large struct ({size} bytes) passed by value in eBPF code"),
+                    );
+                    d.help = Some(format!("pass a pointer: `{}: *{shown}`", p.name.name));
+                }
+            }
+        }
         let span = self.span(item.span);
         let locals = params
             .iter()
@@ -3468,6 +3492,17 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let (a, b) = if matches!(op, B::Shl | B::Shr) {
             let at = a.ty;
             let b = self.adapt_literal(b, at);
+            // A shift keeps the left operand's type: `x_u8 << 8` is always 0.
+            if let (Some(it), ir::ExprKind::Value(v)) = (self.t().as_int(at), &b.kind) {
+                if value_int(v).is_some_and(|n| n >= it.bits() as i128 || n < 0) {
+                    let wider = if it.bits() < 32 { "u32" } else { "u64" };
+                    self.c.error(
+                        rhs.span,
+                        format!("shifting a `{}` by {} leaves no bits", it.name(), value_int(v).unwrap_or(0)),
+                    )
+                    .help = Some(format!("a shift keeps its left operand's type; widen it first: `(x as {wider}) << n`"));
+                }
+            }
             (a, b)
         } else {
             self.unify_ints(a, b, span)
@@ -3832,10 +3867,13 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         self.c
                             .error(a.span, "`print` starts with a string: `print(\"x=%d\", x)`");
                     }
-                    if matches!(
-                        self.t().kind(x.ty),
-                        TypeKind::Struct(_) | TypeKind::Array(..) | TypeKind::Void
-                    ) && !self.t().is_error(x.ty)
+                    let text_array = matches!(self.t().kind(x.ty), TypeKind::Array(e, _) if matches!(self.t().kind(*e), TypeKind::Char | TypeKind::Int(IntType::U8)));
+                    if !text_array
+                        && matches!(
+                            self.t().kind(x.ty),
+                            TypeKind::Struct(_) | TypeKind::Array(..) | TypeKind::Void
+                        )
+                        && !self.t().is_error(x.ty)
                     {
                         self.c
                             .error(

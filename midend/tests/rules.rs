@@ -548,3 +548,35 @@ fn map_values_compare_and_cast_as_values() {
     assert_clean(&format!("{pre}@helper fn f(k: u32) -> bool {{\n    var p = s[k]\n    return p != null && p->x > 3\n}}\n@helper fn g(k: u32) -> u32 {{\n    var p = s[k]\n    return p != null ? p->x : 0\n}}\n@xdp fn prog(ctx: *xdp_md) -> xdp_action {{\n    if (f(1) || g(2) > 0) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"));
     assert_error(&format!("{pre}@helper fn g(k: u32) -> u32 {{\n    var p = s[k]\n    return p == null ? p->x : 0\n}}\n@xdp fn prog(ctx: *xdp_md) -> xdp_action {{\n    if (g(2) > 0) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"), 6, "potential null pointer dereference of `p`");
 }
+
+#[test]
+fn narrow_shifts_large_by_value_params_and_includes() {
+    assert_error("fn f(x: u8) -> u32 {\n    return (x << 8) as u32\n}\nfn main() -> i32 { return f(1) as i32 }\n", 2, "shifting a `u8` by 8 leaves no bits");
+    assert_clean("fn f(x: u8) -> u32 {\n    return (x as u32) << 8\n}\nfn main() -> i32 { return f(1) as i32 }\n");
+    let o = check("struct Big { d: u8[1024] }\n@helper fn h(b: Big) -> u32 { return 0 }\n@xdp fn p(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\n");
+    assert!(
+        o.errors.is_empty()
+            && o.warnings
+                .iter()
+                .any(|w| w.0 == 2 && w.1.contains("large struct (1024 bytes) passed by value")),
+        "{}",
+        o.rendered
+    );
+    let o = check("struct Mid { d: u8[100] }\n@helper fn h(b: Mid) -> u32 { return 0 }\n@xdp fn p(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\n");
+    assert!(
+        o.errors.is_empty()
+            && o.warnings
+                .iter()
+                .any(|w| w.1.contains("large struct (100 bytes) passed by value")),
+        "{}",
+        o.rendered
+    );
+    let o = check("include \"types.kh\"\nfn main() -> i32 { return 0 }\n");
+    assert!(
+        o.warnings
+            .iter()
+            .any(|w| w.0 == 1 && w.1.contains("is not processed yet")),
+        "{}",
+        o.rendered
+    );
+}

@@ -1209,7 +1209,17 @@ impl<'m> Gen<'m> {
                         format!("(!{eq})")
                     };
                 }
-                format!("({a} {} {b})", c_op(*op))
+                let text = format!("({a} {} {b})", c_op(*op));
+                // C computes narrow integers in `int`; KernelScript keeps
+                // the operand type (u8 + u8 wraps at 256), so cast back.
+                match (op, self.kind(e.ty)) {
+                    (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Shl, TypeKind::Int(i))
+                        if i.bits() < 32 =>
+                    {
+                        format!("(({}){text})", Self::int_c(*i))
+                    }
+                    _ => text,
+                }
             }
             ExprKind::Cast(inner) => {
                 let x = self.expr(inner, st);
@@ -1471,6 +1481,7 @@ impl<'m> Gen<'m> {
         match self.kind(v.ty) {
             TypeKind::Str(_) => (format!("%{spec}s"), Some(format!("{text}.s"))),
             TypeKind::Pointer(_) if conv == 's' => ("%s".into(), Some(text.clone())),
+            TypeKind::Array(..) => (format!("%{spec}s"), Some(text.clone())),
             TypeKind::Pointer(_) => ("%p".into(), Some(text.clone())),
             TypeKind::Int(i) => {
                 let signed = i.signed();
