@@ -1409,7 +1409,7 @@ impl<'a> Checker<'a> {
         self.check_signature(f, &kind, &params, ret);
         if domain == Domain::Ebpf {
             // Spec: large structs passed by value in eBPF cost stack twice.
-            for (p, (name, ty, span)) in f.params.iter().zip(&params) {
+            for (p, (_, ty, span)) in f.params.iter().zip(&params) {
                 let size = self.types.size(*ty);
                 let aggregate = matches!(
                     self.types.kind(*ty),
