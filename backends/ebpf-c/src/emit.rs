@@ -781,6 +781,25 @@ impl<'m> Gen<'m> {
     }
 
     fn stmt(&mut self, s: &Stmt, st: &mut FnState, out: &mut String, ind: usize) {
+        // Each statement's first C line names its .ks line in a comment:
+        // clang's messages and the verifier's log quote source lines, so
+        // both lead back to the KernelScript source.
+        let start = out.len();
+        self.stmt_code(s, st, out, ind);
+        if s.span.line > 0 && !matches!(s.kind, StmtKind::Block(_)) {
+            if let Some(nl) = out[start..].find('\n') {
+                let file = std::path::Path::new(&self.m.source_path)
+                    .file_name()
+                    .map_or_else(
+                        || self.m.source_path.clone(),
+                        |f| f.to_string_lossy().into_owned(),
+                    );
+                out.insert_str(start + nl, &format!(" // {file}:{}", s.span.line));
+            }
+        }
+    }
+
+    fn stmt_code(&mut self, s: &Stmt, st: &mut FnState, out: &mut String, ind: usize) {
         let pad = Self::indent(ind);
         match &s.kind {
             StmtKind::Let { local, init } => {
@@ -1146,6 +1165,17 @@ impl<'m> Gen<'m> {
                     b' '..=b'~' if *c != b'\'' && *c != b'\\' => format!("'{}'", *c as char),
                     _ => c.to_string(),
                 },
+                // Kernel enum values by name (`XDP_PASS`), for readable C.
+                Value::Int(n) if matches!(self.kind(e.ty), TypeKind::Enum(en) if en.kernel) => {
+                    match self.kind(e.ty) {
+                        TypeKind::Enum(en) => en
+                            .variants
+                            .iter()
+                            .find(|(_, x)| x == n)
+                            .map_or_else(|| n.to_string(), |(name, _)| name.clone()),
+                        _ => n.to_string(),
+                    }
+                }
                 Value::Int(_) | Value::UInt(_) | Value::Bool(_) => self.init(e.ty, v),
                 _ => {
                     let t = self.type_name(e.ty);
