@@ -138,6 +138,8 @@ pub struct Checker<'a> {
     sk_buff: TypeId,
     xdp_action: TypeId,
     btf: Option<Result<crate::btf::Btf, String>>,
+    /// Kernel structs already made from BTF, by name.
+    btf_types: HashMap<String, TypeId>,
 }
 
 /// Edit distance counting a swap of two neighbours as one edit (typos like
@@ -213,6 +215,7 @@ impl<'a> Checker<'a> {
             sk_buff,
             xdp_action,
             btf: None,
+            btf_types: HashMap::new(),
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;
@@ -884,6 +887,13 @@ impl<'a> Checker<'a> {
                 _ => IntType::U32,
             }),
             B::Struct(l) => {
+                // One type per kernel struct name (`trace_entry` is shared
+                // by every tracepoint context).
+                if !l.name.is_empty() {
+                    if let Some(&t) = self.btf_types.get(&l.name) {
+                        return t;
+                    }
+                }
                 let fields: Vec<(String, TypeId, u32)> = l
                     .fields
                     .iter()
@@ -893,7 +903,11 @@ impl<'a> Checker<'a> {
                         (f.name.clone(), ty, f.offset_bits / 8)
                     })
                     .collect();
-                self.types.kernel_struct(&l.name, fields, l.size)
+                let t = self.types.kernel_struct(&l.name, fields, l.size);
+                if !l.name.is_empty() {
+                    self.btf_types.insert(l.name.clone(), t);
+                }
+                t
             }
             B::FuncProto { .. } | B::Unknown(_) => {
                 let u8_ = self.types.u8_;

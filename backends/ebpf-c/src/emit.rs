@@ -254,14 +254,31 @@ impl<'m> Gen<'m> {
                 );
                 continue;
             }
-            let fields: Vec<(String, TypeId)> =
-                s.fields.iter().map(|f| (f.name.clone(), f.ty)).collect();
+            let fields: Vec<(String, TypeId, u32)> = s
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), f.ty, f.offset))
+                .collect();
+            let (kernel, size) = (s.kernel, self.m.types[t.index()].size);
             let mut body = String::new();
-            for (name, ty) in fields {
+            let mut at = 0u32;
+            for (i, (name, ty, offset)) in fields.into_iter().enumerate() {
+                // Kernel structs keep the kernel's offsets: the fields ksc
+                // does not model (bitfields, anonymous members) become padding.
+                if kernel && offset > at {
+                    let _ = writeln!(body, "    char __pad{i}[{}];", offset - at);
+                }
                 let d = self.decl(ty, &ident(&name));
                 let _ = writeln!(body, "    {d};");
+                at = offset + self.m.types[ty.index()].size;
             }
-            let attr = if s.kernel {
+            if kernel && size > at {
+                let _ = writeln!(body, "    char __pad_end[{}];", size - at);
+            }
+            // Tracepoint contexts are read with plain loads at fixed offsets
+            // (the verifier refuses computed context pointers, which CO-RE
+            // array accesses produce); other kernel structs relocate (CO-RE).
+            let attr = if kernel && !s.name.starts_with("trace_") {
                 " __attribute__((preserve_access_index))"
             } else {
                 ""
@@ -603,6 +620,21 @@ impl<'m> Gen<'m> {
         })
     }
 
+    /// `@helper`s called from one place are inlined; helpers called from
+    /// several become BPF-to-BPF calls (`benches/helper_calls.sh`: fewer
+    /// instructions to translate and to verify once code is shared).
+    fn linkage(&self, id: FnId) -> &'static str {
+        let mut sites = 0;
+        for (_, f) in self.ebpf_functions() {
+            count_calls(&f.body, id, &mut sites);
+        }
+        if sites > 1 {
+            "__noinline"
+        } else {
+            "__always_inline"
+        }
+    }
+
     fn signature(&mut self, id: FnId, f: &Function) -> String {
         let mut params: Vec<String> = f.locals[..f.params as usize]
             .iter()
@@ -616,7 +648,8 @@ impl<'m> Gen<'m> {
         }
         let ret = self.type_name(f.ret);
         format!(
-            "static __always_inline {ret} {}({})",
+            "static {} {ret} {}({})",
+            self.linkage(id),
             ident(&f.name),
             params.join(", ")
         )
@@ -1588,6 +1621,65 @@ fn falls_through(b: &Block) -> bool {
         b.stmts.last().map(|s| &s.kind),
         Some(StmtKind::Return(_) | StmtKind::TailCall { .. } | StmtKind::Throw(_))
     )
+}
+
+/// How many calls of `target` a block makes.
+fn count_calls(b: &Block, target: FnId, n: &mut u32) {
+    for s in &b.stmts {
+        let mut visit = |e: &Expr| {
+            walk(e, &mut |x| {
+                if let ExprKind::Call {
+                    callee: Callee::Function(f),
+                    ..
+                } = &x.kind
+                {
+                    if *f == target {
+                        *n += 1;
+                    }
+                }
+            })
+        };
+        match &s.kind {
+            StmtKind::Let { init: Some(e), .. }
+            | StmtKind::Expr(e)
+            | StmtKind::Return(Some(e))
+            | StmtKind::Throw(e) => visit(e),
+            StmtKind::Assign { place, value } | StmtKind::CompoundAssign { place, value, .. } => {
+                visit(place);
+                visit(value);
+            }
+            StmtKind::MapUpdate { key, value, .. } | StmtKind::MapCompound { key, value, .. } => {
+                visit(key);
+                visit(value);
+            }
+            StmtKind::MapDelete { key, .. } => visit(key),
+            StmtKind::If { cond, then, els } => {
+                visit(cond);
+                count_calls(then, target, n);
+                count_calls(els, target, n);
+            }
+            StmtKind::While { cond, body } => {
+                visit(cond);
+                count_calls(body, target, n);
+            }
+            StmtKind::ForRange {
+                start, end, body, ..
+            } => {
+                visit(start);
+                visit(end);
+                count_calls(body, target, n);
+            }
+            StmtKind::Try { body, catches } => {
+                count_calls(body, target, n);
+                catches.iter().for_each(|c| count_calls(&c.body, target, n));
+            }
+            StmtKind::ForEach { body, .. }
+            | StmtKind::Loop { body }
+            | StmtKind::Defer(body)
+            | StmtKind::Block(body) => count_calls(body, target, n),
+            _ => {}
+        }
+    }
 }
 
 /// Every local read or written anywhere in a block.

@@ -300,3 +300,44 @@ fn on_udp(ctx: *xdp_md) -> xdp_action {
     assert_eq!(l.run("classifier", &ipv4(47, &[0; 4])), XDP_PASS);
     assert_eq!((l.map_u64("seen", 0), l.map_u64("seen", 1)), (1, 1));
 }
+
+#[test]
+fn tracepoint_counts_the_reads_of_a_process_it_saw() {
+    let l = load("syscall_counter", &example("syscall_counter.ks"));
+    let obj = l.object();
+    let (ok, out, err) = tool(
+        testload().to_str().unwrap(),
+        &[
+            "trace",
+            obj.to_str().unwrap(),
+            "reads",
+            "cat",
+            "/proc/self/stat",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let pid: u32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("pid "))
+        .and_then(|p| p.trim().parse().ok())
+        .expect("child pid");
+    // Keys and values are little-endian hex.
+    let key = hex_le(pid as u64, 4);
+    let count = out
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} ")))
+        .map(|v| u64::from_str_radix(&le_to_be(v), 16).unwrap())
+        .unwrap_or_else(|| panic!("pid {pid} ({key}) not in the map:\n{out}"));
+    assert!(count >= 1, "cat read its file: {count}");
+}
+
+fn hex_le(v: u64, bytes: usize) -> String {
+    (0..bytes)
+        .map(|i| format!("{:02x}", (v >> (8 * i)) & 0xff))
+        .collect()
+}
+
+fn le_to_be(hex: &str) -> String {
+    let b: Vec<&str> = (0..hex.len()).step_by(2).map(|i| &hex[i..i + 2]).collect();
+    b.into_iter().rev().collect()
+}

@@ -253,3 +253,40 @@ pub fn example(name: &str) -> String {
     )
     .unwrap()
 }
+
+/// The libbpf-based helper in tests/tools (attach, verified instructions),
+/// built once per test process.
+pub fn testload() -> &'static Path {
+    static TOOL: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TOOL.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/ksc-testload.c");
+        let out = std::env::temp_dir().join(format!("ksc-testload-{}", std::process::id()));
+        let (ok, _, err) = tool(
+            "cc",
+            &[
+                "-O2",
+                "-Wall",
+                "-Wextra",
+                src.to_str().unwrap(),
+                "-lbpf",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(ok && err.is_empty(), "building ksc-testload: {err}");
+        out
+    })
+}
+
+impl Loaded {
+    pub fn object(&self) -> PathBuf {
+        let name = self
+            .work
+            .read_dir()
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "o"))
+            .expect("an object file");
+        name
+    }
+}
