@@ -1050,6 +1050,12 @@ impl<'c, 'a> Flow<'c, 'a> {
     }
 
     fn assign_local(&self, st: &mut State, l: LocalId, value: Option<&ir::Expr>) {
+        // Facts about the new value come from the state before the
+        // assignment (`p = p + 8` keeps `p` non-null).
+        let nonnull_now = value.is_some_and(|v| self.nonnull(v, st));
+        let off_now = value.and_then(|v| self.pkt_offset(v, st));
+        let end_now = value.is_some_and(|v| self.is_pkt_end(v, st));
+        let const_now = value.and_then(|v| self.const_of(v, st));
         st.invalid.remove(&l);
         st.map_ptr.remove(&l);
         st.nonnull.remove(&l);
@@ -1060,22 +1066,20 @@ impl<'c, 'a> Flow<'c, 'a> {
             st.consts.remove(&l);
             return;
         };
-        match self.const_of(v, st) {
+        match const_now {
             Some(c) => st.consts.insert(l, c),
             None => st.consts.remove(&l),
         };
-        let off = self.pkt_offset(v, st);
-        let end = self.is_pkt_end(v, st);
-        match off {
+        match off_now {
             Some(o) => st.pkt.insert(l, o),
             None => st.pkt.remove(&l),
         };
-        if end {
+        if end_now {
             st.pkt_end.insert(l);
         } else {
             st.pkt_end.remove(&l);
         }
-        if self.nonnull(v, st) {
+        if nonnull_now {
             st.nonnull.insert(l);
         }
         if let ir::ExprKind::MapLookup { map, .. } = &v.kind {

@@ -1705,6 +1705,21 @@ impl<'a> Checker<'a> {
                     (b, ret_local, locals, falls)
                 };
                 let (mut b, ret_local, locals, falls) = body;
+                // The named return value is an ordinary local, declared
+                // (zeroed) where the function starts.
+                if let Some(rl) = ret_local {
+                    let span = self.functions[i].span;
+                    b.stmts.insert(
+                        0,
+                        ir::Stmt {
+                            kind: ir::StmtKind::Let {
+                                local: rl,
+                                init: None,
+                            },
+                            span,
+                        },
+                    );
+                }
                 let f = &self.functions[i];
                 let ret = f.ret;
                 if falls {

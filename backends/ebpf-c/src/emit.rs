@@ -869,6 +869,17 @@ impl<'m> Gen<'m> {
                             let _ = writeln!(out, "{pad}{d};\n{pad}for (__u32 __i = 0; __i < {n}; __i++) {name}[__i] = {v};");
                         }
                     }
+                    (Some(e), TypeKind::Struct(_) | TypeKind::Array(..)) => {
+                        // Zeroed first, so padding bytes are zero: structs are
+                        // map keys, and hashing sees every byte.
+                        let d = self.decl(lty, &name);
+                        let _ = writeln!(
+                            out,
+                            "{pad}{d};
+{pad}__builtin_memset(&{name}, 0, sizeof({name}));"
+                        );
+                        self.fill(&name, e, st, out, &pad);
+                    }
                     (Some(e), _) => {
                         let v = self.expr(e, st);
                         let d = self.decl(lty, &name);
@@ -918,14 +929,14 @@ impl<'m> Gen<'m> {
             }
             StmtKind::MapUpdate { map, key, value } => {
                 let (mn, kt, vt) = self.map_parts(*map);
-                let k = self.expr(key, st);
-                let v = self.expr(value, st);
                 let n = self.fresh();
+                let inner = format!("{pad}    ");
+                let _ = writeln!(out, "{pad}{{");
+                self.temp(kt, &format!("__k{n}"), key, st, out, &inner);
+                self.temp(vt, &format!("__v{n}"), value, st, out, &inner);
                 let _ = writeln!(
                     out,
-                    "{pad}{{ {kd} = {k}; {vd} = {v}; bpf_map_update_elem(&{mn}, &__k{n}, &__v{n}, BPF_ANY); }}",
-                    kd = self.decl(kt, &format!("__k{n}")),
-                    vd = self.decl(vt, &format!("__v{n}")),
+                    "{inner}bpf_map_update_elem(&{mn}, &__k{n}, &__v{n}, BPF_ANY);\n{pad}}}"
                 );
             }
             StmtKind::MapCompound {
@@ -936,9 +947,17 @@ impl<'m> Gen<'m> {
                 value,
             } => {
                 let (mn, kt, vt) = self.map_parts(*map);
-                let k = self.expr(key, st);
-                let v = self.expr(value, st);
                 let n = self.fresh();
+                let mut key_setup = String::new();
+                self.temp(
+                    kt,
+                    &format!("__k{n}"),
+                    key,
+                    st,
+                    &mut key_setup,
+                    &format!("{pad}    "),
+                );
+                let v = self.expr(value, st);
                 let mut field = String::new();
                 let mut fty = vt;
                 for &i in path {
@@ -952,7 +971,6 @@ impl<'m> Gen<'m> {
                     self.m.maps[map.index()].kind,
                     MapKind::PercpuArray | MapKind::PercpuHash
                 );
-                let kd = self.decl(kt, &format!("__k{n}"));
                 let pd = self.decl(vt, &format!("*__p{n}"));
                 let vd = self.decl(vt, &format!("__v{n}"));
                 let in_place = self.update(&format!("(*__p{n}){field}"), *op, &v, fty, !percpu);
@@ -966,25 +984,23 @@ impl<'m> Gen<'m> {
                     // hand-written code does; an out-of-range key is a no-op).
                     let _ = writeln!(
                         out,
-                        "{pad}{{\n{pad}    {kd} = {k};\n{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__k{n});\n{pad}    if (__p{n})\n{pad}        {in_place};\n{pad}}}"
+                        "{pad}{{\n{key_setup}{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__k{n});\n{pad}    if (__p{n})\n{pad}        {in_place};\n{pad}}}"
                     );
                     let _ = (vd, fresh);
                     return self.check_exc(s, st, out, ind);
                 }
                 let _ = writeln!(
                     out,
-                    "{pad}{{\n{pad}    {kd} = {k};\n{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__k{n});\n{pad}    if (__p{n}) {{\n{pad}        {in_place};\n{pad}    }} else {{\n{pad}        {vd};\n{pad}        __builtin_memset(&__v{n}, 0, sizeof(__v{n}));\n{pad}        {fresh};\n{pad}        bpf_map_update_elem(&{mn}, &__k{n}, &__v{n}, BPF_NOEXIST);\n{pad}    }}\n{pad}}}"
+                    "{pad}{{\n{key_setup}{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__k{n});\n{pad}    if (__p{n}) {{\n{pad}        {in_place};\n{pad}    }} else {{\n{pad}        {vd};\n{pad}        __builtin_memset(&__v{n}, 0, sizeof(__v{n}));\n{pad}        {fresh};\n{pad}        bpf_map_update_elem(&{mn}, &__k{n}, &__v{n}, BPF_NOEXIST);\n{pad}    }}\n{pad}}}"
                 );
             }
             StmtKind::MapDelete { map, key } => {
                 let (mn, kt, _) = self.map_parts(*map);
-                let k = self.expr(key, st);
                 let n = self.fresh();
-                let kd = self.decl(kt, &format!("__k{n}"));
-                let _ = writeln!(
-                    out,
-                    "{pad}{{ {kd} = {k}; bpf_map_delete_elem(&{mn}, &__k{n}); }}"
-                );
+                let inner = format!("{pad}    ");
+                let _ = writeln!(out, "{pad}{{");
+                self.temp(kt, &format!("__k{n}"), key, st, out, &inner);
+                let _ = writeln!(out, "{inner}bpf_map_delete_elem(&{mn}, &__k{n});\n{pad}}}");
             }
             StmtKind::Expr(e) => {
                 let v = self.expr(e, st);
@@ -1154,6 +1170,66 @@ impl<'m> Gen<'m> {
         self.check_exc(s, st, out, ind);
     }
 
+    /// Store the value of `e` into the (zeroed) aggregate `target`:
+    /// struct literals field by field (padding stays zero), arrays by copy.
+    fn fill(&mut self, target: &str, e: &Expr, st: &mut FnState, out: &mut String, pad: &str) {
+        match (&e.kind, self.kind(e.ty)) {
+            (ExprKind::StructLit(fields), TypeKind::Struct(s)) => {
+                let names: Vec<String> = s.fields.iter().map(|f| ident(&f.name)).collect();
+                for (i, x) in fields {
+                    let fname = format!("{target}.{}", names[*i as usize]);
+                    if matches!(self.kind(x.ty), TypeKind::Struct(_) | TypeKind::Array(..)) {
+                        self.fill(&fname, x, st, out, pad);
+                    } else {
+                        let v = self.expr(x, st);
+                        let _ = writeln!(out, "{pad}{fname} = {v};");
+                    }
+                }
+            }
+            (ExprKind::ArrayLit(xs), _) => {
+                for (i, x) in xs.iter().enumerate() {
+                    let v = self.expr(x, st);
+                    let _ = writeln!(out, "{pad}{target}[{i}] = {v};");
+                }
+            }
+            (_, TypeKind::Array(..)) => {
+                let v = self.expr(e, st);
+                let _ = writeln!(
+                    out,
+                    "{pad}__builtin_memcpy(&{target}, &{v}, sizeof({target}));"
+                );
+            }
+            _ => {
+                let v = self.expr(e, st);
+                let _ = writeln!(out, "{pad}{target} = {v};");
+            }
+        }
+    }
+
+    /// A temporary holding `e` (zero-padded when it is a struct), for
+    /// map calls that take addresses.
+    fn temp(
+        &mut self,
+        ty: TypeId,
+        name: &str,
+        e: &Expr,
+        st: &mut FnState,
+        out: &mut String,
+        pad: &str,
+    ) {
+        let d = self.decl(ty, name);
+        if matches!(self.kind(ty), TypeKind::Struct(_) | TypeKind::Array(..)) {
+            let _ = writeln!(
+                out,
+                "{pad}{d};\n{pad}__builtin_memset(&{name}, 0, sizeof({name}));"
+            );
+            self.fill(name, e, st, out, pad);
+        } else {
+            let v = self.expr(e, st);
+            let _ = writeln!(out, "{pad}{d} = {v};");
+        }
+    }
+
     fn local_ty(&self, _st: &FnState, l: LocalId) -> TypeId {
         // Locals are looked up in the function being emitted.
         self.current_locals()[l.index()].ty
@@ -1179,7 +1255,8 @@ impl<'m> Gen<'m> {
         let wide = matches!(self.kind(ty), TypeKind::Int(i) if i.bits() >= 32);
         match op {
             BinOp::Add if shared && wide => format!("__sync_fetch_and_add(&{place}, {value})"),
-            BinOp::Sub if shared && wide => format!("__sync_fetch_and_sub(&{place}, {value})"),
+            // clang 14 cannot select an atomic sub for BPF: add the negation.
+            BinOp::Sub if shared && wide => format!("__sync_fetch_and_add(&{place}, -({value}))"),
             _ => format!("{place} {}= {value}", c_op(op)),
         }
     }
@@ -1352,17 +1429,16 @@ impl<'m> Gen<'m> {
             }
             ExprKind::MapLookup { map, key } | ExprKind::MapRead { map, key } => {
                 let (mn, kt, vt) = self.map_parts(*map);
-                let k = self.expr(key, st);
                 let n = self.fresh();
-                let kd = self.decl(kt, &format!("__k{n}"));
+                let mut setup = String::new();
+                self.temp(kt, &format!("__k{n}"), key, st, &mut setup, "");
+                let setup = setup.replace('\n', " ");
                 let pd = self.decl(vt, &format!("*__p{n}"));
                 if matches!(e.kind, ExprKind::MapLookup { .. }) {
-                    format!(
-                        "({{ {kd} = {k}; {pd} = bpf_map_lookup_elem(&{mn}, &__k{n}); __p{n}; }})"
-                    )
+                    format!("({{ {setup}{pd} = bpf_map_lookup_elem(&{mn}, &__k{n}); __p{n}; }})")
                 } else {
                     let z = self.zero(vt);
-                    format!("({{ {kd} = {k}; {pd} = bpf_map_lookup_elem(&{mn}, &__k{n}); __p{n} ? *__p{n} : {z}; }})")
+                    format!("({{ {setup}{pd} = bpf_map_lookup_elem(&{mn}, &__k{n}); __p{n} ? *__p{n} : {z}; }})")
                 }
             }
             ExprKind::StructLit(fields) => {
