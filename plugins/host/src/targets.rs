@@ -230,7 +230,10 @@ mod tests {
     fn unknown_and_invalid_targets_are_explained() {
         let t = Targets::builtin();
         let e = t.resolve("nope").unwrap_err();
-        assert_eq!(e, "unknown target `nope`; known targets: c-libbpf, dot, ebpf-c");
+        assert_eq!(
+            e,
+            "unknown target `nope`; known targets: c-libbpf, dot, ebpf-c"
+        );
         let e = Target::parse(
             "x",
             "Target(description: \"\", backends: [])",
