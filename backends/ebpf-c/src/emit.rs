@@ -376,6 +376,27 @@ impl<'m> Gen<'m> {
         self.compute_throwing();
         self.maps();
         self.globals();
+        // Kernel functions (kfuncs) the programs call, resolved by libbpf
+        // against the kernel's BTF at load time.
+        for f in &m.functions {
+            if f.kind == FnKind::Extern && !is_bpf_helper(&f.name) {
+                let params: Vec<String> = f.locals[..f.params as usize]
+                    .iter()
+                    .map(|l| self.decl(l.ty, &ident(&l.name)))
+                    .collect();
+                let params = if params.is_empty() {
+                    "void".to_string()
+                } else {
+                    params.join(", ")
+                };
+                let ret = self.type_name(f.ret);
+                let _ = writeln!(
+                    self.out,
+                    "extern {ret} {}({params}) __ksym;",
+                    ident(&f.name)
+                );
+            }
+        }
         // Prototypes, so functions may be used before their definition.
         let fns: Vec<(FnId, &Function)> = self.ebpf_functions().collect();
         for (id, f) in &fns {
@@ -1513,15 +1534,9 @@ impl<'m> Gen<'m> {
         match callee {
             Callee::Function(f) => {
                 let fun = &self.m.functions[f.index()];
-                if fun.kind == FnKind::Extern {
-                    self.err(
-                        e.span,
-                        format!(
-                            "calling kernel function `{}` is not supported yet",
-                            fun.name
-                        ),
-                    );
-                }
+                // `extern` kernel functions are kfuncs, declared `__ksym`
+                // at the top of the file (BPF helpers re-declared with
+                // `extern` are called as the helpers they are).
                 if self.throwing.contains(f) {
                     st.uses_err = true;
                     a.push("&__ksc_err".into());
@@ -1642,6 +1657,38 @@ impl<'m> Gen<'m> {
             _ => (format!("%{spec}d"), Some(format!("(int){text}"))),
         }
     }
+}
+
+/// Names `bpf/bpf_helper_defs.h` declares (a helper, not a kfunc).
+fn is_bpf_helper(name: &str) -> bool {
+    const HELPERS: &[&str] = &[
+        "bpf_ktime_get_ns",
+        "bpf_ktime_get_boot_ns",
+        "bpf_ktime_get_coarse_ns",
+        "bpf_jiffies64",
+        "bpf_get_current_pid_tgid",
+        "bpf_get_current_uid_gid",
+        "bpf_get_current_comm",
+        "bpf_get_current_task",
+        "bpf_get_smp_processor_id",
+        "bpf_get_numa_node_id",
+        "bpf_get_prandom_u32",
+        "bpf_trace_printk",
+        "bpf_probe_read_kernel",
+        "bpf_probe_read_user",
+        "bpf_probe_read_kernel_str",
+        "bpf_probe_read_user_str",
+        "bpf_xdp_adjust_head",
+        "bpf_xdp_adjust_tail",
+        "bpf_xdp_adjust_meta",
+        "bpf_redirect",
+        "bpf_skb_load_bytes",
+        "bpf_skb_store_bytes",
+        "bpf_csum_diff",
+        "bpf_send_signal",
+        "bpf_get_socket_cookie",
+    ];
+    HELPERS.contains(&name)
 }
 
 fn c_op(op: BinOp) -> &'static str {

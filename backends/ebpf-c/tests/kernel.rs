@@ -341,3 +341,32 @@ fn le_to_be(hex: &str) -> String {
     let b: Vec<&str> = (0..hex.len()).step_by(2).map(|i| &hex[i..i + 2]).collect();
     b.into_iter().rev().collect()
 }
+
+#[test]
+fn extern_kfuncs_are_resolved_against_kernel_btf() {
+    let src = r#"
+extern bpf_rcu_read_lock()
+extern bpf_rcu_read_unlock()
+extern bpf_ktime_get_ns() -> u64
+var last: u64 = 0
+
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    bpf_rcu_read_lock()
+    last = bpf_ktime_get_ns()
+    bpf_rcu_read_unlock()
+    return XDP_PASS
+}
+"#;
+    let c = generate("kfuncs", src);
+    assert!(
+        c.contains("extern void bpf_rcu_read_lock(void) __ksym;"),
+        "{c}"
+    );
+    assert!(
+        !c.contains("bpf_ktime_get_ns(void) __ksym"),
+        "a helper, not a kfunc: {c}"
+    );
+    let l = load("kfuncs", src);
+    assert_eq!(l.run("prog", &tcp(1)), XDP_PASS);
+}
