@@ -1519,7 +1519,10 @@ impl<'a> Checker<'a> {
                     self.error(ret_span, "a `@tracepoint` program returns `i32`");
                 }
             }
-            FnKind::Program(ProgramType::Probe { offset, .. }) => {
+            FnKind::Program(ProgramType::Probe { function, offset }) => {
+                if offset.is_none() && !function.is_empty() {
+                    self.check_probe_target(f, function, params);
+                }
                 if ret != self.types.i32_ {
                     self.error(ret_span, "probe functions must return `i32`")
                         .label = format!("found `{}`", self.types.display(ret));
@@ -1575,6 +1578,81 @@ impl<'a> Checker<'a> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// `@probe("f")` against the running kernel's BTF: the function
+    /// exists, and the parameters agree in number and kind.
+    fn check_probe_target(
+        &mut self,
+        f: &ast::FnDecl,
+        function: &str,
+        params: &[(String, TypeId, Span)],
+    ) {
+        let Some(btf) = self.btf() else { return };
+        let Some((kparams, _)) = btf.find_func(function) else {
+            let base = function.trim_start_matches("sys_");
+            let candidates = [
+                format!("ksys_{base}"),
+                format!("do_sys_{base}"),
+                format!("vfs_{base}"),
+                format!("__x64_sys_{base}"),
+            ];
+            let hint = candidates.into_iter().find(|c| btf.find_func(c).is_some());
+            let d = self.error(
+                f.name.span,
+                format!("kernel function `{function}` not found in the kernel's BTF"),
+            );
+            d.label = "probe target".into();
+            d.help = Some(match hint {
+                Some(h) => format!("this kernel has `{h}`"),
+                None => {
+                    "probe a function listed in /sys/kernel/btf/vmlinux (e.g. `vfs_read`)".into()
+                }
+            });
+            return;
+        };
+        let kparams: Vec<(String, crate::btf::BtfType)> =
+            kparams.into_iter().filter(|p| p.0 != "...").collect();
+        if params.len() > kparams.len() {
+            self.error(
+                f.params[kparams.len()].span,
+                format!(
+                    "`{function}` takes {} parameter{}; this probe declares {}",
+                    kparams.len(),
+                    if kparams.len() == 1 { "" } else { "s" },
+                    params.len()
+                ),
+            )
+            .help = Some(format!(
+                "the kernel's parameters are ({})",
+                kparams
+                    .iter()
+                    .map(|p| p.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            return;
+        }
+        for ((name, ty, span), (kname, kty)) in params.iter().zip(&kparams) {
+            let kernel_ptr = matches!(kty, crate::btf::BtfType::Pointer(_));
+            let ours_ptr = self.types.pointee(*ty).is_some();
+            let ours_int =
+                self.types.is_integer(*ty) || matches!(self.types.kind(*ty), TypeKind::Bool);
+            if (kernel_ptr && !ours_ptr) || (!kernel_ptr && ours_ptr) || (!ours_ptr && !ours_int) {
+                let what = if kernel_ptr {
+                    "a pointer"
+                } else {
+                    "an integer"
+                };
+                self.error(
+                    *span,
+                    format!(
+                        "parameter `{name}` is {what} in the kernel (`{kname}` of `{function}`)"
+                    ),
+                )
+                .label = format!("declared `{}`", self.types.display(*ty));
+            }
         }
     }
 

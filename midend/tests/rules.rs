@@ -580,3 +580,35 @@ fn narrow_shifts_large_by_value_params_and_includes() {
         o.rendered
     );
 }
+
+#[test]
+fn probes_are_checked_against_kernel_btf() {
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        eprintln!("no kernel BTF here; skipping");
+        return;
+    }
+    let o = check("@probe(\"sys_read\")\nfn p(fd: u32) -> i32 { return 0 }\n");
+    assert!(
+        o.errors
+            .iter()
+            .any(|e| e.0 == 2 && e.1.contains("kernel function `sys_read` not found")),
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered.contains("this kernel has `ksys_read`"),
+        "{}",
+        o.rendered
+    );
+    assert_error(
+        "@probe(\"vfs_read\")\nfn p(a: *u8, b: *u8, c: u64, d: *u8, e: u32) -> i32 { return 0 }\n",
+        2,
+        "`vfs_read` takes 4 parameters; this probe declares 5",
+    );
+    assert_error(
+        "@probe(\"vfs_read\")\nfn p(file: u64, buf: *u8) -> i32 { return 0 }\n",
+        2,
+        "parameter `file` is a pointer in the kernel",
+    );
+    assert_clean("@probe(\"vfs_read\")\nfn p(file: *u8, buf: *u8, count: u64) -> i32 {\n    print(\"read %d\", count)\n    return 0\n}\n");
+}
