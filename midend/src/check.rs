@@ -1639,7 +1639,7 @@ impl<'a> Checker<'a> {
             let ours_ptr = self.types.pointee(*ty).is_some();
             let ours_int =
                 self.types.is_integer(*ty) || matches!(self.types.kind(*ty), TypeKind::Bool);
-            if (kernel_ptr && !ours_ptr) || (!kernel_ptr && ours_ptr) || (!ours_ptr && !ours_int) {
+            if kernel_ptr != ours_ptr || (!ours_ptr && !ours_int) {
                 let what = if kernel_ptr {
                     "a pointer"
                 } else {
