@@ -48,7 +48,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of this schema. Bump on any change a backend could notice.
-pub const IR_VERSION: u32 = 1;
+pub const IR_VERSION: u32 = 2;
 
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {
@@ -690,4 +690,144 @@ pub enum ExprKind {
     },
     /// `a + b + ...` on strings into a `str(N)` of the expression's type.
     StrConcat(Vec<Expr>),
+    /// `rb.reserve()`: a pointer to a new event in the ring buffer (null
+    /// when full); `size` in bytes for `ringbuf<u8>`.
+    RingbufReserve {
+        map: MapId,
+        size: Option<Box<Expr>>,
+    },
+    /// `rb.submit(p)` / `rb.discard(p)` of a reserved event.
+    RingbufSubmit {
+        map: MapId,
+        ptr: Box<Expr>,
+        discard: bool,
+    },
+    /// `rb.submit(value)`: copy an event into the ring buffer.
+    RingbufOutput {
+        map: MapId,
+        value: Box<Expr>,
+    },
+}
+
+impl Expr {
+    /// The direct sub-expressions, in evaluation order.
+    pub fn for_each_child<'a>(&'a self, mut f: impl FnMut(&'a Expr)) {
+        use ExprKind as K;
+        match &self.kind {
+            K::Unary { operand: a, .. } | K::Cast(a) | K::Deref(a) | K::AddrOf(a) => f(a),
+            K::Field { base, .. } => f(base),
+            K::Binary { lhs, rhs, .. }
+            | K::Index {
+                base: lhs,
+                index: rhs,
+            } => {
+                f(lhs);
+                f(rhs);
+            }
+            K::Call { callee, args } => {
+                if let Callee::Pointer(p) = callee {
+                    f(p);
+                }
+                args.iter().for_each(f);
+            }
+            K::MapLookup { key, .. } | K::MapRead { key, .. } => f(key),
+            K::StructLit(fields) => fields.iter().for_each(|(_, e)| f(e)),
+            K::ArrayLit(xs) | K::StrConcat(xs) => xs.iter().for_each(f),
+            K::ArrayRepeat { value, .. } => f(value),
+            K::Select { cond, then, els } => {
+                f(cond);
+                f(then);
+                f(els);
+            }
+            K::Switch {
+                scrutinee,
+                arms,
+                default,
+            } => {
+                f(scrutinee);
+                arms.iter().for_each(|(_, e)| f(e));
+                f(default);
+            }
+            K::RingbufReserve { size, .. } => {
+                if let Some(s) = size {
+                    f(s);
+                }
+            }
+            K::RingbufSubmit { ptr, .. } => f(ptr),
+            K::RingbufOutput { value, .. } => f(value),
+            K::Value(_)
+            | K::Local(_)
+            | K::Global(_)
+            | K::ConfigField(..)
+            | K::FnRef(_)
+            | K::StructOpsRef(_) => {}
+        }
+    }
+
+    /// This expression and every sub-expression, parents first.
+    pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
+        f(self);
+        self.for_each_child(|c| c.walk(f));
+    }
+}
+
+impl Stmt {
+    /// The expressions directly in this statement (not in nested blocks).
+    pub fn for_each_expr<'a>(&'a self, mut f: impl FnMut(&'a Expr)) {
+        use StmtKind as K;
+        match &self.kind {
+            K::Let { init: Some(e), .. } | K::Expr(e) | K::Return(Some(e)) | K::Throw(e) => f(e),
+            K::Assign { place, value } | K::CompoundAssign { place, value, .. } => {
+                f(place);
+                f(value);
+            }
+            K::MapUpdate { key, value, .. } | K::MapCompound { key, value, .. } => {
+                f(key);
+                f(value);
+            }
+            K::MapDelete { key, .. } => f(key),
+            K::If { cond, .. } | K::While { cond, .. } => f(cond),
+            K::ForRange { start, end, .. } => {
+                f(start);
+                f(end);
+            }
+            K::TailCall { ctx, fallback, .. } => {
+                f(ctx);
+                f(fallback);
+            }
+            _ => {}
+        }
+    }
+
+    /// The blocks nested directly in this statement.
+    pub fn for_each_block<'a>(&'a self, mut f: impl FnMut(&'a Block)) {
+        use StmtKind as K;
+        match &self.kind {
+            K::If { then, els, .. } => {
+                f(then);
+                f(els);
+            }
+            K::ForRange { body, .. }
+            | K::ForEach { body, .. }
+            | K::While { body, .. }
+            | K::Loop { body }
+            | K::Defer(body)
+            | K::Block(body) => f(body),
+            K::Try { body, catches } => {
+                f(body);
+                catches.iter().for_each(|c| f(&c.body));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Block {
+    /// Every expression in this block and the blocks nested in it, deep.
+    pub fn walk_exprs<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
+        for s in &self.stmts {
+            s.for_each_expr(|e| e.walk(f));
+            s.for_each_block(|b| b.walk_exprs(f));
+        }
+    }
 }

@@ -127,151 +127,34 @@ fn calls_in_block(b: &ir::Block, out: &mut Vec<(FnId, ir::Span, bool)>) {
     }
 }
 
-fn for_child_blocks(s: &ir::Stmt, f: &mut impl FnMut(&ir::Block)) {
-    use ir::StmtKind as K;
-    match &s.kind {
-        K::If { then, els, .. } => {
-            f(then);
-            f(els);
-        }
-        K::ForRange { body, .. }
-        | K::ForEach { body, .. }
-        | K::While { body, .. }
-        | K::Loop { body } => f(body),
-        K::Try { body, catches } => {
-            f(body);
-            catches.iter().for_each(|c| f(&c.body));
-        }
-        K::Defer(b) | K::Block(b) => f(b),
-        _ => {}
-    }
+fn for_child_blocks<'a>(s: &'a ir::Stmt, f: &mut impl FnMut(&'a ir::Block)) {
+    s.for_each_block(f);
 }
 
 /// Every expression directly in a statement (not in child blocks), deep.
-fn walk_stmt_exprs(s: &ir::Stmt, f: &mut impl FnMut(&ir::Expr)) {
-    use ir::StmtKind as K;
-    let mut visit = |e: &ir::Expr| walk_expr(e, f);
-    match &s.kind {
-        K::Let { init: Some(e), .. } | K::Expr(e) | K::Return(Some(e)) | K::Throw(e) => visit(e),
-        K::Assign { place, value } | K::CompoundAssign { place, value, .. } => {
-            visit(place);
-            visit(value);
-        }
-        K::MapUpdate { key, value, .. } | K::MapCompound { key, value, .. } => {
-            visit(key);
-            visit(value);
-        }
-        K::MapDelete { key, .. } => visit(key),
-        K::If { cond, .. } | K::While { cond, .. } => visit(cond),
-        K::ForRange { start, end, .. } => {
-            visit(start);
-            visit(end);
-        }
-        K::TailCall { ctx, fallback, .. } => {
-            visit(ctx);
-            visit(fallback);
-        }
-        _ => {}
-    }
+fn walk_stmt_exprs<'a>(s: &'a ir::Stmt, f: &mut impl FnMut(&'a ir::Expr)) {
+    s.for_each_expr(|e| e.walk(f));
 }
 
 /// Like `walk_expr`, but `&&`, `||` and `?:` nodes are not entered: they
 /// are collected in `nested` for the caller to visit with refinement.
 fn walk_shallow(e: &ir::Expr, nested: &mut Vec<ir::Expr>, f: &mut impl FnMut(&ir::Expr)) {
-    use ir::ExprKind as K;
-    match &e.kind {
-        K::Binary {
+    if matches!(
+        e.kind,
+        ir::ExprKind::Binary {
             op: ir::BinOp::And | ir::BinOp::Or,
             ..
-        }
-        | K::Select { .. } => {
-            nested.push(e.clone());
-            return;
-        }
-        _ => {}
+        } | ir::ExprKind::Select { .. }
+    ) {
+        nested.push(e.clone());
+        return;
     }
     f(e);
-    match &e.kind {
-        K::Unary { operand: a, .. } | K::Cast(a) | K::Deref(a) | K::AddrOf(a) => {
-            walk_shallow(a, nested, f)
-        }
-        K::Field { base, .. } => walk_shallow(base, nested, f),
-        K::Binary { lhs, rhs, .. }
-        | K::Index {
-            base: lhs,
-            index: rhs,
-        } => {
-            walk_shallow(lhs, nested, f);
-            walk_shallow(rhs, nested, f);
-        }
-        K::Call { callee, args } => {
-            if let Callee::Pointer(p) = callee {
-                walk_shallow(p, nested, f);
-            }
-            args.iter().for_each(|a| walk_shallow(a, nested, f));
-        }
-        K::MapLookup { key, .. } | K::MapRead { key, .. } => walk_shallow(key, nested, f),
-        K::StructLit(fs) => fs.iter().for_each(|(_, e)| walk_shallow(e, nested, f)),
-        K::ArrayLit(xs) | K::StrConcat(xs) => xs.iter().for_each(|x| walk_shallow(x, nested, f)),
-        K::ArrayRepeat { value, .. } => walk_shallow(value, nested, f),
-        K::Switch {
-            scrutinee,
-            arms,
-            default,
-        } => {
-            walk_shallow(scrutinee, nested, f);
-            arms.iter().for_each(|(_, e)| walk_shallow(e, nested, f));
-            walk_shallow(default, nested, f);
-        }
-        _ => {}
-    }
+    e.for_each_child(|c| walk_shallow(c, nested, f));
 }
 
-pub fn walk_expr(e: &ir::Expr, f: &mut impl FnMut(&ir::Expr)) {
-    f(e);
-    use ir::ExprKind as K;
-    match &e.kind {
-        K::Unary { operand: a, .. } | K::Cast(a) | K::Deref(a) | K::AddrOf(a) => walk_expr(a, f),
-        K::Field { base, .. } => walk_expr(base, f),
-        K::Binary { lhs, rhs, .. }
-        | K::Index {
-            base: lhs,
-            index: rhs,
-        } => {
-            walk_expr(lhs, f);
-            walk_expr(rhs, f);
-        }
-        K::Call { callee, args } => {
-            if let Callee::Pointer(p) = callee {
-                walk_expr(p, f);
-            }
-            args.iter().for_each(|a| walk_expr(a, f));
-        }
-        K::MapLookup { key, .. } | K::MapRead { key, .. } => walk_expr(key, f),
-        K::StructLit(fs) => fs.iter().for_each(|(_, e)| walk_expr(e, f)),
-        K::ArrayLit(xs) | K::StrConcat(xs) => xs.iter().for_each(|x| walk_expr(x, f)),
-        K::ArrayRepeat { value, .. } => walk_expr(value, f),
-        K::Select { cond, then, els } => {
-            walk_expr(cond, f);
-            walk_expr(then, f);
-            walk_expr(els, f);
-        }
-        K::Switch {
-            scrutinee,
-            arms,
-            default,
-        } => {
-            walk_expr(scrutinee, f);
-            arms.iter().for_each(|(_, e)| walk_expr(e, f));
-            walk_expr(default, f);
-        }
-        K::Value(_)
-        | K::Local(_)
-        | K::Global(_)
-        | K::ConfigField(..)
-        | K::FnRef(_)
-        | K::StructOpsRef(_) => {}
-    }
+pub fn walk_expr<'a>(e: &'a ir::Expr, f: &mut impl FnMut(&'a ir::Expr)) {
+    e.walk(f);
 }
 
 pub fn run(c: &mut Checker) -> ProgramGraph {

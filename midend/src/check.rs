@@ -3729,6 +3729,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     AE::Name(b) => format!("`{}.{}`", b.name, field.name),
                     _ => format!("`.{}`", field.name),
                 };
+                if let Some(m) = self.map_of(base) {
+                    return self.map_method(m, field, args, span);
+                }
                 if let AE::Name(b) = &base.kind {
                     if let Some(Sym::Import) = self.c.syms.get(&b.name).map(|s| s.sym) {
                         self.c
@@ -3782,6 +3785,138 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let locals = self.local_names();
                 let refs: Vec<&str> = locals.iter().map(|s| s.as_str()).collect();
                 self.c.unknown_name(id, "function", &refs);
+                for a in args {
+                    self.expr(a, None);
+                }
+                self.err_expr(span)
+            }
+        }
+    }
+
+    /// Map methods: `m.contains_key(k)`; on ring buffers `reserve()`,
+    /// `submit(p)` / `submit(value)` and `discard(p)`.
+    fn map_method(
+        &mut self,
+        m: ir::MapId,
+        method: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> ir::Expr {
+        let (kind, kt, vt) = {
+            let map = &self.c.maps[m.index()];
+            (map.kind, map.key, map.value)
+        };
+        let void = self.c.types.void;
+        let ring = kind == ir::MapKind::Ringbuf;
+        match (method.name.as_str(), ring) {
+            ("contains_key", false) => {
+                let [k] = args else {
+                    self.c.error(span, "`contains_key` takes the key");
+                    return self.err_expr(span);
+                };
+                let key = self.coerce_expr(k, kt, false);
+                let pt = self.c.types.ptr(vt);
+                let lookup = self.mk(
+                    ir::ExprKind::MapLookup {
+                        map: m,
+                        key: Box::new(key),
+                    },
+                    pt,
+                    span,
+                );
+                let null = self.mk(ir::ExprKind::Value(Value::Null), self.c.types.null, span);
+                let bool_ = self.c.types.bool_;
+                self.mk(
+                    ir::ExprKind::Binary {
+                        op: ir::BinOp::Ne,
+                        lhs: Box::new(lookup),
+                        rhs: Box::new(null),
+                    },
+                    bool_,
+                    span,
+                )
+            }
+            ("reserve", true) => {
+                if !self.ebpf() {
+                    self.c.error(
+                        span,
+                        "`reserve` is for eBPF code; userspace reads the ring buffer's events",
+                    );
+                }
+                let size = match args {
+                    [] => None,
+                    [n] if matches!(
+                        self.t().kind(vt),
+                        TypeKind::Int(IntType::U8) | TypeKind::Char
+                    ) =>
+                    {
+                        let u32_ = self.c.types.u32_;
+                        Some(Box::new(self.coerce_expr(n, u32_, false)))
+                    }
+                    _ => {
+                        self.c.error(span, "`reserve()` takes no arguments: it reserves one event of the ring buffer's type")
+                            .help = Some("declare the ring buffer as `ringbuf<u8>(bytes)` to reserve sizes in bytes".into());
+                        None
+                    }
+                };
+                let pt = self.c.types.ptr(vt);
+                self.mk(ir::ExprKind::RingbufReserve { map: m, size }, pt, span)
+            }
+            ("submit" | "discard", true) => {
+                if !self.ebpf() {
+                    self.c
+                        .error(span, format!("`{}` is for eBPF code", method.name));
+                }
+                let [a] = args else {
+                    self.c.error(
+                        span,
+                        format!("`{}` takes what `reserve` returned", method.name),
+                    );
+                    return self.err_expr(span);
+                };
+                let x = self.expr(a, None);
+                if self.t().pointee(x.ty) == Some(vt) {
+                    let discard = method.name == "discard";
+                    self.mk(
+                        ir::ExprKind::RingbufSubmit {
+                            map: m,
+                            ptr: Box::new(x),
+                            discard,
+                        },
+                        void,
+                        span,
+                    )
+                } else if method.name == "submit" {
+                    // `submit(value)`: copy an event into the ring buffer.
+                    let v = self.coerce(x, vt, a.span);
+                    self.mk(
+                        ir::ExprKind::RingbufOutput {
+                            map: m,
+                            value: Box::new(v),
+                        },
+                        void,
+                        span,
+                    )
+                } else {
+                    self.c
+                        .error(a.span, "`discard` takes what `reserve` returned");
+                    self.err_expr(span)
+                }
+            }
+            (other, _) => {
+                let list = if ring {
+                    "`reserve`, `submit` and `discard`"
+                } else {
+                    "`contains_key`"
+                };
+                self.c
+                    .error(
+                        method.span,
+                        format!("maps of this kind have no method `{other}`"),
+                    )
+                    .help = Some(format!(
+                    "the methods are {list}; read and write entries with `m[key]`"
+                ));
                 for a in args {
                     self.expr(a, None);
                 }

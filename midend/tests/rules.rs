@@ -612,3 +612,16 @@ fn probes_are_checked_against_kernel_btf() {
     );
     assert_clean("@probe(\"vfs_read\")\nfn p(file: *u8, buf: *u8, count: u64) -> i32 {\n    print(\"read %d\", count)\n    return 0\n}\n");
 }
+
+#[test]
+fn map_methods() {
+    let pre = "struct E { n: u32 }\nvar m : hash<u32, u64>(16)\nvar rb : ringbuf<E>(4096)\n";
+    assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    if (m.contains_key(1)) {{ return XDP_DROP }}\n    var e = rb.reserve()\n    if (e != null) {{\n        e->n = 1\n        rb.submit(e)\n    }}\n    rb.submit(E {{ n: 2 }})\n    return XDP_PASS\n}}\n"));
+    assert_error(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var e = rb.reserve()\n    e->n = 1\n    return XDP_PASS\n}}\n"), 6, "potential null pointer dereference of `e`");
+    assert_error(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    m.push(1)\n    return XDP_PASS\n}}\n"), 5, "maps of this kind have no method `push`");
+    assert_error(
+        &format!("{pre}fn main() -> i32 {{\n    var e = rb.reserve()\n    return 0\n}}\n"),
+        5,
+        "`reserve` is for eBPF code",
+    );
+}

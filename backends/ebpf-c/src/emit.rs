@@ -464,21 +464,9 @@ impl<'m> Gen<'m> {
     }
 
     fn child_blocks<'a>(&self, s: &'a Stmt) -> Vec<&'a Block> {
-        match &s.kind {
-            StmtKind::If { then, els, .. } => vec![then, els],
-            StmtKind::ForRange { body, .. }
-            | StmtKind::ForEach { body, .. }
-            | StmtKind::While { body, .. }
-            | StmtKind::Loop { body }
-            | StmtKind::Defer(body)
-            | StmtKind::Block(body) => vec![body],
-            StmtKind::Try { body, catches } => {
-                let mut v = vec![body];
-                v.extend(catches.iter().map(|c| &c.body));
-                v
-            }
-            _ => vec![],
-        }
+        let mut v = Vec::new();
+        s.for_each_block(|b| v.push(b));
+        v
     }
 
     fn calls_throwing(&self, b: &Block) -> bool {
@@ -490,40 +478,17 @@ impl<'m> Gen<'m> {
 
     fn stmt_calls_throwing(&self, s: &Stmt) -> bool {
         let mut found = false;
-        let mut visit = |e: &Expr| {
-            walk(e, &mut |x| {
+        s.for_each_expr(|e| {
+            e.walk(&mut |x| {
                 if let ExprKind::Call {
                     callee: Callee::Function(f),
                     ..
                 } = &x.kind
                 {
-                    if self.throwing.contains(f) {
-                        found = true;
-                    }
+                    found |= self.throwing.contains(f);
                 }
             })
-        };
-        match &s.kind {
-            StmtKind::Let { init: Some(e), .. }
-            | StmtKind::Expr(e)
-            | StmtKind::Return(Some(e))
-            | StmtKind::Throw(e) => visit(e),
-            StmtKind::Assign { place, value } | StmtKind::CompoundAssign { place, value, .. } => {
-                visit(place);
-                visit(value);
-            }
-            StmtKind::MapUpdate { key, value, .. } | StmtKind::MapCompound { key, value, .. } => {
-                visit(key);
-                visit(value);
-            }
-            StmtKind::MapDelete { key, .. } => visit(key),
-            StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => visit(cond),
-            StmtKind::ForRange { start, end, .. } => {
-                visit(start);
-                visit(end);
-            }
-            _ => {}
-        }
+        });
         found
     }
 
@@ -1507,6 +1472,32 @@ impl<'m> Gen<'m> {
                 let d = self.expr(default, st);
                 format!("({{ {sd} = {s}; {chain}{d}; }})")
             }
+            ExprKind::RingbufReserve { map, size } => {
+                let (mn, _, vt) = self.map_parts(*map);
+                let t = self.type_name(vt);
+                let n = match size {
+                    Some(sz) => self.expr(sz, st),
+                    None => format!("sizeof({t})"),
+                };
+                format!("(({t} *)bpf_ringbuf_reserve(&{mn}, {n}, 0))")
+            }
+            ExprKind::RingbufSubmit { ptr, discard, .. } => {
+                let p = self.expr(ptr, st);
+                let f = if *discard {
+                    "bpf_ringbuf_discard"
+                } else {
+                    "bpf_ringbuf_submit"
+                };
+                format!("{f}({p}, 0)")
+            }
+            ExprKind::RingbufOutput { map, value } => {
+                let (mn, _, vt) = self.map_parts(*map);
+                let n = self.fresh();
+                let mut setup = String::new();
+                self.temp(vt, &format!("__e{n}"), value, st, &mut setup, "");
+                let setup = setup.replace('\n', " ");
+                format!("({{ {setup}bpf_ringbuf_output(&{mn}, &__e{n}, sizeof(__e{n}), 0); }})")
+            }
             ExprKind::StrConcat(_) => {
                 self.err(
                     e.span,
@@ -1748,160 +1739,29 @@ fn falls_through(b: &Block) -> bool {
 
 /// How many calls of `target` a block makes.
 fn count_calls(b: &Block, target: FnId, n: &mut u32) {
-    for s in &b.stmts {
-        let mut visit = |e: &Expr| {
-            walk(e, &mut |x| {
-                if let ExprKind::Call {
-                    callee: Callee::Function(f),
-                    ..
-                } = &x.kind
-                {
-                    if *f == target {
-                        *n += 1;
-                    }
-                }
-            })
-        };
-        match &s.kind {
-            StmtKind::Let { init: Some(e), .. }
-            | StmtKind::Expr(e)
-            | StmtKind::Return(Some(e))
-            | StmtKind::Throw(e) => visit(e),
-            StmtKind::Assign { place, value } | StmtKind::CompoundAssign { place, value, .. } => {
-                visit(place);
-                visit(value);
-            }
-            StmtKind::MapUpdate { key, value, .. } | StmtKind::MapCompound { key, value, .. } => {
-                visit(key);
-                visit(value);
-            }
-            StmtKind::MapDelete { key, .. } => visit(key),
-            StmtKind::If { cond, then, els } => {
-                visit(cond);
-                count_calls(then, target, n);
-                count_calls(els, target, n);
-            }
-            StmtKind::While { cond, body } => {
-                visit(cond);
-                count_calls(body, target, n);
-            }
-            StmtKind::ForRange {
-                start, end, body, ..
-            } => {
-                visit(start);
-                visit(end);
-                count_calls(body, target, n);
-            }
-            StmtKind::Try { body, catches } => {
-                count_calls(body, target, n);
-                catches.iter().for_each(|c| count_calls(&c.body, target, n));
-            }
-            StmtKind::ForEach { body, .. }
-            | StmtKind::Loop { body }
-            | StmtKind::Defer(body)
-            | StmtKind::Block(body) => count_calls(body, target, n),
-            _ => {}
+    b.walk_exprs(&mut |x| {
+        if matches!(&x.kind, ExprKind::Call { callee: Callee::Function(f), .. } if *f == target) {
+            *n += 1;
         }
-    }
+    });
 }
 
 /// Every local read or written anywhere in a block.
 fn collect_locals(b: &Block, out: &mut HashSet<LocalId>) {
-    fn visit(e: &Expr, out: &mut HashSet<LocalId>) {
-        walk(e, &mut |x| {
-            if let ExprKind::Local(l) = x.kind {
-                out.insert(l);
+    b.walk_exprs(&mut |x| {
+        if let ExprKind::Local(l) = x.kind {
+            out.insert(l);
+        }
+    });
+    // Loop variables and declared locals count as used by their statement.
+    fn decls(b: &Block, out: &mut HashSet<LocalId>) {
+        for s in &b.stmts {
+            if let StmtKind::ForEach { key, value, .. } = &s.kind {
+                out.insert(*key);
+                out.insert(*value);
             }
-        })
-    }
-    for s in &b.stmts {
-        match &s.kind {
-            StmtKind::Let { init: Some(e), .. }
-            | StmtKind::Expr(e)
-            | StmtKind::Return(Some(e))
-            | StmtKind::Throw(e) => visit(e, out),
-            StmtKind::Assign { place, value } | StmtKind::CompoundAssign { place, value, .. } => {
-                visit(place, out);
-                visit(value, out);
-            }
-            StmtKind::MapUpdate { key, value, .. } | StmtKind::MapCompound { key, value, .. } => {
-                visit(key, out);
-                visit(value, out);
-            }
-            StmtKind::MapDelete { key, .. } => visit(key, out),
-            StmtKind::If { cond, then, els } => {
-                visit(cond, out);
-                collect_locals(then, out);
-                collect_locals(els, out);
-            }
-            StmtKind::While { cond, body } => {
-                visit(cond, out);
-                collect_locals(body, out);
-            }
-            StmtKind::ForRange {
-                start, end, body, ..
-            } => {
-                visit(start, out);
-                visit(end, out);
-                collect_locals(body, out);
-            }
-            StmtKind::TailCall { ctx, fallback, .. } => {
-                visit(ctx, out);
-                visit(fallback, out);
-            }
-            StmtKind::Try { body, catches } => {
-                collect_locals(body, out);
-                catches.iter().for_each(|c| collect_locals(&c.body, out));
-            }
-            StmtKind::ForEach { body, .. }
-            | StmtKind::Loop { body }
-            | StmtKind::Defer(body)
-            | StmtKind::Block(body) => collect_locals(body, out),
-            _ => {}
+            s.for_each_block(|b| decls(b, out));
         }
     }
-}
-
-fn walk(e: &Expr, f: &mut impl FnMut(&Expr)) {
-    f(e);
-    match &e.kind {
-        ExprKind::Unary { operand: a, .. }
-        | ExprKind::Cast(a)
-        | ExprKind::Deref(a)
-        | ExprKind::AddrOf(a) => walk(a, f),
-        ExprKind::Field { base, .. } => walk(base, f),
-        ExprKind::Binary { lhs, rhs, .. }
-        | ExprKind::Index {
-            base: lhs,
-            index: rhs,
-        } => {
-            walk(lhs, f);
-            walk(rhs, f);
-        }
-        ExprKind::Call { callee, args } => {
-            if let Callee::Pointer(p) = callee {
-                walk(p, f);
-            }
-            args.iter().for_each(|a| walk(a, f));
-        }
-        ExprKind::MapLookup { key, .. } | ExprKind::MapRead { key, .. } => walk(key, f),
-        ExprKind::StructLit(fs) => fs.iter().for_each(|(_, x)| walk(x, f)),
-        ExprKind::ArrayLit(xs) | ExprKind::StrConcat(xs) => xs.iter().for_each(|x| walk(x, f)),
-        ExprKind::ArrayRepeat { value, .. } => walk(value, f),
-        ExprKind::Select { cond, then, els } => {
-            walk(cond, f);
-            walk(then, f);
-            walk(els, f);
-        }
-        ExprKind::Switch {
-            scrutinee,
-            arms,
-            default,
-        } => {
-            walk(scrutinee, f);
-            arms.iter().for_each(|(_, x)| walk(x, f));
-            walk(default, f);
-        }
-        _ => {}
-    }
+    decls(b, out);
 }

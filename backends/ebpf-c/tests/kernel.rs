@@ -370,3 +370,55 @@ fn prog(ctx: *xdp_md) -> xdp_action {
     let l = load("kfuncs", src);
     assert_eq!(l.run("prog", &tcp(1)), XDP_PASS);
 }
+
+#[test]
+fn ring_buffer_events_reach_userspace() {
+    let src = r#"
+struct PktEvent {
+    len: u32,
+    proto: u8,
+}
+var events : ringbuf<PktEvent>(4096)
+var bytes : ringbuf<u8>(4096)
+
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    var data = ctx->data
+    if (data + 24 > ctx->data_end) { return XDP_PASS }
+    var len = (ctx->data_end - ctx->data) as u32
+    var e = events.reserve()
+    if (e == null) { return XDP_PASS }
+    e->len = len
+    e->proto = *(data + 23)
+    events.submit(e)
+    events.submit(PktEvent { len: 1, proto: 2 })
+    var b = bytes.reserve(8)
+    if (b != null) {
+        bytes.discard(b)
+    }
+    return XDP_DROP
+}
+"#;
+    let l = load("ring", src);
+    let pkt = l.work.join("pkt.bin");
+    std::fs::write(&pkt, tcp(80)).unwrap();
+    let obj = l.object();
+    let (ok, out, err) = tool(
+        testload().to_str().unwrap(),
+        &[
+            "ring",
+            obj.to_str().unwrap(),
+            "prog",
+            "events",
+            pkt.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let events: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("event "))
+        .collect();
+    assert!(out.contains("ret 1"), "{out}");
+    // struct PktEvent { u32 len; u8 proto; } = 8 bytes with padding, little-endian.
+    assert_eq!(events, ["3600000006000000", "0100000002000000"], "{out}");
+}

@@ -196,60 +196,26 @@ fn walk_stmt(s: &Stmt, edges: &mut BTreeSet<Edge>) {
 }
 
 fn walk_expr(e: &Expr, edges: &mut BTreeSet<Edge>) {
-    match &e.kind {
-        ExprKind::Value(_)
-        | ExprKind::Local(_)
-        | ExprKind::Global(_)
-        | ExprKind::ConfigField(..)
-        | ExprKind::StructOpsRef(_) => {}
+    // `Expr::walk` visits every sub-expression: only the interesting ones matter here.
+    e.walk(&mut |x| match &x.kind {
         ExprKind::FnRef(f) => {
             edges.insert(Edge::Ref(*f));
         }
-        ExprKind::Unary { operand, .. } => walk_expr(operand, edges),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            walk_expr(lhs, edges);
-            walk_expr(rhs, edges);
-        }
-        ExprKind::Cast(x) | ExprKind::Deref(x) | ExprKind::AddrOf(x) => walk_expr(x, edges),
-        ExprKind::Call { callee, args } => {
-            match callee {
-                Callee::Function(f) => {
-                    edges.insert(Edge::Call(*f));
-                }
-                Callee::Pointer(p) => walk_expr(p, edges),
-                Callee::BpfHelper(_) | Callee::Builtin(_) => {}
-            }
-            args.iter().for_each(|a| walk_expr(a, edges));
-        }
-        ExprKind::Field { base, .. } => walk_expr(base, edges),
-        ExprKind::Index { base, index } => {
-            walk_expr(base, edges);
-            walk_expr(index, edges);
-        }
-        ExprKind::MapLookup { map, key } | ExprKind::MapRead { map, key } => {
-            edges.insert(Edge::Map(*map));
-            walk_expr(key, edges);
-        }
-        ExprKind::StructLit(fields) => fields.iter().for_each(|(_, x)| walk_expr(x, edges)),
-        ExprKind::ArrayLit(xs) | ExprKind::StrConcat(xs) => {
-            xs.iter().for_each(|x| walk_expr(x, edges))
-        }
-        ExprKind::ArrayRepeat { value, .. } => walk_expr(value, edges),
-        ExprKind::Select { cond, then, els } => {
-            walk_expr(cond, edges);
-            walk_expr(then, edges);
-            walk_expr(els, edges);
-        }
-        ExprKind::Switch {
-            scrutinee,
-            arms,
-            default,
+        ExprKind::Call {
+            callee: Callee::Function(f),
+            ..
         } => {
-            walk_expr(scrutinee, edges);
-            arms.iter().for_each(|(_, x)| walk_expr(x, edges));
-            walk_expr(default, edges);
+            edges.insert(Edge::Call(*f));
         }
-    }
+        ExprKind::MapLookup { map, .. }
+        | ExprKind::MapRead { map, .. }
+        | ExprKind::RingbufReserve { map, .. }
+        | ExprKind::RingbufSubmit { map, .. }
+        | ExprKind::RingbufOutput { map, .. } => {
+            edges.insert(Edge::Map(*map));
+        }
+        _ => {}
+    });
 }
 
 export_backend! {

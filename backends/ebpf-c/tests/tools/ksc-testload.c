@@ -1,6 +1,8 @@
 // Test and benchmark helper for generated eBPF objects, over libbpf:
 //   ksc-testload stats OBJ             per program: name, xlated and verified instructions
 //   ksc-testload trace OBJ MAP CMD...  attach every program, run CMD, dump MAP
+//   ksc-testload ring OBJ PROG RINGBUF PKT  test-run PROG on the packet in file PKT, print
+//                                      its return value and the ring buffer's events
 // (bpftool 7.1 can neither attach tracepoints nor report verified_insns.)
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +25,16 @@ static struct bpf_object *open_and_load(const char *path)
         exit(1);
     }
     return obj;
+}
+
+static int print_event(void *ctx, void *data, size_t size)
+{
+    (void)ctx;
+    printf("event ");
+    for (size_t i = 0; i < size; i++)
+        printf("%02x", ((unsigned char *)data)[i]);
+    printf("\n");
+    return 0;
 }
 
 static void hex(const unsigned char *p, size_t n)
@@ -84,6 +96,27 @@ int main(int argc, char **argv)
         }
         return WIFEXITED(status) ? 0 : 1;
     }
-    fprintf(stderr, "usage: ksc-testload stats OBJ | trace OBJ MAP CMD...\n");
+    if (argc == 6 && !strcmp(argv[1], "ring")) {
+        struct bpf_object *obj = open_and_load(argv[2]);
+        struct bpf_program *prog = bpf_object__find_program_by_name(obj, argv[3]);
+        struct bpf_map *map = bpf_object__find_map_by_name(obj, argv[4]);
+        FILE *f = fopen(argv[5], "rb");
+        if (!prog || !map || !f)
+            return 1;
+        unsigned char pkt[1 << 16];
+        size_t n = fread(pkt, 1, sizeof(pkt), f);
+        fclose(f);
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = n, .repeat = 1);
+        if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts))
+            return 1;
+        printf("ret %u\n", opts.retval);
+        struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(map), print_event, NULL, NULL);
+        if (!rb)
+            return 1;
+        ring_buffer__consume(rb);
+        ring_buffer__free(rb);
+        return 0;
+    }
+    fprintf(stderr, "usage: ksc-testload stats OBJ | trace OBJ MAP CMD... | ring OBJ PROG RINGBUF PKT\n");
     return 2;
 }
