@@ -831,3 +831,59 @@ impl Block {
         }
     }
 }
+
+impl FnKind {
+    /// The function's kind as written in KernelScript (`@xdp`,
+    /// `@tc("ingress")`, `@helper`, `fn`, ...), for labels and messages.
+    pub fn attribute(&self) -> String {
+        match self {
+            FnKind::Program(p) => match p {
+                ProgramType::Xdp => "@xdp".into(),
+                ProgramType::Tc { ingress } => {
+                    format!("@tc(\"{}\")", if *ingress { "ingress" } else { "egress" })
+                }
+                ProgramType::Tracepoint { category, event } => {
+                    format!("@tracepoint(\"{category}/{event}\")")
+                }
+                ProgramType::Probe { function, offset } => match offset {
+                    Some(o) => format!("@probe(\"{function}+{o}\")"),
+                    None => format!("@probe(\"{function}\")"),
+                },
+                ProgramType::Lsm { hook } => format!("@lsm(\"{hook}\")"),
+                ProgramType::StructOps { member, .. } => format!("@struct_ops .{member}"),
+            },
+            FnKind::Helper => "@helper".into(),
+            FnKind::Kfunc => "@kfunc".into(),
+            FnKind::Private => "@private".into(),
+            FnKind::Extern => "extern".into(),
+            FnKind::Userspace => "fn".into(),
+            FnKind::Test => "@test".into(),
+        }
+    }
+}
+
+impl BinOp {
+    /// The operator as written (the same in KernelScript and C).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Rem => "%",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
+            BinOp::BitXor => "^",
+            BinOp::Shl => "<<",
+            BinOp::Shr => ">>",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::And => "&&",
+            BinOp::Or => "||",
+        }
+    }
+}

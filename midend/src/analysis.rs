@@ -82,32 +82,6 @@ impl ProgramGraph {
     }
 }
 
-fn kind_name(k: &FnKind) -> String {
-    match k {
-        FnKind::Program(p) => match p {
-            ir::ProgramType::Xdp => "@xdp".into(),
-            ir::ProgramType::Tc { ingress } => {
-                format!("@tc({})", if *ingress { "ingress" } else { "egress" })
-            }
-            ir::ProgramType::Tracepoint { category, event } => {
-                format!("@tracepoint({category}/{event})")
-            }
-            ir::ProgramType::Probe { function, offset } => match offset {
-                Some(o) => format!("@probe({function}+{o})"),
-                None => format!("@probe({function})"),
-            },
-            ir::ProgramType::Lsm { hook } => format!("@lsm({hook})"),
-            ir::ProgramType::StructOps { member, .. } => format!("struct_ops.{member}"),
-        },
-        FnKind::Helper => "@helper".into(),
-        FnKind::Kfunc => "@kfunc".into(),
-        FnKind::Private => "@private".into(),
-        FnKind::Extern => "extern".into(),
-        FnKind::Userspace => "fn".into(),
-        FnKind::Test => "@test".into(),
-    }
-}
-
 /// Calls made by a block: (callee, span, is_tail_call).
 fn calls_in_block(b: &ir::Block, out: &mut Vec<(FnId, ir::Span, bool)>) {
     for s in &b.stmts {
@@ -178,7 +152,7 @@ pub fn run(c: &mut Checker) -> ProgramGraph {
     let mut pg = ProgramGraph {
         graph,
         names: c.functions.iter().map(|f| f.name.clone()).collect(),
-        kinds: c.functions.iter().map(|f| kind_name(&f.kind)).collect(),
+        kinds: c.functions.iter().map(|f| f.kind.attribute()).collect(),
         domains: c.functions.iter().map(|f| f.domain).collect(),
         stack: HashMap::new(),
     };

@@ -386,16 +386,8 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 let mut fields = Vec::new();
-                let mut seen: HashMap<&str, Span> = HashMap::new();
+                self.check_unique("field", s.fields.iter().map(|f| &f.name));
                 for f in &s.fields {
-                    if let Some(prev) = seen.insert(&f.name.name, f.name.span) {
-                        let d = Diagnostic::error(
-                            f.name.span,
-                            format!("field `{}` is declared twice", f.name.name),
-                        )
-                        .with_secondary(prev, "first declared here");
-                        self.diags.push(d);
-                    }
                     let ty = self.resolve_type(&f.ty);
                     if ty == id {
                         self.error(f.ty.span, "a struct cannot contain itself").help =
@@ -1213,18 +1205,22 @@ impl<'a> Checker<'a> {
         self.define(&g.name, Sym::Global(id));
     }
 
-    fn collect_config(&mut self, c: &ast::ConfigDecl) {
-        let mut fields = Vec::new();
+    /// Report a name declared twice in one list (struct or config fields).
+    fn check_unique<'n>(&mut self, what: &str, names: impl Iterator<Item = &'n ast::Ident>) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
-        for f in &c.fields {
-            if let Some(prev) = seen.insert(&f.name.name, f.name.span) {
-                let d = Diagnostic::error(
-                    f.name.span,
-                    format!("config field `{}` is declared twice", f.name.name),
-                )
-                .with_secondary(prev, "first declared here");
+        for n in names {
+            if let Some(prev) = seen.insert(&n.name, n.span) {
+                let d = Diagnostic::error(n.span, format!("{what} `{}` is declared twice", n.name))
+                    .with_secondary(prev, "first declared here");
                 self.diags.push(d);
             }
+        }
+    }
+
+    fn collect_config(&mut self, c: &ast::ConfigDecl) {
+        let mut fields = Vec::new();
+        self.check_unique("config field", c.fields.iter().map(|f| &f.name));
+        for f in &c.fields {
             let ty = self.resolve_type(&f.ty);
             let default = f.default.as_ref().and_then(|e| {
                 let (v, vt) = self.const_eval(e)?;
@@ -2597,7 +2593,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         self.c
                             .error(
                                 value.span,
-                                format!("mismatched types: `{b}` {}= `{a}`", op_symbol(op)),
+                                format!("mismatched types: `{b}` {}= `{a}`", op.symbol()),
                             )
                             .help = Some(format!("convert explicitly: `... as {b}`"));
                     }
@@ -2736,7 +2732,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             self.c
                 .error(
                     span,
-                    format!("`{}` cannot be applied to `{x}` and `{y}`", op_symbol(op)),
+                    format!("`{}` cannot be applied to `{x}` and `{y}`", op.symbol()),
                 )
                 .help = Some("arithmetic and bitwise operators work on integers".into());
         }
@@ -3567,7 +3563,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             self.c
                 .error(
                     span,
-                    format!("`{}` cannot be applied to `{x}` and `{y}`", op_symbol(bop)),
+                    format!("`{}` cannot be applied to `{x}` and `{y}`", bop.symbol()),
                 )
                 .help = Some("pointers support `+ n`, `- n` and `p - q`".into());
             return self.err_expr(span);
@@ -4271,29 +4267,5 @@ pub fn binop(op: ast::BinOp) -> ir::BinOp {
         A::Ge => B::Ge,
         A::And => B::And,
         A::Or => B::Or,
-    }
-}
-
-pub fn op_symbol(op: ir::BinOp) -> &'static str {
-    use ir::BinOp as B;
-    match op {
-        B::Add => "+",
-        B::Sub => "-",
-        B::Mul => "*",
-        B::Div => "/",
-        B::Rem => "%",
-        B::BitAnd => "&",
-        B::BitOr => "|",
-        B::BitXor => "^",
-        B::Shl => "<<",
-        B::Shr => ">>",
-        B::Eq => "==",
-        B::Ne => "!=",
-        B::Lt => "<",
-        B::Le => "<=",
-        B::Gt => ">",
-        B::Ge => ">=",
-        B::And => "&&",
-        B::Or => "||",
     }
 }

@@ -1243,7 +1243,7 @@ impl<'m> Gen<'m> {
             BinOp::Add if shared && wide => format!("__sync_fetch_and_add(&{place}, {value})"),
             // clang 14 cannot select an atomic sub for BPF: add the negation.
             BinOp::Sub if shared && wide => format!("__sync_fetch_and_add(&{place}, -({value}))"),
-            _ => format!("{place} {}= {value}", c_op(op)),
+            _ => format!("{place} {}= {value}", op.symbol()),
         }
     }
 
@@ -1335,7 +1335,7 @@ impl<'m> Gen<'m> {
                         format!("(!{eq})")
                     };
                 }
-                let text = format!("({a} {} {b})", c_op(*op));
+                let text = format!("({a} {} {b})", op.symbol());
                 // C computes narrow integers in `int`; KernelScript keeps
                 // the operand type (u8 + u8 wraps at 256), so cast back.
                 match (op, self.kind(e.ty)) {
@@ -1680,29 +1680,6 @@ fn is_bpf_helper(name: &str) -> bool {
         "bpf_get_socket_cookie",
     ];
     HELPERS.contains(&name)
-}
-
-fn c_op(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        BinOp::Rem => "%",
-        BinOp::BitAnd => "&",
-        BinOp::BitOr => "|",
-        BinOp::BitXor => "^",
-        BinOp::Shl => "<<",
-        BinOp::Shr => ">>",
-        BinOp::Eq => "==",
-        BinOp::Ne => "!=",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::And => "&&",
-        BinOp::Or => "||",
-    }
 }
 
 fn strip_parens(s: &str) -> &str {

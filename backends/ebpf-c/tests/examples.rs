@@ -1255,32 +1255,7 @@ fn link_monitor_keeps_state_in_globals() {
 /// pinned under `maps/` afterwards, by id. Maps with `pin` are also at
 /// /sys/fs/bpf/<name>, where they outlive the Loaded.
 fn load_pinned(name: &str, src: &str) -> Loaded {
-    ensure_bpffs();
-    let tag = format!("ksc-ex-{}-{name}", std::process::id());
-    let work = std::env::temp_dir().join(&tag);
-    std::fs::create_dir_all(&work).unwrap();
-    let c = work.join(format!("{name}.ebpf.c"));
-    std::fs::write(&c, generate(name, src)).unwrap();
-    let obj = work.join(format!("{name}.ebpf.o"));
-    let arch = format!("-I/usr/include/{}-linux-gnu", std::env::consts::ARCH);
-    let (ok, _, err) = tool(
-        "clang",
-        &[
-            "-g",
-            "-O2",
-            "-target",
-            "bpf",
-            "-Wall",
-            "-Wextra",
-            "-D__TARGET_ARCH_x86",
-            &arch,
-            "-c",
-            c.to_str().unwrap(),
-            "-o",
-            obj.to_str().unwrap(),
-        ],
-    );
-    assert!(ok && err.is_empty(), "clang failed or warned:\n{err}");
+    let (work, tag, obj) = build(name, src);
     let pins = std::path::Path::new("/sys/fs/bpf").join(&tag);
     let (ok, out, err) = tool(
         "bpftool",

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use ksc_plugin_abi::ksc_ir::{
-    Block, Callee, Domain, Expr, ExprKind, FnId, FnKind, MapId, Module, ProgramType, Stmt, StmtKind,
+    Block, Callee, Domain, Expr, ExprKind, FnId, MapId, Module, Stmt, StmtKind,
 };
 use ksc_plugin_abi::{export_backend, Diag, File, Options};
 
@@ -53,7 +53,7 @@ pub fn to_dot(module: &Module) -> String {
         let _ = writeln!(out, "        label={};", quote(title));
         for i in members {
             let f = &module.functions[i];
-            let label = format!("{}\n{}", f.name, kind_label(&f.kind));
+            let label = format!("{}\n{}", f.name, f.kind.attribute());
             let _ = writeln!(out, "        f{i} [label={}];", quote(&label));
         }
         out.push_str("    }\n");
@@ -82,32 +82,6 @@ pub fn to_dot(module: &Module) -> String {
     }
     out.push_str("}\n");
     out
-}
-
-fn kind_label(kind: &FnKind) -> String {
-    match kind {
-        FnKind::Program(p) => match p {
-            ProgramType::Xdp => "@xdp".into(),
-            ProgramType::Tc { ingress } => {
-                format!("@tc({})", if *ingress { "ingress" } else { "egress" })
-            }
-            ProgramType::Tracepoint { category, event } => {
-                format!("@tracepoint(\"{category}/{event}\")")
-            }
-            ProgramType::Probe { function, offset } => match offset {
-                Some(o) => format!("@probe(\"{function}+{o}\")"),
-                None => format!("@probe(\"{function}\")"),
-            },
-            ProgramType::Lsm { hook } => format!("@lsm(\"{hook}\")"),
-            ProgramType::StructOps { member, .. } => format!("@struct_ops .{member}"),
-        },
-        FnKind::Helper => "@helper".into(),
-        FnKind::Kfunc => "@kfunc".into(),
-        FnKind::Private => "@private".into(),
-        FnKind::Extern => "extern".into(),
-        FnKind::Userspace => "fn".into(),
-        FnKind::Test => "@test".into(),
-    }
 }
 
 /// A DOT string literal.

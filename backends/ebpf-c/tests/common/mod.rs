@@ -59,7 +59,9 @@ pub fn generate(name: &str, src: &str) -> String {
         .unwrap_or_else(|e| panic!("{}", e.join("\n")))
 }
 
-pub fn load(name: &str, src: &str) -> Loaded {
+/// Compile `src` with ksc and build it with clang (warnings fail):
+/// returns the scratch directory, its tag and the object file.
+pub fn build(name: &str, src: &str) -> (PathBuf, String, PathBuf) {
     ensure_bpffs();
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let tag = format!("ksc-test-{}-{n}-{name}", std::process::id());
@@ -91,6 +93,11 @@ pub fn load(name: &str, src: &str) -> Loaded {
         "clang failed or warned:\n{err}\n{}",
         std::fs::read_to_string(&c).unwrap()
     );
+    (work, tag, obj)
+}
+
+pub fn load(name: &str, src: &str) -> Loaded {
+    let (work, tag, obj) = build(name, src);
     let pins = Path::new("/sys/fs/bpf").join(&tag);
     let maps = pins.join("maps");
     let (ok, out, err) = tool(
@@ -107,7 +114,7 @@ pub fn load(name: &str, src: &str) -> Loaded {
     assert!(
         ok,
         "the verifier rejected {name}:\n{out}\n{err}\n{}",
-        std::fs::read_to_string(&c).unwrap()
+        std::fs::read_to_string(obj.with_extension("c")).unwrap_or_default()
     );
     Loaded { pins, work }
 }
