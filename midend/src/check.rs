@@ -1436,38 +1436,18 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let span = self.span(item.span);
-        let locals = params
-            .iter()
-            .map(|(n, t, s)| ir::Local {
-                name: n.clone(),
-                ty: *t,
-                span: self.span(*s),
-            })
-            .collect();
-        self.functions.push(ir::Function {
-            name: f.name.name.clone(),
-            kind,
-            domain,
-            params: params.len() as u32,
-            ret,
-            ret_local: None,
-            locals,
-            body: ir::Block { stmts: vec![] },
-            span,
-        });
-        self.name_spans.push(f.name.span);
-        self.fn_info.push(FnInfo {
+        let ret_name = f
+            .ret
+            .as_ref()
+            .and_then(|r| r.name.as_ref())
+            .map(|n| (n.name.clone(), n.span));
+        let info = FnInfo {
             decl: Some(f),
             params,
-            ret_name: f
-                .ret
-                .as_ref()
-                .and_then(|r| r.name.as_ref())
-                .map(|n| (n.name.clone(), n.span)),
+            ret_name,
             prog_class,
-        });
-        let id = FnId(self.functions.len() as u32 - 1);
+        };
+        let id = self.push_function(item, &f.name, kind, domain, ret, info);
         if in_impl.is_none() {
             self.define(&f.name, Sym::Function(id));
             if f.name.name == "main" && domain == Domain::Userspace {
@@ -1475,6 +1455,42 @@ impl<'a> Checker<'a> {
             }
         }
         id
+    }
+
+    /// Add a function (body still empty) and what pass 2 needs of it.
+    fn push_function(
+        &mut self,
+        item: &ast::Item,
+        name: &ast::Ident,
+        kind: FnKind,
+        domain: Domain,
+        ret: TypeId,
+        info: FnInfo<'a>,
+    ) -> FnId {
+        let locals = info
+            .params
+            .iter()
+            .map(|(n, t, s)| ir::Local {
+                name: n.clone(),
+                ty: *t,
+                span: self.span(*s),
+            })
+            .collect();
+        let span = self.span(item.span);
+        self.functions.push(ir::Function {
+            name: name.name.clone(),
+            kind,
+            domain,
+            params: info.params.len() as u32,
+            ret,
+            ret_local: None,
+            locals,
+            body: ir::Block { stmts: vec![] },
+            span,
+        });
+        self.name_spans.push(name.span);
+        self.fn_info.push(info);
+        FnId(self.functions.len() as u32 - 1)
     }
 
     fn check_signature(
@@ -1683,34 +1699,20 @@ impl<'a> Checker<'a> {
             Some(t) => self.resolve_type(t),
             None => self.types.void,
         };
-        let span = self.span(item.span);
-        let locals = params
-            .iter()
-            .map(|(n, t, s)| ir::Local {
-                name: n.clone(),
-                ty: *t,
-                span: self.span(*s),
-            })
-            .collect();
-        self.functions.push(ir::Function {
-            name: e.name.name.clone(),
-            kind: FnKind::Extern,
-            domain: Domain::KernelModule,
-            params: params.len() as u32,
-            ret,
-            ret_local: None,
-            locals,
-            body: ir::Block { stmts: vec![] },
-            span,
-        });
-        self.name_spans.push(e.name.span);
-        self.fn_info.push(FnInfo {
+        let info = FnInfo {
             decl: None,
             params,
             ret_name: None,
             prog_class: None,
-        });
-        let id = FnId(self.functions.len() as u32 - 1);
+        };
+        let id = self.push_function(
+            item,
+            &e.name,
+            FnKind::Extern,
+            Domain::KernelModule,
+            ret,
+            info,
+        );
         // `extern bpf_ktime_get_ns() -> u64` re-declares a helper: allowed.
         if builtins::bpf_helpers().iter().any(|h| h.0 == e.name.name) {
             self.syms.insert(
