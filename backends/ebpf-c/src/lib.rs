@@ -15,10 +15,9 @@
 //! from BTF with `preserve_access_index` (CO-RE) instead of including a
 //! 100k-line `vmlinux.h`; packet programs need only the UAPI headers.
 
-mod emit;
 mod plugin;
 
-pub use emit::generate_c;
+pub use ksc_backend_c_common::generate_c;
 
 /// One generated file: a path relative to the output directory, and text.
 #[derive(Clone, Debug, PartialEq, Eq)]
