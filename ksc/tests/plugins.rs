@@ -234,7 +234,7 @@ fn targets_lists_the_builtin_targets_and_unknown_ones_are_explained() {
     let out = stdout(&o);
     assert!(out.contains("c-libbpf (default): "), "{out}");
     assert!(
-        out.contains("    backends: ebpf-c (+ kmod-c with @kfunc)\n    build: make"),
+        out.contains("    backends: ebpf-c, libbpf-c (+ kmod-c with @kfunc)\n    build: make"),
         "{out}"
     );
     assert!(out.contains("dot: "), "{out}");

@@ -33,7 +33,18 @@ fn ident(name: &str) -> String {
 const UAPI_STRUCTS: &[&str] = &["xdp_md", "__sk_buff"];
 
 pub fn generate_c(m: &Module) -> Result<String, Vec<String>> {
+    run(m, false)
+}
+
+/// The userspace program (`main` and the functions it calls) as C over the
+/// libbpf skeleton `<name>.skel.h`.
+pub fn generate_user_c(m: &Module) -> Result<String, Vec<String>> {
+    run(m, true)
+}
+
+fn run(m: &Module, user: bool) -> Result<String, Vec<String>> {
     let mut g = Gen {
+        user,
         m,
         out: String::new(),
         errors: Vec::new(),
@@ -50,6 +61,8 @@ pub fn generate_c(m: &Module) -> Result<String, Vec<String>> {
 }
 
 struct Gen<'m> {
+    /// Emitting the userspace program rather than the eBPF side.
+    user: bool,
     m: &'m Module,
     out: String,
     errors: Vec<String>,
@@ -62,6 +75,8 @@ struct Gen<'m> {
 
 /// Per-function state while emitting a body.
 struct FnState {
+    /// Locals read anywhere in the function.
+    used: HashSet<LocalId>,
     names: Vec<String>,
     /// Defers of this function: (flag variable, body), in declaration order.
     defers: Vec<(String, Block)>,
@@ -108,12 +123,20 @@ impl<'m> Gen<'m> {
             .any(|f| matches!(f.kind, FnKind::Program(ProgramType::Probe { .. })))
     }
 
+    /// The functions this side emits: eBPF code, or userspace code.
     fn ebpf_functions(&self) -> impl Iterator<Item = (FnId, &'m Function)> {
+        let user = self.user;
         self.m
             .functions
             .iter()
             .enumerate()
-            .filter(|(_, f)| f.domain == Domain::Ebpf)
+            .filter(move |(_, f)| {
+                if user {
+                    f.domain == Domain::Userspace && f.kind == FnKind::Userspace
+                } else {
+                    f.domain == Domain::Ebpf
+                }
+            })
             .map(|(i, f)| (FnId(i as u32), f))
     }
 
@@ -158,6 +181,21 @@ impl<'m> Gen<'m> {
             TypeKind::Enum(e) if e.kernel => format!("enum {}{}", e.name, sp(name)),
             TypeKind::Enum(e) => format!("{}{}", Self::int_c(e.repr), sp(name)),
             TypeKind::Null => format!("void *{name}"),
+            TypeKind::ProgramRef | TypeKind::ProgramHandle | TypeKind::StructOpsRef
+                if self.user =>
+            {
+                format!("int{}", sp(name))
+            }
+            TypeKind::Function(sig) if self.user => {
+                let sig = sig.clone();
+                let params: Vec<String> = sig.params.iter().map(|p| self.type_name(*p)).collect();
+                let params = if params.is_empty() {
+                    "void".to_string()
+                } else {
+                    params.join(", ")
+                };
+                self.decl(sig.ret, &format!("(*{name})({params})"))
+            }
             TypeKind::Function(_)
             | TypeKind::ProgramRef
             | TypeKind::ProgramHandle
@@ -239,6 +277,7 @@ impl<'m> Gen<'m> {
                 continue;
             };
             if UAPI_STRUCTS.contains(&s.name.as_str())
+                || (self.user && s.kernel)
                 || s.name == "{error}"
                 || s.name == "XdpTestContext"
             {
@@ -362,6 +401,9 @@ impl<'m> Gen<'m> {
     // ------------------------------------------------------------ module
 
     fn module(&mut self) {
+        if self.user {
+            return self.user_module();
+        }
         let m = self.m;
         let _ = writeln!(
             self.out,
@@ -429,7 +471,12 @@ impl<'m> Gen<'m> {
         loop {
             let mut changed = false;
             for (id, f) in self.ebpf_functions().collect::<Vec<_>>() {
-                if matches!(f.kind, FnKind::Program(_)) || self.throwing.contains(&id) {
+                // Programs must catch everything; userspace `main` ends the
+                // process on an uncaught throw instead of passing it on.
+                if matches!(f.kind, FnKind::Program(_))
+                    || self.throwing.contains(&id)
+                    || (self.user && self.m.main == Some(id))
+                {
                     continue;
                 }
                 if self.escapes(&f.body, false) {
@@ -537,24 +584,27 @@ impl<'m> Gen<'m> {
                 GlobalVisibility::Local => format!("static {d}{init};\n"),
                 // One section, one single-entry map: the loader pins it.
                 GlobalVisibility::Pinned => format!("{d} SEC(\".data.pinned_globals\"){init};\n"),
-                GlobalVisibility::Shared => format!("{d}{init};\n"),
+                // In `.data` even when zero, so userspace finds every shared
+                // global at `skel->data`.
+                GlobalVisibility::Shared => format!("{d} SEC(\".data\"){init};\n"),
             };
             self.out.push_str(&line);
         }
         // Configs: writable globals (userspace sets them between load and attach).
         for c in &m.configs {
-            let mut body = String::new();
-            let mut inits = Vec::new();
-            for f in &c.fields {
-                let d = self.decl(f.ty, &ident(&f.name));
-                let _ = writeln!(body, "    {d};");
-                if let Some(v) = &f.default {
-                    inits.push(format!(".{} = {}", ident(&f.name), self.init(f.ty, v)));
-                }
-            }
+            let def = self.config_struct(c);
+            let inits: Vec<String> = c
+                .fields
+                .iter()
+                .filter_map(|f| {
+                    f.default
+                        .as_ref()
+                        .map(|v| format!(".{} = {}", ident(&f.name), self.init(f.ty, v)))
+                })
+                .collect();
             let _ = writeln!(
                 self.out,
-                "struct config_{n} {{\n{body}}};\nstruct config_{n} {n} SEC(\".data.config_{n}\") = {{ {} }};",
+                "{def}struct config_{n} {n} SEC(\".data.config_{n}\") = {{ {} }};",
                 inits.join(", "),
                 n = ident(&c.name)
             );
@@ -562,6 +612,17 @@ impl<'m> Gen<'m> {
         if !m.globals.is_empty() || !m.configs.is_empty() {
             self.out.push('\n');
         }
+    }
+
+    /// `struct config_<name> { ... };`, the type of a config block (both
+    /// sides: the skeleton names it).
+    fn config_struct(&mut self, c: &Config) -> String {
+        let mut body = String::new();
+        for f in &c.fields {
+            let d = self.decl(f.ty, &ident(&f.name));
+            let _ = writeln!(body, "    {d};");
+        }
+        format!("struct config_{} {{\n{body}}};\n", ident(&c.name))
     }
 
     fn tail_call_array(&mut self) {
@@ -635,7 +696,7 @@ impl<'m> Gen<'m> {
         let ret = self.type_name(f.ret);
         format!(
             "static {} {ret} {}({})",
-            self.linkage(id),
+            if self.user { "" } else { self.linkage(id) },
             ident(&f.name),
             params.join(", ")
         )
@@ -662,7 +723,10 @@ impl<'m> Gen<'m> {
             })
             .collect();
         let is_program = matches!(f.kind, FnKind::Program(_));
+        let mut used_locals = HashSet::new();
+        collect_locals(&f.body, &mut used_locals);
         let mut st = FnState {
+            used: used_locals,
             names,
             defers: Vec::new(),
             catch_labels: Vec::new(),
@@ -704,8 +768,7 @@ impl<'m> Gen<'m> {
         };
         let mut body = String::new();
         // Parameters the body never reads: say so, for -Wextra.
-        let mut used = HashSet::new();
-        collect_locals(&f.body, &mut used);
+        let used = st.used.clone();
         let probe_entry = matches!(
             f.kind,
             FnKind::Program(ProgramType::Probe { offset: None, .. })
@@ -788,6 +851,9 @@ impl<'m> Gen<'m> {
         self.run_defers(st, out, ind + 1);
         if st.throws_out {
             let _ = writeln!(out, "{pad}    *__ksc_exc = __ksc_err;");
+        } else if self.user && !st.is_program {
+            // Uncaught in userspace: the process ends (DECISIONS.md).
+            let _ = writeln!(out, "{pad}    __ksc_uncaught(__ksc_err);");
         }
         let ret = if matches!(self.kind(st.ret), TypeKind::Void) {
             "return;".to_string()
@@ -819,10 +885,27 @@ impl<'m> Gen<'m> {
     }
 
     fn stmt_code(&mut self, s: &Stmt, st: &mut FnState, out: &mut String, ind: usize) {
+        if self.user && self.user_map_stmt(s, st, out, ind) {
+            return;
+        }
         let pad = Self::indent(ind);
         match &s.kind {
             StmtKind::Let { local, init } => {
                 let name = st.names[local.index()].clone();
+                let lty0 = self.local_ty(st, *local);
+                if !st.used.contains(local)
+                    && !matches!(self.kind(lty0), TypeKind::Struct(_) | TypeKind::Array(..))
+                {
+                    // Declared, never read (a handle kept for later, say):
+                    // keep the code, silence -Wunused-variable.
+                    let d = self.decl(lty0, &name);
+                    let v = match init {
+                        Some(e) => self.expr(e, st),
+                        None => "0".into(),
+                    };
+                    let _ = writeln!(out, "{pad}{d} = {v};\n{pad}(void){name};");
+                    return;
+                }
                 let lty = self.local_ty(st, *local);
                 match (init, self.kind(lty)) {
                     (
@@ -918,11 +1001,11 @@ impl<'m> Gen<'m> {
                 let n = self.fresh();
                 let inner = format!("{pad}    ");
                 let _ = writeln!(out, "{pad}{{");
-                self.temp(kt, &format!("__k{n}"), key, st, out, &inner);
-                self.temp(vt, &format!("__v{n}"), value, st, out, &inner);
+                self.temp(kt, &format!("__ksc_k{n}"), key, st, out, &inner);
+                self.temp(vt, &format!("__ksc_v{n}"), value, st, out, &inner);
                 let _ = writeln!(
                     out,
-                    "{inner}bpf_map_update_elem(&{mn}, &__k{n}, &__v{n}, BPF_ANY);\n{pad}}}"
+                    "{inner}bpf_map_update_elem(&{mn}, &__ksc_k{n}, &__ksc_v{n}, BPF_ANY);\n{pad}}}"
                 );
             }
             StmtKind::MapCompound {
@@ -937,7 +1020,7 @@ impl<'m> Gen<'m> {
                 let mut key_setup = String::new();
                 self.temp(
                     kt,
-                    &format!("__k{n}"),
+                    &format!("__ksc_k{n}"),
                     key,
                     st,
                     &mut key_setup,
@@ -957,10 +1040,10 @@ impl<'m> Gen<'m> {
                     self.m.maps[map.index()].kind,
                     MapKind::PercpuArray | MapKind::PercpuHash
                 );
-                let pd = self.decl(vt, &format!("*__p{n}"));
-                let vd = self.decl(vt, &format!("__v{n}"));
-                let in_place = self.update(&format!("(*__p{n}){field}"), *op, &v, fty, !percpu);
-                let fresh = self.update(&format!("__v{n}{field}"), *op, &v, fty, false);
+                let pd = self.decl(vt, &format!("*__ksc_p{n}"));
+                let vd = self.decl(vt, &format!("__ksc_v{n}"));
+                let in_place = self.update(&format!("(*__ksc_p{n}){field}"), *op, &v, fty, !percpu);
+                let fresh = self.update(&format!("__ksc_v{n}{field}"), *op, &v, fty, false);
                 let array = matches!(
                     self.m.maps[map.index()].kind,
                     MapKind::Array | MapKind::PercpuArray
@@ -970,14 +1053,14 @@ impl<'m> Gen<'m> {
                     // hand-written code does; an out-of-range key is a no-op).
                     let _ = writeln!(
                         out,
-                        "{pad}{{\n{key_setup}{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__k{n});\n{pad}    if (__p{n})\n{pad}        {in_place};\n{pad}}}"
+                        "{pad}{{\n{key_setup}{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__ksc_k{n});\n{pad}    if (__ksc_p{n})\n{pad}        {in_place};\n{pad}}}"
                     );
                     let _ = (vd, fresh);
                     return self.check_exc(s, st, out, ind);
                 }
                 let _ = writeln!(
                     out,
-                    "{pad}{{\n{key_setup}{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__k{n});\n{pad}    if (__p{n}) {{\n{pad}        {in_place};\n{pad}    }} else {{\n{pad}        {vd};\n{pad}        __builtin_memset(&__v{n}, 0, sizeof(__v{n}));\n{pad}        {fresh};\n{pad}        bpf_map_update_elem(&{mn}, &__k{n}, &__v{n}, BPF_NOEXIST);\n{pad}    }}\n{pad}}}"
+                    "{pad}{{\n{key_setup}{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__ksc_k{n});\n{pad}    if (__ksc_p{n}) {{\n{pad}        {in_place};\n{pad}    }} else {{\n{pad}        {vd};\n{pad}        __builtin_memset(&__ksc_v{n}, 0, sizeof(__ksc_v{n}));\n{pad}        {fresh};\n{pad}        bpf_map_update_elem(&{mn}, &__ksc_k{n}, &__ksc_v{n}, BPF_NOEXIST);\n{pad}    }}\n{pad}}}"
                 );
             }
             StmtKind::MapDelete { map, key } => {
@@ -985,8 +1068,11 @@ impl<'m> Gen<'m> {
                 let n = self.fresh();
                 let inner = format!("{pad}    ");
                 let _ = writeln!(out, "{pad}{{");
-                self.temp(kt, &format!("__k{n}"), key, st, out, &inner);
-                let _ = writeln!(out, "{inner}bpf_map_delete_elem(&{mn}, &__k{n});\n{pad}}}");
+                self.temp(kt, &format!("__ksc_k{n}"), key, st, out, &inner);
+                let _ = writeln!(
+                    out,
+                    "{inner}bpf_map_delete_elem(&{mn}, &__ksc_k{n});\n{pad}}}"
+                );
             }
             StmtKind::Expr(e) => {
                 let v = self.expr(e, st);
@@ -1280,7 +1366,26 @@ impl<'m> Gen<'m> {
                 }
             },
             ExprKind::Local(l) => st.names[l.index()].clone(),
+            ExprKind::Global(g) if self.user => {
+                // Through the skeleton: the initial image before load(),
+                // the live value after (DECISIONS.md).
+                let gl = &self.m.globals[g.index()];
+                let sec = if gl.visibility == GlobalVisibility::Pinned {
+                    "data_pinned_globals"
+                } else {
+                    "data"
+                };
+                format!("__ksc_skel->{sec}->{}", ident(&gl.name))
+            }
             ExprKind::Global(g) => ident(&self.m.globals[g.index()].name),
+            ExprKind::ConfigField(c, i) if self.user => {
+                let cfg = &self.m.configs[c.index()];
+                let n = ident(&cfg.name);
+                format!(
+                    "__ksc_skel->data_config_{n}->{n}.{}",
+                    ident(&cfg.fields[*i as usize].name)
+                )
+            }
             ExprKind::ConfigField(c, i) => {
                 let cfg = &self.m.configs[c.index()];
                 format!(
@@ -1289,6 +1394,15 @@ impl<'m> Gen<'m> {
                     ident(&cfg.fields[*i as usize].name)
                 )
             }
+            ExprKind::FnRef(f) if self.user => {
+                let fun = &self.m.functions[f.index()];
+                match fun.kind {
+                    // A program is its index in the loader's table.
+                    FnKind::Program(_) => self.program_index(*f).to_string(),
+                    _ => ident(&fun.name),
+                }
+            }
+            ExprKind::StructOpsRef(i) if self.user => i.to_string(),
             ExprKind::FnRef(f) => {
                 self.err(
                     e.span,
@@ -1353,7 +1467,7 @@ impl<'m> Gen<'m> {
                     (TypeKind::Str(a), TypeKind::Str(b)) => {
                         let (a, b) = (*a, *b);
                         let n = self.fresh();
-                        format!("({{ ks_str{b} __s{n}; __builtin_memset(&__s{n}, 0, sizeof(__s{n})); ks_str{a} __f{n} = {x}; __builtin_memcpy(__s{n}.s, __f{n}.s, {a}); __s{n}; }})")
+                        format!("({{ ks_str{b} __ksc_s{n}; __builtin_memset(&__ksc_s{n}, 0, sizeof(__ksc_s{n})); ks_str{a} __ksc_f{n} = {x}; __builtin_memcpy(__ksc_s{n}.s, __ksc_f{n}.s, {a}); __ksc_s{n}; }})")
                     }
                     (TypeKind::Null, _) => x,
                     _ => {
@@ -1413,18 +1527,21 @@ impl<'m> Gen<'m> {
                 let v = self.expr(x, st);
                 format!("(&{v})")
             }
+            ExprKind::MapLookup { .. } | ExprKind::MapRead { .. } if self.user => {
+                self.user_map_expr(e, st)
+            }
             ExprKind::MapLookup { map, key } | ExprKind::MapRead { map, key } => {
                 let (mn, kt, vt) = self.map_parts(*map);
                 let n = self.fresh();
                 let mut setup = String::new();
-                self.temp(kt, &format!("__k{n}"), key, st, &mut setup, "");
+                self.temp(kt, &format!("__ksc_k{n}"), key, st, &mut setup, "");
                 let setup = setup.replace('\n', " ");
-                let pd = self.decl(vt, &format!("*__p{n}"));
+                let pd = self.decl(vt, &format!("*__ksc_p{n}"));
                 if matches!(e.kind, ExprKind::MapLookup { .. }) {
-                    format!("({{ {setup}{pd} = bpf_map_lookup_elem(&{mn}, &__k{n}); __p{n}; }})")
+                    format!("({{ {setup}{pd} = bpf_map_lookup_elem(&{mn}, &__ksc_k{n}); __ksc_p{n}; }})")
                 } else {
                     let z = self.zero(vt);
-                    format!("({{ {setup}{pd} = bpf_map_lookup_elem(&{mn}, &__k{n}); __p{n} ? *__p{n} : {z}; }})")
+                    format!("({{ {setup}{pd} = bpf_map_lookup_elem(&{mn}, &__ksc_k{n}); __ksc_p{n} ? *__ksc_p{n} : {z}; }})")
                 }
             }
             ExprKind::StructLit(fields) => {
@@ -1462,12 +1579,12 @@ impl<'m> Gen<'m> {
             } => {
                 let s = self.expr(scrutinee, st);
                 let n = self.fresh();
-                let sd = self.decl(scrutinee.ty, &format!("__m{n}"));
+                let sd = self.decl(scrutinee.ty, &format!("__ksc_m{n}"));
                 let mut chain = String::new();
                 for (v, body) in arms {
                     let b = self.expr(body, st);
                     let lit = self.int_lit(scrutinee.ty, *v as i128);
-                    let _ = write!(chain, "__m{n} == {lit} ? {b} : ");
+                    let _ = write!(chain, "__ksc_m{n} == {lit} ? {b} : ");
                 }
                 let d = self.expr(default, st);
                 format!("({{ {sd} = {s}; {chain}{d}; }})")
@@ -1494,9 +1611,11 @@ impl<'m> Gen<'m> {
                 let (mn, _, vt) = self.map_parts(*map);
                 let n = self.fresh();
                 let mut setup = String::new();
-                self.temp(vt, &format!("__e{n}"), value, st, &mut setup, "");
+                self.temp(vt, &format!("__ksc_e{n}"), value, st, &mut setup, "");
                 let setup = setup.replace('\n', " ");
-                format!("({{ {setup}bpf_ringbuf_output(&{mn}, &__e{n}, sizeof(__e{n}), 0); }})")
+                format!(
+                    "({{ {setup}bpf_ringbuf_output(&{mn}, &__ksc_e{n}, sizeof(__ksc_e{n}), 0); }})"
+                )
             }
             ExprKind::StrConcat(_) => {
                 self.err(
@@ -1511,7 +1630,12 @@ impl<'m> Gen<'m> {
     fn need_streq(&mut self) {
         if !self.out.contains("__ksc_streq(const char") {
             let helper = "static __always_inline int __ksc_streq(const char *a, const char *b, __u32 n)\n{\n    for (__u32 i = 0; i < n; i++) {\n        if (a[i] != b[i])\n            return 0;\n        if (!a[i])\n            return 1;\n    }\n    return 1;\n}\n\n";
-            if let Some(pos) = self.out.find("char LICENSE[]") {
+            let anchor = if self.user {
+                "#include \""
+            } else {
+                "char LICENSE[]"
+            };
+            if let Some(pos) = self.out.find(anchor) {
                 let at = self.out[pos..]
                     .find('\n')
                     .map_or(self.out.len(), |p| pos + p + 2);
@@ -1543,6 +1667,7 @@ impl<'m> Gen<'m> {
                 "0".into()
             }
             Callee::Builtin(b) => match b {
+                _ if self.user => self.user_builtin(*b, args, &a),
                 Builtin::Print => self.print(args, &a),
                 Builtin::Htons => format!("bpf_htons({})", a[0]),
                 Builtin::Ntohs => format!("bpf_ntohs({})", a[0]),
@@ -1604,7 +1729,12 @@ impl<'m> Gen<'m> {
             out.push_str(&piece);
             argv.extend(arg);
         }
-        let mut call = format!("bpf_printk(\"{}\"", esc_c(&out));
+        let line = if self.user { format!("{out}\n") } else { out };
+        let mut call = format!(
+            "{}(\"{}\"",
+            if self.user { "printf" } else { "bpf_printk" },
+            esc_c(&line)
+        );
         for a in argv {
             call.push_str(", ");
             call.push_str(&a);
@@ -1742,3 +1872,5 @@ fn collect_locals(b: &Block, out: &mut HashSet<LocalId>) {
     }
     decls(b, out);
 }
+
+mod user;

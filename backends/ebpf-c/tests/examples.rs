@@ -20,9 +20,11 @@ fn ex(file: &str) -> Loaded {
     load(name, &example(file))
 }
 
-/// bpftool prints a map's name with `.` replaced: `_data_config_x`, `name_bss`.
+/// bpftool prints a map's name with `.` replaced: `_data_config_x`,
+/// `name_data`. Shared globals are all in `.data` (userspace finds them at
+/// `skel->data`).
 fn bss(name: &str) -> String {
-    format!("{}_bss", &name[..name.len().min(8)])
+    format!("{}_data", &name[..name.len().min(8)])
 }
 
 fn data(name: &str) -> String {

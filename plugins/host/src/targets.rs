@@ -217,7 +217,7 @@ mod tests {
         let t = Targets::builtin();
         assert!(t.problems.is_empty(), "{:?}", t.problems);
         let c = t.get("c-libbpf").unwrap();
-        assert_eq!(c.backends, ["ebpf-c"]);
+        assert_eq!(c.backends, ["ebpf-c", "libbpf-c"]);
         assert_eq!(c.when_kfuncs, ["kmod-c"]);
         assert_eq!(c.build.as_ref().unwrap().command, ["make"]);
         let d = t.get("dot").unwrap();

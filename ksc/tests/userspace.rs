@@ -1,0 +1,348 @@
+//! The whole flow a user follows: `ksc build` a program (both backends,
+//! make: eBPF object, skeleton, executable), then run the executable and
+//! check what it prints and its exit status — in the kernel: programs are
+//! attached to a veth pair inside a network namespace the test creates
+//! (never to the machine's own interfaces), traffic is sent through it, and
+//! nothing may stay attached afterwards. Needs root, clang, bpftool, libbpf.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+fn plugin_dir() -> PathBuf {
+    // Dev-dependency cdylibs land in target/<profile>/deps.
+    Path::new(env!("CARGO_BIN_EXE_ksc"))
+        .parent()
+        .unwrap()
+        .join("deps")
+}
+
+/// `ksc build` the source; returns the path of the executable.
+fn build(name: &str, src: &str) -> PathBuf {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ksc-user-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ks = dir.join(format!("{name}.ks"));
+    std::fs::write(&ks, src).unwrap();
+    let out = dir.join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_ksc"))
+        .args(["build", ks.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .env("KSC_PLUGIN_PATH", plugin_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "ksc build failed:\n{err}");
+    // The C compilers must not warn (ksc's own warnings are allowed).
+    assert!(
+        !err.lines()
+            .any(|l| l.contains(".c:") && l.contains("warning")),
+        "the C build warned:\n{err}"
+    );
+    out.join(name)
+}
+
+fn run(exe: &Path, args: &[&str]) -> Output {
+    Command::new(exe).args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn sh(cmd: &str) -> String {
+    let o = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+/// A veth pair: `host` in this namespace (10.x.0.1), its peer in a new
+/// namespace (10.x.0.2). Removed on drop.
+struct Veth {
+    ns: String,
+    host: String,
+    net: u32,
+}
+
+impl Veth {
+    fn new() -> Veth {
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let id = std::process::id() % 1000;
+        let v = Veth {
+            ns: format!("ksc-t{id}-{n}"),
+            host: format!("kscv{id}x{n}"),
+            net: 200 + (n % 50),
+        };
+        let peer = format!("kscp{id}x{n}");
+        let script = format!(
+            "ip netns add {ns} && ip link add {h} type veth peer name {p} netns {ns} && ip addr add 10.{net}.0.1/24 dev {h} && ip link set {h} up && ip -n {ns} addr add 10.{net}.0.2/24 dev {p} && ip -n {ns} link set {p} up && ip -n {ns} link set lo up && echo ok",
+            ns = v.ns,
+            h = v.host,
+            p = peer,
+            net = v.net
+        );
+        let out = sh(&script);
+        assert!(out.contains("ok"), "cannot create the veth pair: {out}");
+        v
+    }
+
+    /// Send UDP datagrams from the namespace to the host side.
+    fn udp(&self, port: u16, count: usize) {
+        for _ in 0..count {
+            sh(&format!(
+                "ip netns exec {} bash -c 'echo x > /dev/udp/10.{}.0.1/{port}'",
+                self.ns, self.net
+            ));
+        }
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        sh(&format!(
+            "ip link del {} 2>/dev/null; ip netns del {}",
+            self.host, self.ns
+        ));
+    }
+}
+
+#[test]
+fn main_args_exit_status_and_print() {
+    let exe = build(
+        "args",
+        r#"
+struct Args {
+    count: u32,
+    delta: i16,
+    name: str(8),
+    verbose: bool,
+}
+fn twice(x: u32) -> u32 {
+    return x * 2
+}
+fn main(args: Args) -> i32 {
+    var total: u64 = 0
+    for (i in 0..args.count) {
+        total += twice(i) as u64
+    }
+    print("total=%d delta=%d name=%s", total, args.delta, args.name)
+    if (args.verbose) {
+        print("verbose: ", args.count)
+    }
+    return (args.count % 7) as i32
+}
+"#,
+    );
+    let o = run(
+        &exe,
+        &["--count=4", "--delta", "-3", "--name=abc", "--verbose=true"],
+    );
+    assert_eq!(stdout(&o), "total=12 delta=-3 name=abc\nverbose: 4\n");
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "exit status is main's return value"
+    );
+    // Dashed spellings, defaults, help.
+    let o = run(&exe, &["--count", "10"]);
+    assert_eq!(stdout(&o), "total=90 delta=0 name=\n");
+    assert_eq!(o.status.code(), Some(3));
+    let o = run(&exe, &["--help"]);
+    assert!(
+        stdout(&o).contains("--count=<u32>")
+            && stdout(&o).contains("--name=<text, at most 7 characters>"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(o.status.code(), Some(0));
+    for bad in [
+        &["--count=x"][..],
+        &["--delta=40000"],
+        &["--name=toolongname"],
+        &["--verbose=maybe"],
+        &["--nope=1"],
+        &["stray"],
+    ] {
+        let o = run(&exe, bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+        assert!(!stderr(&o).is_empty());
+    }
+}
+
+#[test]
+fn try_catch_defer_and_uncaught_throws() {
+    let exe = build(
+        "errors",
+        r#"
+struct Args { code: u32 }
+fn check(x: u32) -> u32 {
+    defer print("check done")
+    if (x > 10) { throw 42 }
+    return x
+}
+fn main(args: Args) -> i32 {
+    defer print("main done")
+    try {
+        check(args.code)
+        print("ok")
+    } catch 42 {
+        print("caught 42")
+    }
+    if (args.code == 99) { throw 7 }
+    return 0
+}
+"#,
+    );
+    let o = run(&exe, &["--code=1"]);
+    assert_eq!(stdout(&o), "check done\nok\nmain done\n");
+    let o = run(&exe, &["--code=50"]);
+    assert_eq!(stdout(&o), "check done\ncaught 42\nmain done\n");
+    let o = run(&exe, &["--code=99"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("uncaught throw 7"), "{}", stderr(&o));
+    assert!(
+        stdout(&o).ends_with("main done\n"),
+        "defer runs on throw too: {}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn maps_and_globals_from_userspace() {
+    let exe = build(
+        "state",
+        r#"
+struct Flow { packets: u64, bytes: u64 }
+var flows : hash<u32, Flow>(64)
+var hits : percpu_array<u32, u64>(4)
+var seen: u64 = 5
+config knobs { limit: u32 = 10 }
+
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    seen += 1
+    if (knobs.limit > 100) { return XDP_DROP }
+    return XDP_PASS
+}
+
+fn main() -> i32 {
+    print("before load seen=%d", seen)
+    seen = 7
+    var h = load(prog)
+    knobs.limit = 200
+    flows[1] = Flow { packets: 1, bytes: 100 }
+    flows[2] = Flow { packets: 2, bytes: 200 }
+    flows[2].packets += 3
+    hits[0] += 5
+    hits[0] += 1
+    print("flow2=%d hits=%d missing=%d seen=%d limit=%d", flows[2].packets, hits[0], flows[9].bytes, seen, knobs.limit)
+    var total: u64 = 0
+    for (k, v) in flows {
+        total += v.bytes
+    }
+    delete flows[1]
+    var p = flows[1]
+    print("total=%d gone=%d", total, p == null)
+    return 0
+}
+"#,
+    );
+    let o = run(&exe, &[]);
+    assert_eq!(
+        stdout(&o),
+        "before load seen=5\nflow2=5 hits=6 missing=0 seen=7 limit=200\ntotal=300 gone=1\n",
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn firewall_on_a_veth_pair_drops_and_counts_then_detaches() {
+    let exe = build(
+        "xdp_firewall",
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/xdp_firewall.ks"),
+        )
+        .unwrap(),
+    );
+    let v = Veth::new();
+    let child = Command::new(&exe)
+        .args(["--interface", &v.host, "--blocked_port=5000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    v.udp(5000, 3);
+    v.udp(6000, 2);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "dropped: 3\n");
+    let left = sh(&format!("bpftool net show dev {}", v.host));
+    assert!(!left.contains("firewall_filter"), "still attached:\n{left}");
+}
+
+#[test]
+fn tc_counters_on_a_veth_pair_and_nothing_left_behind() {
+    let exe = build(
+        "tc_counter",
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/tc_counter.ks"),
+        )
+        .unwrap(),
+    );
+    let v = Veth::new();
+    let child = Command::new(&exe)
+        .args(["--interface", &v.host])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    v.udp(7000, 4);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let ingress: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ingress: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(ingress >= 4, "{out}");
+    let left = sh(&format!(
+        "bpftool net show dev {}; tc filter show dev {} ingress",
+        v.host, v.host
+    ));
+    assert!(!left.contains("counter"), "still attached:\n{left}");
+}
+
+#[test]
+fn attach_errors_are_plain_words() {
+    let exe = build(
+        "noif",
+        r#"
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action { return XDP_PASS }
+fn main() -> i32 {
+    var h = load(prog)
+    if (attach(h, "no-such-if0", 0) != 0) {
+        return 3
+    }
+    return 0
+}
+"#,
+    );
+    let o = run(&exe, &[]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("no network interface named `no-such-if0`"),
+        "{}",
+        stderr(&o)
+    );
+}
