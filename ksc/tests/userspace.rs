@@ -346,3 +346,28 @@ fn main() -> i32 {
         stderr(&o)
     );
 }
+
+#[test]
+fn every_example_builds_both_sides_without_warnings() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ks"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 25);
+    for p in names {
+        let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+        let exe = build(&name, &std::fs::read_to_string(&p).unwrap());
+        assert!(exe.exists(), "{name}: no executable");
+        // Only programs with options are run, and only with --help: a
+        // `main` would attach to what the example names.
+        let src = std::fs::read_to_string(&p).unwrap();
+        if src.contains("fn main(args") {
+            let o = run(&exe, &["--help"]);
+            assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+            assert!(stdout(&o).contains("usage:"), "{name}");
+        }
+    }
+}

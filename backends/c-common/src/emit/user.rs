@@ -38,7 +38,7 @@ impl<'m> Gen<'m> {
             m.source_path, m.name
         );
         self.out.push_str(
-            "#define _GNU_SOURCE\n#include <errno.h>\n#include <getopt.h>\n#include <net/if.h>\n#include <signal.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <sys/stat.h>\n#include <unistd.h>\n#include <linux/types.h>\n#include <linux/if_link.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf.h>\n#include <bpf/libbpf.h>\n",
+            "#define _GNU_SOURCE\n#include <arpa/inet.h>\n#include <errno.h>\n#include <getopt.h>\n#include <net/if.h>\n#include <signal.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <sys/stat.h>\n#include <unistd.h>\n#include <linux/types.h>\n#include <linux/if_link.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf.h>\n#include <bpf/libbpf.h>\n",
         );
         // The skeleton names the programs' types: define them first.
         self.types();
