@@ -371,3 +371,70 @@ fn every_example_builds_both_sides_without_warnings() {
         }
     }
 }
+
+#[test]
+fn pinned_maps_and_globals_keep_their_values_across_runs() {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let name = format!("pins{}x{n}", std::process::id() % 10000);
+    let src = r#"
+pin var runs: u64 = 100
+pin var seen : hash<u32, u64>(16)
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action { return XDP_PASS }
+fn main() -> i32 {
+    var h = load(prog)
+    runs += 1
+    seen[7] += 10
+    print("runs=%d seen=%d", runs, seen[7])
+    return 0
+}
+"#;
+    let exe = build(&name, src);
+    let _ = std::fs::remove_dir_all(format!("/sys/fs/bpf/{name}"));
+    let first = stdout(&run(&exe, &[]));
+    let second = stdout(&run(&exe, &[]));
+    let pinned = Path::new("/sys/fs/bpf").join(&name);
+    let map_pinned = pinned.join("maps/seen").exists();
+    let globals_pinned = pinned.join("globals/pinned_globals").exists();
+    let _ = std::fs::remove_dir_all(&pinned);
+    assert_eq!(first, "runs=101 seen=10\n");
+    assert_eq!(second, "runs=102 seen=20\n", "values survive the process");
+    assert!(
+        map_pinned && globals_pinned,
+        "pins at /sys/fs/bpf/<project>/maps and /globals"
+    );
+}
+
+#[test]
+fn verifier_rejection_is_reported_with_the_end_of_its_log() {
+    let exe = build(
+        "unbounded",
+        r#"
+var limit : array<u32, u32>(1)
+var hits : array<u32, u64>(1)
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    for (i in 0..limit[0]) {
+        hits[0] += 1
+    }
+    return XDP_PASS
+}
+fn main() -> i32 {
+    var h = load(prog)
+    return 0
+}
+"#,
+    );
+    let o = run(&exe, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("the kernel rejected the eBPF programs of `unbounded`"),
+        "{err}"
+    );
+    assert!(err.lines().count() <= 30, "trimmed: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Segmentation"),
+        "{err}"
+    );
+}

@@ -2107,9 +2107,21 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 end,
                 body,
             } => {
+                let (start_e, end_e) = (start, end);
                 let s0 = self.expr(start, None);
                 let e0 = self.expr(end, None);
                 let (start, end) = self.unify_ints(s0, e0, s.span);
+                for (bound, ast_e) in [(&start, start_e), (&end, end_e)] {
+                    if !self.t().is_integer(bound.ty) && !self.t().is_error(bound.ty) {
+                        let found = self.t().display(bound.ty);
+                        let pointer = self.t().pointee(bound.ty).is_some();
+                        let d = self.c.error(ast_e.span, "a range bound must be an integer");
+                        d.label = format!("found `{found}`");
+                        if pointer {
+                            d.help = Some("this is a pointer to a map entry (`var x = m[k]` keeps the entry); read the value: `m[k]` in the range, or `*x` after a null check".into());
+                        }
+                    }
+                }
                 let ty = if self.t().is_integer(start.ty) {
                     start.ty
                 } else {

@@ -625,3 +625,12 @@ fn map_methods() {
         "`reserve` is for eBPF code",
     );
 }
+
+#[test]
+fn range_bounds_are_integers() {
+    assert_error(
+        "var limit : array<u32, u32>(1)\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var n = limit[0]\n    for (i in 0..n) { }\n    return XDP_PASS\n}\n",
+        4,
+        "a range bound must be an integer",
+    );
+}

@@ -1247,9 +1247,18 @@ impl<'m> Gen<'m> {
                 let d = self.decl(ty, &name);
                 let a = self.expr(start, st);
                 let b = self.expr(end, st);
-                let _ = write!(out, "{pad}for ({d} = {a}; {name} < {b}; {name}++) ");
-                self.block(body, st, out, ind);
-                out.push('\n');
+                if matches!(end.kind, ExprKind::Value(_) | ExprKind::Local(_)) {
+                    let _ = write!(out, "{pad}for ({d} = {a}; {name} < {b}; {name}++) ");
+                    self.block(body, st, out, ind);
+                    out.push('\n');
+                } else {
+                    // The end is evaluated once, before the loop.
+                    let n = self.fresh();
+                    let ed = self.decl(ty, &format!("__ksc_end{n}"));
+                    let _ = write!(out, "{pad}{{\n{pad}    {ed} = {b};\n{pad}    for ({d} = {a}; {name} < __ksc_end{n}; {name}++) ");
+                    self.block(body, st, out, ind + 1);
+                    let _ = writeln!(out, "\n{pad}}}");
+                }
             }
             StmtKind::ForEach { .. } => {
                 self.err(s.span, "iterating over a map is not possible in eBPF code")

@@ -38,7 +38,7 @@ impl<'m> Gen<'m> {
             m.source_path, m.name
         );
         self.out.push_str(
-            "#define _GNU_SOURCE\n#include <arpa/inet.h>\n#include <errno.h>\n#include <getopt.h>\n#include <net/if.h>\n#include <signal.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <sys/stat.h>\n#include <unistd.h>\n#include <linux/types.h>\n#include <linux/if_link.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf.h>\n#include <bpf/libbpf.h>\n",
+            "#define _GNU_SOURCE\n#include <arpa/inet.h>\n#include <errno.h>\n#include <stdarg.h>\n#include <getopt.h>\n#include <net/if.h>\n#include <signal.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <sys/stat.h>\n#include <unistd.h>\n#include <linux/types.h>\n#include <linux/if_link.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf.h>\n#include <bpf/libbpf.h>\n",
         );
         // The skeleton names the programs' types: define them first.
         self.types();
@@ -123,6 +123,43 @@ static volatile sig_atomic_t __ksc_stop;
 
 static void __ksc_cleanup(void);
 
+// libbpf's messages (the verifier's log among them) are kept, and shown,
+// trimmed to their end, only when loading fails.
+static char __ksc_log[1 << 16];
+static size_t __ksc_log_len;
+
+KSC_RT int __ksc_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{{
+    if (level == LIBBPF_DEBUG)
+        return 0;
+    char msg[8192];
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (n <= 0)
+        return n;
+    size_t len = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+    // Keep the end: when full, drop the older half.
+    if (__ksc_log_len + len >= sizeof(__ksc_log)) {{
+        size_t keep = sizeof(__ksc_log) / 2;
+        memmove(__ksc_log, __ksc_log + __ksc_log_len - keep, keep);
+        __ksc_log_len = keep;
+    }}
+    memcpy(__ksc_log + __ksc_log_len, msg, len);
+    __ksc_log_len += len;
+    __ksc_log[__ksc_log_len] = 0;
+    return n;
+}}
+
+KSC_RT void __ksc_print_log_tail(int lines)
+{{
+    size_t at = __ksc_log_len;
+    while (at > 0 && lines >= 0) {{
+        at--;
+        if (__ksc_log[at] == '\n')
+            lines--;
+    }}
+    fprintf(stderr, "%s%s", at > 0 ? "...\n" : "", __ksc_log + (at > 0 ? at + 1 : 0));
+}}
+
 KSC_RT void __ksc_on_signal(int sig)
 {{
     (void)sig;
@@ -145,6 +182,7 @@ KSC_RT void __ksc_mkdirs(const char *path)
 
 KSC_RT void __ksc_open(void)
 {{
+    libbpf_set_print(__ksc_libbpf_print);
     LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = {pin_root});
     __ksc_skel = {skel}__open_opts(&opts);
     if (!__ksc_skel) {{
@@ -162,7 +200,8 @@ KSC_RT int __ksc_load(int prog)
     if (!__ksc_loaded) {{
         int err = {skel}__load(__ksc_skel);
         if (err) {{
-            fprintf(stderr, "error: the kernel rejected the eBPF programs of `{name}` (%s); the verifier's log is above\n", strerror(-err));
+            fprintf(stderr, "error: the kernel rejected the eBPF programs of `{name}` (%s); the end of the verifier's log:\n", strerror(-err));
+            __ksc_print_log_tail(25);
             exit(1);
         }}
         __ksc_loaded = 1;
