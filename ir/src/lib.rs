@@ -362,8 +362,9 @@ pub struct StructOps {
     pub ops_type: String,
     /// Member functions, by the field they fill.
     pub members: Vec<(String, FnId)>,
-    /// Non-function fields (`name: "x"`).
-    pub fields: Vec<(String, Value)>,
+    /// Non-function fields (`name: "x"`), with their size in bytes in the
+    /// kernel struct. `name` defaults to the impl block's name.
+    pub fields: Vec<(String, Value, u32)>,
     pub span: Span,
 }
 

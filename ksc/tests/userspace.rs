@@ -438,3 +438,54 @@ fn main() -> i32 {
         "{err}"
     );
 }
+
+#[test]
+fn struct_ops_register_a_congestion_control_and_unregister_at_exit() {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let name = format!("kscc{}x{n}", std::process::id() % 1000);
+    let src = format!(
+        r#"
+var calls : array<u32, u64>(1)
+@struct_ops("tcp_congestion_ops")
+impl {name} {{
+    fn ssthresh(sk: *u8) -> u32 {{
+        calls[0] += 1
+        return 16
+    }}
+    fn undo_cwnd(sk: *u8) -> u32 {{
+        return 16
+    }}
+    fn cong_avoid(sk: *u8, ack: u32, acked: u32) -> void {{
+    }}
+}}
+fn main() -> i32 {{
+    var r = register({name})
+    print("registered: %d", r)
+    return r
+}}
+"#
+    );
+    let exe = build("ops", &src);
+    let o = run(&exe, &[]);
+    assert_eq!(stdout(&o), "registered: 0\n", "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        !sh("bpftool struct_ops list").contains(&name),
+        "unregistered at exit"
+    );
+    // The kernel checks the table: a member that does not exist is caught by ksc.
+    let bad = src.replace("fn undo_cwnd", "fn undo_cwnd_typo");
+    let dir = std::env::temp_dir().join(format!("ksc-user-bad-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bad.ks"), bad).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ksc"))
+        .args(["check", dir.join("bad.ks").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("`tcp_congestion_ops` has no function member `undo_cwnd_typo`"),
+        "{}",
+        stderr(&o)
+    );
+}

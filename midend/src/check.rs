@@ -140,6 +140,8 @@ pub struct Checker<'a> {
     btf: Option<Result<crate::btf::Btf, String>>,
     /// Kernel structs already made from BTF, by name.
     btf_types: HashMap<String, TypeId>,
+    /// Names of `impl` blocks, by struct_ops index.
+    impl_names: Vec<String>,
 }
 
 /// Edit distance counting a swap of two neighbours as one edit (typos like
@@ -216,6 +218,7 @@ impl<'a> Checker<'a> {
             xdp_action,
             btf: None,
             btf_types: HashMap::new(),
+            impl_names: Vec::new(),
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;
@@ -1447,7 +1450,23 @@ impl<'a> Checker<'a> {
             ret_name,
             prog_class,
         };
-        let id = self.push_function(item, &f.name, kind, domain, ret, info);
+        // struct_ops members are named `<impl>_<member>` (two tables may
+        // both fill `ssthresh`); `StructOps::members` keeps the member name.
+        let fname = match in_impl {
+            Some((ops, _)) => ast::Ident {
+                name: format!(
+                    "{}_{}",
+                    self.impl_names
+                        .get(ops as usize)
+                        .cloned()
+                        .unwrap_or_default(),
+                    f.name.name
+                ),
+                span: f.name.span,
+            },
+            None => f.name.clone(),
+        };
+        let id = self.push_function(item, &fname, kind, domain, ret, info);
         if in_impl.is_none() {
             self.define(&f.name, Sym::Function(id));
             if f.name.name == "main" && domain == Domain::Userspace {
@@ -1611,16 +1630,16 @@ impl<'a> Checker<'a> {
                 format!("__x64_sys_{base}"),
             ];
             let hint = candidates.into_iter().find(|c| btf.find_func(c).is_some());
-            let d = self.error(
+            // A warning, not an error: the program may target another kernel
+            // (cross-compiling); it simply cannot attach on this one.
+            let d = self.warning(
                 f.name.span,
-                format!("kernel function `{function}` not found in the kernel's BTF"),
+                format!("kernel function `{function}` is not in this kernel's BTF"),
             );
             d.label = "probe target".into();
             d.help = Some(match hint {
-                Some(h) => format!("this kernel has `{h}`"),
-                None => {
-                    "probe a function listed in /sys/kernel/btf/vmlinux (e.g. `vfs_read`)".into()
-                }
+                Some(h) => format!("this kernel has `{h}`; the probe will fail to attach here"),
+                None => "the probe will fail to attach on this kernel; functions are listed in /sys/kernel/btf/vmlinux".into(),
             });
             return;
         };
@@ -1739,21 +1758,80 @@ impl<'a> Checker<'a> {
             }
         };
         let index = self.struct_ops.len() as u32;
+        self.impl_names.push(i.name.name.clone());
+        // The kernel's struct: members are checked against it (BTF).
+        let layout = if ops_type.is_empty() {
+            None
+        } else {
+            match self.btf().map(|b| b.find_struct(&ops_type)) {
+                Some(Some(l)) => Some(l),
+                Some(None) => {
+                    // Warning: e.g. `sched_ext_ops` exists only on newer kernels
+                    // than the build machine's; members go unchecked.
+                    self.warning(
+                        i.name.span,
+                        format!("kernel struct `{ops_type}` is not in this kernel's BTF"),
+                    )
+                    .help = Some(
+                        "members are not checked, and registering fails on this kernel".into(),
+                    );
+                    None
+                }
+                None => None,
+            }
+        };
+        let member_of = |name: &str| {
+            layout
+                .as_ref()
+                .and_then(|l| l.fields.iter().find(|f| f.name == name).cloned())
+        };
         let mut members = Vec::new();
         let mut fields = Vec::new();
         for m in &i.members {
             match m {
                 ast::ImplMember::Fn(fi) => {
                     if let ItemKind::Fn(f) = &fi.kind {
+                        if layout.is_some()
+                            && !matches!(
+                                member_of(&f.name.name).map(|m| m.ty),
+                                Some(crate::btf::BtfType::Pointer(_))
+                            )
+                        {
+                            self.error(
+                                f.name.span,
+                                format!("`{ops_type}` has no function member `{}`", f.name.name),
+                            );
+                        }
                         let id = self.collect_fn(fi, f, Some((index, &ops_type)));
                         members.push((f.name.name.clone(), id));
                     }
                 }
                 ast::ImplMember::Field { name, value, .. } => {
+                    let size = match (&layout, member_of(&name.name)) {
+                        (Some(_), Some(m)) => btf_size(&m.ty),
+                        (Some(_), None) => {
+                            self.error(
+                                name.span,
+                                format!("`{ops_type}` has no member `{}`", name.name),
+                            );
+                            continue;
+                        }
+                        (None, _) => 8,
+                    };
                     if let Some((v, _)) = self.const_eval(value) {
-                        fields.push((name.name.clone(), v));
+                        fields.push((name.name.clone(), v, size));
                     }
                 }
+            }
+        }
+        // A table needs its name (tcp_congestion_ops does): the impl's name.
+        if !fields.iter().any(|f| f.0 == "name") {
+            if let Some(m) = member_of("name") {
+                fields.push((
+                    "name".into(),
+                    Value::Str(i.name.name.clone()),
+                    btf_size(&m.ty),
+                ));
             }
         }
         let span = self.span(item.span);
@@ -1836,6 +1914,20 @@ impl<'a> Checker<'a> {
                 f.locals = locals;
             }
         }
+    }
+}
+
+/// Size in bytes of a BTF member type (for struct_ops data members).
+fn btf_size(t: &crate::btf::BtfType) -> u32 {
+    use crate::btf::BtfType as B;
+    match t {
+        B::Int { bits, .. } => bits / 8,
+        B::Char | B::Bool => 1,
+        B::Pointer(_) => 8,
+        B::Array(e, n) => btf_size(e) * n,
+        B::Enum { size, .. } => *size,
+        B::Struct(l) => l.size,
+        _ => 8,
     }
 }
 

@@ -588,10 +588,12 @@ fn probes_are_checked_against_kernel_btf() {
         return;
     }
     let o = check("@probe(\"sys_read\")\nfn p(fd: u32) -> i32 { return 0 }\n");
+    // Missing from this kernel is a warning (the program may target another).
+    assert!(o.errors.is_empty(), "{}", o.rendered);
     assert!(
-        o.errors
-            .iter()
-            .any(|e| e.0 == 2 && e.1.contains("kernel function `sys_read` not found")),
+        o.warnings.iter().any(|e| e.0 == 2
+            && e.1
+                .contains("kernel function `sys_read` is not in this kernel's BTF")),
         "{}",
         o.rendered
     );

@@ -601,6 +601,7 @@ impl<'m> Gen<'m> {
         for (id, f) in &fns {
             self.function(*id, f);
         }
+        self.struct_ops_tables();
     }
 
     fn compute_throwing(&mut self) {
@@ -752,6 +753,67 @@ impl<'m> Gen<'m> {
         }
     }
 
+    /// `@struct_ops` impl blocks: for each kernel ops type the members the
+    /// program fills (libbpf matches them to the kernel's struct by name),
+    /// then one `.struct_ops` variable per impl, pointing at its programs.
+    fn struct_ops_tables(&mut self) {
+        let m = self.m;
+        let mut types: Vec<&str> = m.struct_ops.iter().map(|o| o.ops_type.as_str()).collect();
+        types.sort();
+        types.dedup();
+        for ty in types {
+            let mut fields: Vec<String> = Vec::new();
+            for o in m.struct_ops.iter().filter(|o| o.ops_type == ty) {
+                for (member, _) in &o.members {
+                    let f = format!("    void (*{})(void);", ident(member));
+                    if !fields.contains(&f) {
+                        fields.push(f);
+                    }
+                }
+                for (name, v, size) in &o.fields {
+                    let f = match v {
+                        Value::Str(_) => format!("    char {}[{size}];", ident(name)),
+                        _ => format!("    __u{} {};", size * 8, ident(name)),
+                    };
+                    if !fields.contains(&f) {
+                        fields.push(f);
+                    }
+                }
+            }
+            let _ = writeln!(self.out, "struct {ty} {{\n{}\n}};\n", fields.join("\n"));
+        }
+        for o in &m.struct_ops {
+            let mut inits: Vec<String> = o
+                .members
+                .iter()
+                .map(|(member, f)| {
+                    format!(
+                        "    .{} = (void *){},",
+                        ident(member),
+                        ident(&m.functions[f.index()].name)
+                    )
+                })
+                .collect();
+            for (name, v, _) in &o.fields {
+                let val = match v {
+                    Value::Str(t) => format!("\"{}\"", esc_c(t)),
+                    Value::Int(n) => n.to_string(),
+                    Value::UInt(n) => n.to_string(),
+                    Value::Bool(b) => (*b as u8).to_string(),
+                    _ => "0".into(),
+                };
+                inits.push(format!("    .{} = {val},", ident(name)));
+            }
+            let _ = writeln!(
+                self.out,
+                "SEC(\".struct_ops\")\nstruct {} {} = {{\n{}\n}};\n",
+                o.ops_type,
+                ident(&o.name),
+                inits.join("\n")
+            );
+        }
+    }
+
     /// `struct config_<name> { ... };`, the type of a config block (both
     /// sides: the skeleton names it).
     fn config_struct(&mut self, c: &Config) -> String {
@@ -884,6 +946,18 @@ impl<'m> Gen<'m> {
                 args.extend(params);
                 format!("SEC(\"{sec}\")\nint BPF_KPROBE({})", args.join(", "))
             }
+            (FnKind::Program(ProgramType::StructOps { .. }), Some(sec)) => {
+                // Arguments come from the kernel's call of the table member.
+                let params: Vec<String> = f.locals[..f.params as usize]
+                    .iter()
+                    .zip(&st.names)
+                    .map(|(l, n)| self.decl(l.ty, n))
+                    .collect();
+                let mut args = vec![ident(&f.name)];
+                args.extend(params);
+                let ret = self.type_name(f.ret);
+                format!("SEC(\"{sec}\")\n{ret} BPF_PROG({})", args.join(", "))
+            }
             (FnKind::Program(_), Some(sec)) => {
                 let params: Vec<String> = f.locals[..f.params as usize]
                     .iter()
@@ -911,7 +985,9 @@ impl<'m> Gen<'m> {
             f.kind,
             FnKind::Program(ProgramType::Probe { offset: None, .. })
         );
-        if probe_entry || (is_program && f.params == 0) {
+        let ctx_macro =
+            probe_entry || matches!(f.kind, FnKind::Program(ProgramType::StructOps { .. }));
+        if ctx_macro || (is_program && f.params == 0) {
             // BPF_KPROBE's context parameter, or our own.
             body.push_str("    (void)ctx;\n");
         }

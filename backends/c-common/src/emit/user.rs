@@ -79,6 +79,13 @@ impl<'m> Gen<'m> {
         if progs.is_empty() {
             table.push_str("    { \"\", KSC_LINK },\n");
         }
+        let mut ops = String::new();
+        for o in &m.struct_ops {
+            let _ = writeln!(ops, "    \"{}\",", esc_c(&ident(&o.name)));
+        }
+        if ops.is_empty() {
+            ops.push_str("    \"\",\n");
+        }
         let pin_maps = m.maps.iter().any(|mp| mp.pinned);
         let pin_globals = m
             .globals
@@ -117,6 +124,11 @@ static struct {{
     struct bpf_tc_opts opts;
     int hook_created;
 }} __ksc_h[KSC_NPROGS];
+// struct_ops tables (`register`) and their links.
+static const char *__ksc_ops[] = {{
+{ops}}};
+#define KSC_NOPS (sizeof(__ksc_ops) / sizeof(__ksc_ops[0]))
+static struct bpf_link *__ksc_ops_link[KSC_NOPS];
 static struct {skel} *__ksc_skel;
 KSC_RT int __ksc_loaded;
 static volatile sig_atomic_t __ksc_stop;
@@ -285,8 +297,30 @@ KSC_RT void __ksc_detach(int h)
     __ksc_h[h].attached = 0;
 }}
 
+/// `register(impl)`: load the object if needed, register the table.
+KSC_RT int __ksc_register(int i)
+{{
+    __ksc_load(0);
+    if (__ksc_ops_link[i])
+        return 0;
+    struct bpf_map *map = bpf_object__find_map_by_name(__ksc_skel->obj, __ksc_ops[i]);
+    struct bpf_link *link = map ? bpf_map__attach_struct_ops(map) : NULL;
+    if (!link) {{
+        int err = -errno;
+        fprintf(stderr, "error: cannot register `%s`: %s\n", __ksc_ops[i], err == -EEXIST ? "a table of that name is registered already" : strerror(-err));
+        return err;
+    }}
+    __ksc_ops_link[i] = link;
+    return 0;
+}}
+
 KSC_RT void __ksc_cleanup(void)
 {{
+    for (int i = (int)KSC_NOPS - 1; i >= 0; i--) {{
+        if (__ksc_ops_link[i])
+            bpf_link__destroy(__ksc_ops_link[i]);
+        __ksc_ops_link[i] = NULL;
+    }}
     for (int h = (int)KSC_NPROGS - 1; h >= 0; h--)
         __ksc_detach(h);
     if (__ksc_skel)
@@ -543,7 +577,8 @@ KSC_RT int __ksc_update(int fd, const void *key, const void *value, size_t size,
             Builtin::Ntohs => format!("ntohs({})", texts[0]),
             Builtin::Htonl => format!("htonl({})", texts[0]),
             Builtin::Ntohl => format!("ntohl({})", texts[0]),
-            Builtin::Register | Builtin::Test => {
+            Builtin::Register => format!("__ksc_register({})", texts[0]),
+            Builtin::Test => {
                 self.errors.push(format!(
                     "`{b:?}` is not supported by the userspace backend yet"
                 ));
