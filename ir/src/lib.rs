@@ -48,7 +48,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of this schema. Bump on any change a backend could notice.
-pub const IR_VERSION: u32 = 2;
+pub const IR_VERSION: u32 = 3;
 
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {
@@ -708,6 +708,13 @@ pub enum ExprKind {
         map: MapId,
         value: Box<Expr>,
     },
+    /// Userspace `rb.read()` / `rb.read(ms)`: a pointer to the next event
+    /// (valid until the next read of this ring buffer), or null when none
+    /// arrived, waiting up to `timeout_ms` when given.
+    RingbufRead {
+        map: MapId,
+        timeout_ms: Option<Box<Expr>>,
+    },
 }
 
 impl Expr {
@@ -756,6 +763,11 @@ impl Expr {
             }
             K::RingbufSubmit { ptr, .. } => f(ptr),
             K::RingbufOutput { value, .. } => f(value),
+            K::RingbufRead { timeout_ms, .. } => {
+                if let Some(t) = timeout_ms {
+                    f(t)
+                }
+            }
             K::Value(_)
             | K::Local(_)
             | K::Global(_)

@@ -3940,9 +3940,13 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             ("reserve", true) => {
                 if !self.ebpf() {
-                    self.c.error(
-                        span,
-                        "`reserve` is for eBPF code; userspace reads the ring buffer's events",
+                    self.c
+                        .error(
+                            span,
+                            "`reserve` is for eBPF code; userspace reads the ring buffer's events",
+                        )
+                        .help = Some(
+                        "read them with `var e = rb.read()` (or `rb.read(ms)` to wait)".into(),
                     );
                 }
                 let size = match args {
@@ -4005,9 +4009,33 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     self.err_expr(span)
                 }
             }
+            ("read", true) => {
+                if self.ebpf() {
+                    self.c.error(
+                        span,
+                        "`read` is for userspace: eBPF code writes events with `reserve`/`submit`",
+                    );
+                }
+                let timeout_ms = match args {
+                    [] => None,
+                    [t] => {
+                        let u32_ = self.c.types.u32_;
+                        Some(Box::new(self.coerce_expr(t, u32_, false)))
+                    }
+                    _ => {
+                        self.c.error(
+                            span,
+                            "`read` takes at most one argument: how many milliseconds to wait",
+                        );
+                        None
+                    }
+                };
+                let pt = self.c.types.ptr(vt);
+                self.mk(ir::ExprKind::RingbufRead { map: m, timeout_ms }, pt, span)
+            }
             (other, _) => {
                 let list = if ring {
-                    "`reserve`, `submit` and `discard`"
+                    "`reserve`, `submit`, `discard` (eBPF) and `read` (userspace)"
                 } else {
                     "`contains_key`"
                 };

@@ -626,6 +626,18 @@ fn map_methods() {
         5,
         "`reserve` is for eBPF code",
     );
+    // Userspace reads events; the pointer may be null (nothing arrived).
+    assert_clean(&format!("{pre}fn main() -> i32 {{\n    var e = rb.read(100)\n    if (e != null) {{\n        print(\"%d\", e->n)\n    }}\n    return 0\n}}\n"));
+    assert_error(
+        &format!("{pre}fn main() -> i32 {{\n    var e = rb.read()\n    print(\"%d\", e->n)\n    return 0\n}}\n"),
+        6,
+        "potential null pointer dereference of `e`",
+    );
+    assert_error(
+        &format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var e = rb.read()\n    return XDP_PASS\n}}\n"),
+        5,
+        "`read` is for userspace",
+    );
 }
 
 #[test]

@@ -1840,6 +1840,14 @@ impl<'m> Gen<'m> {
                     "({{ {setup}bpf_ringbuf_output(&{mn}, &__ksc_e{n}, sizeof(__ksc_e{n}), 0); }})"
                 )
             }
+            ExprKind::RingbufRead { map, timeout_ms } => {
+                if self.user {
+                    self.user_ring_read(*map, timeout_ms.as_deref(), st)
+                } else {
+                    self.err(e.span, "`read` of a ring buffer is for userspace");
+                    "0".into()
+                }
+            }
             ExprKind::StrConcat(_) => {
                 self.err(
                     e.span,

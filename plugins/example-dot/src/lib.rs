@@ -185,7 +185,8 @@ fn walk_expr(e: &Expr, edges: &mut BTreeSet<Edge>) {
         | ExprKind::MapRead { map, .. }
         | ExprKind::RingbufReserve { map, .. }
         | ExprKind::RingbufSubmit { map, .. }
-        | ExprKind::RingbufOutput { map, .. } => {
+        | ExprKind::RingbufOutput { map, .. }
+        | ExprKind::RingbufRead { map, .. } => {
             edges.insert(Edge::Map(*map));
         }
         _ => {}

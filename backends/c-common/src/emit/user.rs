@@ -48,6 +48,18 @@ impl<'m> Gen<'m> {
         }
         let _ = writeln!(self.out, "\n#include \"{}.skel.h\"\n", m.name);
         self.runtime(&skel);
+        for mp in m.maps.iter().filter(|mp| mp.kind == MapKind::Ringbuf) {
+            // A `ringbuf<u8>` carries byte records of any size up to the ring's.
+            let size = match &m.types[mp.value.index()].kind {
+                TypeKind::Int(i) if i.bits() == 8 => mp.max_entries.to_string(),
+                _ => format!("sizeof({})", self.type_name(mp.value)),
+            };
+            let _ = writeln!(
+                self.out,
+                "KSC_RT struct __ksc_ring __ksc_ring_{} = {{ .size = {size} }};",
+                ident(&mp.name)
+            );
+        }
         self.compute_throwing();
         let fns: Vec<(FnId, &Function)> = self.ebpf_functions().collect();
         for (id, f) in &fns {
@@ -132,6 +144,17 @@ static struct bpf_link *__ksc_ops_link[KSC_NOPS];
 static struct {skel} *__ksc_skel;
 KSC_RT int __ksc_loaded;
 static volatile sig_atomic_t __ksc_stop;
+
+/// A ring buffer read from userspace: `rb.read()` hands out one event at a
+/// time, copied into `slot` (valid until the next read of that ring).
+struct __ksc_ring {{
+    struct ring_buffer *rb;
+    void *slot;
+    size_t size;
+    int got;
+    struct __ksc_ring *next;
+}};
+static struct __ksc_ring *__ksc_rings;
 
 static void __ksc_cleanup(void);
 
@@ -316,6 +339,10 @@ KSC_RT int __ksc_register(int i)
 
 KSC_RT void __ksc_cleanup(void)
 {{
+    for (struct __ksc_ring *r = __ksc_rings; r; r = r->next) {{
+        ring_buffer__free(r->rb);
+        r->rb = NULL;
+    }}
     for (int i = (int)KSC_NOPS - 1; i >= 0; i--) {{
         if (__ksc_ops_link[i])
             bpf_link__destroy(__ksc_ops_link[i]);
@@ -354,6 +381,41 @@ KSC_RT int __ksc_map_fd(struct bpf_map *map, const char *name)
         exit(1);
     }}
     return bpf_map__fd(map);
+}}
+
+KSC_RT int __ksc_ring_take(void *ctx, void *data, size_t len)
+{{
+    struct __ksc_ring *r = ctx;
+    memset(r->slot, 0, r->size);
+    memcpy(r->slot, data, len < r->size ? len : r->size);
+    r->got = 1;
+    // Negative: libbpf stops after this event (already consumed), so each
+    // read() takes exactly one.
+    return -ECANCELED;
+}}
+
+/// `rb.read(ms)`: the next event, or NULL when none arrives within `ms`.
+KSC_RT void *__ksc_ring_read(struct __ksc_ring *r, struct bpf_map *map, const char *name, __u32 ms)
+{{
+    if (!r->rb) {{
+        int fd = __ksc_map_fd(map, name);
+        if (!r->slot)
+            r->slot = calloc(1, r->size);
+        r->rb = r->slot ? ring_buffer__new(fd, __ksc_ring_take, r, NULL) : NULL;
+        if (!r->rb) {{
+            fprintf(stderr, "error: cannot read ring buffer `%s`: %s\n", name, strerror(errno));
+            exit(1);
+        }}
+        if (!r->next && __ksc_rings != r) {{
+            r->next = __ksc_rings;
+            __ksc_rings = r;
+        }}
+    }}
+    r->got = 0;
+    ring_buffer__consume(r->rb);
+    if (!r->got && ms > 0 && !__ksc_stop)
+        ring_buffer__poll(r->rb, (int)ms);
+    return r->got ? r->slot : NULL;
 }}
 
 /// Read a map entry; per-CPU values are summed when `sum_width` is 1, 2,
@@ -423,6 +485,26 @@ KSC_RT int __ksc_update(int fd, const void *key, const void *value, size_t size,
             percpu,
             width,
         )
+    }
+
+    /// `rb.read(ms)` in userspace: each ring buffer gets its own reader.
+    pub(super) fn user_ring_read(
+        &mut self,
+        map: MapId,
+        timeout_ms: Option<&Expr>,
+        st: &mut FnState,
+    ) -> String {
+        let mp = &self.m.maps[map.index()];
+        let name = ident(&mp.name);
+        let shown = esc_c(&mp.name);
+        let vt = mp.value;
+        let reader = format!("__ksc_ring_{name}");
+        let t = self.type_name(vt);
+        let ms = match timeout_ms {
+            Some(e) => self.expr(e, st),
+            None => "0".into(),
+        };
+        format!("(({t} *)__ksc_ring_read(&{reader}, __ksc_skel->maps.{name}, \"{shown}\", {ms}))")
     }
 
     pub(super) fn user_map_expr(&mut self, e: &Expr, st: &mut FnState) -> String {
