@@ -548,3 +548,87 @@ fn main() -> i32 {
         "empty before attach\nat least three: 1, in order: 1, all read: 1\n"
     );
 }
+
+#[test]
+fn userspace_language_strings_function_pointers_match_named_returns() {
+    let exe = build(
+        "lang",
+        r#"
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action { return XDP_PASS }
+
+enum Color { Red = 1, Green = 2, Blue = 4 }
+struct Point { x: i32, y: i32 }
+
+fn add(a: i32, b: i32) -> i32 { return a + b }
+fn mul(a: i32, b: i32) -> i32 { return a * b }
+fn apply(f: fn(i32, i32) -> i32, a: i32, b: i32) -> i32 { return f(a, b) }
+fn sum_to(n: u32) -> total: u64 {
+    for (i in 0..n) { total += i }
+    return total
+}
+fn code_of(c: Color) -> u32 {
+    return match (c) { Red: 10, Green: 20, default: 30 }
+}
+fn bump(p: *Point) {
+    if (p != null) { p->x += 1 }
+}
+
+fn main() -> i32 {
+    var s: str(16) = "hello"
+    var t: str(16) = " world"
+    var u: str(32) = s + t
+    var short: str(8) = s + t
+    print("[%s] [%s] equal: %d", u, short, u == "hello world")
+    print("char %c", s[1])
+    var p = Point { x: 1, y: 2 }
+    bump(&p)
+    print("p %d %d", p.x, p.y)
+    var op = mul
+    print("fp %d %d", apply(add, 3, 4), apply(op, 3, 4))
+    print("sum %d", sum_to(5))
+    print("match %d %d %d", code_of(Red), code_of(Green), code_of(Blue))
+    var i = 0
+    loop {
+        i += 1
+        if (i > 3) { break }
+    }
+    while (i < 10) { i += 2 }
+    var arr: u32[4] = [1, 2, 3, 4]
+    print("i %d arr %d", i, arr[2])
+    return 3
+}
+"#,
+    );
+    let o = run(&exe, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "[hello world] [hello w] equal: 1\nchar e\np 2 2\nfp 7 12\nsum 10\nmatch 10 20 30\ni 10 arr 3\n"
+    );
+}
+
+#[test]
+fn a_throwing_function_cannot_become_a_function_pointer() {
+    let dir = std::env::temp_dir().join(format!("ksc-user-fp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ks = dir.join("fp.ks");
+    std::fs::write(
+        &ks,
+        "@xdp\nfn prog(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\nfn risky(a: i32) -> i32 {\n    if (a > 1) { throw 7 }\n    return a\n}\nfn apply(f: fn(i32) -> i32) -> i32 { return f(2) }\nfn main() -> i32 {\n    return apply(risky)\n}\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ksc"))
+        .args(["build", ks.to_str().unwrap(), "-o"])
+        .arg(dir.join("out"))
+        .env("KSC_PLUGIN_PATH", plugin_dir())
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("`risky` can throw, so it cannot be used as a function pointer")
+            && e.contains("fp.ks:9:18"),
+        "{e}"
+    );
+}

@@ -170,17 +170,53 @@ fn ident(name: &str) -> String {
 /// Kernel structs the UAPI headers already define.
 const UAPI_STRUCTS: &[&str] = &["xdp_md", "__sk_buff"];
 
-pub fn generate_c(m: &Module) -> Result<String, Vec<String>> {
+/// Something the C emitter cannot express, located in the source when it
+/// comes from an expression or statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmitError {
+    pub message: String,
+    /// Byte offsets into the source.
+    pub span: Option<(u32, u32)>,
+    /// 1-based line and column, for messages shown without the source.
+    pub line_col: Option<(u32, u32)>,
+}
+
+impl std::fmt::Display for EmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line_col {
+            Some((l, c)) => write!(f, "{l}:{c}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl From<String> for EmitError {
+    fn from(message: String) -> EmitError {
+        EmitError {
+            message,
+            span: None,
+            line_col: None,
+        }
+    }
+}
+
+impl From<&str> for EmitError {
+    fn from(message: &str) -> EmitError {
+        message.to_string().into()
+    }
+}
+
+pub fn generate_c(m: &Module) -> Result<String, Vec<EmitError>> {
     run(m, false)
 }
 
 /// The userspace program (`main` and the functions it calls) as C over the
 /// libbpf skeleton `<name>.skel.h`.
-pub fn generate_user_c(m: &Module) -> Result<String, Vec<String>> {
+pub fn generate_user_c(m: &Module) -> Result<String, Vec<EmitError>> {
     run(m, true)
 }
 
-fn run(m: &Module, user: bool) -> Result<String, Vec<String>> {
+fn run(m: &Module, user: bool) -> Result<String, Vec<EmitError>> {
     let mut g = Gen {
         user,
         m,
@@ -203,7 +239,7 @@ struct Gen<'m> {
     user: bool,
     m: &'m Module,
     out: String,
-    errors: Vec<String>,
+    errors: Vec<EmitError>,
     tmp: u32,
     /// eBPF functions whose throws may escape (they take an error out-parameter).
     throwing: HashSet<FnId>,
@@ -246,8 +282,11 @@ fn esc_c(s: &str) -> String {
 
 impl<'m> Gen<'m> {
     fn err(&mut self, span: Span, msg: impl Into<String>) {
-        self.errors
-            .push(format!("{}:{}: {}", span.line, span.col, msg.into()));
+        self.errors.push(EmitError {
+            message: msg.into(),
+            span: Some((span.start, span.end)),
+            line_col: Some((span.line, span.col)),
+        });
     }
 
     fn kind(&self, t: TypeId) -> &'m TypeKind {
@@ -338,10 +377,11 @@ impl<'m> Gen<'m> {
             | TypeKind::ProgramRef
             | TypeKind::ProgramHandle
             | TypeKind::StructOpsRef => {
-                self.errors.push(format!(
+                let msg = format!(
                     "values of type {:?} cannot exist in eBPF code",
                     self.kind(t)
-                ));
+                );
+                self.errors.push(msg.into());
                 format!("void *{name}")
             }
         }
@@ -1622,6 +1662,16 @@ impl<'m> Gen<'m> {
                 match fun.kind {
                     // A program is its index in the loader's table.
                     FnKind::Program(_) => self.program_index(*f).to_string(),
+                    // A throwing function takes a hidden error slot, which
+                    // a call through a pointer could not pass.
+                    _ if self.throwing.contains(f) => {
+                        let name = fun.name.clone();
+                        self.err(
+                            e.span,
+                            format!("`{name}` can throw, so it cannot be used as a function pointer; catch inside it, or return an error code"),
+                        );
+                        "0".into()
+                    }
                     _ => ident(&fun.name),
                 }
             }
@@ -1848,6 +1898,31 @@ impl<'m> Gen<'m> {
                     "0".into()
                 }
             }
+            ExprKind::StrConcat(parts) if self.user => {
+                // Append each part, truncating to the result's capacity and
+                // always leaving a terminating NUL.
+                let TypeKind::Str(cap) = *self.kind(e.ty) else {
+                    self.err(e.span, "string concatenation needs a `str(N)` result");
+                    return "0".into();
+                };
+                let n = self.fresh();
+                let mut c = format!(
+                    "({{ ks_str{cap} __ksc_s{n}; memset(&__ksc_s{n}, 0, sizeof(__ksc_s{n})); size_t __ksc_l{n} = 0; "
+                );
+                for (i, part) in parts.iter().enumerate() {
+                    let TypeKind::Str(pc) = *self.kind(part.ty) else {
+                        self.err(part.span, "only strings can be concatenated");
+                        return "0".into();
+                    };
+                    let x = self.expr(part, st);
+                    let _ = write!(
+                        c,
+                        "ks_str{pc} __ksc_p{n}_{i} = {x}; __ksc_l{n} = __ksc_strcat(__ksc_s{n}.s, {cap}, __ksc_l{n}, __ksc_p{n}_{i}.s, {pc}); "
+                    );
+                }
+                let _ = write!(c, "__ksc_s{n}; }})");
+                c
+            }
             ExprKind::StrConcat(_) => {
                 self.err(
                     e.span,
@@ -1890,6 +1965,10 @@ impl<'m> Gen<'m> {
                 format!("{}({})", ident(&fun.name), a.join(", "))
             }
             Callee::BpfHelper(name) => format!("{name}({})", a.join(", ")),
+            Callee::Pointer(p) if self.user => {
+                let f = self.expr(p, st);
+                format!("({f})({})", a.join(", "))
+            }
             Callee::Pointer(_) => {
                 self.err(
                     e.span,

@@ -8,7 +8,7 @@
 
 mod emit;
 
-pub use emit::{generate_c, generate_user_c};
+pub use emit::{generate_c, generate_user_c, EmitError};
 
 /// The output directory's Makefile. The kernel side: clang 14 or newer, the
 /// UAPI and libbpf headers, no vmlinux.h (kernel structs come from BTF

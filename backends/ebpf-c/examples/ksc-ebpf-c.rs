@@ -15,7 +15,9 @@ fn main() {
     match ksc_backend_ebpf_c::generate_c(checked.module.as_ref().unwrap()) {
         Ok(c) => print!("{c}"),
         Err(e) => {
-            eprintln!("{}", e.join("\n"));
+            for e in e {
+                eprintln!("error: {e}");
+            }
             std::process::exit(1);
         }
     }

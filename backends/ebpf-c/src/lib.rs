@@ -35,7 +35,7 @@ pub struct Options {}
 pub fn generate(
     module: &ksc_ir::Module,
     _options: &Options,
-) -> Result<Vec<GeneratedFile>, Vec<String>> {
+) -> Result<Vec<GeneratedFile>, Vec<ksc_backend_c_common::EmitError>> {
     let c = generate_c(module)?;
     Ok(vec![
         GeneratedFile {

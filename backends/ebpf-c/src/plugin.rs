@@ -16,7 +16,15 @@ fn generate(module: &Module, options: &ksc_plugin_abi::Options) -> Result<Vec<Fi
                 .map(|f| File::new(f.path, f.contents))
                 .collect()
         })
-        .map_err(|errors| errors.into_iter().map(Diag::error).collect())
+        .map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| Diag {
+                    span: e.span,
+                    ..Diag::error(e.message)
+                })
+                .collect()
+        })
 }
 
 export_backend! {

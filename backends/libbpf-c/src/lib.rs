@@ -9,7 +9,9 @@ use ksc_plugin_abi::ksc_ir::Module;
 use ksc_plugin_abi::{export_backend, Diag, File};
 
 /// Generate `<name>.c` and the Makefile for both sides.
-pub fn generate(module: &Module) -> Result<Vec<(String, String)>, Vec<String>> {
+pub fn generate(
+    module: &Module,
+) -> Result<Vec<(String, String)>, Vec<ksc_backend_c_common::EmitError>> {
     let c = ksc_backend_c_common::generate_user_c(module)?;
     Ok(vec![
         (format!("{}.c", module.name), c),
@@ -26,7 +28,15 @@ fn plugin_generate(
 ) -> Result<Vec<File>, Vec<Diag>> {
     generate(module)
         .map(|files| files.into_iter().map(|(p, c)| File::new(p, c)).collect())
-        .map_err(|errors| errors.into_iter().map(Diag::error).collect())
+        .map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| Diag {
+                    span: e.span,
+                    ..Diag::error(e.message)
+                })
+                .collect()
+        })
 }
 
 export_backend! {

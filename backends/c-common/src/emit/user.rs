@@ -201,6 +201,15 @@ KSC_RT void __ksc_on_signal(int sig)
     __ksc_stop = 1;
 }}
 
+/// Append `src` (a `str(srccap)`) to `dst` (a `str(cap)` holding `at`
+/// characters); returns the new length. Truncates, keeping the NUL.
+KSC_RT size_t __ksc_strcat(char *dst, size_t cap, size_t at, const char *src, size_t srccap)
+{{
+    for (size_t i = 0; i < srccap && src[i] && at + 1 < cap; i++)
+        dst[at++] = src[i];
+    return at;
+}}
+
 KSC_RT void __ksc_mkdirs(const char *path)
 {{
     char buf[256];
@@ -661,9 +670,8 @@ KSC_RT int __ksc_update(int fd, const void *key, const void *value, size_t size,
             Builtin::Ntohl => format!("ntohl({})", texts[0]),
             Builtin::Register => format!("__ksc_register({})", texts[0]),
             Builtin::Test => {
-                self.errors.push(format!(
-                    "`{b:?}` is not supported by the userspace backend yet"
-                ));
+                let msg = format!("`{b:?}` is not supported by the userspace backend yet");
+                self.errors.push(msg.into());
                 "0".into()
             }
         }

@@ -55,8 +55,10 @@ pub fn generate(name: &str, src: &str) -> String {
         d.extend(checked.diagnostics.iter().cloned());
         panic!("{}", ksc_frontend::diag::render(name, src, &d));
     }
-    ksc_backend_ebpf_c::generate_c(checked.module.as_ref().unwrap())
-        .unwrap_or_else(|e| panic!("{}", e.join("\n")))
+    ksc_backend_ebpf_c::generate_c(checked.module.as_ref().unwrap()).unwrap_or_else(|e| {
+        let msgs: Vec<String> = e.iter().map(|e| e.to_string()).collect();
+        panic!("{}", msgs.join("\n"))
+    })
 }
 
 /// Compile `src` with ksc and build it with clang (warnings fail):
