@@ -3,6 +3,7 @@
 //! in order, write their files, and run the target's build command.
 
 use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::mpsc;
@@ -20,12 +21,7 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_PLUGIN: u8 = 3;
 
 /// `ksc FILE.ks` (`build == false`) and `ksc build FILE.ks`.
-pub(crate) fn compile(
-    file: &Path,
-    opts: &CompileOpts,
-    build: bool,
-    color: ColorChoice,
-) -> ExitCode {
+pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorChoice) -> ExitCode {
     // The target first: a typo there needs no parsing to be told.
     let targets = Targets::from_env();
     let target = match targets.resolve(opts.target.as_deref().unwrap_or(DEFAULT_TARGET)) {
@@ -41,7 +37,7 @@ pub(crate) fn compile(
 
     if !file.exists() && file.extension().is_none() && file.components().count() == 1 {
         eprintln!(
-            "error: `{}` is neither a command nor a file; commands: check, parse, build, \
+            "error: `{}` is neither a command nor a file; commands: check, parse, build, test, \
              plugins, targets (see `ksc --help`)",
             file.display()
         );
@@ -151,15 +147,58 @@ pub(crate) fn compile(
         backends.join(", ")
     );
 
-    if !build {
+    if mode == Mode::Emit {
         return ExitCode::SUCCESS;
     }
-    match &target.build {
+    let built = match &target.build {
         None => {
             eprintln!("target `{}` has nothing to build", target.name);
             ExitCode::SUCCESS
         }
         Some(b) => run_build(&b.command, &out_dir, &target.name),
+    };
+    if mode == Mode::Build || built != ExitCode::SUCCESS {
+        return built;
+    }
+    run_tests(&out_dir.join(&module.name), &module)
+}
+
+/// What `compile` does after checking the program.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Write the backends' files.
+    Emit,
+    /// Write them and run the target's build.
+    Build,
+    /// Build, then run the program's `@test` functions (`ksc test`).
+    Test,
+}
+
+/// Run the built program in test mode: its `@test` functions, each
+/// reported as `ok` or `FAILED`; the exit status says whether all passed.
+fn run_tests(exe: &Path, module: &ksc_ir::Module) -> ExitCode {
+    if !module
+        .functions
+        .iter()
+        .any(|f| f.kind == ksc_ir::FnKind::Test)
+    {
+        eprintln!("error: `{}` has no `@test` functions", module.source_path);
+        return ExitCode::from(EXIT_PROGRAM);
+    }
+    if !exe.exists() {
+        eprintln!(
+            "error: the target built no program at `{}` to test (use a target with a userspace backend, such as c-libbpf)",
+            exe.display()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    match Command::new(exe).env("KSC_TEST", "1").status() {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(EXIT_PROGRAM),
+        Err(e) => {
+            eprintln!("error: cannot run `{}`: {e}", exe.display());
+            ExitCode::from(EXIT_USAGE)
+        }
     }
 }
 
@@ -231,6 +270,16 @@ fn run_build(command: &[String], dir: &Path, target: &str) -> ExitCode {
     let status = if interactive {
         run_with_spinner(cmd, &command[0], dir)
     } else {
+        // The build's chatter goes to stderr like ksc's own: stdout stays
+        // for what the user asked for (`ksc test`'s report).
+        match std::io::stderr().as_fd().try_clone_to_owned() {
+            Ok(fd) => {
+                cmd.stdout(Stdio::from(fd));
+            }
+            Err(_) => {
+                cmd.stdout(Stdio::null());
+            }
+        }
         cmd.status().map(|s| (s, String::new()))
     };
     match status {

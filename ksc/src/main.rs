@@ -96,6 +96,14 @@ enum Command {
         #[command(flatten)]
         opts: CompileOpts,
     },
+    /// Build a program, then run its `@test` functions (each calls `test()`
+    /// to run an eBPF program once in the kernel); exit 0 if all pass.
+    Test {
+        /// The KernelScript source file (.ks).
+        file: PathBuf,
+        #[command(flatten)]
+        opts: CompileOpts,
+    },
     /// List the backend plugins found, with their versions and files.
     Plugins,
     /// List the targets.
@@ -158,11 +166,14 @@ fn run(cli: Cli) -> ExitCode {
                 eprintln!("error: give a source file to compile, or a command (see `ksc --help`)");
                 return ExitCode::from(2);
             };
-            return compile::compile(&file, &cli.compile, false, color);
+            return compile::compile(&file, &cli.compile, compile::Mode::Emit, color);
         }
     };
     match command {
-        Command::Build { file, opts } => compile::compile(&file, &opts, true, color),
+        Command::Build { file, opts } => {
+            compile::compile(&file, &opts, compile::Mode::Build, color)
+        }
+        Command::Test { file, opts } => compile::compile(&file, &opts, compile::Mode::Test, color),
         Command::Plugins => compile::list_plugins(),
         Command::Targets => compile::list_targets(),
         Command::Check { file, emit } => {

@@ -632,3 +632,76 @@ fn a_throwing_function_cannot_become_a_function_pointer() {
         "{e}"
     );
 }
+
+#[test]
+fn ksc_test_runs_the_test_functions_in_the_kernel() {
+    // `test(prog, ctx)` runs the program once through BPF_PROG_TEST_RUN on
+    // a packet of `packet_size` bytes; `ksc test` reports each @test.
+    let dir = std::env::temp_dir().join(format!("ksc-user-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ks = dir.join("filt.ks");
+    std::fs::write(
+        &ks,
+        r#"
+var seen : array<u32, u64>(1)
+@xdp
+fn packet_filter(ctx: *xdp_md) -> xdp_action {
+    seen[0] += 1
+    var packet_size = ctx->data_end - ctx->data
+    if (packet_size > 1000) {
+        return XDP_DROP
+    }
+    return XDP_PASS
+}
+@tc("ingress")
+fn shaper(ctx: *__sk_buff) -> i32 {
+    if (ctx->len > 1000) {
+        return TC_ACT_SHOT
+    }
+    return TC_ACT_OK
+}
+@test
+fn test_small_packets() -> i32 {
+    var test_ctx = XdpTestContext { packet_size: 64, interface_id: 1, expected_action: 2 }
+    var result = test(packet_filter, test_ctx)
+    return if (result == XDP_PASS) { 0 } else { 1 }
+}
+@test
+fn test_large_packets() -> i32 {
+    var result = test(packet_filter, XdpTestContext { packet_size: 1500, interface_id: 0, expected_action: 1 })
+    return if (result == XDP_DROP && seen[0] == 2) { 0 } else { 1 }
+}
+@test
+fn test_tc() -> i32 {
+    var small = test(shaper, XdpTestContext { packet_size: 100, interface_id: 0, expected_action: 0 })
+    var large = test(shaper, XdpTestContext { packet_size: 1200, interface_id: 0, expected_action: 0 })
+    return if (small == TC_ACT_OK && large == TC_ACT_SHOT) { 0 } else { 1 }
+}
+@test
+fn test_wrong_expectation() -> i32 {
+    var result = test(packet_filter, XdpTestContext { packet_size: 100, interface_id: 0, expected_action: 1 })
+    return if (result == XDP_DROP) { 0 } else { 7 }
+}
+fn main() -> i32 {
+    return 0
+}
+"#,
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ksc"))
+        .args(["test", ks.to_str().unwrap(), "-o"])
+        .arg(dir.join("out"))
+        .env("KSC_PLUGIN_PATH", plugin_dir())
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert_eq!(
+        out,
+        "running 4 tests\ntest test_small_packets ... ok\ntest test_large_packets ... ok\ntest test_tc ... ok\ntest test_wrong_expectation ... FAILED (returned 7)\n\ntest result: FAILED. 3 passed; 1 failed\n"
+    );
+    // The ordinary run is untouched by the tests.
+    let plain = run(&dir.join("out/filt"), &[]);
+    assert_eq!(plain.status.code(), Some(0));
+    assert_eq!(stdout(&plain), "");
+}

@@ -4340,8 +4340,19 @@ impl<'c, 'a> FnCx<'c, 'a> {
                             .into(),
                     );
                 }
-                let out: Vec<ir::Expr> = args.iter().map(|a| self.expr(a, None)).collect();
-                let i32_ = self.c.types.i32_;
+                // test(program, XdpTestContext { .. }): checked like a call.
+                let pr = self.c.types.program_ref();
+                let ctx = match self.c.syms.get("XdpTestContext").map(|s| &s.sym) {
+                    Some(Sym::Type(t)) => *t,
+                    _ => self.c.types.error,
+                };
+                let out = self.check_args("`test`", &[pr, ctx], args, span);
+                // The program's own return type (`xdp_action` for XDP), so
+                // `test(p, c) == XDP_DROP` reads naturally.
+                let i32_ = match out.first().map(|e| &e.kind) {
+                    Some(ir::ExprKind::FnRef(f)) => self.c.functions[f.index()].ret,
+                    _ => self.c.types.i32_,
+                };
                 return self.mk(
                     ir::ExprKind::Call {
                         callee: Callee::Builtin(b),

@@ -309,7 +309,8 @@ impl<'m> Gen<'m> {
             .enumerate()
             .filter(move |(_, f)| {
                 if user {
-                    f.domain == Domain::Userspace && f.kind == FnKind::Userspace
+                    f.domain == Domain::Userspace
+                        && matches!(f.kind, FnKind::Userspace | FnKind::Test)
                 } else {
                     f.domain == Domain::Ebpf
                 }
@@ -457,7 +458,7 @@ impl<'m> Gen<'m> {
             if UAPI_STRUCTS.contains(&s.name.as_str())
                 || (self.user && s.kernel)
                 || s.name == "{error}"
-                || s.name == "XdpTestContext"
+                || (s.name == "XdpTestContext" && !self.user)
             {
                 continue;
             }
@@ -655,6 +656,7 @@ impl<'m> Gen<'m> {
                 if matches!(f.kind, FnKind::Program(_))
                     || self.throwing.contains(&id)
                     || (self.user && self.m.main == Some(id))
+                    || f.kind == FnKind::Test
                 {
                     continue;
                 }
