@@ -296,30 +296,74 @@ fn tc_counters_on_a_veth_pair_and_nothing_left_behind() {
         )
         .unwrap(),
     );
-    let v = Veth::new();
-    let child = Command::new(&exe)
-        .args(["--interface", &v.host])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    v.udp(7000, 4);
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
-    let ingress: u64 = out
-        .lines()
-        .find_map(|l| l.strip_prefix("ingress: "))
-        .and_then(|l| l.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{out}"));
-    assert!(ingress >= 4, "{out}");
-    let left = sh(&format!(
-        "bpftool net show dev {}; tc filter show dev {} ingress",
-        v.host, v.host
-    ));
-    assert!(!left.contains("counter"), "still attached:\n{left}");
+    // Twice: through tcx links where the kernel has them (6.6+), and
+    // through clsact filters, the fallback for older kernels (forced here
+    // with KSC_NO_TCX).
+    let tcx_kernel = kernel_at_least(6, 6);
+    for legacy in [false, true] {
+        let v = Veth::new();
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--interface", &v.host])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if legacy {
+            cmd.env("KSC_NO_TCX", "1");
+        }
+        let child = cmd.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        // How it is attached, seen from outside while it runs.
+        let tcx_links = std::fs::read_dir(format!("/proc/{}/fdinfo", child.id()))
+            .map(|d| {
+                d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                    .filter(|info| info.contains("link_type:\ttcx"))
+                    .count()
+            })
+            .unwrap_or(0);
+        let filters = sh(&format!(
+            "tc filter show dev {h} ingress; tc filter show dev {h} egress",
+            h = v.host
+        ));
+        v.udp(7000, 4);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        if legacy || !tcx_kernel {
+            assert_eq!(tcx_links, 0);
+            assert!(
+                filters.contains("ingress_counter") && filters.contains("egress_counter"),
+                "clsact filters while running:\n{filters}"
+            );
+        } else {
+            assert_eq!(tcx_links, 2, "one tcx link per direction");
+            assert!(!filters.contains("counter"), "{filters}");
+        }
+        let out = stdout(&o);
+        let ingress: u64 = out
+            .lines()
+            .find_map(|l| l.strip_prefix("ingress: "))
+            .and_then(|l| l.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(ingress >= 4, "legacy={legacy}: {out}");
+        let left = sh(&format!(
+            "bpftool net show dev {h}; tc filter show dev {h} ingress; tc qdisc show dev {h}",
+            h = v.host
+        ));
+        assert!(
+            !left.contains("counter") && !left.contains("clsact"),
+            "still attached:\n{left}"
+        );
+    }
+}
+
+/// Is the running kernel at least `major.minor`?
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .trim()
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (a, b) >= (major, minor)
 }
 
 #[test]

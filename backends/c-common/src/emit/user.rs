@@ -135,6 +135,7 @@ static struct {{
     struct bpf_tc_hook hook;
     struct bpf_tc_opts opts;
     int hook_created;
+    int tcx_fd; /* > 0: attached through a tcx link */
 }} __ksc_h[KSC_NPROGS];
 // struct_ops tables (`register`) and their links.
 static const char *__ksc_ops[] = {{
@@ -246,6 +247,8 @@ KSC_RT int __ksc_load(int prog)
         if (err) {{
             fprintf(stderr, "error: the kernel rejected the eBPF programs of `{name}` (%s); the end of the verifier's log:\n", strerror(-err));
             __ksc_print_log_tail(25);
+            if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+                fprintf(stderr, "note: this kernel has no BTF (/sys/kernel/btf/vmlinux): programs that read kernel structs need a kernel built with CONFIG_DEBUG_INFO_BTF\n");
             exit(1);
         }}
         __ksc_loaded = 1;
@@ -256,6 +259,18 @@ KSC_RT int __ksc_load(int prog)
 KSC_RT struct bpf_program *__ksc_prog(int h)
 {{
     return bpf_object__find_program_by_name(__ksc_skel->obj, __ksc_progs[h].name);
+}}
+
+/// TC through a tcx link (kernel 6.6+): it goes away with the process, even
+/// a killed one, and leaves other users' filters alone. Made with the raw
+/// link_create so that it works with libbpf 1.1, whose headers predate tcx
+/// (BPF_TCX_INGRESS/EGRESS are 46/47 in the kernel's UAPI). Returns the link
+/// fd, or a negative errno (older kernels: EINVAL; the caller then uses clsact).
+KSC_RT int __ksc_tcx_attach(int prog_fd, int ifindex, int ingress)
+{{
+    LIBBPF_OPTS(bpf_link_create_opts, opts);
+    int fd = bpf_link_create(prog_fd, ifindex, (enum bpf_attach_type)(ingress ? 46 : 47), &opts);
+    return fd < 0 ? -errno : fd;
 }}
 
 KSC_RT int __ksc_attach(int h, const char *target, int ifindex, __u32 flags)
@@ -281,7 +296,11 @@ KSC_RT int __ksc_attach(int h, const char *target, int ifindex, __u32 flags)
     if (kind == KSC_XDP) {{
         err = bpf_xdp_attach(ifindex, bpf_program__fd(prog), flags, NULL);
         __ksc_h[h].xdp_flags = flags;
+    }} else if ((kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) && !getenv("KSC_NO_TCX")
+               && (__ksc_h[h].tcx_fd = __ksc_tcx_attach(bpf_program__fd(prog), ifindex, kind == KSC_TC_INGRESS)) > 0) {{
+        err = 0;
     }} else if (kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) {{
+        __ksc_h[h].tcx_fd = 0;
         struct bpf_tc_hook hook = {{ .sz = sizeof(hook), .ifindex = ifindex,
             .attach_point = kind == KSC_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS }};
         err = bpf_tc_hook_create(&hook);
@@ -314,6 +333,9 @@ KSC_RT void __ksc_detach(int h)
     int kind = __ksc_progs[h].kind;
     if (kind == KSC_XDP) {{
         bpf_xdp_detach(__ksc_h[h].ifindex, __ksc_h[h].xdp_flags, NULL);
+    }} else if ((kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) && __ksc_h[h].tcx_fd > 0) {{
+        close(__ksc_h[h].tcx_fd);
+        __ksc_h[h].tcx_fd = 0;
     }} else if (kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) {{
         __ksc_h[h].opts.prog_fd = 0;
         __ksc_h[h].opts.prog_id = 0;
