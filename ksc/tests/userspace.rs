@@ -27,11 +27,7 @@ fn build(name: &str, src: &str) -> PathBuf {
     let ks = dir.join(format!("{name}.ks"));
     std::fs::write(&ks, src).unwrap();
     let out = dir.join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_ksc"))
-        .args(["build", ks.to_str().unwrap(), "-o", out.to_str().unwrap()])
-        .env("KSC_PLUGIN_PATH", plugin_dir())
-        .output()
-        .unwrap();
+    let o = ksc("build", &ks, &out);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "ksc build failed:\n{err}");
     // The C compilers must not warn (ksc's own warnings are allowed).
@@ -41,6 +37,18 @@ fn build(name: &str, src: &str) -> PathBuf {
         "the C build warned:\n{err}"
     );
     out.join(name)
+}
+
+/// `ksc COMMAND FILE -o OUT` with this build's plugins.
+fn ksc(command: &str, file: &Path, out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ksc"))
+        .arg(command)
+        .arg(file)
+        .arg("-o")
+        .arg(out)
+        .env("KSC_PLUGIN_PATH", plugin_dir())
+        .output()
+        .unwrap()
 }
 
 fn run(exe: &Path, args: &[&str]) -> Output {
@@ -662,12 +670,7 @@ fn a_throwing_function_cannot_become_a_function_pointer() {
         "@xdp\nfn prog(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\nfn risky(a: i32) -> i32 {\n    if (a > 1) { throw 7 }\n    return a\n}\nfn apply(f: fn(i32) -> i32) -> i32 { return f(2) }\nfn main() -> i32 {\n    return apply(risky)\n}\n",
     )
     .unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_ksc"))
-        .args(["build", ks.to_str().unwrap(), "-o"])
-        .arg(dir.join("out"))
-        .env("KSC_PLUGIN_PATH", plugin_dir())
-        .output()
-        .unwrap();
+    let o = ksc("build", &ks, &dir.join("out"));
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(
@@ -732,12 +735,7 @@ fn main() -> i32 {
 "#,
     )
     .unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_ksc"))
-        .args(["test", ks.to_str().unwrap(), "-o"])
-        .arg(dir.join("out"))
-        .env("KSC_PLUGIN_PATH", plugin_dir())
-        .output()
-        .unwrap();
+    let o = ksc("test", &ks, &dir.join("out"));
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
     assert_eq!(

@@ -977,26 +977,23 @@ impl<'m> Gen<'m> {
             is_program,
             throws_out: self.throwing.contains(&id),
         };
+        // The function's name then its typed parameters, as libbpf's
+        // BPF_KPROBE/BPF_PROG macros take them.
+        let macro_args = |g: &mut Self| {
+            let mut args = vec![ident(&f.name)];
+            for (l, n) in f.locals[..f.params as usize].iter().zip(&st.names) {
+                args.push(g.decl(l.ty, n));
+            }
+            args
+        };
         let header = match (&f.kind, self.section(f)) {
             (FnKind::Program(ProgramType::Probe { offset: None, .. }), Some(sec)) => {
-                let params: Vec<String> = f.locals[..f.params as usize]
-                    .iter()
-                    .zip(&st.names)
-                    .map(|(l, n)| self.decl(l.ty, n))
-                    .collect();
-                let mut args = vec![ident(&f.name)];
-                args.extend(params);
+                let args = macro_args(self);
                 format!("SEC(\"{sec}\")\nint BPF_KPROBE({})", args.join(", "))
             }
             (FnKind::Program(ProgramType::StructOps { .. }), Some(sec)) => {
                 // Arguments come from the kernel's call of the table member.
-                let params: Vec<String> = f.locals[..f.params as usize]
-                    .iter()
-                    .zip(&st.names)
-                    .map(|(l, n)| self.decl(l.ty, n))
-                    .collect();
-                let mut args = vec![ident(&f.name)];
-                args.extend(params);
+                let args = macro_args(self);
                 let ret = self.type_name(f.ret);
                 format!("SEC(\"{sec}\")\n{ret} BPF_PROG({})", args.join(", "))
             }

@@ -16,13 +16,9 @@ fn generate(module: &Module, options: &ksc_plugin_abi::Options) -> Result<Vec<Fi
                 .map(|f| File::new(f.path, f.contents))
                 .collect()
         })
-        .map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| Diag {
-                    span: e.span,
-                    ..Diag::error(e.message)
-                })
+        .map_err(|errs| {
+            errs.into_iter()
+                .map(|e| Diag::error_at(e.message, e.span))
                 .collect()
         })
 }

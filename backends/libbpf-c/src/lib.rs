@@ -28,13 +28,9 @@ fn plugin_generate(
 ) -> Result<Vec<File>, Vec<Diag>> {
     generate(module)
         .map(|files| files.into_iter().map(|(p, c)| File::new(p, c)).collect())
-        .map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| Diag {
-                    span: e.span,
-                    ..Diag::error(e.message)
-                })
+        .map_err(|errs| {
+            errs.into_iter()
+                .map(|e| Diag::error_at(e.message, e.span))
                 .collect()
         })
 }

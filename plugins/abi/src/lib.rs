@@ -234,6 +234,14 @@ impl Diag {
         }
     }
 
+    /// An error at byte offsets into the source, when known.
+    pub fn error_at(message: impl Into<String>, span: Option<(u32, u32)>) -> Diag {
+        Diag {
+            span,
+            ..Diag::error(message)
+        }
+    }
+
     /// Point at a place in the source (any IR node's span).
     pub fn at(mut self, span: ksc_ir::Span) -> Diag {
         self.span = Some((span.start, span.end));
