@@ -747,3 +747,72 @@ fn main() -> i32 {
     assert_eq!(plain.status.code(), Some(0));
     assert_eq!(stdout(&plain), "");
 }
+
+#[test]
+fn sigint_and_sigterm_detach_everything_and_exit_130() {
+    // A loader that waits forever — in sleep() or reading events — stops on
+    // SIGINT/SIGTERM, detaches what it attached and exits 130.
+    let exe = build(
+        "forever",
+        r#"
+struct Ev { n: u32 }
+var evs : ringbuf<Ev>(4096)
+@xdp
+fn watch(ctx: *xdp_md) -> xdp_action { return XDP_PASS }
+@tc("ingress")
+fn watch_tc(ctx: *__sk_buff) -> i32 { return TC_ACT_OK }
+struct Args { interface: str(16), read: bool }
+fn main(args: Args) -> i32 {
+    var x = load(watch)
+    var t = load(watch_tc)
+    attach(x, args.interface, 0)
+    attach(t, args.interface, 0)
+    print("attached")
+    while (true) {
+        if (args.read) {
+            var e = evs.read(1000)
+        } else {
+            sleep(1000)
+        }
+    }
+    return 0
+}
+"#,
+    );
+    for (signal, read) in [("INT", false), ("TERM", false), ("TERM", true)] {
+        let v = Veth::new();
+        let mut args = vec!["--interface", v.host.as_str()];
+        if read {
+            args.push("--read=true");
+        }
+        let child = Command::new(&exe)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let during = sh(&format!("ip link show dev {}", v.host));
+        sh(&format!("kill -{signal} {}", child.id()));
+        let o = child.wait_with_output().unwrap();
+        let after = sh(&format!(
+            "ip link show dev {h}; tc filter show dev {h} ingress",
+            h = v.host
+        ));
+        assert!(
+            during.contains("xdp"),
+            "XDP attached while running: {during}"
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(130),
+            "SIG{signal} (read={read}): {}",
+            stderr(&o)
+        );
+        assert_eq!(stdout(&o), "attached\n");
+        assert!(
+            !after.contains("xdp") && !after.contains("watch"),
+            "left attached after SIG{signal}:\n{after}"
+        );
+    }
+}

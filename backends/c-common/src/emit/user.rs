@@ -202,6 +202,16 @@ KSC_RT void __ksc_on_signal(int sig)
     __ksc_stop = 1;
 }}
 
+/// After SIGINT/SIGTERM, at the next wait (`sleep`, `rb.read(ms)`): detach
+/// everything and exit 130, like an interrupted shell command.
+KSC_RT void __ksc_check_stop(void)
+{{
+    if (__ksc_stop) {{
+        __ksc_cleanup();
+        exit(130);
+    }}
+}}
+
 /// Append `src` (a `str(srccap)`) to `dst` (a `str(cap)` holding `at`
 /// characters); returns the new length. Truncates, keeping the NUL.
 KSC_RT size_t __ksc_strcat(char *dst, size_t cap, size_t at, const char *src, size_t srccap)
@@ -393,10 +403,7 @@ KSC_RT void __ksc_sleep(__u32 ms)
         usleep(step * 1000);
         ms -= step;
     }}
-    if (__ksc_stop) {{
-        __ksc_cleanup();
-        exit(130);
-    }}
+    __ksc_check_stop();
 }}
 
 KSC_RT void __ksc_uncaught(__s64 err)
@@ -446,6 +453,8 @@ KSC_RT void *__ksc_ring_read(struct __ksc_ring *r, struct bpf_map *map, const ch
     ring_buffer__consume(r->rb);
     if (!r->got && ms > 0 && !__ksc_stop)
         ring_buffer__poll(r->rb, (int)ms);
+    if (!r->got)
+        __ksc_check_stop();
     return r->got ? r->slot : NULL;
 }}
 
