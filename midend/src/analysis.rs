@@ -571,6 +571,8 @@ struct Flow<'c, 'a> {
     c: &'c mut Checker<'a>,
     f: FnId,
     reported: HashSet<(u32, u32)>,
+    /// Userspace locals bound to `m[k]`: they point to a copy of the entry.
+    user_copies: HashMap<LocalId, MapId>,
 }
 
 impl<'c, 'a> Flow<'c, 'a> {
@@ -590,6 +592,7 @@ impl<'c, 'a> Flow<'c, 'a> {
             c,
             f,
             reported: HashSet::new(),
+            user_copies: HashMap::new(),
         };
         fl.block(&body, st);
     }
@@ -906,6 +909,58 @@ impl<'c, 'a> Flow<'c, 'a> {
         }
     }
 
+    /// In userspace `var p = m[k]` copies the entry out of the kernel.
+    fn note_user_copy(&mut self, l: LocalId, value: Option<&ir::Expr>) {
+        if self.c.functions[self.f.index()].domain != Domain::Userspace {
+            return;
+        }
+        match value.map(|v| &v.kind) {
+            Some(ir::ExprKind::MapLookup { map, .. }) => {
+                self.user_copies.insert(l, *map);
+            }
+            _ => {
+                self.user_copies.remove(&l);
+            }
+        }
+    }
+
+    /// A write through a userspace copy of a map entry changes only the
+    /// copy; eBPF developers expect it to reach the map, so say so.
+    fn write_to_user_copy(&mut self, place: &ir::Expr) {
+        use ir::ExprKind as K;
+        let mut base = place;
+        loop {
+            base = match &base.kind {
+                K::Field { base: b, .. } | K::Index { base: b, .. } => b,
+                K::Deref(b) => b,
+                _ => break,
+            };
+            if let K::Local(l) = base.kind {
+                let Some(map) = self.user_copies.get(&l).copied() else {
+                    return;
+                };
+                if !self.reported.insert((place.span.line, place.span.col)) {
+                    return;
+                }
+                let f = &self.c.functions[self.f.index()];
+                let name = f.locals[l.index()].name.clone();
+                let mname = self.c.maps[map.index()].name.clone();
+                let span = fspan(place.span);
+                self.c.diags.push(
+                    Diagnostic::warning(
+                        span,
+                        format!("`{name}` points to a copy of a `{mname}` entry: this write does not change the map"),
+                    )
+                    .with_label("changes the copy only")
+                    .with_help(format!(
+                        "in userspace, update the entry itself (`{mname}[key].field = v`, `{mname}[key] op= v`), or write the copy back with `{mname}[key] = *{name}`"
+                    )),
+                );
+                return;
+            }
+        }
+    }
+
     fn assign_local(&self, st: &mut State, l: LocalId, value: Option<&ir::Expr>) {
         // Facts about the new value come from the state before the
         // assignment (`p = p + 8` keeps `p` non-null).
@@ -1168,16 +1223,24 @@ impl<'c, 'a> Flow<'c, 'a> {
                 if let Some(e) = init {
                     self.expr(e, &st);
                 }
+                self.note_user_copy(*local, init.as_ref());
                 self.assign_local(&mut st, *local, init.as_ref());
             }
             K::Assign { place, value } => {
                 self.expr(value, &st);
                 match place.kind {
-                    ir::ExprKind::Local(l) => self.assign_local(&mut st, l, Some(value)),
-                    _ => self.expr(place, &st),
+                    ir::ExprKind::Local(l) => {
+                        self.note_user_copy(l, Some(value));
+                        self.assign_local(&mut st, l, Some(value))
+                    }
+                    _ => {
+                        self.write_to_user_copy(place);
+                        self.expr(place, &st)
+                    }
                 }
             }
             K::CompoundAssign { place, value, .. } => {
+                self.write_to_user_copy(place);
                 self.expr(place, &st);
                 self.expr(value, &st);
             }

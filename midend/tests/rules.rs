@@ -648,3 +648,27 @@ fn range_bounds_are_integers() {
         "a range bound must be an integer",
     );
 }
+
+#[test]
+fn writes_through_a_userspace_copy_of_a_map_entry_are_flagged() {
+    let pre = "struct Flow { packets: u64 }\nvar flows : hash<u32, Flow>(64)\n";
+    let o = check(&format!("{pre}fn main() -> i32 {{\n    var p = flows[1]\n    if (p != null) {{\n        p->packets = 5\n        flows[1] = *p\n    }}\n    flows[2].packets += 1\n    return 0\n}}\n"));
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    assert_eq!(
+        o.warnings,
+        vec![(
+            6,
+            "`p` points to a copy of a `flows` entry: this write does not change the map"
+                .to_string()
+        )],
+        "{}",
+        o.rendered
+    );
+    // In eBPF the pointer is into the map itself: no warning.
+    let o = check(&format!("{pre}@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var p = flows[1]\n    if (p != null) {{\n        p->packets = 5\n    }}\n    return XDP_PASS\n}}\n"));
+    assert!(
+        o.errors.is_empty() && o.warnings.is_empty(),
+        "{}",
+        o.rendered
+    );
+}
