@@ -749,9 +749,10 @@ fn main() -> i32 {
 }
 
 #[test]
-fn sigint_and_sigterm_detach_everything_and_exit_130() {
+fn signals_detach_everything_even_sigkill() {
     // A loader that waits forever — in sleep() or reading events — stops on
-    // SIGINT/SIGTERM, detaches what it attached and exits 130.
+    // SIGINT/SIGTERM, detaches what it attached and exits 130; after
+    // SIGKILL its XDP and tcx links go with it.
     let exe = build(
         "forever",
         r#"
@@ -765,7 +766,9 @@ struct Args { interface: str(16), read: bool }
 fn main(args: Args) -> i32 {
     var x = load(watch)
     var t = load(watch_tc)
-    attach(x, args.interface, 0)
+    if (attach(x, args.interface, 0) != 0) {
+        return 3
+    }
     attach(t, args.interface, 0)
     print("attached")
     while (true) {
@@ -779,7 +782,12 @@ fn main(args: Args) -> i32 {
 }
 "#,
     );
-    for (signal, read) in [("INT", false), ("TERM", false), ("TERM", true)] {
+    for (signal, read) in [
+        ("INT", false),
+        ("TERM", false),
+        ("TERM", true),
+        ("KILL", false),
+    ] {
         let v = Veth::new();
         let mut args = vec!["--interface", v.host.as_str()];
         if read {
@@ -793,6 +801,8 @@ fn main(args: Args) -> i32 {
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(400));
         let during = sh(&format!("ip link show dev {}", v.host));
+        // A second loader does not replace the first one's program.
+        let second = run(&exe, &["--interface", &v.host]);
         sh(&format!("kill -{signal} {}", child.id()));
         let o = child.wait_with_output().unwrap();
         let after = sh(&format!(
@@ -803,9 +813,17 @@ fn main(args: Args) -> i32 {
             during.contains("xdp"),
             "XDP attached while running: {during}"
         );
+        assert_eq!(second.status.code(), Some(3));
+        assert!(
+            stderr(&second).contains("another XDP program is attached there"),
+            "{}",
+            stderr(&second)
+        );
+        // SIGKILL cannot be caught: the links die with the process.
+        let expected = if signal == "KILL" { None } else { Some(130) };
         assert_eq!(
             o.status.code(),
-            Some(130),
+            expected,
             "SIG{signal} (read={read}): {}",
             stderr(&o)
         );

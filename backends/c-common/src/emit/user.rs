@@ -136,6 +136,7 @@ static struct {{
     struct bpf_tc_opts opts;
     int hook_created;
     int tcx_fd; /* > 0: attached through a tcx link */
+    int xdp_fd; /* > 0: attached through an XDP link */
 }} __ksc_h[KSC_NPROGS];
 // struct_ops tables (`register`) and their links.
 static const char *__ksc_ops[] = {{
@@ -237,6 +238,9 @@ KSC_RT void __ksc_mkdirs(const char *path)
 
 KSC_RT void __ksc_open(void)
 {{
+    // Line-buffered even into a pipe: a loader runs for long, and its
+    // lines should reach `| grep` or a log as they are printed.
+    setvbuf(stdout, NULL, _IOLBF, 0);
     libbpf_set_print(__ksc_libbpf_print);
     LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = {pin_root});
     __ksc_skel = {skel}__open_opts(&opts);
@@ -304,8 +308,19 @@ KSC_RT int __ksc_attach(int h, const char *target, int ifindex, __u32 flags)
         __ksc_h[h].ifindex = ifindex;
     }}
     if (kind == KSC_XDP) {{
-        err = bpf_xdp_attach(ifindex, bpf_program__fd(prog), flags, NULL);
         __ksc_h[h].xdp_flags = flags;
+        // A link first (5.9+): it dies with the process, even a killed
+        // one, and never replaces someone else's program (EBUSY instead).
+        LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = flags);
+        int fd = bpf_link_create(bpf_program__fd(prog), ifindex, BPF_XDP, &lopts);
+        if (fd > 0) {{
+            __ksc_h[h].xdp_fd = fd;
+        }} else if (errno == EINVAL) {{
+            __ksc_h[h].xdp_fd = 0;
+            err = bpf_xdp_attach(ifindex, bpf_program__fd(prog), flags, NULL);
+        }} else {{
+            err = -errno;
+        }}
     }} else if ((kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) && !getenv("KSC_NO_TCX")
                && (__ksc_h[h].tcx_fd = __ksc_tcx_attach(bpf_program__fd(prog), ifindex, kind == KSC_TC_INGRESS)) > 0) {{
         err = 0;
@@ -329,7 +344,9 @@ KSC_RT int __ksc_attach(int h, const char *target, int ifindex, __u32 flags)
     }}
     if (err) {{
         fprintf(stderr, "error: cannot attach `%s`%s%s: %s\n", __ksc_progs[h].name, target ? " to " : "", target ? target : "",
-                err == -EPERM ? "not permitted (run as root)" : strerror(-err));
+                err == -EPERM ? "not permitted (run as root)"
+                : err == -EBUSY && kind == KSC_XDP ? "another XDP program is attached there (ksc does not replace it)"
+                : strerror(-err));
         return err;
     }}
     __ksc_h[h].attached = 1;
@@ -341,7 +358,10 @@ KSC_RT void __ksc_detach(int h)
     if (!__ksc_h[h].attached)
         return;
     int kind = __ksc_progs[h].kind;
-    if (kind == KSC_XDP) {{
+    if (kind == KSC_XDP && __ksc_h[h].xdp_fd > 0) {{
+        close(__ksc_h[h].xdp_fd);
+        __ksc_h[h].xdp_fd = 0;
+    }} else if (kind == KSC_XDP) {{
         bpf_xdp_detach(__ksc_h[h].ifindex, __ksc_h[h].xdp_flags, NULL);
     }} else if ((kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) && __ksc_h[h].tcx_fd > 0) {{
         close(__ksc_h[h].tcx_fd);
