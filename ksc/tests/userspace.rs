@@ -903,3 +903,49 @@ fn every_network_example_loads_attaches_and_cleans_up_on_a_veth() {
         );
     }
 }
+
+#[test]
+fn tracepoint_and_probe_examples_run_their_own_loaders() {
+    // Tracepoint examples attach and wait (SIGINT ends them, exit 130);
+    // probe examples cannot attach on a kernel without kprobes and must say
+    // so in plain words and exit 1, not crash.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let kprobes = Path::new("/sys/kernel/tracing/kprobe_events").exists()
+        || Path::new("/sys/kernel/debug/tracing/kprobe_events").exists();
+    for name in [
+        "syscall_counter",
+        "tracepoint_exec_counter",
+        "tracepoint_openat",
+        "tracepoint_read_latency",
+        "tracepoint_sched_switch",
+        "kprobe_tcp_connect",
+        "kprobe_vfs_read",
+    ] {
+        let src = std::fs::read_to_string(dir.join(format!("{name}.ks"))).unwrap();
+        let exe = build(name, &src);
+        let mut args = vec![];
+        if src.contains("seconds:") {
+            args.push("--seconds=30");
+        }
+        let child = Command::new(&exe)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        sh(&format!("kill -INT {} 2>/dev/null", child.id()));
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        if name.starts_with("kprobe_") && !kprobes {
+            assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+            assert!(
+                err.contains("error: cannot attach") && err.contains("no such attach point"),
+                "{name}: {err}"
+            );
+        } else {
+            assert_eq!(o.status.code(), Some(130), "{name}: {err}");
+            assert!(!err.contains("error"), "{name}: {err}");
+        }
+    }
+}

@@ -346,6 +346,7 @@ KSC_RT int __ksc_attach(int h, const char *target, int ifindex, __u32 flags)
         fprintf(stderr, "error: cannot attach `%s`%s%s: %s\n", __ksc_progs[h].name, target ? " to " : "", target ? target : "",
                 err == -EPERM ? "not permitted (run as root)"
                 : err == -EBUSY && kind == KSC_XDP ? "another XDP program is attached there (ksc does not replace it)"
+                : err == -ENOENT && kind == KSC_LINK ? "this kernel has no such attach point (for a probe: no such function, or no kprobe support; for a tracepoint: no such event)"
                 : strerror(-err));
         return err;
     }}
