@@ -616,6 +616,7 @@ fn prog(ctx: *xdp_md) -> xdp_action { return XDP_PASS }
 
 enum Color { Red = 1, Green = 2, Blue = 4 }
 struct Point { x: i32, y: i32 }
+struct Named { tag: u8[4], n: u32 }
 
 fn add(a: i32, b: i32) -> i32 { return a + b }
 fn mul(a: i32, b: i32) -> i32 { return a * b }
@@ -653,6 +654,10 @@ fn main() -> i32 {
     while (i < 10) { i += 2 }
     var arr: u32[4] = [1, 2, 3, 4]
     print("i %d arr %d", i, arr[2])
+    var nm = Named { tag: [0; 4], n: 2 }
+    nm.tag[0] = 79
+    nm.tag[1] = 75
+    print("%c%c %5d|%-3s|%s %d", 72, 105, 42, "ab", nm.tag, nm.n)
     return 3
 }
 "#,
@@ -661,7 +666,7 @@ fn main() -> i32 {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "[hello world] [hello w] equal: 1\nchar e\np 2 2\nfp 7 12\nsum 10\nmatch 10 20 30\ni 10 arr 3\n"
+        "[hello world] [hello w] equal: 1\nchar e\np 2 2\nfp 7 12\nsum 10\nmatch 10 20 30\ni 10 arr 3\nHi    42|ab |OK 2\n"
     );
 }
 

@@ -2906,6 +2906,86 @@ impl<'c, 'a> FnCx<'c, 'a> {
     }
 
     /// Check `e` where a `to` is expected, inserting the implicit widening.
+    /// `print("fmt", values...)` with conversions: as many values as
+    /// conversions, each of a kind its conversion formats. (Without any
+    /// conversion the values are printed after the text: DECISIONS.md.)
+    fn check_print_format(&mut self, out: &[ir::Expr], args: &[ast::Expr], span: Span) {
+        let Some(ir::ExprKind::Value(Value::Str(fmt))) = out.first().map(|e| &e.kind) else {
+            return;
+        };
+        let convs = match format_conversions(fmt) {
+            Ok(c) => c,
+            Err(msg) => {
+                self.c.error(args[0].span, msg).help = Some(
+                    "the conversions are %d %i %u %x %X %o %c %s %p (and %% for a percent sign)"
+                        .into(),
+                );
+                return;
+            }
+        };
+        if convs.is_empty() {
+            return;
+        }
+        let values = &out[1..];
+        if convs.len() != values.len() {
+            let (n, m) = (convs.len(), values.len());
+            self.c
+                .error(
+                    span,
+                    format!(
+                        "the format has {n} conversion{} but {m} value{} follow{}",
+                        if n == 1 { "" } else { "s" },
+                        if m == 1 { "" } else { "s" },
+                        if m == 1 { "s" } else { "" }
+                    ),
+                )
+                .help = Some("give one value per `%` conversion".into());
+            return;
+        }
+        for ((conv, v), a) in convs.iter().zip(values).zip(&args[1..]) {
+            if self.t().is_error(v.ty) {
+                continue;
+            }
+            let kind = self.t().kind(v.ty).clone();
+            let texty = |t: &Self, e: TypeId| {
+                matches!(
+                    t.t().kind(e),
+                    TypeKind::Char | TypeKind::Int(IntType::U8 | IntType::I8)
+                )
+            };
+            let integer = matches!(
+                kind,
+                TypeKind::Int(_) | TypeKind::Bool | TypeKind::Char | TypeKind::Enum(_)
+            );
+            let text = match kind {
+                TypeKind::Str(_) => true,
+                TypeKind::Array(e, _) | TypeKind::Pointer(e) => texty(self, e),
+                _ => false,
+            };
+            let pointer = matches!(kind, TypeKind::Pointer(_));
+            let (fits, wants) = match conv {
+                's' => (text, "a string (`str(N)`, a `u8`/`char` array or pointer)"),
+                'p' => (pointer, "a pointer"),
+                _ => (integer, "an integer"),
+            };
+            if !fits {
+                let found = self.t().display(v.ty);
+                self.c
+                    .error(
+                        a.span,
+                        format!("`%{conv}` formats {wants}, but this is a `{found}`"),
+                    )
+                    .help = Some(if text {
+                    "use `%s` for text".into()
+                } else if integer {
+                    "use `%d` (or `%u`, `%x`) for integers".into()
+                } else {
+                    "choose the conversion for this value's type".into()
+                });
+            }
+        }
+    }
+
     fn coerce_expr(&mut self, e: &ast::Expr, to: TypeId, ptr_ok: bool) -> ir::Expr {
         let x = if ptr_ok && self.t().pointee(to).is_some() {
             self.expr_ptr_ok(e, Some(to))
@@ -4256,6 +4336,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                     out.push(x);
                 }
+                self.check_print_format(&out, args, span);
                 if self.ebpf() && out.len() > 4 {
                     self.c.error(span, format!("`print` in eBPF takes at most 3 values after the format; this has {}", out.len() - 1)).help =
                         Some("bpf_printk formats at most 3 values: split the line into several `print` calls".into());
@@ -4376,6 +4457,41 @@ impl<'c, 'a> FnCx<'c, 'a> {
             span,
         )
     }
+}
+
+/// The conversions of a printf-style format (`d`, `s`, ...), skipping
+/// `%%`; flags, width, precision and length modifiers are allowed.
+fn format_conversions(fmt: &str) -> Result<Vec<char>, String> {
+    let mut out = Vec::new();
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            continue;
+        }
+        let mut spec = String::from("%");
+        loop {
+            let Some(&n) = chars.peek() else {
+                return Err(format!("the format ends inside the conversion `{spec}`"));
+            };
+            chars.next();
+            spec.push(n);
+            match n {
+                '%' if spec == "%%" => break,
+                '-' | '+' | ' ' | '#' | '0'..='9' | '.' | 'l' | 'h' | 'z' | 'j' | 't' => {}
+                'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'c' | 's' | 'p' => {
+                    out.push(n);
+                    break;
+                }
+                'f' | 'e' | 'g' | 'E' | 'G' | 'a' => {
+                    return Err(format!(
+                        "`{spec}` formats a floating-point number; KernelScript has none"
+                    ))
+                }
+                _ => return Err(format!("`{spec}` is not a conversion `print` knows")),
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn contains_break(b: &ir::Block) -> bool {

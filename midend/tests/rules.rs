@@ -482,6 +482,46 @@ fn print_in_ebpf_takes_three_values() {
 }
 
 #[test]
+fn print_formats_are_checked_against_their_values() {
+    let f = |body: &str| {
+        format!("struct S {{ name: u8[16] }}\nfn main() -> i32 {{\n    var x: u64 = 1\n    var s: str(8) = \"hi\"\n    var t = S {{ name: [0; 16] }}\n{body}\n    return 0\n}}\n")
+    };
+    assert_clean(&f("    print(\"%d%% %5lu %-3s %c %s %x %p\", x, x, s, 65, t.name, 255, &x)\n    print(\"list style: \", x, s)"));
+    assert_error(
+        &f("    print(\"%d and %d\", x)"),
+        6,
+        "the format has 2 conversions but 1 value follows",
+    );
+    assert_error(
+        &f("    print(\"%s\", x)"),
+        6,
+        "`%s` formats a string (`str(N)`, a `u8`/`char` array or pointer), but this is a `u64`",
+    );
+    assert_error(
+        &f("    print(\"%d\", s)"),
+        6,
+        "`%d` formats an integer, but this is a `str(8)`",
+    );
+    assert_error(
+        &f("    print(\"%f\", x)"),
+        6,
+        "formats a floating-point number",
+    );
+    assert_error(
+        &f("    print(\"%q\", x)"),
+        6,
+        "`%q` is not a conversion `print` knows",
+    );
+    assert_error(
+        &f("    print(\"100%\", x)"),
+        6,
+        "the format ends inside the conversion `%`",
+    );
+    // The same in eBPF.
+    assert_error("@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var n: u32 = 1\n    print(\"n=%s\", n)\n    return XDP_PASS\n}\n", 3, "but this is a `u32`");
+}
+
+#[test]
 fn match_needs_default_and_missing_returns_are_caught() {
     assert_error(
         "fn f(x: u32) -> u32 {\n    return match (x) { 1: 2 }\n}\n",

@@ -1526,6 +1526,17 @@ impl<'m> Gen<'m> {
                     let _ = writeln!(out, "{pad}{target}[{i}] = {v};");
                 }
             }
+            (ExprKind::ArrayRepeat { value, .. }, TypeKind::Array(_, n)) => {
+                let n = *n;
+                let v = self.expr(value, st);
+                // The target is zeroed already.
+                if v != "0" {
+                    let _ = writeln!(
+                        out,
+                        "{pad}for (__u32 __i = 0; __i < {n}; __i++) {target}[__i] = {v};"
+                    );
+                }
+            }
             (_, TypeKind::Array(..)) => {
                 let v = self.expr(e, st);
                 let _ = writeln!(
@@ -2067,6 +2078,11 @@ impl<'m> Gen<'m> {
             TypeKind::Pointer(_) if conv == 's' => ("%s".into(), Some(text.clone())),
             TypeKind::Array(..) => (format!("%{spec}s"), Some(text.clone())),
             TypeKind::Pointer(_) => ("%p".into(), Some(text.clone())),
+            // printf prints the character; bpf_printk before 5.13 has no
+            // `%c`, so eBPF prints the code.
+            TypeKind::Int(_) if conv == 'c' && self.user => {
+                (format!("%{spec}c"), Some(format!("(int)({text})")))
+            }
             TypeKind::Int(i) => {
                 let signed = i.signed();
                 let c = match conv {
