@@ -1845,7 +1845,7 @@ impl<'m> Gen<'m> {
             ExprKind::ArrayLit(_) | ExprKind::ArrayRepeat { .. } => {
                 self.err(
                     e.span,
-                    "array values can only initialise a `var` in eBPF code",
+                    "array values (`[a, b]`, `[v; n]`) can only initialise a `var` or a struct field; declare a `var` and pass that",
                 );
                 "0".into()
             }
