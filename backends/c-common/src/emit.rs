@@ -1908,7 +1908,7 @@ impl<'m> Gen<'m> {
                     "0".into()
                 }
             }
-            ExprKind::StrConcat(parts) if self.user => {
+            ExprKind::StrConcat(parts) => {
                 // Append each part, truncating to the result's capacity and
                 // always leaving a terminating NUL.
                 let TypeKind::Str(cap) = *self.kind(e.ty) else {
@@ -1916,8 +1916,9 @@ impl<'m> Gen<'m> {
                     return "0".into();
                 };
                 let n = self.fresh();
+                self.need_strcat();
                 let mut c = format!(
-                    "({{ ks_str{cap} __ksc_s{n}; memset(&__ksc_s{n}, 0, sizeof(__ksc_s{n})); size_t __ksc_l{n} = 0; "
+                    "({{ ks_str{cap} __ksc_s{n}; __builtin_memset(&__ksc_s{n}, 0, sizeof(__ksc_s{n})); __u32 __ksc_l{n} = 0; "
                 );
                 for (i, part) in parts.iter().enumerate() {
                     let TypeKind::Str(pc) = *self.kind(part.ty) else {
@@ -1933,19 +1934,29 @@ impl<'m> Gen<'m> {
                 let _ = write!(c, "__ksc_s{n}; }})");
                 c
             }
-            ExprKind::StrConcat(_) => {
-                self.err(
-                    e.span,
-                    "string concatenation is not supported in eBPF code yet",
-                );
-                "0".into()
-            }
         }
     }
 
     fn need_streq(&mut self) {
-        if !self.out.contains("__ksc_streq(const char") {
-            let helper = "static __always_inline int __ksc_streq(const char *a, const char *b, __u32 n)\n{\n    for (__u32 i = 0; i < n; i++) {\n        if (a[i] != b[i])\n            return 0;\n        if (!a[i])\n            return 1;\n    }\n    return 1;\n}\n\n";
+        self.need_helper(
+            "__ksc_streq(const char",
+            "static __always_inline int __ksc_streq(const char *a, const char *b, __u32 n)\n{\n    for (__u32 i = 0; i < n; i++) {\n        if (a[i] != b[i])\n            return 0;\n        if (!a[i])\n            return 1;\n    }\n    return 1;\n}\n\n",
+        );
+    }
+
+    /// Append `src` (a `str(srccap)`) to `dst` (a `str(cap)` holding `at`
+    /// characters), truncating and keeping the NUL; bounded loops only, so
+    /// the verifier accepts it.
+    fn need_strcat(&mut self) {
+        self.need_helper(
+            "__ksc_strcat(char",
+            "static __always_inline __u32 __ksc_strcat(char *dst, __u32 cap, __u32 at, const char *src, __u32 srccap)\n{\n    for (__u32 i = 0; i < srccap; i++) {\n        if (!src[i] || at + 1 >= cap)\n            break;\n        dst[at] = src[i];\n        at++;\n    }\n    return at;\n}\n\n",
+        );
+    }
+
+    /// Define a small C helper once, before the functions that use it.
+    fn need_helper(&mut self, marker: &str, helper: &str) {
+        if !self.out.contains(marker) {
             let anchor = if self.user {
                 "#include \""
             } else {

@@ -422,3 +422,32 @@ fn prog(ctx: *xdp_md) -> xdp_action {
     // struct PktEvent { u32 len; u8 proto; } = 8 bytes with padding, little-endian.
     assert_eq!(events, ["3600000006000000", "0100000002000000"], "{out}");
 }
+
+#[test]
+fn strings_concatenate_and_compare_in_ebpf() {
+    // `a + b` into a `str(N)`: bounded loops the verifier accepts;
+    // truncated to the result's size, NUL kept.
+    let src = r#"
+var results : array<u32, u64>(4)
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    var a: str(8) = "hello"
+    var b: str(8) = " world"
+    var whole: str(16) = a + b
+    var cut: str(8) = a + b
+    if (whole == "hello world") {
+        results[0] = 1
+    }
+    if (cut == "hello w") {
+        results[1] = 1
+    }
+    results[2] = whole[6] as u64
+    return XDP_PASS
+}
+"#;
+    let l = load("concat", src);
+    assert_eq!(l.run("prog", &tcp(1)), XDP_PASS);
+    assert_eq!(l.map_u64("results", 0), 1, "hello world");
+    assert_eq!(l.map_u64("results", 1), 1, "truncated to 7 + NUL");
+    assert_eq!(l.map_u64("results", 2), b'w' as u64);
+}

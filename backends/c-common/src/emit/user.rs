@@ -213,15 +213,6 @@ KSC_RT void __ksc_check_stop(void)
     }}
 }}
 
-/// Append `src` (a `str(srccap)`) to `dst` (a `str(cap)` holding `at`
-/// characters); returns the new length. Truncates, keeping the NUL.
-KSC_RT size_t __ksc_strcat(char *dst, size_t cap, size_t at, const char *src, size_t srccap)
-{{
-    for (size_t i = 0; i < srccap && src[i] && at + 1 < cap; i++)
-        dst[at++] = src[i];
-    return at;
-}}
-
 KSC_RT void __ksc_mkdirs(const char *path)
 {{
     char buf[256];
