@@ -374,10 +374,10 @@ impl<'m> Gen<'m> {
                 };
                 self.decl(sig.ret, &format!("(*{name})({params})"))
             }
-            TypeKind::Function(_)
-            | TypeKind::ProgramRef
-            | TypeKind::ProgramHandle
-            | TypeKind::StructOpsRef => {
+            // eBPF has no indirect calls: a function pointer is the number
+            // of the function (0 is null) and calls dispatch on it.
+            TypeKind::Function(_) => format!("__u32{}", sp(name)),
+            TypeKind::ProgramRef | TypeKind::ProgramHandle | TypeKind::StructOpsRef => {
                 let msg = format!(
                     "values of type {:?} cannot exist in eBPF code",
                     self.kind(t)
@@ -1329,7 +1329,14 @@ impl<'m> Gen<'m> {
             }
             StmtKind::Expr(e) => {
                 let v = self.expr(e, st);
-                let _ = writeln!(out, "{pad}{v};");
+                // A value-producing statement expression (a call through a
+                // function pointer) used for its effect only.
+                let discard = if v.starts_with("({") && !matches!(self.kind(e.ty), TypeKind::Void) {
+                    "(void)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "{pad}{discard}{v};");
             }
             StmtKind::If { cond, then, els } => {
                 let c = self.expr(cond, st);
@@ -1643,6 +1650,14 @@ impl<'m> Gen<'m> {
                 // Through the skeleton: the initial image before load(),
                 // the live value after (DECISIONS.md).
                 let gl = &self.m.globals[g.index()];
+                if matches!(self.kind(gl.ty), TypeKind::Function(_)) {
+                    let name = gl.name.clone();
+                    self.err(
+                        e.span,
+                        format!("global `{name}` holds a function pointer, and globals are shared with eBPF code, where userspace functions do not exist: keep userspace function pointers in local variables"),
+                    );
+                    return "0".into();
+                }
                 let sec = if gl.visibility == GlobalVisibility::Pinned {
                     "data_pinned_globals"
                 } else {
@@ -1686,13 +1701,21 @@ impl<'m> Gen<'m> {
                 }
             }
             ExprKind::StructOpsRef(i) if self.user => i.to_string(),
+            ExprKind::FnRef(f) if !self.throwing.contains(f) => {
+                if matches!(self.m.functions[f.index()].kind, FnKind::Program(_)) {
+                    self.err(
+                        e.span,
+                        "a program cannot be a function pointer in eBPF code; tail-call it with `return prog(ctx)`",
+                    );
+                    return "0".into();
+                }
+                format!("{}u", f.index() + 1)
+            }
             ExprKind::FnRef(f) => {
+                let name = self.m.functions[f.index()].name.clone();
                 self.err(
                     e.span,
-                    format!(
-                        "`{}` used as a value in eBPF code",
-                        self.m.functions[f.index()].name
-                    ),
+                    format!("`{name}` can throw, so it cannot be used as a function pointer; catch inside it, or return an error code"),
                 );
                 "0".into()
             }
@@ -1937,6 +1960,32 @@ impl<'m> Gen<'m> {
         }
     }
 
+    /// The eBPF functions of signature `sig` used as values anywhere.
+    fn pointer_targets(&self, sig: &ksc_ir::FnSig) -> Vec<FnId> {
+        let mut taken = std::collections::BTreeSet::new();
+        for f in &self.m.functions {
+            f.body.walk_exprs(&mut |x| {
+                if let ExprKind::FnRef(id) = x.kind {
+                    taken.insert(id);
+                }
+            });
+        }
+        taken
+            .into_iter()
+            .filter(|id| {
+                let f = &self.m.functions[id.index()];
+                f.domain == Domain::Ebpf
+                    && !matches!(f.kind, FnKind::Program(_))
+                    && f.ret == sig.ret
+                    && f.params as usize == sig.params.len()
+                    && f.locals[..f.params as usize]
+                        .iter()
+                        .zip(&sig.params)
+                        .all(|(l, t)| l.ty == *t)
+            })
+            .collect()
+    }
+
     fn need_streq(&mut self) {
         self.need_helper(
             "__ksc_streq(const char",
@@ -1990,12 +2039,43 @@ impl<'m> Gen<'m> {
                 let f = self.expr(p, st);
                 format!("({f})({})", a.join(", "))
             }
-            Callee::Pointer(_) => {
-                self.err(
-                    e.span,
-                    "calls through function pointers are not supported in eBPF code",
-                );
-                "0".into()
+            Callee::Pointer(p) => {
+                // Dispatch over the functions of this signature whose
+                // address is taken: direct calls the verifier accepts.
+                let TypeKind::Function(sig) = self.kind(p.ty).clone() else {
+                    self.err(e.span, "call through a value that is not a function");
+                    return "0".into();
+                };
+                let fp = self.expr(p, st);
+                let n = self.fresh();
+                let void = matches!(self.kind(sig.ret), TypeKind::Void);
+                let mut c = format!("({{ __u32 __ksc_fp{n} = {fp}; ");
+                if !void {
+                    let d = self.decl(sig.ret, &format!("__ksc_r{n}"));
+                    let _ = write!(c, "{d} = 0; ");
+                }
+                let mut first = true;
+                for id in self.pointer_targets(&sig) {
+                    let name = ident(&self.m.functions[id.index()].name);
+                    let call = format!("{name}({})", a.join(", "));
+                    let _ = write!(
+                        c,
+                        "{}if (__ksc_fp{n} == {}u) {}{call}; ",
+                        if first { "" } else { "else " },
+                        id.index() + 1,
+                        if void {
+                            String::new()
+                        } else {
+                            format!("__ksc_r{n} = ")
+                        }
+                    );
+                    first = false;
+                }
+                if !void {
+                    let _ = write!(c, "__ksc_r{n}; ");
+                }
+                c.push_str("})");
+                c
             }
             Callee::Builtin(b) => match b {
                 _ if self.user => self.user_builtin(*b, args, &a),

@@ -451,3 +451,47 @@ fn prog(ctx: *xdp_md) -> xdp_action {
     assert_eq!(l.map_u64("results", 1), 1, "truncated to 7 + NUL");
     assert_eq!(l.map_u64("results", 2), b'w' as u64);
 }
+
+#[test]
+fn function_pointers_in_ebpf_dispatch_to_their_targets() {
+    // The spec's eBPF function pointers: a pointer is the function's number
+    // and a call dispatches over the functions of that signature.
+    let src = r#"
+type Scorer = fn(u32) -> u32
+var results : array<u32, u64>(4)
+@helper
+fn double(x: u32) -> u32 { return x * 2 }
+@helper
+fn square(x: u32) -> u32 { return x * x }
+@helper
+fn pick(big: bool) -> Scorer {
+    if (big) {
+        return square
+    }
+    return double
+}
+@helper
+fn apply(f: Scorer, x: u32) -> u32 { return f(x) }
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    var len = (ctx->data_end - ctx->data) as u32
+    var f: Scorer = pick(len > 100)
+    results[0] = apply(f, 7) as u64
+    var g: Scorer = double
+    results[1] = g(21) as u64
+    return XDP_PASS
+}
+"#;
+    let l = load("fnptr", src);
+    assert_eq!(l.run("prog", &tcp(1)), XDP_PASS);
+    let small = l.map_u64("results", 0);
+    assert_eq!(l.map_u64("results", 1), 42);
+    let mut big = tcp(1);
+    big.resize(200, 0);
+    assert_eq!(l.run("prog", &big), XDP_PASS);
+    assert_eq!(
+        (small, l.map_u64("results", 0)),
+        (14, 49),
+        "double(7), square(7)"
+    );
+}
