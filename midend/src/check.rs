@@ -4193,6 +4193,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             (FnKind::Extern, _) => Some(("an `extern` kernel function", "extern kfuncs can only be called from eBPF programs".into())),
             (FnKind::Private, Domain::KernelModule) => None,
             (FnKind::Private, _) => Some(("a `@private` kernel-module function", "only `@kfunc` and `@private` functions of the module may call it; expose it through a `@kfunc`".into())),
+            // Tests stay out of production code (spec "Testing").
+            (FnKind::Test, Domain::Userspace) if self.kind != FnKind::Test => Some(("a `@test` function", "tests run with `ksc test`; production code cannot call them".into())),
             (FnKind::Userspace | FnKind::Test, Domain::Userspace) => None,
             (FnKind::Userspace | FnKind::Test, _) => Some(("a userspace function", "eBPF and kernel code can only call `@helper`s, `@kfunc`s and kernel functions; make it a `@helper`".into())),
         };

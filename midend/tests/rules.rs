@@ -482,6 +482,29 @@ fn print_in_ebpf_takes_three_values() {
 }
 
 #[test]
+fn test_calls_are_checked_and_kept_out_of_production_code() {
+    let pre = "@xdp\nfn packet_filter(ctx: *xdp_md) -> xdp_action {\n    return XDP_PASS\n}\n@helper\nfn not_a_program() -> u32 { return 1 }\n";
+    assert_error(
+        &format!("{pre}@test\nfn t() -> i32 {{\n    var r = test(not_a_program, XdpTestContext {{ packet_size: 64, interface_id: 0, expected_action: 2 }})\n    return 0\n}}\n"),
+        9,
+        "expected `FunctionRef`, found `fn() -> u32`",
+    );
+    assert_error(
+        &format!(
+            "{pre}@test\nfn t() -> i32 {{\n    var r = test(packet_filter, 42)\n    return 0\n}}\n"
+        ),
+        9,
+        "expected `XdpTestContext`, found `u32`",
+    );
+    assert_error(
+        &format!("{pre}@test\nfn t() -> i32 {{\n    return 0\n}}\nfn main() -> i32 {{\n    return t()\n}}\n"),
+        12,
+        "`t` is a `@test` function and cannot be called from userspace",
+    );
+    assert_clean(&format!("{pre}@test\nfn t() -> i32 {{\n    var r = test(packet_filter, XdpTestContext {{ packet_size: 64, interface_id: 0, expected_action: 2 }})\n    return if (r == XDP_PASS) {{ 0 }} else {{ 1 }}\n}}\n@test\nfn u() -> i32 {{\n    return t()\n}}\nfn main() -> i32 {{\n    return 0\n}}\n"));
+}
+
+#[test]
 fn print_formats_are_checked_against_their_values() {
     let f = |body: &str| {
         format!("struct S {{ name: u8[16] }}\nfn main() -> i32 {{\n    var x: u64 = 1\n    var s: str(8) = \"hi\"\n    var t = S {{ name: [0; 16] }}\n{body}\n    return 0\n}}\n")
