@@ -122,6 +122,9 @@ pub struct Checker<'a> {
     syms: HashMap<String, SymInfo>,
     consts: Vec<ConstEntry<'a>>,
     aliases: Vec<AliasEntry<'a>>,
+    /// Every function's name, known before globals are evaluated (for
+    /// the message when one initialises a global).
+    fn_names: std::collections::HashSet<String>,
     pub maps: Vec<ir::Map>,
     pub globals: Vec<ir::Global>,
     pub configs: Vec<ir::Config>,
@@ -203,6 +206,7 @@ impl<'a> Checker<'a> {
             syms: HashMap::new(),
             consts: Vec::new(),
             aliases: Vec::new(),
+            fn_names: Default::default(),
             maps: Vec::new(),
             globals: Vec::new(),
             configs: Vec::new(),
@@ -363,6 +367,9 @@ impl<'a> Checker<'a> {
                     self.define(&k.name, Sym::Const(i));
                 }
                 ItemKind::Import(imp) => self.define(&imp.name, Sym::Import),
+                ItemKind::Fn(f) => {
+                    self.fn_names.insert(f.name.name.clone());
+                }
                 ItemKind::Include(path) => {
                     self.warning(path.span, format!("`include \"{}\"` is not processed yet", path.value)).help = Some(
                         "declare what the header provides in this file (externs, structs, constants)".into(),
@@ -612,6 +619,11 @@ impl<'a> Checker<'a> {
                     self.error(id.span, format!("`{}` is not a constant", id.name))
                         .help =
                         Some("initial values and sizes must be known at compile time".into());
+                    return None;
+                }
+                None if self.fn_names.contains(&id.name) => {
+                    self.error(id.span, format!("a global cannot be initialised with the function `{}`", id.name))
+                        .help = Some("globals are shared between eBPF and userspace, where functions differ: keep function pointers in local variables (eBPF code may store a `@helper` in a global at run time)".into());
                     return None;
                 }
                 None => {

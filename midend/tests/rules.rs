@@ -482,6 +482,15 @@ fn print_in_ebpf_takes_three_values() {
 }
 
 #[test]
+fn a_global_initialised_with_a_function_is_explained() {
+    assert_error(
+        "type BinaryOp = fn(i32, i32) -> i32\nfn mul(a: i32, b: i32) -> i32 {\n    return a * b\n}\nvar op: BinaryOp = mul\n",
+        5,
+        "a global cannot be initialised with the function `mul`",
+    );
+}
+
+#[test]
 fn test_calls_are_checked_and_kept_out_of_production_code() {
     let pre = "@xdp\nfn packet_filter(ctx: *xdp_md) -> xdp_action {\n    return XDP_PASS\n}\n@helper\nfn not_a_program() -> u32 { return 1 }\n";
     assert_error(
