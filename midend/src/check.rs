@@ -1831,6 +1831,24 @@ impl<'a> Checker<'a> {
                         (None, _) => 8,
                     };
                     if let Some((v, _)) = self.const_eval(value) {
+                        // A string member (`name`) is a char array with its NUL.
+                        if let (Value::Str(text), Some(_)) = (&v, &layout) {
+                            if text.len() >= size as usize {
+                                self.error(
+                                    value.span,
+                                    format!(
+                                        "`{}` holds at most {} characters; this has {}",
+                                        name.name,
+                                        size.saturating_sub(1),
+                                        text.len()
+                                    ),
+                                )
+                                .help = Some(
+                                    "the kernel rejects a longer name when the table is registered"
+                                        .into(),
+                                );
+                            }
+                        }
                         fields.push((name.name.clone(), v, size));
                     }
                 }
@@ -1839,11 +1857,19 @@ impl<'a> Checker<'a> {
         // A table needs its name (tcp_congestion_ops does): the impl's name.
         if !fields.iter().any(|f| f.0 == "name") {
             if let Some(m) = member_of("name") {
-                fields.push((
-                    "name".into(),
-                    Value::Str(i.name.name.clone()),
-                    btf_size(&m.ty),
-                ));
+                let size = btf_size(&m.ty);
+                let mut default = i.name.name.clone();
+                let max = (size as usize).saturating_sub(1);
+                if default.len() > max {
+                    // The spec's examples use long impl names: cut, and say so.
+                    default.truncate(max);
+                    self.warning(
+                        i.name.span,
+                        format!("the table is registered as `{default}`: `{ops_type}.name` holds {max} characters"),
+                    )
+                    .help = Some("choose the name with `name: \"...\",` in the impl".into());
+                }
+                fields.push(("name".into(), Value::Str(default), size));
             }
         }
         let span = self.span(item.span);

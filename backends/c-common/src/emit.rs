@@ -459,6 +459,9 @@ impl<'m> Gen<'m> {
                 || (self.user && s.kernel)
                 || s.name == "{error}"
                 || (s.name == "XdpTestContext" && !self.user)
+                // The spec declares the ops struct it implements; the
+                // kernel's layout (from BTF) is the one emitted.
+                || (!self.user && self.m.struct_ops.iter().any(|o| o.ops_type == s.name))
             {
                 continue;
             }
@@ -917,7 +920,20 @@ impl<'m> Gen<'m> {
         for (_, f) in self.ebpf_functions() {
             count_calls(&f.body, id, &mut sites);
         }
-        if sites > 1 {
+        // A BPF-to-BPF call passes at most 5 scalar arguments in registers
+        // and returns a scalar: anything else must be inlined.
+        let f = &self.m.functions[id.index()];
+        let scalar = |t: TypeId| {
+            !matches!(
+                self.kind(t),
+                TypeKind::Struct(_) | TypeKind::Array(..) | TypeKind::Str(_)
+            )
+        };
+        let args = f.params as usize + usize::from(self.throwing.contains(&id));
+        let callable = args <= 5
+            && scalar(f.ret)
+            && f.locals[..f.params as usize].iter().all(|l| scalar(l.ty));
+        if sites > 1 && callable {
             "__noinline"
         } else {
             "__always_inline"
@@ -936,8 +952,10 @@ impl<'m> Gen<'m> {
             params.push("void".into());
         }
         let ret = self.type_name(f.ret);
+        // Unused functions are the user's to keep (a helper not called
+        // yet, `@test`s in a normal build): no C warning for them.
         format!(
-            "static {} {ret} {}({})",
+            "static __attribute__((unused)) {} {ret} {}({})",
             if self.user { "" } else { self.linkage(id) },
             ident(&f.name),
             params.join(", ")
@@ -1465,7 +1483,11 @@ impl<'m> Gen<'m> {
                 st.catch_labels.push(label.clone());
                 self.block_inner(body, st, out, ind + 1);
                 st.catch_labels.pop();
-                let _ = writeln!(out, "{pad}    goto {end};\n{pad}{label}:;");
+                // Unused when nothing in the body throws.
+                let _ = writeln!(
+                    out,
+                    "{pad}    goto {end};\n{pad}{label}: __attribute__((unused));"
+                );
                 let mut first = true;
                 let mut has_any = false;
                 for c in catches {
