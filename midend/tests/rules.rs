@@ -744,3 +744,28 @@ fn writes_through_a_userspace_copy_of_a_map_entry_are_flagged() {
         o.rendered
     );
 }
+
+#[test]
+fn struct_ops_names_must_fit_the_kernel_field() {
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        eprintln!("no kernel BTF here; skipping");
+        return;
+    }
+    let body = "    fn ssthresh(sk: *u8) -> u32 {\n        return 16\n    }\n";
+    assert_error(
+        &format!("@struct_ops(\"tcp_congestion_ops\")\nimpl cc {{\n    name: \"this_name_is_too_long\",\n{body}}}\n"),
+        3,
+        "`name` holds at most 15 characters; this has 21",
+    );
+    let o = check(&format!(
+        "@struct_ops(\"tcp_congestion_ops\")\nimpl a_congestion_control_with_a_long_name {{\n{body}}}\n"
+    ));
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    assert!(
+        o.warnings
+            .iter()
+            .any(|w| w.0 == 2 && w.1.contains("registered as `a_congestion_co`")),
+        "{}",
+        o.rendered
+    );
+}
