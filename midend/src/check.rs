@@ -979,19 +979,20 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The integer value of a named constant (a `const` or an enum
+    /// variant) where a constant is required: array sizes, patterns.
+    fn const_int(&mut self, id: &ast::Ident) -> Option<i128> {
+        let e = ast::Expr {
+            kind: AE::Name(id.clone()),
+            span: id.span,
+        };
+        self.const_eval(&e).and_then(|(v, _)| value_int(&v))
+    }
+
     fn array_len(&mut self, len: &ast::ArrayLen) -> Option<u32> {
         let (n, span) = match len {
             ast::ArrayLen::Lit(n, s) => (Some(*n as i128), *s),
-            ast::ArrayLen::Const(id) => {
-                let e = ast::Expr {
-                    kind: AE::Name(id.clone()),
-                    span: id.span,
-                };
-                (
-                    self.const_eval(&e).and_then(|(v, _)| value_int(&v)),
-                    id.span,
-                )
-            }
+            ast::ArrayLen::Const(id) => (self.const_int(id), id.span),
         };
         match n {
             Some(n) if n > 0 && n <= (1 << 24) => Some(n as u32),
@@ -2364,16 +2365,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     let value = match &c.pattern {
                         ast::CatchPattern::Int(n, _) => Some(*n as i64),
                         ast::CatchPattern::Any(_) => None,
-                        ast::CatchPattern::Name(id) => {
-                            let e = ast::Expr {
-                                kind: AE::Name(id.clone()),
-                                span: id.span,
-                            };
-                            self.c
-                                .const_eval(&e)
-                                .and_then(|(v, _)| value_int(&v))
-                                .map(|n| n as i64)
-                        }
+                        ast::CatchPattern::Name(id) => self.c.const_int(id).map(|n| n as i64),
                     };
                     let body = self.block(&c.body);
                     cs.push(ir::Catch { value, body });
@@ -2514,11 +2506,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 ast::Pattern::Int(n, _) => cases.push((*n as i64, arm)),
                 ast::Pattern::Char(c, _) => cases.push((*c as i64, arm)),
                 ast::Pattern::Name(id) => {
-                    let e = ast::Expr {
-                        kind: AE::Name(id.clone()),
-                        span: id.span,
-                    };
-                    if let Some(v) = self.c.const_eval(&e).and_then(|(v, _)| value_int(&v)) {
+                    if let Some(v) = self.c.const_int(id) {
                         cases.push((v as i64, arm));
                     }
                 }
@@ -3373,16 +3361,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                             let v = match p {
                                 ast::Pattern::Int(n, _) => Some(*n as i64),
                                 ast::Pattern::Char(c, _) => Some(*c as i64),
-                                ast::Pattern::Name(id) => {
-                                    let e = ast::Expr {
-                                        kind: AE::Name(id.clone()),
-                                        span: id.span,
-                                    };
-                                    self.c
-                                        .const_eval(&e)
-                                        .and_then(|(v, _)| value_int(&v))
-                                        .map(|n| n as i64)
-                                }
+                                ast::Pattern::Name(id) => self.c.const_int(id).map(|n| n as i64),
                                 ast::Pattern::Default(_) => None,
                             };
                             if let Some(v) = v {
