@@ -146,40 +146,10 @@ fn set_global(l: &Loaded, map: &str, var: &str, bytes: &[u8]) {
 
 /// BPF_PROG_TEST_RUN with the packet the program leaves behind.
 fn run_io(l: &Loaded, prog: &str, packet: &[u8]) -> (i64, Vec<u8>) {
-    let input = l.work.join(format!("io-in-{prog}"));
     let output = l.work.join(format!("io-out-{prog}"));
-    std::fs::write(&input, packet).unwrap();
     let _ = std::fs::remove_file(&output);
-    let p = l.pins.join(prog);
-    let (ok, out, err) = tool(
-        "bpftool",
-        &[
-            "prog",
-            "run",
-            "pinned",
-            p.to_str().unwrap(),
-            "data_in",
-            input.to_str().unwrap(),
-            "data_out",
-            output.to_str().unwrap(),
-            "repeat",
-            "1",
-        ],
-    );
-    assert!(ok, "prog run failed: {out}{err}");
-    (
-        ret_value(&(out + &err)),
-        std::fs::read(&output).unwrap_or_default(),
-    )
-}
-
-fn ret_value(text: &str) -> i64 {
-    text.split("Return value: ")
-        .nth(1)
-        .and_then(|r| r.split(|c: char| !c.is_ascii_digit() && c != '-').next())
-        .unwrap_or_else(|| panic!("no return value in {text}"))
-        .parse()
-        .unwrap()
+    let r = l.run_with(prog, packet, &["data_out", output.to_str().unwrap()]);
+    (r, std::fs::read(&output).unwrap_or_default())
 }
 
 /// Size of `struct __sk_buff` as BPF_PROG_TEST_RUN takes it.
@@ -189,36 +159,25 @@ const SKB_CTX: usize = 192;
 /// set; returns the verdict and the (mark, priority) the program left.
 fn run_skb(l: &Loaded, prog: &str, packet: &[u8], mark: u32, priority: u32) -> (i64, u32, u32) {
     let n = format!("{prog}-{mark}-{priority}-{}", packet.len());
-    let input = l.work.join(format!("skb-in-{n}"));
     let ctx_in = l.work.join(format!("skb-ctx-{n}"));
     let ctx_out = l.work.join(format!("skb-ctx-out-{n}"));
-    std::fs::write(&input, packet).unwrap();
     let mut ctx = vec![0u8; SKB_CTX];
     ctx[8..12].copy_from_slice(&mark.to_le_bytes());
     ctx[32..36].copy_from_slice(&priority.to_le_bytes());
     std::fs::write(&ctx_in, &ctx).unwrap();
-    let p = l.pins.join(prog);
-    let (ok, out, err) = tool(
-        "bpftool",
+    let r = l.run_with(
+        prog,
+        packet,
         &[
-            "prog",
-            "run",
-            "pinned",
-            p.to_str().unwrap(),
-            "data_in",
-            input.to_str().unwrap(),
             "ctx_in",
             ctx_in.to_str().unwrap(),
             "ctx_out",
             ctx_out.to_str().unwrap(),
-            "repeat",
-            "1",
         ],
     );
-    assert!(ok, "prog run failed: {out}{err}");
     let c = std::fs::read(&ctx_out).unwrap();
     let word = |o: usize| u32::from_le_bytes(c[o..o + 4].try_into().unwrap());
-    (ret_value(&(out + &err)), word(8), word(32))
+    (r, word(8), word(32))
 }
 
 // ---------------------------------------------------------------- packets

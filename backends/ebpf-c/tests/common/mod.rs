@@ -124,24 +124,28 @@ pub fn load(name: &str, src: &str) -> Loaded {
 impl Loaded {
     /// BPF_PROG_TEST_RUN: the program's return value on `packet`.
     pub fn run(&self, prog: &str, packet: &[u8]) -> i64 {
+        self.run_with(prog, packet, &[])
+    }
+
+    /// BPF_PROG_TEST_RUN with more `bpftool prog run` arguments
+    /// (`data_out FILE`, `ctx_in FILE`, ...): the program's return value.
+    pub fn run_with(&self, prog: &str, packet: &[u8], extra: &[&str]) -> i64 {
         let input = self
             .work
             .join(format!("in-{}", SEQ.fetch_add(1, Ordering::Relaxed)));
         std::fs::write(&input, packet).unwrap();
         let p = self.pins.join(prog);
-        let (ok, out, err) = tool(
-            "bpftool",
-            &[
-                "prog",
-                "run",
-                "pinned",
-                p.to_str().unwrap(),
-                "data_in",
-                input.to_str().unwrap(),
-                "repeat",
-                "1",
-            ],
-        );
+        let mut args = vec![
+            "prog",
+            "run",
+            "pinned",
+            p.to_str().unwrap(),
+            "data_in",
+            input.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.extend(["repeat", "1"]);
+        let (ok, out, err) = tool("bpftool", &args);
         assert!(ok, "prog run failed: {out}{err}");
         let text = out + &err;
         let v = text
