@@ -1704,43 +1704,35 @@ impl<'m> Gen<'m> {
                     ident(&cfg.fields[*i as usize].name)
                 )
             }
-            ExprKind::FnRef(f) if self.user => {
+            ExprKind::FnRef(f) => {
                 let fun = &self.m.functions[f.index()];
+                let name = fun.name.clone();
                 match fun.kind {
                     // A program is its index in the loader's table.
-                    FnKind::Program(_) => self.program_index(*f).to_string(),
+                    FnKind::Program(_) if self.user => self.program_index(*f).to_string(),
+                    FnKind::Program(_) => {
+                        self.err(
+                            e.span,
+                            "a program cannot be a function pointer in eBPF code; tail-call it with `return prog(ctx)`",
+                        );
+                        "0".into()
+                    }
                     // A throwing function takes a hidden error slot, which
                     // a call through a pointer could not pass.
                     _ if self.throwing.contains(f) => {
-                        let name = fun.name.clone();
                         self.err(
                             e.span,
                             format!("`{name}` can throw, so it cannot be used as a function pointer; catch inside it, or return an error code"),
                         );
                         "0".into()
                     }
-                    _ => ident(&fun.name),
+                    _ if self.user => ident(&name),
+                    // eBPF has no indirect calls: the function's number,
+                    // which calls through the pointer dispatch on.
+                    _ => format!("{}u", f.index() + 1),
                 }
             }
             ExprKind::StructOpsRef(i) if self.user => i.to_string(),
-            ExprKind::FnRef(f) if !self.throwing.contains(f) => {
-                if matches!(self.m.functions[f.index()].kind, FnKind::Program(_)) {
-                    self.err(
-                        e.span,
-                        "a program cannot be a function pointer in eBPF code; tail-call it with `return prog(ctx)`",
-                    );
-                    return "0".into();
-                }
-                format!("{}u", f.index() + 1)
-            }
-            ExprKind::FnRef(f) => {
-                let name = self.m.functions[f.index()].name.clone();
-                self.err(
-                    e.span,
-                    format!("`{name}` can throw, so it cannot be used as a function pointer; catch inside it, or return an error code"),
-                );
-                "0".into()
-            }
             ExprKind::StructOpsRef(_) => {
                 self.err(e.span, "struct_ops references are userspace values");
                 "0".into()
