@@ -135,8 +135,7 @@ static struct {{
     struct bpf_tc_hook hook;
     struct bpf_tc_opts opts;
     int hook_created;
-    int tcx_fd; /* > 0: attached through a tcx link */
-    int xdp_fd; /* > 0: attached through an XDP link */
+    int link_fd; /* > 0: attached through an XDP or tcx link */
 }} __ksc_h[KSC_NPROGS];
 // struct_ops tables (`register`) and their links.
 static const char *__ksc_ops[] = {{
@@ -266,15 +265,17 @@ KSC_RT struct bpf_program *__ksc_prog(int h)
     return bpf_object__find_program_by_name(__ksc_skel->obj, __ksc_progs[h].name);
 }}
 
-/// TC through a tcx link (kernel 6.6+): it goes away with the process, even
-/// a killed one, and leaves other users' filters alone. Made with the raw
-/// link_create so that it works with libbpf 1.1, whose headers predate tcx
-/// (BPF_TCX_INGRESS/EGRESS are 46/47 in the kernel's UAPI). Returns the link
-/// fd, or a negative errno (older kernels: EINVAL; the caller then uses clsact).
-KSC_RT int __ksc_tcx_attach(int prog_fd, int ifindex, int ingress)
+/// XDP (kernel 5.9+) and TC (tcx, 6.6+) through a link: it goes away with
+/// the process, even a killed one, and never replaces or disturbs other
+/// users' programs (EBUSY instead). Made with the raw link_create so that
+/// it works with libbpf 1.1, whose headers predate tcx (BPF_TCX_INGRESS/
+/// EGRESS are 46/47 in the kernel's UAPI). Returns the link fd, or a
+/// negative errno (EINVAL on kernels without such links).
+KSC_RT int __ksc_if_link(int prog_fd, int ifindex, int kind, __u32 flags)
 {{
-    LIBBPF_OPTS(bpf_link_create_opts, opts);
-    int fd = bpf_link_create(prog_fd, ifindex, (enum bpf_attach_type)(ingress ? 46 : 47), &opts);
+    int type = kind == KSC_XDP ? BPF_XDP : kind == KSC_TC_INGRESS ? 46 : 47;
+    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+    int fd = bpf_link_create(prog_fd, ifindex, (enum bpf_attach_type)type, &opts);
     return fd < 0 ? -errno : fd;
 }}
 
@@ -298,25 +299,24 @@ KSC_RT int __ksc_attach(int h, const char *target, int ifindex, __u32 flags)
         }}
         __ksc_h[h].ifindex = ifindex;
     }}
-    if (kind == KSC_XDP) {{
+    int tc = kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS;
+    __ksc_h[h].link_fd = 0;
+    // A link first. Without one, XDP falls back to netlink only on kernels
+    // without XDP links (EINVAL); TC falls back to clsact on any failure
+    // (or when KSC_NO_TCX is set).
+    if (kind == KSC_XDP || (tc && !getenv("KSC_NO_TCX"))) {{
+        int fd = __ksc_if_link(bpf_program__fd(prog), ifindex, kind, kind == KSC_XDP ? flags : 0);
+        if (fd > 0)
+            __ksc_h[h].link_fd = fd;
+        else if (kind == KSC_XDP && fd != -EINVAL)
+            err = fd;
+    }}
+    if (__ksc_h[h].link_fd > 0 || err) {{
+        // Attached through the link, or failed.
+    }} else if (kind == KSC_XDP) {{
         __ksc_h[h].xdp_flags = flags;
-        // A link first (5.9+): it dies with the process, even a killed
-        // one, and never replaces someone else's program (EBUSY instead).
-        LIBBPF_OPTS(bpf_link_create_opts, lopts, .flags = flags);
-        int fd = bpf_link_create(bpf_program__fd(prog), ifindex, BPF_XDP, &lopts);
-        if (fd > 0) {{
-            __ksc_h[h].xdp_fd = fd;
-        }} else if (errno == EINVAL) {{
-            __ksc_h[h].xdp_fd = 0;
-            err = bpf_xdp_attach(ifindex, bpf_program__fd(prog), flags, NULL);
-        }} else {{
-            err = -errno;
-        }}
-    }} else if ((kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) && !getenv("KSC_NO_TCX")
-               && (__ksc_h[h].tcx_fd = __ksc_tcx_attach(bpf_program__fd(prog), ifindex, kind == KSC_TC_INGRESS)) > 0) {{
-        err = 0;
-    }} else if (kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) {{
-        __ksc_h[h].tcx_fd = 0;
+        err = bpf_xdp_attach(ifindex, bpf_program__fd(prog), flags, NULL);
+    }} else if (tc) {{
         struct bpf_tc_hook hook = {{ .sz = sizeof(hook), .ifindex = ifindex,
             .attach_point = kind == KSC_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS }};
         err = bpf_tc_hook_create(&hook);
@@ -350,14 +350,11 @@ KSC_RT void __ksc_detach(int h)
     if (!__ksc_h[h].attached)
         return;
     int kind = __ksc_progs[h].kind;
-    if (kind == KSC_XDP && __ksc_h[h].xdp_fd > 0) {{
-        close(__ksc_h[h].xdp_fd);
-        __ksc_h[h].xdp_fd = 0;
+    if (__ksc_h[h].link_fd > 0) {{
+        close(__ksc_h[h].link_fd);
+        __ksc_h[h].link_fd = 0;
     }} else if (kind == KSC_XDP) {{
         bpf_xdp_detach(__ksc_h[h].ifindex, __ksc_h[h].xdp_flags, NULL);
-    }} else if ((kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) && __ksc_h[h].tcx_fd > 0) {{
-        close(__ksc_h[h].tcx_fd);
-        __ksc_h[h].tcx_fd = 0;
     }} else if (kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) {{
         __ksc_h[h].opts.prog_fd = 0;
         __ksc_h[h].opts.prog_id = 0;
