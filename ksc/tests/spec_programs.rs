@@ -3,6 +3,9 @@
 //! compilers do not warn. The few that do not yet are listed with the
 //! reason, and the test fails when one of them starts to build (so the list
 //! stays true) or when any other one stops.
+//!
+//! The executables are built, never run: the spec's programs attach to
+//! `eth0`, this machine's own uplink.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
