@@ -100,6 +100,50 @@ fn parse_emits_the_ast_as_ron() {
     assert!(out.contains("name: \"counters\""), "{out}");
 }
 
+/// `ksc parse --emit=ast` prints every program `ksc check` accepts, and
+/// the text reads back as the same tree (128-bit literals included, as in
+/// `match`, `throw` and `catch`).
+#[test]
+fn parse_emits_the_ast_of_every_program_that_checks() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = vec![];
+    for dir in [
+        "examples",
+        "midend/tests/fixtures/spec",
+        "midend/tests/fixtures/valid",
+    ] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "ks") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let (mut checked, mut failures) = (0, vec![]);
+    for p in &files {
+        let path = p.to_str().unwrap();
+        if ksc(&["check", path]).status.code() != Some(0) {
+            continue;
+        }
+        checked += 1;
+        let o = ksc(&["parse", path, "--emit=ast"]);
+        if o.status.code() != Some(0) {
+            failures.push(format!("{path}: {}", stderr(&o)));
+            continue;
+        }
+        let text = String::from_utf8_lossy(&o.stdout);
+        let src = std::fs::read_to_string(p).unwrap();
+        match ron::from_str::<ksc_frontend::ast::File>(&text) {
+            Ok(tree) if tree == ksc_frontend::parse(&src).file => {}
+            Ok(_) => failures.push(format!("{path}: the printed tree reads back differently")),
+            Err(e) => failures.push(format!("{path}: the printed tree does not read back: {e}")),
+        }
+    }
+    assert!(checked >= 100, "only {checked} programs checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn binary_and_invalid_utf8_input_is_a_diagnostic() {
     let p = temp_file("bin.ks", &[0x66, 0x6e, 0xff, 0xfe, 0x00, 0x01]);
