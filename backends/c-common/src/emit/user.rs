@@ -38,7 +38,7 @@ impl<'m> Gen<'m> {
             m.source_path, m.name
         );
         self.out.push_str(
-            "#define _GNU_SOURCE\n#include <arpa/inet.h>\n#include <errno.h>\n#include <stdarg.h>\n#include <getopt.h>\n#include <net/if.h>\n#include <signal.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <sys/stat.h>\n#include <unistd.h>\n#include <linux/types.h>\n#include <linux/if_link.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf.h>\n#include <bpf/libbpf.h>\n",
+            "#define _GNU_SOURCE\n#include <arpa/inet.h>\n#include <errno.h>\n#include <stdarg.h>\n#include <getopt.h>\n#include <net/if.h>\n#include <signal.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <dirent.h>\n#include <sys/mount.h>\n#include <sys/stat.h>\n#include <sys/statfs.h>\n#include <unistd.h>\n#include <linux/magic.h>\n#include <linux/types.h>\n#include <linux/if_link.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf.h>\n#include <bpf/libbpf.h>\n",
         );
         // The skeleton names the programs' types: define them first.
         self.types();
@@ -86,10 +86,16 @@ impl<'m> Gen<'m> {
                 FnKind::Program(ProgramType::Tc { ingress: false }) => "KSC_TC_EGRESS",
                 _ => "KSC_LINK",
             };
-            let _ = writeln!(table, "    {{ \"{}\", {kind} }},", esc_c(&f.name));
+            let sec = self.section(f).unwrap_or_default();
+            let _ = writeln!(
+                table,
+                "    {{ \"{}\", {kind}, \"{}\" }},",
+                esc_c(&f.name),
+                esc_c(&sec)
+            );
         }
         if progs.is_empty() {
-            table.push_str("    { \"\", KSC_LINK },\n");
+            table.push_str("    { \"\", KSC_LINK, \"\" },\n");
         }
         let mut ops = String::new();
         for o in &m.struct_ops {
@@ -105,7 +111,11 @@ impl<'m> Gen<'m> {
             .any(|g| g.visibility == GlobalVisibility::Pinned);
         let mut pins = String::new();
         if pin_maps || pin_globals {
-            let _ = writeln!(pins, "    __ksc_mkdirs(\"/sys/fs/bpf/{}/maps\");", m.name);
+            let _ = writeln!(
+                pins,
+                "    if (__ksc_need_fs(\"/sys/fs/bpf\", \"bpf\", BPF_FS_MAGIC, \"pinned maps and globals live in it\"))\n        exit(1);\n    __ksc_mkdirs(\"/sys/fs/bpf/{}/maps\");",
+                m.name
+            );
         }
         if pin_globals {
             let _ = writeln!(
@@ -125,7 +135,8 @@ impl<'m> Gen<'m> {
 // Not every program uses every part.
 #define KSC_RT static __attribute__((unused))
 enum {{ KSC_XDP, KSC_TC_INGRESS, KSC_TC_EGRESS, KSC_LINK }};
-static const struct {{ const char *name; int kind; }} __ksc_progs[] = {{
+// Each program: its name, how it attaches, its ELF section (what it attaches to).
+static const struct {{ const char *name; int kind; const char *sec; }} __ksc_progs[] = {{
 {table}}};
 #define KSC_NPROGS (sizeof(__ksc_progs) / sizeof(__ksc_progs[0]))
 static struct {{
@@ -224,6 +235,160 @@ KSC_RT void __ksc_mkdirs(const char *path)
         }}
     }}
     mkdir(buf, 0700);
+}}
+
+/// Is `dir` a mount of the file system with this magic number?
+KSC_RT int __ksc_is_fs(const char *dir, long magic)
+{{
+    struct statfs s;
+    return statfs(dir, &s) == 0 && (long)s.f_type == magic;
+}}
+
+/// Mount `fstype` at `dir` when it is not there, as bpftool does for
+/// bpffs (a fresh machine has neither bpffs nor tracefs mounted). 0 when
+/// it is there now; else says what is missing, why, and the command that
+/// fixes it, and returns a negative errno.
+KSC_RT int __ksc_need_fs(const char *dir, const char *fstype, long magic, const char *why)
+{{
+    if (__ksc_is_fs(dir, magic) || mount(fstype, dir, fstype, 0, NULL) == 0)
+        return 0;
+    int err = errno;
+    fprintf(stderr, "error: %s is not mounted at %s (%s), and `{name}` cannot mount it: %s\n"
+                    "  mount it as root: mount -t %s %s %s\n",
+            fstype, dir, why, strerror(err), fstype, fstype, dir);
+    return -err;
+}}
+
+/// Where libbpf looks for trace events: debugfs's tracing directory when
+/// debugfs is mounted, else tracefs's own mount point.
+KSC_RT const char *__ksc_tracefs(void)
+{{
+    return access("/sys/kernel/debug/tracing", F_OK) == 0 ? "/sys/kernel/debug/tracing" : "/sys/kernel/tracing";
+}}
+
+/// Edit distance between two names (for "did you mean").
+KSC_RT size_t __ksc_distance(const char *a, const char *b)
+{{
+    size_t la = strlen(a), lb = strlen(b), row[128];
+    if (la >= 128 || lb >= 128)
+        return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {{
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {{
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }}
+    }}
+    return row[lb];
+}}
+
+/// The (at most three) names closest to `name` among the entries of `dir`
+/// (or the text symbols of /proc/kallsyms when `dir` is NULL), written
+/// into `out` as "`a`, `b`"; empty when nothing is close.
+KSC_RT void __ksc_closest(const char *dir, const char *name, char *out, size_t n)
+{{
+    char best[3][256] = {{ "", "", "" }};
+    size_t dist[3] = {{ (size_t)-1, (size_t)-1, (size_t)-1 }}, limit = strlen(name) / 3 + 1;
+    DIR *d = dir ? opendir(dir) : NULL;
+    FILE *syms = dir ? NULL : fopen("/proc/kallsyms", "r");
+    char line[512], cand[256];
+    out[0] = 0;
+    for (;;) {{
+        if (d) {{
+            struct dirent *e = readdir(d);
+            if (!e)
+                break;
+            if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+                continue;
+            snprintf(cand, sizeof(cand), "%s", e->d_name);
+        }} else if (syms && fgets(line, sizeof(line), syms)) {{
+            char type;
+            if (sscanf(line, "%*s %c %255s", &type, cand) != 2 || (type != 't' && type != 'T'))
+                continue;
+        }} else {{
+            break;
+        }}
+        size_t dc = __ksc_distance(name, cand);
+        // A close spelling, or a name that contains the one asked for.
+        if (dc > limit && !strstr(cand, name))
+            continue;
+        for (int i = 0; i < 3; i++) {{
+            if (!strcmp(best[i], cand))
+                break;
+            if (dc < dist[i]) {{
+                for (int j = 2; j > i; j--) {{
+                    dist[j] = dist[j - 1];
+                    memcpy(best[j], best[j - 1], sizeof(best[j]));
+                }}
+                dist[i] = dc;
+                snprintf(best[i], sizeof(best[i]), "%s", cand);
+                break;
+            }}
+        }}
+    }}
+    if (d)
+        closedir(d);
+    if (syms)
+        fclose(syms);
+    for (int i = 0; i < 3 && best[i][0]; i++) {{
+        size_t at = strlen(out);
+        snprintf(out + at, n - at, "%s`%.120s`", i ? ", " : "", best[i]);
+    }}
+}}
+
+/// Why a tracepoint or probe did not attach, in plain words: the event or
+/// function does not exist (with the closest names), or the kernel has no
+/// kprobes at all. Falls back to the errno's text.
+KSC_RT void __ksc_why_no_link(int h, int err, char *why, size_t n)
+{{
+    const char *sec = __ksc_progs[h].sec;
+    char path[512], near[512];
+    snprintf(why, n, "%s", strerror(-err));
+    if (!strncmp(sec, "tracepoint/", 11)) {{
+        char cat[128] = "";
+        const char *event = strchr(sec + 11, '/');
+        if (!event)
+            return;
+        snprintf(cat, sizeof(cat), "%.*s", (int)(event - sec - 11), sec + 11);
+        event++;
+        snprintf(path, sizeof(path), "%s/events/%s", __ksc_tracefs(), cat);
+        if (access(path, F_OK) != 0) {{
+            snprintf(path, sizeof(path), "%s/events", __ksc_tracefs());
+            __ksc_closest(path, cat, near, sizeof(near));
+            snprintf(why, n, "this kernel has no tracepoint category `%s`%s%s%s", cat,
+                     near[0] ? " (closest: " : "", near, near[0] ? ")" : "");
+            return;
+        }}
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", event);
+        if (access(path, F_OK) != 0) {{
+            *strrchr(path, '/') = 0;
+            __ksc_closest(path, event, near, sizeof(near));
+            snprintf(why, n, "this kernel has no tracepoint `%s/%s`%s%s%s", cat, event,
+                     near[0] ? " (closest in that category: " : "", near, near[0] ? ")" : "");
+        }}
+    }} else if (!strncmp(sec, "kprobe/", 7)) {{
+        char fn[128];
+        snprintf(fn, sizeof(fn), "%s", sec + 7);
+        fn[strcspn(fn, "+")] = 0;
+        snprintf(path, sizeof(path), "%s/kprobe_events", __ksc_tracefs());
+        if (access("/sys/bus/event_source/devices/kprobe", F_OK) != 0 && access(path, F_OK) != 0) {{
+            snprintf(why, n, "this kernel does not support kprobes (it was built without CONFIG_KPROBES)");
+            return;
+        }}
+        __ksc_closest(NULL, fn, near, sizeof(near));
+        if (strncmp(near, "`", 1) || strncmp(near + 1, fn, strlen(fn)) || near[1 + strlen(fn)] != '`')
+            snprintf(why, n, "this kernel has no function `%s` to probe%s%s%s", fn,
+                     near[0] ? " (closest: " : "", near, near[0] ? ")" : "");
+    }}
 }}
 
 KSC_RT void __ksc_open(void)
@@ -330,15 +495,21 @@ KSC_RT int __ksc_attach(int h, const char *target, int ifindex, __u32 flags)
             __ksc_h[h].opts = opts;
         }}
     }} else {{
+        // Tracepoints are found through tracefs (kprobes too, on kernels
+        // without the kprobe PMU).
+        if (!strncmp(__ksc_progs[h].sec, "tracepoint/", 11)
+            && (err = __ksc_need_fs(__ksc_tracefs(), "tracefs", TRACEFS_MAGIC, "tracepoints are attached through it")))
+            return err;
         __ksc_h[h].link = bpf_program__attach(prog);
         err = __ksc_h[h].link ? 0 : -errno;
     }}
     if (err) {{
+        char why[1024];
+        __ksc_why_no_link(h, err, why, sizeof(why));
         fprintf(stderr, "error: cannot attach `%s`%s%s: %s\n", __ksc_progs[h].name, target ? " to " : "", target ? target : "",
                 err == -EPERM ? "not permitted (run as root)"
                 : err == -EBUSY && kind == KSC_XDP ? "another XDP program is attached there (ksc does not replace it)"
-                : err == -ENOENT && kind == KSC_LINK ? "this kernel has no such attach point (for a probe: no such function, or no kprobe support; for a tracepoint: no such event)"
-                : strerror(-err));
+                : why);
         return err;
     }}
     __ksc_h[h].attached = 1;
