@@ -6,8 +6,8 @@ use ksc_midend::btf::{Btf, BtfField, BtfType, StructLayout};
 const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 
 fn vmlinux() -> Option<Btf> {
-    if !std::path::Path::new(VMLINUX).exists() {
-        eprintln!("note: {VMLINUX} does not exist; skipping vmlinux BTF test");
+    if let Err(why) = ksc_testkit::vmlinux_btf() {
+        ksc_testkit::skip(&why);
         return None;
     }
     Some(Btf::load_vmlinux().expect("load vmlinux BTF"))
@@ -138,10 +138,7 @@ fn vmlinux_struct_ops_and_misses() {
 
 #[test]
 fn vmlinux_truncated_and_corrupted() {
-    if !std::path::Path::new(VMLINUX).exists() {
-        eprintln!("note: {VMLINUX} does not exist; skipping vmlinux BTF test");
-        return;
-    }
+    ksc_testkit::require!(ksc_testkit::vmlinux_btf());
     let data = std::fs::read(VMLINUX).expect("read vmlinux BTF");
     for len in [0, 1, 4, 23, 24, 100, 4096, data.len() / 2, data.len() - 1] {
         assert!(

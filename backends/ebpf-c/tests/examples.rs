@@ -947,10 +947,11 @@ fn prog_type(l: &Loaded, prog: &str) -> String {
 /// Attaches pinned tracepoint programs the way the userspace loader will
 /// (perf_event_open + PERF_EVENT_IOC_SET_BPF), runs `cmd` while they are
 /// attached, detaches. Done by a small Python script (no libc crate here);
-/// false when python3 or tracefs is missing, so only loading is tested.
+/// false, with the test counted as skipped, when python3 or tracefs is
+/// missing.
 fn with_tracepoints(l: &Loaded, progs: &[(&str, &str)], cmd: &str) -> bool {
-    if !ensure_tracefs() || !tool("sh", &["-c", "command -v python3"]).0 {
-        eprintln!("python3 or tracefs missing: tracepoints not attached");
+    if let Err(why) = ksc_testkit::tracefs().and(ksc_testkit::command("python3")) {
+        ksc_testkit::skip(&why);
         return false;
     }
     let script = l.work.join("tp_attach.py");
@@ -1032,7 +1033,7 @@ fn tracepoint_exec_counter_counts_execs_by_command() {
     // ignore_root: our execs are no longer counted.
     let trues = value_u64(&l, "execs_by_comm", &comm_key("true"), 0);
     l.map_set(&cfg("exec_filter"), &[0; 4], &[1]);
-    with_tracepoints(&l, &ev, "/bin/true");
+    assert!(with_tracepoints(&l, &ev, "/bin/true"));
     assert_eq!(value_u64(&l, "execs_by_comm", &comm_key("true"), 0), trues);
 }
 
@@ -1373,14 +1374,6 @@ fn vlan_pop_removes_the_access_vlan_tag() {
     assert_eq!(out, ether(MAC_B, MAC_A, 0x0800, &ip));
 }
 
-fn ensure_tracefs() -> bool {
-    let t = std::path::Path::new("/sys/kernel/tracing/trace");
-    if !t.exists() {
-        let _ = tool("mount", &["-t", "tracefs", "nodev", "/sys/kernel/tracing"]);
-    }
-    t.exists()
-}
-
 #[test]
 fn packet_sampler_prints_every_nth_packet() {
     let l = ex("xdp_packet_sampler.ks");
@@ -1401,7 +1394,8 @@ fn packet_sampler_prints_every_nth_packet() {
     assert_eq!(l.run(p, &v6(17, &[])), XDP_PASS, "not counted");
     assert_eq!(global(&l, &bss(name), "seen"), 7);
     assert_eq!(global(&l, &bss(name), "sampled"), 3, "packets 1, 4 and 7");
-    if ensure_tracefs() {
+    ksc_testkit::require!(ksc_testkit::tracefs());
+    {
         let trace = std::fs::read_to_string("/sys/kernel/tracing/trace").unwrap();
         let line = format!("ksc-sample src a4d00{marker:02x} dst a000002 ttl 33");
         assert!(trace.contains(&line), "no `{line}` in the trace buffer");

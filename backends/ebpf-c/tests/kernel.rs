@@ -303,6 +303,8 @@ fn on_udp(ctx: *xdp_md) -> xdp_action {
 
 #[test]
 fn tracepoint_counts_the_reads_of_a_process_it_saw() {
+    // libbpf finds the event through tracefs.
+    ksc_testkit::require!(ksc_testkit::tracefs());
     let l = load("syscall_counter", &example("syscall_counter.ks"));
     let obj = l.object();
     let (ok, out, err) = tool(

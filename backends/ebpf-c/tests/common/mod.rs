@@ -37,13 +37,8 @@ impl Drop for Loaded {
 }
 
 pub fn ensure_bpffs() {
-    let mounted = std::fs::read_to_string("/proc/mounts")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.contains(" /sys/fs/bpf bpf "));
-    if !mounted {
-        let (ok, _, err) = tool("mount", &["-t", "bpf", "bpf", "/sys/fs/bpf"]);
-        assert!(ok, "cannot mount bpffs: {err}");
+    if let Err(why) = ksc_testkit::bpffs() {
+        panic!("{why}");
     }
 }
 
