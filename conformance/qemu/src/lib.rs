@@ -1,0 +1,1 @@
+//! Booting Debian kernels under qemu for the conformance runner (being written).

@@ -1,0 +1,696 @@
+//! Runs one built case on the kernel this process runs on: loads the
+//! object through the verifier, runs programs with BPF_PROG_TEST_RUN,
+//! reads maps, runs the executable (in network namespaces it made, when
+//! the case asks for a veth pair). The same code runs on the host and,
+//! as `ksc-conformance exec PLAN`, inside each qemu guest.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::{Case, Expect, Packet};
+
+/// One case built for one target, ready to run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Job {
+    pub case: Case,
+    pub target: String,
+    /// The build's directory: `prog.ebpf.o` and the executable `prog`.
+    pub out: PathBuf,
+    /// Whether `ksc build` succeeded (a case that did not build fails
+    /// every line that needs what it would have made).
+    pub built: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// The kernel lacks what the case needs (its `requires` line).
+    NotApplicable,
+}
+
+/// What one `expect` line gave.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LineResult {
+    pub no: usize,
+    pub text: String,
+    pub verdict: Verdict,
+    /// What happened, in a form compared across targets and kernels.
+    pub observed: String,
+    /// Why it failed (empty on a pass).
+    pub message: String,
+}
+
+/// A loaded program, as the kernel reports it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Loaded {
+    pub name: String,
+    pub xlated_bytes: u64,
+    pub jited_bytes: u64,
+    pub verified_insns: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobResult {
+    pub case: String,
+    pub target: String,
+    /// `uname -r` of the kernel it ran on.
+    pub release: String,
+    pub lines: Vec<LineResult>,
+    /// Programs as loaded (empty when the case loads nothing or loading failed).
+    pub programs: Vec<Loaded>,
+    /// The end of the verifier's log when loading failed.
+    pub verifier_log: String,
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// `uname -r`.
+pub fn release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// `6.1.0-50-amd64` -> (6, 1).
+pub fn version_of(release: &str) -> (u32, u32) {
+    let mut p = release
+        .split(['.', '-'])
+        .map(|x| x.parse::<u32>().unwrap_or(0));
+    (p.next().unwrap_or(0), p.next().unwrap_or(0))
+}
+
+struct Net {
+    ns: String,
+    peer_ns: String,
+}
+
+impl Net {
+    const IFACE: &'static str = "kscv0";
+
+    fn new(id: &str) -> Result<Net, String> {
+        let net = Net {
+            ns: format!("kscA{id}"),
+            peer_ns: format!("kscB{id}"),
+        };
+        let script = format!(
+            "ip netns add {a} && ip netns add {b} && \
+             ip -n {a} link add {i} type veth peer name kscp0 netns {b} && \
+             ip -n {a} addr add 10.201.0.1/24 dev {i} && ip -n {a} link set {i} up && ip -n {a} link set lo up && \
+             ip -n {b} addr add 10.201.0.2/24 dev kscp0 && ip -n {b} link set kscp0 up && ip -n {b} link set lo up",
+            a = net.ns,
+            b = net.peer_ns,
+            i = Net::IFACE
+        );
+        let (ok, out) = sh(&script);
+        if !ok {
+            return Err(format!("cannot create the veth pair: {out}"));
+        }
+        Ok(net)
+    }
+
+    /// Attached XDP programs, tc filters and clsact qdiscs left on the interface.
+    fn leftovers(&self) -> String {
+        let i = Net::IFACE;
+        let a = &self.ns;
+        let mut left = vec![];
+        let (_, link) = sh(&format!("ip -n {a} -d link show {i}"));
+        if link.contains("prog/xdp") || link.contains(" xdp") {
+            left.push("an XDP program".to_string());
+        }
+        for dir in ["ingress", "egress"] {
+            let (_, f) = sh(&format!("tc -n {a} filter show dev {i} {dir}"));
+            if !f.trim().is_empty() {
+                left.push(format!("a tc {dir} filter"));
+            }
+        }
+        let (_, q) = sh(&format!("tc -n {a} qdisc show dev {i}"));
+        if q.contains("clsact") {
+            left.push("a clsact qdisc".into());
+        }
+        left.join(", ")
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        sh(&format!(
+            "ip netns del {} 2>/dev/null; ip netns del {} 2>/dev/null",
+            self.ns, self.peer_ns
+        ));
+    }
+}
+
+fn sh(script: &str) -> (bool, String) {
+    match Command::new("sh").arg("-c").arg(script).output() {
+        Ok(o) => (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+        ),
+        Err(e) => (false, format!("cannot run sh: {e}")),
+    }
+}
+
+fn tool(cmd: &str, args: &[&str]) -> (bool, String, String) {
+    match Command::new(cmd).args(args).output() {
+        Ok(o) => (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+        Err(e) => (false, String::new(), format!("cannot run {cmd}: {e}")),
+    }
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// State of one job while its lines run.
+struct Run<'j> {
+    job: &'j Job,
+    id: String,
+    scratch: PathBuf,
+    pins: Option<Result<PathBuf, String>>,
+    net: Option<Net>,
+    traffic: Option<u32>,
+    sigint: Option<u64>,
+    programs: Vec<Loaded>,
+    verifier_log: String,
+}
+
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        if let Some(Ok(p)) = &self.pins {
+            let _ = std::fs::remove_dir_all(p);
+        }
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// Runs every line of the job on this kernel.
+pub fn run(job: &Job) -> JobResult {
+    let release = release();
+    let id = format!(
+        "{}x{}",
+        std::process::id() % 100000,
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    );
+    let scratch = std::env::temp_dir().join(format!("ksc-conf-{id}"));
+    let _ = std::fs::create_dir_all(&scratch);
+    let mut r = Run {
+        job,
+        id,
+        scratch,
+        pins: None,
+        net: None,
+        traffic: None,
+        sigint: None,
+        programs: vec![],
+        verifier_log: String::new(),
+    };
+    let na = job
+        .case
+        .requires()
+        .is_some_and(|want| version_of(&release) < want);
+    let mut lines = vec![];
+    for l in &job.case.lines {
+        let (verdict, observed, message) = if na {
+            (
+                Verdict::NotApplicable,
+                String::new(),
+                format!("this kernel ({release}) is older than the case requires"),
+            )
+        } else {
+            match r.line(&l.expect) {
+                Ok(observed) => (Verdict::Pass, observed, String::new()),
+                Err((observed, message)) => (Verdict::Fail, observed, message),
+            }
+        };
+        lines.push(LineResult {
+            no: l.no,
+            text: l.text.clone(),
+            verdict,
+            observed,
+            message,
+        });
+    }
+    JobResult {
+        case: job.case.name.clone(),
+        target: job.target.clone(),
+        release,
+        lines,
+        programs: std::mem::take(&mut r.programs),
+        verifier_log: std::mem::take(&mut r.verifier_log),
+    }
+}
+
+type LineOutcome = Result<String, (String, String)>;
+/// How the executable ended (`exit N`, `signal N`), its stdout and stderr.
+type Ran = (String, Vec<u8>, Vec<u8>);
+
+fn fail<T>(message: impl Into<String>) -> Result<T, (String, String)> {
+    Err((String::new(), message.into()))
+}
+
+impl Run<'_> {
+    fn exe(&self) -> PathBuf {
+        self.job.out.join("prog")
+    }
+
+    fn line(&mut self, e: &Expect) -> LineOutcome {
+        let built = self.job.built;
+        let needs_build = !matches!(
+            e,
+            Expect::Requires(..)
+                | Expect::Reject { .. }
+                | Expect::Net
+                | Expect::Traffic { .. }
+                | Expect::Sigint { .. }
+        );
+        if needs_build && !built {
+            return fail("the case did not build");
+        }
+        match e {
+            // Decided when the case was built (on the host).
+            Expect::Requires(..) | Expect::Compile | Expect::Reject { .. } => Ok("built".into()),
+            Expect::Verify => {
+                self.pins()?;
+                let names: Vec<&str> = self.programs.iter().map(|p| p.name.as_str()).collect();
+                Ok(format!("loaded {}", names.join(", ")))
+            }
+            Expect::Run { func, packet, ret } => {
+                let pins = self.pins()?;
+                let bytes = match packet {
+                    Packet::Zeros(n) => vec![0; *n],
+                    Packet::Bytes(b) => b.clone(),
+                    Packet::File(f) => std::fs::read(self.job.case.dir.join(f))
+                        .or_else(|e| fail(format!("cannot read {f}: {e}")))?,
+                };
+                let input = self
+                    .scratch
+                    .join(format!("pkt-{}", SEQ.fetch_add(1, Ordering::Relaxed)));
+                std::fs::write(&input, &bytes).or_else(|e| fail(format!("{e}")))?;
+                let prog = pins.join(func);
+                let (ok, out, err) = tool(
+                    "bpftool",
+                    &[
+                        "prog",
+                        "run",
+                        "pinned",
+                        &prog.to_string_lossy(),
+                        "data_in",
+                        &input.to_string_lossy(),
+                        "repeat",
+                        "1",
+                    ],
+                );
+                let text = out + &err;
+                let got = text
+                    .split("Return value: ")
+                    .nth(1)
+                    .and_then(|r| r.split(|c: char| !c.is_ascii_digit() && c != '-').next())
+                    .and_then(|v| v.parse::<i64>().ok());
+                match got {
+                    Some(v) if ok => {
+                        // Return values are 32-bit: compare as such.
+                        let v = v as i32 as i64;
+                        if v == *ret {
+                            Ok(format!("returned {v}"))
+                        } else {
+                            Err((format!("returned {v}"), format!("returned {v}, want {ret}")))
+                        }
+                    }
+                    _ => fail(format!(
+                        "the kernel cannot run `{func}`: {}",
+                        last_lines(&text, 3)
+                    )),
+                }
+            }
+            Expect::Map { name, key, value } => {
+                let pins = self.pins()?;
+                let got = lookup(&pins.join("maps").join(name), key)?;
+                let shown =
+                    |v: &Option<Vec<u8>>| v.as_ref().map(|v| hex(v)).unwrap_or("none".into());
+                if &got == value {
+                    Ok(shown(&got))
+                } else {
+                    Err((
+                        shown(&got),
+                        format!(
+                            "{name}[{}] is {}, want {}",
+                            hex(key),
+                            shown(&got),
+                            shown(value)
+                        ),
+                    ))
+                }
+            }
+            Expect::User { file, args } => {
+                let want = std::fs::read(self.job.case.dir.join(file))
+                    .or_else(|e| fail(format!("cannot read {file}: {e}")))?;
+                let (status, stdout, stderr) = self.exec(args, &[])?;
+                let got = String::from_utf8_lossy(&stdout).into_owned();
+                if stdout == want {
+                    Ok(got)
+                } else {
+                    let first = first_difference(&String::from_utf8_lossy(&want), &got);
+                    Err((
+                        got,
+                        format!(
+                            "the output differs from {file} ({status}): {first}{}",
+                            stderr_note(&stderr)
+                        ),
+                    ))
+                }
+            }
+            Expect::UserRc { rc, args } => {
+                let (status, _, stderr) = self.exec(args, &[])?;
+                if status == format!("exit {rc}") {
+                    Ok(status)
+                } else {
+                    Err((
+                        status.clone(),
+                        format!("{status}, want exit {rc}{}", stderr_note(&stderr)),
+                    ))
+                }
+            }
+            Expect::Tests => {
+                let (status, stdout, stderr) = self.exec(&[], &[("KSC_TEST", "1")])?;
+                let out = String::from_utf8_lossy(&stdout).into_owned();
+                if status == "exit 0" {
+                    Ok(out)
+                } else {
+                    Err((
+                        out.clone(),
+                        format!(
+                            "the tests failed ({status}): {}{}",
+                            last_lines(&out, 5),
+                            stderr_note(&stderr)
+                        ),
+                    ))
+                }
+            }
+            Expect::Net => {
+                self.net = Some(Net::new(&self.id).or_else(fail)?);
+                Ok("veth pair".into())
+            }
+            Expect::Traffic { pings } => {
+                self.traffic = Some(*pings);
+                Ok(String::new())
+            }
+            Expect::Sigint { ms } => {
+                self.sigint = Some(*ms);
+                Ok(String::new())
+            }
+            Expect::NothingLeft => {
+                let Some(net) = &self.net else {
+                    return fail("no `net` line before");
+                };
+                match net.leftovers() {
+                    l if l.is_empty() => Ok("nothing left".into()),
+                    l => Err((l.clone(), format!("left on the interface: {l}"))),
+                }
+            }
+        }
+    }
+
+    /// The object's programs pinned (loading it the first time).
+    fn pins(&mut self) -> Result<PathBuf, (String, String)> {
+        if self.pins.is_none() {
+            let r = self.load();
+            self.pins = Some(r);
+        }
+        match self.pins.as_ref().unwrap() {
+            Ok(p) => Ok(p.clone()),
+            Err(e) => fail(e.clone()),
+        }
+    }
+
+    fn load(&mut self) -> Result<PathBuf, String> {
+        ensure_bpffs()?;
+        let pins = PathBuf::from(format!("/sys/fs/bpf/ksc-conf-{}", self.id));
+        let obj = self.job.out.join("prog.ebpf.o");
+        let (ok, out, err) = tool(
+            "bpftool",
+            &[
+                "prog",
+                "loadall",
+                &obj.to_string_lossy(),
+                &pins.to_string_lossy(),
+                "pinmaps",
+                &pins.join("maps").to_string_lossy(),
+            ],
+        );
+        if !ok {
+            let _ = std::fs::remove_dir_all(&pins);
+            self.verifier_log = last_lines(&(out + &err), 20);
+            return Err(format!(
+                "the kernel rejected the object; the end of the log:\n{}",
+                self.verifier_log
+            ));
+        }
+        let mut names: Vec<String> = std::fs::read_dir(&pins)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != "maps")
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        self.programs = names
+            .into_iter()
+            .map(|name| {
+                let (_, out, _) = tool(
+                    "bpftool",
+                    &[
+                        "-j",
+                        "prog",
+                        "show",
+                        "pinned",
+                        &pins.join(&name).to_string_lossy(),
+                    ],
+                );
+                let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+                let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
+                Loaded {
+                    xlated_bytes: n("bytes_xlated"),
+                    jited_bytes: n("bytes_jited"),
+                    verified_insns: n("verified_insns"),
+                    name,
+                }
+            })
+            .collect();
+        Ok(pins)
+    }
+
+    /// Runs the executable (in the case's namespace when it has one) with
+    /// the pending `traffic`/`sigint`; its status, stdout and stderr.
+    fn exec(&mut self, args: &[String], env: &[(&str, &str)]) -> Result<Ran, (String, String)> {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("$IFACE", Net::IFACE))
+            .collect();
+        let mut cmd = match &self.net {
+            Some(net) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/run/netns/{}", net.ns))
+                    .arg(self.exe());
+                c
+            }
+            None => Command::new(self.exe()),
+        };
+        cmd.args(&args)
+            .envs(env.iter().copied())
+            .current_dir(&self.scratch)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .or_else(|e| fail(format!("cannot run the executable: {e}")))?;
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let out_t = std::thread::spawn(move || {
+            let mut b = vec![];
+            let _ = stdout.read_to_end(&mut b);
+            b
+        });
+        let err_t = std::thread::spawn(move || {
+            let mut b = vec![];
+            let _ = stderr.read_to_end(&mut b);
+            b
+        });
+        let start = Instant::now();
+        let mut traffic = self.traffic.take();
+        let sigint = self.sigint.take();
+        let mut interrupted = false;
+        let limit = Duration::from_secs(20);
+        let status = loop {
+            if let Ok(Some(s)) = child.try_wait() {
+                break Some(s);
+            }
+            let t = start.elapsed();
+            if let (Some(n), Some(net)) = (traffic, &self.net) {
+                if t >= Duration::from_millis(300) {
+                    traffic = None;
+                    // One ping at a time: each returns at its reply (or after 1 s).
+                    sh(&format!(
+                        "for i in $(seq {n}); do nsenter --net=/run/netns/{} ping -c 1 -W 1 10.201.0.1 >/dev/null 2>&1; done",
+                        net.peer_ns
+                    ));
+                }
+            }
+            if let Some(ms) = sigint {
+                if !interrupted && t >= Duration::from_millis(ms) && traffic.is_none() {
+                    interrupted = true;
+                    sh(&format!("kill -INT {}", child.id()));
+                }
+            }
+            if t > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let out = out_t.join().unwrap_or_default();
+        let err = err_t.join().unwrap_or_default();
+        let Some(status) = status else {
+            return Err((
+                "timeout".into(),
+                format!(
+                    "it did not exit within {} s{}",
+                    limit.as_secs(),
+                    stderr_note(&err)
+                ),
+            ));
+        };
+        use std::os::unix::process::ExitStatusExt as _;
+        let shown = match (status.code(), status.signal()) {
+            (Some(c), _) => format!("exit {c}"),
+            (None, Some(s)) => format!("signal {s}"),
+            _ => "unknown".into(),
+        };
+        Ok((shown, out, err))
+    }
+}
+
+fn stderr_note(stderr: &[u8]) -> String {
+    let s = String::from_utf8_lossy(stderr);
+    if s.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; stderr: {}", last_lines(s.trim(), 3))
+    }
+}
+
+/// The first line where `got` differs from `want`.
+fn first_difference(want: &str, got: &str) -> String {
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    for i in 0..w.len().max(g.len()) {
+        let (a, b) = (w.get(i), g.get(i));
+        if a != b {
+            return format!(
+                "line {}: want {:?}, got {:?}",
+                i + 1,
+                a.copied().unwrap_or("<end>"),
+                b.copied().unwrap_or("<end>")
+            );
+        }
+    }
+    "the line endings differ".into()
+}
+
+/// A map entry as bytes (a per-CPU integer value summed over CPUs);
+/// None when there is no entry.
+fn lookup(map: &Path, key: &[u8]) -> Result<Option<Vec<u8>>, (String, String)> {
+    let mut args: Vec<String> = ["-j", "map", "lookup", "pinned"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(map.to_string_lossy().into_owned());
+    args.push("key".into());
+    args.push("hex".into());
+    args.extend(key.iter().map(|b| format!("{b:02x}")));
+    let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let (ok, out, err) = tool("bpftool", &refs);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    if !ok || v.get("error").is_some() {
+        let e = v
+            .get("error")
+            .and_then(|e| e.as_str())
+            .unwrap_or(&err)
+            .to_string();
+        if e.contains("not found") || e.contains("No such file or directory") && map.exists() {
+            return Ok(None);
+        }
+        return fail(format!("cannot read map {}: {e}", map.display()));
+    }
+    let bytes = |v: &serde_json::Value| -> Vec<u8> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|b| b.as_str())
+                    .filter_map(|b| u8::from_str_radix(b.trim_start_matches("0x"), 16).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if let Some(value) = v.get("value") {
+        return Ok(Some(bytes(value)));
+    }
+    // Per-CPU: sum integer values (little-endian, up to 8 bytes).
+    let per_cpu: Vec<Vec<u8>> = v
+        .get("values")
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|c| bytes(c.get("value").unwrap_or(&serde_json::Value::Null)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let width = per_cpu.first().map(|v| v.len()).unwrap_or(0);
+    if width == 0 || width > 8 {
+        return Ok(per_cpu.into_iter().next());
+    }
+    let total: u64 = per_cpu
+        .iter()
+        .map(|v| {
+            let mut b = [0u8; 8];
+            b[..v.len()].copy_from_slice(v);
+            u64::from_le_bytes(b)
+        })
+        .fold(0u64, |a, b| a.wrapping_add(b));
+    Ok(Some(total.to_le_bytes()[..width].to_vec()))
+}
+
+fn ensure_bpffs() -> Result<(), String> {
+    let mounted = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(' ').nth(1) == Some("/sys/fs/bpf") && l.split(' ').nth(2) == Some("bpf"));
+    if mounted {
+        return Ok(());
+    }
+    let (ok, _, err) = tool("mount", &["-t", "bpf", "bpf", "/sys/fs/bpf"]);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "bpffs is not mounted at /sys/fs/bpf and cannot be mounted: {err}"
+        ))
+    }
+}

@@ -1,0 +1,513 @@
+//! `ksc-conformance`: builds every case with every userspace target, runs
+//! each on every kernel (the host's, and Debian's under qemu), checks the
+//! case's expectations and diffs what the targets and kernels did. The
+//! case format is conformance/README.md's.
+
+mod case;
+mod exec;
+mod guest;
+mod object;
+mod report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Mutex;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use case::{Case, Expect};
+use exec::{Job, JobResult, LineResult, Verdict};
+use report::{CaseReport, Cell, Column, Report};
+
+#[derive(Parser)]
+#[command(
+    name = "ksc-conformance",
+    about = "Run conformance cases on every userspace target and kernel, and diff what they did",
+    after_help = "With no CASE_DIR, runs every case under conformance/cases/. The case format: conformance/README.md."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    /// Kernels to run on: `host` (this machine's) and Debian's `6.1` and `6.12` under qemu.
+    #[arg(long, value_delimiter = ',', default_value = "host,6.1,6.12")]
+    kernels: Vec<String>,
+    /// Targets to build with (default: every target that builds a userspace program).
+    #[arg(long, value_delimiter = ',')]
+    targets: Vec<String>,
+    /// Write the results as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the table as Markdown.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Builds and host runs at once.
+    #[arg(short = 'j', long, default_value_t = 2)]
+    jobs: usize,
+    /// The ksc to test (default: the one next to this program, built first when run by cargo).
+    #[arg(long, value_name = "PATH")]
+    ksc: Option<PathBuf>,
+    /// Where builds go (default: target/conformance).
+    #[arg(long, value_name = "DIR")]
+    work: Option<PathBuf>,
+    cases: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Sub {
+    /// (Inside a guest) run a plan of built cases on this kernel; JSON results on stdout.
+    #[command(hide = true)]
+    Exec { plan: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Sub::Exec { plan }) = &cli.command {
+        return exec_plan(plan);
+    }
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn exec_plan(plan: &Path) -> ExitCode {
+    let jobs: Vec<Job> = match std::fs::read(plan)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("error: cannot read the plan {}: {e}", plan.display());
+            return ExitCode::from(2);
+        }
+    };
+    let results: Vec<JobResult> = jobs
+        .iter()
+        .map(|j| {
+            eprintln!("ksc-conformance: {} ({})", j.case.name, j.target);
+            exec::run(j)
+        })
+        .collect();
+    println!("{}", serde_json::to_string(&results).unwrap());
+    ExitCode::SUCCESS
+}
+
+/// The repository's root (cases and the default work directory are found from it).
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {elapsed}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// The ksc to test, and the directory its plugins are in.
+fn find_ksc(cli: &Cli) -> Result<PathBuf, String> {
+    if let Some(k) = &cli.ksc {
+        return Ok(k.clone());
+    }
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = me.parent().unwrap();
+    // Run by cargo: build ksc and its plugins with the same profile first.
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let mut c = Command::new(cargo);
+        c.args([
+            "build",
+            "-p",
+            "ksc",
+            "-p",
+            "ksc-backend-ebpf-c",
+            "-p",
+            "ksc-backend-libbpf-c",
+        ]);
+        if dir.ends_with("release") {
+            c.arg("--release");
+        }
+        eprintln!("building ksc and its plugins...");
+        let s = c.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !s.success() {
+            return Err("building ksc failed".into());
+        }
+    }
+    let ksc = dir.join("ksc");
+    if ksc.exists() {
+        Ok(ksc)
+    } else {
+        Err(format!(
+            "no ksc next to {} (build it: cargo build --release), or pass --ksc PATH",
+            me.display()
+        ))
+    }
+}
+
+/// Targets whose build makes a userspace program (from `ksc targets`).
+fn userspace_targets(ksc: &Path) -> Result<Vec<String>, String> {
+    let o = Command::new(ksc)
+        .arg("targets")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", ksc.display()))?;
+    let text = String::from_utf8_lossy(&o.stdout);
+    let mut targets = vec![];
+    let mut name = None;
+    for line in text.lines() {
+        if !line.starts_with(' ') {
+            name = line.split([':', ' ']).next().map(str::to_string);
+        } else if let (Some(n), Some(b)) = (&name, line.trim().strip_prefix("backends: ")) {
+            if b.split([',', ' '])
+                .any(|x| x == "libbpf-c" || x == "rust-aya")
+            {
+                targets.push(n.clone());
+            }
+        }
+    }
+    if targets.is_empty() {
+        return Err("`ksc targets` lists no target that builds a userspace program".into());
+    }
+    Ok(targets)
+}
+
+fn read_cases(dirs: &[PathBuf]) -> Result<Vec<Case>, String> {
+    let dirs: Vec<PathBuf> = if dirs.is_empty() {
+        let root = repo_root().join("conformance/cases");
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&root)
+            .map_err(|e| format!("{}: {e}", root.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("expect").exists())
+            .collect();
+        v.sort();
+        v
+    } else {
+        dirs.to_vec()
+    };
+    let mut cases = vec![];
+    let mut errors = vec![];
+    for d in &dirs {
+        match Case::read(d) {
+            Ok(c) => cases.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors.join("\nerror: "));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for c in &cases {
+        if !seen.insert(c.name.clone()) {
+            return Err(format!("two cases are named `{}`", c.name));
+        }
+    }
+    Ok(cases)
+}
+
+/// What building one case for one target gave.
+struct Built {
+    job: Job,
+    /// The compile/reject lines' results (decided on the host).
+    lines: Vec<LineResult>,
+    object: Option<object::Object>,
+}
+
+fn build(ksc: &Path, case: &Case, target: &str, work: &Path) -> Built {
+    let out = work.join(&case.name).join(target);
+    let _ = std::fs::remove_dir_all(&out);
+    let o = Command::new(ksc)
+        .args(["build", &format!("--target={target}"), "prog.ks", "-o"])
+        .arg(&out)
+        .current_dir(&case.dir)
+        .output();
+    let (ok, stderr) = match o {
+        Ok(o) => (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+        Err(e) => (false, format!("cannot run {}: {e}", ksc.display())),
+    };
+    let mut lines = vec![];
+    for l in &case.lines {
+        let (verdict, observed, message) = match &l.expect {
+            Expect::Compile if ok => (Verdict::Pass, "built".to_string(), String::new()),
+            Expect::Compile => (Verdict::Fail, "rejected".into(), tail(&stderr, 12)),
+            Expect::Reject { file, line } => {
+                let at = format!("{file}:{line}:");
+                let located: Vec<&str> = stderr
+                    .lines()
+                    .filter_map(|s| s.trim().strip_prefix("--> "))
+                    .collect();
+                if ok {
+                    (
+                        Verdict::Fail,
+                        "built".into(),
+                        "it built; want a rejection".into(),
+                    )
+                } else if located.iter().any(|s| s.starts_with(&at)) {
+                    (
+                        Verdict::Pass,
+                        format!("rejected at {file}:{line}"),
+                        String::new(),
+                    )
+                } else {
+                    (
+                        Verdict::Fail,
+                        format!("rejected at {}", located.join(", ")),
+                        format!("no diagnostic at {file}:{line}: {}", tail(&stderr, 12)),
+                    )
+                }
+            }
+            _ => continue,
+        };
+        lines.push(LineResult {
+            no: l.no,
+            text: l.text.clone(),
+            verdict,
+            observed,
+            message,
+        });
+    }
+    let object = std::fs::read(out.join("prog.ebpf.o"))
+        .ok()
+        .and_then(|b| object::inspect(&b).ok());
+    Built {
+        job: Job {
+            case: case.clone(),
+            target: target.to_string(),
+            out,
+            built: ok,
+        },
+        lines,
+        object,
+    }
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let l: Vec<&str> = s.lines().collect();
+    l[l.len().saturating_sub(n)..].join("\n")
+}
+
+/// Runs `f` over `items` on `jobs` threads, keeping the order.
+fn parallel<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    pb: &ProgressBar,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = Mutex::new(0usize);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().unwrap();
+                    let i = *n;
+                    *n += 1;
+                    i
+                };
+                if i >= items.len() {
+                    break;
+                }
+                let r = f(&items[i]);
+                results.lock().unwrap()[i] = Some(r);
+                pb.inc(1);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+/// Merges the host-decided lines (compile, reject) into a run's results.
+fn merge(built: &Built, mut r: JobResult) -> JobResult {
+    for l in &mut r.lines {
+        if let Some(b) = built.lines.iter().find(|b| b.no == l.no) {
+            if l.verdict != Verdict::NotApplicable {
+                *l = b.clone();
+            }
+        }
+    }
+    r
+}
+
+fn run(cli: Cli) -> Result<bool, String> {
+    let cases = read_cases(&cli.cases)?;
+    for k in &cli.kernels {
+        if k != "host" && !guest::KERNELS.contains(&k.as_str()) {
+            return Err(format!(
+                "unknown kernel `{k}` (known: host, {})",
+                guest::KERNELS.join(", ")
+            ));
+        }
+    }
+    let ksc = find_ksc(&cli)?;
+    let targets = if cli.targets.is_empty() {
+        userspace_targets(&ksc)?
+    } else {
+        cli.targets.clone()
+    };
+    let work = match &cli.work {
+        Some(w) => w.clone(),
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|e| Some(e.parent()?.parent()?.join("conformance")))
+            .unwrap_or_else(|| repo_root().join("target/conformance")),
+    };
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let work = work.canonicalize().map_err(|e| e.to_string())?;
+
+    // Build every case once per target, on the host.
+    let pairs: Vec<(&Case, &String)> = cases
+        .iter()
+        .flat_map(|c| targets.iter().map(move |t| (c, t)))
+        .collect();
+    let pb = progress(pairs.len() as u64, "building");
+    let built: Vec<Built> = parallel(&pairs, cli.jobs, &pb, |(c, t)| build(&ksc, c, t, &work));
+    pb.finish_and_clear();
+
+    let columns: Vec<Column> = cli
+        .kernels
+        .iter()
+        .flat_map(|k| {
+            targets.iter().map(move |t| Column {
+                kernel: k.clone(),
+                target: t.clone(),
+            })
+        })
+        .collect();
+    let mut results: BTreeMap<(String, String), JobResult> = BTreeMap::new();
+    let mut releases = BTreeMap::new();
+    // Jobs that run in a kernel: every case but rejections.
+    let runnable: Vec<&Built> = built.iter().filter(|b| !b.job.case.is_reject()).collect();
+    for kernel in &cli.kernels {
+        let runs: Vec<JobResult> = if kernel == "host" {
+            releases.insert(kernel.clone(), exec::release());
+            let pb = progress(runnable.len() as u64, "running on this kernel");
+            let r = parallel(&runnable, cli.jobs, &pb, |b| exec::run(&b.job));
+            pb.finish_and_clear();
+            r
+        } else {
+            let jobs: Vec<&Job> = runnable.iter().map(|b| &b.job).collect();
+            match guest::run(kernel, &jobs, &work) {
+                Ok((release, r)) => {
+                    releases.insert(kernel.clone(), release);
+                    r
+                }
+                Err(e) => {
+                    eprintln!("{kernel}: {e}");
+                    releases.insert(kernel.clone(), "did not run".into());
+                    runnable
+                        .iter()
+                        .map(|b| guest::failed(&b.job, kernel, &e))
+                        .collect()
+                }
+            }
+        };
+        for (b, r) in runnable.iter().zip(runs) {
+            results.insert(
+                (
+                    kernel.clone(),
+                    format!("{}\0{}", b.job.case.name, b.job.target),
+                ),
+                merge(b, r),
+            );
+        }
+        // Rejections are decided on the host; every kernel shows the same.
+        for b in built.iter().filter(|b| b.job.case.is_reject()) {
+            let r = JobResult {
+                case: b.job.case.name.clone(),
+                target: b.job.target.clone(),
+                release: String::new(),
+                lines: b.lines.clone(),
+                programs: vec![],
+                verifier_log: String::new(),
+            };
+            results.insert(
+                (
+                    kernel.clone(),
+                    format!("{}\0{}", b.job.case.name, b.job.target),
+                ),
+                r,
+            );
+        }
+    }
+
+    let mut report = Report {
+        columns: columns.clone(),
+        releases,
+        cases: vec![],
+        passed: 0,
+        failed: 0,
+        not_applicable: 0,
+    };
+    for case in &cases {
+        let mut cells = BTreeMap::new();
+        for col in &columns {
+            let key = (col.kernel.clone(), format!("{}\0{}", case.name, col.target));
+            if let Some(r) = results.remove(&key) {
+                cells.insert(col.to_string(), Cell::new(r));
+            }
+        }
+        report::diff(&mut cells, &columns);
+        // The eBPF object must not depend on the userspace target.
+        let mut objects = BTreeMap::new();
+        let mine: Vec<&Built> = built
+            .iter()
+            .filter(|b| b.job.case.name == case.name)
+            .collect();
+        for b in &mine {
+            if let Some(o) = &b.object {
+                objects.insert(b.job.target.clone(), o.clone());
+            }
+        }
+        if let Some(first) = mine.first() {
+            let bytes = std::fs::read(first.job.out.join("prog.ebpf.o")).ok();
+            for b in &mine[1..] {
+                if std::fs::read(b.job.out.join("prog.ebpf.o")).ok() != bytes {
+                    for (col, cell) in cells.iter_mut() {
+                        if col.ends_with(&format!("/{}", b.job.target)) {
+                            cell.verdict = Verdict::Fail;
+                            cell.reason =
+                                format!("its eBPF object differs from {}'s", first.job.target);
+                        }
+                    }
+                }
+            }
+        }
+        report.cases.push(CaseReport {
+            name: case.name.clone(),
+            cells,
+            objects,
+        });
+    }
+    report.count();
+    print!("{}", report.text());
+    if let Some(p) = &cli.markdown {
+        std::fs::write(p, report.markdown()).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if let Some(p) = &cli.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if report.not_applicable > 0 {
+        println!(
+            "{} n/a (a kernel older than the case requires)",
+            report.not_applicable
+        );
+    }
+    println!("{} passed, {} failed", report.passed, report.failed);
+    Ok(report.failed == 0)
+}
