@@ -5,7 +5,7 @@
 //! as `ksc-conformance exec PLAN`, inside each qemu guest.
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -24,6 +24,8 @@ pub struct Job {
     /// Whether `ksc build` succeeded (a case that did not build fails
     /// every line that needs what it would have made).
     pub built: bool,
+    /// The end of the build's messages when it failed.
+    pub build_error: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +189,8 @@ struct Run<'j> {
     traffic: Option<u32>,
     sigint: Option<u64>,
     programs: Vec<Loaded>,
+    /// The loaded object's maps: the kernel's name (at most 15 bytes) and id.
+    maps: Vec<(String, u64)>,
     verifier_log: String,
 }
 
@@ -199,8 +203,76 @@ impl Drop for Run<'_> {
     }
 }
 
-/// Runs every line of the job on this kernel.
+/// Runs every line of the job on this kernel, in a mount namespace of its
+/// own with a bpffs of its own: pins (the object's pinned-by-name maps,
+/// the executable's pins) start empty and vanish with the job, whatever
+/// ran before or runs beside it.
 pub fn run(job: &Job) -> JobResult {
+    let me = std::env::current_exe().unwrap_or_else(|_| "ksc-conformance".into());
+    let child = Command::new("unshare")
+        .args(["-m", "--propagation", "private"])
+        .arg(me)
+        .arg("exec-job")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let result = child
+        .map_err(|e| format!("cannot run unshare: {e}"))
+        .and_then(|mut c| {
+            let input = serde_json::to_vec(job).unwrap();
+            let mut stdin = c.stdin.take().unwrap();
+            std::thread::spawn(move || {
+                use std::io::Write as _;
+                let _ = stdin.write_all(&input);
+            });
+            let o = c.wait_with_output().map_err(|e| e.to_string())?;
+            serde_json::from_slice::<JobResult>(&o.stdout).map_err(|e| {
+                format!(
+                    "the job ended without a result ({e}): {}",
+                    last_lines(&String::from_utf8_lossy(&o.stderr), 5)
+                )
+            })
+        });
+    result.unwrap_or_else(|why| JobResult {
+        case: job.case.name.clone(),
+        target: job.target.clone(),
+        release: release(),
+        lines: job
+            .case
+            .lines
+            .iter()
+            .map(|l| LineResult {
+                no: l.no,
+                text: l.text.clone(),
+                verdict: Verdict::Fail,
+                observed: String::new(),
+                message: why.clone(),
+            })
+            .collect(),
+        programs: vec![],
+        verifier_log: String::new(),
+    })
+}
+
+/// `run`'s other half, inside the job's mount namespace.
+pub fn run_here(job: &Job) -> JobResult {
+    if let Err(why) = fresh_bpffs() {
+        return JobResult {
+            case: job.case.name.clone(),
+            target: job.target.clone(),
+            release: release(),
+            lines: vec![LineResult {
+                no: 0,
+                text: String::new(),
+                verdict: Verdict::Fail,
+                observed: String::new(),
+                message: why,
+            }],
+            programs: vec![],
+            verifier_log: String::new(),
+        };
+    }
     let release = release();
     let id = format!(
         "{}x{}",
@@ -218,6 +290,7 @@ pub fn run(job: &Job) -> JobResult {
         traffic: None,
         sigint: None,
         programs: vec![],
+        maps: vec![],
         verifier_log: String::new(),
     };
     let na = job
@@ -280,7 +353,7 @@ impl Run<'_> {
                 | Expect::Sigint { .. }
         );
         if needs_build && !built {
-            return fail("the case did not build");
+            return fail(format!("the case did not build: {}", self.job.build_error));
         }
         match e {
             // Decided when the case was built (on the host).
@@ -339,8 +412,20 @@ impl Run<'_> {
                 }
             }
             Expect::Map { name, key, value } => {
-                let pins = self.pins()?;
-                let got = lookup(&pins.join("maps").join(name), key)?;
+                self.pins()?;
+                let Some(id) = self
+                    .maps
+                    .iter()
+                    .find(|(n, _)| map_name_matches(n, name))
+                    .map(|m| m.1)
+                else {
+                    let names: Vec<&str> = self.maps.iter().map(|m| m.0.as_str()).collect();
+                    return fail(format!(
+                        "the loaded programs use no map `{name}` (they use {})",
+                        names.join(", ")
+                    ));
+                };
+                let got = lookup(id, key)?;
                 let shown =
                     |v: &Option<Vec<u8>>| v.as_ref().map(|v| hex(v)).unwrap_or("none".into());
                 if &got == value {
@@ -449,8 +534,6 @@ impl Run<'_> {
                 "loadall",
                 &obj.to_string_lossy(),
                 &pins.to_string_lossy(),
-                "pinmaps",
-                &pins.join("maps").to_string_lossy(),
             ],
         );
         if !ok {
@@ -485,6 +568,24 @@ impl Run<'_> {
                 );
                 let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
                 let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
+                // The maps, by the kernel's name for them (found through
+                // the programs: the object's own pins may be elsewhere).
+                for id in v
+                    .get("map_ids")
+                    .and_then(|m| m.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(id) = id.as_u64() else { continue };
+                    if self.maps.iter().any(|m| m.1 == id) {
+                        continue;
+                    }
+                    let (_, m, _) = tool("bpftool", &["-j", "map", "show", "id", &id.to_string()]);
+                    let m: serde_json::Value = serde_json::from_str(&m).unwrap_or_default();
+                    if let Some(n) = m.get("name").and_then(|n| n.as_str()) {
+                        self.maps.push((n.to_string(), id));
+                    }
+                }
                 Loaded {
                     xlated_bytes: n("bytes_xlated"),
                     jited_bytes: n("bytes_jited"),
@@ -614,30 +715,39 @@ fn first_difference(want: &str, got: &str) -> String {
     "the line endings differ".into()
 }
 
+/// The kernel keeps the first 15 bytes of a map's name.
+fn map_name_matches(kernel: &str, name: &str) -> bool {
+    kernel == name || (kernel.len() == 15 && name.starts_with(kernel))
+}
+
 /// A map entry as bytes (a per-CPU integer value summed over CPUs);
 /// None when there is no entry.
-fn lookup(map: &Path, key: &[u8]) -> Result<Option<Vec<u8>>, (String, String)> {
-    let mut args: Vec<String> = ["-j", "map", "lookup", "pinned"]
+fn lookup(id: u64, key: &[u8]) -> Result<Option<Vec<u8>>, (String, String)> {
+    let mut args: Vec<String> = ["-j", "map", "lookup", "id"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    args.push(map.to_string_lossy().into_owned());
+    args.push(id.to_string());
     args.push("key".into());
     args.push("hex".into());
     args.extend(key.iter().map(|b| format!("{b:02x}")));
     let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let (ok, out, err) = tool("bpftool", &refs);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    if v.is_null() && out.trim() == "null" {
+        // bpftool's answer for a key with no entry.
+        return Ok(None);
+    }
     if !ok || v.get("error").is_some() {
         let e = v
             .get("error")
             .and_then(|e| e.as_str())
             .unwrap_or(&err)
             .to_string();
-        if e.contains("not found") || e.contains("No such file or directory") && map.exists() {
+        if e.contains("not found") {
             return Ok(None);
         }
-        return fail(format!("cannot read map {}: {e}", map.display()));
+        return fail(format!("cannot read map {id}: {}", e.trim()));
     }
     let bytes = |v: &serde_json::Value| -> Vec<u8> {
         v.as_array()
@@ -675,6 +785,16 @@ fn lookup(map: &Path, key: &[u8]) -> Result<Option<Vec<u8>>, (String, String)> {
         })
         .fold(0u64, |a, b| a.wrapping_add(b));
     Ok(Some(total.to_le_bytes()[..width].to_vec()))
+}
+
+/// A bpffs of this mount namespace's own at /sys/fs/bpf.
+fn fresh_bpffs() -> Result<(), String> {
+    let (ok, _, err) = tool("mount", &["-t", "bpf", "bpf", "/sys/fs/bpf"]);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("cannot mount a bpffs for the case: {}", err.trim()))
+    }
 }
 
 fn ensure_bpffs() -> Result<(), String> {

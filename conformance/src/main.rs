@@ -59,12 +59,27 @@ enum Sub {
     /// (Inside a guest) run a plan of built cases on this kernel; JSON results on stdout.
     #[command(hide = true)]
     Exec { plan: PathBuf },
+    /// (Internal) run one job read from stdin, in the mount namespace made for it.
+    #[command(hide = true)]
+    ExecJob,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Sub::Exec { plan }) = &cli.command {
-        return exec_plan(plan);
+    match &cli.command {
+        Some(Sub::Exec { plan }) => return exec_plan(plan),
+        Some(Sub::ExecJob) => {
+            let job: Job = match serde_json::from_reader(std::io::stdin()) {
+                Ok(j) => j,
+                Err(e) => {
+                    eprintln!("error: cannot read the job: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            println!("{}", serde_json::to_string(&exec::run_here(&job)).unwrap());
+            return ExitCode::SUCCESS;
+        }
+        None => {}
     }
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
@@ -117,7 +132,10 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 /// The ksc to test, and the directory its plugins are in.
 fn find_ksc(cli: &Cli) -> Result<PathBuf, String> {
     if let Some(k) = &cli.ksc {
-        return Ok(k.clone());
+        // Builds run in the case's directory.
+        return k
+            .canonicalize()
+            .map_err(|e| format!("--ksc {}: {e}", k.display()));
     }
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = me.parent().unwrap();
@@ -285,6 +303,7 @@ fn build(ksc: &Path, case: &Case, target: &str, work: &Path) -> Built {
             target: target.to_string(),
             out,
             built: ok,
+            build_error: if ok { String::new() } else { tail(&stderr, 12) },
         },
         lines,
         object,
