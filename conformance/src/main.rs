@@ -420,7 +420,13 @@ fn run(cli: Cli) -> Result<bool, String> {
             r
         } else {
             let jobs: Vec<&Job> = runnable.iter().map(|b| &b.job).collect();
-            match guest::run(kernel, &jobs, &work) {
+            let pb = ProgressBar::new_spinner();
+            pb.enable_steady_tick(std::time::Duration::from_millis(200));
+            pb.set_message(format!("kernel {kernel}"));
+            let mut say = |m: &str| pb.set_message(format!("kernel {kernel}: {m}"));
+            let r = guest::run(kernel, &jobs, &work, &mut say);
+            pb.finish_and_clear();
+            match r {
                 Ok((release, r)) => {
                     releases.insert(kernel.clone(), release);
                     r
