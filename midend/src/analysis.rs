@@ -18,7 +18,7 @@ use ksc_ir::{Callee, Domain, FnId, FnKind, LocalId, MapId, TypeKind};
 use petgraph::algo::tarjan_scc;
 use petgraph::graphmap::DiGraphMap;
 
-use crate::check::{fspan, Checker};
+use crate::checker::{fspan, Checker};
 
 /// The verifier's stack limit per program (all frames of a call chain).
 pub const STACK_LIMIT: u32 = 512;
@@ -131,7 +131,7 @@ pub fn walk_expr<'a>(e: &'a ir::Expr, f: &mut impl FnMut(&'a ir::Expr)) {
     e.walk(f);
 }
 
-pub fn run(c: &mut Checker) -> ProgramGraph {
+pub(crate) fn run(c: &mut Checker) -> ProgramGraph {
     let n = c.functions.len();
     let mut graph: DiGraphMap<u32, Edge> = DiGraphMap::new();
     let mut sites: HashMap<(u32, u32), ir::Span> = HashMap::new();

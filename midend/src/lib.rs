@@ -1,10 +1,15 @@
 //! # ksc midend
 //!
-//! From a syntax tree to a checked [`ksc_ir::Module`]:
+//! From a syntax tree to a checked [`ksc_ir::Module`], in passes with one
+//! job each, over one shared `Checker` (`checker.rs`):
 //!
 //! ```text
-//! ast::File ──collect (pass 1)──▶ symbols, types, maps, globals, configs, signatures
-//!           ──bodies (pass 2)───▶ typed IR functions          (check.rs)
+//! ast::File ──collect (pass 1)──▶ symbols, types, constants, maps, globals,
+//!                                 configs, function signatures    (collect/)
+//!              ├ consteval ─────▶ folded constants                (consteval.rs)
+//!              ├ resolve_type ──▶ type ids                        (resolve_type.rs)
+//!              └ btf_types ─────▶ kernel structs from BTF         (btf_types.rs)
+//!           ──lower (pass 2)────▶ typed IR function bodies        (lower/)
 //!           ──analysis──────────▶ call / tail-call graphs, stack, throws,
 //!                                 null safety, map-pointer lifetimes (analysis.rs)
 //! ```
@@ -14,8 +19,13 @@
 
 pub mod analysis;
 pub mod btf;
+mod btf_types;
 mod builtins;
-pub mod check;
+mod checker;
+mod collect;
+mod consteval;
+mod lower;
+mod resolve_type;
 pub mod types;
 
 use ksc_frontend::{ast, Diagnostic};
@@ -38,7 +48,7 @@ impl Checked {
 /// Check a parsed file. `path` names the source (its stem is the project
 /// name, used for pin paths).
 pub fn check(file: &ast::File, source: &str, path: &str) -> Checked {
-    let mut c = check::Checker::new(source);
+    let mut c = checker::Checker::new(source);
     c.collect(file);
     c.check_bodies();
     let graph = analysis::run(&mut c);
