@@ -10,14 +10,15 @@
 //!              ├ resolve_type ──▶ type ids                        (resolve_type.rs)
 //!              └ btf_types ─────▶ kernel structs from BTF         (btf_types.rs)
 //!           ──lower (pass 2)────▶ typed IR function bodies        (lower/)
-//!           ──analysis──────────▶ call / tail-call graphs, stack, throws,
-//!                                 null safety, map-pointer lifetimes (analysis.rs)
+//!           ──valid─────────────▶ call / tail-call graphs, stack    (valid/graph.rs)
+//!                                 throws                          (valid/throws.rs)
+//!                                 null safety, packet bounds,
+//!                                 map-pointer lifetimes           (valid/flow.rs)
 //! ```
 //!
 //! Every rule of the spec that can be decided at compile time is enforced
 //! here with a located diagnostic; the IR handed to backends is valid.
 
-pub mod analysis;
 pub mod btf;
 mod btf_types;
 mod builtins;
@@ -27,6 +28,7 @@ mod consteval;
 mod lower;
 mod resolve_type;
 pub mod types;
+pub mod valid;
 
 use ksc_frontend::{ast, Diagnostic};
 
@@ -36,7 +38,7 @@ pub struct Checked {
     pub module: Option<ksc_ir::Module>,
     pub diagnostics: Vec<Diagnostic>,
     /// Call and tail-call graphs (built even when there are errors).
-    pub graph: Option<analysis::ProgramGraph>,
+    pub graph: Option<valid::ProgramGraph>,
 }
 
 impl Checked {
@@ -51,7 +53,7 @@ pub fn check(file: &ast::File, source: &str, path: &str) -> Checked {
     let mut c = checker::Checker::new(source);
     c.collect(file);
     c.check_bodies();
-    let graph = analysis::run(&mut c);
+    let graph = valid::run(&mut c);
     let mut diagnostics = std::mem::take(&mut c.diags);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);

@@ -65,7 +65,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if self.ebpf() && self.t().size(ty) > 256 && !self.t().is_error(ty) {
                     let size = self.t().size(ty);
                     let help = Some("large buffers belong in a map (a one-entry `percpu_array` works as scratch space)".into());
-                    if size > crate::analysis::STACK_LIMIT {
+                    if size > crate::valid::STACK_LIMIT {
                         self.c.error(name.span, format!("`{}` needs {size} bytes, more than the whole 512-byte eBPF stack", name.name)).help = help;
                         self.c.oversized.insert(self.id);
                     } else {
