@@ -133,6 +133,8 @@ pub(crate) struct Checker<'a> {
     pub(crate) functions: Vec<ir::Function>,
     pub(crate) fn_info: Vec<FnInfo<'a>>,
     pub(crate) struct_ops: Vec<ir::StructOps>,
+    /// Tail-call targets by slot, numbered as lowering meets them;
+    /// validation hands them on in the analysis record.
     pub(crate) tail_call_slots: Vec<FnId>,
     pub(crate) main: Option<FnId>,
     /// Where each function's name is (for whole-function diagnostics).

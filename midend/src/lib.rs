@@ -14,6 +14,8 @@
 //!                                 throws                          (valid/throws.rs)
 //!                                 null safety, packet bounds,
 //!                                 map-pointer lifetimes           (valid/flow.rs)
+//!                      ──record─▶ ir::Analysis: throws, stack, pointer
+//!                                 targets, tail-call slots        (valid/)
 //! ```
 //!
 //! Every rule of the spec that can be decided at compile time is enforced
@@ -53,7 +55,7 @@ pub fn check(file: &ast::File, source: &str, path: &str) -> Checked {
     let mut c = checker::Checker::new(source);
     c.collect(file);
     c.check_bodies();
-    let graph = valid::run(&mut c);
+    let (graph, analysis) = valid::run(&mut c);
     let mut diagnostics = std::mem::take(&mut c.diags);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
@@ -67,8 +69,8 @@ pub fn check(file: &ast::File, source: &str, path: &str) -> Checked {
         configs: c.configs,
         functions: c.functions,
         struct_ops: c.struct_ops,
-        tail_call_slots: c.tail_call_slots,
         main: c.main,
+        analysis,
     });
     Checked {
         module,

@@ -629,9 +629,9 @@ impl<'m> Gen<'m> {
                 let _ = writeln!(self.out, "{sig};");
             }
         }
-        if !m.tail_call_slots.is_empty() {
+        if !m.analysis.tail_call_slots.is_empty() {
             // Programs are declared first: the array's initializer names them.
-            for &t in &m.tail_call_slots {
+            for &t in &m.analysis.tail_call_slots {
                 let f = &m.functions[t.index()];
                 let params: Vec<String> = f.locals[..f.params as usize]
                     .iter()
@@ -872,8 +872,9 @@ impl<'m> Gen<'m> {
 
     fn tail_call_array(&mut self) {
         let m = self.m;
-        let n = m.tail_call_slots.len();
+        let n = m.analysis.tail_call_slots.len();
         let values: Vec<String> = m
+            .analysis
             .tail_call_slots
             .iter()
             .enumerate()
@@ -1976,28 +1977,7 @@ impl<'m> Gen<'m> {
 
     /// The eBPF functions of signature `sig` used as values anywhere.
     fn pointer_targets(&self, sig: &ksc_ir::FnSig) -> Vec<FnId> {
-        let mut taken = std::collections::BTreeSet::new();
-        for f in &self.m.functions {
-            f.body.walk_exprs(&mut |x| {
-                if let ExprKind::FnRef(id) = x.kind {
-                    taken.insert(id);
-                }
-            });
-        }
-        taken
-            .into_iter()
-            .filter(|id| {
-                let f = &self.m.functions[id.index()];
-                f.domain == Domain::Ebpf
-                    && !matches!(f.kind, FnKind::Program(_))
-                    && f.ret == sig.ret
-                    && f.params as usize == sig.params.len()
-                    && f.locals[..f.params as usize]
-                        .iter()
-                        .zip(&sig.params)
-                        .all(|(l, t)| l.ty == *t)
-            })
-            .collect()
+        self.m.analysis.pointer_targets(sig).to_vec()
     }
 
     fn need_streq(&mut self) {

@@ -3,7 +3,8 @@
 //! deepest call path, within the verifier's 512 bytes.
 //!
 //! Takes the [`ProgramGraph`]; gives diagnostics, each eBPF function's
-//! deepest stack (in the graph, for `--emit=graph`).
+//! deepest stack (in the graph, for `--emit=graph`) and each program's
+//! [`ir::StackUse`] for the analysis record.
 
 use std::collections::{HashMap, HashSet};
 
@@ -139,7 +140,9 @@ fn frame(c: &Checker, f: &ir::Function) -> u32 {
         .sum()
 }
 
-pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) {
+/// Each eBPF function's deepest stack (into the graph), checked for each
+/// program; returns each program's [`ir::StackUse`].
+pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) -> Vec<ir::StackUse> {
     fn deepest(
         c: &Checker,
         pg: &ProgramGraph,
@@ -171,6 +174,7 @@ pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) {
         r
     }
     let mut memo = HashMap::new();
+    let mut uses = Vec::new();
     for i in 0..c.functions.len() {
         if c.functions[i].domain != Domain::Ebpf {
             continue;
@@ -180,6 +184,11 @@ pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) {
         if !matches!(c.functions[i].kind, FnKind::Program(_)) {
             continue;
         }
+        uses.push(ir::StackUse {
+            program: FnId(i as u32),
+            bytes,
+            path: path.iter().map(|&p| FnId(p)).collect(),
+        });
         let names: Vec<String> = path
             .iter()
             .map(|&p| {
@@ -214,4 +223,5 @@ pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) {
             );
         }
     }
+    uses
 }

@@ -11,9 +11,13 @@
 //! * `flow`: **null safety** (spec 4.6.8), **packet bounds** and **map
 //!   value pointer lifetimes**, by a flow-sensitive pass over each
 //!   function;
+//! * `record`: the facts backends need that no rule does (function-pointer
+//!   targets).
 //!
-//! Takes the [`Checker`] after lowering; gives diagnostics and the
-//! [`ProgramGraph`] (for `--emit=graph`).
+//! Takes the [`Checker`] after lowering; gives diagnostics, the
+//! [`ProgramGraph`] (for `--emit=graph`) and the [`ir::Analysis`] record
+//! that travels with the module: throws, stack use, function-pointer
+//! targets and the tail-call slots lowering numbered.
 
 use std::collections::HashMap;
 
@@ -25,6 +29,7 @@ use crate::checker::Checker;
 
 mod flow;
 mod graph;
+mod record;
 mod throws;
 
 /// The verifier's stack limit per program (all frames of a call chain).
@@ -117,7 +122,9 @@ fn walk_stmt_exprs<'a>(s: &'a ir::Stmt, f: &mut impl FnMut(&'a ir::Expr)) {
     s.for_each_expr(|e| e.walk(f));
 }
 
-pub(crate) fn run(c: &mut Checker) -> ProgramGraph {
+/// Run every whole-program rule; returns the program graph and the
+/// analysis record.
+pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
     let n = c.functions.len();
     let mut graph: DiGraphMap<u32, Edge> = DiGraphMap::new();
     let mut sites: HashMap<(u32, u32), ir::Span> = HashMap::new();
@@ -144,10 +151,16 @@ pub(crate) fn run(c: &mut Checker) -> ProgramGraph {
     };
     graph::recursion(c, &pg, &sites);
     graph::tail_calls(c, &pg);
-    graph::stack(c, &mut pg);
-    throws::throws(c);
+    let stack = graph::stack(c, &mut pg);
+    let throws = throws::throws(c);
     for i in 0..n {
         flow::Flow::check_function(c, FnId(i as u32));
     }
-    pg
+    let analysis = ir::Analysis {
+        throws,
+        stack,
+        fn_pointer_targets: record::fn_pointer_targets(&c.functions),
+        tail_call_slots: std::mem::take(&mut c.tail_call_slots),
+    };
+    (pg, analysis)
 }

@@ -3,7 +3,8 @@
 //! program is an error (the verifier has no exceptions to end it); one that
 //! can leave `main` a warning (the process ends with status 1).
 //!
-//! Takes the lowered functions; gives diagnostics.
+//! Takes the lowered functions; gives diagnostics and, per function, the
+//! [`ir::Throws`] of the analysis record.
 
 use std::collections::BTreeSet;
 
@@ -29,7 +30,9 @@ impl Throws {
     }
 }
 
-pub(super) fn throws(c: &mut Checker) {
+/// Reports throws that escape a program or `main`; returns, per function,
+/// what may be thrown out of it.
+pub(super) fn throws(c: &mut Checker) -> Vec<ir::Throws> {
     let n = c.functions.len();
     let mut t: Vec<Throws> = vec![Throws::default(); n];
     // Iterate to a fixed point over the call graph.
@@ -81,6 +84,12 @@ pub(super) fn throws(c: &mut Checker) {
             );
         }
     }
+    t.into_iter()
+        .map(|th| ir::Throws {
+            codes: th.values.into_iter().collect(),
+            unknown: th.unknown,
+        })
+        .collect()
 }
 
 /// Add to `out` what escapes `b`, given the enclosing catches.
