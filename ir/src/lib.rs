@@ -234,6 +234,7 @@ impl Throws {
 /// 512 bytes; the midend rejects programs that need more.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackUse {
+    /// The program (an eBPF [`FnKind::Program`]).
     pub program: FnId,
     /// Bytes, each local rounded up to 8.
     pub bytes: u32,
@@ -244,7 +245,10 @@ pub struct StackUse {
 /// The functions a call through a pointer of one signature can reach.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PointerTargets {
+    /// The pointer's signature (parameter and return types).
     pub sig: FnSig,
+    /// The eBPF functions of that signature whose address is taken, in
+    /// [`FnId`] order.
     pub targets: Vec<FnId>,
 }
 
