@@ -649,62 +649,19 @@ impl<'m> Gen<'m> {
     }
 
     fn compute_throwing(&mut self) {
-        // A function throws out if a throw or a throwing call is outside
-        // every try of its own; iterate to a fixed point.
-        loop {
-            let mut changed = false;
-            for (id, f) in self.ebpf_functions().collect::<Vec<_>>() {
-                // Programs must catch everything; userspace `main` ends the
-                // process on an uncaught throw instead of passing it on.
-                if matches!(f.kind, FnKind::Program(_))
-                    || self.throwing.contains(&id)
-                    || (self.user && self.m.main == Some(id))
-                    || f.kind == FnKind::Test
-                {
-                    continue;
-                }
-                if self.escapes(&f.body, false) {
-                    self.throwing.insert(id);
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-    }
-
-    fn escapes(&self, b: &Block, in_try: bool) -> bool {
-        b.stmts.iter().any(|s| {
-            if in_try {
-                return false;
-            }
-            match &s.kind {
-                StmtKind::Throw(_) => true,
-                StmtKind::Try { body, catches } => {
-                    let catch_all = catches.iter().any(|c| c.value.is_none());
-                    (!catch_all && (self.escapes(body, false) || self.calls_throwing(body)))
-                        || catches.iter().any(|c| self.escapes(&c.body, false))
-                }
-                _ => {
-                    self.stmt_calls_throwing(s)
-                        || self.child_blocks(s).iter().any(|b| self.escapes(b, false))
-                }
-            }
-        })
-    }
-
-    fn child_blocks<'a>(&self, s: &'a Stmt) -> Vec<&'a Block> {
-        let mut v = Vec::new();
-        s.for_each_block(|b| v.push(b));
-        v
-    }
-
-    fn calls_throwing(&self, b: &Block) -> bool {
-        b.stmts.iter().any(|s| {
-            self.stmt_calls_throwing(s)
-                || self.child_blocks(s).iter().any(|b| self.calls_throwing(b))
-        })
+        // Which functions may throw out comes with the IR (the midend's
+        // throw analysis). Programs must catch everything; userspace `main`
+        // (and a `@test`) ends on an uncaught throw instead of passing it on.
+        let a = &self.m.analysis;
+        self.throwing = self
+            .ebpf_functions()
+            .filter(|(id, f)| {
+                let catches_all = matches!(f.kind, FnKind::Program(_) | FnKind::Test)
+                    || (self.user && self.m.main == Some(*id));
+                !catches_all && a.can_throw(*id)
+            })
+            .map(|(id, _)| id)
+            .collect();
     }
 
     fn stmt_calls_throwing(&self, s: &Stmt) -> bool {
