@@ -14,7 +14,7 @@
 //! * `record`: the facts backends need that no rule does (function-pointer
 //!   targets).
 //!
-//! Takes the [`Checker`] after lowering; gives diagnostics, the
+//! Takes the checker after lowering; gives diagnostics, the
 //! [`ProgramGraph`] (for `--emit=graph`) and the [`ir::Analysis`] record
 //! that travels with the module: throws, stack use, function-pointer
 //! targets and the tail-call slots lowering numbered.
