@@ -35,7 +35,7 @@
 //! * Named return values are ordinary locals and every `return` names its
 //!   value.
 //! * `return prog(ctx)` to a program of the same type is a
-//!   [`StmtKind::TailCall`]; [`Module::tail_call_slots`] numbers the targets.
+//!   [`StmtKind::TailCall`]; [`Analysis::tail_call_slots`] numbers the targets.
 //! * `match` is [`ExprKind::Switch`]; `if`-expressions and `?:` are
 //!   [`ExprKind::Select`].
 //! * `try`/`catch`/`throw`/`defer` keep their structure with fixed
@@ -44,11 +44,28 @@
 //!   ends the program); deferred blocks run at every exit of their function
 //!   (return, throw out of it, end of body) in last-in-first-out order, after
 //!   the return value was computed. Backends lower this to their control flow.
+//!
+//! ## What validation found
+//!
+//! [`Module::analysis`] is the record of whole-program validation, computed
+//! once by the midend on this IR so that backends do not compute it again:
+//!
+//! * [`Analysis::throws`]: per function, the error codes that may be thrown
+//!   out of it ([`Analysis::can_throw`]); in a C backend such a function
+//!   passes its error to its caller;
+//! * [`Analysis::stack`]: each eBPF program's stack need along its deepest
+//!   call path;
+//! * [`Analysis::fn_pointer_targets`]: per signature, the eBPF functions
+//!   whose address is taken ([`Analysis::pointer_targets`]), which a call
+//!   through a pointer can reach (eBPF has no indirect calls: backends
+//!   dispatch over them);
+//! * [`Analysis::tail_call_slots`]: which program is in which slot of the
+//!   tail-call program array.
 
 use serde::{Deserialize, Serialize};
 
 /// Version of this schema. Bump on any change a backend could notice.
-pub const IR_VERSION: u32 = 3;
+pub const IR_VERSION: u32 = 4;
 
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {
@@ -112,11 +129,12 @@ pub struct Module {
     pub configs: Vec<Config>,
     pub functions: Vec<Function>,
     pub struct_ops: Vec<StructOps>,
-    /// Programs reached by tail calls, in slot order of the generated
-    /// program array.
-    pub tail_call_slots: Vec<FnId>,
     /// The userspace entry point.
     pub main: Option<FnId>,
+    /// What whole-program validation found (throws, stack, function-pointer
+    /// targets, tail-call slots), so backends read it instead of
+    /// recomputing it.
+    pub analysis: Analysis,
 }
 
 impl Module {
@@ -148,6 +166,90 @@ impl Module {
         }
         Ok(m)
     }
+}
+
+// ------------------------------------------------------------------ analysis
+
+/// The facts whole-program validation established about a [`Module`],
+/// carried with it for backends.
+///
+/// The midend computes them while validating the program (its call graph,
+/// tail-call graph, stack analysis and throw analysis), after every
+/// function was lowered; a backend that needs one of them reads it here
+/// rather than walking the bodies again, so the compiler decides each fact
+/// once.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// One entry per function, indexed by [`FnId`]: the error codes a
+    /// `throw` may carry out of it (not caught inside it or in the
+    /// functions it calls). Empty for a function that cannot throw.
+    pub throws: Vec<Throws>,
+    /// Each eBPF program's stack need, in function order.
+    pub stack: Vec<StackUse>,
+    /// For each function-pointer signature, the eBPF functions (not
+    /// programs) of that signature whose address is taken anywhere in the
+    /// module: the functions a call through such a pointer in eBPF code
+    /// can reach. In order of first [`FnId`]; targets in [`FnId`] order.
+    pub fn_pointer_targets: Vec<PointerTargets>,
+    /// The program array of tail calls: `tail_call_slots[slot]` is the
+    /// program in that slot ([`StmtKind::TailCall`] names its `slot`).
+    pub tail_call_slots: Vec<FnId>,
+}
+
+impl Analysis {
+    /// May a `throw` leave function `f`?
+    pub fn can_throw(&self, f: FnId) -> bool {
+        self.throws.get(f.index()).is_some_and(|t| !t.is_empty())
+    }
+
+    /// The eBPF functions a call through a pointer of signature `sig` can
+    /// reach (empty when no function of that signature has its address
+    /// taken).
+    pub fn pointer_targets(&self, sig: &FnSig) -> &[FnId] {
+        self.fn_pointer_targets
+            .iter()
+            .find(|p| p.sig == *sig)
+            .map_or(&[], |p| &p.targets)
+    }
+}
+
+/// The error codes that may be thrown out of one function.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throws {
+    /// Constant codes (`throw 2`, `throw E_PARSE`), ascending.
+    pub codes: Vec<i64>,
+    /// A code only known at run time (`throw err`) may be thrown too.
+    pub unknown: bool,
+}
+
+impl Throws {
+    /// Nothing can be thrown out.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty() && !self.unknown
+    }
+}
+
+/// The stack an eBPF program needs: its own frame plus those of the
+/// functions it calls, along its deepest call path. The verifier allows
+/// 512 bytes; the midend rejects programs that need more.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackUse {
+    /// The program (an eBPF [`FnKind::Program`]).
+    pub program: FnId,
+    /// Bytes, each local rounded up to 8.
+    pub bytes: u32,
+    /// The deepest call path, starting with the program itself.
+    pub path: Vec<FnId>,
+}
+
+/// The functions a call through a pointer of one signature can reach.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PointerTargets {
+    /// The pointer's signature (parameter and return types).
+    pub sig: FnSig,
+    /// The eBPF functions of that signature whose address is taken, in
+    /// [`FnId`] order.
+    pub targets: Vec<FnId>,
 }
 
 // ------------------------------------------------------------------ types
@@ -535,7 +637,7 @@ pub enum StmtKind {
     Continue,
     Return(Option<Expr>),
     /// `return target(ctx)` between programs of one type: the program is
-    /// replaced by `target` (slot `Module::tail_call_slots[slot]`). If the
+    /// replaced by `target` (slot `Analysis::tail_call_slots[slot]`). If the
     /// tail call fails, `fallback` is returned.
     TailCall {
         target: FnId,

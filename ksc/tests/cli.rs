@@ -178,7 +178,7 @@ fn check_runs_the_midend_and_emits_ir_and_graph() {
     let ir = String::from_utf8_lossy(&o.stdout);
     let m = ksc_ir::Module::from_ron(&ir).expect("valid IR");
     assert_eq!(m.name, "graph");
-    assert_eq!(m.tail_call_slots.len(), 1);
+    assert_eq!(m.analysis.tail_call_slots.len(), 1);
 
     let bad = temp_file(
         "semantic.ks",

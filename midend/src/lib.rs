@@ -1,22 +1,36 @@
 //! # ksc midend
 //!
-//! From a syntax tree to a checked [`ksc_ir::Module`]:
+//! From a syntax tree to a checked [`ksc_ir::Module`], in passes with one
+//! job each, over one shared `Checker` (`checker.rs`):
 //!
 //! ```text
-//! ast::File ──collect (pass 1)──▶ symbols, types, maps, globals, configs, signatures
-//!           ──bodies (pass 2)───▶ typed IR functions          (check.rs)
-//!           ──analysis──────────▶ call / tail-call graphs, stack, throws,
-//!                                 null safety, map-pointer lifetimes (analysis.rs)
+//! ast::File ──collect (pass 1)──▶ symbols, types, constants, maps, globals,
+//!                                 configs, function signatures    (collect/)
+//!              ├ consteval ─────▶ folded constants                (consteval.rs)
+//!              ├ resolve_type ──▶ type ids                        (resolve_type.rs)
+//!              └ btf_types ─────▶ kernel structs from BTF         (btf_types.rs)
+//!           ──lower (pass 2)────▶ typed IR function bodies        (lower/)
+//!           ──valid─────────────▶ call / tail-call graphs, stack    (valid/graph.rs)
+//!                                 throws                          (valid/throws.rs)
+//!                                 null safety, packet bounds,
+//!                                 map-pointer lifetimes           (valid/flow.rs)
+//!                      ──record─▶ ir::Analysis: throws, stack, pointer
+//!                                 targets, tail-call slots        (valid/)
 //! ```
 //!
 //! Every rule of the spec that can be decided at compile time is enforced
 //! here with a located diagnostic; the IR handed to backends is valid.
 
-pub mod analysis;
 pub mod btf;
+mod btf_types;
 mod builtins;
-pub mod check;
+mod checker;
+mod collect;
+mod consteval;
+mod lower;
+mod resolve_type;
 pub mod types;
+pub mod valid;
 
 use ksc_frontend::{ast, Diagnostic};
 
@@ -26,7 +40,7 @@ pub struct Checked {
     pub module: Option<ksc_ir::Module>,
     pub diagnostics: Vec<Diagnostic>,
     /// Call and tail-call graphs (built even when there are errors).
-    pub graph: Option<analysis::ProgramGraph>,
+    pub graph: Option<valid::ProgramGraph>,
 }
 
 impl Checked {
@@ -38,10 +52,10 @@ impl Checked {
 /// Check a parsed file. `path` names the source (its stem is the project
 /// name, used for pin paths).
 pub fn check(file: &ast::File, source: &str, path: &str) -> Checked {
-    let mut c = check::Checker::new(source);
+    let mut c = checker::Checker::new(source);
     c.collect(file);
     c.check_bodies();
-    let graph = analysis::run(&mut c);
+    let (graph, analysis) = valid::run(&mut c);
     let mut diagnostics = std::mem::take(&mut c.diags);
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
@@ -55,8 +69,8 @@ pub fn check(file: &ast::File, source: &str, path: &str) -> Checked {
         configs: c.configs,
         functions: c.functions,
         struct_ops: c.struct_ops,
-        tail_call_slots: c.tail_call_slots,
         main: c.main,
+        analysis,
     });
     Checked {
         module,

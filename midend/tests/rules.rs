@@ -413,7 +413,7 @@ fn tail_calls() {
     let o = check(src);
     assert!(o.errors.is_empty(), "{}", o.rendered);
     let m = o.module.unwrap();
-    assert_eq!(m.tail_call_slots.len(), 1);
+    assert_eq!(m.analysis.tail_call_slots.len(), 1);
     assert!(format!("{:?}", m.functions[0].body).contains("TailCall"));
     // 35 programs in a chain.
     let mut chain = String::new();

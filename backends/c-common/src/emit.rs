@@ -629,9 +629,9 @@ impl<'m> Gen<'m> {
                 let _ = writeln!(self.out, "{sig};");
             }
         }
-        if !m.tail_call_slots.is_empty() {
+        if !m.analysis.tail_call_slots.is_empty() {
             // Programs are declared first: the array's initializer names them.
-            for &t in &m.tail_call_slots {
+            for &t in &m.analysis.tail_call_slots {
                 let f = &m.functions[t.index()];
                 let params: Vec<String> = f.locals[..f.params as usize]
                     .iter()
@@ -649,62 +649,19 @@ impl<'m> Gen<'m> {
     }
 
     fn compute_throwing(&mut self) {
-        // A function throws out if a throw or a throwing call is outside
-        // every try of its own; iterate to a fixed point.
-        loop {
-            let mut changed = false;
-            for (id, f) in self.ebpf_functions().collect::<Vec<_>>() {
-                // Programs must catch everything; userspace `main` ends the
-                // process on an uncaught throw instead of passing it on.
-                if matches!(f.kind, FnKind::Program(_))
-                    || self.throwing.contains(&id)
-                    || (self.user && self.m.main == Some(id))
-                    || f.kind == FnKind::Test
-                {
-                    continue;
-                }
-                if self.escapes(&f.body, false) {
-                    self.throwing.insert(id);
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-    }
-
-    fn escapes(&self, b: &Block, in_try: bool) -> bool {
-        b.stmts.iter().any(|s| {
-            if in_try {
-                return false;
-            }
-            match &s.kind {
-                StmtKind::Throw(_) => true,
-                StmtKind::Try { body, catches } => {
-                    let catch_all = catches.iter().any(|c| c.value.is_none());
-                    (!catch_all && (self.escapes(body, false) || self.calls_throwing(body)))
-                        || catches.iter().any(|c| self.escapes(&c.body, false))
-                }
-                _ => {
-                    self.stmt_calls_throwing(s)
-                        || self.child_blocks(s).iter().any(|b| self.escapes(b, false))
-                }
-            }
-        })
-    }
-
-    fn child_blocks<'a>(&self, s: &'a Stmt) -> Vec<&'a Block> {
-        let mut v = Vec::new();
-        s.for_each_block(|b| v.push(b));
-        v
-    }
-
-    fn calls_throwing(&self, b: &Block) -> bool {
-        b.stmts.iter().any(|s| {
-            self.stmt_calls_throwing(s)
-                || self.child_blocks(s).iter().any(|b| self.calls_throwing(b))
-        })
+        // Which functions may throw out comes with the IR (the midend's
+        // throw analysis). Programs must catch everything; userspace `main`
+        // (and a `@test`) ends on an uncaught throw instead of passing it on.
+        let a = &self.m.analysis;
+        self.throwing = self
+            .ebpf_functions()
+            .filter(|(id, f)| {
+                let catches_all = matches!(f.kind, FnKind::Program(_) | FnKind::Test)
+                    || (self.user && self.m.main == Some(*id));
+                !catches_all && a.can_throw(*id)
+            })
+            .map(|(id, _)| id)
+            .collect();
     }
 
     fn stmt_calls_throwing(&self, s: &Stmt) -> bool {
@@ -872,8 +829,9 @@ impl<'m> Gen<'m> {
 
     fn tail_call_array(&mut self) {
         let m = self.m;
-        let n = m.tail_call_slots.len();
+        let n = m.analysis.tail_call_slots.len();
         let values: Vec<String> = m
+            .analysis
             .tail_call_slots
             .iter()
             .enumerate()
@@ -1976,28 +1934,7 @@ impl<'m> Gen<'m> {
 
     /// The eBPF functions of signature `sig` used as values anywhere.
     fn pointer_targets(&self, sig: &ksc_ir::FnSig) -> Vec<FnId> {
-        let mut taken = std::collections::BTreeSet::new();
-        for f in &self.m.functions {
-            f.body.walk_exprs(&mut |x| {
-                if let ExprKind::FnRef(id) = x.kind {
-                    taken.insert(id);
-                }
-            });
-        }
-        taken
-            .into_iter()
-            .filter(|id| {
-                let f = &self.m.functions[id.index()];
-                f.domain == Domain::Ebpf
-                    && !matches!(f.kind, FnKind::Program(_))
-                    && f.ret == sig.ret
-                    && f.params as usize == sig.params.len()
-                    && f.locals[..f.params as usize]
-                        .iter()
-                        .zip(&sig.params)
-                        .all(|(l, t)| l.ty == *t)
-            })
-            .collect()
+        self.m.analysis.pointer_targets(sig).to_vec()
     }
 
     fn need_streq(&mut self) {

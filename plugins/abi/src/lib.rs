@@ -493,8 +493,8 @@ mod tests {
             configs: vec![],
             functions: vec![],
             struct_ops: vec![],
-            tail_call_slots: vec![],
             main: None,
+            analysis: ksc_ir::Analysis::default(),
         }
         .to_ron()
     }

@@ -1,0 +1,257 @@
+//! Collection of shared state: maps (kind, key and value types, size,
+//! flags, extra arguments), globals (type inferred from the initial value
+//! when not written, visibility) and `config` blocks (fields and
+//! defaults). Initial values and sizes are constants, folded by
+//! `consteval`.
+//!
+//! Takes the declarations; gives `Checker::maps`, `globals`, `configs` and
+//! their symbols.
+
+use ksc_frontend::ast::{self, ExprKind as AE};
+use ksc_ir as ir;
+use ksc_ir::{IntType, TypeId, TypeKind};
+
+use crate::builtins;
+use crate::checker::{suggest, Checker, Sym};
+use crate::consteval::value_int;
+
+impl<'a> Checker<'a> {
+    pub(crate) fn collect_map(&mut self, item: &ast::Item, m: &ast::MapDecl) {
+        let kind = match m.kind.name.as_str() {
+            "hash" => ir::MapKind::Hash,
+            "array" => ir::MapKind::Array,
+            "percpu_hash" => ir::MapKind::PercpuHash,
+            "percpu_array" => ir::MapKind::PercpuArray,
+            "lru_hash" => ir::MapKind::LruHash,
+            "ringbuf" => ir::MapKind::Ringbuf,
+            other => {
+                let kinds = [
+                    "hash",
+                    "array",
+                    "percpu_hash",
+                    "percpu_array",
+                    "lru_hash",
+                    "ringbuf",
+                ];
+                let hint = suggest(other, kinds.into_iter());
+                let d = self.error(m.kind.span, format!("unknown map kind `{other}`"));
+                d.help = Some(match hint {
+                    Some(h) => format!("did you mean `{h}`? The kinds are {}", kinds.join(", ")),
+                    None => format!("the kinds are {}", kinds.join(", ")),
+                });
+                ir::MapKind::Hash
+            }
+        };
+        let want_args = if kind == ir::MapKind::Ringbuf { 1 } else { 2 };
+        if m.type_args.len() != want_args {
+            self.error(
+                m.kind.span,
+                format!(
+                    "`{}` takes {want_args} type argument{}",
+                    m.kind.name,
+                    if want_args == 1 { "" } else { "s" }
+                ),
+            )
+            .help = Some(if want_args == 1 {
+                "write `ringbuf<Event>(4096)`".into()
+            } else {
+                format!("write `{}<KeyType, ValueType>(max_entries)`", m.kind.name)
+            });
+        }
+        let targs: Vec<TypeId> = m.type_args.iter().map(|t| self.resolve_type(t)).collect();
+        let (key, value) = match (kind, targs.as_slice()) {
+            (ir::MapKind::Ringbuf, [v, ..]) => (self.types.u32_, *v),
+            (_, [k, v, ..]) => (*k, *v),
+            _ => (self.types.u32_, self.types.u64_),
+        };
+        if matches!(kind, ir::MapKind::Array | ir::MapKind::PercpuArray)
+            && !matches!(
+                self.types.kind(key),
+                TypeKind::Int(IntType::U32) | TypeKind::Int(IntType::I32)
+            )
+            && !self.types.is_error(key)
+        {
+            self.error(m.type_args[0].span, "array maps are indexed by `u32`")
+                .label = format!("found `{}`", self.types.display(key));
+        }
+        let mut max_entries = 0u32;
+        let mut extra = Vec::new();
+        let mut positional = 0;
+        for a in &m.args {
+            match &a.name {
+                None => {
+                    positional += 1;
+                    if positional == 1 {
+                        match self.const_eval(&a.value).and_then(|(v, _)| value_int(&v)) {
+                            Some(n) if n > 0 && n <= u32::MAX as i128 => max_entries = n as u32,
+                            Some(_) => {
+                                self.error(
+                                    a.value.span,
+                                    "`max_entries` must be between 1 and 4294967295",
+                                );
+                            }
+                            None => {}
+                        }
+                    } else {
+                        self.error(
+                            a.value.span,
+                            "extra map arguments are written `name = value`",
+                        );
+                    }
+                }
+                Some(n) => {
+                    if let Some((v, _)) = self.const_eval(&a.value) {
+                        extra.push((n.name.clone(), v));
+                    }
+                }
+            }
+        }
+        if m.args.iter().all(|a| a.name.is_some()) {
+            self.error(m.name.span, "a map needs its maximum number of entries")
+                .help = Some(format!(
+                "write `var {} : {}<...>(1024)`",
+                m.name.name, m.kind.name
+            ));
+        }
+        if kind == ir::MapKind::Ringbuf
+            && max_entries != 0
+            && (!max_entries.is_power_of_two() || max_entries < 4096)
+        {
+            self.error(
+                m.args[0].value.span,
+                "a ring buffer's size must be a power of two of at least 4096 bytes",
+            );
+        }
+        let mut flags = Vec::new();
+        let mut flags_value = 0;
+        for a in &item.attrs {
+            if a.name.name != "flags" {
+                continue;
+            }
+            for arg in &a.args {
+                self.collect_flags(arg, &mut flags, &mut flags_value);
+            }
+        }
+        let span = self.span(item.span);
+        self.maps.push(ir::Map {
+            name: m.name.name.clone(),
+            kind,
+            key,
+            value,
+            max_entries,
+            flags,
+            flags_value,
+            pinned: m.pin,
+            extra,
+            span,
+        });
+        let id = ir::MapId(self.maps.len() as u32 - 1);
+        self.define(&m.name, Sym::Map(id));
+    }
+
+    fn collect_flags(&mut self, e: &ast::Expr, names: &mut Vec<String>, value: &mut u32) {
+        match &e.kind {
+            AE::Binary {
+                op: ast::BinOp::BitOr,
+                lhs,
+                rhs,
+            } => {
+                self.collect_flags(lhs, names, value);
+                self.collect_flags(rhs, names, value);
+            }
+            AE::Name(id) => match builtins::map_flags().iter().find(|f| f.0 == id.name) {
+                Some((n, v)) => {
+                    names.push(n.to_string());
+                    *value |= v;
+                }
+                None => {
+                    let hint = suggest(&id.name, builtins::map_flags().iter().map(|f| f.0));
+                    let d = self.error(id.span, format!("unknown map flag `{}`", id.name));
+                    if let Some(h) = hint {
+                        d.help = Some(format!("did you mean `{h}`?"));
+                    }
+                }
+            },
+            _ => {
+                self.error(e.span, "map flags are `BPF_F_*` names joined with `|`");
+            }
+        }
+    }
+
+    pub(crate) fn collect_global(&mut self, item: &ast::Item, g: &ast::GlobalVar) {
+        let declared = g.ty.as_ref().map(|t| self.resolve_type(t));
+        let init = g.init.as_ref().and_then(|e| {
+            let v = self.const_eval(e)?;
+            Some((v, e.span))
+        });
+        let ty = match (declared, &init) {
+            (Some(t), _) => t,
+            // Spec 3.3.2: integer literals infer u32 (u64 when larger),
+            // strings str(len + 1), null *u8, arrays of the element type.
+            (None, Some(((v, t), _))) => match (v, self.types.kind(*t)) {
+                (_, TypeKind::Null) => {
+                    let u8_ = self.types.u8_;
+                    self.types.ptr(u8_)
+                }
+                _ => *t,
+            },
+            (None, None) => {
+                self.error(
+                    g.name.span,
+                    format!("global `{}` needs a type or an initial value", g.name.name),
+                )
+                .help = Some(format!("write `var {}: u32 = 0`", g.name.name));
+                self.types.error
+            }
+        };
+        let value = match init {
+            Some(((v, vt), span)) => self.fit_value(v, vt, ty, span),
+            None => None,
+        };
+        if matches!(self.types.kind(ty), TypeKind::Void) {
+            self.error(g.name.span, "a global cannot have type `void`");
+        }
+        let visibility = if g.pin {
+            ir::GlobalVisibility::Pinned
+        } else if g.local {
+            ir::GlobalVisibility::Local
+        } else {
+            ir::GlobalVisibility::Shared
+        };
+        let span = self.span(item.span);
+        self.globals.push(ir::Global {
+            name: g.name.name.clone(),
+            ty,
+            init: value,
+            visibility,
+            span,
+        });
+        let id = ir::GlobalId(self.globals.len() as u32 - 1);
+        self.define(&g.name, Sym::Global(id));
+    }
+
+    pub(crate) fn collect_config(&mut self, c: &ast::ConfigDecl) {
+        let mut fields = Vec::new();
+        self.check_unique("config field", c.fields.iter().map(|f| &f.name));
+        for f in &c.fields {
+            let ty = self.resolve_type(&f.ty);
+            let default = f.default.as_ref().and_then(|e| {
+                let (v, vt) = self.const_eval(e)?;
+                self.fit_value(v, vt, ty, e.span)
+            });
+            fields.push(ir::ConfigField {
+                name: f.name.name.clone(),
+                ty,
+                default,
+            });
+        }
+        let span = self.span(c.name.span);
+        self.configs.push(ir::Config {
+            name: c.name.name.clone(),
+            fields,
+            span,
+        });
+        let id = ir::ConfigId(self.configs.len() as u32 - 1);
+        self.define(&c.name, Sym::Config(id));
+    }
+}

@@ -1,0 +1,646 @@
+//! Collection of functions: kind and execution domain from attributes
+//! (`@xdp`, `@tc("ingress")`, `@probe("f")`, `@helper`, `@kfunc`, ...),
+//! parameter and return types, the signature each program kind requires
+//! (checked against the kernel's BTF for `@probe`), `extern` declarations,
+//! and `@struct_ops` impl blocks (members checked against the kernel
+//! struct).
+//!
+//! Takes function, extern and impl items; gives `Checker::functions` (bodies
+//! still empty), `fn_info` (what lowering needs: the declaration, named
+//! return value, program class), `struct_ops` and `main`.
+
+use ksc_frontend::ast::{self, ExprKind as AE, ItemKind};
+use ksc_frontend::Span;
+use ksc_ir as ir;
+use ksc_ir::{Domain, FnId, FnKind, ProgramType, TypeId, TypeKind, Value};
+
+use crate::btf_types::btf_size;
+use crate::builtins;
+use crate::checker::{suggest, Checker, FnInfo, Sym, SymInfo};
+use crate::types::Types;
+
+impl<'a> Checker<'a> {
+    fn attr_string(&mut self, a: &ast::Attribute) -> Option<String> {
+        match a.args.as_slice() {
+            [ast::Expr {
+                kind: AE::Str(s), ..
+            }] => Some(s.clone()),
+            [ast::Expr {
+                kind: AE::Name(id), ..
+            }] => Some(id.name.clone()),
+            _ => None,
+        }
+    }
+
+    /// Kind and domain of a function from its attributes.
+    fn fn_kind(
+        &mut self,
+        item: &ast::Item,
+        f_name: &ast::Ident,
+        in_impl: Option<(u32, &str)>,
+    ) -> (FnKind, Option<&'static str>) {
+        if let Some((ops, _)) = in_impl {
+            return (
+                FnKind::Program(ProgramType::StructOps {
+                    ops,
+                    member: f_name.name.clone(),
+                }),
+                Some("struct_ops"),
+            );
+        }
+        let mut kind: Option<(FnKind, Option<&'static str>)> = None;
+        for a in &item.attrs {
+            let name = a.name.name.as_str();
+            let arg = self.attr_string(a);
+            let k = match name {
+                "xdp" => (FnKind::Program(ProgramType::Xdp), Some("xdp")),
+                "tc" => {
+                    let ingress = match arg.as_deref() {
+                        Some("ingress") => true,
+                        Some("egress") => false,
+                        Some(other) => {
+                            self.error(a.span, format!("unknown TC direction `{other}`"))
+                                .help =
+                                Some("write `@tc(\"ingress\")` or `@tc(\"egress\")`".into());
+                            true
+                        }
+                        None => {
+                            self.error(a.span, "`@tc` needs a direction").help =
+                                Some("write `@tc(\"ingress\")` or `@tc(\"egress\")`: no direction is assumed".into());
+                            true
+                        }
+                    };
+                    (FnKind::Program(ProgramType::Tc { ingress }), Some("tc"))
+                }
+                "tracepoint" => {
+                    let (category, event) = match arg.as_deref().and_then(|s| s.split_once('/')) {
+                        Some((c, e)) if !c.is_empty() && !e.is_empty() => {
+                            (c.to_string(), e.to_string())
+                        }
+                        _ => {
+                            self.error(a.span, "`@tracepoint` needs \"category/event\"")
+                                .help = Some(
+                                "for example `@tracepoint(\"syscalls/sys_enter_read\")`".into(),
+                            );
+                            (String::new(), String::new())
+                        }
+                    };
+                    (
+                        FnKind::Program(ProgramType::Tracepoint { category, event }),
+                        Some("tracepoint"),
+                    )
+                }
+                "probe" | "kprobe" => {
+                    let target = arg.unwrap_or_default();
+                    let (function, offset) = match target.split_once('+') {
+                        Some((f, off)) => {
+                            let off = if let Some(h) = off.strip_prefix("0x") {
+                                u64::from_str_radix(h, 16).ok()
+                            } else {
+                                off.parse().ok()
+                            };
+                            if off.is_none() {
+                                self.error(
+                                    a.span,
+                                    "the probe offset must be a number: `@probe(\"func+16\")`",
+                                );
+                            }
+                            (f.to_string(), off)
+                        }
+                        None => (target.clone(), None),
+                    };
+                    if function.is_empty() {
+                        self.error(a.span, "`@probe` needs the kernel function to probe")
+                            .help = Some(
+                            "for example `@probe(\"vfs_read\")` or `@probe(\"vfs_read+16\")`"
+                                .into(),
+                        );
+                    }
+                    (
+                        FnKind::Program(ProgramType::Probe { function, offset }),
+                        Some("probe"),
+                    )
+                }
+                "lsm" => (
+                    FnKind::Program(ProgramType::Lsm {
+                        hook: arg.unwrap_or_default(),
+                    }),
+                    Some("lsm"),
+                ),
+                "helper" => (FnKind::Helper, None),
+                "kfunc" => (FnKind::Kfunc, None),
+                "private" => (FnKind::Private, None),
+                "test" => (FnKind::Test, None),
+                "struct_ops" => {
+                    self.error(a.span, "`@struct_ops` goes on an `impl` block");
+                    continue;
+                }
+                other => {
+                    let known = [
+                        "xdp",
+                        "tc",
+                        "tracepoint",
+                        "probe",
+                        "lsm",
+                        "helper",
+                        "kfunc",
+                        "private",
+                        "test",
+                    ];
+                    let hint = suggest(other, known.into_iter());
+                    let d = self.error(a.name.span, format!("unknown attribute `@{other}`"));
+                    d.help = Some(match hint {
+                        Some(h) => format!("did you mean `@{h}`?"),
+                        None => format!(
+                            "function attributes are {}",
+                            known.map(|k| format!("@{k}")).join(", ")
+                        ),
+                    });
+                    continue;
+                }
+            };
+            if kind.is_some() {
+                self.error(a.span, "a function has at most one kind attribute");
+                continue;
+            }
+            kind = Some(k);
+        }
+        kind.unwrap_or((FnKind::Userspace, None))
+    }
+
+    pub(crate) fn collect_fn(
+        &mut self,
+        item: &'a ast::Item,
+        f: &'a ast::FnDecl,
+        in_impl: Option<(u32, &str)>,
+    ) -> FnId {
+        let (kind, prog_class) = self.fn_kind(item, &f.name, in_impl);
+        let domain = match &kind {
+            FnKind::Program(_) | FnKind::Helper => Domain::Ebpf,
+            FnKind::Kfunc | FnKind::Private | FnKind::Extern => Domain::KernelModule,
+            FnKind::Userspace | FnKind::Test => Domain::Userspace,
+        };
+        let params: Vec<(String, TypeId, Span)> = f
+            .params
+            .iter()
+            .map(|p| {
+                let t = self.resolve_type(&p.ty);
+                (p.name.name.clone(), t, p.name.span)
+            })
+            .collect();
+        let ret = match &f.ret {
+            Some(r) => self.resolve_type(&r.ty),
+            None => self.types.void,
+        };
+        self.check_signature(f, &kind, &params, ret);
+        if domain == Domain::Ebpf {
+            // Spec: large structs passed by value in eBPF cost stack twice.
+            for (p, (_, ty, span)) in f.params.iter().zip(&params) {
+                let size = self.types.size(*ty);
+                let aggregate = matches!(
+                    self.types.kind(*ty),
+                    TypeKind::Struct(_) | TypeKind::Array(..) | TypeKind::Str(_)
+                );
+                if aggregate && size > 64 && !self.types.is_error(*ty) {
+                    let shown = self.types.display(*ty);
+                    // The spec says "warns": the stack analysis rejects real overflows.
+                    let d = self.warning(
+                        *span,
+                        format!("large struct ({size} bytes) passed by value in eBPF code"),
+                    );
+                    d.help = Some(format!("pass a pointer: `{}: *{shown}`", p.name.name));
+                }
+            }
+        }
+        let ret_name = f
+            .ret
+            .as_ref()
+            .and_then(|r| r.name.as_ref())
+            .map(|n| (n.name.clone(), n.span));
+        let info = FnInfo {
+            decl: Some(f),
+            params,
+            ret_name,
+            prog_class,
+        };
+        // struct_ops members are named `<impl>_<member>` (two tables may
+        // both fill `ssthresh`); `StructOps::members` keeps the member name.
+        let fname = match in_impl {
+            Some((ops, _)) => ast::Ident {
+                name: format!(
+                    "{}_{}",
+                    self.impl_names
+                        .get(ops as usize)
+                        .cloned()
+                        .unwrap_or_default(),
+                    f.name.name
+                ),
+                span: f.name.span,
+            },
+            None => f.name.clone(),
+        };
+        let id = self.push_function(item, &fname, kind, domain, ret, info);
+        if in_impl.is_none() {
+            self.define(&f.name, Sym::Function(id));
+            if f.name.name == "main" && domain == Domain::Userspace {
+                self.main = Some(id);
+            }
+        }
+        id
+    }
+
+    /// Add a function (body still empty) and what pass 2 needs of it.
+    fn push_function(
+        &mut self,
+        item: &ast::Item,
+        name: &ast::Ident,
+        kind: FnKind,
+        domain: Domain,
+        ret: TypeId,
+        info: FnInfo<'a>,
+    ) -> FnId {
+        let locals = info
+            .params
+            .iter()
+            .map(|(n, t, s)| ir::Local {
+                name: n.clone(),
+                ty: *t,
+                span: self.span(*s),
+            })
+            .collect();
+        let span = self.span(item.span);
+        self.functions.push(ir::Function {
+            name: name.name.clone(),
+            kind,
+            domain,
+            params: info.params.len() as u32,
+            ret,
+            ret_local: None,
+            locals,
+            body: ir::Block { stmts: vec![] },
+            span,
+        });
+        self.name_spans.push(name.span);
+        self.fn_info.push(info);
+        FnId(self.functions.len() as u32 - 1)
+    }
+
+    fn check_signature(
+        &mut self,
+        f: &ast::FnDecl,
+        kind: &FnKind,
+        params: &[(String, TypeId, Span)],
+        ret: TypeId,
+    ) {
+        let ret_span = f.ret.as_ref().map_or(f.name.span, |r| r.ty.span);
+        let int_ret = |t: &Types| t.is_integer(ret);
+        match kind {
+            FnKind::Program(ProgramType::Xdp) => {
+                self.expect_ctx(f, params, self.xdp_md, "*xdp_md");
+                if !(ret == self.xdp_action || int_ret(&self.types)) {
+                    self.error(ret_span, "an `@xdp` program returns `xdp_action`")
+                        .label = format!("found `{}`", self.types.display(ret));
+                }
+            }
+            FnKind::Program(ProgramType::Tc { .. }) => {
+                self.expect_ctx(f, params, self.sk_buff, "*__sk_buff");
+                if !int_ret(&self.types) {
+                    self.error(
+                        ret_span,
+                        "a `@tc` program returns `i32` (a `TC_ACT_*` value)",
+                    );
+                }
+            }
+            FnKind::Program(ProgramType::Tracepoint { .. }) => {
+                if params.len() != 1
+                    || !self.types.pointee(params[0].1).is_some_and(|p| {
+                        self.types.struct_def(p).is_some() || self.types.is_error(p)
+                    })
+                {
+                    self.error(f.name.span, "a `@tracepoint` program takes one parameter: `ctx: *trace_event_raw_<event>`");
+                }
+                if !int_ret(&self.types) {
+                    self.error(ret_span, "a `@tracepoint` program returns `i32`");
+                }
+            }
+            FnKind::Program(ProgramType::Probe { function, offset }) => {
+                if offset.is_none() && !function.is_empty() {
+                    self.check_probe_target(f, function, params);
+                }
+                if ret != self.types.i32_ {
+                    self.error(ret_span, "probe functions must return `i32`")
+                        .label = format!("found `{}`", self.types.display(ret));
+                }
+                if params.len() > 6 {
+                    self.error(
+                        f.name.span,
+                        "a probe takes at most 6 parameters (the argument registers)",
+                    );
+                }
+                if offset.is_some() && !params.is_empty() {
+                    self.error(f.params[0].span, "a probe at an offset has no parameters")
+                        .help = Some(
+                        "only `@probe(\"function\")` at function entry sees the arguments".into(),
+                    );
+                }
+            }
+            FnKind::Userspace if f.name.name == "main" => {
+                if !int_ret(&self.types) {
+                    self.error(ret_span, "`main` returns `i32` (the process exit status)");
+                }
+                match params {
+                    [] => {}
+                    [(_, t, s)] => {
+                        match self.types.struct_def(*t).cloned() {
+                            Some(def) => {
+                                for field in &def.fields {
+                                    let ok = matches!(
+                                        self.types.kind(field.ty),
+                                        TypeKind::Int(_)
+                                            | TypeKind::Bool
+                                            | TypeKind::Str(_)
+                                            | TypeKind::Char
+                                    );
+                                    if !ok {
+                                        self.error(*s, format!("command-line field `{}` has type `{}`", field.name, self.types.display(field.ty))).help =
+                                        Some("`main(args)` fields must be integers, bools or `str(N)`".into());
+                                    }
+                                }
+                            }
+                            None if self.types.is_error(*t) => {}
+                            None => {
+                                self.error(*s, "`main` takes its command-line options as one struct: `main(args: Args)`");
+                            }
+                        }
+                    }
+                    _ => {
+                        self.error(
+                            f.name.span,
+                            "`main` takes no parameter or one struct of command-line options",
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `@probe("f")` against the running kernel's BTF: the function
+    /// exists, and the parameters agree in number and kind.
+    fn check_probe_target(
+        &mut self,
+        f: &ast::FnDecl,
+        function: &str,
+        params: &[(String, TypeId, Span)],
+    ) {
+        let Some(btf) = self.btf() else { return };
+        let Some((kparams, _)) = btf.find_func(function) else {
+            let base = function.trim_start_matches("sys_");
+            let candidates = [
+                format!("ksys_{base}"),
+                format!("do_sys_{base}"),
+                format!("vfs_{base}"),
+                format!("__x64_sys_{base}"),
+            ];
+            let hint = candidates.into_iter().find(|c| btf.find_func(c).is_some());
+            // A warning, not an error: the program may target another kernel
+            // (cross-compiling); it simply cannot attach on this one.
+            let d = self.warning(
+                f.name.span,
+                format!("kernel function `{function}` is not in this kernel's BTF"),
+            );
+            d.label = "probe target".into();
+            d.help = Some(match hint {
+                Some(h) => format!("this kernel has `{h}`; the probe will fail to attach here"),
+                None => "the probe will fail to attach on this kernel; functions are listed in /sys/kernel/btf/vmlinux".into(),
+            });
+            return;
+        };
+        let kparams: Vec<(String, crate::btf::BtfType)> =
+            kparams.into_iter().filter(|p| p.0 != "...").collect();
+        if params.len() > kparams.len() {
+            self.error(
+                f.params[kparams.len()].span,
+                format!(
+                    "`{function}` takes {} parameter{}; this probe declares {}",
+                    kparams.len(),
+                    if kparams.len() == 1 { "" } else { "s" },
+                    params.len()
+                ),
+            )
+            .help = Some(format!(
+                "the kernel's parameters are ({})",
+                kparams
+                    .iter()
+                    .map(|p| p.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            return;
+        }
+        for ((name, ty, span), (kname, kty)) in params.iter().zip(&kparams) {
+            let kernel_ptr = matches!(kty, crate::btf::BtfType::Pointer(_));
+            let ours_ptr = self.types.pointee(*ty).is_some();
+            let ours_int =
+                self.types.is_integer(*ty) || matches!(self.types.kind(*ty), TypeKind::Bool);
+            if kernel_ptr != ours_ptr || (!ours_ptr && !ours_int) {
+                let what = if kernel_ptr {
+                    "a pointer"
+                } else {
+                    "an integer"
+                };
+                self.error(
+                    *span,
+                    format!(
+                        "parameter `{name}` is {what} in the kernel (`{kname}` of `{function}`)"
+                    ),
+                )
+                .label = format!("declared `{}`", self.types.display(*ty));
+            }
+        }
+    }
+
+    fn expect_ctx(
+        &mut self,
+        f: &ast::FnDecl,
+        params: &[(String, TypeId, Span)],
+        ctx: TypeId,
+        written: &str,
+    ) {
+        let ok = params.len() == 1 && self.types.pointee(params[0].1) == Some(ctx);
+        if !ok {
+            let span = f.params.first().map_or(f.name.span, |p| p.span);
+            self.error(
+                span,
+                format!("this program takes one parameter: `ctx: {written}`"),
+            );
+        }
+    }
+
+    pub(crate) fn collect_extern(&mut self, item: &'a ast::Item, e: &'a ast::ExternDecl) {
+        if let Some(b) = &e.body {
+            self.error(b.span, "an `extern` function cannot have a body").help =
+                Some("`extern` declares a kernel function that exists already; write a `@kfunc` to define one".into());
+        }
+        let params: Vec<(String, TypeId, Span)> = e
+            .params
+            .iter()
+            .map(|p| (p.name.name.clone(), self.resolve_type(&p.ty), p.name.span))
+            .collect();
+        let ret = match &e.ret {
+            Some(t) => self.resolve_type(t),
+            None => self.types.void,
+        };
+        let info = FnInfo {
+            decl: None,
+            params,
+            ret_name: None,
+            prog_class: None,
+        };
+        let id = self.push_function(
+            item,
+            &e.name,
+            FnKind::Extern,
+            Domain::KernelModule,
+            ret,
+            info,
+        );
+        // `extern bpf_ktime_get_ns() -> u64` re-declares a helper: allowed.
+        if builtins::bpf_helpers().iter().any(|h| h.0 == e.name.name) {
+            self.syms.insert(
+                e.name.name.clone(),
+                SymInfo {
+                    sym: Sym::Function(id),
+                    span: Some(e.name.span),
+                },
+            );
+        } else {
+            self.define(&e.name, Sym::Function(id));
+        }
+    }
+
+    pub(crate) fn collect_impl(&mut self, item: &'a ast::Item, i: &'a ast::ImplDecl) {
+        let ops_type = match item.attrs.iter().find(|a| a.name.name == "struct_ops") {
+            Some(a) => self.attr_string(a).unwrap_or_default(),
+            None => {
+                self.error(
+                    i.name.span,
+                    "an `impl` block needs `@struct_ops(\"kernel_ops_type\")`",
+                );
+                String::new()
+            }
+        };
+        let index = self.struct_ops.len() as u32;
+        self.impl_names.push(i.name.name.clone());
+        // The kernel's struct: members are checked against it (BTF).
+        let layout = if ops_type.is_empty() {
+            None
+        } else {
+            match self.btf().map(|b| b.find_struct(&ops_type)) {
+                Some(Some(l)) => Some(l),
+                Some(None) => {
+                    // Warning: e.g. `sched_ext_ops` exists only on newer kernels
+                    // than the build machine's; members go unchecked.
+                    self.warning(
+                        i.name.span,
+                        format!("kernel struct `{ops_type}` is not in this kernel's BTF"),
+                    )
+                    .help = Some(
+                        "members are not checked, and registering fails on this kernel".into(),
+                    );
+                    None
+                }
+                None => None,
+            }
+        };
+        let member_of = |name: &str| {
+            layout
+                .as_ref()
+                .and_then(|l| l.fields.iter().find(|f| f.name == name).cloned())
+        };
+        let mut members = Vec::new();
+        let mut fields = Vec::new();
+        for m in &i.members {
+            match m {
+                ast::ImplMember::Fn(fi) => {
+                    if let ItemKind::Fn(f) = &fi.kind {
+                        if layout.is_some()
+                            && !matches!(
+                                member_of(&f.name.name).map(|m| m.ty),
+                                Some(crate::btf::BtfType::Pointer(_))
+                            )
+                        {
+                            self.error(
+                                f.name.span,
+                                format!("`{ops_type}` has no function member `{}`", f.name.name),
+                            );
+                        }
+                        let id = self.collect_fn(fi, f, Some((index, &ops_type)));
+                        members.push((f.name.name.clone(), id));
+                    }
+                }
+                ast::ImplMember::Field { name, value, .. } => {
+                    let size = match (&layout, member_of(&name.name)) {
+                        (Some(_), Some(m)) => btf_size(&m.ty),
+                        (Some(_), None) => {
+                            self.error(
+                                name.span,
+                                format!("`{ops_type}` has no member `{}`", name.name),
+                            );
+                            continue;
+                        }
+                        (None, _) => 8,
+                    };
+                    if let Some((v, _)) = self.const_eval(value) {
+                        // A string member (`name`) is a char array with its NUL.
+                        if let (Value::Str(text), Some(_)) = (&v, &layout) {
+                            if text.len() >= size as usize {
+                                self.error(
+                                    value.span,
+                                    format!(
+                                        "`{}` holds at most {} characters; this has {}",
+                                        name.name,
+                                        size.saturating_sub(1),
+                                        text.len()
+                                    ),
+                                )
+                                .help = Some(
+                                    "the kernel rejects a longer name when the table is registered"
+                                        .into(),
+                                );
+                            }
+                        }
+                        fields.push((name.name.clone(), v, size));
+                    }
+                }
+            }
+        }
+        // A table needs its name (tcp_congestion_ops does): the impl's name.
+        if !fields.iter().any(|f| f.0 == "name") {
+            if let Some(m) = member_of("name") {
+                let size = btf_size(&m.ty);
+                let mut default = i.name.name.clone();
+                let max = (size as usize).saturating_sub(1);
+                if default.len() > max {
+                    // The spec's examples use long impl names: cut, and say so.
+                    default.truncate(max);
+                    self.warning(
+                        i.name.span,
+                        format!("the table is registered as `{default}`: `{ops_type}.name` holds {max} characters"),
+                    )
+                    .help = Some("choose the name with `name: \"...\",` in the impl".into());
+                }
+                fields.push(("name".into(), Value::Str(default), size));
+            }
+        }
+        let span = self.span(item.span);
+        self.struct_ops.push(ir::StructOps {
+            name: i.name.name.clone(),
+            ops_type,
+            members,
+            fields,
+            span,
+        });
+        self.define(&i.name, Sym::StructOps(index));
+    }
+}

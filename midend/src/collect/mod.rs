@@ -1,0 +1,186 @@
+//! Pass 1, collection: every top-level declaration is entered in the
+//! symbol table before any body is checked, so order in the file does not
+//! matter.
+//!
+//! Takes the [`ast::File`]; gives the [`Checker`] its symbols, struct and
+//! enum types, type aliases and constants (evaluated by `consteval`), maps,
+//! globals and configs (`data`), and every function with its kind, domain
+//! and checked signature, its body still empty (`functions`). Attributes
+//! that do not apply to an item are reported here.
+
+use std::collections::HashMap;
+
+use ksc_frontend::ast::{self, ItemKind};
+use ksc_frontend::{Diagnostic, Span};
+use ksc_ir::{IntType, TypeId, TypeKind, Value};
+
+use crate::checker::{AliasEntry, Checker, ConstEntry, Eval, Sym, SymInfo};
+
+mod data;
+mod functions;
+
+impl<'a> Checker<'a> {
+    pub(crate) fn collect(&mut self, file: &'a ast::File) {
+        // Names of types first, so declarations can refer to each other.
+        for item in &file.items {
+            match &item.kind {
+                ItemKind::Struct(s) => {
+                    let id = self.types.declare_struct(&s.name.name, false);
+                    self.define(&s.name, Sym::Type(id));
+                }
+                ItemKind::TypeAlias(a) => {
+                    self.aliases.push(AliasEntry {
+                        decl: a,
+                        state: Eval::Todo,
+                        ty: TypeId(0),
+                    });
+                    let i = self.aliases.len() - 1;
+                    self.define(&a.name, Sym::Alias(i));
+                }
+                ItemKind::Enum(e) => self.collect_enum(e),
+                ItemKind::Const(k) => {
+                    self.consts.push(ConstEntry {
+                        decl: k,
+                        state: Eval::Todo,
+                        value: None,
+                    });
+                    let i = self.consts.len() - 1;
+                    self.define(&k.name, Sym::Const(i));
+                }
+                ItemKind::Import(imp) => self.define(&imp.name, Sym::Import),
+                ItemKind::Fn(f) => {
+                    self.fn_names.insert(f.name.name.clone());
+                }
+                ItemKind::Include(path) => {
+                    self.warning(path.span, format!("`include \"{}\"` is not processed yet", path.value)).help = Some(
+                        "declare what the header provides in this file (externs, structs, constants)".into(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        for item in &file.items {
+            if let ItemKind::Struct(s) = &item.kind {
+                let Some(SymInfo {
+                    sym: Sym::Type(id), ..
+                }) = self.syms.get(&s.name.name)
+                else {
+                    continue;
+                };
+                let id = *id;
+                if !matches!(self.types.kind(id), TypeKind::Struct(_))
+                    || self
+                        .types
+                        .struct_def(id)
+                        .is_some_and(|d| !d.fields.is_empty())
+                {
+                    continue;
+                }
+                let mut fields = Vec::new();
+                self.check_unique("field", s.fields.iter().map(|f| &f.name));
+                for f in &s.fields {
+                    let ty = self.resolve_type(&f.ty);
+                    if ty == id {
+                        self.error(f.ty.span, "a struct cannot contain itself").help =
+                            Some("use a pointer: `*Name`".into());
+                    }
+                    fields.push((f.name.name.clone(), ty));
+                }
+                self.types
+                    .set_struct_fields(id, &s.name.name, fields, false);
+            }
+        }
+        for i in 0..self.aliases.len() {
+            self.alias_type(i);
+        }
+        for i in 0..self.consts.len() {
+            self.const_value(i);
+        }
+        for item in &file.items {
+            match &item.kind {
+                ItemKind::Map(m) => self.collect_map(item, m),
+                ItemKind::Global(g) => self.collect_global(item, g),
+                ItemKind::Config(c) => self.collect_config(c),
+                _ => {}
+            }
+        }
+        for item in &file.items {
+            match &item.kind {
+                ItemKind::Fn(f) => {
+                    self.collect_fn(item, f, None);
+                }
+                ItemKind::Extern(e) => self.collect_extern(item, e),
+                ItemKind::Impl(i) => self.collect_impl(item, i),
+                _ => {}
+            }
+            if !matches!(item.kind, ItemKind::Fn(_) | ItemKind::Impl(_)) {
+                self.check_no_attrs(item);
+            }
+        }
+    }
+
+    fn check_no_attrs(&mut self, item: &ast::Item) {
+        for a in &item.attrs {
+            let ok = a.name.name == "flags" && matches!(item.kind, ItemKind::Map(_));
+            if !ok {
+                self.error(a.span, format!("attribute `@{}` does not apply here", a.name.name)).help = Some(
+                    "program attributes go on functions, `@struct_ops` on `impl` blocks, `@flags` on maps".into(),
+                );
+            }
+        }
+    }
+
+    fn collect_enum(&mut self, e: &ast::EnumDecl) {
+        let mut next: i64 = 0;
+        let mut variants = Vec::new();
+        for v in &e.variants {
+            let value = match &v.value {
+                Some(expr) => match self.const_eval(expr) {
+                    Some((Value::Int(n), _)) => n,
+                    Some((Value::UInt(n), _)) if n <= i64::MAX as u64 => n as i64,
+                    Some(_) => {
+                        self.error(expr.span, "enum values must be integers");
+                        next
+                    }
+                    None => next,
+                },
+                None => next,
+            };
+            variants.push((v.name.name.clone(), value));
+            next = value.wrapping_add(1);
+        }
+        let (lo, hi) = variants
+            .iter()
+            .fold((0i64, 0i64), |(lo, hi), v| (lo.min(v.1), hi.max(v.1)));
+        let repr = if lo >= 0 && hi <= u32::MAX as i64 {
+            IntType::U32
+        } else if lo >= i32::MIN as i64 && hi <= i32::MAX as i64 {
+            IntType::I32
+        } else {
+            IntType::I64
+        };
+        let ty = self
+            .types
+            .new_enum(&e.name.name, repr, variants.clone(), false);
+        self.define(&e.name, Sym::Type(ty));
+        for (v, (_, value)) in e.variants.iter().zip(variants) {
+            self.define(&v.name, Sym::EnumVariant(ty, value));
+        }
+    }
+
+    /// Report a name declared twice in one list (struct or config fields).
+    pub(crate) fn check_unique<'n>(
+        &mut self,
+        what: &str,
+        names: impl Iterator<Item = &'n ast::Ident>,
+    ) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for n in names {
+            if let Some(prev) = seen.insert(&n.name, n.span) {
+                let d = Diagnostic::error(n.span, format!("{what} `{}` is declared twice", n.name))
+                    .with_secondary(prev, "first declared here");
+                self.diags.push(d);
+            }
+        }
+    }
+}

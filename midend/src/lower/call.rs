@@ -1,0 +1,403 @@
+//! Lowering calls: functions by name (with the rules of who may call whom
+//! across execution domains), function pointers, BPF helpers, and map
+//! methods (`contains_key`; a ring buffer's `reserve`, `submit`,
+//! `discard` and `read`).
+
+use ksc_frontend::ast::{self, ExprKind as AE};
+use ksc_frontend::Span;
+use ksc_ir as ir;
+use ksc_ir::{Callee, Domain, FnId, FnKind, IntType, TypeId, TypeKind, Value};
+
+use super::FnCx;
+use crate::builtins;
+use crate::checker::Sym;
+use crate::types::Types;
+
+impl<'c, 'a> FnCx<'c, 'a> {
+    pub(super) fn call(&mut self, callee: &ast::Expr, args: &[ast::Expr], span: Span) -> ir::Expr {
+        let AE::Name(id) = &callee.kind else {
+            if let AE::Field { base, field, .. } = &callee.kind {
+                let what = match &base.kind {
+                    AE::Name(b) => format!("`{}.{}`", b.name, field.name),
+                    _ => format!("`.{}`", field.name),
+                };
+                if let Some(m) = self.map_of(base) {
+                    return self.map_method(m, field, args, span);
+                }
+                if let AE::Name(b) = &base.kind {
+                    if let Some(Sym::Import) = self.c.syms.get(&b.name).map(|s| s.sym) {
+                        self.c
+                            .error(
+                                span,
+                                format!(
+                                    "functions of imported module `{}` cannot be called yet",
+                                    b.name
+                                ),
+                            )
+                            .help =
+                            Some("imports are parsed but not linked by this version of ksc".into());
+                        return self.err_expr(span);
+                    }
+                }
+                self.c.error(callee.span, format!("there is no method {what}")).help =
+                    Some("KernelScript has no methods; read fields directly (e.g. `ctx->data`) or call a function".into());
+                for a in args {
+                    self.expr(a, None);
+                }
+                return self.err_expr(span);
+            }
+            let f = self.expr(callee, None);
+            return self.call_pointer(f, args, span);
+        };
+        if let Some((l, _)) = self.lookup_local(&id.name) {
+            let ty = self.locals[l.index()].ty;
+            let f = self.mk(ir::ExprKind::Local(l), ty, id.span);
+            return self.call_pointer(f, args, span);
+        }
+        match self.c.syms.get(&id.name).map(|s| s.sym) {
+            Some(Sym::Function(f)) => self.call_fn(id, f, args, span),
+            Some(Sym::Global(_)) => {
+                let f = self.name(id);
+                self.call_pointer(f, args, span)
+            }
+            Some(_) => {
+                self.c
+                    .error(id.span, format!("`{}` is not a function", id.name));
+                self.err_expr(span)
+            }
+            None => {
+                if let Some(b) = builtins::builtin(&id.name) {
+                    return self.call_builtin(id, b, args, span);
+                }
+                if let Some((_, params, ret)) =
+                    builtins::bpf_helpers().iter().find(|h| h.0 == id.name)
+                {
+                    return self.call_helper(id, params, *ret, args, span);
+                }
+                let locals = self.local_names();
+                let refs: Vec<&str> = locals.iter().map(|s| s.as_str()).collect();
+                self.c.unknown_name(id, "function", &refs);
+                for a in args {
+                    self.expr(a, None);
+                }
+                self.err_expr(span)
+            }
+        }
+    }
+
+    /// Map methods: `m.contains_key(k)`; on ring buffers `reserve()`,
+    /// `submit(p)` / `submit(value)` and `discard(p)`.
+    fn map_method(
+        &mut self,
+        m: ir::MapId,
+        method: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> ir::Expr {
+        let (kind, kt, vt) = {
+            let map = &self.c.maps[m.index()];
+            (map.kind, map.key, map.value)
+        };
+        let void = self.c.types.void;
+        let ring = kind == ir::MapKind::Ringbuf;
+        match (method.name.as_str(), ring) {
+            ("contains_key", false) => {
+                let [k] = args else {
+                    self.c.error(span, "`contains_key` takes the key");
+                    return self.err_expr(span);
+                };
+                let key = self.coerce_expr(k, kt, false);
+                let pt = self.c.types.ptr(vt);
+                let lookup = self.mk(
+                    ir::ExprKind::MapLookup {
+                        map: m,
+                        key: Box::new(key),
+                    },
+                    pt,
+                    span,
+                );
+                let null = self.mk(ir::ExprKind::Value(Value::Null), self.c.types.null, span);
+                let bool_ = self.c.types.bool_;
+                self.mk(
+                    ir::ExprKind::Binary {
+                        op: ir::BinOp::Ne,
+                        lhs: Box::new(lookup),
+                        rhs: Box::new(null),
+                    },
+                    bool_,
+                    span,
+                )
+            }
+            ("reserve", true) => {
+                if !self.ebpf() {
+                    self.c
+                        .error(
+                            span,
+                            "`reserve` is for eBPF code; userspace reads the ring buffer's events",
+                        )
+                        .help = Some(
+                        "read them with `var e = rb.read()` (or `rb.read(ms)` to wait)".into(),
+                    );
+                }
+                let size = match args {
+                    [] => None,
+                    [n] if matches!(
+                        self.t().kind(vt),
+                        TypeKind::Int(IntType::U8) | TypeKind::Char
+                    ) =>
+                    {
+                        let u32_ = self.c.types.u32_;
+                        Some(Box::new(self.coerce_expr(n, u32_, false)))
+                    }
+                    _ => {
+                        self.c.error(span, "`reserve()` takes no arguments: it reserves one event of the ring buffer's type")
+                            .help = Some("declare the ring buffer as `ringbuf<u8>(bytes)` to reserve sizes in bytes".into());
+                        None
+                    }
+                };
+                let pt = self.c.types.ptr(vt);
+                self.mk(ir::ExprKind::RingbufReserve { map: m, size }, pt, span)
+            }
+            ("submit" | "discard", true) => {
+                if !self.ebpf() {
+                    self.c
+                        .error(span, format!("`{}` is for eBPF code", method.name));
+                }
+                let [a] = args else {
+                    self.c.error(
+                        span,
+                        format!("`{}` takes what `reserve` returned", method.name),
+                    );
+                    return self.err_expr(span);
+                };
+                let x = self.expr(a, None);
+                if self.t().pointee(x.ty) == Some(vt) {
+                    let discard = method.name == "discard";
+                    self.mk(
+                        ir::ExprKind::RingbufSubmit {
+                            map: m,
+                            ptr: Box::new(x),
+                            discard,
+                        },
+                        void,
+                        span,
+                    )
+                } else if method.name == "submit" {
+                    // `submit(value)`: copy an event into the ring buffer.
+                    let v = self.coerce(x, vt, a.span);
+                    self.mk(
+                        ir::ExprKind::RingbufOutput {
+                            map: m,
+                            value: Box::new(v),
+                        },
+                        void,
+                        span,
+                    )
+                } else {
+                    self.c
+                        .error(a.span, "`discard` takes what `reserve` returned");
+                    self.err_expr(span)
+                }
+            }
+            ("read", true) => {
+                if self.ebpf() {
+                    self.c.error(
+                        span,
+                        "`read` is for userspace: eBPF code writes events with `reserve`/`submit`",
+                    );
+                }
+                let timeout_ms = match args {
+                    [] => None,
+                    [t] => {
+                        let u32_ = self.c.types.u32_;
+                        Some(Box::new(self.coerce_expr(t, u32_, false)))
+                    }
+                    _ => {
+                        self.c.error(
+                            span,
+                            "`read` takes at most one argument: how many milliseconds to wait",
+                        );
+                        None
+                    }
+                };
+                let pt = self.c.types.ptr(vt);
+                self.mk(ir::ExprKind::RingbufRead { map: m, timeout_ms }, pt, span)
+            }
+            (other, _) => {
+                let list = if ring {
+                    "`reserve`, `submit`, `discard` (eBPF) and `read` (userspace)"
+                } else {
+                    "`contains_key`"
+                };
+                self.c
+                    .error(
+                        method.span,
+                        format!("maps of this kind have no method `{other}`"),
+                    )
+                    .help = Some(format!(
+                    "the methods are {list}; read and write entries with `m[key]`"
+                ));
+                for a in args {
+                    self.expr(a, None);
+                }
+                self.err_expr(span)
+            }
+        }
+    }
+
+    pub(super) fn check_args(
+        &mut self,
+        what: &str,
+        params: &[TypeId],
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Vec<ir::Expr> {
+        if params.len() != args.len() {
+            let sig = params
+                .iter()
+                .map(|p| self.t().display(*p))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.c
+                .error(
+                    span,
+                    format!(
+                        "{what} takes {} argument{} but {} {} given",
+                        params.len(),
+                        if params.len() == 1 { "" } else { "s" },
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
+                    ),
+                )
+                .help = Some(format!("the parameters are ({sig})"));
+        }
+        args.iter()
+            .enumerate()
+            .map(|(i, a)| match params.get(i) {
+                Some(&t) => self.coerce_expr(a, t, true),
+                None => self.expr(a, None),
+            })
+            .collect()
+    }
+
+    fn call_fn(&mut self, id: &ast::Ident, f: FnId, args: &[ast::Expr], span: Span) -> ir::Expr {
+        let (kind, fdom, ret) = {
+            let fun = &self.c.functions[f.index()];
+            (fun.kind.clone(), fun.domain, fun.ret)
+        };
+        // Who may call whom (spec: scoping rules, @helper, @kfunc, @private, extern).
+        let me = self.domain;
+        let problem: Option<(&str, String)> = match (&kind, me) {
+            (FnKind::Program(_), _) => {
+                self.program_call_error(id, f);
+                for a in args {
+                    self.expr(a, None);
+                }
+                return self.err_expr(span);
+            }
+            (FnKind::Helper, Domain::Ebpf) => None,
+            (FnKind::Helper, _) => Some(("an eBPF `@helper`", "helpers run inside eBPF programs; userspace reads their results through maps and globals".into())),
+            (FnKind::Kfunc, Domain::Ebpf | Domain::KernelModule) => None,
+            (FnKind::Kfunc, _) => Some(("a `@kfunc`", "kfuncs run in the kernel and are called from eBPF programs".into())),
+            (FnKind::Extern, Domain::Ebpf) => None,
+            (FnKind::Extern, _) => Some(("an `extern` kernel function", "extern kfuncs can only be called from eBPF programs".into())),
+            (FnKind::Private, Domain::KernelModule) => None,
+            (FnKind::Private, _) => Some(("a `@private` kernel-module function", "only `@kfunc` and `@private` functions of the module may call it; expose it through a `@kfunc`".into())),
+            // Tests stay out of production code (spec "Testing").
+            (FnKind::Test, Domain::Userspace) if self.kind != FnKind::Test => Some(("a `@test` function", "tests run with `ksc test`; production code cannot call them".into())),
+            (FnKind::Userspace | FnKind::Test, Domain::Userspace) => None,
+            (FnKind::Userspace | FnKind::Test, _) => Some(("a userspace function", "eBPF and kernel code can only call `@helper`s, `@kfunc`s and kernel functions; make it a `@helper`".into())),
+        };
+        if let Some((what, help)) = problem {
+            let place = match me {
+                Domain::Ebpf => "eBPF code",
+                Domain::KernelModule => "a kernel module function",
+                Domain::Userspace => "userspace",
+            };
+            let d = self.c.error(
+                id.span,
+                format!("`{}` is {what} and cannot be called from {place}", id.name),
+            );
+            d.help = Some(help);
+        }
+        let _ = fdom;
+        let params: Vec<TypeId> = self.c.fn_info[f.index()]
+            .params
+            .iter()
+            .map(|p| p.1)
+            .collect();
+        let args = self.check_args(&format!("`{}`", id.name), &params, args, span);
+        self.mk(
+            ir::ExprKind::Call {
+                callee: Callee::Function(f),
+                args,
+            },
+            ret,
+            span,
+        )
+    }
+
+    fn call_pointer(&mut self, f: ir::Expr, args: &[ast::Expr], span: Span) -> ir::Expr {
+        let TypeKind::Function(sig) = self.t().kind(f.ty).clone() else {
+            if !self.t().is_error(f.ty) {
+                self.c.error(
+                    span,
+                    format!("`{}` is not a function", self.t().display(f.ty)),
+                );
+            }
+            return self.err_expr(span);
+        };
+        let args = self.check_args("this function pointer", &sig.params, args, span);
+        self.mk(
+            ir::ExprKind::Call {
+                callee: Callee::Pointer(Box::new(f)),
+                args,
+            },
+            sig.ret,
+            span,
+        )
+    }
+
+    fn call_helper(
+        &mut self,
+        id: &ast::Ident,
+        params: &[builtins::P],
+        ret: builtins::P,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> ir::Expr {
+        if !self.ebpf() {
+            self.c
+                .error(
+                    id.span,
+                    format!(
+                        "`{}` is a BPF helper, callable only from eBPF code",
+                        id.name
+                    ),
+                )
+                .help =
+                Some("userspace reads what eBPF programs record through maps and globals".into());
+        }
+        let void_ptr = {
+            let v = self.c.types.void;
+            self.c.types.ptr(v)
+        };
+        let map = |t: &mut Types, p: builtins::P| match p {
+            builtins::P::U32 => t.u32_,
+            builtins::P::U64 => t.u64_,
+            builtins::P::I32 => t.i32_,
+            builtins::P::Ptr => void_ptr,
+        };
+        let ps: Vec<TypeId> = params.iter().map(|p| map(&mut self.c.types, *p)).collect();
+        let rt = map(&mut self.c.types, ret);
+        let args = self.check_args(&format!("`{}`", id.name), &ps, args, span);
+        self.mk(
+            ir::ExprKind::Call {
+                callee: Callee::BpfHelper(id.name.clone()),
+                args,
+            },
+            rt,
+            span,
+        )
+    }
+}

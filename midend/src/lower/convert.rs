@@ -1,0 +1,182 @@
+//! Conversions while lowering: literals take the type they are used at,
+//! implicit widenings become explicit casts, two integer operands are
+//! unified, and a value is coerced to an expected type (or the mismatch is
+//! reported). Conditions (`bool`, integers or pointers) are checked here
+//! too.
+
+use ksc_frontend::ast;
+use ksc_frontend::Span;
+use ksc_ir as ir;
+use ksc_ir::{TypeId, TypeKind, Value};
+
+use super::FnCx;
+use crate::consteval::{int_value, value_int};
+use crate::types::common_int;
+
+impl<'c, 'a> FnCx<'c, 'a> {
+    pub(super) fn check_arith(&mut self, op: ir::BinOp, a: TypeId, b: TypeId, span: Span) {
+        if self.t().is_error(a) || self.t().is_error(b) {
+            return;
+        }
+        let ok = self.t().is_integer(a) && self.t().is_integer(b);
+        if !ok {
+            let (x, y) = (self.t().display(a), self.t().display(b));
+            self.c
+                .error(
+                    span,
+                    format!("`{}` cannot be applied to `{x}` and `{y}`", op.symbol()),
+                )
+                .help = Some("arithmetic and bitwise operators work on integers".into());
+        }
+    }
+
+    /// A condition: bool, integer or pointer (C's truthiness).
+    pub(super) fn cond(&mut self, e: &ast::Expr) -> ir::Expr {
+        let x = self.expr_ptr_ok(e, None);
+        let ok = matches!(
+            self.t().kind(x.ty),
+            TypeKind::Bool
+                | TypeKind::Int(_)
+                | TypeKind::Enum(_)
+                | TypeKind::Char
+                | TypeKind::Pointer(_)
+        ) || self.t().is_error(x.ty);
+        if !ok {
+            self.c
+                .error(
+                    e.span,
+                    "a condition must be a `bool`, an integer or a pointer",
+                )
+                .label = format!("found `{}`", self.t().display(x.ty));
+        }
+        x
+    }
+
+    /// Give an untyped integer literal the type `to` (if it fits).
+    pub(super) fn adapt_literal(&mut self, mut x: ir::Expr, to: TypeId) -> ir::Expr {
+        if let ir::ExprKind::Value(v) = &x.kind {
+            if let (Some(n), Some(it)) = (value_int(v), self.t().as_int(to)) {
+                if self.t().is_integer(x.ty)
+                    && !matches!(self.t().kind(x.ty), TypeKind::Enum(_))
+                    && !matches!(v, Value::Bool(_))
+                {
+                    let (lo, hi) = it.range();
+                    if n >= lo && n <= hi {
+                        x.kind = ir::ExprKind::Value(int_value(it, n));
+                        x.ty = to;
+                    }
+                }
+            }
+        }
+        x
+    }
+
+    pub(super) fn cast_to(&self, x: ir::Expr, to: TypeId) -> ir::Expr {
+        if x.ty == to || self.t().is_error(x.ty) || self.t().is_error(to) {
+            return x;
+        }
+        let span = x.span;
+        ir::Expr {
+            kind: ir::ExprKind::Cast(Box::new(x)),
+            ty: to,
+            span,
+        }
+    }
+
+    /// Check `e` where a `to` is expected, inserting the implicit widening.
+    pub(super) fn coerce_expr(&mut self, e: &ast::Expr, to: TypeId, ptr_ok: bool) -> ir::Expr {
+        let x = if ptr_ok && self.t().pointee(to).is_some() {
+            self.expr_ptr_ok(e, Some(to))
+        } else {
+            self.expr(e, Some(to))
+        };
+        self.coerce(x, to, e.span)
+    }
+
+    pub(super) fn coerce(&mut self, x: ir::Expr, to: TypeId, span: Span) -> ir::Expr {
+        let x = self.adapt_literal(x, to);
+        if self.t().coerces(x.ty, to) {
+            return self.cast_to(x, to);
+        }
+        // A function used as a value of function-pointer type.
+        if let (ir::ExprKind::FnRef(f), TypeKind::Function(sig)) = (&x.kind, self.t().kind(to)) {
+            let fun = &self.c.functions[f.index()];
+            let params: Vec<TypeId> = fun.locals[..fun.params as usize]
+                .iter()
+                .map(|l| l.ty)
+                .collect();
+            if params == sig.params && fun.ret == sig.ret {
+                let mut x = x;
+                x.ty = to;
+                return x;
+            }
+        }
+        if let ir::ExprKind::Value(v) = &x.kind {
+            if let (Some(n), Some(it)) = (value_int(v), self.t().as_int(to)) {
+                if self.t().is_integer(x.ty) {
+                    self.c
+                        .error(span, format!("`{n}` does not fit in `{}`", it.name()));
+                    return self.err_expr(span);
+                }
+            }
+        }
+        if let (TypeKind::Str(a), TypeKind::Str(b)) = (self.t().kind(x.ty), self.t().kind(to)) {
+            let (a, b) = (*a, *b);
+            self.c
+                .error(
+                    span,
+                    format!("a string of {a} bytes does not fit in `str({b})`"),
+                )
+                .help = Some(format!(
+                "`str(N)` holds N-1 characters and the terminating NUL; use `str({a})` or larger"
+            ));
+            return self.err_expr(span);
+        }
+        let (f, t) = (self.t().display(x.ty), self.t().display(to));
+        let castable = self.t().castable(x.ty, to);
+        let d = self.c.error(
+            span,
+            format!("mismatched types: expected `{t}`, found `{f}`"),
+        );
+        d.label = format!("expected `{t}`");
+        if castable {
+            d.help = Some(format!(
+                "convert explicitly if the value fits: `... as {t}`"
+            ));
+        }
+        self.err_expr(span)
+    }
+
+    pub(super) fn unify_ints(
+        &mut self,
+        a: ir::Expr,
+        b: ir::Expr,
+        span: Span,
+    ) -> (ir::Expr, ir::Expr) {
+        let a_lit = matches!(a.kind, ir::ExprKind::Value(_));
+        let b_lit = matches!(b.kind, ir::ExprKind::Value(_));
+        let (a, b) = if a_lit && !b_lit {
+            (self.adapt_literal(a, b.ty), b)
+        } else if b_lit && !a_lit {
+            let bt = a.ty;
+            (a, self.adapt_literal(b, bt))
+        } else {
+            (a, b)
+        };
+        match (self.t().as_int(a.ty), self.t().as_int(b.ty)) {
+            (Some(x), Some(y)) if a.ty != b.ty => match common_int(x, y) {
+                Some(c) => {
+                    let ct = self.c.types.int(c);
+                    (self.cast_to(a, ct), self.cast_to(b, ct))
+                }
+                None => {
+                    let (p, q) = (self.t().display(a.ty), self.t().display(b.ty));
+                    self.c.error(span, format!("mismatched integer types `{p}` and `{q}`")).help =
+                        Some(format!("neither converts to the other without loss; convert one explicitly: `x as {p}` or `y as {q}`"));
+                    (a, b)
+                }
+            },
+            _ => (a, b),
+        }
+    }
+}

@@ -1,0 +1,865 @@
+//! Lowering expressions: literals, names (locals, globals, constants,
+//! functions as values), unary and binary operators (pointer arithmetic,
+//! string concatenation, shifts), casts, fields (`config.field` included),
+//! indexing, map reads and lookups, struct and array literals, `match` and
+//! `if`-expressions.
+
+use ksc_frontend::ast::{self, ExprKind as AE};
+use ksc_frontend::Span;
+use ksc_ir as ir;
+use ksc_ir::{Domain, FnKind, IntType, TypeId, TypeKind, Value};
+
+use super::{binop, FnCx};
+use crate::checker::{suggest, Sym};
+use crate::consteval::{int_value, value_int};
+
+impl<'c, 'a> FnCx<'c, 'a> {
+    pub(super) fn expr(&mut self, e: &ast::Expr, expect: Option<TypeId>) -> ir::Expr {
+        let span = e.span;
+        match &e.kind {
+            AE::Int(n) => {
+                let ty = match expect.and_then(|t| self.t().as_int(t).map(|i| (t, i))) {
+                    Some((t, it))
+                        if (*n as i128) <= it.range().1
+                            && !matches!(self.t().kind(t), TypeKind::Enum(_)) =>
+                    {
+                        t
+                    }
+                    _ if *n <= u32::MAX as u64 => self.c.types.u32_,
+                    _ => self.c.types.u64_,
+                };
+                let v = int_value(self.t().as_int(ty).unwrap_or(IntType::U64), *n as i128);
+                self.mk(ir::ExprKind::Value(v), ty, span)
+            }
+            AE::Bool(b) => self.mk(
+                ir::ExprKind::Value(Value::Bool(*b)),
+                self.c.types.bool_,
+                span,
+            ),
+            AE::Char(c) => self.mk(
+                ir::ExprKind::Value(Value::Char(*c)),
+                self.c.types.char_,
+                span,
+            ),
+            AE::Str(s) => {
+                let ty = self.c.types.str_(s.len() as u32 + 1);
+                self.mk(ir::ExprKind::Value(Value::Str(s.clone())), ty, span)
+            }
+            AE::Null => self.mk(ir::ExprKind::Value(Value::Null), self.c.types.null, span),
+            AE::Name(id) => self.name(id),
+            AE::Unary { op, operand } => self.unary(*op, operand, expect, span),
+            AE::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, expect, span),
+            AE::Cast { expr, ty } => {
+                let to = self.c.resolve_type(ty);
+                // `m[k] as T` converts the value; `m[k] as *T` the entry's pointer.
+                let x = if self.t().pointee(to).is_some() {
+                    self.expr_ptr_ok(expr, Some(to))
+                } else {
+                    self.expr(expr, Some(to))
+                };
+                let x = self.adapt_literal(x, to);
+                if !self.t().castable(x.ty, to) {
+                    let (f, t) = (self.t().display(x.ty), self.t().display(to));
+                    self.c
+                        .error(span, format!("cannot convert `{f}` to `{t}`"))
+                        .help =
+                        Some("`as` converts between integers, bools, enums and pointers".into());
+                    return self.err_expr(span);
+                }
+                if x.ty == to {
+                    return x;
+                }
+                self.mk(ir::ExprKind::Cast(Box::new(x)), to, span)
+            }
+            AE::Call { callee, args } => self.call(callee, args, span),
+            AE::Field { base, field, arrow } => self.field(base, field, *arrow, span),
+            AE::Index { base, index } => {
+                if let Some(m) = self.map_of(base) {
+                    let p = self.map_lookup(m, index, span);
+                    let vt = self.c.maps[m.index()].value;
+                    let ir::ExprKind::MapLookup { map, key } = p.kind else {
+                        unreachable!()
+                    };
+                    return self.mk(ir::ExprKind::MapRead { map, key }, vt, span);
+                }
+                let b = self.expr(base, None);
+                let i = self.expr(index, Some(self.c.types.u32_));
+                if !self.t().is_integer(i.ty) && !self.t().is_error(i.ty) {
+                    self.c
+                        .error(index.span, "an index must be an integer")
+                        .label = format!("found `{}`", self.t().display(i.ty));
+                }
+                let elem = match self.t().kind(b.ty).clone() {
+                    TypeKind::Array(el, n) => {
+                        if let ir::ExprKind::Value(v) = &i.kind {
+                            if value_int(v).is_some_and(|k| k < 0 || k >= n as i128) {
+                                self.c.error(
+                                    index.span,
+                                    format!("index out of bounds: the array has {n} elements"),
+                                );
+                            }
+                        }
+                        el
+                    }
+                    TypeKind::Str(_) => self.c.types.char_,
+                    TypeKind::Pointer(p) => match self.t().kind(p).clone() {
+                        TypeKind::Slice(el) | TypeKind::Array(el, _) => el,
+                        _ => p,
+                    },
+                    _ if self.t().is_error(b.ty) => return self.err_expr(span),
+                    _ => {
+                        self.c
+                            .error(
+                                base.span,
+                                format!("`{}` cannot be indexed", self.t().display(b.ty)),
+                            )
+                            .help =
+                            Some("arrays, strings, pointers and maps can be indexed".into());
+                        return self.err_expr(span);
+                    }
+                };
+                self.mk(
+                    ir::ExprKind::Index {
+                        base: Box::new(b),
+                        index: Box::new(i),
+                    },
+                    elem,
+                    span,
+                )
+            }
+            AE::StructLit { name, fields } => {
+                let ty = self.c.named_type(name);
+                let Some(def) = self.t().struct_def(ty).cloned() else {
+                    if !self.t().is_error(ty) {
+                        self.c
+                            .error(name.span, format!("`{}` is not a struct", name.name));
+                    }
+                    return self.err_expr(span);
+                };
+                let mut out = Vec::new();
+                let mut seen = Vec::new();
+                for f in fields {
+                    let Some(i) = def.fields.iter().position(|d| d.name == f.name.name) else {
+                        self.no_field(&f.name, &def);
+                        continue;
+                    };
+                    if seen.contains(&i) {
+                        self.c
+                            .error(f.name.span, format!("field `{}` is set twice", f.name.name));
+                    }
+                    seen.push(i);
+                    let v = self.coerce_expr(&f.value, def.fields[i].ty, true);
+                    out.push((i as u32, v));
+                }
+                self.mk(ir::ExprKind::StructLit(out), ty, span)
+            }
+            AE::ArrayLit(elems) => {
+                let want_elem = expect.and_then(|t| match self.t().kind(t) {
+                    TypeKind::Array(e, _) => Some(*e),
+                    _ => None,
+                });
+                let mut xs: Vec<ir::Expr> = Vec::new();
+                for el in elems {
+                    let x = match want_elem.or(xs.first().map(|x| x.ty)) {
+                        Some(t) => self.coerce_expr(el, t, false),
+                        None => self.expr(el, None),
+                    };
+                    xs.push(x);
+                }
+                let et = want_elem
+                    .or(xs.first().map(|x| x.ty))
+                    .unwrap_or(self.c.types.u32_);
+                if xs.is_empty() && want_elem.is_none() {
+                    self.c
+                        .error(span, "cannot infer the element type of an empty array");
+                }
+                if let Some(TypeKind::Array(_, n)) = expect.map(|t| self.t().kind(t).clone()) {
+                    if xs.len() as u32 > n {
+                        self.c.error(
+                            span,
+                            format!("{} elements do not fit in an array of {n}", xs.len()),
+                        );
+                    }
+                    let ty = expect.unwrap();
+                    return self.mk(ir::ExprKind::ArrayLit(xs), ty, span);
+                }
+                let ty = self.c.types.array(et, xs.len() as u32);
+                self.mk(ir::ExprKind::ArrayLit(xs), ty, span)
+            }
+            AE::ArrayRepeat { value, count } => {
+                let want_elem = expect.and_then(|t| match self.t().kind(t) {
+                    TypeKind::Array(e, _) => Some(*e),
+                    _ => None,
+                });
+                let v = match want_elem {
+                    Some(t) => self.coerce_expr(value, t, false),
+                    None => self.expr(value, None),
+                };
+                let n = self
+                    .c
+                    .const_eval(count)
+                    .and_then(|(v, _)| value_int(&v))
+                    .unwrap_or(0)
+                    .clamp(0, 1 << 24) as u32;
+                let ty = match expect {
+                    Some(t) if want_elem.is_some() => t,
+                    _ => self.c.types.array(v.ty, n),
+                };
+                self.mk(
+                    ir::ExprKind::ArrayRepeat {
+                        value: Box::new(v),
+                        count: n,
+                    },
+                    ty,
+                    span,
+                )
+            }
+            AE::Match { scrutinee, arms } => {
+                let s = self.expr(scrutinee, None);
+                if !self.t().is_integer(s.ty) && !self.t().is_error(s.ty) {
+                    self.c
+                        .error(scrutinee.span, "`match` works on integers and enums")
+                        .label = format!("found `{}`", self.t().display(s.ty));
+                }
+                let mut out: Vec<(i64, ir::Expr)> = Vec::new();
+                let mut default = None;
+                let mut ty = expect;
+                for arm in arms {
+                    let body = match ty {
+                        Some(t) => self.coerce_expr(&arm.body, t, true),
+                        None => self.expr(&arm.body, None),
+                    };
+                    ty = ty.or(Some(body.ty));
+                    match &arm.pattern {
+                        ast::Pattern::Default(ps) => {
+                            if default.is_some() {
+                                self.c.error(*ps, "`match` has more than one `default` arm");
+                            }
+                            default = Some(body);
+                        }
+                        p => {
+                            let v = match p {
+                                ast::Pattern::Int(n, _) => Some(*n as i64),
+                                ast::Pattern::Char(c, _) => Some(*c as i64),
+                                ast::Pattern::Name(id) => self.c.const_int(id).map(|n| n as i64),
+                                ast::Pattern::Default(_) => None,
+                            };
+                            if let Some(v) = v {
+                                if out.iter().any(|(w, _)| *w == v) {
+                                    self.c.warning(
+                                        arm.span,
+                                        format!("value {v} is already matched by an earlier arm"),
+                                    );
+                                }
+                                out.push((v, body));
+                            }
+                        }
+                    }
+                }
+                let ty = ty.unwrap_or(self.c.types.void);
+                let default = match default {
+                    Some(d) => d,
+                    None => {
+                        self.c.error(span, "`match` needs a `default` arm").help =
+                            Some("add `default: value` for the values no arm names".into());
+                        self.err_expr(span)
+                    }
+                };
+                self.mk(
+                    ir::ExprKind::Switch {
+                        scrutinee: Box::new(s),
+                        arms: out,
+                        default: Box::new(default),
+                    },
+                    ty,
+                    span,
+                )
+            }
+            AE::If { cond, then, els } | AE::Ternary { cond, then, els } => {
+                let c = self.cond(cond);
+                let t = match expect {
+                    Some(t) => self.coerce_expr(then, t, true),
+                    None if matches!(els.kind, AE::Null) => self.expr_ptr_ok(then, None),
+                    None => self.expr(then, None),
+                };
+                let ety = expect.unwrap_or(t.ty);
+                let f = self.coerce_expr(els, ety, true);
+                let (t, f) = self.unify_ints(t, f, span);
+                let ty = if matches!(self.t().kind(t.ty), TypeKind::Null) {
+                    f.ty
+                } else {
+                    t.ty
+                };
+                self.mk(
+                    ir::ExprKind::Select {
+                        cond: Box::new(c),
+                        then: Box::new(t),
+                        els: Box::new(f),
+                    },
+                    ty,
+                    span,
+                )
+            }
+            AE::Sizeof(t) => {
+                let ty = self.c.resolve_type(t);
+                let n = self.t().size(ty);
+                self.mk(
+                    ir::ExprKind::Value(Value::UInt(n as u64)),
+                    self.c.types.u32_,
+                    span,
+                )
+            }
+            AE::Error => self.err_expr(span),
+        }
+    }
+
+    pub(super) fn name(&mut self, id: &ast::Ident) -> ir::Expr {
+        let span = id.span;
+        if let Some((l, _)) = self.lookup_local(&id.name) {
+            let ty = self.locals[l.index()].ty;
+            return self.mk(ir::ExprKind::Local(l), ty, span);
+        }
+        match self.c.syms.get(&id.name).map(|s| s.sym) {
+            Some(Sym::Global(g)) => {
+                let (ty, vis) = (
+                    self.c.globals[g.index()].ty,
+                    self.c.globals[g.index()].visibility,
+                );
+                if vis == ir::GlobalVisibility::Local && self.domain == Domain::Userspace {
+                    self.c
+                        .error(
+                            span,
+                            format!(
+                                "`{}` is a `local var`, visible only to kernel code",
+                                id.name
+                            ),
+                        )
+                        .help = Some("remove `local` to share it with userspace".into());
+                }
+                self.mk(ir::ExprKind::Global(g), ty, span)
+            }
+            Some(Sym::Const(i)) => match self.c.const_value(i) {
+                Some((v, ty)) => self.mk(ir::ExprKind::Value(v), ty, span),
+                None => self.err_expr(span),
+            },
+            Some(Sym::EnumVariant(ty, v)) => self.mk(ir::ExprKind::Value(Value::Int(v)), ty, span),
+            Some(Sym::BuiltinConst(v, ty)) => {
+                let it = self.t().as_int(ty).unwrap_or(IntType::U32);
+                self.mk(ir::ExprKind::Value(int_value(it, v as i128)), ty, span)
+            }
+            Some(Sym::Function(f)) => {
+                let fun = &self.c.functions[f.index()];
+                let ty = match fun.kind {
+                    FnKind::Program(_) => self.c.types.program_ref(),
+                    _ => {
+                        let params: Vec<TypeId> = fun.locals[..fun.params as usize]
+                            .iter()
+                            .map(|l| l.ty)
+                            .collect();
+                        let ret = fun.ret;
+                        self.c.types.func(params, ret)
+                    }
+                };
+                self.mk(ir::ExprKind::FnRef(f), ty, span)
+            }
+            Some(Sym::StructOps(i)) => {
+                let ty = self.c.types.struct_ops_ref();
+                self.mk(ir::ExprKind::StructOpsRef(i), ty, span)
+            }
+            Some(Sym::Map(_)) => {
+                self.c.error(
+                    span,
+                    format!("`{}` is a map; use it as `{}[key]`", id.name, id.name),
+                );
+                self.err_expr(span)
+            }
+            Some(Sym::Config(_)) => {
+                self.c.error(
+                    span,
+                    format!(
+                        "`{}` is a config block; read its fields as `{}.field`",
+                        id.name, id.name
+                    ),
+                );
+                self.err_expr(span)
+            }
+            Some(Sym::Type(_) | Sym::Alias(_)) => {
+                self.c
+                    .error(span, format!("`{}` is a type, not a value", id.name));
+                self.err_expr(span)
+            }
+            Some(Sym::Import) => {
+                self.c.error(
+                    span,
+                    format!("module `{}` is used without a function", id.name),
+                );
+                self.err_expr(span)
+            }
+            None => {
+                let locals = self.local_names();
+                let refs: Vec<&str> = locals.iter().map(|s| s.as_str()).collect();
+                self.c.unknown_name(id, "value", &refs);
+                self.err_expr(span)
+            }
+        }
+    }
+
+    fn unary(
+        &mut self,
+        op: ast::UnOp,
+        operand: &ast::Expr,
+        expect: Option<TypeId>,
+        span: Span,
+    ) -> ir::Expr {
+        use ast::UnOp as U;
+        match op {
+            U::AddrOf => {
+                let x = self.expr_ptr_ok(operand, None);
+                if let ir::ExprKind::MapLookup { .. } = x.kind {
+                    return x; // `&m[k]` is the entry's pointer
+                }
+                let lvalue = matches!(
+                    x.kind,
+                    ir::ExprKind::Local(_)
+                        | ir::ExprKind::Global(_)
+                        | ir::ExprKind::Field { .. }
+                        | ir::ExprKind::Index { .. }
+                        | ir::ExprKind::Deref(_)
+                        | ir::ExprKind::ConfigField(..)
+                );
+                if !lvalue && !self.t().is_error(x.ty) {
+                    self.c
+                        .error(span, "`&` needs a variable, a field or an element");
+                    return self.err_expr(span);
+                }
+                let pt = self.c.types.ptr(x.ty);
+                self.mk(ir::ExprKind::AddrOf(Box::new(x)), pt, span)
+            }
+            U::Deref => {
+                let x = self.expr_ptr_ok(operand, None);
+                match self.t().pointee(x.ty) {
+                    Some(p) if !matches!(self.t().kind(p), TypeKind::Void) => {
+                        self.mk(ir::ExprKind::Deref(Box::new(x)), p, span)
+                    }
+                    _ if self.t().is_error(x.ty) => self.err_expr(span),
+                    _ => {
+                        self.c.error(
+                            span,
+                            format!(
+                                "`*` dereferences a pointer; this is `{}`",
+                                self.t().display(x.ty)
+                            ),
+                        );
+                        self.err_expr(span)
+                    }
+                }
+            }
+            U::Neg => {
+                // A negative literal takes the expected type when it fits.
+                if let AE::Int(n) = operand.kind {
+                    let it = expect
+                        .and_then(|t| self.t().as_int(t))
+                        .filter(|i| i.signed())
+                        .unwrap_or(if n <= 1 << 31 {
+                            IntType::I32
+                        } else {
+                            IntType::I64
+                        });
+                    let v = -(n as i128);
+                    let (lo, _) = it.range();
+                    if v < lo {
+                        self.c
+                            .error(span, format!("`-{n}` does not fit in `{}`", it.name()));
+                        return self.err_expr(span);
+                    }
+                    let ty = self.c.types.int(it);
+                    return self.mk(ir::ExprKind::Value(Value::Int(v as i64)), ty, span);
+                }
+                let x = self.expr(operand, expect);
+                match self.t().as_int(x.ty) {
+                    Some(it) if it.signed() => {
+                        let ty = x.ty;
+                        self.mk(
+                            ir::ExprKind::Unary {
+                                op: ir::UnOp::Neg,
+                                operand: Box::new(x),
+                            },
+                            ty,
+                            span,
+                        )
+                    }
+                    Some(it) => {
+                        self.c
+                            .error(span, format!("cannot negate an unsigned `{}`", it.name()))
+                            .help = Some(format!(
+                            "convert first: `-(x as i{})`",
+                            (it.bits() * 2).min(64)
+                        ));
+                        self.err_expr(span)
+                    }
+                    None => {
+                        if !self.t().is_error(x.ty) {
+                            self.c
+                                .error(span, format!("cannot negate `{}`", self.t().display(x.ty)));
+                        }
+                        self.err_expr(span)
+                    }
+                }
+            }
+            U::Not => {
+                let x = self.cond(operand);
+                self.mk(
+                    ir::ExprKind::Unary {
+                        op: ir::UnOp::Not,
+                        operand: Box::new(x),
+                    },
+                    self.c.types.bool_,
+                    span,
+                )
+            }
+            U::BitNot => {
+                let x = self.expr(operand, expect);
+                if !self.t().is_integer(x.ty) && !self.t().is_error(x.ty) {
+                    self.c.error(
+                        span,
+                        format!("`~` works on integers, not `{}`", self.t().display(x.ty)),
+                    );
+                    return self.err_expr(span);
+                }
+                let ty = x.ty;
+                self.mk(
+                    ir::ExprKind::Unary {
+                        op: ir::UnOp::BitNot,
+                        operand: Box::new(x),
+                    },
+                    ty,
+                    span,
+                )
+            }
+        }
+    }
+
+    fn binary(
+        &mut self,
+        op: ast::BinOp,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        expect: Option<TypeId>,
+        span: Span,
+    ) -> ir::Expr {
+        use ast::BinOp as B;
+        let bop = binop(op);
+        match op {
+            B::And | B::Or => {
+                let a = self.cond(lhs);
+                let b = self.cond(rhs);
+                return self.mk(
+                    ir::ExprKind::Binary {
+                        op: bop,
+                        lhs: Box::new(a),
+                        rhs: Box::new(b),
+                    },
+                    self.c.types.bool_,
+                    span,
+                );
+            }
+            B::Eq | B::Ne | B::Lt | B::Le | B::Gt | B::Ge => {
+                // `m[k] == null` compares the entry's pointer; `m[k] > 3` its value.
+                let null_l = matches!(lhs.kind, AE::Null);
+                let null_r = matches!(rhs.kind, AE::Null);
+                let a = if null_r {
+                    self.expr_ptr_ok(lhs, None)
+                } else {
+                    self.expr(lhs, None)
+                };
+                let b = if null_l {
+                    self.expr_ptr_ok(rhs, Some(a.ty))
+                } else {
+                    self.expr(rhs, Some(a.ty))
+                };
+                let (a, b) = if matches!(a.kind, ir::ExprKind::Value(_))
+                    && !matches!(b.kind, ir::ExprKind::Value(_))
+                {
+                    let a2 = self.adapt_literal(a, b.ty);
+                    (a2, b)
+                } else {
+                    (a, b)
+                };
+                let (a, b) = self.unify_ints(a, b, span);
+                let (ta, tb) = (a.ty, b.ty);
+                let t = self.t();
+                let ok = t.is_error(ta)
+                    || t.is_error(tb)
+                    || (t.is_integer(ta) && t.is_integer(tb))
+                    || (t.is_pointer_like(ta) && t.is_pointer_like(tb))
+                    || (matches!(t.kind(ta), TypeKind::Bool)
+                        && matches!(t.kind(tb), TypeKind::Bool)
+                        && matches!(op, B::Eq | B::Ne))
+                    || (matches!(t.kind(ta), TypeKind::Str(_))
+                        && matches!(t.kind(tb), TypeKind::Str(_))
+                        && matches!(op, B::Eq | B::Ne));
+                if !ok {
+                    let (x, y) = (t.display(ta), t.display(tb));
+                    self.c
+                        .error(span, format!("cannot compare `{x}` with `{y}`"));
+                }
+                return self.mk(
+                    ir::ExprKind::Binary {
+                        op: bop,
+                        lhs: Box::new(a),
+                        rhs: Box::new(b),
+                    },
+                    self.c.types.bool_,
+                    span,
+                );
+            }
+            _ => {}
+        }
+        let a = self.expr(lhs, expect);
+        // Pointer arithmetic: p + n, p - n, p - q.
+        if let Some(_p) = self.t().pointee(a.ty) {
+            let b = self.expr(rhs, None);
+            if matches!(op, B::Add | B::Sub) && self.t().is_integer(b.ty) {
+                let ty = a.ty;
+                return self.mk(
+                    ir::ExprKind::Binary {
+                        op: bop,
+                        lhs: Box::new(a),
+                        rhs: Box::new(b),
+                    },
+                    ty,
+                    span,
+                );
+            }
+            if op == B::Sub && b.ty == a.ty {
+                return self.mk(
+                    ir::ExprKind::Binary {
+                        op: bop,
+                        lhs: Box::new(a),
+                        rhs: Box::new(b),
+                    },
+                    self.c.types.i64_,
+                    span,
+                );
+            }
+            let (x, y) = (self.t().display(a.ty), self.t().display(b.ty));
+            self.c
+                .error(
+                    span,
+                    format!("`{}` cannot be applied to `{x}` and `{y}`", bop.symbol()),
+                )
+                .help = Some("pointers support `+ n`, `- n` and `p - q`".into());
+            return self.err_expr(span);
+        }
+        // String concatenation: "a" + s, into an explicitly sized str(N).
+        if matches!(self.t().kind(a.ty), TypeKind::Str(_)) && op == B::Add {
+            let b = self.expr(rhs, None);
+            if !matches!(self.t().kind(b.ty), TypeKind::Str(_)) {
+                self.c.error(
+                    rhs.span,
+                    format!("cannot add `{}` to a string", self.t().display(b.ty)),
+                );
+                return self.err_expr(span);
+            }
+            let Some(to) = expect.filter(|t| matches!(self.t().kind(*t), TypeKind::Str(_))) else {
+                self.c
+                    .error(span, "string concatenation needs an explicit result size")
+                    .help = Some("declare the result: `var s: str(64) = a + b`".into());
+                return self.err_expr(span);
+            };
+            let mut parts = match a.kind {
+                ir::ExprKind::StrConcat(p) => p,
+                _ => vec![a],
+            };
+            parts.push(b);
+            return self.mk(ir::ExprKind::StrConcat(parts), to, span);
+        }
+        let b = self.expr(rhs, Some(a.ty));
+        let (a, b) = if matches!(op, B::Shl | B::Shr) {
+            let at = a.ty;
+            let b = self.adapt_literal(b, at);
+            // A shift keeps the left operand's type: `x_u8 << 8` is always 0.
+            if let (Some(it), ir::ExprKind::Value(v)) = (self.t().as_int(at), &b.kind) {
+                if value_int(v).is_some_and(|n| n >= it.bits() as i128 || n < 0) {
+                    let wider = if it.bits() < 32 { "u32" } else { "u64" };
+                    self.c.error(
+                        rhs.span,
+                        format!("shifting a `{}` by {} leaves no bits", it.name(), value_int(v).unwrap_or(0)),
+                    )
+                    .help = Some(format!("a shift keeps its left operand's type; widen it first: `(x as {wider}) << n`"));
+                }
+            }
+            (a, b)
+        } else {
+            self.unify_ints(a, b, span)
+        };
+        self.check_arith(bop, a.ty, b.ty, span);
+        if let (B::Div | B::Rem, ir::ExprKind::Value(v)) = (op, &b.kind) {
+            if value_int(v) == Some(0) {
+                self.c.error(rhs.span, "division by zero");
+            }
+        }
+        let ty = if matches!(self.t().kind(a.ty), TypeKind::Enum(_)) {
+            self.t()
+                .as_int(a.ty)
+                .map(|i| self.c.types.int(i))
+                .unwrap_or(a.ty)
+        } else {
+            a.ty
+        };
+        self.mk(
+            ir::ExprKind::Binary {
+                op: bop,
+                lhs: Box::new(a),
+                rhs: Box::new(b),
+            },
+            ty,
+            span,
+        )
+    }
+
+    fn field(&mut self, base: &ast::Expr, field: &ast::Ident, arrow: bool, span: Span) -> ir::Expr {
+        // `config.field`
+        if let AE::Name(id) = &base.kind {
+            if self.lookup_local(&id.name).is_none() {
+                if let Some(Sym::Config(c)) = self.c.syms.get(&id.name).map(|s| s.sym) {
+                    let cfg = &self.c.configs[c.index()];
+                    let Some(i) = cfg.fields.iter().position(|f| f.name == field.name) else {
+                        let hint = suggest(&field.name, cfg.fields.iter().map(|f| f.name.as_str()));
+                        let name = cfg.name.clone();
+                        let d = self.c.error(
+                            field.span,
+                            format!("config `{name}` has no field `{}`", field.name),
+                        );
+                        if let Some(h) = hint {
+                            d.help = Some(format!("did you mean `{h}`?"));
+                        }
+                        return self.err_expr(span);
+                    };
+                    let ty = cfg.fields[i].ty;
+                    return self.mk(ir::ExprKind::ConfigField(c, i as u32), ty, span);
+                }
+                if let Some(Sym::Import) = self.c.syms.get(&id.name).map(|s| s.sym) {
+                    self.c
+                        .error(
+                            span,
+                            format!(
+                                "functions of imported module `{}` cannot be used yet",
+                                id.name
+                            ),
+                        )
+                        .help =
+                        Some("imports are parsed but not linked by this version of ksc".into());
+                    return self.err_expr(span);
+                }
+            }
+        }
+        // `m[k].f` reads the entry's field (zero when absent): a value access.
+        let b = self.expr(base, None);
+        let (sty, through_pointer) = match self.t().kind(b.ty).clone() {
+            TypeKind::Pointer(p) => (p, true),
+            _ => {
+                if arrow && !self.t().is_error(b.ty) {
+                    self.c
+                        .error(
+                            span,
+                            format!(
+                                "`->` needs a pointer; `{}` is a value",
+                                self.t().display(b.ty)
+                            ),
+                        )
+                        .help = Some(format!("write `.{}`", field.name));
+                }
+                (b.ty, false)
+            }
+        };
+        if self.t().is_error(sty) {
+            return self.err_expr(span);
+        }
+        let Some(def) = self.t().struct_def(sty).cloned() else {
+            self.c
+                .error(
+                    field.span,
+                    format!("`{}` has no fields", self.t().display(b.ty)),
+                )
+                .label = format!("field `{}` requested here", field.name);
+            return self.err_expr(span);
+        };
+        let Some(i) = def.fields.iter().position(|f| f.name == field.name) else {
+            self.no_field(field, &def);
+            return self.err_expr(span);
+        };
+        let ty = def.fields[i].ty;
+        self.mk(
+            ir::ExprKind::Field {
+                base: Box::new(b),
+                field: i as u32,
+                through_pointer,
+            },
+            ty,
+            span,
+        )
+    }
+
+    /// Like `expr`, but a map access `m[k]` stays a pointer (MapLookup).
+    pub(super) fn expr_ptr_ok(&mut self, e: &ast::Expr, expect: Option<TypeId>) -> ir::Expr {
+        if let AE::Index { base, index } = &e.kind {
+            if let Some(m) = self.map_of(base) {
+                return self.map_lookup(m, index, e.span);
+            }
+        }
+        self.expr(e, expect)
+    }
+
+    fn map_lookup(&mut self, m: ir::MapId, key: &ast::Expr, span: Span) -> ir::Expr {
+        let (kt, vt, kind) = {
+            let map = &self.c.maps[m.index()];
+            (map.key, map.value, map.kind)
+        };
+        if kind == ir::MapKind::Ringbuf {
+            self.c.error(span, "a ring buffer has no keys").help =
+                Some("use `reserve` and `submit`".into());
+        }
+        let key = self.coerce_expr(key, kt, false);
+        let pt = self.c.types.ptr(vt);
+        self.mk(
+            ir::ExprKind::MapLookup {
+                map: m,
+                key: Box::new(key),
+            },
+            pt,
+            span,
+        )
+    }
+
+    pub(super) fn map_of(&self, e: &ast::Expr) -> Option<ir::MapId> {
+        match &e.kind {
+            AE::Name(id) if self.lookup_local(&id.name).is_none() => {
+                match self.c.syms.get(&id.name).map(|s| s.sym) {
+                    Some(Sym::Map(m)) => Some(m),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn no_field(&mut self, f: &ast::Ident, def: &ir::StructDef) {
+        let hint = suggest(&f.name, def.fields.iter().map(|d| d.name.as_str()));
+        let d = self
+            .c
+            .error(f.span, format!("`{}` has no field `{}`", def.name, f.name));
+        d.label = "unknown field".into();
+        d.help = Some(match hint {
+            Some(h) => format!("did you mean `{h}`?"),
+            None => format!(
+                "the fields are {}",
+                def.fields
+                    .iter()
+                    .map(|d| format!("`{}`", d.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+}

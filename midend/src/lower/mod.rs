@@ -1,0 +1,295 @@
+//! Pass 2, lowering: each function body is type-checked and lowered to IR
+//! statements and expressions, one function at a time, with a [`FnCx`]
+//! (its locals, scopes and loop depth) over the shared [`Checker`].
+//!
+//! Takes the collected functions' AST bodies; gives each [`ir::Function`]
+//! its body and locals. The named return value becomes an ordinary local;
+//! a body that may fall off its end returns it (or is reported).
+//!
+//! * `stmt`: statements, `return` (tail calls, `return match`),
+//!   assignments and map writes;
+//! * `expr`: expressions, names, operators, fields, map reads;
+//! * `convert`: implicit conversions, literal typing, conditions;
+//! * `call`: calls of functions, pointers, BPF helpers and map methods;
+//! * `builtin`: the built-in functions (`print`, `load`, `attach`, `test`, ...).
+
+use std::collections::HashMap;
+
+use ksc_frontend::ast::{self, StmtKind as AS};
+use ksc_frontend::Span;
+use ksc_ir as ir;
+use ksc_ir::{Domain, FnId, FnKind, LocalId, TypeId, TypeKind, Value};
+
+use crate::checker::Checker;
+use crate::types::Types;
+
+mod builtin;
+mod call;
+mod convert;
+mod expr;
+mod stmt;
+
+impl<'a> Checker<'a> {
+    pub(crate) fn check_bodies(&mut self) {
+        for i in 0..self.functions.len() {
+            if let Some(decl) = self.fn_info[i].decl {
+                let body = {
+                    let mut fx = FnCx::new(self, FnId(i as u32));
+                    let b = fx.block(&decl.body);
+                    let ret_local = fx.ret_local;
+                    let locals = std::mem::take(&mut fx.locals);
+                    let falls = fx.falls_off(&b);
+                    (b, ret_local, locals, falls)
+                };
+                let (mut b, ret_local, locals, falls) = body;
+                // The named return value is an ordinary local, declared
+                // (zeroed) where the function starts.
+                if let Some(rl) = ret_local {
+                    let span = self.functions[i].span;
+                    b.stmts.insert(
+                        0,
+                        ir::Stmt {
+                            kind: ir::StmtKind::Let {
+                                local: rl,
+                                init: None,
+                            },
+                            span,
+                        },
+                    );
+                }
+                let f = &self.functions[i];
+                let ret = f.ret;
+                if falls {
+                    if let Some(rl) = ret_local {
+                        let ty = ret;
+                        let span = f.span;
+                        b.stmts.push(ir::Stmt {
+                            kind: ir::StmtKind::Return(Some(ir::Expr {
+                                kind: ir::ExprKind::Local(rl),
+                                ty,
+                                span,
+                            })),
+                            span,
+                        });
+                    } else if !matches!(self.types.kind(ret), TypeKind::Void)
+                        && !self.types.is_error(ret)
+                    {
+                        let end = Span {
+                            start: decl.body.span.end.saturating_sub(1),
+                            end: decl.body.span.end,
+                        };
+                        self.error(
+                            end,
+                            format!(
+                                "`{}` may reach its end without returning a value",
+                                decl.name.name
+                            ),
+                        )
+                        .help = Some(format!(
+                            "add a `return` of type `{}`",
+                            self.types.display(ret)
+                        ));
+                    }
+                }
+                let f = &mut self.functions[i];
+                f.body = b;
+                f.ret_local = ret_local;
+                f.locals = locals;
+            }
+        }
+    }
+}
+
+/// Checking one function body.
+struct FnCx<'c, 'a> {
+    c: &'c mut Checker<'a>,
+    id: FnId,
+    domain: Domain,
+    kind: FnKind,
+    ret: TypeId,
+    ret_local: Option<LocalId>,
+    locals: Vec<ir::Local>,
+    scopes: Vec<HashMap<String, (LocalId, bool)>>,
+    loops: u32,
+    /// Inside a `defer` block (no `return` there).
+    in_defer: bool,
+}
+
+impl<'c, 'a> FnCx<'c, 'a> {
+    fn new(c: &'c mut Checker<'a>, id: FnId) -> Self {
+        let f = &c.functions[id.index()];
+        let (domain, kind, ret) = (f.domain, f.kind.clone(), f.ret);
+        let locals = f.locals.clone();
+        let mut scope = HashMap::new();
+        for (i, l) in locals.iter().enumerate() {
+            scope.insert(l.name.clone(), (LocalId(i as u32), false));
+        }
+        let mut fx = FnCx {
+            c,
+            id,
+            domain,
+            kind,
+            ret,
+            ret_local: None,
+            locals,
+            scopes: vec![scope],
+            loops: 0,
+            in_defer: false,
+        };
+        if let Some((name, span)) = fx.c.fn_info[id.index()].ret_name.clone() {
+            let l = fx.declare(&name, ret, span, false);
+            fx.ret_local = Some(l);
+        }
+        fx
+    }
+
+    pub(super) fn ebpf(&self) -> bool {
+        self.domain == Domain::Ebpf
+    }
+
+    pub(super) fn declare(
+        &mut self,
+        name: &str,
+        ty: TypeId,
+        span: Span,
+        is_const: bool,
+    ) -> LocalId {
+        let id = LocalId(self.locals.len() as u32);
+        let s = self.c.span(span);
+        self.locals.push(ir::Local {
+            name: name.to_string(),
+            ty,
+            span: s,
+        });
+        self.scopes
+            .last_mut()
+            .unwrap()
+            .insert(name.to_string(), (id, is_const));
+        id
+    }
+
+    pub(super) fn lookup_local(&self, name: &str) -> Option<(LocalId, bool)> {
+        self.scopes.iter().rev().find_map(|s| s.get(name).copied())
+    }
+
+    pub(super) fn local_names(&self) -> Vec<String> {
+        self.scopes.iter().flat_map(|s| s.keys().cloned()).collect()
+    }
+
+    pub(super) fn t(&self) -> &Types {
+        &self.c.types
+    }
+
+    pub(super) fn mk(&self, kind: ir::ExprKind, ty: TypeId, span: Span) -> ir::Expr {
+        ir::Expr {
+            kind,
+            ty,
+            span: self.c.span(span),
+        }
+    }
+
+    pub(super) fn err_expr(&self, span: Span) -> ir::Expr {
+        self.mk(ir::ExprKind::Value(Value::Zero), self.c.types.error, span)
+    }
+
+    pub(super) fn block(&mut self, b: &ast::Block) -> ir::Block {
+        self.scopes.push(HashMap::new());
+        let mut stmts = Vec::new();
+        let mut dead_reported = false;
+        for s in &b.stmts {
+            if !dead_reported
+                && stmts.last().is_some_and(|l: &ir::Stmt| {
+                    matches!(
+                        l.kind,
+                        ir::StmtKind::Return(_)
+                            | ir::StmtKind::TailCall { .. }
+                            | ir::StmtKind::Throw(_)
+                            | ir::StmtKind::Break
+                            | ir::StmtKind::Continue
+                    )
+                })
+            {
+                // Unreachable code is legal but suspicious.
+                self.c.warning(s.span, "unreachable statement").label =
+                    "control never reaches this".into();
+                dead_reported = true;
+            }
+            if let Some(st) = self.stmt(s) {
+                stmts.push(st);
+            }
+        }
+        self.scopes.pop();
+        ir::Block { stmts }
+    }
+
+    pub(super) fn sub_block(&mut self, s: &ast::Stmt) -> ir::Block {
+        match &s.kind {
+            AS::Block(b) => self.block(b),
+            _ => {
+                self.scopes.push(HashMap::new());
+                let st = self.stmt(s);
+                self.scopes.pop();
+                ir::Block {
+                    stmts: st.into_iter().collect(),
+                }
+            }
+        }
+    }
+
+    /// Does control reach the end of this block?
+    fn falls_off(&self, b: &ir::Block) -> bool {
+        match b.stmts.last().map(|s| &s.kind) {
+            None => true,
+            Some(
+                ir::StmtKind::Return(_) | ir::StmtKind::TailCall { .. } | ir::StmtKind::Throw(_),
+            ) => false,
+            Some(ir::StmtKind::If { then, els, .. }) => self.falls_off(then) || self.falls_off(els),
+            Some(ir::StmtKind::Block(b)) => self.falls_off(b),
+            Some(ir::StmtKind::Loop { body }) => contains_break(body),
+            Some(ir::StmtKind::While { cond, body }) => {
+                !matches!(cond.kind, ir::ExprKind::Value(Value::Bool(true))) || contains_break(body)
+            }
+            Some(ir::StmtKind::Try { body, catches }) => {
+                self.falls_off(body) || catches.iter().any(|c| self.falls_off(&c.body))
+            }
+            Some(_) => true,
+        }
+    }
+}
+
+fn contains_break(b: &ir::Block) -> bool {
+    b.stmts.iter().any(|s| match &s.kind {
+        ir::StmtKind::Break => true,
+        ir::StmtKind::If { then, els, .. } => contains_break(then) || contains_break(els),
+        ir::StmtKind::Block(b) => contains_break(b),
+        ir::StmtKind::Try { body, catches } => {
+            contains_break(body) || catches.iter().any(|c| contains_break(&c.body))
+        }
+        _ => false,
+    })
+}
+
+fn binop(op: ast::BinOp) -> ir::BinOp {
+    use ast::BinOp as A;
+    use ir::BinOp as B;
+    match op {
+        A::Add => B::Add,
+        A::Sub => B::Sub,
+        A::Mul => B::Mul,
+        A::Div => B::Div,
+        A::Rem => B::Rem,
+        A::BitAnd => B::BitAnd,
+        A::BitOr => B::BitOr,
+        A::BitXor => B::BitXor,
+        A::Shl => B::Shl,
+        A::Shr => B::Shr,
+        A::Eq => B::Eq,
+        A::Ne => B::Ne,
+        A::Lt => B::Lt,
+        A::Le => B::Le,
+        A::Gt => B::Gt,
+        A::Ge => B::Ge,
+        A::And => B::And,
+        A::Or => B::Or,
+    }
+}

@@ -1,0 +1,696 @@
+//! Lowering statements: declarations (with the eBPF stack-size rules),
+//! control flow, `try`/`throw`/`defer`, `return` (including tail calls
+//! between programs of one type and `return match` with program calls in
+//! its arms) and assignments (map updates and in-place compound updates of
+//! map entries).
+
+use std::collections::HashMap;
+
+use ksc_frontend::ast::{self, ExprKind as AE, StmtKind as AS};
+use ksc_ir as ir;
+use ksc_ir::{Domain, FnId, FnKind, IntType, LocalId, TypeKind, Value};
+
+use super::{binop, FnCx};
+use crate::checker::Sym;
+use crate::consteval::int_value;
+
+impl<'c, 'a> FnCx<'c, 'a> {
+    pub(super) fn stmt(&mut self, s: &ast::Stmt) -> Option<ir::Stmt> {
+        let span = self.c.span(s.span);
+        let kind = match &s.kind {
+            AS::Var {
+                is_const,
+                name,
+                ty,
+                init,
+            } => {
+                let declared = ty.as_ref().map(|t| self.c.resolve_type(t));
+                let init = match (init, declared) {
+                    (Some(e), Some(t)) => Some(self.coerce_expr(e, t, true)),
+                    (Some(e), None) => Some(self.expr_ptr_ok(e, None)),
+                    (None, _) => None,
+                };
+                let ty = match (declared, &init) {
+                    (Some(t), _) => t,
+                    (None, Some(x)) => {
+                        if matches!(self.t().kind(x.ty), TypeKind::Null) {
+                            self.c
+                                .error(name.span, "cannot infer a type from `null`")
+                                .help = Some(format!("write `var {}: *T = null`", name.name));
+                            self.c.types.error
+                        } else if matches!(self.t().kind(x.ty), TypeKind::Void) {
+                            self.c
+                                .error(name.span, "this expression has no value (`void`)");
+                            self.c.types.error
+                        } else {
+                            x.ty
+                        }
+                    }
+                    (None, None) => {
+                        self.c
+                            .error(
+                                name.span,
+                                format!("`{}` needs a type or an initial value", name.name),
+                            )
+                            .help = Some(format!(
+                            "write `var {}: u32` or `var {} = 0`",
+                            name.name, name.name
+                        ));
+                        self.c.types.error
+                    }
+                };
+                if *is_const && init.is_none() {
+                    self.c.error(name.span, "a `const` needs a value");
+                }
+                if self.ebpf() && self.t().size(ty) > 256 && !self.t().is_error(ty) {
+                    let size = self.t().size(ty);
+                    let help = Some("large buffers belong in a map (a one-entry `percpu_array` works as scratch space)".into());
+                    if size > crate::valid::STACK_LIMIT {
+                        self.c.error(name.span, format!("`{}` needs {size} bytes, more than the whole 512-byte eBPF stack", name.name)).help = help;
+                        self.c.oversized.insert(self.id);
+                    } else {
+                        self.c
+                            .warning(
+                                name.span,
+                                format!(
+                                    "`{}` takes {size} bytes of the 512-byte eBPF stack",
+                                    name.name
+                                ),
+                            )
+                            .help = help;
+                    }
+                }
+                let local = self.declare(&name.name, ty, name.span, *is_const);
+                ir::StmtKind::Let { local, init }
+            }
+            AS::Assign { target, op, value } => return self.assign(s, target, *op, value),
+            AS::Expr(e) => {
+                let x = self.expr(e, None);
+                if let ir::ExprKind::Binary {
+                    op: ir::BinOp::Eq, ..
+                } = x.kind
+                {
+                    self.c.warning(e.span, "comparison result is unused").help =
+                        Some("did you mean `=` (assignment)?".into());
+                }
+                ir::StmtKind::Expr(x)
+            }
+            AS::If { cond, then, els } => {
+                let cond = self.cond(cond);
+                let then = self.sub_block(then);
+                let els = match els {
+                    Some(e) => self.sub_block(e),
+                    None => ir::Block { stmts: vec![] },
+                };
+                ir::StmtKind::If { cond, then, els }
+            }
+            AS::ForRange {
+                var,
+                start,
+                end,
+                body,
+            } => {
+                let (start_e, end_e) = (start, end);
+                let s0 = self.expr(start, None);
+                let e0 = self.expr(end, None);
+                let (start, end) = self.unify_ints(s0, e0, s.span);
+                for (bound, ast_e) in [(&start, start_e), (&end, end_e)] {
+                    if !self.t().is_integer(bound.ty) && !self.t().is_error(bound.ty) {
+                        let found = self.t().display(bound.ty);
+                        let pointer = self.t().pointee(bound.ty).is_some();
+                        let d = self.c.error(ast_e.span, "a range bound must be an integer");
+                        d.label = format!("found `{found}`");
+                        if pointer {
+                            d.help = Some("this is a pointer to a map entry (`var x = m[k]` keeps the entry); read the value: `m[k]` in the range, or `*x` after a null check".into());
+                        }
+                    }
+                }
+                let ty = if self.t().is_integer(start.ty) {
+                    start.ty
+                } else {
+                    if !self.t().is_error(start.ty) {
+                        self.c.error(s.span, "a range loop runs over integers");
+                    }
+                    self.c.types.u32_
+                };
+                self.scopes.push(HashMap::new());
+                let v = self.declare(&var.name, ty, var.span, false);
+                self.loops += 1;
+                let body = self.block(body);
+                self.loops -= 1;
+                self.scopes.pop();
+                ir::StmtKind::ForRange {
+                    var: v,
+                    start,
+                    end,
+                    body,
+                }
+            }
+            AS::ForEach {
+                key,
+                value,
+                iter,
+                body,
+            } => {
+                let map = match &iter.kind {
+                    AE::Name(id) => match self.c.syms.get(&id.name).map(|s| s.sym) {
+                        Some(Sym::Map(m)) => Some(m),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let Some(map) = map else {
+                    self.c
+                        .error(iter.span, "`for (k, v) in ...` iterates over a map")
+                        .label = "not a map".into();
+                    return None;
+                };
+                if self.ebpf() {
+                    self.c
+                        .error(
+                            s.span,
+                            "iterating over a whole map is only possible in userspace",
+                        )
+                        .help = Some("in eBPF, look up the keys you need".into());
+                }
+                let (kt, vt) = (self.c.maps[map.index()].key, self.c.maps[map.index()].value);
+                self.scopes.push(HashMap::new());
+                let k = self.declare(&key.name, kt, key.span, false);
+                let v = self.declare(&value.name, vt, value.span, false);
+                self.loops += 1;
+                let body = self.block(body);
+                self.loops -= 1;
+                self.scopes.pop();
+                ir::StmtKind::ForEach {
+                    map,
+                    key: k,
+                    value: v,
+                    body,
+                }
+            }
+            AS::While { cond, body } => {
+                let cond = self.cond(cond);
+                self.loops += 1;
+                let body = self.block(body);
+                self.loops -= 1;
+                ir::StmtKind::While { cond, body }
+            }
+            AS::Loop { body } => {
+                self.loops += 1;
+                let body = self.block(body);
+                self.loops -= 1;
+                ir::StmtKind::Loop { body }
+            }
+            AS::Break | AS::Continue => {
+                let word = if matches!(s.kind, AS::Break) {
+                    "break"
+                } else {
+                    "continue"
+                };
+                if self.loops == 0 {
+                    self.c
+                        .error(s.span, format!("`{word}` outside of a loop"))
+                        .label = "cannot leave a loop here".into();
+                    return None;
+                }
+                if matches!(s.kind, AS::Break) {
+                    ir::StmtKind::Break
+                } else {
+                    ir::StmtKind::Continue
+                }
+            }
+            AS::Return(e) => return self.ret(s, e.as_ref()),
+            AS::Delete { map, key } => {
+                let Some(m) = self.map_of(map) else {
+                    self.c.error(map.span, "`delete` removes a map entry").label =
+                        "not a map".into();
+                    return None;
+                };
+                let kt = self.c.maps[m.index()].key;
+                let key = self.coerce_expr(key, kt, false);
+                ir::StmtKind::MapDelete { map: m, key }
+            }
+            AS::Try { body, catches } => {
+                let body = self.block(body);
+                let mut cs = Vec::new();
+                for c in catches {
+                    let value = match &c.pattern {
+                        ast::CatchPattern::Int(n, _) => Some(*n as i64),
+                        ast::CatchPattern::Any(_) => None,
+                        ast::CatchPattern::Name(id) => self.c.const_int(id).map(|n| n as i64),
+                    };
+                    let body = self.block(&c.body);
+                    cs.push(ir::Catch { value, body });
+                }
+                if cs.is_empty() {
+                    self.c.error(s.span, "`try` needs at least one `catch`");
+                }
+                ir::StmtKind::Try { body, catches: cs }
+            }
+            AS::Throw(e) => {
+                let x = self.expr(e, None);
+                if !self.t().is_integer(x.ty) && !self.t().is_error(x.ty) {
+                    self.c
+                        .error(e.span, "`throw` takes an integer error code")
+                        .label = format!("found `{}`", self.t().display(x.ty));
+                }
+                ir::StmtKind::Throw(x)
+            }
+            AS::Defer(inner) => {
+                let was = self.in_defer;
+                self.in_defer = true;
+                let b = self.sub_block(inner);
+                self.in_defer = was;
+                ir::StmtKind::Defer(b)
+            }
+            AS::Block(b) => ir::StmtKind::Block(self.block(b)),
+            AS::Error => return None,
+        };
+        Some(ir::Stmt { kind, span })
+    }
+
+    fn ret(&mut self, s: &ast::Stmt, e: Option<&ast::Expr>) -> Option<ir::Stmt> {
+        let span = self.c.span(s.span);
+        if self.in_defer {
+            self.c.error(s.span, "`return` inside `defer`").help = Some(
+                "deferred code runs while the function is returning; it cannot return itself"
+                    .into(),
+            );
+            return None;
+        }
+        let void = matches!(self.t().kind(self.ret), TypeKind::Void);
+        let Some(e) = e else {
+            if let Some(rl) = self.ret_local {
+                let x = self.mk(ir::ExprKind::Local(rl), self.ret, s.span);
+                return Some(ir::Stmt {
+                    kind: ir::StmtKind::Return(Some(x)),
+                    span,
+                });
+            }
+            if !void && !self.t().is_error(self.ret) {
+                self.c.error(
+                    s.span,
+                    format!(
+                        "`return` needs a value of type `{}`",
+                        self.t().display(self.ret)
+                    ),
+                );
+            }
+            return Some(ir::Stmt {
+                kind: ir::StmtKind::Return(None),
+                span,
+            });
+        };
+        // `return match (x) { A: prog(ctx), ... }`: each arm returns, and
+        // arms calling programs become tail calls (spec: tail calls).
+        if let AE::Match { scrutinee, arms } = &e.kind {
+            if arms.iter().any(|a| self.is_program_call(&a.body)) {
+                return self.ret_match(s, scrutinee, arms);
+            }
+        }
+        // `return prog(ctx)` between programs of one type is a tail call.
+        if let AE::Call { callee, args } = &e.kind {
+            if let AE::Name(id) = &callee.kind {
+                if let Some(Sym::Function(target)) = self.c.syms.get(&id.name).map(|s| s.sym) {
+                    if matches!(self.c.functions[target.index()].kind, FnKind::Program(_)) {
+                        // After an error, still end the path: no "missing return" cascade.
+                        let err = self.err_expr(e.span);
+                        return self.tail_call(s, target, id, args).or(Some(ir::Stmt {
+                            kind: ir::StmtKind::Return(Some(err)),
+                            span,
+                        }));
+                    }
+                }
+            }
+        }
+        if void {
+            self.c.error(e.span, "this function returns nothing").help =
+                Some("remove the value, or declare a return type with `->`".into());
+            return Some(ir::Stmt {
+                kind: ir::StmtKind::Return(None),
+                span,
+            });
+        }
+        let x = self.coerce_expr(e, self.ret, true);
+        Some(ir::Stmt {
+            kind: ir::StmtKind::Return(Some(x)),
+            span,
+        })
+    }
+
+    fn is_program_call(&self, e: &ast::Expr) -> bool {
+        let AE::Call { callee, .. } = &e.kind else {
+            return false;
+        };
+        let AE::Name(id) = &callee.kind else {
+            return false;
+        };
+        self.lookup_local(&id.name).is_none()
+            && matches!(
+                self.c.syms.get(&id.name).map(|s| s.sym),
+                Some(Sym::Function(f)) if matches!(self.c.functions[f.index()].kind, FnKind::Program(_))
+            )
+    }
+
+    /// `return match (...) { ... }` with program calls in arms, lowered to
+    /// an `if` chain of returns and tail calls.
+    fn ret_match(
+        &mut self,
+        s: &ast::Stmt,
+        scrutinee: &ast::Expr,
+        arms: &[ast::MatchArm],
+    ) -> Option<ir::Stmt> {
+        let span = self.c.span(s.span);
+        let x = self.expr(scrutinee, None);
+        if !self.t().is_integer(x.ty) && !self.t().is_error(x.ty) {
+            self.c
+                .error(scrutinee.span, "`match` works on integers and enums");
+        }
+        let ty = x.ty;
+        let m = self.declare("__match", ty, scrutinee.span, true);
+        let mut chain: Option<ir::Block> = None;
+        let mut default: Option<&ast::MatchArm> = None;
+        let mut cases: Vec<(i64, &ast::MatchArm)> = Vec::new();
+        for arm in arms {
+            match &arm.pattern {
+                ast::Pattern::Default(_) => default = Some(arm),
+                ast::Pattern::Int(n, _) => cases.push((*n as i64, arm)),
+                ast::Pattern::Char(c, _) => cases.push((*c as i64, arm)),
+                ast::Pattern::Name(id) => {
+                    if let Some(v) = self.c.const_int(id) {
+                        cases.push((v as i64, arm));
+                    }
+                }
+            }
+        }
+        let arm_stmt = |fx: &mut Self, arm: &ast::MatchArm| -> ir::Block {
+            let st = ast::Stmt {
+                kind: AS::Return(Some(arm.body.clone())),
+                span: arm.span,
+            };
+            ir::Block {
+                stmts: fx.ret(&st, Some(&arm.body)).into_iter().collect(),
+            }
+        };
+        match default {
+            Some(d) => chain = Some(arm_stmt(self, d)),
+            None => {
+                self.c.error(s.span, "`match` needs a `default` arm").help =
+                    Some("add `default: value` for the values no arm names".into());
+            }
+        }
+        for (v, arm) in cases.into_iter().rev() {
+            let then = arm_stmt(self, arm);
+            let it = self.t().as_int(ty).unwrap_or(IntType::I64);
+            let lit = self.mk(ir::ExprKind::Value(int_value(it, v as i128)), ty, arm.span);
+            let local = self.mk(ir::ExprKind::Local(m), ty, arm.span);
+            let bool_ = self.c.types.bool_;
+            let cond = self.mk(
+                ir::ExprKind::Binary {
+                    op: ir::BinOp::Eq,
+                    lhs: Box::new(local),
+                    rhs: Box::new(lit),
+                },
+                bool_,
+                arm.span,
+            );
+            let els = chain.take().unwrap_or(ir::Block { stmts: vec![] });
+            chain = Some(ir::Block {
+                stmts: vec![ir::Stmt {
+                    kind: ir::StmtKind::If { cond, then, els },
+                    span: self.c.span(arm.span),
+                }],
+            });
+        }
+        let mut stmts = vec![ir::Stmt {
+            kind: ir::StmtKind::Let {
+                local: m,
+                init: Some(x),
+            },
+            span,
+        }];
+        stmts.extend(chain.map(|b| b.stmts).unwrap_or_default());
+        Some(ir::Stmt {
+            kind: ir::StmtKind::Block(ir::Block { stmts }),
+            span,
+        })
+    }
+
+    fn tail_call(
+        &mut self,
+        s: &ast::Stmt,
+        target: FnId,
+        id: &ast::Ident,
+        args: &[ast::Expr],
+    ) -> Option<ir::Stmt> {
+        let span = self.c.span(s.span);
+        let my_class = self.c.fn_info[self.id.index()].prog_class;
+        let its_class = self.c.fn_info[target.index()].prog_class;
+        if !matches!(self.kind, FnKind::Program(_)) {
+            self.program_call_error(id, target);
+            return None;
+        }
+        if my_class != its_class {
+            self.c
+                .error(
+                    id.span,
+                    format!(
+                        "tail call from an `@{}` program to an `@{}` program",
+                        my_class.unwrap_or("?"),
+                        its_class.unwrap_or("?")
+                    ),
+                )
+                .help = Some("a tail call must stay within one program type".into());
+            return None;
+        }
+        let ctx = match args {
+            [a] => self.expr(a, None),
+            _ => {
+                self.c.error(
+                    id.span,
+                    "a tail call passes exactly the context: `return next(ctx)`",
+                );
+                return None;
+            }
+        };
+        if ctx.ty != self.locals[0].ty || !matches!(ctx.kind, ir::ExprKind::Local(LocalId(0))) {
+            self.c.error(
+                args[0].span,
+                "a tail call passes this program's own context parameter",
+            );
+        }
+        let slot = match self.c.tail_call_slots.iter().position(|&f| f == target) {
+            Some(i) => i as u32,
+            None => {
+                self.c.tail_call_slots.push(target);
+                self.c.tail_call_slots.len() as u32 - 1
+            }
+        };
+        // When the target is not in the program array, fail safe.
+        let fallback = match my_class {
+            Some("xdp") => self.mk(ir::ExprKind::Value(Value::UInt(0)), self.ret, s.span),
+            Some("tc") => self.mk(ir::ExprKind::Value(Value::Int(2)), self.ret, s.span),
+            _ => self.mk(ir::ExprKind::Value(Value::Int(0)), self.ret, s.span),
+        };
+        Some(ir::Stmt {
+            kind: ir::StmtKind::TailCall {
+                target,
+                slot,
+                ctx,
+                fallback,
+            },
+            span,
+        })
+    }
+
+    pub(super) fn program_call_error(&mut self, id: &ast::Ident, target: FnId) {
+        let userspace = self.domain == Domain::Userspace;
+        let d = self.c.error(
+            id.span,
+            format!(
+                "`{}` is an eBPF program and cannot be called directly",
+                id.name
+            ),
+        );
+        d.label = "program function called".into();
+        d.help = Some(if userspace {
+            format!(
+                "load and attach it: `var h = load({})` then `attach(h, target, flags)`",
+                id.name
+            )
+        } else {
+            format!("`return {}(ctx)` in a program of the same type makes a tail call; move shared code into a `@helper`", id.name)
+        });
+        let _ = target;
+    }
+
+    fn assign(
+        &mut self,
+        s: &ast::Stmt,
+        target: &ast::Expr,
+        op: Option<ast::BinOp>,
+        value: &ast::Expr,
+    ) -> Option<ir::Stmt> {
+        let span = self.c.span(s.span);
+        // Map entries: `m[k] = v`, `m[k] op= v`, `m[k].f op= v`.
+        if let Some((map, key, path)) = self.map_place(target) {
+            let m = &self.c.maps[map.index()];
+            let (kt, mut vt) = (m.key, m.value);
+            let key = self.coerce_expr(key, kt, false);
+            let mut field_path = Vec::new();
+            for f in &path {
+                let Some(def) = self.t().struct_def(vt).cloned() else {
+                    self.c
+                        .error(f.span, format!("`{}` has no fields", self.t().display(vt)));
+                    return None;
+                };
+                let Some(i) = def.fields.iter().position(|d| d.name == f.name) else {
+                    self.no_field(f, &def);
+                    return None;
+                };
+                field_path.push(i as u32);
+                vt = def.fields[i].ty;
+            }
+            let value = self.coerce_expr(value, vt, true);
+            let kind = match op {
+                None if field_path.is_empty() => ir::StmtKind::MapUpdate { map, key, value },
+                None => {
+                    self.c.error(target.span, "assign the whole map value, or update a field with a compound assignment").help =
+                        Some("read the entry into a pointer first: `var e = m[k]` then `if (e != null) { e->f = v }`".into());
+                    return None;
+                }
+                Some(op) => {
+                    let op = binop(op);
+                    self.check_arith(op, vt, vt, target.span);
+                    ir::StmtKind::MapCompound {
+                        map,
+                        key,
+                        path: field_path,
+                        op,
+                        value,
+                    }
+                }
+            };
+            return Some(ir::Stmt { kind, span });
+        }
+        let place = self.expr(target, None);
+        self.check_place(&place, target)?;
+        let kind = match op {
+            None => {
+                let value = self.coerce_expr(value, place.ty, true);
+                ir::StmtKind::Assign { place, value }
+            }
+            Some(op) => {
+                let op = binop(op);
+                let v = self.expr(value, Some(place.ty));
+                let v = self.adapt_literal(v, place.ty);
+                if self.t().pointee(place.ty).is_some()
+                    && matches!(op, ir::BinOp::Add | ir::BinOp::Sub)
+                    && self.t().is_integer(v.ty)
+                {
+                    // pointer += n
+                } else {
+                    self.check_arith(op, place.ty, v.ty, s.span);
+                    if !self.t().coerces(v.ty, place.ty) && !self.t().is_error(v.ty) {
+                        let (a, b) = (self.t().display(v.ty), self.t().display(place.ty));
+                        self.c
+                            .error(
+                                value.span,
+                                format!("mismatched types: `{b}` {}= `{a}`", op.symbol()),
+                            )
+                            .help = Some(format!("convert explicitly: `... as {b}`"));
+                    }
+                }
+                let v = self.cast_to(v, place.ty);
+                ir::StmtKind::CompoundAssign {
+                    place,
+                    op,
+                    value: v,
+                }
+            }
+        };
+        Some(ir::Stmt { kind, span })
+    }
+
+    /// `m[k]` or `m[k].f.g` as an assignment target.
+    fn map_place<'e>(
+        &self,
+        e: &'e ast::Expr,
+    ) -> Option<(ir::MapId, &'e ast::Expr, Vec<&'e ast::Ident>)> {
+        match &e.kind {
+            AE::Index { base, index } => self.map_of(base).map(|m| (m, &**index, vec![])),
+            AE::Field {
+                base,
+                field,
+                arrow: false,
+            } => {
+                let (m, k, mut path) = self.map_place(base)?;
+                path.push(field);
+                Some((m, k, path))
+            }
+            _ => None,
+        }
+    }
+
+    fn check_place(&mut self, place: &ir::Expr, target: &ast::Expr) -> Option<()> {
+        use ir::ExprKind as K;
+        match &place.kind {
+            K::Local(l) => {
+                let name = &self.locals[l.index()].name;
+                if let Some((_, true)) = self.lookup_local(name) {
+                    self.c
+                        .error(
+                            target.span,
+                            format!("cannot assign to `{name}`, a constant"),
+                        )
+                        .label = "assignment to a `const`".into();
+                    return None;
+                }
+            }
+            K::Global(g) => {
+                let gl = &self.c.globals[g.index()];
+                if gl.visibility == ir::GlobalVisibility::Local && self.domain == Domain::Userspace
+                {
+                    // reported by expr() already
+                }
+            }
+            K::ConfigField(..) => {
+                if self.ebpf() {
+                    self.c
+                        .error(target.span, "configs are read-only in eBPF programs")
+                        .help = Some(
+                        "userspace sets configs; eBPF keeps changing state in globals or maps"
+                            .into(),
+                    );
+                    return None;
+                }
+            }
+            K::Field { .. } | K::Index { .. } | K::Deref(_) => {}
+            K::Value(_) if self.t().is_error(place.ty) => return None,
+            _ => {
+                let what = match &target.kind {
+                    AE::Name(id) => match self.c.syms.get(&id.name).map(|s| s.sym) {
+                        Some(Sym::Const(_))
+                        | Some(Sym::EnumVariant(..))
+                        | Some(Sym::BuiltinConst(..)) => {
+                            self.c
+                                .error(
+                                    target.span,
+                                    format!("cannot assign to `{}`, a constant", id.name),
+                                )
+                                .label = "assignment to a constant".into();
+                            return None;
+                        }
+                        _ => "this expression",
+                    },
+                    _ => "this expression",
+                };
+                self.c
+                    .error(target.span, format!("cannot assign to {what}"))
+                    .help = Some("assign to a variable, a field, an element or `*pointer`".into());
+                return None;
+            }
+        }
+        Some(())
+    }
+}

@@ -1,0 +1,166 @@
+//! Whole-program validation, on the IR of a checked file (every function
+//! lowered):
+//!
+//! * `graph`: the **call graph** across execution domains and the
+//!   **tail-call graph** (petgraph), with recursion in eBPF code and
+//!   tail-call chains deeper than the kernel's 33 reported; **stack
+//!   analysis**: each eBPF function's frame, summed along the deepest call
+//!   path, against the verifier's 512 bytes;
+//! * `throws`: which error codes can leave each function; uncaught in an
+//!   eBPF program is an error, out of `main` a warning;
+//! * `flow`: **null safety** (spec 4.6.8), **packet bounds** and **map
+//!   value pointer lifetimes**, by a flow-sensitive pass over each
+//!   function;
+//! * `record`: the facts backends need that no rule does (function-pointer
+//!   targets).
+//!
+//! Takes the checker after lowering; gives diagnostics, the
+//! [`ProgramGraph`] (for `--emit=graph`) and the [`ir::Analysis`] record
+//! that travels with the module: throws, stack use, function-pointer
+//! targets and the tail-call slots lowering numbered.
+
+use std::collections::HashMap;
+
+use ksc_ir as ir;
+use ksc_ir::{Callee, Domain, FnId};
+use petgraph::graphmap::DiGraphMap;
+
+use crate::checker::Checker;
+
+mod flow;
+mod graph;
+mod record;
+mod throws;
+
+/// The verifier's stack limit per program (all frames of a call chain).
+pub const STACK_LIMIT: u32 = 512;
+/// Warn when a program comes this close to the limit.
+pub const STACK_WARN: u32 = 448;
+/// The kernel's limit on chained tail calls (MAX_TAIL_CALL_CNT).
+pub const TAIL_CALL_LIMIT: usize = 33;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edge {
+    Call,
+    TailCall,
+}
+
+/// Functions and who calls whom, for `--emit=graph` and the rules here.
+pub struct ProgramGraph {
+    pub graph: DiGraphMap<u32, Edge>,
+    pub names: Vec<String>,
+    pub kinds: Vec<String>,
+    pub domains: Vec<Domain>,
+    /// Deepest stack of each eBPF function (its frame plus its callees').
+    pub stack: HashMap<u32, u32>,
+}
+
+impl ProgramGraph {
+    /// Graphviz DOT: one node per function, coloured by domain; tail calls dashed.
+    pub fn to_dot(&self) -> String {
+        let mut s = String::from(
+            "digraph program {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+        );
+        for n in self.graph.nodes() {
+            let i = n as usize;
+            let (color, domain) = match self.domains[i] {
+                Domain::Ebpf => ("lightblue", "eBPF"),
+                Domain::KernelModule => ("khaki", "kernel module"),
+                Domain::Userspace => ("palegreen", "userspace"),
+            };
+            let stack = self
+                .stack
+                .get(&n)
+                .map(|b| format!("\\nstack {b} B"))
+                .unwrap_or_default();
+            s.push_str(&format!(
+                "  f{n} [label=\"{}\\n{} ({domain}){stack}\", style=filled, fillcolor={color}];\n",
+                self.names[i], self.kinds[i]
+            ));
+        }
+        let mut edges: Vec<(u32, u32, Edge)> =
+            self.graph.all_edges().map(|(a, b, e)| (a, b, *e)).collect();
+        edges.sort_by_key(|e| (e.0, e.1));
+        for (a, b, e) in edges {
+            match e {
+                Edge::Call => s.push_str(&format!("  f{a} -> f{b};\n")),
+                Edge::TailCall => s.push_str(&format!(
+                    "  f{a} -> f{b} [style=dashed, label=\"tail call\"];\n"
+                )),
+            }
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+/// Calls made by a block: (callee, span, is_tail_call).
+fn calls_in_block(b: &ir::Block, out: &mut Vec<(FnId, ir::Span, bool)>) {
+    for s in &b.stmts {
+        walk_stmt_exprs(s, &mut |e| {
+            if let ir::ExprKind::Call {
+                callee: Callee::Function(f),
+                ..
+            } = &e.kind
+            {
+                out.push((*f, e.span, false));
+            }
+        });
+        if let ir::StmtKind::TailCall { target, .. } = &s.kind {
+            out.push((*target, s.span, true));
+        }
+        for_child_blocks(s, &mut |b| calls_in_block(b, out));
+    }
+}
+
+fn for_child_blocks<'a>(s: &'a ir::Stmt, f: &mut impl FnMut(&'a ir::Block)) {
+    s.for_each_block(f);
+}
+
+/// Every expression directly in a statement (not in child blocks), deep.
+fn walk_stmt_exprs<'a>(s: &'a ir::Stmt, f: &mut impl FnMut(&'a ir::Expr)) {
+    s.for_each_expr(|e| e.walk(f));
+}
+
+/// Run every whole-program rule; returns the program graph and the
+/// analysis record.
+pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
+    let n = c.functions.len();
+    let mut graph: DiGraphMap<u32, Edge> = DiGraphMap::new();
+    let mut sites: HashMap<(u32, u32), ir::Span> = HashMap::new();
+    for i in 0..n {
+        graph.add_node(i as u32);
+    }
+    for (i, f) in c.functions.iter().enumerate() {
+        let mut calls = Vec::new();
+        calls_in_block(&f.body, &mut calls);
+        for (g, span, tail) in calls {
+            let e = if tail { Edge::TailCall } else { Edge::Call };
+            if graph.edge_weight(i as u32, g.0).is_none() {
+                graph.add_edge(i as u32, g.0, e);
+                sites.insert((i as u32, g.0), span);
+            }
+        }
+    }
+    let mut pg = ProgramGraph {
+        graph,
+        names: c.functions.iter().map(|f| f.name.clone()).collect(),
+        kinds: c.functions.iter().map(|f| f.kind.attribute()).collect(),
+        domains: c.functions.iter().map(|f| f.domain).collect(),
+        stack: HashMap::new(),
+    };
+    graph::recursion(c, &pg, &sites);
+    graph::tail_calls(c, &pg);
+    let stack = graph::stack(c, &mut pg);
+    let throws = throws::throws(c);
+    for i in 0..n {
+        flow::Flow::check_function(c, FnId(i as u32));
+    }
+    let analysis = ir::Analysis {
+        throws,
+        stack,
+        fn_pointer_targets: record::fn_pointer_targets(&c.functions),
+        tail_call_slots: std::mem::take(&mut c.tail_call_slots),
+    };
+    (pg, analysis)
+}
