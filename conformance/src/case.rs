@@ -11,6 +11,9 @@ pub struct Case {
     pub name: String,
     pub dir: PathBuf,
     pub lines: Vec<Line>,
+    /// What the case proves: the first comment of its `expect`.
+    #[serde(default)]
+    pub about: String,
 }
 
 /// One line of `expect`, with its line number.
@@ -132,10 +135,17 @@ impl Case {
                 expect.display()
             ));
         }
+        let about = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix('#'))
+            .unwrap_or("")
+            .trim()
+            .to_string();
         Ok(Case {
             name,
             dir: dir.to_path_buf(),
             lines,
+            about,
         })
     }
 

@@ -338,10 +338,6 @@ fn fail<T>(message: impl Into<String>) -> Result<T, (String, String)> {
 }
 
 impl Run<'_> {
-    fn exe(&self) -> PathBuf {
-        self.job.out.join("prog")
-    }
-
     fn line(&mut self, e: &Expect) -> LineOutcome {
         let built = self.job.built;
         let needs_build = !matches!(
@@ -527,15 +523,19 @@ impl Run<'_> {
         ensure_bpffs()?;
         let pins = PathBuf::from(format!("/sys/fs/bpf/ksc-conf-{}", self.id));
         let obj = self.job.out.join("prog.ebpf.o");
-        let (ok, out, err) = tool(
+        // Maps pinned too: a program array with no user reference left is
+        // emptied by the kernel (tail calls would fail). An object whose
+        // maps are pinned by name already keeps them there instead.
+        let maps = pins.join("maps").to_string_lossy().into_owned();
+        let (obj, pinned) = (obj.to_string_lossy(), pins.to_string_lossy());
+        let (mut ok, mut out, mut err) = tool(
             "bpftool",
-            &[
-                "prog",
-                "loadall",
-                &obj.to_string_lossy(),
-                &pins.to_string_lossy(),
-            ],
+            &["prog", "loadall", &obj, &pinned, "pinmaps", &maps],
         );
+        if !ok && err.contains("already has pin path") {
+            let _ = std::fs::remove_dir_all(&pins);
+            (ok, out, err) = tool("bpftool", &["prog", "loadall", &obj, &pinned]);
+        }
         if !ok {
             let _ = std::fs::remove_dir_all(&pins);
             self.verifier_log = last_lines(&(out + &err), 20);
@@ -604,18 +604,19 @@ impl Run<'_> {
             .iter()
             .map(|a| a.replace("$IFACE", Net::IFACE))
             .collect();
+        // Run as `./prog` from its directory: what it prints of argv[0]
+        // (usage lines) is the same wherever the build is.
         let mut cmd = match &self.net {
             Some(net) => {
                 let mut c = Command::new("nsenter");
-                c.arg(format!("--net=/run/netns/{}", net.ns))
-                    .arg(self.exe());
+                c.arg(format!("--net=/run/netns/{}", net.ns)).arg("./prog");
                 c
             }
-            None => Command::new(self.exe()),
+            None => Command::new("./prog"),
         };
         cmd.args(&args)
             .envs(env.iter().copied())
-            .current_dir(&self.scratch)
+            .current_dir(&self.job.out)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -762,7 +763,8 @@ fn lookup(id: u64, key: &[u8]) -> Result<Option<Vec<u8>>, (String, String)> {
     if let Some(value) = v.get("value") {
         return Ok(Some(bytes(value)));
     }
-    // Per-CPU: sum integer values (little-endian, up to 8 bytes).
+    // Per-CPU: summed over CPUs as one little-endian integer (a value of
+    // at most 8 bytes) or 8 bytes at a time (a struct of u64 counters).
     let per_cpu: Vec<Vec<u8>> = v
         .get("values")
         .and_then(|a| a.as_array())
@@ -773,18 +775,23 @@ fn lookup(id: u64, key: &[u8]) -> Result<Option<Vec<u8>>, (String, String)> {
         })
         .unwrap_or_default();
     let width = per_cpu.first().map(|v| v.len()).unwrap_or(0);
-    if width == 0 || width > 8 {
+    if width == 0 || (width > 8 && !width.is_multiple_of(8)) {
         return Ok(per_cpu.into_iter().next());
     }
-    let total: u64 = per_cpu
-        .iter()
-        .map(|v| {
-            let mut b = [0u8; 8];
-            b[..v.len()].copy_from_slice(v);
-            u64::from_le_bytes(b)
-        })
-        .fold(0u64, |a, b| a.wrapping_add(b));
-    Ok(Some(total.to_le_bytes()[..width].to_vec()))
+    let lane = width.min(8);
+    let mut total = vec![0u8; width];
+    for at in (0..width).step_by(lane) {
+        let sum = per_cpu
+            .iter()
+            .map(|v| {
+                let mut b = [0u8; 8];
+                b[..lane].copy_from_slice(&v[at..at + lane]);
+                u64::from_le_bytes(b)
+            })
+            .fold(0u64, |a, b| a.wrapping_add(b));
+        total[at..at + lane].copy_from_slice(&sum.to_le_bytes()[..lane]);
+    }
+    Ok(Some(total))
 }
 
 /// A bpffs of this mount namespace's own at /sys/fs/bpf.

@@ -34,11 +34,16 @@ pub fn run(
         let case_dir = format!("/conf/{}/src", job.case.name);
         let out_dir = format!("/conf/{}/{}", job.case.name, job.target);
         if plan.iter().all(|p| p.case.name != job.case.name) {
-            for e in std::fs::read_dir(&job.case.dir).map_err(|e| e.to_string())?.flatten() {
+            for e in std::fs::read_dir(&job.case.dir)
+                .map_err(|e| e.to_string())?
+                .flatten()
+            {
                 let p = e.path();
                 // Regular files only (prog.ks may be a link into examples/;
                 // the guest needs the builds, not the sources).
-                if e.file_type().is_ok_and(|t| t.is_file()) && p.extension().is_none_or(|x| x != "ks") {
+                if e.file_type().is_ok_and(|t| t.is_file())
+                    && p.extension().is_none_or(|x| x != "ks")
+                {
                     files.push((p, format!("{case_dir}/{}", e.file_name().to_string_lossy())));
                 }
             }
@@ -65,19 +70,26 @@ pub fn run(
     let guest = ksc_qemu::Guest {
         files,
         programs,
-        modules: vec!["veth".into()],
+        // Debian builds these as modules: veth pairs, clsact, BPF tc filters.
+        modules: vec!["veth".into(), "sch_ingress".into(), "cls_bpf".into()],
         script: format!("uname -r > \"$KSC_OUT\"\ncd /conf && {exe_name} exec /conf/plan.json >> \"$KSC_OUT\"\n"),
         // Software emulation: a few seconds a case.
         timeout: Duration::from_secs(120 + 15 * plan.len() as u64),
         memory_mb: 1024,
         ..ksc_qemu::Guest::default()
     };
-    say(&format!("booting {} with {} jobs", kernel.release, plan.len()));
+    say(&format!(
+        "booting {} with {} jobs",
+        kernel.release,
+        plan.len()
+    ));
     let outcome = ksc_qemu::boot(&kernel, &guest).map_err(|e| e.to_string())?;
-    let (release, json) = outcome
-        .output
-        .split_once('\n')
-        .ok_or_else(|| format!("the guest wrote no results; the console's end:\n{}", tail(&outcome.console)))?;
+    let (release, json) = outcome.output.split_once('\n').ok_or_else(|| {
+        format!(
+            "the guest wrote no results; the console's end:\n{}",
+            tail(&outcome.console)
+        )
+    })?;
     let results: Vec<JobResult> = serde_json::from_str(json.trim()).map_err(|e| {
         format!(
             "the guest's results do not read ({e}); the console's end:\n{}",
@@ -85,7 +97,11 @@ pub fn run(
         )
     })?;
     if results.len() != jobs.len() {
-        return Err(format!("the guest ran {} of {} jobs", results.len(), jobs.len()));
+        return Err(format!(
+            "the guest ran {} of {} jobs",
+            results.len(),
+            jobs.len()
+        ));
     }
     Ok((release.trim().to_string(), results))
 }

@@ -42,6 +42,10 @@ struct Cli {
     /// Write the table as Markdown.
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// Rewrite the table between `<!-- conformance:begin -->` and
+    /// `<!-- conformance:end -->` in FILE (docs/features.md) with the results.
+    #[arg(long, value_name = "FILE")]
+    features: Option<PathBuf>,
     /// Builds and host runs at once.
     #[arg(short = 'j', long, default_value_t = 2)]
     jobs: usize,
@@ -380,10 +384,10 @@ fn run(cli: Cli) -> Result<bool, String> {
     };
     let work = match &cli.work {
         Some(w) => w.clone(),
-        None => std::env::current_exe()
-            .ok()
-            .and_then(|e| Some(e.parent()?.parent()?.join("conformance")))
-            .unwrap_or_else(|| repo_root().join("target/conformance")),
+        None => std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target"))
+            .join("conformance"),
     };
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let work = work.canonicalize().map_err(|e| e.to_string())?;
@@ -526,6 +530,27 @@ fn run(cli: Cli) -> Result<bool, String> {
     if let Some(p) = &cli.json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if let Some(p) = &cli.features {
+        let about: BTreeMap<String, String> = cases
+            .iter()
+            .map(|c| (c.name.clone(), c.about.clone()))
+            .collect();
+        let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let (begin, end) = ("<!-- conformance:begin -->", "<!-- conformance:end -->");
+        let (Some(a), Some(b)) = (text.find(begin), text.find(end)) else {
+            return Err(format!(
+                "{}: no `{begin}` ... `{end}` section to fill",
+                p.display()
+            ));
+        };
+        let new = format!(
+            "{}{begin}\n{}{}",
+            &text[..a],
+            report.features_section(&about),
+            &text[b..]
+        );
+        std::fs::write(p, new).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     if report.not_applicable > 0 {
         println!(

@@ -183,6 +183,54 @@ impl Report {
         out
     }
 
+    /// The section of docs/features.md between its conformance markers:
+    /// one row a case (what it proves, from its `expect`'s first comment),
+    /// one column a kernel (all targets must pass for `works`).
+    pub fn features_section(&self, about: &BTreeMap<String, String>) -> String {
+        let kernels: Vec<&String> = self.releases.keys().collect();
+        let mut out = String::from("| case | what it proves |");
+        for k in &kernels {
+            out += &format!(" {k} ({}) |", self.releases[*k]);
+        }
+        out += "\n|---|---|";
+        for _ in &kernels {
+            out += "---|";
+        }
+        out.push('\n');
+        for c in &self.cases {
+            out += &format!(
+                "| `{}` | {} |",
+                c.name,
+                about
+                    .get(&c.name)
+                    .map(|s| s.replace('|', "\\|"))
+                    .unwrap_or_default()
+            );
+            for k in &kernels {
+                let cells: Vec<&Cell> = c
+                    .cells
+                    .iter()
+                    .filter(|(col, _)| col.starts_with(&format!("{k}/")))
+                    .map(|(_, cell)| cell)
+                    .collect();
+                let text = if cells.iter().any(|x| x.verdict == Verdict::Fail) {
+                    "FAIL"
+                } else if !cells.is_empty()
+                    && cells.iter().all(|x| x.verdict == Verdict::NotApplicable)
+                {
+                    "n/a"
+                } else if cells.is_empty() {
+                    "-"
+                } else {
+                    "works"
+                };
+                out += &format!(" {text} |");
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// The table as Markdown, with instruction counts per program.
     pub fn markdown(&self) -> String {
         let mut out = String::from("# Conformance\n\nKernels: ");
