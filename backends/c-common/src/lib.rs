@@ -38,6 +38,8 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo $(shell uname -m)-linux-gnu)
+# The build directory is kept out of the object's debug info: the same
+# program gives the same object wherever it is built.
 BPF_CFLAGS ?= -g -O2 -Wall -Wextra
 CFLAGS ?= -g -O2 -Wall -Wextra
 LDLIBS ?= -lbpf -lelf -lz
@@ -47,7 +49,7 @@ EBPF_OBJ := {name}.ebpf.o
 all: {all}
 
 $(EBPF_OBJ): {name}.ebpf.c
-	$(CLANG) $(BPF_CFLAGS) -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -fdebug-prefix-map=$(CURDIR)=. -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -c $< -o $@
 {user_rules}
 clean:
 	rm -f $(EBPF_OBJ){clean}
