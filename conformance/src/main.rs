@@ -242,8 +242,20 @@ struct Built {
     object: Option<object::Object>,
 }
 
+/// A target's name in the table: its name, or a `.ron` file's stem.
+fn label(target: &str) -> String {
+    if target.contains('/') || target.ends_with(".ron") {
+        Path::new(target)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| target.to_string())
+    } else {
+        target.to_string()
+    }
+}
+
 fn build(ksc: &Path, case: &Case, target: &str, work: &Path) -> Built {
-    let out = work.join(&case.name).join(target);
+    let out = work.join(&case.name).join(label(target));
     let _ = std::fs::remove_dir_all(&out);
     let o = Command::new(ksc)
         .args(["build", &format!("--target={target}"), "prog.ks", "-o"])
@@ -304,7 +316,7 @@ fn build(ksc: &Path, case: &Case, target: &str, work: &Path) -> Built {
     Built {
         job: Job {
             case: case.clone(),
-            target: target.to_string(),
+            target: label(target),
             out,
             built: ok,
             build_error: if ok { String::new() } else { tail(&stderr, 12) },
@@ -380,7 +392,15 @@ fn run(cli: Cli) -> Result<bool, String> {
     let targets = if cli.targets.is_empty() {
         userspace_targets(&ksc)?
     } else {
-        cli.targets.clone()
+        // A target given as a file is built from its absolute path (builds
+        // run in each case's directory).
+        cli.targets
+            .iter()
+            .map(|t| match Path::new(t).canonicalize() {
+                Ok(p) if label(t) != *t => p.to_string_lossy().into_owned(),
+                _ => t.clone(),
+            })
+            .collect()
     };
     let work = match &cli.work {
         Some(w) => w.clone(),
@@ -407,7 +427,7 @@ fn run(cli: Cli) -> Result<bool, String> {
         .flat_map(|k| {
             targets.iter().map(move |t| Column {
                 kernel: k.clone(),
-                target: t.clone(),
+                target: label(t),
             })
         })
         .collect();

@@ -311,3 +311,60 @@ impl Report {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(observed: &str, verdict: Verdict) -> Cell {
+        Cell::new(JobResult {
+            case: "c".into(),
+            target: "t".into(),
+            release: String::new(),
+            lines: vec![LineResult {
+                no: 2,
+                text: "run f zeros:14 XDP_PASS".into(),
+                verdict,
+                observed: observed.into(),
+                message: String::new(),
+            }],
+            programs: vec![],
+            verifier_log: String::new(),
+        })
+    }
+
+    /// A kernel that behaves differently fails, with the first difference,
+    /// even where its own expectation could not tell (n/a cells are left out).
+    #[test]
+    fn a_kernel_that_differs_fails_with_the_first_difference() {
+        let cols: Vec<Column> = ["host", "6.1", "6.12"]
+            .iter()
+            .map(|k| Column {
+                kernel: k.to_string(),
+                target: "c-libbpf".into(),
+            })
+            .collect();
+        let mut cells = BTreeMap::new();
+        cells.insert(
+            "host/c-libbpf".to_string(),
+            cell("returned 2", Verdict::Pass),
+        );
+        cells.insert(
+            "6.1/c-libbpf".to_string(),
+            cell("returned 1", Verdict::Pass),
+        );
+        cells.insert(
+            "6.12/c-libbpf".to_string(),
+            cell("", Verdict::NotApplicable),
+        );
+        diff(&mut cells, &cols);
+        assert_eq!(cells["host/c-libbpf"].verdict, Verdict::Pass);
+        assert_eq!(cells["6.12/c-libbpf"].verdict, Verdict::NotApplicable);
+        let c = &cells["6.1/c-libbpf"];
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert_eq!(
+            c.reason,
+            "differs from host/c-libbpf at expect:2 `run f zeros:14 XDP_PASS`: \"returned 2\" there, \"returned 1\" here"
+        );
+    }
+}

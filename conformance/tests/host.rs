@@ -25,3 +25,42 @@ fn every_case_passes_on_this_kernel() {
         "{out}"
     );
 }
+
+/// A userspace target that prints differently (its build edits the
+/// generated loader so every printed line ends with `!`) fails in the
+/// table with the first difference, while the real target passes.
+#[test]
+fn a_target_that_prints_differently_fails_with_the_first_difference() {
+    let dir = std::env::temp_dir().join(format!("ksc-conformance-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("broken.ron");
+    std::fs::write(
+        &target,
+        r#"Target(
+    description: "c-libbpf whose loader prints differently",
+    backends: ["ebpf-c", "libbpf-c"],
+    build: Some(Build(command: ["sh", "-c", "sed -i 's/\\\\n\", /!\\\\n\", /' prog.c && make"])),
+)"#,
+    )
+    .unwrap();
+    let case = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cases/lang-print");
+    let o = Command::new(env!("CARGO_BIN_EXE_ksc-conformance"))
+        .args(["--kernels", "host", "--targets"])
+        .arg(format!("c-libbpf,{}", target.display()))
+        .arg("--work")
+        .arg(dir.join("work"))
+        .arg(&case)
+        .env("CARGO", env!("CARGO"))
+        .output()
+        .expect("run ksc-conformance");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL lang-print on host/"), "{out}");
+    assert!(
+        out.contains("differs from host/c-libbpf at expect:4 `user print.out`")
+            || out.contains("expect:4 `user print.out`: the output differs from print.out"),
+        "{out}"
+    );
+    assert!(out.lines().last() == Some("1 passed, 1 failed"), "{out}");
+}
