@@ -51,6 +51,13 @@ pub enum Expect {
         key: Vec<u8>,
         value: Option<Vec<u8>>,
     },
+    /// A global or config, as JSON text (compared as JSON).
+    Global {
+        name: String,
+        json: String,
+    },
+    /// The packet the last `run` left.
+    PacketOut(Packet),
     User {
         file: String,
         args: Vec<String>,
@@ -225,20 +232,7 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
         }
         "run" => {
             want(3, "a program, a packet and a return value: `run f zeros:64 XDP_PASS`")?;
-            let packet = match rest[1].split_once(':') {
-                Some(("zeros", n)) => Packet::Zeros(
-                    n.parse()
-                        .map_err(|_| format!("`{n}` is not a packet length"))?,
-                ),
-                Some(("hex", h)) => Packet::Bytes(parse_hex(h)?),
-                Some(("file", f)) => Packet::File(file_in_case(f)?),
-                _ => {
-                    return Err(format!(
-                        "`{}` is not a packet: `zeros:N`, `hex:AABB...` or `file:NAME`",
-                        rest[1]
-                    ))
-                }
-            };
+            let packet = packet(rest[1], &file_in_case)?;
             let ret = action(rest[2])
                 .map(Ok)
                 .unwrap_or_else(|| num(rest[2], "a return value or an action name"))?;
@@ -259,6 +253,22 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
                     Some(parse_hex(rest[2])?)
                 },
             }
+        }
+        "global" => {
+            if rest.len() < 2 {
+                return Err("`global` takes a name and a JSON value: `global seen 3`".into());
+            }
+            let json = rest[1..].join(" ");
+            serde_json::from_str::<serde_json::Value>(&json)
+                .map_err(|e| format!("`{json}` is not a JSON value: {e}"))?;
+            Expect::Global {
+                name: rest[0].to_string(),
+                json,
+            }
+        }
+        "packet" => {
+            want(1, "a packet: `packet hex:AABB...`")?;
+            Expect::PacketOut(packet(rest[0], &file_in_case)?)
         }
         "user" => {
             if rest.is_empty() {
@@ -294,7 +304,26 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
         }
         other => {
             return Err(format!(
-                "unknown expectation `{other}` (known: requires, compile, reject, rejectin, verify, run, map, user, userrc, tests, net, traffic, sigint, nothing-left)"
+                "unknown expectation `{other}` (known: requires, compile, reject, rejectin, verify, run, packet, map, global, user, userrc, tests, net, traffic, sigint, nothing-left)"
+            ))
+        }
+    })
+}
+
+fn packet(
+    word: &str,
+    file_in_case: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Packet, String> {
+    Ok(match word.split_once(':') {
+        Some(("zeros", n)) => Packet::Zeros(
+            n.parse()
+                .map_err(|_| format!("`{n}` is not a packet length"))?,
+        ),
+        Some(("hex", h)) => Packet::Bytes(parse_hex(h)?),
+        Some(("file", f)) => Packet::File(file_in_case(f)?),
+        _ => {
+            return Err(format!(
+                "`{word}` is not a packet: `zeros:N`, `hex:AABB...` or `file:NAME`"
             ))
         }
     })

@@ -191,6 +191,8 @@ struct Run<'j> {
     programs: Vec<Loaded>,
     /// The loaded object's maps: the kernel's name (at most 15 bytes) and id.
     maps: Vec<(String, u64)>,
+    /// What the last `run` left of its packet.
+    packet_out: Option<Vec<u8>>,
     verifier_log: String,
 }
 
@@ -291,6 +293,7 @@ pub fn run_here(job: &Job) -> JobResult {
         sigint: None,
         programs: vec![],
         maps: vec![],
+        packet_out: None,
         verifier_log: String::new(),
     };
     let na = job
@@ -361,17 +364,15 @@ impl Run<'_> {
             }
             Expect::Run { func, packet, ret } => {
                 let pins = self.pins()?;
-                let bytes = match packet {
-                    Packet::Zeros(n) => vec![0; *n],
-                    Packet::Bytes(b) => b.clone(),
-                    Packet::File(f) => std::fs::read(self.job.case.dir.join(f))
-                        .or_else(|e| fail(format!("cannot read {f}: {e}")))?,
-                };
+                let bytes = self.packet_bytes(packet)?;
+
                 let input = self
                     .scratch
                     .join(format!("pkt-{}", SEQ.fetch_add(1, Ordering::Relaxed)));
                 std::fs::write(&input, &bytes).or_else(|e| fail(format!("{e}")))?;
                 let prog = pins.join(func);
+                let output = self.scratch.join("pkt-out");
+                let _ = std::fs::remove_file(&output);
                 let (ok, out, err) = tool(
                     "bpftool",
                     &[
@@ -381,6 +382,8 @@ impl Run<'_> {
                         &prog.to_string_lossy(),
                         "data_in",
                         &input.to_string_lossy(),
+                        "data_out",
+                        &output.to_string_lossy(),
                         "repeat",
                         "1",
                     ],
@@ -391,6 +394,7 @@ impl Run<'_> {
                     .nth(1)
                     .and_then(|r| r.split(|c: char| !c.is_ascii_digit() && c != '-').next())
                     .and_then(|v| v.parse::<i64>().ok());
+                self.packet_out = std::fs::read(&output).ok();
                 match got {
                     Some(v) if ok => {
                         // Return values are 32-bit: compare as such.
@@ -436,6 +440,40 @@ impl Run<'_> {
                             shown(value)
                         ),
                     ))
+                }
+            }
+            Expect::PacketOut(want) => {
+                let want = self.packet_bytes(want)?;
+                let Some(got) = self.packet_out.clone() else {
+                    return fail("no `run` before (or it left no packet)");
+                };
+                if got == want {
+                    Ok(hex(&got))
+                } else {
+                    let at = got
+                        .iter()
+                        .zip(&want)
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(got.len().min(want.len()));
+                    Err((
+                        hex(&got),
+                        format!(
+                            "the packet differs at byte {at} ({} bytes, want {}): {}",
+                            got.len(),
+                            want.len(),
+                            hex(&got)
+                        ),
+                    ))
+                }
+            }
+            Expect::Global { name, json } => {
+                self.pins()?;
+                let want: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+                let got = self.global(name)?;
+                if got == want {
+                    Ok(got.to_string())
+                } else {
+                    Err((got.to_string(), format!("{name} is {got}, want {want}")))
                 }
             }
             Expect::User { file, args } => {
@@ -505,6 +543,42 @@ impl Run<'_> {
                 }
             }
         }
+    }
+
+    fn packet_bytes(&self, p: &Packet) -> Result<Vec<u8>, (String, String)> {
+        Ok(match p {
+            Packet::Zeros(n) => vec![0; *n],
+            Packet::Bytes(b) => b.clone(),
+            Packet::File(f) => std::fs::read(self.job.case.dir.join(f))
+                .or_else(|e| fail(format!("cannot read {f}: {e}")))?,
+        })
+    }
+
+    /// A global (or config) by name, from the data sections' maps as the
+    /// kernel's BTF formats them.
+    fn global(&self, name: &str) -> Result<serde_json::Value, (String, String)> {
+        for (map, id) in &self.maps {
+            if !map.contains("bss") && !map.contains("data") {
+                continue;
+            }
+            let (_, out, _) = tool("bpftool", &["-j", "map", "dump", "id", &id.to_string()]);
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+            let sections = v
+                .get(0)
+                .and_then(|e| e.get("formatted"))
+                .and_then(|f| f.get("value"))
+                .and_then(|v| v.as_object());
+            for vars in sections.into_iter().flat_map(|o| o.values()) {
+                for var in vars.as_array().into_iter().flatten() {
+                    if let Some(x) = var.get(name) {
+                        return Ok(x.clone());
+                    }
+                }
+            }
+        }
+        fail(format!(
+            "the loaded programs use no global or config named `{name}`"
+        ))
     }
 
     /// The object's programs pinned (loading it the first time).
