@@ -120,6 +120,17 @@ fn shorten(s: &str) -> String {
 }
 
 impl Report {
+    /// The kernels in the order of the columns.
+    fn kernels(&self) -> Vec<&String> {
+        let mut v: Vec<&String> = vec![];
+        for c in &self.columns {
+            if !v.contains(&&c.kernel) {
+                v.push(&c.kernel);
+            }
+        }
+        v
+    }
+
     pub fn count(&mut self) {
         let (mut p, mut f, mut n) = (0, 0, 0);
         for c in &self.cases {
@@ -187,7 +198,7 @@ impl Report {
     /// one row a case (what it proves, from its `expect`'s first comment),
     /// one column a kernel (all targets must pass for `works`).
     pub fn features_section(&self, about: &BTreeMap<String, String>) -> String {
-        let kernels: Vec<&String> = self.releases.keys().collect();
+        let kernels = self.kernels();
         let mut out = String::from("| case | what it proves |");
         for k in &kernels {
             out += &format!(" {k} ({}) |", self.releases[*k]);
@@ -235,9 +246,9 @@ impl Report {
     pub fn markdown(&self) -> String {
         let mut out = String::from("# Conformance\n\nKernels: ");
         let kernels: Vec<String> = self
-            .releases
+            .kernels()
             .iter()
-            .map(|(k, r)| format!("`{k}` ({r})"))
+            .map(|k| format!("`{k}` ({})", self.releases[*k]))
             .collect();
         out += &kernels.join(", ");
         out += "\n\n| case |";
@@ -270,7 +281,7 @@ impl Report {
             "\n{} passed, {} failed, {} n/a\n\n## Programs\n\nInstructions as compiled, and as translated by each kernel's verifier (xlated bytes / 8).\n\n| case | program | section | insns |",
             self.passed, self.failed, self.not_applicable
         );
-        let kernels: Vec<&String> = self.releases.keys().collect();
+        let kernels = self.kernels();
         for k in &kernels {
             out += &format!(" {k} |");
         }
