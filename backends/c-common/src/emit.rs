@@ -207,26 +207,27 @@ impl From<&str> for EmitError {
 }
 
 pub fn generate_c(m: &Module) -> Result<String, Vec<EmitError>> {
-    run(m, false)
+    run(m, &ebpf::Ebpf)
 }
 
 /// The userspace program (`main` and the functions it calls) as C over the
 /// libbpf skeleton `<name>.skel.h`.
 pub fn generate_user_c(m: &Module) -> Result<String, Vec<EmitError>> {
-    run(m, true)
+    run(m, &user::User)
 }
 
-fn run(m: &Module, user: bool) -> Result<String, Vec<EmitError>> {
+fn run(m: &Module, fl: &'static dyn Flavour) -> Result<String, Vec<EmitError>> {
     let mut g = Gen {
-        user,
+        fl,
         m,
         out: String::new(),
+        helpers: String::new(),
         errors: Vec::new(),
         tmp: 0,
         throwing: HashSet::new(),
         current: std::cell::Cell::new(FnId(0)),
     };
-    g.module();
+    fl.module(&mut g);
     if g.errors.is_empty() {
         Ok(g.out)
     } else {
@@ -234,11 +235,114 @@ fn run(m: &Module, user: bool) -> Result<String, Vec<EmitError>> {
     }
 }
 
-struct Gen<'m> {
-    /// Emitting the userspace program rather than the eBPF side.
-    user: bool,
+/// What the two sides write differently. The writer ([`Gen`]) does the
+/// language (types, expressions, statements, `try`/`catch`/`defer`, the
+/// shape of map statements); a flavour lays out the file and says how its
+/// side reaches maps, globals, programs and the built-in functions.
+/// `ebpf::Ebpf` writes C for `clang -target bpf`, `user::User` the loader
+/// over the libbpf skeleton and the runtime library.
+pub(super) trait Flavour {
+    /// The whole file, in order.
+    fn module(&self, g: &mut Gen);
+    /// Whether this side writes `f`.
+    fn writes(&self, f: &Function) -> bool;
+    /// Whether an uncaught throw in `id` ends the process instead of
+    /// passing to the caller (userspace `main`).
+    fn ends_process(&self, m: &Module, id: FnId) -> bool;
+
+    // ---- types
+    /// A declaration for the types only one side has a C form for
+    /// (program handles, function pointers); `None` for the others.
+    fn decl(&self, g: &mut Gen, t: TypeId, name: &str) -> Option<String>;
+    /// Struct types this side does not define (the headers or the
+    /// kernel's BTF do).
+    fn skips_struct(&self, g: &Gen, s: &StructDef) -> bool;
+    /// `static` functions' linkage attribute (inlined or called).
+    fn linkage(&self, g: &Gen, id: FnId) -> &'static str;
+    /// What an uncaught throw does before returning, if anything.
+    fn uncaught(&self, st: &FnState) -> Option<&'static str>;
+
+    // ---- expressions
+    fn global(&self, g: &mut Gen, e: &Expr, id: GlobalId) -> String;
+    fn config_field(&self, g: &mut Gen, c: ConfigId, field: u32) -> String;
+    /// A program or (non-throwing) function used as a value.
+    fn fn_ref(&self, g: &mut Gen, e: &Expr, f: FnId) -> String;
+    fn struct_ops_ref(&self, g: &mut Gen, e: &Expr, i: u32) -> String;
+    /// A call through a function pointer `p`, arguments written.
+    fn call_pointer(
+        &self,
+        g: &mut Gen,
+        e: &Expr,
+        p: &Expr,
+        args: &[String],
+        st: &mut FnState,
+    ) -> String;
+    fn builtin(&self, g: &mut Gen, e: &Expr, b: Builtin, args: &[Expr], texts: &[String])
+        -> String;
+    /// `print`: the C function, whether it ends the line itself, whether
+    /// `%c` prints characters.
+    fn print(&self) -> (&'static str, bool, bool);
+    fn ring_read(
+        &self,
+        g: &mut Gen,
+        e: &Expr,
+        map: MapId,
+        timeout: Option<&Expr>,
+        st: &mut FnState,
+    ) -> String;
+
+    // ---- maps: keys and values are given as addresses (`&local`, or a
+    // zeroed temporary the writer filled)
+    /// `m[k] = v` as a statement (lines at `pad`).
+    fn map_update(&self, g: &mut Gen, map: MapId, key: &str, value: &str, pad: &str) -> String;
+    /// `delete m[k]`.
+    fn map_delete(&self, g: &mut Gen, map: MapId, key: &str, pad: &str) -> String;
+    /// `m[k]` as a pointer to the entry (`pointer`) or its value (zero
+    /// when absent): the statement-expression's tail after the key setup.
+    fn map_lookup(&self, g: &mut Gen, map: MapId, key: &str, n: u32, pointer: bool) -> String;
+    /// `m[k].path op= v` (lines at `pad`, inside the block holding the key).
+    #[allow(clippy::too_many_arguments)]
+    fn map_compound(
+        &self,
+        g: &mut Gen,
+        map: MapId,
+        key: &str,
+        n: u32,
+        place: &MapPlace,
+        value: &str,
+        pad: &str,
+    ) -> String;
+    /// `for (k, v) in m { body }`.
+    #[allow(clippy::too_many_arguments)]
+    fn map_iterate(
+        &self,
+        g: &mut Gen,
+        s: &Stmt,
+        map: MapId,
+        key: LocalId,
+        value: LocalId,
+        body: &Block,
+        st: &mut FnState,
+        out: &mut Out,
+        ind: usize,
+    );
+}
+
+/// The part of a map value a compound assignment changes.
+pub(super) struct MapPlace {
+    /// `.a.b` (empty for the whole value).
+    pub field: String,
+    pub ty: TypeId,
+    pub op: BinOp,
+}
+
+pub(super) struct Gen<'m> {
+    fl: &'static dyn Flavour,
     m: &'m Module,
     out: String,
+    /// Small C helpers the code uses (string compare, concatenation), each
+    /// once; the flavour places them before the functions.
+    helpers: String,
     errors: Vec<EmitError>,
     tmp: u32,
     /// eBPF functions whose throws may escape (they take an error out-parameter).
@@ -248,7 +352,7 @@ struct Gen<'m> {
 }
 
 /// Per-function state while emitting a body.
-struct FnState {
+pub(super) struct FnState {
     /// Locals read anywhere in the function.
     used: HashSet<LocalId>,
     names: Vec<String>,
@@ -260,6 +364,45 @@ struct FnState {
     ret: TypeId,
     is_program: bool,
     throws_out: bool,
+}
+
+/// A function body's text, written in order. Each statement's first line
+/// ends with a note naming its source line: the statement sets `note`, and
+/// the first line break written after carries it.
+#[derive(Default)]
+pub(super) struct Out {
+    text: String,
+    note: Option<String>,
+}
+
+impl Out {
+    fn push_str(&mut self, s: &str) {
+        match self.note.take() {
+            Some(note) => match s.find('\n') {
+                Some(i) => {
+                    self.text.push_str(&s[..i]);
+                    self.text.push_str(&note);
+                    self.text.push_str(&s[i..]);
+                }
+                None => {
+                    self.text.push_str(s);
+                    self.note = Some(note);
+                }
+            },
+            None => self.text.push_str(s),
+        }
+    }
+
+    fn push(&mut self, c: char) {
+        self.push_str(c.encode_utf8(&mut [0; 4]));
+    }
+}
+
+impl std::fmt::Write for Out {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.push_str(s);
+        Ok(())
+    }
 }
 
 fn esc_c(s: &str) -> String {
@@ -302,19 +445,12 @@ impl<'m> Gen<'m> {
 
     /// The functions this side emits: eBPF code, or userspace code.
     fn ebpf_functions(&self) -> impl Iterator<Item = (FnId, &'m Function)> {
-        let user = self.user;
+        let fl = self.fl;
         self.m
             .functions
             .iter()
             .enumerate()
-            .filter(move |(_, f)| {
-                if user {
-                    f.domain == Domain::Userspace
-                        && matches!(f.kind, FnKind::Userspace | FnKind::Test)
-                } else {
-                    f.domain == Domain::Ebpf
-                }
-            })
+            .filter(move |(_, f)| fl.writes(f))
             .map(|(i, f)| (FnId(i as u32), f))
     }
 
@@ -327,7 +463,7 @@ impl<'m> Gen<'m> {
             .ebpf_functions()
             .filter(|(id, f)| {
                 let catches_all = matches!(f.kind, FnKind::Program(_) | FnKind::Test)
-                    || (self.user && self.m.main == Some(*id));
+                    || self.fl.ends_process(self.m, *id);
                 !catches_all && a.can_throw(*id)
             })
             .map(|(id, _)| id)
@@ -366,12 +502,13 @@ impl<'m> Gen<'m> {
         // yet, `@test`s in a normal build): no C warning for them.
         format!(
             "static __attribute__((unused)) {} {ret} {}({})",
-            if self.user { "" } else { self.linkage(id) },
+            self.fl.linkage(self, id),
             ident(&f.name),
             params.join(", ")
         )
     }
 
+    /// The eBPF functions of signature `sig` used as values anywhere.
     fn pointer_targets(&self, sig: &ksc_ir::FnSig) -> Vec<FnId> {
         self.m.analysis.pointer_targets(sig).to_vec()
     }

@@ -10,10 +10,7 @@ use super::*;
 impl<'m> Gen<'m> {
     // ------------------------------------------------------------ module
 
-    pub(super) fn module(&mut self) {
-        if self.user {
-            return self.user_module();
-        }
+    fn ebpf_module(&mut self) {
         let m = self.m;
         let _ = writeln!(
             self.out,
@@ -23,6 +20,8 @@ impl<'m> Gen<'m> {
         self.out.push_str(
             "// Kernel pt_regs names for bpf_tracing.h (the struct comes from BTF below).\n#define __VMLINUX_H__\n#include <linux/types.h>\n#include <linux/bpf.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_endian.h>\n#include <bpf/bpf_tracing.h>\n#include <bpf/bpf_core_read.h>\n\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n\n",
         );
+        // The helpers the functions use go here, once they are known.
+        let prelude = std::mem::take(&mut self.out);
         self.types();
         self.out.push('\n');
         self.compute_throwing();
@@ -74,6 +73,7 @@ impl<'m> Gen<'m> {
             self.function(*id, f);
         }
         self.struct_ops_tables();
+        self.out = prelude + &self.helpers + &self.out;
     }
 
     pub(super) fn maps(&mut self) {
@@ -314,4 +314,244 @@ fn is_bpf_helper(name: &str) -> bool {
         "bpf_get_socket_cookie",
     ];
     HELPERS.contains(&name)
+}
+
+/// The kernel side: C for `clang -target bpf`.
+pub(super) struct Ebpf;
+
+impl Flavour for Ebpf {
+    fn module(&self, g: &mut Gen) {
+        g.ebpf_module();
+    }
+
+    fn writes(&self, f: &Function) -> bool {
+        f.domain == Domain::Ebpf
+    }
+
+    fn ends_process(&self, _m: &Module, _id: FnId) -> bool {
+        false
+    }
+
+    fn decl(&self, g: &mut Gen, t: TypeId, name: &str) -> Option<String> {
+        match g.kind(t) {
+            // eBPF has no indirect calls: a function pointer is the number
+            // of the function (0 is null) and calls dispatch on it.
+            TypeKind::Function(_) if name.is_empty() => Some("__u32".into()),
+            TypeKind::Function(_) => Some(format!("__u32 {name}")),
+            TypeKind::ProgramRef | TypeKind::ProgramHandle | TypeKind::StructOpsRef => {
+                let msg = format!("values of type {:?} cannot exist in eBPF code", g.kind(t));
+                g.errors.push(msg.into());
+                Some(format!("void *{name}"))
+            }
+            _ => None,
+        }
+    }
+
+    fn skips_struct(&self, g: &Gen, s: &StructDef) -> bool {
+        s.name == "XdpTestContext"
+            // The spec declares the ops struct it implements; the
+            // kernel's layout (from BTF) is the one emitted.
+            || g.m.struct_ops.iter().any(|o| o.ops_type == s.name)
+    }
+
+    fn linkage(&self, g: &Gen, id: FnId) -> &'static str {
+        g.linkage(id)
+    }
+
+    fn uncaught(&self, _st: &FnState) -> Option<&'static str> {
+        None
+    }
+
+    fn global(&self, g: &mut Gen, _e: &Expr, id: GlobalId) -> String {
+        ident(&g.m.globals[id.index()].name)
+    }
+
+    fn config_field(&self, g: &mut Gen, c: ConfigId, field: u32) -> String {
+        let cfg = &g.m.configs[c.index()];
+        format!(
+            "{}.{}",
+            ident(&cfg.name),
+            ident(&cfg.fields[field as usize].name)
+        )
+    }
+
+    fn fn_ref(&self, g: &mut Gen, e: &Expr, f: FnId) -> String {
+        if matches!(g.m.functions[f.index()].kind, FnKind::Program(_)) {
+            g.err(
+                e.span,
+                "a program cannot be a function pointer in eBPF code; tail-call it with `return prog(ctx)`",
+            );
+            return "0".into();
+        }
+        // eBPF has no indirect calls: the function's number, which calls
+        // through the pointer dispatch on.
+        format!("{}u", f.index() + 1)
+    }
+
+    fn struct_ops_ref(&self, g: &mut Gen, e: &Expr, _i: u32) -> String {
+        g.err(e.span, "struct_ops references are userspace values");
+        "0".into()
+    }
+
+    fn call_pointer(
+        &self,
+        g: &mut Gen,
+        e: &Expr,
+        p: &Expr,
+        args: &[String],
+        st: &mut FnState,
+    ) -> String {
+        // Dispatch over the functions of this signature whose address is
+        // taken: direct calls the verifier accepts.
+        let TypeKind::Function(sig) = g.kind(p.ty).clone() else {
+            g.err(e.span, "call through a value that is not a function");
+            return "0".into();
+        };
+        let fp = g.expr(p, st);
+        let n = g.fresh();
+        let void = matches!(g.kind(sig.ret), TypeKind::Void);
+        let mut c = format!("({{ __u32 __ksc_fp{n} = {fp}; ");
+        if !void {
+            let d = g.decl(sig.ret, &format!("__ksc_r{n}"));
+            let _ = write!(c, "{d} = 0; ");
+        }
+        let mut first = true;
+        for id in g.pointer_targets(&sig) {
+            let name = ident(&g.m.functions[id.index()].name);
+            let call = format!("{name}({})", args.join(", "));
+            let _ = write!(
+                c,
+                "{}if (__ksc_fp{n} == {}u) {}{call}; ",
+                if first { "" } else { "else " },
+                id.index() + 1,
+                if void {
+                    String::new()
+                } else {
+                    format!("__ksc_r{n} = ")
+                }
+            );
+            first = false;
+        }
+        if !void {
+            let _ = write!(c, "__ksc_r{n}; ");
+        }
+        c.push_str("})");
+        c
+    }
+
+    fn builtin(&self, g: &mut Gen, e: &Expr, b: Builtin, args: &[Expr], a: &[String]) -> String {
+        match b {
+            Builtin::Print => g.print(args, a),
+            Builtin::Htons => format!("bpf_htons({})", a[0]),
+            Builtin::Ntohs => format!("bpf_ntohs({})", a[0]),
+            Builtin::Htonl => format!("bpf_htonl({})", a[0]),
+            Builtin::Ntohl => format!("bpf_ntohl({})", a[0]),
+            other => {
+                g.err(e.span, format!("`{other:?}` cannot be used in eBPF code"));
+                "0".into()
+            }
+        }
+    }
+
+    fn print(&self) -> (&'static str, bool, bool) {
+        // bpf_printk before 5.13 has no `%c`: characters print as codes.
+        ("bpf_printk", false, false)
+    }
+
+    fn ring_read(
+        &self,
+        g: &mut Gen,
+        e: &Expr,
+        _map: MapId,
+        _timeout: Option<&Expr>,
+        _st: &mut FnState,
+    ) -> String {
+        g.err(e.span, "`read` of a ring buffer is for userspace");
+        "0".into()
+    }
+
+    fn map_update(&self, g: &mut Gen, map: MapId, key: &str, value: &str, pad: &str) -> String {
+        let (mn, _, _) = g.map_parts(map);
+        format!("{pad}bpf_map_update_elem(&{mn}, {key}, {value}, BPF_ANY);\n")
+    }
+
+    fn map_delete(&self, g: &mut Gen, map: MapId, key: &str, pad: &str) -> String {
+        let (mn, _, _) = g.map_parts(map);
+        format!("{pad}bpf_map_delete_elem(&{mn}, {key});\n")
+    }
+
+    fn map_lookup(&self, g: &mut Gen, map: MapId, key: &str, n: u32, pointer: bool) -> String {
+        let (mn, _, vt) = g.map_parts(map);
+        if pointer {
+            let star = if matches!(g.kind(vt), TypeKind::Array(..)) {
+                "(*)"
+            } else {
+                "*"
+            };
+            let pt = g.decl(vt, star);
+            return format!("(({pt})bpf_map_lookup_elem(&{mn}, {key}))");
+        }
+        let pd = g.decl(vt, &format!("*__ksc_p{n}"));
+        let z = g.zero(vt);
+        format!("{pd} = bpf_map_lookup_elem(&{mn}, {key}); __ksc_p{n} ? *__ksc_p{n} : {z};")
+    }
+
+    fn map_compound(
+        &self,
+        g: &mut Gen,
+        map: MapId,
+        key: &str,
+        n: u32,
+        place: &MapPlace,
+        value: &str,
+        pad: &str,
+    ) -> String {
+        let (mn, _, vt) = g.map_parts(map);
+        let kind = g.m.maps[map.index()].kind;
+        let percpu = matches!(kind, MapKind::PercpuArray | MapKind::PercpuHash);
+        let field = &place.field;
+        let pd = g.decl(vt, &format!("*__ksc_p{n}"));
+        // Additions to a shared entry are atomic (another CPU may be
+        // updating it); a per-CPU entry is this CPU's own.
+        let in_place = g.update(
+            &format!("(*__ksc_p{n}){field}"),
+            place.op,
+            value,
+            place.ty,
+            !percpu,
+        );
+        if matches!(kind, MapKind::Array | MapKind::PercpuArray) {
+            // Array entries always exist: no insert path (as hand-written
+            // code does; an out-of-range key is a no-op).
+            return format!(
+                "{pad}{pd} = bpf_map_lookup_elem(&{mn}, {key});\n{pad}if (__ksc_p{n})\n{pad}    {in_place};\n"
+            );
+        }
+        let vd = g.decl(vt, &format!("__ksc_v{n}"));
+        let fresh = g.update(
+            &format!("__ksc_v{n}{field}"),
+            place.op,
+            value,
+            place.ty,
+            false,
+        );
+        format!(
+            "{pad}{pd} = bpf_map_lookup_elem(&{mn}, {key});\n{pad}if (__ksc_p{n}) {{\n{pad}    {in_place};\n{pad}}} else {{\n{pad}    {vd};\n{pad}    __builtin_memset(&__ksc_v{n}, 0, sizeof(__ksc_v{n}));\n{pad}    {fresh};\n{pad}    bpf_map_update_elem(&{mn}, {key}, &__ksc_v{n}, BPF_NOEXIST);\n{pad}}}\n"
+        )
+    }
+
+    fn map_iterate(
+        &self,
+        g: &mut Gen,
+        s: &Stmt,
+        _map: MapId,
+        _key: LocalId,
+        _value: LocalId,
+        _body: &Block,
+        _st: &mut FnState,
+        _out: &mut Out,
+        _ind: usize,
+    ) {
+        g.err(s.span, "iterating over a map is not possible in eBPF code");
+    }
 }

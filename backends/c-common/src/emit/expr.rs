@@ -40,55 +40,19 @@ impl<'m> Gen<'m> {
                 }
             },
             ExprKind::Local(l) => st.names[l.index()].clone(),
-            ExprKind::Global(g) if self.user => {
-                // Through the skeleton: the initial image before load(),
-                // the live value after (DECISIONS.md).
-                let gl = &self.m.globals[g.index()];
-                if matches!(self.kind(gl.ty), TypeKind::Function(_)) {
-                    let name = gl.name.clone();
-                    self.err(
-                        e.span,
-                        format!("global `{name}` holds a function pointer, and globals are shared with eBPF code, where userspace functions do not exist: keep userspace function pointers in local variables"),
-                    );
-                    return "0".into();
-                }
-                let sec = if gl.visibility == GlobalVisibility::Pinned {
-                    "data_pinned_globals"
-                } else {
-                    "data"
-                };
-                format!("__ksc_skel->{sec}->{}", ident(&gl.name))
-            }
-            ExprKind::Global(g) => ident(&self.m.globals[g.index()].name),
-            ExprKind::ConfigField(c, i) if self.user => {
-                let cfg = &self.m.configs[c.index()];
-                let n = ident(&cfg.name);
-                format!(
-                    "__ksc_skel->data_config_{n}->{n}.{}",
-                    ident(&cfg.fields[*i as usize].name)
-                )
+            ExprKind::Global(g) => {
+                let fl = self.fl;
+                fl.global(self, e, *g)
             }
             ExprKind::ConfigField(c, i) => {
-                let cfg = &self.m.configs[c.index()];
-                format!(
-                    "{}.{}",
-                    ident(&cfg.name),
-                    ident(&cfg.fields[*i as usize].name)
-                )
+                let fl = self.fl;
+                fl.config_field(self, *c, *i)
             }
             ExprKind::FnRef(f) => {
                 let fun = &self.m.functions[f.index()];
                 let name = fun.name.clone();
                 match fun.kind {
-                    // A program is its index in the loader's table.
-                    FnKind::Program(_) if self.user => self.program_index(*f).to_string(),
-                    FnKind::Program(_) => {
-                        self.err(
-                            e.span,
-                            "a program cannot be a function pointer in eBPF code; tail-call it with `return prog(ctx)`",
-                        );
-                        "0".into()
-                    }
+                    FnKind::Program(_) => {}
                     // A throwing function takes a hidden error slot, which
                     // a call through a pointer could not pass.
                     _ if self.throwing.contains(f) => {
@@ -96,18 +60,16 @@ impl<'m> Gen<'m> {
                             e.span,
                             format!("`{name}` can throw, so it cannot be used as a function pointer; catch inside it, or return an error code"),
                         );
-                        "0".into()
+                        return "0".into();
                     }
-                    _ if self.user => ident(&name),
-                    // eBPF has no indirect calls: the function's number,
-                    // which calls through the pointer dispatch on.
-                    _ => format!("{}u", f.index() + 1),
+                    _ => {}
                 }
+                let fl = self.fl;
+                fl.fn_ref(self, e, *f)
             }
-            ExprKind::StructOpsRef(i) if self.user => i.to_string(),
-            ExprKind::StructOpsRef(_) => {
-                self.err(e.span, "struct_ops references are userspace values");
-                "0".into()
+            ExprKind::StructOpsRef(i) => {
+                let fl = self.fl;
+                fl.struct_ops_ref(self, e, *i)
             }
             ExprKind::Unary { op, operand } => {
                 let x = self.expr(operand, st);
@@ -219,21 +181,20 @@ impl<'m> Gen<'m> {
                 let v = self.expr(x, st);
                 format!("(&{v})")
             }
-            ExprKind::MapLookup { .. } | ExprKind::MapRead { .. } if self.user => {
-                self.user_map_expr(e, st)
-            }
             ExprKind::MapLookup { map, key } | ExprKind::MapRead { map, key } => {
-                let (mn, kt, vt) = self.map_parts(*map);
+                let (_, kt, _) = self.map_parts(*map);
                 let n = self.fresh();
-                let mut setup = String::new();
-                self.temp(kt, &format!("__ksc_k{n}"), key, st, &mut setup, "");
-                let setup = setup.replace('\n', " ");
-                let pd = self.decl(vt, &format!("*__ksc_p{n}"));
-                if matches!(e.kind, ExprKind::MapLookup { .. }) {
-                    format!("({{ {setup}{pd} = bpf_map_lookup_elem(&{mn}, &__ksc_k{n}); __ksc_p{n}; }})")
+                let mut setup = Out::default();
+                let k = self.map_arg(kt, &format!("__ksc_k{n}"), key, st, &mut setup, "", " ");
+                let pointer = matches!(e.kind, ExprKind::MapLookup { .. });
+                let fl = self.fl;
+                let tail = fl.map_lookup(self, *map, &k, n, pointer);
+                if setup.text.is_empty() && !tail.contains(';') {
+                    tail
+                } else if tail.ends_with(';') {
+                    format!("({{ {}{tail} }})", setup.text)
                 } else {
-                    let z = self.zero(vt);
-                    format!("({{ {setup}{pd} = bpf_map_lookup_elem(&{mn}, &__ksc_k{n}); __ksc_p{n} ? *__ksc_p{n} : {z}; }})")
+                    format!("({{ {}{tail}; }})", setup.text)
                 }
             }
             ExprKind::StructLit(fields) => {
@@ -302,20 +263,16 @@ impl<'m> Gen<'m> {
             ExprKind::RingbufOutput { map, value } => {
                 let (mn, _, vt) = self.map_parts(*map);
                 let n = self.fresh();
-                let mut setup = String::new();
-                self.temp(vt, &format!("__ksc_e{n}"), value, st, &mut setup, "");
-                let setup = setup.replace('\n', " ");
+                let mut setup = Out::default();
+                self.temp(vt, &format!("__ksc_e{n}"), value, st, &mut setup, "", " ");
+                let setup = setup.text;
                 format!(
                     "({{ {setup}bpf_ringbuf_output(&{mn}, &__ksc_e{n}, sizeof(__ksc_e{n}), 0); }})"
                 )
             }
             ExprKind::RingbufRead { map, timeout_ms } => {
-                if self.user {
-                    self.user_ring_read(*map, timeout_ms.as_deref(), st)
-                } else {
-                    self.err(e.span, "`read` of a ring buffer is for userspace");
-                    "0".into()
-                }
+                let fl = self.fl;
+                fl.ring_read(self, e, *map, timeout_ms.as_deref(), st)
             }
             ExprKind::StrConcat(parts) => {
                 // Append each part, truncating to the result's capacity and
@@ -346,8 +303,6 @@ impl<'m> Gen<'m> {
         }
     }
 
-    /// The eBPF functions of signature `sig` used as values anywhere.
-
     pub(super) fn need_streq(&mut self) {
         self.need_helper(
             "__ksc_streq(const char",
@@ -365,20 +320,11 @@ impl<'m> Gen<'m> {
         );
     }
 
-    /// Define a small C helper once, before the functions that use it.
+    /// Define a small C helper once, before the functions that use it
+    /// (the flavour places `self.helpers`).
     pub(super) fn need_helper(&mut self, marker: &str, helper: &str) {
-        if !self.out.contains(marker) {
-            let anchor = if self.user {
-                "#include \""
-            } else {
-                "char LICENSE[]"
-            };
-            if let Some(pos) = self.out.find(anchor) {
-                let at = self.out[pos..]
-                    .find('\n')
-                    .map_or(self.out.len(), |p| pos + p + 2);
-                self.out.insert_str(at.min(self.out.len()), helper);
-            }
+        if !self.helpers.contains(marker) {
+            self.helpers.push_str(helper);
         }
     }
 
@@ -403,60 +349,14 @@ impl<'m> Gen<'m> {
                 format!("{}({})", ident(&fun.name), a.join(", "))
             }
             Callee::BpfHelper(name) => format!("{name}({})", a.join(", ")),
-            Callee::Pointer(p) if self.user => {
-                let f = self.expr(p, st);
-                format!("({f})({})", a.join(", "))
-            }
             Callee::Pointer(p) => {
-                // Dispatch over the functions of this signature whose
-                // address is taken: direct calls the verifier accepts.
-                let TypeKind::Function(sig) = self.kind(p.ty).clone() else {
-                    self.err(e.span, "call through a value that is not a function");
-                    return "0".into();
-                };
-                let fp = self.expr(p, st);
-                let n = self.fresh();
-                let void = matches!(self.kind(sig.ret), TypeKind::Void);
-                let mut c = format!("({{ __u32 __ksc_fp{n} = {fp}; ");
-                if !void {
-                    let d = self.decl(sig.ret, &format!("__ksc_r{n}"));
-                    let _ = write!(c, "{d} = 0; ");
-                }
-                let mut first = true;
-                for id in self.pointer_targets(&sig) {
-                    let name = ident(&self.m.functions[id.index()].name);
-                    let call = format!("{name}({})", a.join(", "));
-                    let _ = write!(
-                        c,
-                        "{}if (__ksc_fp{n} == {}u) {}{call}; ",
-                        if first { "" } else { "else " },
-                        id.index() + 1,
-                        if void {
-                            String::new()
-                        } else {
-                            format!("__ksc_r{n} = ")
-                        }
-                    );
-                    first = false;
-                }
-                if !void {
-                    let _ = write!(c, "__ksc_r{n}; ");
-                }
-                c.push_str("})");
-                c
+                let fl = self.fl;
+                fl.call_pointer(self, e, p, &a, st)
             }
-            Callee::Builtin(b) => match b {
-                _ if self.user => self.user_builtin(*b, args, &a),
-                Builtin::Print => self.print(args, &a),
-                Builtin::Htons => format!("bpf_htons({})", a[0]),
-                Builtin::Ntohs => format!("bpf_ntohs({})", a[0]),
-                Builtin::Htonl => format!("bpf_htonl({})", a[0]),
-                Builtin::Ntohl => format!("bpf_ntohl({})", a[0]),
-                other => {
-                    self.err(e.span, format!("`{other:?}` cannot be used in eBPF code"));
-                    "0".into()
-                }
-            },
+            Callee::Builtin(b) => {
+                let fl = self.fl;
+                fl.builtin(self, e, *b, args, &a)
+            }
         }
     }
 
@@ -508,12 +408,9 @@ impl<'m> Gen<'m> {
             out.push_str(&piece);
             argv.extend(arg);
         }
-        let line = if self.user { format!("{out}\n") } else { out };
-        let mut call = format!(
-            "{}(\"{}\"",
-            if self.user { "printf" } else { "bpf_printk" },
-            esc_c(&line)
-        );
+        let (func, newline, _) = self.fl.print();
+        let line = if newline { format!("{out}\n") } else { out };
+        let mut call = format!("{func}(\"{}\"", esc_c(&line));
         for a in argv {
             call.push_str(", ");
             call.push_str(&a);
@@ -539,7 +436,7 @@ impl<'m> Gen<'m> {
             TypeKind::Pointer(_) => ("%p".into(), Some(text.clone())),
             // printf prints the character; bpf_printk before 5.13 has no
             // `%c`, so eBPF prints the code.
-            TypeKind::Int(_) if conv == 'c' && self.user => {
+            TypeKind::Int(_) if conv == 'c' && self.fl.print().2 => {
                 (format!("%{spec}c"), Some(format!("(int)({text})")))
             }
             TypeKind::Int(i) => {

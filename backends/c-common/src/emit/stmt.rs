@@ -80,7 +80,7 @@ impl<'m> Gen<'m> {
             }
             _ => self.signature(id, f),
         };
-        let mut body = String::new();
+        let mut body = Out::default();
         // Parameters the body never reads: say so, for -Wextra.
         let used = st.used.clone();
         let probe_entry = matches!(
@@ -107,36 +107,34 @@ impl<'m> Gen<'m> {
             let _ = writeln!(pre, "    __u8 {flag} = 0;");
         }
         // Falling off the end runs the defers.
-        let mut post = String::new();
+        let mut post = Out::default();
         if !st.defers.is_empty() && falls_through(&f.body) {
             self.run_defers(&mut st, &mut post, 1);
         }
-        let _ = writeln!(self.out, "{header}\n{{\n{pre}{body}{post}}}\n");
+        let _ = writeln!(
+            self.out,
+            "{header}\n{{\n{pre}{}{}}}\n",
+            body.text, post.text
+        );
     }
 
     pub(super) fn indent(n: usize) -> String {
         "    ".repeat(n)
     }
 
-    pub(super) fn block_inner(
-        &mut self,
-        b: &Block,
-        st: &mut FnState,
-        out: &mut String,
-        ind: usize,
-    ) {
+    pub(super) fn block_inner(&mut self, b: &Block, st: &mut FnState, out: &mut Out, ind: usize) {
         for s in &b.stmts {
             self.stmt(s, st, out, ind);
         }
     }
 
-    pub(super) fn block(&mut self, b: &Block, st: &mut FnState, out: &mut String, ind: usize) {
+    pub(super) fn block(&mut self, b: &Block, st: &mut FnState, out: &mut Out, ind: usize) {
         out.push_str("{\n");
         self.block_inner(b, st, out, ind + 1);
         let _ = write!(out, "{}}}", Self::indent(ind));
     }
 
-    pub(super) fn run_defers(&mut self, st: &mut FnState, out: &mut String, ind: usize) {
+    pub(super) fn run_defers(&mut self, st: &mut FnState, out: &mut Out, ind: usize) {
         let defers = st.defers.clone();
         for (flag, body) in defers.iter().rev() {
             let _ = write!(out, "{}if ({flag}) ", Self::indent(ind));
@@ -149,7 +147,7 @@ impl<'m> Gen<'m> {
     }
 
     /// After a statement that calls throwing functions: leave if one threw.
-    pub(super) fn check_exc(&mut self, s: &Stmt, st: &mut FnState, out: &mut String, ind: usize) {
+    pub(super) fn check_exc(&mut self, s: &Stmt, st: &mut FnState, out: &mut Out, ind: usize) {
         if !self.stmt_calls_throwing(s) {
             return;
         }
@@ -167,15 +165,14 @@ impl<'m> Gen<'m> {
     }
 
     /// Leave the function with `__ksc_err` as the thrown value.
-    pub(super) fn propagate(&mut self, st: &mut FnState, out: &mut String, ind: usize) {
+    pub(super) fn propagate(&mut self, st: &mut FnState, out: &mut Out, ind: usize) {
         let pad = Self::indent(ind);
         out.push_str("{\n");
         self.run_defers(st, out, ind + 1);
         if st.throws_out {
             let _ = writeln!(out, "{pad}    *__ksc_exc = __ksc_err;");
-        } else if self.user && !st.is_program {
-            // Uncaught in userspace: the process ends (DECISIONS.md).
-            let _ = writeln!(out, "{pad}    __ksc_uncaught(__ksc_err);");
+        } else if let Some(call) = self.fl.uncaught(st) {
+            let _ = writeln!(out, "{pad}    {call}");
         }
         let ret = if matches!(self.kind(st.ret), TypeKind::Void) {
             "return;".to_string()
@@ -187,29 +184,109 @@ impl<'m> Gen<'m> {
         let _ = writeln!(out, "{pad}    {ret}\n{pad}}}");
     }
 
-    pub(super) fn stmt(&mut self, s: &Stmt, st: &mut FnState, out: &mut String, ind: usize) {
+    pub(super) fn stmt(&mut self, s: &Stmt, st: &mut FnState, out: &mut Out, ind: usize) {
         // Each statement's first C line names its .ks line in a comment:
         // clang's messages and the verifier's log quote source lines, so
         // both lead back to the KernelScript source.
-        let start = out.len();
+        out.note = self.note(s);
         self.stmt_code(s, st, out, ind);
-        if s.span.line > 0 && !matches!(s.kind, StmtKind::Block(_)) {
-            if let Some(nl) = out[start..].find('\n') {
-                let file = std::path::Path::new(&self.m.source_path)
-                    .file_name()
-                    .map_or_else(
-                        || self.m.source_path.clone(),
-                        |f| f.to_string_lossy().into_owned(),
-                    );
-                out.insert_str(start + nl, &format!(" // {file}:{}", s.span.line));
+        // A statement written without a line break has no note.
+        out.note = None;
+    }
+
+    /// The comment naming a statement's source line.
+    fn note(&self, s: &Stmt) -> Option<String> {
+        if s.span.line == 0 || matches!(s.kind, StmtKind::Block(_)) {
+            return None;
+        }
+        let file = std::path::Path::new(&self.m.source_path)
+            .file_name()
+            .map_or_else(
+                || self.m.source_path.clone(),
+                |f| f.to_string_lossy().into_owned(),
+            );
+        Some(format!(" // {file}:{}", s.span.line))
+    }
+
+    /// `if (c) { } else if ...`, the first `if` after `lead`. True when
+    /// it ended with an `else if` (whose statement checked for throws).
+    #[allow(clippy::too_many_arguments)]
+    fn if_chain(
+        &mut self,
+        cond: &Expr,
+        then: &Block,
+        els: &Block,
+        st: &mut FnState,
+        out: &mut Out,
+        ind: usize,
+        lead: &str,
+    ) -> bool {
+        let c = self.expr(cond, st);
+        let _ = write!(out, "{lead}if ({}) ", strip_parens(&c));
+        self.block(then, st, out, ind);
+        if !els.stmts.is_empty() {
+            out.push_str(" else ");
+            if let [one @ Stmt {
+                kind:
+                    StmtKind::If {
+                        cond: c2,
+                        then: t2,
+                        els: e2,
+                    },
+                ..
+            }] = els.stmts.as_slice()
+            {
+                out.note = self.note(one);
+                let chained = self.if_chain(c2, t2, e2, st, out, ind, "");
+                out.note = None;
+                if !chained {
+                    self.check_exc(one, st, out, ind);
+                }
+                return true;
             }
+            self.block(els, st, out, ind);
+        }
+        out.push('\n');
+        false
+    }
+
+    /// A map statement: its call, in a block when it needs temporaries.
+    fn map_block(
+        &mut self,
+        out: &mut Out,
+        pad: &str,
+        setup: Out,
+        call: impl FnOnce(&mut Self, &str) -> String,
+    ) {
+        if setup.text.is_empty() {
+            let c = call(self, pad);
+            out.push_str(&c);
+        } else {
+            let inner = format!("{pad}    ");
+            let c = call(self, &inner);
+            let _ = write!(out, "{pad}{{\n{}{c}{pad}}}\n", setup.text);
         }
     }
 
-    pub(super) fn stmt_code(&mut self, s: &Stmt, st: &mut FnState, out: &mut String, ind: usize) {
-        if self.user && self.user_map_stmt(s, st, out, ind) {
-            return;
-        }
+    /// The address of `e` as a map key or value of type `ty`: a
+    /// temporary `name`, zeroed first when it is an aggregate, written to
+    /// `out`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn map_arg(
+        &mut self,
+        ty: TypeId,
+        name: &str,
+        e: &Expr,
+        st: &mut FnState,
+        out: &mut Out,
+        pad: &str,
+        end: &str,
+    ) -> String {
+        self.temp(ty, name, e, st, out, pad, end);
+        format!("&{name}")
+    }
+
+    pub(super) fn stmt_code(&mut self, s: &Stmt, st: &mut FnState, out: &mut Out, ind: usize) {
         let pad = Self::indent(ind);
         match &s.kind {
             StmtKind::Let { local, init } => {
@@ -269,7 +346,7 @@ impl<'m> Gen<'m> {
                             "{pad}{d};
 {pad}__builtin_memset(&{name}, 0, sizeof({name}));"
                         );
-                        self.fill(&name, e, st, out, &pad);
+                        self.fill(&name, e, st, out, &pad, "\n");
                     }
                     (Some(e), _) => {
                         let v = self.expr(e, st);
@@ -319,16 +396,32 @@ impl<'m> Gen<'m> {
                 let _ = writeln!(out, "{pad}{};", self.update(&p, *op, &v, place.ty, shared));
             }
             StmtKind::MapUpdate { map, key, value } => {
-                let (mn, kt, vt) = self.map_parts(*map);
+                let (_, kt, vt) = self.map_parts(*map);
                 let n = self.fresh();
                 let inner = format!("{pad}    ");
-                let _ = writeln!(out, "{pad}{{");
-                self.temp(kt, &format!("__ksc_k{n}"), key, st, out, &inner);
-                self.temp(vt, &format!("__ksc_v{n}"), value, st, out, &inner);
-                let _ = writeln!(
-                    out,
-                    "{inner}bpf_map_update_elem(&{mn}, &__ksc_k{n}, &__ksc_v{n}, BPF_ANY);\n{pad}}}"
+                let mut setup = Out::default();
+                let k = self.map_arg(
+                    kt,
+                    &format!("__ksc_k{n}"),
+                    key,
+                    st,
+                    &mut setup,
+                    &inner,
+                    "\n",
                 );
+                let v = self.map_arg(
+                    vt,
+                    &format!("__ksc_v{n}"),
+                    value,
+                    st,
+                    &mut setup,
+                    &inner,
+                    "\n",
+                );
+                self.map_block(out, &pad, setup, |g, p| {
+                    let fl = g.fl;
+                    fl.map_update(g, *map, &k, &v, p)
+                });
             }
             StmtKind::MapCompound {
                 map,
@@ -337,64 +430,57 @@ impl<'m> Gen<'m> {
                 op,
                 value,
             } => {
-                let (mn, kt, vt) = self.map_parts(*map);
+                let (_, kt, vt) = self.map_parts(*map);
                 let n = self.fresh();
-                let mut key_setup = String::new();
-                self.temp(
+                let inner = format!("{pad}    ");
+                let mut setup = Out::default();
+                let k = self.map_arg(
                     kt,
                     &format!("__ksc_k{n}"),
                     key,
                     st,
-                    &mut key_setup,
-                    &format!("{pad}    "),
+                    &mut setup,
+                    &inner,
+                    "\n",
                 );
                 let v = self.expr(value, st);
                 let mut field = String::new();
                 let mut fty = vt;
                 for &i in path {
-                    if let TypeKind::Struct(s) = self.kind(fty) {
-                        let f = &s.fields[i as usize];
+                    if let TypeKind::Struct(sd) = self.kind(fty) {
+                        let f = &sd.fields[i as usize];
                         let _ = write!(field, ".{}", ident(&f.name));
                         fty = f.ty;
                     }
                 }
-                let percpu = matches!(
-                    self.m.maps[map.index()].kind,
-                    MapKind::PercpuArray | MapKind::PercpuHash
-                );
-                let pd = self.decl(vt, &format!("*__ksc_p{n}"));
-                let vd = self.decl(vt, &format!("__ksc_v{n}"));
-                let in_place = self.update(&format!("(*__ksc_p{n}){field}"), *op, &v, fty, !percpu);
-                let fresh = self.update(&format!("__ksc_v{n}{field}"), *op, &v, fty, false);
-                let array = matches!(
-                    self.m.maps[map.index()].kind,
-                    MapKind::Array | MapKind::PercpuArray
-                );
-                if array {
-                    // Array entries always exist: no insert path (as
-                    // hand-written code does; an out-of-range key is a no-op).
-                    let _ = writeln!(
-                        out,
-                        "{pad}{{\n{key_setup}{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__ksc_k{n});\n{pad}    if (__ksc_p{n})\n{pad}        {in_place};\n{pad}}}"
-                    );
-                    let _ = (vd, fresh);
-                    return self.check_exc(s, st, out, ind);
-                }
-                let _ = writeln!(
-                    out,
-                    "{pad}{{\n{key_setup}{pad}    {pd} = bpf_map_lookup_elem(&{mn}, &__ksc_k{n});\n{pad}    if (__ksc_p{n}) {{\n{pad}        {in_place};\n{pad}    }} else {{\n{pad}        {vd};\n{pad}        __builtin_memset(&__ksc_v{n}, 0, sizeof(__ksc_v{n}));\n{pad}        {fresh};\n{pad}        bpf_map_update_elem(&{mn}, &__ksc_k{n}, &__ksc_v{n}, BPF_NOEXIST);\n{pad}    }}\n{pad}}}"
-                );
+                let place = MapPlace {
+                    field,
+                    ty: fty,
+                    op: *op,
+                };
+                // Always a block: the flavour's own temporaries live in it.
+                let fl = self.fl;
+                let body = fl.map_compound(self, *map, &k, n, &place, &v, &inner);
+                let _ = write!(out, "{pad}{{\n{}{body}{pad}}}\n", setup.text);
             }
             StmtKind::MapDelete { map, key } => {
-                let (mn, kt, _) = self.map_parts(*map);
+                let (_, kt, _) = self.map_parts(*map);
                 let n = self.fresh();
                 let inner = format!("{pad}    ");
-                let _ = writeln!(out, "{pad}{{");
-                self.temp(kt, &format!("__ksc_k{n}"), key, st, out, &inner);
-                let _ = writeln!(
-                    out,
-                    "{inner}bpf_map_delete_elem(&{mn}, &__ksc_k{n});\n{pad}}}"
+                let mut setup = Out::default();
+                let k = self.map_arg(
+                    kt,
+                    &format!("__ksc_k{n}"),
+                    key,
+                    st,
+                    &mut setup,
+                    &inner,
+                    "\n",
                 );
+                self.map_block(out, &pad, setup, |g, p| {
+                    let fl = g.fl;
+                    fl.map_delete(g, *map, &k, p)
+                });
             }
             StmtKind::Expr(e) => {
                 let v = self.expr(e, st);
@@ -408,24 +494,9 @@ impl<'m> Gen<'m> {
                 let _ = writeln!(out, "{pad}{discard}{v};");
             }
             StmtKind::If { cond, then, els } => {
-                let c = self.expr(cond, st);
-                let _ = write!(out, "{pad}if ({}) ", strip_parens(&c));
-                self.block(then, st, out, ind);
-                if !els.stmts.is_empty() {
-                    out.push_str(" else ");
-                    if let [one @ Stmt {
-                        kind: StmtKind::If { .. },
-                        ..
-                    }] = els.stmts.as_slice()
-                    {
-                        let mut inner = String::new();
-                        self.stmt(one, st, &mut inner, ind);
-                        out.push_str(inner.trim_start());
-                        return;
-                    }
-                    self.block(els, st, out, ind);
+                if self.if_chain(cond, then, els, st, out, ind, &pad) {
+                    return;
                 }
-                out.push('\n');
             }
             StmtKind::ForRange {
                 var,
@@ -451,8 +522,14 @@ impl<'m> Gen<'m> {
                     let _ = writeln!(out, "\n{pad}}}");
                 }
             }
-            StmtKind::ForEach { .. } => {
-                self.err(s.span, "iterating over a map is not possible in eBPF code")
+            StmtKind::ForEach {
+                map,
+                key,
+                value,
+                body,
+            } => {
+                let fl = self.fl;
+                fl.map_iterate(self, s, *map, *key, *value, body, st, out, ind);
             }
             StmtKind::While { cond, body } => {
                 let c = self.expr(cond, st);
@@ -591,8 +668,9 @@ impl<'m> Gen<'m> {
         target: &str,
         e: &Expr,
         st: &mut FnState,
-        out: &mut String,
+        out: &mut Out,
         pad: &str,
+        end: &str,
     ) {
         match (&e.kind, self.kind(e.ty)) {
             (ExprKind::StructLit(fields), TypeKind::Struct(s)) => {
@@ -600,17 +678,17 @@ impl<'m> Gen<'m> {
                 for (i, x) in fields {
                     let fname = format!("{target}.{}", names[*i as usize]);
                     if matches!(self.kind(x.ty), TypeKind::Struct(_) | TypeKind::Array(..)) {
-                        self.fill(&fname, x, st, out, pad);
+                        self.fill(&fname, x, st, out, pad, end);
                     } else {
                         let v = self.expr(x, st);
-                        let _ = writeln!(out, "{pad}{fname} = {v};");
+                        let _ = write!(out, "{pad}{fname} = {v};{end}");
                     }
                 }
             }
             (ExprKind::ArrayLit(xs), _) => {
                 for (i, x) in xs.iter().enumerate() {
                     let v = self.expr(x, st);
-                    let _ = writeln!(out, "{pad}{target}[{i}] = {v};");
+                    let _ = write!(out, "{pad}{target}[{i}] = {v};{end}");
                 }
             }
             (ExprKind::ArrayRepeat { value, .. }, TypeKind::Array(_, n)) => {
@@ -618,47 +696,49 @@ impl<'m> Gen<'m> {
                 let v = self.expr(value, st);
                 // The target is zeroed already.
                 if v != "0" {
-                    let _ = writeln!(
+                    let _ = write!(
                         out,
-                        "{pad}for (__u32 __i = 0; __i < {n}; __i++) {target}[__i] = {v};"
+                        "{pad}for (__u32 __i = 0; __i < {n}; __i++) {target}[__i] = {v};{end}"
                     );
                 }
             }
             (_, TypeKind::Array(..)) => {
                 let v = self.expr(e, st);
-                let _ = writeln!(
+                let _ = write!(
                     out,
-                    "{pad}__builtin_memcpy(&{target}, &{v}, sizeof({target}));"
+                    "{pad}__builtin_memcpy(&{target}, &{v}, sizeof({target}));{end}"
                 );
             }
             _ => {
                 let v = self.expr(e, st);
-                let _ = writeln!(out, "{pad}{target} = {v};");
+                let _ = write!(out, "{pad}{target} = {v};{end}");
             }
         }
     }
 
     /// A temporary holding `e` (zero-padded when it is a struct), for
     /// map calls that take addresses.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn temp(
         &mut self,
         ty: TypeId,
         name: &str,
         e: &Expr,
         st: &mut FnState,
-        out: &mut String,
+        out: &mut Out,
         pad: &str,
+        end: &str,
     ) {
         let d = self.decl(ty, name);
         if matches!(self.kind(ty), TypeKind::Struct(_) | TypeKind::Array(..)) {
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "{pad}{d};\n{pad}__builtin_memset(&{name}, 0, sizeof({name}));"
+                "{pad}{d};{end}{pad}__builtin_memset(&{name}, 0, sizeof({name}));{end}"
             );
-            self.fill(name, e, st, out, pad);
+            self.fill(name, e, st, out, pad, end);
         } else {
             let v = self.expr(e, st);
-            let _ = writeln!(out, "{pad}{d} = {v};");
+            let _ = write!(out, "{pad}{d} = {v};{end}");
         }
     }
 

@@ -22,6 +22,10 @@ impl<'m> Gen<'m> {
 
     /// A C declaration of `name` with type `t` (name may be empty: a type name).
     pub(super) fn decl(&mut self, t: TypeId, name: &str) -> String {
+        let fl = self.fl;
+        if let Some(d) = fl.decl(self, t, name) {
+            return d;
+        }
         let sp = |n: &str| {
             if n.is_empty() {
                 String::new()
@@ -46,32 +50,11 @@ impl<'m> Gen<'m> {
             TypeKind::Enum(e) if e.kernel => format!("enum {}{}", e.name, sp(name)),
             TypeKind::Enum(e) => format!("{}{}", Self::int_c(e.repr), sp(name)),
             TypeKind::Null => format!("void *{name}"),
-            TypeKind::ProgramRef | TypeKind::ProgramHandle | TypeKind::StructOpsRef
-                if self.user =>
-            {
-                format!("int{}", sp(name))
-            }
-            TypeKind::Function(sig) if self.user => {
-                let sig = sig.clone();
-                let params: Vec<String> = sig.params.iter().map(|p| self.type_name(*p)).collect();
-                let params = if params.is_empty() {
-                    "void".to_string()
-                } else {
-                    params.join(", ")
-                };
-                self.decl(sig.ret, &format!("(*{name})({params})"))
-            }
-            // eBPF has no indirect calls: a function pointer is the number
-            // of the function (0 is null) and calls dispatch on it.
-            TypeKind::Function(_) => format!("__u32{}", sp(name)),
-            TypeKind::ProgramRef | TypeKind::ProgramHandle | TypeKind::StructOpsRef => {
-                let msg = format!(
-                    "values of type {:?} cannot exist in eBPF code",
-                    self.kind(t)
-                );
-                self.errors.push(msg.into());
-                format!("void *{name}")
-            }
+            // The flavour declares these (above).
+            TypeKind::Function(_)
+            | TypeKind::ProgramRef
+            | TypeKind::ProgramHandle
+            | TypeKind::StructOpsRef => format!("void *{name}"),
         }
     }
 
@@ -143,12 +126,8 @@ impl<'m> Gen<'m> {
                 continue;
             };
             if UAPI_STRUCTS.contains(&s.name.as_str())
-                || (self.user && s.kernel)
                 || s.name == "{error}"
-                || (s.name == "XdpTestContext" && !self.user)
-                // The spec declares the ops struct it implements; the
-                // kernel's layout (from BTF) is the one emitted.
-                || (!self.user && self.m.struct_ops.iter().any(|o| o.ops_type == s.name))
+                || self.fl.skips_struct(self, s)
             {
                 continue;
             }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use ksc_ir::*;
 
-use super::{esc_c, ident, FnState, Gen};
+use super::*;
 
 impl<'m> Gen<'m> {
     fn skel(&self) -> String {
@@ -29,7 +29,7 @@ impl<'m> Gen<'m> {
         self.programs().iter().position(|p| p.0 == f).unwrap_or(0)
     }
 
-    pub(super) fn user_module(&mut self) {
+    fn user_module(&mut self) {
         let m = self.m;
         let skel = self.skel();
         let _ = writeln!(
@@ -47,6 +47,8 @@ impl<'m> Gen<'m> {
             self.out.push_str(&def);
         }
         let _ = writeln!(self.out, "\n#include \"{}.skel.h\"\n", m.name);
+        // The helpers the functions use go here, once they are known.
+        let prelude = std::mem::take(&mut self.out);
         self.runtime(&skel);
         for mp in m.maps.iter().filter(|mp| mp.kind == MapKind::Ringbuf) {
             // A `ringbuf<u8>` carries byte records of any size up to the ring's.
@@ -71,6 +73,7 @@ impl<'m> Gen<'m> {
             self.function(*id, f);
         }
         self.c_main();
+        self.out = prelude + &self.helpers + &self.out;
     }
 
     /// The loader runtime: the skeleton, program handles, attach/detach,
@@ -760,126 +763,6 @@ KSC_RT int __ksc_update(int fd, const void *key, const void *value, size_t size,
         format!("(({t} *)__ksc_ring_read(&{reader}, __ksc_skel->maps.{name}, \"{shown}\", {ms}))")
     }
 
-    pub(super) fn user_map_expr(&mut self, e: &Expr, st: &mut FnState) -> String {
-        let (map, key, pointer) = match &e.kind {
-            ExprKind::MapLookup { map, key } => (*map, key, true),
-            ExprKind::MapRead { map, key } => (*map, key, false),
-            _ => unreachable!(),
-        };
-        let (fd, percpu, width) = self.user_map(map);
-        let (_, kt, vt) = self.map_parts(map);
-        let n = self.fresh();
-        let mut setup = String::new();
-        self.temp(kt, &format!("__ksc_k{n}"), key, st, &mut setup, "");
-        let setup = setup.replace('\n', " ");
-        let vd = self.decl(vt, &format!("__ksc_v{n}"));
-        let lookup = format!(
-            "__ksc_lookup({fd}, &__ksc_k{n}, &__ksc_v{n}, sizeof(__ksc_v{n}), {}, {width})",
-            percpu as u8
-        );
-        if pointer {
-            // A pointer to this call site's copy of the entry (userspace
-            // reads snapshots; write entries back with `m[k] = v`).
-            format!("({{ {setup}static {vd}; {lookup} == 0 ? &__ksc_v{n} : NULL; }})")
-        } else {
-            format!("({{ {setup}{vd}; if ({lookup}) __builtin_memset(&__ksc_v{n}, 0, sizeof(__ksc_v{n})); __ksc_v{n}; }})")
-        }
-    }
-
-    /// Map statements in userspace. Returns false for other statements.
-    pub(super) fn user_map_stmt(
-        &mut self,
-        s: &Stmt,
-        st: &mut FnState,
-        out: &mut String,
-        ind: usize,
-    ) -> bool {
-        let pad = Self::indent(ind);
-        let inner = format!("{pad}    ");
-        match &s.kind {
-            StmtKind::MapUpdate { map, key, value } => {
-                let (fd, percpu, _) = self.user_map(*map);
-                let (_, kt, vt) = self.map_parts(*map);
-                let n = self.fresh();
-                let _ = writeln!(out, "{pad}{{");
-                self.temp(kt, &format!("__ksc_k{n}"), key, st, out, &inner);
-                self.temp(vt, &format!("__ksc_v{n}"), value, st, out, &inner);
-                let _ = writeln!(
-                    out,
-                    "{inner}if (__ksc_update({fd}, &__ksc_k{n}, &__ksc_v{n}, sizeof(__ksc_v{n}), {}))\n{inner}    fprintf(stderr, \"error: cannot update map `%s`: %s\\n\", \"{}\", strerror(errno));\n{pad}}}",
-                    percpu as u8,
-                    esc_c(&self.m.maps[map.index()].name)
-                );
-            }
-            StmtKind::MapCompound {
-                map,
-                key,
-                path,
-                op,
-                value,
-            } => {
-                let (fd, percpu, width) = self.user_map(*map);
-                let (_, kt, vt) = self.map_parts(*map);
-                let n = self.fresh();
-                let _ = writeln!(out, "{pad}{{");
-                self.temp(kt, &format!("__ksc_k{n}"), key, st, out, &inner);
-                let vd = self.decl(vt, &format!("__ksc_v{n}"));
-                let v = self.expr(value, st);
-                let mut field = String::new();
-                let mut fty = vt;
-                for &i in path {
-                    if let TypeKind::Struct(sd) = &self.m.types[fty.index()].kind {
-                        let f = &sd.fields[i as usize];
-                        let _ = write!(field, ".{}", ident(&f.name));
-                        fty = f.ty;
-                    }
-                }
-                let _ = writeln!(
-                    out,
-                    "{inner}{vd};\n{inner}if (__ksc_lookup({fd}, &__ksc_k{n}, &__ksc_v{n}, sizeof(__ksc_v{n}), {p}, {width}))\n{inner}    __builtin_memset(&__ksc_v{n}, 0, sizeof(__ksc_v{n}));\n{inner}__ksc_v{n}{field} {op}= {v};\n{inner}__ksc_update({fd}, &__ksc_k{n}, &__ksc_v{n}, sizeof(__ksc_v{n}), {p});\n{pad}}}",
-                    p = percpu as u8,
-                    op = op.symbol()
-                );
-            }
-            StmtKind::MapDelete { map, key } => {
-                let (fd, _, _) = self.user_map(*map);
-                let (_, kt, _) = self.map_parts(*map);
-                let n = self.fresh();
-                let _ = writeln!(out, "{pad}{{");
-                self.temp(kt, &format!("__ksc_k{n}"), key, st, out, &inner);
-                let _ = writeln!(
-                    out,
-                    "{inner}bpf_map_delete_elem({fd}, &__ksc_k{n});\n{pad}}}"
-                );
-            }
-            StmtKind::ForEach {
-                map,
-                key,
-                value,
-                body,
-            } => {
-                let (fd, percpu, width) = self.user_map(*map);
-                let (_, kt, vt) = self.map_parts(*map);
-                let n = self.fresh();
-                let kname = st.names[key.index()].clone();
-                let vname = st.names[value.index()].clone();
-                let kd = self.decl(kt, &format!("__ksc_cur{n}"));
-                let pd = self.decl(kt, &format!("__ksc_prev{n}"));
-                let kv = self.decl(kt, &kname);
-                let vv = self.decl(vt, &vname);
-                let _ = write!(
-                    out,
-                    "{pad}{{\n{inner}int __ksc_fd{n} = {fd};\n{inner}{kd};\n{inner}{pd};\n{inner}for (int __ksc_r{n} = bpf_map_get_next_key(__ksc_fd{n}, NULL, &__ksc_cur{n}); __ksc_r{n} == 0; __ksc_prev{n} = __ksc_cur{n}, __ksc_r{n} = bpf_map_get_next_key(__ksc_fd{n}, &__ksc_prev{n}, &__ksc_cur{n})) {{\n{inner}    {kv} = __ksc_cur{n};\n{inner}    {vv};\n{inner}    if (__ksc_lookup(__ksc_fd{n}, &{kname}, &{vname}, sizeof({vname}), {p}, {width}))\n{inner}        continue;\n{inner}    ",
-                    p = percpu as u8
-                );
-                self.block(body, st, out, ind + 1);
-                let _ = writeln!(out, "\n{inner}}}\n{pad}}}");
-            }
-            _ => return false,
-        }
-        true
-    }
-
     /// Built-in functions in userspace.
     pub(super) fn user_builtin(&mut self, b: Builtin, args: &[Expr], texts: &[String]) -> String {
         let str_arg = |g: &Self, i: usize| -> String {
@@ -1040,5 +923,225 @@ KSC_RT int __ksc_update(int fd, const void *key, const void *value, size_t size,
             "KSC_RT int __ksc_int(const char *s, long long lo, unsigned long long hi, long long *out)\n{\n    char *end;\n    errno = 0;\n    if (*s == '-') {\n        long long v = strtoll(s, &end, 0);\n        if (errno || *end || v < lo)\n            return -1;\n        *out = v;\n        return 0;\n    }\n    unsigned long long v = strtoull(s, &end, 0);\n    if (errno || *end || !*s || v > hi)\n        return -1;\n    *out = (long long)v;\n    return 0;\n}\n\n",
         );
         self.out.push_str(&s);
+    }
+}
+
+/// The userspace side: the loader over the libbpf skeleton.
+pub(super) struct User;
+
+impl Flavour for User {
+    fn module(&self, g: &mut Gen) {
+        g.user_module();
+    }
+
+    fn writes(&self, f: &Function) -> bool {
+        f.domain == Domain::Userspace && matches!(f.kind, FnKind::Userspace | FnKind::Test)
+    }
+
+    fn ends_process(&self, m: &Module, id: FnId) -> bool {
+        // `main` ends the process on an uncaught throw.
+        m.main == Some(id)
+    }
+
+    fn decl(&self, g: &mut Gen, t: TypeId, name: &str) -> Option<String> {
+        match g.kind(t) {
+            // A program or struct_ops table is its index in the runtime's
+            // tables.
+            TypeKind::ProgramRef | TypeKind::ProgramHandle | TypeKind::StructOpsRef => {
+                Some(if name.is_empty() {
+                    "int".into()
+                } else {
+                    format!("int {name}")
+                })
+            }
+            TypeKind::Function(sig) => {
+                let sig = sig.clone();
+                let params: Vec<String> = sig.params.iter().map(|p| g.type_name(*p)).collect();
+                let params = if params.is_empty() {
+                    "void".to_string()
+                } else {
+                    params.join(", ")
+                };
+                Some(g.decl(sig.ret, &format!("(*{name})({params})")))
+            }
+            _ => None,
+        }
+    }
+
+    fn skips_struct(&self, _g: &Gen, s: &StructDef) -> bool {
+        // Kernel structs are the eBPF side's.
+        s.kernel
+    }
+
+    fn linkage(&self, _g: &Gen, _id: FnId) -> &'static str {
+        ""
+    }
+
+    fn uncaught(&self, st: &FnState) -> Option<&'static str> {
+        // Uncaught in userspace: the process ends (DECISIONS.md).
+        (!st.is_program).then_some("__ksc_uncaught(__ksc_err);")
+    }
+
+    fn global(&self, g: &mut Gen, e: &Expr, id: GlobalId) -> String {
+        // Through the skeleton: the initial image before load(), the live
+        // value after (DECISIONS.md).
+        let gl = &g.m.globals[id.index()];
+        if matches!(g.kind(gl.ty), TypeKind::Function(_)) {
+            let name = gl.name.clone();
+            g.err(
+                e.span,
+                format!("global `{name}` holds a function pointer, and globals are shared with eBPF code, where userspace functions do not exist: keep userspace function pointers in local variables"),
+            );
+            return "0".into();
+        }
+        let sec = if gl.visibility == GlobalVisibility::Pinned {
+            "data_pinned_globals"
+        } else {
+            "data"
+        };
+        format!("__ksc_skel->{sec}->{}", ident(&gl.name))
+    }
+
+    fn config_field(&self, g: &mut Gen, c: ConfigId, field: u32) -> String {
+        let cfg = &g.m.configs[c.index()];
+        let n = ident(&cfg.name);
+        format!(
+            "__ksc_skel->data_config_{n}->{n}.{}",
+            ident(&cfg.fields[field as usize].name)
+        )
+    }
+
+    fn fn_ref(&self, g: &mut Gen, _e: &Expr, f: FnId) -> String {
+        let fun = &g.m.functions[f.index()];
+        match fun.kind {
+            // A program is its index in the loader's table.
+            FnKind::Program(_) => g.program_index(f).to_string(),
+            _ => ident(&fun.name),
+        }
+    }
+
+    fn struct_ops_ref(&self, _g: &mut Gen, _e: &Expr, i: u32) -> String {
+        i.to_string()
+    }
+
+    fn call_pointer(
+        &self,
+        g: &mut Gen,
+        _e: &Expr,
+        p: &Expr,
+        args: &[String],
+        st: &mut FnState,
+    ) -> String {
+        let f = g.expr(p, st);
+        format!("({f})({})", args.join(", "))
+    }
+
+    fn builtin(&self, g: &mut Gen, _e: &Expr, b: Builtin, args: &[Expr], a: &[String]) -> String {
+        g.user_builtin(b, args, a)
+    }
+
+    fn print(&self) -> (&'static str, bool, bool) {
+        // printf, one line per call (DECISIONS.md).
+        ("printf", true, true)
+    }
+
+    fn ring_read(
+        &self,
+        g: &mut Gen,
+        _e: &Expr,
+        map: MapId,
+        timeout: Option<&Expr>,
+        st: &mut FnState,
+    ) -> String {
+        g.user_ring_read(map, timeout, st)
+    }
+
+    fn map_update(&self, g: &mut Gen, map: MapId, key: &str, value: &str, pad: &str) -> String {
+        let (fd, percpu, _) = g.user_map(map);
+        let (_, _, vt) = g.map_parts(map);
+        let t = g.type_name(vt);
+        format!(
+            "{pad}if (__ksc_update({fd}, {key}, {value}, sizeof({t}), {}))\n{pad}    fprintf(stderr, \"error: cannot update map `%s`: %s\\n\", \"{}\", strerror(errno));\n",
+            percpu as u8,
+            esc_c(&g.m.maps[map.index()].name)
+        )
+    }
+
+    fn map_delete(&self, g: &mut Gen, map: MapId, key: &str, pad: &str) -> String {
+        let (fd, _, _) = g.user_map(map);
+        format!("{pad}bpf_map_delete_elem({fd}, {key});\n")
+    }
+
+    fn map_lookup(&self, g: &mut Gen, map: MapId, key: &str, n: u32, pointer: bool) -> String {
+        let (fd, percpu, width) = g.user_map(map);
+        let (_, _, vt) = g.map_parts(map);
+        let vd = g.decl(vt, &format!("__ksc_v{n}"));
+        let lookup = format!(
+            "__ksc_lookup({fd}, {key}, &__ksc_v{n}, sizeof(__ksc_v{n}), {}, {width})",
+            percpu as u8
+        );
+        if pointer {
+            // A pointer to this call site's copy of the entry (userspace
+            // reads snapshots; write entries back with `m[k] = v`).
+            format!("static {vd}; {lookup} == 0 ? &__ksc_v{n} : NULL;")
+        } else {
+            format!("{vd}; if ({lookup}) __builtin_memset(&__ksc_v{n}, 0, sizeof(__ksc_v{n})); __ksc_v{n};")
+        }
+    }
+
+    fn map_compound(
+        &self,
+        g: &mut Gen,
+        map: MapId,
+        key: &str,
+        n: u32,
+        place: &MapPlace,
+        value: &str,
+        pad: &str,
+    ) -> String {
+        // A read, the change, a write back (not atomic: the eBPF side's
+        // additions in between are lost, as with any read-modify-write
+        // through the syscall).
+        let (fd, percpu, width) = g.user_map(map);
+        let (_, _, vt) = g.map_parts(map);
+        let vd = g.decl(vt, &format!("__ksc_v{n}"));
+        format!(
+            "{pad}{vd};\n{pad}if (__ksc_lookup({fd}, {key}, &__ksc_v{n}, sizeof(__ksc_v{n}), {p}, {width}))\n{pad}    __builtin_memset(&__ksc_v{n}, 0, sizeof(__ksc_v{n}));\n{pad}__ksc_v{n}{field} {op}= {value};\n{pad}__ksc_update({fd}, {key}, &__ksc_v{n}, sizeof(__ksc_v{n}), {p});\n",
+            p = percpu as u8,
+            field = place.field,
+            op = place.op.symbol()
+        )
+    }
+
+    fn map_iterate(
+        &self,
+        g: &mut Gen,
+        _s: &Stmt,
+        map: MapId,
+        key: LocalId,
+        value: LocalId,
+        body: &Block,
+        st: &mut FnState,
+        out: &mut Out,
+        ind: usize,
+    ) {
+        let pad = Gen::indent(ind);
+        let inner = format!("{pad}    ");
+        let (fd, percpu, width) = g.user_map(map);
+        let (_, kt, vt) = g.map_parts(map);
+        let n = g.fresh();
+        let kname = st.names[key.index()].clone();
+        let vname = st.names[value.index()].clone();
+        let kd = g.decl(kt, &format!("__ksc_cur{n}"));
+        let pd = g.decl(kt, &format!("__ksc_prev{n}"));
+        let kv = g.decl(kt, &kname);
+        let vv = g.decl(vt, &vname);
+        let _ = write!(
+            out,
+            "{pad}{{\n{inner}int __ksc_fd{n} = {fd};\n{inner}{kd};\n{inner}{pd};\n{inner}for (int __ksc_r{n} = bpf_map_get_next_key(__ksc_fd{n}, NULL, &__ksc_cur{n}); __ksc_r{n} == 0; __ksc_prev{n} = __ksc_cur{n}, __ksc_r{n} = bpf_map_get_next_key(__ksc_fd{n}, &__ksc_prev{n}, &__ksc_cur{n})) {{\n{inner}    {kv} = __ksc_cur{n};\n{inner}    {vv};\n{inner}    if (__ksc_lookup(__ksc_fd{n}, &{kname}, &{vname}, sizeof({vname}), {p}, {width}))\n{inner}        continue;\n{inner}    ",
+            p = percpu as u8
+        );
+        g.block(body, st, out, ind + 1);
+        let _ = writeln!(out, "\n{inner}}}\n{pad}}}");
     }
 }
