@@ -268,9 +268,11 @@ impl<'m> Gen<'m> {
         }
     }
 
-    /// The address of `e` as a map key or value of type `ty`: a
-    /// temporary `name`, zeroed first when it is an aggregate, written to
-    /// `out`.
+    /// The address of `e` as a map key or value of type `ty`: the local
+    /// itself when `e` is a local of exactly that type (its bytes are what
+    /// a copy would hold: aggregate locals are zeroed when declared, so a
+    /// struct key's padding is zero), else a temporary `name`, zeroed
+    /// first when it is an aggregate, written to `out`.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn map_arg(
         &mut self,
@@ -282,6 +284,15 @@ impl<'m> Gen<'m> {
         pad: &str,
         end: &str,
     ) -> String {
+        if let ExprKind::Local(l) = e.kind {
+            let own = &self.current_locals()[l.index()];
+            let param = l.index() < self.m.functions[self.current.get().index()].params as usize;
+            let aggregate = matches!(self.kind(ty), TypeKind::Struct(_) | TypeKind::Array(..));
+            // Struct parameters are copies whose padding C leaves undefined.
+            if e.ty == ty && own.ty == ty && !(param && aggregate) {
+                return format!("&{}", st.names[l.index()]);
+            }
+        }
         self.temp(ty, name, e, st, out, pad, end);
         format!("&{name}")
     }
