@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release -p ksc-backend-ebpf-c --example ksc-ebpf-c
-gen=target/release/examples/ksc-ebpf-c
+gen=${CARGO_TARGET_DIR:-target}/release/examples/ksc-ebpf-c
 work=$(mktemp -d)
 pins=/sys/fs/bpf/ksc-bench-$$
 trap 'rm -rf "$work" "$pins"' EXIT

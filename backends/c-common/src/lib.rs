@@ -12,22 +12,45 @@ pub use emit::{generate_c, generate_user_c, EmitError};
 
 /// The output directory's Makefile. The kernel side: clang 14 or newer, the
 /// UAPI and libbpf headers, no vmlinux.h (kernel structs come from BTF
-/// inside the .c file). With `userspace`, also the skeleton (bpftool) and
-/// the executable `<name>` linked with libbpf; `make` builds both.
-pub fn makefile(name: &str, userspace: bool) -> String {
-    let (all, user_rules, clean) = if userspace {
+/// inside the .c file). With `runtime` (the hash of the loader runtime's
+/// source, `ksc_runtime.c`/`.h` written beside), also the skeleton
+/// (bpftool), the program's object and the executable `<name>` linked with
+/// the runtime library and libbpf; `make` builds both. The runtime library
+/// is built once per version into a cache shared by every program
+/// (`$KSC_CACHE_DIR`, else `~/.cache/ksc`), in a directory named by the
+/// hash, so a program's build compiles only its own code.
+pub fn makefile(name: &str, runtime: Option<&str>) -> String {
+    let (all, user_rules, clean) = if let Some(hash) = runtime {
         (
             format!("$(EBPF_OBJ) {name}"),
             format!(
                 r#"
+# The loader runtime, built once into the cache: its directory names the
+# hash of its source, so the library there is never out of date.
+KSC_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ksc
+KSC_RT_DIR := $(KSC_CACHE_DIR)/runtime-{hash}
+KSC_RT_LIB := $(KSC_RT_DIR)/libksc_rt.a
+
 {name}.skel.h: $(EBPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name {name}_ebpf > $@
 
-{name}: {name}.c {name}.skel.h
-	$(CC) $(CFLAGS) -o $@ {name}.c $(LDLIBS)
+{name}.o: {name}.c {name}.skel.h ksc_runtime.h
+	$(CC) $(CFLAGS) -c {name}.c -o $@
+
+{name}: {name}.o $(KSC_RT_LIB)
+	$(CC) $(CFLAGS) -o $@ {name}.o $(KSC_RT_LIB) $(LDLIBS)
+
+# Built under a temporary name and renamed: builds running side by side
+# share the cache.
+$(KSC_RT_LIB):
+	mkdir -p $(KSC_RT_DIR)
+	$(CC) $(CFLAGS) -c ksc_runtime.c -o $(KSC_RT_DIR)/ksc_runtime.$$$$.o && \
+	$(AR) rcs $(KSC_RT_DIR)/libksc_rt.$$$$.a $(KSC_RT_DIR)/ksc_runtime.$$$$.o && \
+	rm -f $(KSC_RT_DIR)/ksc_runtime.$$$$.o && \
+	mv -f $(KSC_RT_DIR)/libksc_rt.$$$$.a $@
 "#
             ),
-            format!(" {name}.skel.h {name}"),
+            format!(" {name}.skel.h {name}.o {name}"),
         )
     } else {
         ("$(EBPF_OBJ)".to_string(), String::new(), String::new())

@@ -44,7 +44,7 @@ pub fn generate(
         },
         GeneratedFile {
             path: "Makefile".into(),
-            contents: ksc_backend_c_common::makefile(&module.name, false),
+            contents: ksc_backend_c_common::makefile(&module.name, None),
         },
     ])
 }

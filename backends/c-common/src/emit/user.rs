@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use ksc_ir::*;
 
-use super::{esc_c, ident, FnState, Gen};
+use super::*;
 
 impl<'m> Gen<'m> {
     fn skel(&self) -> String {
@@ -29,7 +29,7 @@ impl<'m> Gen<'m> {
         self.programs().iter().position(|p| p.0 == f).unwrap_or(0)
     }
 
-    pub(super) fn user_module(&mut self) {
+    fn user_module(&mut self) {
         let m = self.m;
         let skel = self.skel();
         let _ = writeln!(
@@ -38,7 +38,7 @@ impl<'m> Gen<'m> {
             m.source_path, m.name
         );
         self.out.push_str(
-            "#define _GNU_SOURCE\n#include <arpa/inet.h>\n#include <errno.h>\n#include <stdarg.h>\n#include <getopt.h>\n#include <net/if.h>\n#include <signal.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <dirent.h>\n#include <sys/mount.h>\n#include <sys/stat.h>\n#include <sys/statfs.h>\n#include <unistd.h>\n#include <linux/magic.h>\n#include <linux/types.h>\n#include <linux/if_link.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf.h>\n#include <bpf/libbpf.h>\n",
+            "#define _GNU_SOURCE\n#include <arpa/inet.h>\n#include <errno.h>\n#include <stdarg.h>\n#include <getopt.h>\n#include <net/if.h>\n#include <signal.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <sys/stat.h>\n#include <unistd.h>\n#include <linux/types.h>\n#include <linux/if_link.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf.h>\n#include <bpf/libbpf.h>\n",
         );
         // The skeleton names the programs' types: define them first.
         self.types();
@@ -46,7 +46,13 @@ impl<'m> Gen<'m> {
             let def = self.config_struct(c);
             self.out.push_str(&def);
         }
-        let _ = writeln!(self.out, "\n#include \"{}.skel.h\"\n", m.name);
+        let _ = writeln!(
+            self.out,
+            "\n#include \"{}.skel.h\"\n#include \"ksc_runtime.h\"\n",
+            m.name
+        );
+        // The helpers the functions use go here, once they are known.
+        let prelude = std::mem::take(&mut self.out);
         self.runtime(&skel);
         for mp in m.maps.iter().filter(|mp| mp.kind == MapKind::Ringbuf) {
             // A `ringbuf<u8>` carries byte records of any size up to the ring's.
@@ -56,7 +62,7 @@ impl<'m> Gen<'m> {
             };
             let _ = writeln!(
                 self.out,
-                "KSC_RT struct __ksc_ring __ksc_ring_{} = {{ .size = {size} }};",
+                "static struct __ksc_ring __ksc_ring_{} = {{ .size = {size} }};",
                 ident(&mp.name)
             );
         }
@@ -71,654 +77,81 @@ impl<'m> Gen<'m> {
             self.function(*id, f);
         }
         self.c_main();
+        self.out = prelude + &self.helpers + &self.out;
     }
 
-    /// The loader runtime: the skeleton, program handles, attach/detach,
-    /// cleanup on exit and on SIGINT/SIGTERM, map access helpers.
+    /// The program as the runtime library sees it (`ksc_runtime.h`): the
+    /// skeleton's open/load/destroy, the program and struct_ops tables and
+    /// the pin paths, in a `struct ksc_rt_desc` that `main` passes to
+    /// `__ksc_open`.
     fn runtime(&mut self, skel: &str) {
         let m = self.m;
+        let mut s = format!(
+            "// ---- this program, for the loader runtime (ksc_runtime.h) ----------\nstatic struct {skel} *__ksc_skel;\n\nstatic struct bpf_object *__ksc_rt_open(const struct bpf_object_open_opts *opts)\n{{\n    __ksc_skel = {skel}__open_opts(opts);\n    return __ksc_skel ? __ksc_skel->obj : NULL;\n}}\n\nstatic int __ksc_rt_load(void)\n{{\n    return {skel}__load(__ksc_skel);\n}}\n\nstatic void __ksc_rt_destroy(void)\n{{\n    {skel}__destroy(__ksc_skel);\n    __ksc_skel = NULL;\n}}\n\n"
+        );
         let progs = self.programs();
-        let mut table = String::new();
-        for (_, f) in &progs {
-            let kind = match &f.kind {
-                FnKind::Program(ProgramType::Xdp) => "KSC_XDP",
-                FnKind::Program(ProgramType::Tc { ingress: true }) => "KSC_TC_INGRESS",
-                FnKind::Program(ProgramType::Tc { ingress: false }) => "KSC_TC_EGRESS",
-                _ => "KSC_LINK",
-            };
-            let sec = self.section(f).unwrap_or_default();
-            let _ = writeln!(
-                table,
-                "    {{ \"{}\", {kind}, \"{}\" }},",
-                esc_c(&f.name),
-                esc_c(&sec)
-            );
+        if !progs.is_empty() {
+            s.push_str("static const struct ksc_rt_prog __ksc_progs[] = {\n");
+            for (_, f) in &progs {
+                let kind = match &f.kind {
+                    FnKind::Program(ProgramType::Xdp) => "KSC_XDP",
+                    FnKind::Program(ProgramType::Tc { ingress: true }) => "KSC_TC_INGRESS",
+                    FnKind::Program(ProgramType::Tc { ingress: false }) => "KSC_TC_EGRESS",
+                    _ => "KSC_LINK",
+                };
+                // What it attaches to, for the runtime's messages.
+                let sec = self.section(f).unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "    {{ \"{}\", {kind}, \"{}\" }},",
+                    esc_c(&f.name),
+                    esc_c(&sec)
+                );
+            }
+            s.push_str("};\n\n");
         }
-        if progs.is_empty() {
-            table.push_str("    { \"\", KSC_LINK, \"\" },\n");
-        }
-        let mut ops = String::new();
-        for o in &m.struct_ops {
-            let _ = writeln!(ops, "    \"{}\",", esc_c(&ident(&o.name)));
-        }
-        if ops.is_empty() {
-            ops.push_str("    \"\",\n");
+        if !m.struct_ops.is_empty() {
+            s.push_str("static const char *const __ksc_ops[] = {\n");
+            for o in &m.struct_ops {
+                let _ = writeln!(s, "    \"{}\",", esc_c(&ident(&o.name)));
+            }
+            s.push_str("};\n\n");
         }
         let pin_maps = m.maps.iter().any(|mp| mp.pinned);
         let pin_globals = m
             .globals
             .iter()
             .any(|g| g.visibility == GlobalVisibility::Pinned);
-        let mut pins = String::new();
-        if pin_maps || pin_globals {
-            let _ = writeln!(
-                pins,
-                "    if (__ksc_need_fs(\"/sys/fs/bpf\", \"bpf\", BPF_FS_MAGIC, \"pinned maps and globals live in it\"))\n        exit(1);\n    __ksc_mkdirs(\"/sys/fs/bpf/{}/maps\");",
-                m.name
-            );
-        }
-        if pin_globals {
-            let _ = writeln!(
-                pins,
-                "    __ksc_mkdirs(\"/sys/fs/bpf/{n}/globals\");\n    bpf_map__set_pin_path(__ksc_skel->maps.data_pinned_globals, \"/sys/fs/bpf/{n}/globals/pinned_globals\");",
-                n = m.name
-            );
-        }
-        let pin_root = if pin_maps {
-            format!("\"/sys/fs/bpf/{}/maps\"", m.name)
-        } else {
-            "NULL".into()
+        let quoted = |p: Option<String>| {
+            p.map_or_else(|| "NULL".to_string(), |p| format!("\"{}\"", esc_c(&p)))
         };
-        let _ = write!(
-            self.out,
-            r#"// ---- loader runtime ---------------------------------------------------
-// Not every program uses every part.
-#define KSC_RT static __attribute__((unused))
-enum {{ KSC_XDP, KSC_TC_INGRESS, KSC_TC_EGRESS, KSC_LINK }};
-// Each program: its name, how it attaches, its ELF section (what it attaches to).
-static const struct {{ const char *name; int kind; const char *sec; }} __ksc_progs[] = {{
-{table}}};
-#define KSC_NPROGS (sizeof(__ksc_progs) / sizeof(__ksc_progs[0]))
-static struct {{
-    int attached, ifindex;
-    __u32 xdp_flags;
-    struct bpf_link *link;
-    struct bpf_tc_hook hook;
-    struct bpf_tc_opts opts;
-    int hook_created;
-    int link_fd; /* > 0: attached through an XDP or tcx link */
-}} __ksc_h[KSC_NPROGS];
-// struct_ops tables (`register`) and their links.
-static const char *__ksc_ops[] = {{
-{ops}}};
-#define KSC_NOPS (sizeof(__ksc_ops) / sizeof(__ksc_ops[0]))
-static struct bpf_link *__ksc_ops_link[KSC_NOPS];
-static struct {skel} *__ksc_skel;
-KSC_RT int __ksc_loaded;
-static volatile sig_atomic_t __ksc_stop;
-
-/// A ring buffer read from userspace: `rb.read()` hands out one event at a
-/// time, copied into `slot` (valid until the next read of that ring).
-struct __ksc_ring {{
-    struct ring_buffer *rb;
-    void *slot;
-    size_t size;
-    int got;
-    struct __ksc_ring *next;
-}};
-static struct __ksc_ring *__ksc_rings;
-
-static void __ksc_cleanup(void);
-
-// libbpf's messages (the verifier's log among them) are kept, and shown,
-// trimmed to their end, only when loading fails.
-static char __ksc_log[1 << 16];
-static size_t __ksc_log_len;
-
-KSC_RT int __ksc_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{{
-    if (level == LIBBPF_DEBUG)
-        return 0;
-    char msg[8192];
-    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-    if (n <= 0)
-        return n;
-    size_t len = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
-    // Keep the end: when full, drop the older half.
-    if (__ksc_log_len + len >= sizeof(__ksc_log)) {{
-        size_t keep = sizeof(__ksc_log) / 2;
-        memmove(__ksc_log, __ksc_log + __ksc_log_len - keep, keep);
-        __ksc_log_len = keep;
-    }}
-    memcpy(__ksc_log + __ksc_log_len, msg, len);
-    __ksc_log_len += len;
-    __ksc_log[__ksc_log_len] = 0;
-    return n;
-}}
-
-KSC_RT void __ksc_print_log_tail(int lines)
-{{
-    size_t at = __ksc_log_len;
-    while (at > 0 && lines >= 0) {{
-        at--;
-        if (__ksc_log[at] == '\n')
-            lines--;
-    }}
-    fprintf(stderr, "%s%s", at > 0 ? "...\n" : "", __ksc_log + (at > 0 ? at + 1 : 0));
-}}
-
-KSC_RT void __ksc_on_signal(int sig)
-{{
-    (void)sig;
-    __ksc_stop = 1;
-}}
-
-/// After SIGINT/SIGTERM, at the next wait (`sleep`, `rb.read(ms)`): detach
-/// everything and exit 130, like an interrupted shell command.
-KSC_RT void __ksc_check_stop(void)
-{{
-    if (__ksc_stop) {{
-        __ksc_cleanup();
-        exit(130);
-    }}
-}}
-
-KSC_RT void __ksc_mkdirs(const char *path)
-{{
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {{
-        if (*p == '/') {{
-            *p = 0;
-            mkdir(buf, 0700);
-            *p = '/';
-        }}
-    }}
-    mkdir(buf, 0700);
-}}
-
-/// Is `dir` a mount of the file system with this magic number?
-KSC_RT int __ksc_is_fs(const char *dir, long magic)
-{{
-    struct statfs s;
-    return statfs(dir, &s) == 0 && (long)s.f_type == magic;
-}}
-
-/// Mount `fstype` at `dir` when it is not there, as bpftool does for
-/// bpffs (a fresh machine has neither bpffs nor tracefs mounted). 0 when
-/// it is there now; else says what is missing, why, and the command that
-/// fixes it, and returns a negative errno.
-KSC_RT int __ksc_need_fs(const char *dir, const char *fstype, long magic, const char *why)
-{{
-    if (__ksc_is_fs(dir, magic) || mount(fstype, dir, fstype, 0, NULL) == 0)
-        return 0;
-    int err = errno;
-    fprintf(stderr, "error: %s is not mounted at %s (%s), and `{name}` cannot mount it: %s\n"
-                    "  mount it as root: mount -t %s %s %s\n",
-            fstype, dir, why, strerror(err), fstype, fstype, dir);
-    return -err;
-}}
-
-/// Where libbpf looks for trace events: debugfs's tracing directory when
-/// debugfs is mounted, else tracefs's own mount point.
-KSC_RT const char *__ksc_tracefs(void)
-{{
-    return access("/sys/kernel/debug/tracing", F_OK) == 0 ? "/sys/kernel/debug/tracing" : "/sys/kernel/tracing";
-}}
-
-/// Edit distance between two names (for "did you mean").
-KSC_RT size_t __ksc_distance(const char *a, const char *b)
-{{
-    size_t la = strlen(a), lb = strlen(b), row[128];
-    if (la >= 128 || lb >= 128)
-        return (size_t)-1;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {{
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {{
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }}
-    }}
-    return row[lb];
-}}
-
-/// The (at most three) names closest to `name` among the entries of `dir`
-/// (or the text symbols of /proc/kallsyms when `dir` is NULL), written
-/// into `out` as "`a`, `b`"; empty when nothing is close.
-KSC_RT void __ksc_closest(const char *dir, const char *name, char *out, size_t n)
-{{
-    char best[3][256] = {{ "", "", "" }};
-    size_t dist[3] = {{ (size_t)-1, (size_t)-1, (size_t)-1 }}, limit = strlen(name) / 3 + 1;
-    DIR *d = dir ? opendir(dir) : NULL;
-    FILE *syms = dir ? NULL : fopen("/proc/kallsyms", "r");
-    char line[512], cand[256];
-    out[0] = 0;
-    for (;;) {{
-        if (d) {{
-            struct dirent *e = readdir(d);
-            if (!e)
-                break;
-            if (e->d_name[0] == '.' || e->d_type != DT_DIR)
-                continue;
-            snprintf(cand, sizeof(cand), "%s", e->d_name);
-        }} else if (syms && fgets(line, sizeof(line), syms)) {{
-            char type;
-            if (sscanf(line, "%*s %c %255s", &type, cand) != 2 || (type != 't' && type != 'T'))
-                continue;
-        }} else {{
-            break;
-        }}
-        size_t dc = __ksc_distance(name, cand);
-        // A close spelling, or a name that contains the one asked for.
-        if (dc > limit && !strstr(cand, name))
-            continue;
-        for (int i = 0; i < 3; i++) {{
-            if (!strcmp(best[i], cand))
-                break;
-            if (dc < dist[i]) {{
-                for (int j = 2; j > i; j--) {{
-                    dist[j] = dist[j - 1];
-                    memcpy(best[j], best[j - 1], sizeof(best[j]));
-                }}
-                dist[i] = dc;
-                snprintf(best[i], sizeof(best[i]), "%s", cand);
-                break;
-            }}
-        }}
-    }}
-    if (d)
-        closedir(d);
-    if (syms)
-        fclose(syms);
-    for (int i = 0; i < 3 && best[i][0]; i++) {{
-        size_t at = strlen(out);
-        snprintf(out + at, n - at, "%s`%.120s`", i ? ", " : "", best[i]);
-    }}
-}}
-
-/// Why a tracepoint or probe did not attach, in plain words: the event or
-/// function does not exist (with the closest names), or the kernel has no
-/// kprobes at all. Falls back to the errno's text.
-KSC_RT void __ksc_why_no_link(int h, int err, char *why, size_t n)
-{{
-    const char *sec = __ksc_progs[h].sec;
-    char path[512], near[512];
-    snprintf(why, n, "%s", strerror(-err));
-    if (!strncmp(sec, "tracepoint/", 11)) {{
-        char cat[128] = "";
-        const char *event = strchr(sec + 11, '/');
-        if (!event)
-            return;
-        snprintf(cat, sizeof(cat), "%.*s", (int)(event - sec - 11), sec + 11);
-        event++;
-        snprintf(path, sizeof(path), "%s/events/%s", __ksc_tracefs(), cat);
-        if (access(path, F_OK) != 0) {{
-            snprintf(path, sizeof(path), "%s/events", __ksc_tracefs());
-            __ksc_closest(path, cat, near, sizeof(near));
-            snprintf(why, n, "this kernel has no tracepoint category `%s`%s%s%s", cat,
-                     near[0] ? " (closest: " : "", near, near[0] ? ")" : "");
-            return;
-        }}
-        snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", event);
-        if (access(path, F_OK) != 0) {{
-            *strrchr(path, '/') = 0;
-            __ksc_closest(path, event, near, sizeof(near));
-            snprintf(why, n, "this kernel has no tracepoint `%s/%s`%s%s%s", cat, event,
-                     near[0] ? " (closest in that category: " : "", near, near[0] ? ")" : "");
-        }}
-    }} else if (!strncmp(sec, "kprobe/", 7)) {{
-        char fn[128];
-        snprintf(fn, sizeof(fn), "%s", sec + 7);
-        fn[strcspn(fn, "+")] = 0;
-        snprintf(path, sizeof(path), "%s/kprobe_events", __ksc_tracefs());
-        if (access("/sys/bus/event_source/devices/kprobe", F_OK) != 0 && access(path, F_OK) != 0) {{
-            snprintf(why, n, "this kernel does not support kprobes (it was built without CONFIG_KPROBES)");
-            return;
-        }}
-        __ksc_closest(NULL, fn, near, sizeof(near));
-        if (strncmp(near, "`", 1) || strncmp(near + 1, fn, strlen(fn)) || near[1 + strlen(fn)] != '`')
-            snprintf(why, n, "this kernel has no function `%s` to probe%s%s%s", fn,
-                     near[0] ? " (closest: " : "", near, near[0] ? ")" : "");
-    }}
-}}
-
-KSC_RT void __ksc_open(void)
-{{
-    // Line-buffered even into a pipe: a loader runs for long, and its
-    // lines should reach `| grep` or a log as they are printed.
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    libbpf_set_print(__ksc_libbpf_print);
-    LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = {pin_root});
-    __ksc_skel = {skel}__open_opts(&opts);
-    if (!__ksc_skel) {{
-        fprintf(stderr, "error: cannot open the eBPF object of `{name}`: %s\n", strerror(errno));
-        exit(1);
-    }}
-{pins}    atexit(__ksc_cleanup);
-    signal(SIGINT, __ksc_on_signal);
-    signal(SIGTERM, __ksc_on_signal);
-}}
-
-/// `load(prog)`: loading any program loads the object (and creates maps).
-KSC_RT int __ksc_load(int prog)
-{{
-    if (!__ksc_loaded) {{
-        int err = {skel}__load(__ksc_skel);
-        if (err) {{
-            fprintf(stderr, "error: the kernel rejected the eBPF programs of `{name}` (%s); the end of the verifier's log:\n", strerror(-err));
-            __ksc_print_log_tail(25);
-            if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-                fprintf(stderr, "note: this kernel has no BTF (/sys/kernel/btf/vmlinux): programs that read kernel structs need a kernel built with CONFIG_DEBUG_INFO_BTF\n");
-            exit(1);
-        }}
-        __ksc_loaded = 1;
-    }}
-    return prog;
-}}
-
-KSC_RT struct bpf_program *__ksc_prog(int h)
-{{
-    return bpf_object__find_program_by_name(__ksc_skel->obj, __ksc_progs[h].name);
-}}
-
-/// XDP (kernel 5.9+) and TC (tcx, 6.6+) through a link: it goes away with
-/// the process, even a killed one, and never replaces or disturbs other
-/// users' programs (EBUSY instead). Made with the raw link_create so that
-/// it works with libbpf 1.1, whose headers predate tcx (BPF_TCX_INGRESS/
-/// EGRESS are 46/47 in the kernel's UAPI). Returns the link fd, or a
-/// negative errno (EINVAL on kernels without such links).
-KSC_RT int __ksc_if_link(int prog_fd, int ifindex, int kind, __u32 flags)
-{{
-    int type = kind == KSC_XDP ? BPF_XDP : kind == KSC_TC_INGRESS ? 46 : 47;
-    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
-    int fd = bpf_link_create(prog_fd, ifindex, (enum bpf_attach_type)type, &opts);
-    return fd < 0 ? -errno : fd;
-}}
-
-KSC_RT int __ksc_attach(int h, const char *target, int ifindex, __u32 flags)
-{{
-    if (!__ksc_loaded) {{
-        fprintf(stderr, "error: attach(%s) before load()\n", __ksc_progs[h].name);
-        return -EINVAL;
-    }}
-    if (__ksc_h[h].attached)
-        return 0;
-    struct bpf_program *prog = __ksc_prog(h);
-    int kind = __ksc_progs[h].kind, err = 0;
-    if (kind == KSC_XDP || kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) {{
-        if (target) {{
-            ifindex = (int)if_nametoindex(target);
-            if (!ifindex) {{
-                fprintf(stderr, "error: cannot attach `%s`: no network interface named `%s`\n", __ksc_progs[h].name, target);
-                return -ENODEV;
-            }}
-        }}
-        __ksc_h[h].ifindex = ifindex;
-    }}
-    int tc = kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS;
-    __ksc_h[h].link_fd = 0;
-    // A link first. Without one, XDP falls back to netlink only on kernels
-    // without XDP links (EINVAL); TC falls back to clsact on any failure
-    // (or when KSC_NO_TCX is set).
-    if (kind == KSC_XDP || (tc && !getenv("KSC_NO_TCX"))) {{
-        int fd = __ksc_if_link(bpf_program__fd(prog), ifindex, kind, kind == KSC_XDP ? flags : 0);
-        if (fd > 0)
-            __ksc_h[h].link_fd = fd;
-        else if (kind == KSC_XDP && fd != -EINVAL)
-            err = fd;
-    }}
-    if (__ksc_h[h].link_fd > 0 || err) {{
-        // Attached through the link, or failed.
-    }} else if (kind == KSC_XDP) {{
-        __ksc_h[h].xdp_flags = flags;
-        err = bpf_xdp_attach(ifindex, bpf_program__fd(prog), flags, NULL);
-    }} else if (tc) {{
-        struct bpf_tc_hook hook = {{ .sz = sizeof(hook), .ifindex = ifindex,
-            .attach_point = kind == KSC_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS }};
-        err = bpf_tc_hook_create(&hook);
-        __ksc_h[h].hook_created = !err;
-        if (err == -EEXIST)
-            err = 0;
-        if (!err) {{
-            struct bpf_tc_opts opts = {{ .sz = sizeof(opts), .handle = 1, .priority = 1, .prog_fd = bpf_program__fd(prog) }};
-            err = bpf_tc_attach(&hook, &opts);
-            __ksc_h[h].hook = hook;
-            __ksc_h[h].opts = opts;
-        }}
-    }} else {{
-        // Tracepoints are found through tracefs (kprobes too, on kernels
-        // without the kprobe PMU).
-        if (!strncmp(__ksc_progs[h].sec, "tracepoint/", 11)
-            && (err = __ksc_need_fs(__ksc_tracefs(), "tracefs", TRACEFS_MAGIC, "tracepoints are attached through it")))
-            return err;
-        __ksc_h[h].link = bpf_program__attach(prog);
-        err = __ksc_h[h].link ? 0 : -errno;
-    }}
-    if (err) {{
-        char why[1024];
-        __ksc_why_no_link(h, err, why, sizeof(why));
-        fprintf(stderr, "error: cannot attach `%s`%s%s: %s\n", __ksc_progs[h].name, target ? " to " : "", target ? target : "",
-                err == -EPERM ? "not permitted (run as root)"
-                : err == -EBUSY && kind == KSC_XDP ? "another XDP program is attached there (ksc does not replace it)"
-                : why);
-        return err;
-    }}
-    __ksc_h[h].attached = 1;
-    return 0;
-}}
-
-KSC_RT void __ksc_detach(int h)
-{{
-    if (!__ksc_h[h].attached)
-        return;
-    int kind = __ksc_progs[h].kind;
-    if (__ksc_h[h].link_fd > 0) {{
-        close(__ksc_h[h].link_fd);
-        __ksc_h[h].link_fd = 0;
-    }} else if (kind == KSC_XDP) {{
-        bpf_xdp_detach(__ksc_h[h].ifindex, __ksc_h[h].xdp_flags, NULL);
-    }} else if (kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) {{
-        __ksc_h[h].opts.prog_fd = 0;
-        __ksc_h[h].opts.prog_id = 0;
-        __ksc_h[h].opts.flags = 0;
-        bpf_tc_detach(&__ksc_h[h].hook, &__ksc_h[h].opts);
-        if (__ksc_h[h].hook_created) {{
-            __ksc_h[h].hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-            bpf_tc_hook_destroy(&__ksc_h[h].hook);
-        }}
-    }} else {{
-        bpf_link__destroy(__ksc_h[h].link);
-    }}
-    __ksc_h[h].attached = 0;
-}}
-
-/// `register(impl)`: load the object if needed, register the table.
-KSC_RT int __ksc_register(int i)
-{{
-    __ksc_load(0);
-    if (__ksc_ops_link[i])
-        return 0;
-    struct bpf_map *map = bpf_object__find_map_by_name(__ksc_skel->obj, __ksc_ops[i]);
-    struct bpf_link *link = map ? bpf_map__attach_struct_ops(map) : NULL;
-    if (!link) {{
-        int err = -errno;
-        fprintf(stderr, "error: cannot register `%s`: %s\n", __ksc_ops[i], err == -EEXIST ? "a table of that name is registered already" : strerror(-err));
-        return err;
-    }}
-    __ksc_ops_link[i] = link;
-    return 0;
-}}
-
-KSC_RT void __ksc_cleanup(void)
-{{
-    for (struct __ksc_ring *r = __ksc_rings; r; r = r->next) {{
-        ring_buffer__free(r->rb);
-        r->rb = NULL;
-    }}
-    for (int i = (int)KSC_NOPS - 1; i >= 0; i--) {{
-        if (__ksc_ops_link[i])
-            bpf_link__destroy(__ksc_ops_link[i]);
-        __ksc_ops_link[i] = NULL;
-    }}
-    for (int h = (int)KSC_NPROGS - 1; h >= 0; h--)
-        __ksc_detach(h);
-    if (__ksc_skel)
-        {skel}__destroy(__ksc_skel);
-    __ksc_skel = NULL;
-}}
-
-KSC_RT void __ksc_sleep(__u32 ms)
-{{
-    while (ms > 0 && !__ksc_stop) {{
-        __u32 step = ms > 100 ? 100 : ms;
-        usleep(step * 1000);
-        ms -= step;
-    }}
-    __ksc_check_stop();
-}}
-
-KSC_RT void __ksc_uncaught(__s64 err)
-{{
-    fprintf(stderr, "error: uncaught throw %lld\n", (long long)err);
-    exit(1);
-}}
-
-KSC_RT int __ksc_map_fd(struct bpf_map *map, const char *name)
-{{
-    if (!__ksc_loaded) {{
-        fprintf(stderr, "error: map `%s` used before load(): maps exist once the programs are loaded\n", name);
-        exit(1);
-    }}
-    return bpf_map__fd(map);
-}}
-
-KSC_RT int __ksc_ring_take(void *ctx, void *data, size_t len)
-{{
-    struct __ksc_ring *r = ctx;
-    memset(r->slot, 0, r->size);
-    memcpy(r->slot, data, len < r->size ? len : r->size);
-    r->got = 1;
-    // Negative: libbpf stops after this event (already consumed), so each
-    // read() takes exactly one.
-    return -ECANCELED;
-}}
-
-/// `rb.read(ms)`: the next event, or NULL when none arrives within `ms`.
-KSC_RT void *__ksc_ring_read(struct __ksc_ring *r, struct bpf_map *map, const char *name, __u32 ms)
-{{
-    if (!r->rb) {{
-        int fd = __ksc_map_fd(map, name);
-        if (!r->slot)
-            r->slot = calloc(1, r->size);
-        r->rb = r->slot ? ring_buffer__new(fd, __ksc_ring_take, r, NULL) : NULL;
-        if (!r->rb) {{
-            fprintf(stderr, "error: cannot read ring buffer `%s`: %s\n", name, strerror(errno));
-            exit(1);
-        }}
-        if (!r->next && __ksc_rings != r) {{
-            r->next = __ksc_rings;
-            __ksc_rings = r;
-        }}
-    }}
-    r->got = 0;
-    ring_buffer__consume(r->rb);
-    if (!r->got && ms > 0 && !__ksc_stop)
-        ring_buffer__poll(r->rb, (int)ms);
-    if (!r->got)
-        __ksc_check_stop();
-    return r->got ? r->slot : NULL;
-}}
-
-/// `test(prog, ctx)`: run the program once in the kernel on a zeroed
-/// packet of `size` bytes (BPF_PROG_TEST_RUN); its return value, or a
-/// negative errno with a message.
-KSC_RT int __ksc_test(int h, __u32 size, __u32 ifindex)
-{{
-    __ksc_load(h);
-    int fd = bpf_program__fd(__ksc_prog(h));
-    if (size < 14 || size > 4000) {{
-        fprintf(stderr, "error: test(%s): packet_size %u is outside 14..4000 (the kernel runs packets of an Ethernet header up to a page)\n", __ksc_progs[h].name, size);
-        return -EINVAL;
-    }}
-    unsigned char *pkt = calloc(1, size);
-    if (!pkt)
-        return -ENOMEM;
-    struct xdp_md xctx;
-    memset(&xctx, 0, sizeof(xctx));
-    xctx.data_end = size;
-    xctx.ingress_ifindex = ifindex;
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = size, .repeat = 1);
-    if (__ksc_progs[h].kind == KSC_XDP && ifindex) {{
-        opts.ctx_in = &xctx;
-        opts.ctx_size_in = sizeof(xctx);
-    }}
-    int err = bpf_prog_test_run_opts(fd, &opts);
-    free(pkt);
-    if (err) {{
-        err = -errno;
-        fprintf(stderr, "error: test(%s): the kernel cannot run it: %s\n", __ksc_progs[h].name, strerror(-err));
-        return err;
-    }}
-    return (int)opts.retval;
-}}
-
-/// Read a map entry; per-CPU values are summed when `sum_width` is 1, 2,
-/// 4 or 8 (an integer value), else CPU 0's value is read.
-KSC_RT int __ksc_lookup(int fd, const void *key, void *value, size_t size, int percpu, int sum_width)
-{{
-    if (!percpu)
-        return bpf_map_lookup_elem(fd, key, value);
-    int n = libbpf_num_possible_cpus();
-    size_t stride = (size + 7) & ~(size_t)7;
-    unsigned char *all = calloc(n, stride);
-    if (!all)
-        return -ENOMEM;
-    int err = bpf_map_lookup_elem(fd, key, all);
-    if (!err) {{
-        memcpy(value, all, size);
-        if (sum_width) {{
-            unsigned long long total = 0;
-            for (int c = 0; c < n; c++) {{
-                unsigned long long v = 0;
-                memcpy(&v, all + (size_t)c * stride, (size_t)sum_width);
-                total += v;
-            }}
-            memcpy(value, &total, (size_t)sum_width);
-        }}
-    }}
-    free(all);
-    return err;
-}}
-
-/// Write a map entry; a per-CPU entry gets the value on CPU 0 and zero on
-/// the others, so reading it back (summed) gives the value written.
-KSC_RT int __ksc_update(int fd, const void *key, const void *value, size_t size, int percpu)
-{{
-    if (!percpu)
-        return bpf_map_update_elem(fd, key, value, BPF_ANY);
-    int n = libbpf_num_possible_cpus();
-    size_t stride = (size + 7) & ~(size_t)7;
-    unsigned char *all = calloc(n, stride);
-    if (!all)
-        return -ENOMEM;
-    memcpy(all, value, size);
-    int err = bpf_map_update_elem(fd, key, all, BPF_ANY);
-    free(all);
-    return err;
-}}
-
-"#,
-            name = esc_c(&m.name)
+        let root = format!("/sys/fs/bpf/{}", m.name);
+        let pin_root = quoted(pin_maps.then(|| format!("{root}/maps")));
+        let pin_dir = quoted((pin_maps || pin_globals).then(|| format!("{root}/maps")));
+        let globals_dir = quoted(pin_globals.then(|| format!("{root}/globals")));
+        let globals_pin = quoted(pin_globals.then(|| format!("{root}/globals/pinned_globals")));
+        let globals_map = if pin_globals {
+            s.push_str("static struct bpf_map *__ksc_rt_globals(void)\n{\n    return __ksc_skel->maps.data_pinned_globals;\n}\n\n");
+            "__ksc_rt_globals"
+        } else {
+            "NULL"
+        };
+        let (progs_t, nprogs) = if progs.is_empty() {
+            ("NULL", 0)
+        } else {
+            ("__ksc_progs", progs.len())
+        };
+        let (ops_t, nops) = if m.struct_ops.is_empty() {
+            ("NULL", 0)
+        } else {
+            ("__ksc_ops", m.struct_ops.len())
+        };
+        let _ = writeln!(
+            s,
+            "static const struct ksc_rt_desc __ksc_desc = {{\n    .name = \"{}\",\n    .open = __ksc_rt_open,\n    .load = __ksc_rt_load,\n    .destroy = __ksc_rt_destroy,\n    .progs = {progs_t},\n    .nprogs = {nprogs},\n    .ops = {ops_t},\n    .nops = {nops},\n    .pin_root = {pin_root},\n    .pin_dir = {pin_dir},\n    .globals_dir = {globals_dir},\n    .globals_pin = {globals_pin},\n    .globals_map = {globals_map},\n}};\n",
+            esc_c(&m.name)
         );
+        self.out.push_str(&s);
     }
 
     /// `map` as an fd expression, and its per-CPU flag and sum width.
@@ -758,126 +191,6 @@ KSC_RT int __ksc_update(int fd, const void *key, const void *value, size_t size,
             None => "0".into(),
         };
         format!("(({t} *)__ksc_ring_read(&{reader}, __ksc_skel->maps.{name}, \"{shown}\", {ms}))")
-    }
-
-    pub(super) fn user_map_expr(&mut self, e: &Expr, st: &mut FnState) -> String {
-        let (map, key, pointer) = match &e.kind {
-            ExprKind::MapLookup { map, key } => (*map, key, true),
-            ExprKind::MapRead { map, key } => (*map, key, false),
-            _ => unreachable!(),
-        };
-        let (fd, percpu, width) = self.user_map(map);
-        let (_, kt, vt) = self.map_parts(map);
-        let n = self.fresh();
-        let mut setup = String::new();
-        self.temp(kt, &format!("__ksc_k{n}"), key, st, &mut setup, "");
-        let setup = setup.replace('\n', " ");
-        let vd = self.decl(vt, &format!("__ksc_v{n}"));
-        let lookup = format!(
-            "__ksc_lookup({fd}, &__ksc_k{n}, &__ksc_v{n}, sizeof(__ksc_v{n}), {}, {width})",
-            percpu as u8
-        );
-        if pointer {
-            // A pointer to this call site's copy of the entry (userspace
-            // reads snapshots; write entries back with `m[k] = v`).
-            format!("({{ {setup}static {vd}; {lookup} == 0 ? &__ksc_v{n} : NULL; }})")
-        } else {
-            format!("({{ {setup}{vd}; if ({lookup}) __builtin_memset(&__ksc_v{n}, 0, sizeof(__ksc_v{n})); __ksc_v{n}; }})")
-        }
-    }
-
-    /// Map statements in userspace. Returns false for other statements.
-    pub(super) fn user_map_stmt(
-        &mut self,
-        s: &Stmt,
-        st: &mut FnState,
-        out: &mut String,
-        ind: usize,
-    ) -> bool {
-        let pad = Self::indent(ind);
-        let inner = format!("{pad}    ");
-        match &s.kind {
-            StmtKind::MapUpdate { map, key, value } => {
-                let (fd, percpu, _) = self.user_map(*map);
-                let (_, kt, vt) = self.map_parts(*map);
-                let n = self.fresh();
-                let _ = writeln!(out, "{pad}{{");
-                self.temp(kt, &format!("__ksc_k{n}"), key, st, out, &inner);
-                self.temp(vt, &format!("__ksc_v{n}"), value, st, out, &inner);
-                let _ = writeln!(
-                    out,
-                    "{inner}if (__ksc_update({fd}, &__ksc_k{n}, &__ksc_v{n}, sizeof(__ksc_v{n}), {}))\n{inner}    fprintf(stderr, \"error: cannot update map `%s`: %s\\n\", \"{}\", strerror(errno));\n{pad}}}",
-                    percpu as u8,
-                    esc_c(&self.m.maps[map.index()].name)
-                );
-            }
-            StmtKind::MapCompound {
-                map,
-                key,
-                path,
-                op,
-                value,
-            } => {
-                let (fd, percpu, width) = self.user_map(*map);
-                let (_, kt, vt) = self.map_parts(*map);
-                let n = self.fresh();
-                let _ = writeln!(out, "{pad}{{");
-                self.temp(kt, &format!("__ksc_k{n}"), key, st, out, &inner);
-                let vd = self.decl(vt, &format!("__ksc_v{n}"));
-                let v = self.expr(value, st);
-                let mut field = String::new();
-                let mut fty = vt;
-                for &i in path {
-                    if let TypeKind::Struct(sd) = &self.m.types[fty.index()].kind {
-                        let f = &sd.fields[i as usize];
-                        let _ = write!(field, ".{}", ident(&f.name));
-                        fty = f.ty;
-                    }
-                }
-                let _ = writeln!(
-                    out,
-                    "{inner}{vd};\n{inner}if (__ksc_lookup({fd}, &__ksc_k{n}, &__ksc_v{n}, sizeof(__ksc_v{n}), {p}, {width}))\n{inner}    __builtin_memset(&__ksc_v{n}, 0, sizeof(__ksc_v{n}));\n{inner}__ksc_v{n}{field} {op}= {v};\n{inner}__ksc_update({fd}, &__ksc_k{n}, &__ksc_v{n}, sizeof(__ksc_v{n}), {p});\n{pad}}}",
-                    p = percpu as u8,
-                    op = op.symbol()
-                );
-            }
-            StmtKind::MapDelete { map, key } => {
-                let (fd, _, _) = self.user_map(*map);
-                let (_, kt, _) = self.map_parts(*map);
-                let n = self.fresh();
-                let _ = writeln!(out, "{pad}{{");
-                self.temp(kt, &format!("__ksc_k{n}"), key, st, out, &inner);
-                let _ = writeln!(
-                    out,
-                    "{inner}bpf_map_delete_elem({fd}, &__ksc_k{n});\n{pad}}}"
-                );
-            }
-            StmtKind::ForEach {
-                map,
-                key,
-                value,
-                body,
-            } => {
-                let (fd, percpu, width) = self.user_map(*map);
-                let (_, kt, vt) = self.map_parts(*map);
-                let n = self.fresh();
-                let kname = st.names[key.index()].clone();
-                let vname = st.names[value.index()].clone();
-                let kd = self.decl(kt, &format!("__ksc_cur{n}"));
-                let pd = self.decl(kt, &format!("__ksc_prev{n}"));
-                let kv = self.decl(kt, &kname);
-                let vv = self.decl(vt, &vname);
-                let _ = write!(
-                    out,
-                    "{pad}{{\n{inner}int __ksc_fd{n} = {fd};\n{inner}{kd};\n{inner}{pd};\n{inner}for (int __ksc_r{n} = bpf_map_get_next_key(__ksc_fd{n}, NULL, &__ksc_cur{n}); __ksc_r{n} == 0; __ksc_prev{n} = __ksc_cur{n}, __ksc_r{n} = bpf_map_get_next_key(__ksc_fd{n}, &__ksc_prev{n}, &__ksc_cur{n})) {{\n{inner}    {kv} = __ksc_cur{n};\n{inner}    {vv};\n{inner}    if (__ksc_lookup(__ksc_fd{n}, &{kname}, &{vname}, sizeof({vname}), {p}, {width}))\n{inner}        continue;\n{inner}    ",
-                    p = percpu as u8
-                );
-                self.block(body, st, out, ind + 1);
-                let _ = writeln!(out, "\n{inner}}}\n{pad}}}");
-            }
-            _ => return false,
-        }
-        true
     }
 
     /// Built-in functions in userspace.
@@ -932,7 +245,7 @@ KSC_RT int __ksc_update(int fd, const void *key, const void *value, size_t size,
         let m = self.m;
         let Some(main) = m.main else {
             self.out
-                .push_str("int main(void)\n{\n    __ksc_open();\n    return 0;\n}\n");
+                .push_str("int main(void)\n{\n    __ksc_open(&__ksc_desc);\n    return 0;\n}\n");
             return;
         };
         let f = &m.functions[main.index()];
@@ -956,7 +269,7 @@ KSC_RT int __ksc_update(int fd, const void *key, const void *value, size_t size,
             }
             let _ = write!(
                 s,
-                "    if (getenv(\"KSC_TEST\")) {{\n        static const struct {{ const char *name; int (*run)(void); }} tests[] = {{\n{table}        }};\n        int n = (int)(sizeof(tests) / sizeof(tests[0])), failed = 0;\n        __ksc_open();\n        printf(\"running %d test%s\\n\", n, n == 1 ? \"\" : \"s\");\n        for (int i = 0; i < n; i++) {{\n            fflush(stdout);\n            int r = tests[i].run();\n            if (r == 0) {{\n                printf(\"test %s ... ok\\n\", tests[i].name);\n            }} else {{\n                printf(\"test %s ... FAILED (returned %d)\\n\", tests[i].name, r);\n                failed++;\n            }}\n        }}\n        printf(\"\\ntest result: %s. %d passed; %d failed\\n\", failed ? \"FAILED\" : \"ok\", n - failed, failed);\n        __ksc_cleanup();\n        return failed ? 1 : 0;\n    }}\n"
+                "    if (getenv(\"KSC_TEST\")) {{\n        static const struct {{ const char *name; int (*run)(void); }} tests[] = {{\n{table}        }};\n        int n = (int)(sizeof(tests) / sizeof(tests[0])), failed = 0;\n        __ksc_open(&__ksc_desc);\n        printf(\"running %d test%s\\n\", n, n == 1 ? \"\" : \"s\");\n        for (int i = 0; i < n; i++) {{\n            fflush(stdout);\n            int r = tests[i].run();\n            if (r == 0) {{\n                printf(\"test %s ... ok\\n\", tests[i].name);\n            }} else {{\n                printf(\"test %s ... FAILED (returned %d)\\n\", tests[i].name, r);\n                failed++;\n            }}\n        }}\n        printf(\"\\ntest result: %s. %d passed; %d failed\\n\", failed ? \"FAILED\" : \"ok\", n - failed, failed);\n        __ksc_cleanup();\n        return failed ? 1 : 0;\n    }}\n"
             );
         }
         let call = if f.params == 1 {
@@ -1034,11 +347,227 @@ KSC_RT int __ksc_update(int fd, const void *key, const void *value, size_t size,
             s.push_str("    (void)argc;\n    (void)argv;\n");
             format!("{}()", ident(&f.name))
         };
-        let _ = write!(s, "    __ksc_open();\n    int status = (int){call};\n    __ksc_cleanup();\n    return status;\n}}\n");
-        // Integer options: checked parse with the field's range.
-        self.out.push_str(
-            "KSC_RT int __ksc_int(const char *s, long long lo, unsigned long long hi, long long *out)\n{\n    char *end;\n    errno = 0;\n    if (*s == '-') {\n        long long v = strtoll(s, &end, 0);\n        if (errno || *end || v < lo)\n            return -1;\n        *out = v;\n        return 0;\n    }\n    unsigned long long v = strtoull(s, &end, 0);\n    if (errno || *end || !*s || v > hi)\n        return -1;\n    *out = (long long)v;\n    return 0;\n}\n\n",
-        );
+        let _ = write!(s, "    __ksc_open(&__ksc_desc);\n    int status = (int){call};\n    __ksc_cleanup();\n    return status;\n}}\n");
         self.out.push_str(&s);
+    }
+}
+
+/// The userspace side: the loader over the libbpf skeleton.
+pub(super) struct User;
+
+impl Flavour for User {
+    fn module(&self, g: &mut Gen) {
+        g.user_module();
+    }
+
+    fn writes(&self, f: &Function) -> bool {
+        f.domain == Domain::Userspace && matches!(f.kind, FnKind::Userspace | FnKind::Test)
+    }
+
+    fn ends_process(&self, m: &Module, id: FnId) -> bool {
+        // `main` ends the process on an uncaught throw.
+        m.main == Some(id)
+    }
+
+    fn decl(&self, g: &mut Gen, t: TypeId, name: &str) -> Option<String> {
+        match g.kind(t) {
+            // A program or struct_ops table is its index in the runtime's
+            // tables.
+            TypeKind::ProgramRef | TypeKind::ProgramHandle | TypeKind::StructOpsRef => {
+                Some(if name.is_empty() {
+                    "int".into()
+                } else {
+                    format!("int {name}")
+                })
+            }
+            TypeKind::Function(sig) => {
+                let sig = sig.clone();
+                let params: Vec<String> = sig.params.iter().map(|p| g.type_name(*p)).collect();
+                let params = if params.is_empty() {
+                    "void".to_string()
+                } else {
+                    params.join(", ")
+                };
+                Some(g.decl(sig.ret, &format!("(*{name})({params})")))
+            }
+            _ => None,
+        }
+    }
+
+    fn skips_struct(&self, _g: &Gen, s: &StructDef) -> bool {
+        // Kernel structs are the eBPF side's.
+        s.kernel
+    }
+
+    fn linkage(&self, _g: &Gen, _id: FnId) -> &'static str {
+        ""
+    }
+
+    fn uncaught(&self, st: &FnState) -> Option<&'static str> {
+        // Uncaught in userspace: the process ends (DECISIONS.md).
+        (!st.is_program).then_some("__ksc_uncaught(__ksc_err);")
+    }
+
+    fn global(&self, g: &mut Gen, e: &Expr, id: GlobalId) -> String {
+        // Through the skeleton: the initial image before load(), the live
+        // value after (DECISIONS.md).
+        let gl = &g.m.globals[id.index()];
+        if matches!(g.kind(gl.ty), TypeKind::Function(_)) {
+            let name = gl.name.clone();
+            g.err(
+                e.span,
+                format!("global `{name}` holds a function pointer, and globals are shared with eBPF code, where userspace functions do not exist: keep userspace function pointers in local variables"),
+            );
+            return "0".into();
+        }
+        let sec = if gl.visibility == GlobalVisibility::Pinned {
+            "data_pinned_globals"
+        } else {
+            "data"
+        };
+        format!("__ksc_skel->{sec}->{}", ident(&gl.name))
+    }
+
+    fn config_field(&self, g: &mut Gen, c: ConfigId, field: u32) -> String {
+        let cfg = &g.m.configs[c.index()];
+        let n = ident(&cfg.name);
+        format!(
+            "__ksc_skel->data_config_{n}->{n}.{}",
+            ident(&cfg.fields[field as usize].name)
+        )
+    }
+
+    fn fn_ref(&self, g: &mut Gen, _e: &Expr, f: FnId) -> String {
+        let fun = &g.m.functions[f.index()];
+        match fun.kind {
+            // A program is its index in the loader's table.
+            FnKind::Program(_) => g.program_index(f).to_string(),
+            _ => ident(&fun.name),
+        }
+    }
+
+    fn struct_ops_ref(&self, _g: &mut Gen, _e: &Expr, i: u32) -> String {
+        i.to_string()
+    }
+
+    fn call_pointer(
+        &self,
+        g: &mut Gen,
+        _e: &Expr,
+        p: &Expr,
+        args: &[String],
+        st: &mut FnState,
+    ) -> String {
+        let f = g.expr(p, st);
+        format!("({f})({})", args.join(", "))
+    }
+
+    fn builtin(&self, g: &mut Gen, _e: &Expr, b: Builtin, args: &[Expr], a: &[String]) -> String {
+        g.user_builtin(b, args, a)
+    }
+
+    fn print(&self) -> (&'static str, bool, bool) {
+        // printf, one line per call (DECISIONS.md).
+        ("printf", true, true)
+    }
+
+    fn ring_read(
+        &self,
+        g: &mut Gen,
+        _e: &Expr,
+        map: MapId,
+        timeout: Option<&Expr>,
+        st: &mut FnState,
+    ) -> String {
+        g.user_ring_read(map, timeout, st)
+    }
+
+    fn map_update(&self, g: &mut Gen, map: MapId, key: &str, value: &str, pad: &str) -> String {
+        let (fd, percpu, _) = g.user_map(map);
+        let (_, _, vt) = g.map_parts(map);
+        let t = g.type_name(vt);
+        format!(
+            "{pad}if (__ksc_update({fd}, {key}, {value}, sizeof({t}), {}))\n{pad}    fprintf(stderr, \"error: cannot update map `%s`: %s\\n\", \"{}\", strerror(errno));\n",
+            percpu as u8,
+            esc_c(&g.m.maps[map.index()].name)
+        )
+    }
+
+    fn map_delete(&self, g: &mut Gen, map: MapId, key: &str, pad: &str) -> String {
+        let (fd, _, _) = g.user_map(map);
+        format!("{pad}bpf_map_delete_elem({fd}, {key});\n")
+    }
+
+    fn map_lookup(&self, g: &mut Gen, map: MapId, key: &str, n: u32, pointer: bool) -> String {
+        let (fd, percpu, width) = g.user_map(map);
+        let (_, _, vt) = g.map_parts(map);
+        let vd = g.decl(vt, &format!("__ksc_v{n}"));
+        let lookup = format!(
+            "__ksc_lookup({fd}, {key}, &__ksc_v{n}, sizeof(__ksc_v{n}), {}, {width})",
+            percpu as u8
+        );
+        if pointer {
+            // A pointer to this call site's copy of the entry (userspace
+            // reads snapshots; write entries back with `m[k] = v`).
+            format!("static {vd}; {lookup} == 0 ? &__ksc_v{n} : NULL;")
+        } else {
+            format!("{vd}; if ({lookup}) __builtin_memset(&__ksc_v{n}, 0, sizeof(__ksc_v{n})); __ksc_v{n};")
+        }
+    }
+
+    fn map_compound(
+        &self,
+        g: &mut Gen,
+        map: MapId,
+        key: &str,
+        n: u32,
+        place: &MapPlace,
+        value: &str,
+        pad: &str,
+    ) -> String {
+        // A read, the change, a write back (not atomic: the eBPF side's
+        // additions in between are lost, as with any read-modify-write
+        // through the syscall).
+        let (fd, percpu, width) = g.user_map(map);
+        let (_, _, vt) = g.map_parts(map);
+        let vd = g.decl(vt, &format!("__ksc_v{n}"));
+        format!(
+            "{pad}{vd};\n{pad}if (__ksc_lookup({fd}, {key}, &__ksc_v{n}, sizeof(__ksc_v{n}), {p}, {width}))\n{pad}    __builtin_memset(&__ksc_v{n}, 0, sizeof(__ksc_v{n}));\n{pad}__ksc_v{n}{field} {op}= {value};\n{pad}__ksc_update({fd}, {key}, &__ksc_v{n}, sizeof(__ksc_v{n}), {p});\n",
+            p = percpu as u8,
+            field = place.field,
+            op = place.op.symbol()
+        )
+    }
+
+    fn map_iterate(
+        &self,
+        g: &mut Gen,
+        _s: &Stmt,
+        map: MapId,
+        key: LocalId,
+        value: LocalId,
+        body: &Block,
+        st: &mut FnState,
+        out: &mut Out,
+        ind: usize,
+    ) {
+        let pad = Gen::indent(ind);
+        let inner = format!("{pad}    ");
+        let (fd, percpu, width) = g.user_map(map);
+        let (_, kt, vt) = g.map_parts(map);
+        let n = g.fresh();
+        let kname = st.names[key.index()].clone();
+        let vname = st.names[value.index()].clone();
+        let kd = g.decl(kt, &format!("__ksc_cur{n}"));
+        let pd = g.decl(kt, &format!("__ksc_prev{n}"));
+        let kv = g.decl(kt, &kname);
+        let vv = g.decl(vt, &vname);
+        let _ = write!(
+            out,
+            "{pad}{{\n{inner}int __ksc_fd{n} = {fd};\n{inner}{kd};\n{inner}{pd};\n{inner}for (int __ksc_r{n} = bpf_map_get_next_key(__ksc_fd{n}, NULL, &__ksc_cur{n}); __ksc_r{n} == 0; __ksc_prev{n} = __ksc_cur{n}, __ksc_r{n} = bpf_map_get_next_key(__ksc_fd{n}, &__ksc_prev{n}, &__ksc_cur{n})) {{\n{inner}    {kv} = __ksc_cur{n};\n{inner}    {vv};\n{inner}    if (__ksc_lookup(__ksc_fd{n}, &{kname}, &{vname}, sizeof({vname}), {p}, {width}))\n{inner}        continue;\n{inner}    ",
+            p = percpu as u8
+        );
+        g.block(body, st, out, ind + 1);
+        let _ = writeln!(out, "\n{inner}}}\n{pad}}}");
     }
 }

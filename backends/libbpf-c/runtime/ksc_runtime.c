@@ -1,0 +1,627 @@
+/* The loader runtime of ksc's userspace programs: see ksc_runtime.h.
+ * Compiled on its own (cc -Wall -Wextra) into libksc_rt.a. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ksc_runtime.h"
+
+/* The program being run, and its state. */
+static const struct ksc_rt_desc *__ksc_d;
+struct __ksc_handle {
+    int attached, ifindex;
+    __u32 xdp_flags;
+    struct bpf_link *link;
+    struct bpf_tc_hook hook;
+    struct bpf_tc_opts opts;
+    int hook_created;
+    int link_fd; /* > 0: attached through an XDP or tcx link */
+};
+static struct __ksc_handle *__ksc_h;
+/* struct_ops tables' links (`register`). */
+static struct bpf_link **__ksc_ops_link;
+static struct bpf_object *__ksc_obj;
+static int __ksc_loaded;
+static volatile sig_atomic_t __ksc_stop;
+static struct __ksc_ring *__ksc_rings;
+
+// libbpf's messages (the verifier's log among them) are kept, and shown,
+// trimmed to their end, only when loading fails.
+static char __ksc_log[1 << 16];
+static size_t __ksc_log_len;
+
+static int __ksc_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+    if (level == LIBBPF_DEBUG)
+        return 0;
+    char msg[8192];
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (n <= 0)
+        return n;
+    size_t len = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+    // Keep the end: when full, drop the older half.
+    if (__ksc_log_len + len >= sizeof(__ksc_log)) {
+        size_t keep = sizeof(__ksc_log) / 2;
+        memmove(__ksc_log, __ksc_log + __ksc_log_len - keep, keep);
+        __ksc_log_len = keep;
+    }
+    memcpy(__ksc_log + __ksc_log_len, msg, len);
+    __ksc_log_len += len;
+    __ksc_log[__ksc_log_len] = 0;
+    return n;
+}
+
+static void __ksc_print_log_tail(int lines)
+{
+    size_t at = __ksc_log_len;
+    while (at > 0 && lines >= 0) {
+        at--;
+        if (__ksc_log[at] == '\n')
+            lines--;
+    }
+    fprintf(stderr, "%s%s", at > 0 ? "...\n" : "", __ksc_log + (at > 0 ? at + 1 : 0));
+}
+
+static void __ksc_on_signal(int sig)
+{
+    (void)sig;
+    __ksc_stop = 1;
+}
+
+// After SIGINT/SIGTERM, at the next wait (`sleep`, `rb.read(ms)`): detach
+// everything and exit 130, like an interrupted shell command.
+static void __ksc_check_stop(void)
+{
+    if (__ksc_stop) {
+        __ksc_cleanup();
+        exit(130);
+    }
+}
+
+static void __ksc_mkdirs(const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            mkdir(buf, 0700);
+            *p = '/';
+        }
+    }
+    mkdir(buf, 0700);
+}
+
+// Is `dir` a mount of the file system with this magic number?
+static int __ksc_is_fs(const char *dir, long magic)
+{
+    struct statfs s;
+    return statfs(dir, &s) == 0 && (long)s.f_type == magic;
+}
+
+// Mount `fstype` at `dir` when it is not there, as bpftool does for
+// bpffs (a fresh machine has neither bpffs nor tracefs mounted). 0 when
+// it is there now; else says what is missing, why, and the command that
+// fixes it, and returns a negative errno.
+static int __ksc_need_fs(const char *dir, const char *fstype, long magic, const char *why)
+{
+    if (__ksc_is_fs(dir, magic) || mount(fstype, dir, fstype, 0, NULL) == 0)
+        return 0;
+    int err = errno;
+    fprintf(stderr, "error: %s is not mounted at %s (%s), and `%s` cannot mount it: %s\n"
+                    "  mount it as root: mount -t %s %s %s\n",
+            fstype, dir, why, __ksc_d->name, strerror(err), fstype, fstype, dir);
+    return -err;
+}
+
+// Where libbpf looks for trace events: debugfs's tracing directory when
+// debugfs is mounted, else tracefs's own mount point.
+static const char *__ksc_tracefs(void)
+{
+    return access("/sys/kernel/debug/tracing", F_OK) == 0 ? "/sys/kernel/debug/tracing" : "/sys/kernel/tracing";
+}
+
+// Edit distance between two names (for "did you mean").
+static size_t __ksc_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[128];
+    if (la >= 128 || lb >= 128)
+        return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+// The (at most three) names closest to `name` among the entries of `dir`
+// (or the text symbols of /proc/kallsyms when `dir` is NULL), written
+// into `out` as "`a`, `b`"; empty when nothing is close.
+static void __ksc_closest(const char *dir, const char *name, char *out, size_t n)
+{
+    char best[3][256] = { "", "", "" };
+    size_t dist[3] = { (size_t)-1, (size_t)-1, (size_t)-1 }, limit = strlen(name) / 3 + 1;
+    DIR *d = dir ? opendir(dir) : NULL;
+    FILE *syms = dir ? NULL : fopen("/proc/kallsyms", "r");
+    char line[512], cand[256];
+    out[0] = 0;
+    for (;;) {
+        if (d) {
+            struct dirent *e = readdir(d);
+            if (!e)
+                break;
+            if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+                continue;
+            snprintf(cand, sizeof(cand), "%s", e->d_name);
+        } else if (syms && fgets(line, sizeof(line), syms)) {
+            char type;
+            if (sscanf(line, "%*s %c %255s", &type, cand) != 2 || (type != 't' && type != 'T'))
+                continue;
+        } else {
+            break;
+        }
+        size_t dc = __ksc_distance(name, cand);
+        // A close spelling, or a name that contains the one asked for.
+        if (dc > limit && !strstr(cand, name))
+            continue;
+        for (int i = 0; i < 3; i++) {
+            if (!strcmp(best[i], cand))
+                break;
+            if (dc < dist[i]) {
+                for (int j = 2; j > i; j--) {
+                    dist[j] = dist[j - 1];
+                    memcpy(best[j], best[j - 1], sizeof(best[j]));
+                }
+                dist[i] = dc;
+                snprintf(best[i], sizeof(best[i]), "%s", cand);
+                break;
+            }
+        }
+    }
+    if (d)
+        closedir(d);
+    if (syms)
+        fclose(syms);
+    for (int i = 0; i < 3 && best[i][0]; i++) {
+        size_t at = strlen(out);
+        snprintf(out + at, n - at, "%s`%.120s`", i ? ", " : "", best[i]);
+    }
+}
+
+// Why a tracepoint or probe did not attach, in plain words: the event or
+// function does not exist (with the closest names), or the kernel has no
+// kprobes at all. Falls back to the errno's text.
+static void __ksc_why_no_link(int h, int err, char *why, size_t n)
+{
+    const char *sec = __ksc_d->progs[h].sec;
+    char path[512], near[512];
+    snprintf(why, n, "%s", strerror(-err));
+    if (!strncmp(sec, "tracepoint/", 11)) {
+        char cat[128] = "";
+        const char *event = strchr(sec + 11, '/');
+        if (!event)
+            return;
+        snprintf(cat, sizeof(cat), "%.*s", (int)(event - sec - 11), sec + 11);
+        event++;
+        snprintf(path, sizeof(path), "%s/events/%s", __ksc_tracefs(), cat);
+        if (access(path, F_OK) != 0) {
+            snprintf(path, sizeof(path), "%s/events", __ksc_tracefs());
+            __ksc_closest(path, cat, near, sizeof(near));
+            snprintf(why, n, "this kernel has no tracepoint category `%s`%s%s%s", cat,
+                     near[0] ? " (closest: " : "", near, near[0] ? ")" : "");
+            return;
+        }
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", event);
+        if (access(path, F_OK) != 0) {
+            *strrchr(path, '/') = 0;
+            __ksc_closest(path, event, near, sizeof(near));
+            snprintf(why, n, "this kernel has no tracepoint `%s/%s`%s%s%s", cat, event,
+                     near[0] ? " (closest in that category: " : "", near, near[0] ? ")" : "");
+        }
+    } else if (!strncmp(sec, "kprobe/", 7)) {
+        char fn[128];
+        snprintf(fn, sizeof(fn), "%s", sec + 7);
+        fn[strcspn(fn, "+")] = 0;
+        snprintf(path, sizeof(path), "%s/kprobe_events", __ksc_tracefs());
+        if (access("/sys/bus/event_source/devices/kprobe", F_OK) != 0 && access(path, F_OK) != 0) {
+            snprintf(why, n, "this kernel does not support kprobes (it was built without CONFIG_KPROBES)");
+            return;
+        }
+        __ksc_closest(NULL, fn, near, sizeof(near));
+        if (strncmp(near, "`", 1) || strncmp(near + 1, fn, strlen(fn)) || near[1 + strlen(fn)] != '`')
+            snprintf(why, n, "this kernel has no function `%s` to probe%s%s%s", fn,
+                     near[0] ? " (closest: " : "", near, near[0] ? ")" : "");
+    }
+}
+
+void __ksc_open(const struct ksc_rt_desc *desc)
+{
+    __ksc_d = desc;
+    // Line-buffered even into a pipe: a loader runs for long, and its
+    // lines should reach `| grep` or a log as they are printed.
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    libbpf_set_print(__ksc_libbpf_print);
+    __ksc_h = calloc(desc->nprogs > 0 ? (size_t)desc->nprogs : 1, sizeof(*__ksc_h));
+    __ksc_ops_link = calloc(desc->nops > 0 ? (size_t)desc->nops : 1, sizeof(*__ksc_ops_link));
+    if (!__ksc_h || !__ksc_ops_link) {
+        fprintf(stderr, "error: out of memory\n");
+        exit(1);
+    }
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = desc->pin_root);
+    __ksc_obj = desc->open(&opts);
+    if (!__ksc_obj) {
+        fprintf(stderr, "error: cannot open the eBPF object of `%s`: %s\n", desc->name, strerror(errno));
+        exit(1);
+    }
+    if (desc->pin_dir) {
+        if (__ksc_need_fs("/sys/fs/bpf", "bpf", BPF_FS_MAGIC, "pinned maps and globals live in it"))
+            exit(1);
+        __ksc_mkdirs(desc->pin_dir);
+    }
+    if (desc->globals_pin) {
+        __ksc_mkdirs(desc->globals_dir);
+        bpf_map__set_pin_path(desc->globals_map(), desc->globals_pin);
+    }
+    atexit(__ksc_cleanup);
+    signal(SIGINT, __ksc_on_signal);
+    signal(SIGTERM, __ksc_on_signal);
+}
+
+// `load(prog)`: loading any program loads the object (and creates maps).
+int __ksc_load(int prog)
+{
+    if (!__ksc_loaded) {
+        int err = __ksc_d->load();
+        if (err) {
+            fprintf(stderr, "error: the kernel rejected the eBPF programs of `%s` (%s); the end of the verifier's log:\n", __ksc_d->name, strerror(-err));
+            __ksc_print_log_tail(25);
+            if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+                fprintf(stderr, "note: this kernel has no BTF (/sys/kernel/btf/vmlinux): programs that read kernel structs need a kernel built with CONFIG_DEBUG_INFO_BTF\n");
+            exit(1);
+        }
+        __ksc_loaded = 1;
+    }
+    return prog;
+}
+
+static struct bpf_program *__ksc_prog(int h)
+{
+    return bpf_object__find_program_by_name(__ksc_obj, __ksc_d->progs[h].name);
+}
+
+// XDP (kernel 5.9+) and TC (tcx, 6.6+) through a link: it goes away with
+// the process, even a killed one, and never replaces or disturbs other
+// users' programs (EBUSY instead). Made with the raw link_create so that
+// it works with libbpf 1.1, whose headers predate tcx (BPF_TCX_INGRESS/
+// EGRESS are 46/47 in the kernel's UAPI). Returns the link fd, or a
+// negative errno (EINVAL on kernels without such links).
+static int __ksc_if_link(int prog_fd, int ifindex, int kind, __u32 flags)
+{
+    int type = kind == KSC_XDP ? BPF_XDP : kind == KSC_TC_INGRESS ? 46 : 47;
+    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+    int fd = bpf_link_create(prog_fd, ifindex, (enum bpf_attach_type)type, &opts);
+    return fd < 0 ? -errno : fd;
+}
+
+int __ksc_attach(int h, const char *target, int ifindex, __u32 flags)
+{
+    if (!__ksc_loaded) {
+        fprintf(stderr, "error: attach(%s) before load()\n", __ksc_d->progs[h].name);
+        return -EINVAL;
+    }
+    if (__ksc_h[h].attached)
+        return 0;
+    struct bpf_program *prog = __ksc_prog(h);
+    int kind = __ksc_d->progs[h].kind, err = 0;
+    if (kind == KSC_XDP || kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) {
+        if (target) {
+            ifindex = (int)if_nametoindex(target);
+            if (!ifindex) {
+                fprintf(stderr, "error: cannot attach `%s`: no network interface named `%s`\n", __ksc_d->progs[h].name, target);
+                return -ENODEV;
+            }
+        }
+        __ksc_h[h].ifindex = ifindex;
+    }
+    int tc = kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS;
+    __ksc_h[h].link_fd = 0;
+    // A link first. Without one, XDP falls back to netlink only on kernels
+    // without XDP links (EINVAL); TC falls back to clsact on any failure
+    // (or when KSC_NO_TCX is set).
+    if (kind == KSC_XDP || (tc && !getenv("KSC_NO_TCX"))) {
+        int fd = __ksc_if_link(bpf_program__fd(prog), ifindex, kind, kind == KSC_XDP ? flags : 0);
+        if (fd > 0)
+            __ksc_h[h].link_fd = fd;
+        else if (kind == KSC_XDP && fd != -EINVAL)
+            err = fd;
+    }
+    if (__ksc_h[h].link_fd > 0 || err) {
+        // Attached through the link, or failed.
+    } else if (kind == KSC_XDP) {
+        __ksc_h[h].xdp_flags = flags;
+        err = bpf_xdp_attach(ifindex, bpf_program__fd(prog), flags, NULL);
+    } else if (tc) {
+        struct bpf_tc_hook hook = { .sz = sizeof(hook), .ifindex = ifindex,
+            .attach_point = kind == KSC_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS };
+        err = bpf_tc_hook_create(&hook);
+        __ksc_h[h].hook_created = !err;
+        if (err == -EEXIST)
+            err = 0;
+        if (!err) {
+            struct bpf_tc_opts opts = { .sz = sizeof(opts), .handle = 1, .priority = 1, .prog_fd = bpf_program__fd(prog) };
+            err = bpf_tc_attach(&hook, &opts);
+            __ksc_h[h].hook = hook;
+            __ksc_h[h].opts = opts;
+        }
+    } else {
+        // Tracepoints are found through tracefs (kprobes too, on kernels
+        // without the kprobe PMU).
+        if (!strncmp(__ksc_d->progs[h].sec, "tracepoint/", 11)
+            && (err = __ksc_need_fs(__ksc_tracefs(), "tracefs", TRACEFS_MAGIC, "tracepoints are attached through it")))
+            return err;
+        __ksc_h[h].link = bpf_program__attach(prog);
+        err = __ksc_h[h].link ? 0 : -errno;
+    }
+    if (err) {
+        char why[1024];
+        __ksc_why_no_link(h, err, why, sizeof(why));
+        fprintf(stderr, "error: cannot attach `%s`%s%s: %s\n", __ksc_d->progs[h].name, target ? " to " : "", target ? target : "",
+                err == -EPERM ? "not permitted (run as root)"
+                : err == -EBUSY && kind == KSC_XDP ? "another XDP program is attached there (ksc does not replace it)"
+                : why);
+        return err;
+    }
+    __ksc_h[h].attached = 1;
+    return 0;
+}
+
+void __ksc_detach(int h)
+{
+    if (!__ksc_h[h].attached)
+        return;
+    int kind = __ksc_d->progs[h].kind;
+    if (__ksc_h[h].link_fd > 0) {
+        close(__ksc_h[h].link_fd);
+        __ksc_h[h].link_fd = 0;
+    } else if (kind == KSC_XDP) {
+        bpf_xdp_detach(__ksc_h[h].ifindex, __ksc_h[h].xdp_flags, NULL);
+    } else if (kind == KSC_TC_INGRESS || kind == KSC_TC_EGRESS) {
+        __ksc_h[h].opts.prog_fd = 0;
+        __ksc_h[h].opts.prog_id = 0;
+        __ksc_h[h].opts.flags = 0;
+        bpf_tc_detach(&__ksc_h[h].hook, &__ksc_h[h].opts);
+        if (__ksc_h[h].hook_created) {
+            __ksc_h[h].hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+            bpf_tc_hook_destroy(&__ksc_h[h].hook);
+        }
+    } else {
+        bpf_link__destroy(__ksc_h[h].link);
+    }
+    __ksc_h[h].attached = 0;
+}
+
+// `register(impl)`: load the object if needed, register the table.
+int __ksc_register(int i)
+{
+    __ksc_load(0);
+    if (__ksc_ops_link[i])
+        return 0;
+    struct bpf_map *map = bpf_object__find_map_by_name(__ksc_obj, __ksc_d->ops[i]);
+    struct bpf_link *link = map ? bpf_map__attach_struct_ops(map) : NULL;
+    if (!link) {
+        int err = -errno;
+        fprintf(stderr, "error: cannot register `%s`: %s\n", __ksc_d->ops[i], err == -EEXIST ? "a table of that name is registered already" : strerror(-err));
+        return err;
+    }
+    __ksc_ops_link[i] = link;
+    return 0;
+}
+
+void __ksc_cleanup(void)
+{
+    for (struct __ksc_ring *r = __ksc_rings; r; r = r->next) {
+        ring_buffer__free(r->rb);
+        r->rb = NULL;
+    }
+    if (!__ksc_d)
+        return;
+    for (int i = __ksc_d->nops - 1; i >= 0; i--) {
+        if (__ksc_ops_link[i])
+            bpf_link__destroy(__ksc_ops_link[i]);
+        __ksc_ops_link[i] = NULL;
+    }
+    for (int h = __ksc_d->nprogs - 1; h >= 0; h--)
+        __ksc_detach(h);
+    if (__ksc_obj)
+        __ksc_d->destroy();
+    __ksc_obj = NULL;
+}
+
+void __ksc_sleep(__u32 ms)
+{
+    while (ms > 0 && !__ksc_stop) {
+        __u32 step = ms > 100 ? 100 : ms;
+        usleep(step * 1000);
+        ms -= step;
+    }
+    __ksc_check_stop();
+}
+
+void __ksc_uncaught(__s64 err)
+{
+    fprintf(stderr, "error: uncaught throw %lld\n", (long long)err);
+    exit(1);
+}
+
+int __ksc_map_fd(struct bpf_map *map, const char *name)
+{
+    if (!__ksc_loaded) {
+        fprintf(stderr, "error: map `%s` used before load(): maps exist once the programs are loaded\n", name);
+        exit(1);
+    }
+    return bpf_map__fd(map);
+}
+
+static int __ksc_ring_take(void *ctx, void *data, size_t len)
+{
+    struct __ksc_ring *r = ctx;
+    memset(r->slot, 0, r->size);
+    memcpy(r->slot, data, len < r->size ? len : r->size);
+    r->got = 1;
+    // Negative: libbpf stops after this event (already consumed), so each
+    // read() takes exactly one.
+    return -ECANCELED;
+}
+
+// `rb.read(ms)`: the next event, or NULL when none arrives within `ms`.
+void *__ksc_ring_read(struct __ksc_ring *r, struct bpf_map *map, const char *name, __u32 ms)
+{
+    if (!r->rb) {
+        int fd = __ksc_map_fd(map, name);
+        if (!r->slot)
+            r->slot = calloc(1, r->size);
+        r->rb = r->slot ? ring_buffer__new(fd, __ksc_ring_take, r, NULL) : NULL;
+        if (!r->rb) {
+            fprintf(stderr, "error: cannot read ring buffer `%s`: %s\n", name, strerror(errno));
+            exit(1);
+        }
+        if (!r->next && __ksc_rings != r) {
+            r->next = __ksc_rings;
+            __ksc_rings = r;
+        }
+    }
+    r->got = 0;
+    ring_buffer__consume(r->rb);
+    if (!r->got && ms > 0 && !__ksc_stop)
+        ring_buffer__poll(r->rb, (int)ms);
+    if (!r->got)
+        __ksc_check_stop();
+    return r->got ? r->slot : NULL;
+}
+
+// `test(prog, ctx)`: run the program once in the kernel on a zeroed
+// packet of `size` bytes (BPF_PROG_TEST_RUN); its return value, or a
+// negative errno with a message.
+int __ksc_test(int h, __u32 size, __u32 ifindex)
+{
+    __ksc_load(h);
+    int fd = bpf_program__fd(__ksc_prog(h));
+    if (size < 14 || size > 4000) {
+        fprintf(stderr, "error: test(%s): packet_size %u is outside 14..4000 (the kernel runs packets of an Ethernet header up to a page)\n", __ksc_d->progs[h].name, size);
+        return -EINVAL;
+    }
+    unsigned char *pkt = calloc(1, size);
+    if (!pkt)
+        return -ENOMEM;
+    struct xdp_md xctx;
+    memset(&xctx, 0, sizeof(xctx));
+    xctx.data_end = size;
+    xctx.ingress_ifindex = ifindex;
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = size, .repeat = 1);
+    if (__ksc_d->progs[h].kind == KSC_XDP && ifindex) {
+        opts.ctx_in = &xctx;
+        opts.ctx_size_in = sizeof(xctx);
+    }
+    int err = bpf_prog_test_run_opts(fd, &opts);
+    free(pkt);
+    if (err) {
+        err = -errno;
+        fprintf(stderr, "error: test(%s): the kernel cannot run it: %s\n", __ksc_d->progs[h].name, strerror(-err));
+        return err;
+    }
+    return (int)opts.retval;
+}
+
+// Read a map entry; per-CPU values are summed when `sum_width` is 1, 2,
+// 4 or 8 (an integer value), else CPU 0's value is read.
+int __ksc_lookup(int fd, const void *key, void *value, size_t size, int percpu, int sum_width)
+{
+    if (!percpu)
+        return bpf_map_lookup_elem(fd, key, value);
+    int n = libbpf_num_possible_cpus();
+    size_t stride = (size + 7) & ~(size_t)7;
+    unsigned char *all = calloc(n, stride);
+    if (!all)
+        return -ENOMEM;
+    int err = bpf_map_lookup_elem(fd, key, all);
+    if (!err) {
+        memcpy(value, all, size);
+        if (sum_width) {
+            unsigned long long total = 0;
+            for (int c = 0; c < n; c++) {
+                unsigned long long v = 0;
+                memcpy(&v, all + (size_t)c * stride, (size_t)sum_width);
+                total += v;
+            }
+            memcpy(value, &total, (size_t)sum_width);
+        }
+    }
+    free(all);
+    return err;
+}
+
+// Write a map entry; a per-CPU entry gets the value on CPU 0 and zero on
+// the others, so reading it back (summed) gives the value written.
+int __ksc_update(int fd, const void *key, const void *value, size_t size, int percpu)
+{
+    if (!percpu)
+        return bpf_map_update_elem(fd, key, value, BPF_ANY);
+    int n = libbpf_num_possible_cpus();
+    size_t stride = (size + 7) & ~(size_t)7;
+    unsigned char *all = calloc(n, stride);
+    if (!all)
+        return -ENOMEM;
+    memcpy(all, value, size);
+    int err = bpf_map_update_elem(fd, key, all, BPF_ANY);
+    free(all);
+    return err;
+}
+
+// Integer options: checked parse with the field's range.
+int __ksc_int(const char *s, long long lo, unsigned long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    if (*s == '-') {
+        long long v = strtoll(s, &end, 0);
+        if (errno || *end || v < lo)
+            return -1;
+        *out = v;
+        return 0;
+    }
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end || !*s || v > hi)
+        return -1;
+    *out = (long long)v;
+    return 0;
+}

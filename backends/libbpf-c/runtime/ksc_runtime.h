@@ -1,0 +1,97 @@
+/* The loader runtime of ksc's userspace programs: open, load, attach and
+ * detach the eBPF programs of a libbpf skeleton, clean up on exit and on
+ * SIGINT/SIGTERM, read and write maps, read ring buffers, run `@test`s.
+ *
+ * Built once into a static library (libksc_rt.a, cached by the hash of
+ * this source) that every generated program links. A program describes
+ * itself with a `struct ksc_rt_desc` (its skeleton's open/load/destroy,
+ * its programs, struct_ops tables and pin paths) passed to __ksc_open().
+ * The generated code uses the functions below; nothing here depends on a
+ * particular program. */
+#ifndef KSC_RUNTIME_H
+#define KSC_RUNTIME_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include <bpf/libbpf.h>
+
+/* How a program attaches. */
+enum { KSC_XDP, KSC_TC_INGRESS, KSC_TC_EGRESS, KSC_LINK };
+
+/* One eBPF program of the object: the name libbpf knows it under, how it
+ * attaches, its ELF section (what it attaches to). */
+struct ksc_rt_prog {
+    const char *name;
+    int kind;
+    const char *sec;
+};
+
+/* What the runtime needs to know of a program. */
+struct ksc_rt_desc {
+    /* The program's name, for messages. */
+    const char *name;
+    /* The skeleton: open (returning its object, or NULL with errno set),
+     * load (0 or a negative errno), destroy. */
+    struct bpf_object *(*open)(const struct bpf_object_open_opts *opts);
+    int (*load)(void);
+    void (*destroy)(void);
+    /* The programs `load`/`attach` take the index of, in order. */
+    const struct ksc_rt_prog *progs;
+    int nprogs;
+    /* The struct_ops tables `register` takes the index of (map names). */
+    const char *const *ops;
+    int nops;
+    /* Maps pinned by name live in pin_root (NULL: none); pin_dir is made
+     * before loading (NULL: none). */
+    const char *pin_root;
+    const char *pin_dir;
+    /* Pinned globals: their directory and path, and their map (NULL: none). */
+    const char *globals_dir;
+    const char *globals_pin;
+    struct bpf_map *(*globals_map)(void);
+};
+
+/* A ring buffer read from userspace: `rb.read()` hands out one event at a
+ * time, copied into `slot` (valid until the next read of that ring). The
+ * program defines one per ring, with `size` set. */
+struct __ksc_ring {
+    struct ring_buffer *rb;
+    void *slot;
+    size_t size;
+    int got;
+    struct __ksc_ring *next;
+};
+
+/* Open the object (exits on failure) and set up cleanup at exit and on
+ * SIGINT/SIGTERM. */
+void __ksc_open(const struct ksc_rt_desc *desc);
+/* Detach everything, free the rings, destroy the skeleton. */
+void __ksc_cleanup(void);
+/* `load(prog)`: loading any program loads the object; returns `prog`. */
+int __ksc_load(int prog);
+/* `attach(prog, target, flags)`: an interface name (`target`) or index,
+ * or nothing for the programs that attach by their section. */
+int __ksc_attach(int prog, const char *target, int ifindex, __u32 flags);
+void __ksc_detach(int prog);
+/* `register(impl)`: a struct_ops table. */
+int __ksc_register(int ops);
+/* `sleep(ms)`, stopping early (exit 130) on SIGINT/SIGTERM. */
+void __ksc_sleep(__u32 ms);
+/* An uncaught throw in userspace: the process ends. */
+void __ksc_uncaught(__s64 err);
+/* A map's fd, once loaded (exits before). */
+int __ksc_map_fd(struct bpf_map *map, const char *name);
+/* Read a map entry; per-CPU values are summed when `sum_width` is 1, 2,
+ * 4 or 8 (an integer value), else CPU 0's value is read. */
+int __ksc_lookup(int fd, const void *key, void *value, size_t size, int percpu, int sum_width);
+/* Write a map entry; a per-CPU entry gets the value on CPU 0 and zero on
+ * the others, so reading it back (summed) gives the value written. */
+int __ksc_update(int fd, const void *key, const void *value, size_t size, int percpu);
+/* `rb.read(ms)`: the next event, or NULL when none arrives within `ms`. */
+void *__ksc_ring_read(struct __ksc_ring *r, struct bpf_map *map, const char *name, __u32 ms);
+/* `test(prog, ctx)`: one run in the kernel (BPF_PROG_TEST_RUN). */
+int __ksc_test(int prog, __u32 size, __u32 ifindex);
+/* An integer command-line option, checked against lo..hi. */
+int __ksc_int(const char *s, long long lo, unsigned long long hi, long long *out);
+
+#endif
