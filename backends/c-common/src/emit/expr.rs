@@ -72,17 +72,26 @@ impl<'m> Gen<'m> {
                 fl.struct_ops_ref(self, e, *i)
             }
             ExprKind::Unary { op, operand } => {
-                let x = self.expr(operand, st);
+                let x = self
+                    .wide_lit(operand)
+                    .unwrap_or_else(|| self.expr(operand, st));
                 let o = match op {
                     UnOp::Not => "!",
                     UnOp::Neg => "-",
                     UnOp::BitNot => "~",
                 };
-                format!("({o}{x})")
+                // C promotes narrow integers to `int` first (`~(u8)0xf0` is
+                // -241 there, 15 in KernelScript): cast back to the type.
+                match (op, self.kind(e.ty)) {
+                    (UnOp::Neg | UnOp::BitNot, TypeKind::Int(i)) if i.bits() < 32 => {
+                        format!("(({})({o}{x}))", Self::int_c(*i))
+                    }
+                    _ => format!("({o}{x})"),
+                }
             }
             ExprKind::Binary { op, lhs, rhs } => {
-                let a = self.expr(lhs, st);
-                let b = self.expr(rhs, st);
+                let a = self.wide_lit(lhs).unwrap_or_else(|| self.expr(lhs, st));
+                let b = self.wide_lit(rhs).unwrap_or_else(|| self.expr(rhs, st));
                 if matches!(
                     (self.kind(lhs.ty), op),
                     (TypeKind::Str(_), BinOp::Eq | BinOp::Ne)

@@ -193,8 +193,32 @@ impl<'m> Gen<'m> {
                 return format!("({v})");
             }
             format!("({v}LL)")
+        } else if it.bits() <= 32 {
+            // `unsigned int`, as the value's type is (a `%u`/`%x` of it
+            // must not see an `unsigned long long`).
+            format!("{v}U")
         } else {
             format!("{v}ULL")
+        }
+    }
+
+    /// An integer literal with the width of its type even when small:
+    /// operands of arithmetic, where C would compute a small literal in
+    /// `int` (`1 << 40` is 0 there; in KernelScript it is a `u64`).
+    pub(super) fn wide_lit(&self, e: &Expr) -> Option<String> {
+        let ExprKind::Value(v) = &e.kind else {
+            return None;
+        };
+        let n = match v {
+            Value::Int(n) => *n as i128,
+            Value::UInt(n) => *n as i128,
+            _ => return None,
+        };
+        match self.kind(e.ty) {
+            TypeKind::Int(i) if i.bits() == 64 && (0..=i32::MAX as i128).contains(&n) => {
+                Some(format!("{n}{}", if i.signed() { "LL" } else { "ULL" }))
+            }
+            _ => None,
         }
     }
 
