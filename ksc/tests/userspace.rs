@@ -128,6 +128,7 @@ struct Args {
     delta: i16,
     name: str(8),
     verbose: bool,
+    mark: char,
 }
 fn twice(x: u32) -> u32 {
     return x * 2
@@ -147,7 +148,14 @@ fn main(args: Args) -> i32 {
     );
     let o = run(
         &exe,
-        &["--count=4", "--delta", "-3", "--name=abc", "--verbose=true"],
+        &[
+            "--count=4",
+            "--delta",
+            "-3",
+            "--name=abc",
+            "--verbose=true",
+            "--mark=x",
+        ],
     );
     assert_eq!(stdout(&o), "total=12 delta=-3 name=abc\nverbose: 4\n");
     assert_eq!(
@@ -172,6 +180,8 @@ fn main(args: Args) -> i32 {
         &["--delta=40000"],
         &["--name=toolongname"],
         &["--verbose=maybe"],
+        &["--mark=ab"],
+        &["--mark="],
         &["--nope=1"],
         &["stray"],
     ] {

@@ -331,7 +331,11 @@ impl<'m> Gen<'m> {
                     ),
                     TypeKind::Char => (
                         "char".into(),
-                        format!("args.{} = optarg[0];", ident(&fd.name)),
+                        format!(
+                            "if (strlen(optarg) != 1) {{ fprintf(stderr, \"error: --{n} takes one character, not `%s`\\n\", optarg); return 2; }}\n                args.{id} = optarg[0];",
+                            n = fd.name,
+                            id = ident(&fd.name)
+                        ),
                     ),
                     _ => ("value".into(), String::new()),
                 };
