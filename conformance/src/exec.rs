@@ -70,6 +70,31 @@ pub struct JobResult {
     pub verifier_log: String,
 }
 
+impl JobResult {
+    /// Every line of `job` failed, for `why` (the job could not run).
+    pub fn failed(job: &Job, release: String, why: &str) -> JobResult {
+        JobResult {
+            case: job.case.name.clone(),
+            target: job.target.clone(),
+            release,
+            lines: job
+                .case
+                .lines
+                .iter()
+                .map(|l| LineResult {
+                    no: l.no,
+                    text: l.text.clone(),
+                    verdict: Verdict::Fail,
+                    observed: String::new(),
+                    message: why.to_string(),
+                })
+                .collect(),
+            programs: vec![],
+            verifier_log: String::new(),
+        }
+    }
+}
+
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// `uname -r`.
@@ -236,44 +261,13 @@ pub fn run(job: &Job) -> JobResult {
                 )
             })
         });
-    result.unwrap_or_else(|why| JobResult {
-        case: job.case.name.clone(),
-        target: job.target.clone(),
-        release: release(),
-        lines: job
-            .case
-            .lines
-            .iter()
-            .map(|l| LineResult {
-                no: l.no,
-                text: l.text.clone(),
-                verdict: Verdict::Fail,
-                observed: String::new(),
-                message: why.clone(),
-            })
-            .collect(),
-        programs: vec![],
-        verifier_log: String::new(),
-    })
+    result.unwrap_or_else(|why| JobResult::failed(job, release(), &why))
 }
 
 /// `run`'s other half, inside the job's mount namespace.
 pub fn run_here(job: &Job) -> JobResult {
     if let Err(why) = fresh_bpffs() {
-        return JobResult {
-            case: job.case.name.clone(),
-            target: job.target.clone(),
-            release: release(),
-            lines: vec![LineResult {
-                no: 0,
-                text: String::new(),
-                verdict: Verdict::Fail,
-                observed: String::new(),
-                message: why,
-            }],
-            programs: vec![],
-            verifier_log: String::new(),
-        };
+        return JobResult::failed(job, release(), &why);
     }
     let release = release();
     let id = format!(

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::exec::{Job, JobResult, LineResult, Verdict};
+use crate::exec::{Job, JobResult};
 
 /// Kernel labels ksc-qemu can fetch and boot.
 pub const KERNELS: &[&str] = &["6.1", "6.12"];
@@ -113,23 +113,9 @@ fn tail(s: &str) -> String {
 
 /// Every line of a job failed, for a kernel that did not run it.
 pub fn failed(job: &Job, label: &str, why: &str) -> JobResult {
-    JobResult {
-        case: job.case.name.clone(),
-        target: job.target.clone(),
-        release: label.to_string(),
-        lines: job
-            .case
-            .lines
-            .iter()
-            .map(|l| LineResult {
-                no: l.no,
-                text: l.text.clone(),
-                verdict: Verdict::Fail,
-                observed: String::new(),
-                message: format!("kernel {label} did not run: {why}"),
-            })
-            .collect(),
-        programs: vec![],
-        verifier_log: String::new(),
-    }
+    JobResult::failed(
+        job,
+        label.to_string(),
+        &format!("kernel {label} did not run: {why}"),
+    )
 }
