@@ -231,11 +231,7 @@ fn report_plugin_diags(
     for d in diags {
         let note = format!("reported by the `{backend}` backend");
         match (d.span, d.severity) {
-            (Some((start, end)), Severity::Error | Severity::Warning) => {
-                let span = ksc_frontend::Span {
-                    start,
-                    end: end.max(start),
-                };
+            (Some(span), Severity::Error | Severity::Warning) => {
                 let diag = if d.severity == Severity::Error {
                     ksc_frontend::Diagnostic::error(span, d.message.clone())
                 } else {

@@ -280,7 +280,7 @@ pub(crate) fn read_source(path: &Path, color: ColorChoice) -> Option<Source> {
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             let src = Source { name, text };
             let d = ksc_frontend::Diagnostic::error(
-                ksc_frontend::Span::new(at, at + 1),
+                ksc_frontend::Span::new(ksc_frontend::FileId::MAIN, at, at + 1),
                 "source file is not valid UTF-8",
             )
             .with_label("invalid byte here");

@@ -175,9 +175,11 @@ const UAPI_STRUCTS: &[&str] = &["xdp_md", "__sk_buff"];
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmitError {
     pub message: String,
-    /// Byte offsets into the source.
-    pub span: Option<(u32, u32)>,
-    /// 1-based line and column, for messages shown without the source.
+    /// Where in the source.
+    pub span: Option<Span>,
+    /// 1-based line and column of the span's start (from the module's
+    /// [`SourceMap`](ksc_ir::SourceMap)), for messages shown without the
+    /// source.
     pub line_col: Option<(u32, u32)>,
 }
 
@@ -284,8 +286,8 @@ impl<'m> Gen<'m> {
     fn err(&mut self, span: Span, msg: impl Into<String>) {
         self.errors.push(EmitError {
             message: msg.into(),
-            span: Some((span.start, span.end)),
-            line_col: Some((span.line, span.col)),
+            span: Some(span),
+            line_col: Some(self.m.files.line_col(span)),
         });
     }
 
@@ -1100,15 +1102,14 @@ impl<'m> Gen<'m> {
         // both lead back to the KernelScript source.
         let start = out.len();
         self.stmt_code(s, st, out, ind);
-        if s.span.line > 0 && !matches!(s.kind, StmtKind::Block(_)) {
+        let line = self.m.files.line(s.span);
+        if line > 0 && !matches!(s.kind, StmtKind::Block(_)) {
             if let Some(nl) = out[start..].find('\n') {
-                let file = std::path::Path::new(&self.m.source_path)
+                let path = self.m.files.name(s.span.file);
+                let file = std::path::Path::new(path)
                     .file_name()
-                    .map_or_else(
-                        || self.m.source_path.clone(),
-                        |f| f.to_string_lossy().into_owned(),
-                    );
-                out.insert_str(start + nl, &format!(" // {file}:{}", s.span.line));
+                    .map_or_else(|| path.to_string(), |f| f.to_string_lossy().into_owned());
+                out.insert_str(start + nl, &format!(" // {file}:{line}"));
             }
         }
     }
