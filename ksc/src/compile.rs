@@ -46,12 +46,12 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
     let Some(src) = read_source(file, color) else {
         return ExitCode::from(input_error_code(file));
     };
-    let parsed = ksc_frontend::parse(&src.text);
+    let parsed = ksc_frontend::parse(src.text());
     if parsed.has_errors() {
         report(&src, &parsed.diagnostics, color);
         return ExitCode::from(EXIT_PROGRAM);
     }
-    let checked = ksc_midend::check(&parsed.file, &src.text, &src.name);
+    let checked = ksc_midend::check_program(&parsed.file, &src.files);
     let mut diags = parsed.diagnostics;
     diags.extend(checked.diagnostics.iter().cloned());
     report(&src, &diags, color);
