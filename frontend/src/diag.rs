@@ -1,13 +1,17 @@
 //! Diagnostics: one type for every stage of the compiler, rendered the way
 //! rustc renders them (`error: ...`, `--> file:line:col`, source line, caret,
-//! `help:`), through codespan-reporting.
+//! `help:`), through codespan-reporting, by one function: [`emit`], which
+//! shows each span under the source of its own file of the program's
+//! [`SourceMap`].
+
+use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
-use codespan_reporting::files::SimpleFile;
+use codespan_reporting::files::{Error as FilesError, Files};
 use codespan_reporting::term::{self, termcolor};
 use serde::{Deserialize, Serialize};
 
-use crate::span::Span;
+use crate::span::{FileId, SourceFile, SourceMap, Span};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Severity {
@@ -73,15 +77,23 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
-    fn to_codespan(&self, source: &str) -> CsDiagnostic<()> {
-        let clamp = |s: Span| {
+    /// As codespan-reporting's diagnostic; a span in a file `files` does
+    /// not have (a plugin's mistake) gets no label.
+    fn to_codespan(&self, files: &SourceMap) -> CsDiagnostic<FileId> {
+        let label = |s: Span| {
+            let source = files.get(s.file)?.text.as_str();
             let start = floor_boundary(source, s.start as usize);
             let end = floor_boundary(source, s.end as usize).max(start);
-            start..end
+            Some((s.file, start..end))
         };
-        let mut labels = vec![Label::primary((), clamp(self.span)).with_message(&self.label)];
+        let mut labels = Vec::new();
+        if let Some((file, range)) = label(self.span) {
+            labels.push(Label::primary(file, range).with_message(&self.label));
+        }
         for (span, msg) in &self.secondary {
-            labels.push(Label::secondary((), clamp(*span)).with_message(msg));
+            if let Some((file, range)) = label(*span) {
+                labels.push(Label::secondary(file, range).with_message(msg));
+            }
         }
         let mut notes = self.notes.clone();
         if let Some(help) = &self.help {
@@ -94,6 +106,49 @@ impl Diagnostic {
         d.with_message(&self.message)
             .with_labels(labels)
             .with_notes(notes)
+    }
+}
+
+/// codespan-reporting's view of a [`SourceMap`]: names, texts and the
+/// line starts the map computed (codespan does not compute its own).
+struct CsFiles<'a>(&'a SourceMap);
+
+impl CsFiles<'_> {
+    fn file(&self, id: FileId) -> Result<&SourceFile, FilesError> {
+        self.0.get(id).ok_or(FilesError::FileMissing)
+    }
+}
+
+impl<'a> Files<'a> for CsFiles<'a> {
+    type FileId = FileId;
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, id: FileId) -> Result<&'a str, FilesError> {
+        Ok(&self.file(id)?.name)
+    }
+
+    fn source(&'a self, id: FileId) -> Result<&'a str, FilesError> {
+        Ok(&self.file(id)?.text)
+    }
+
+    fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, FilesError> {
+        let offset = byte_index.min(u32::MAX as usize) as u32;
+        Ok(self.file(id)?.line_index(offset))
+    }
+
+    fn line_range(&'a self, id: FileId, line_index: usize) -> Result<Range<usize>, FilesError> {
+        let file = self.file(id)?;
+        let starts = file.line_starts();
+        let start = |i: usize| match i.cmp(&starts.len()) {
+            std::cmp::Ordering::Less => Ok(starts[i] as usize),
+            std::cmp::Ordering::Equal => Ok(file.text.len()),
+            std::cmp::Ordering::Greater => Err(FilesError::LineTooLarge {
+                given: i,
+                max: starts.len() - 1,
+            }),
+        };
+        Ok(start(line_index)?..start(line_index + 1)?)
     }
 }
 
@@ -114,26 +169,25 @@ fn floor_boundary(source: &str, i: usize) -> usize {
 /// generated or minified 1 MB line must not be printed whole per error.
 const LONG_LINE: usize = 240;
 
-fn line_bounds(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let bytes = source.as_bytes();
-    let start = bytes[..offset]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let end = bytes[offset..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(source.len(), |p| offset + p);
+/// The byte range of the line containing `offset`, without its `\n`.
+fn line_bounds(file: &SourceFile, offset: usize) -> (usize, usize) {
+    let line = file.line_index(offset as u32);
+    let start = file.line_starts()[line] as usize;
+    let end = file
+        .line_starts()
+        .get(line + 1)
+        .map_or(file.text.len(), |&next| next as usize - 1);
     (start, end)
 }
 
-fn touches_long_line(source: &str, d: &Diagnostic) -> bool {
+fn touches_long_line(files: &SourceMap, d: &Diagnostic) -> bool {
     std::iter::once(d.span)
         .chain(d.secondary.iter().map(|s| s.0))
         .any(|s| {
-            let (a, b) = line_bounds(source, s.start as usize);
-            b - a > LONG_LINE
+            files.get(s.file).is_some_and(|file| {
+                let (a, b) = line_bounds(file, s.start as usize);
+                b - a > LONG_LINE
+            })
         })
 }
 
@@ -141,13 +195,19 @@ fn touches_long_line(source: &str, d: &Diagnostic) -> bool {
 /// primary span, with a window of the line around it.
 fn emit_windowed(
     w: &mut dyn termcolor::WriteColor,
-    path: &str,
-    source: &str,
+    files: &SourceMap,
     d: &Diagnostic,
 ) -> std::io::Result<()> {
+    let Some(file) = files.get(d.span.file) else {
+        // Only a secondary span is on a long line: the primary one is in
+        // no known file, so there is nothing to quote.
+        return term::emit(w, &config(), &CsFiles(files), &d.to_codespan(files))
+            .map_err(std::io::Error::other);
+    };
+    let (path, source) = (file.name.as_str(), file.text.as_str());
     let at = floor_boundary(source, d.span.start as usize);
-    let (line, col) = crate::span::line_col(source, at);
-    let (ls, le) = line_bounds(source, at);
+    let (line, col) = file.line_col(at as u32);
+    let (ls, le) = line_bounds(file, at);
     let from = floor_boundary(source, at.saturating_sub(60).max(ls));
     let to = floor_boundary(source, (at + 60).min(le));
     let window = &source[from..to];
@@ -182,30 +242,44 @@ fn emit_windowed(
     writeln!(w)
 }
 
-/// Render diagnostics for one file to a string (no colour), rustc style.
+/// rustc's look: `error: msg` then ` --> file:line:col`.
+fn config() -> term::Config {
+    term::Config {
+        chars: term::Chars::ascii(),
+        start_context_lines: 1,
+        end_context_lines: 1,
+        ..term::Config::default()
+    }
+}
+
+/// Render the diagnostics of a one-file program (`path`, `source`) to a
+/// string, without colour: [`emit`] with a [`SourceMap`] of that file.
 pub fn render(path: &str, source: &str, diags: &[Diagnostic]) -> String {
+    render_files(&SourceMap::single(path, source), diags)
+}
+
+/// Render diagnostics to a string, without colour (see [`emit`]).
+pub fn render_files(files: &SourceMap, diags: &[Diagnostic]) -> String {
     let mut buf = termcolor::Buffer::no_color();
-    emit(&mut buf, path, source, diags);
+    emit(&mut buf, files, diags);
     String::from_utf8_lossy(buf.as_slice()).into_owned()
 }
 
-/// Render diagnostics to a terminal writer (colour if the writer supports it).
-pub fn emit(w: &mut dyn termcolor::WriteColor, path: &str, source: &str, diags: &[Diagnostic]) {
-    let file = SimpleFile::new(path, source);
-    let mut config = term::Config {
-        chars: term::Chars::ascii(),
-        ..term::Config::default()
-    };
-    // rustc's look: `error: msg` then ` --> file:line:col`.
-    config.start_context_lines = 1;
-    config.end_context_lines = 1;
+/// Render diagnostics to a terminal writer (colour if the writer supports
+/// it), rustc style: each with the source of its span's file of `files`,
+/// then a summary naming the main file ([`FileId::MAIN`]). Every
+/// diagnostic ksc shows about a program goes through here: the front
+/// end's, the midend's, backend plugins' and ksc's own.
+pub fn emit(w: &mut dyn termcolor::WriteColor, files: &SourceMap, diags: &[Diagnostic]) {
+    let config = config();
+    let cs_files = CsFiles(files);
     for d in diags.iter().take(MAX_REPORTED) {
         // Rendering into a buffer or stderr only fails on I/O errors, which
         // leave nothing useful to do.
-        if touches_long_line(source, d) {
-            let _ = emit_windowed(w, path, source, d);
+        if touches_long_line(files, d) {
+            let _ = emit_windowed(w, files, d);
         } else {
-            let _ = term::emit(w, &config, &file, &d.to_codespan(source));
+            let _ = term::emit(w, &config, &cs_files, &d.to_codespan(files));
         }
     }
     if diags.len() > MAX_REPORTED {
@@ -215,6 +289,7 @@ pub fn emit(w: &mut dyn termcolor::WriteColor, path: &str, source: &str, diags: 
             diags.len() - MAX_REPORTED
         );
     }
+    let path = files.name(FileId::MAIN);
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     let plural = |n: usize| if n == 1 { "" } else { "s" };
@@ -231,5 +306,37 @@ pub fn emit(w: &mut dyn termcolor::WriteColor, path: &str, source: &str, diags: 
         );
     } else if warnings > 0 {
         let _ = writeln!(w, "warning: {warnings} warning{} emitted", plural(warnings));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_span_is_shown_in_its_own_file() {
+        let mut files = SourceMap::single("main.ks", "include \"lib.ks\"\nfn main() {}\n");
+        let lib = files.add("lib.ks", "fn helper() -> u32 {\n    return x\n}\n");
+        let d = Diagnostic::error(Span::new(lib, 32, 33), "undefined variable `x`")
+            .with_label("not found")
+            .with_secondary(Span::new(FileId::MAIN, 0, 16), "included here");
+        let out = render_files(&files, &[d]);
+        assert!(out.contains("--> lib.ks:2:12"), "{out}");
+        assert!(out.contains("2 |     return x"), "{out}");
+        assert!(out.contains("--> main.ks:1:1"), "{out}");
+        assert!(out.contains("include \"lib.ks\""), "{out}");
+        assert!(
+            out.ends_with("error: could not compile `main.ks` due to 1 previous error\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_span_in_an_unknown_file_shows_the_message_only() {
+        let files = SourceMap::single("main.ks", "fn main() {}\n");
+        let d = Diagnostic::error(Span::new(FileId(9), 0, 1), "from a confused plugin");
+        let out = render_files(&files, &[d]);
+        assert!(out.starts_with("error: from a confused plugin\n"), "{out}");
+        assert!(!out.contains("-->"), "{out}");
     }
 }

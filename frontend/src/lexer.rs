@@ -13,7 +13,7 @@
 //! always runs and reports its own errors too.
 
 use crate::diag::Diagnostic;
-use crate::span::Span;
+use crate::span::{FileId, Span};
 use crate::token::Tok;
 
 /// Deepest bracket nesting accepted. Deeper input is almost certainly not a
@@ -31,8 +31,16 @@ pub struct Lexed {
     pub stopped_at: Option<usize>,
 }
 
+/// Lex the main file ([`FileId::MAIN`]).
 pub fn lex(src: &str) -> Lexed {
+    lex_file(FileId::MAIN, src)
+}
+
+/// Lex `src`, the text of `file`: the spans of diagnostics name `file`
+/// (token positions are byte offsets into `src`).
+pub fn lex_file(file: FileId, src: &str) -> Lexed {
     let mut lx = Lexer {
+        file,
         src: src.as_bytes(),
         pos: 0,
         tokens: Vec::with_capacity(src.len() / 4),
@@ -53,6 +61,7 @@ pub fn lex(src: &str) -> Lexed {
 }
 
 struct Lexer<'a> {
+    file: FileId,
     src: &'a [u8],
     pos: usize,
     tokens: Vec<Spanned>,
@@ -84,7 +93,7 @@ impl<'a> Lexer<'a> {
 
     fn error(&mut self, start: usize, end: usize, msg: impl Into<String>) -> &mut Diagnostic {
         self.diagnostics
-            .push(Diagnostic::error(Span::new(start, end), msg));
+            .push(Diagnostic::error(Span::new(self.file, start, end), msg));
         self.diagnostics.last_mut().unwrap()
     }
 
@@ -165,11 +174,11 @@ impl<'a> Lexer<'a> {
                 _ => ('}', Tok::RBrace),
             };
             let mut d = Diagnostic::error(
-                Span::new(pos, pos + 1),
+                Span::new(self.file, pos, pos + 1),
                 format!("unclosed `{}`", open as char),
             )
             .with_label(format!("this `{}` is never closed", open as char))
-            .with_secondary(Span::new(end, end), "the file ends here");
+            .with_secondary(Span::new(self.file, end, end), "the file ends here");
             d.help = Some(format!("add the missing `{close}`"));
             if report {
                 self.diagnostics.push(d);

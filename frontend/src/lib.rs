@@ -11,7 +11,8 @@
 //!   breaks, and never fails: bad input becomes diagnostics.
 //! * `grammar.lalrpop` is the whole language as an LR(1) grammar, with error
 //!   recovery at statement and item level.
-//! * [`ast`] is the tree, every node with its [`span::Span`].
+//! * [`ast`] is the tree, every node with its [`Span`] (the one span type
+//!   of ksc, `ksc_ir::Span`: a file id and a byte range).
 //! * [`diag`] is the diagnostic type every stage of ksc reports with.
 //!
 //! Name resolution, types and the safety rules are the midend's job.
@@ -31,5 +32,5 @@ mod grammar {
 
 pub use depth::MAX_DEPTH;
 pub use diag::{Diagnostic, Severity};
-pub use parse::{parse, Parsed};
-pub use span::Span;
+pub use parse::{parse, parse_file, Parsed};
+pub use span::{FileId, SourceMap, Span};

@@ -6,7 +6,7 @@ use crate::ast::*;
 use crate::depth;
 use crate::diag::Diagnostic;
 use crate::lexer::{self, Lexed};
-use crate::span::Span;
+use crate::span::{FileId, Span};
 use crate::token::Tok;
 
 /// The lexer never fails (it reports and recovers), so the parser's user
@@ -17,8 +17,17 @@ pub enum NoError {}
 /// State shared with grammar actions.
 #[derive(Default)]
 pub struct ParseCtx {
+    /// The file being parsed: every span names it.
+    pub file: FileId,
     pub diags: Vec<Diagnostic>,
     pub recovered: Vec<ErrorRecovery<usize, Tok, NoError>>,
+}
+
+impl ParseCtx {
+    /// The span of parser locations `l..r` in the file being parsed.
+    pub fn span(&self, l: usize, r: usize) -> Span {
+        Span::new(self.file, l, r)
+    }
 }
 
 /// The result of parsing one file: an AST (with `Error` nodes where the
@@ -34,15 +43,25 @@ impl Parsed {
     }
 }
 
-/// Parse KernelScript source text.
+/// Parse KernelScript source text, the main file ([`FileId::MAIN`]).
 pub fn parse(src: &str) -> Parsed {
+    parse_file(FileId::MAIN, src)
+}
+
+/// Parse `src`, the text of file `id` (its id in the program's
+/// [`SourceMap`](crate::span::SourceMap)): every span of the tree and of
+/// the diagnostics names `id`.
+pub fn parse_file(id: FileId, src: &str) -> Parsed {
     let Lexed {
         tokens,
         diagnostics: lex_diags,
         unclosed,
         stopped_at,
-    } = lexer::lex(src);
-    let mut ctx = ParseCtx::default();
+    } = lexer::lex_file(id, src);
+    let mut ctx = ParseCtx {
+        file: id,
+        ..ParseCtx::default()
+    };
     let result = crate::grammar::FileParser::new().parse(&mut ctx, tokens.iter().cloned());
     let mut syntax: Vec<ParseError<usize, Tok, NoError>> =
         ctx.recovered.drain(..).map(|r| r.error).collect();
@@ -57,7 +76,7 @@ pub fn parse(src: &str) -> Parsed {
     let mut diags = lex_diags;
     let lex_error_spans: Vec<Span> = diags.iter().map(|d| d.span).collect();
     for e in syntax {
-        let d = syntax_error(src, &tokens, &unclosed, e);
+        let d = syntax_error(id, src, &tokens, &unclosed, e);
         // Past the point where the lexer gave up, errors are artefacts.
         if stopped_at.is_some_and(|at| d.span.start as usize >= at) {
             continue;
@@ -84,7 +103,7 @@ pub fn parse(src: &str) -> Parsed {
             File { items: Vec::new() }
         }
     };
-    diags.sort_by_key(|d| (d.span.start, d.span.end));
+    diags.sort_by_key(|d| (d.span.file, d.span.start, d.span.end));
     diags.dedup_by(|a, b| a.span.start == b.span.start && a.message == b.message);
     Parsed {
         file,
@@ -142,6 +161,7 @@ fn token_after(tokens: &[lexer::Spanned], at: usize) -> Option<&Tok> {
 }
 
 fn syntax_error(
+    file: FileId,
     src: &str,
     tokens: &[lexer::Spanned],
     unclosed: &[(usize, u8)],
@@ -152,7 +172,7 @@ fn syntax_error(
             let exp = describe_expected(&expected);
             let at = location.min(src.len());
             Diagnostic::error(
-                Span::new(at, at),
+                Span::new(file, at, at),
                 format!("unexpected end of file; expected {}", join_expected(&exp)),
             )
             .with_label("the file ends here")
@@ -181,12 +201,13 @@ fn syntax_error(
             } else {
                 format!("expected {}, found {found}", join_expected(&exp))
             };
-            let mut d = Diagnostic::error(Span::new(l, r), message).with_label(match exp.len() {
-                _ if end_of_stmt => "unexpected here".to_string(),
-                1 => format!("expected {}", exp[0]),
-                0 => "unexpected here".to_string(),
-                n => format!("expected one of {n} possible tokens"),
-            });
+            let mut d =
+                Diagnostic::error(Span::new(file, l, r), message).with_label(match exp.len() {
+                    _ if end_of_stmt => "unexpected here".to_string(),
+                    1 => format!("expected {}", exp[0]),
+                    0 => "unexpected here".to_string(),
+                    n => format!("expected one of {n} possible tokens"),
+                });
             if matches!(prev, Some(Tok::If | Tok::While | Tok::Match)) && expects("(") {
                 d = d.with_help("conditions are written in parentheses: `if (x > 0) { ... }`");
             } else if matches!(
@@ -228,10 +249,10 @@ fn syntax_error(
             d
         }
         ParseError::ExtraToken { token: (l, tok, r) } => {
-            Diagnostic::error(Span::new(l, r), format!("unexpected {tok}"))
+            Diagnostic::error(Span::new(file, l, r), format!("unexpected {tok}"))
         }
         ParseError::InvalidToken { location } => {
-            Diagnostic::error(Span::new(location, location + 1), "invalid token")
+            Diagnostic::error(Span::new(file, location, location + 1), "invalid token")
         }
         ParseError::User { error } => match error {},
     }

@@ -1,51 +1,15 @@
-//! Source locations.
+//! Source locations: the one span type of ksc and the file table, defined
+//! in the IR crate (the IR and backend plugins carry them too) and used by
+//! the syntax tree as they are.
 
-use serde::{Deserialize, Serialize};
+pub use ksc_ir::{FileId, SourceFile, SourceMap, Span};
 
-/// A half-open byte range `start..end` into one source file. `u32` keeps
-/// AST nodes small; files are limited to 4 GiB (the CLI checks).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Span {
-    pub start: u32,
-    pub end: u32,
-}
-
-impl Span {
-    pub fn new(start: usize, end: usize) -> Self {
-        Span {
-            start: start as u32,
-            end: end as u32,
-        }
-    }
-
-    pub fn to(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
-    }
-
-    pub fn len(self) -> u32 {
-        self.end - self.start
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.start == self.end
-    }
-}
-
-/// Line and column (both 1-based, column in characters) of a byte offset.
+/// Line and column (both 1-based, column in characters) of a byte offset
+/// into `source`, for a one-off question about a text that has no
+/// [`SourceMap`]; anything asking more than once builds the map (this
+/// computes the text's line starts on every call).
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let before = &source.as_bytes()[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let col = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
-    (line, col)
+    let offset = offset.min(source.len()) as u32;
+    let (line, col) = SourceFile::new("", source).line_col(offset);
+    (line as usize, col as usize)
 }

@@ -13,6 +13,7 @@
 //! | table | id | what |
 //! |---|---|---|
 //! | [`Module::types`] | [`TypeId`] | every type, interned, with size and alignment |
+//! | [`Module::files`] | [`FileId`] | source files: name and text (see [Source locations](#source-locations)) |
 //! | [`Module::maps`] | [`MapId`] | BPF maps |
 //! | [`Module::globals`] | [`GlobalId`] | global variables (shared, local, pinned) |
 //! | [`Module::configs`] | [`ConfigId`] | `config` blocks |
@@ -21,7 +22,17 @@
 //!
 //! Inside a [`Function`], locals (parameters first) are indexed by
 //! [`LocalId`]. Every expression carries its type and every node its source
-//! [`Span`] (with line and column, for `#line` directives and error mapping).
+//! [`Span`].
+//!
+//! ## Source locations
+//!
+//! A [`Span`] is `(file, start, end)`: a [`FileId`] and a half-open byte
+//! range in that file. [`Module::files`] is the file table, a
+//! [`SourceMap`]: each file's name and text, [`FileId::MAIN`] (0) being the
+//! file given to ksc. Lines and columns are computed from it
+//! ([`SourceMap::line_col`], [`SourceMap::line`]), for `// prog.ks:LINE`
+//! comments or messages; a backend error pointing at a node's span is
+//! shown by ksc with the source under a caret.
 //!
 //! ## What the midend already did
 //!
@@ -65,7 +76,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of this schema. Bump on any change a backend could notice.
-pub const IR_VERSION: u32 = 4;
+pub const IR_VERSION: u32 = 5;
 
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {
@@ -105,13 +116,208 @@ id!(
     LocalId
 );
 
-/// A source range with its start position, 1-based.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A source file, as an index into a [`SourceMap`] ([`Module::files`]):
+/// [`FileId::MAIN`] is the file given to ksc; files it includes or imports
+/// get the next ids.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "abi_stable", derive(abi_stable::StableAbi))]
+#[repr(transparent)]
+#[serde(transparent)]
+pub struct FileId(pub u32);
+
+impl FileId {
+    /// The file given to ksc.
+    pub const MAIN: FileId = FileId(0);
+
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A place in the source: the half-open byte range `start..end` of one
+/// file. This is the one span type of ksc: the front end's syntax tree,
+/// the IR, diagnostics and backend plugins' errors all carry it. Lines and
+/// columns are not stored: [`SourceMap::line_col`] computes them.
+///
+/// In RON: `(file: 0, start: 120, end: 131)`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "abi_stable", derive(abi_stable::StableAbi))]
+#[repr(C)]
 pub struct Span {
+    pub file: FileId,
     pub start: u32,
     pub end: u32,
-    pub line: u32,
-    pub col: u32,
+}
+
+impl Span {
+    /// `start..end` in `file` (offsets fit in `u32`: ksc refuses sources
+    /// larger than 16 MiB).
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span {
+            file,
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    /// The smallest span covering both (of the same file).
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+
+    pub fn len(self) -> u32 {
+        self.end.saturating_sub(self.start)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.end <= self.start
+    }
+}
+
+/// One source file: its name as shown in diagnostics, its text, and where
+/// its lines start (computed once, when the file is added).
+///
+/// In RON: `(name: "prog.ks", text: "...")`; the line starts are
+/// recomputed when the IR is read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SourceFileText")]
+pub struct SourceFile {
+    /// The path as given to ksc (or as included).
+    pub name: String,
+    pub text: String,
+    #[serde(skip)]
+    line_starts: Vec<u32>,
+}
+
+/// [`SourceFile`] as serialised.
+#[derive(Deserialize)]
+struct SourceFileText {
+    name: String,
+    text: String,
+}
+
+impl From<SourceFileText> for SourceFile {
+    fn from(f: SourceFileText) -> SourceFile {
+        SourceFile::new(f.name, f.text)
+    }
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(
+                text.bytes()
+                    .enumerate()
+                    .filter(|&(_, b)| b == b'\n')
+                    .map(|(i, _)| i as u32 + 1),
+            )
+            .collect();
+        SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// Byte offsets where lines start: `0`, then after each `\n`.
+    pub fn line_starts(&self) -> &[u32] {
+        &self.line_starts
+    }
+
+    /// The 0-based line containing byte `offset` (clamped to the text).
+    pub fn line_index(&self, offset: u32) -> usize {
+        let offset = offset.min(self.text.len() as u32);
+        self.line_starts.partition_point(|&s| s <= offset) - 1
+    }
+
+    /// Line and column of byte `offset`, both 1-based, the column counted
+    /// in characters (an offset inside a character counts as one more).
+    /// Offsets past the end are clamped to it.
+    pub fn line_col(&self, offset: u32) -> (u32, u32) {
+        let offset = (offset as usize).min(self.text.len());
+        let line = self.line_index(offset as u32);
+        let start = self.line_starts[line] as usize;
+        let col = String::from_utf8_lossy(&self.text.as_bytes()[start..offset])
+            .chars()
+            .count();
+        (line as u32 + 1, col as u32 + 1)
+    }
+}
+
+/// Every source file of a program, indexed by [`FileId`]. The one place
+/// ksc turns byte offsets into lines and columns: diagnostics, the
+/// midend's checks and backends (the C backends' `// prog.ks:LINE`
+/// comments) all use it. The IR carries it as [`Module::files`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn new() -> SourceMap {
+        SourceMap::default()
+    }
+
+    /// A map of one file, [`FileId::MAIN`].
+    pub fn single(name: impl Into<String>, text: impl Into<String>) -> SourceMap {
+        let mut m = SourceMap::new();
+        m.add(name, text);
+        m
+    }
+
+    /// Add a file; returns its id.
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.files.push(SourceFile::new(name, text));
+        FileId(self.files.len() as u32 - 1)
+    }
+
+    pub fn get(&self, file: FileId) -> Option<&SourceFile> {
+        self.files.get(file.index())
+    }
+
+    /// Every file with its id.
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f))
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The name of `file` (empty for an unknown id).
+    pub fn name(&self, file: FileId) -> &str {
+        self.get(file).map_or("", |f| &f.name)
+    }
+
+    /// Line and column (1-based) where `span` starts; `(0, 0)` when its
+    /// file is unknown.
+    pub fn line_col(&self, span: Span) -> (u32, u32) {
+        self.get(span.file)
+            .map_or((0, 0), |f| f.line_col(span.start))
+    }
+
+    /// The 1-based line where `span` starts; 0 when its file is unknown.
+    pub fn line(&self, span: Span) -> u32 {
+        self.get(span.file)
+            .map_or(0, |f| f.line_index(span.start) as u32 + 1)
+    }
 }
 
 /// A whole compiled KernelScript file.
@@ -121,8 +327,11 @@ pub struct Module {
     /// Project name (the source file's stem): names output files and the
     /// pin directory `/sys/fs/bpf/<name>/`.
     pub name: String,
-    /// The source path as given to ksc.
+    /// The source path as given to ksc (the name of [`FileId::MAIN`]).
     pub source_path: String,
+    /// The source files, indexed by the [`FileId`] of every [`Span`]:
+    /// names and texts, for line numbers and quoting the source.
+    pub files: SourceMap,
     pub types: Vec<TypeDef>,
     pub maps: Vec<Map>,
     pub globals: Vec<Global>,
@@ -1000,5 +1209,41 @@ impl BinOp {
             BinOp::And => "&&",
             BinOp::Or => "||",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_columns() {
+        let mut files = SourceMap::new();
+        assert_eq!(files.add("a.ks", "ab\né x\n\nz"), FileId::MAIN);
+        let b = files.add("b.ks", "one\ntwo");
+        let at = |file, start| Span::new(file, start, start);
+        assert_eq!(files.line_col(at(FileId::MAIN, 0)), (1, 1));
+        assert_eq!(files.line_col(at(FileId::MAIN, 2)), (1, 3));
+        assert_eq!(files.line_col(at(FileId::MAIN, 3)), (2, 1));
+        // `é` is two bytes, one column.
+        assert_eq!(files.line_col(at(FileId::MAIN, 6)), (2, 3));
+        assert_eq!(files.line_col(at(FileId::MAIN, 8)), (3, 1));
+        assert_eq!(files.line_col(at(FileId::MAIN, 9)), (4, 1));
+        assert_eq!(files.line_col(at(FileId::MAIN, 99)), (4, 2));
+        assert_eq!(files.line(at(b, 5)), 2);
+        assert_eq!(files.name(b), "b.ks");
+        assert_eq!(files.line_col(at(FileId(7), 0)), (0, 0));
+    }
+
+    #[test]
+    fn source_map_round_trips_without_line_starts() {
+        let files = SourceMap::single("p.ks", "x\ny\n");
+        let text = ron::to_string(&files).unwrap();
+        assert_eq!(text, r#"[(name:"p.ks",text:"x\ny\n")]"#);
+        let back: SourceMap = ron::from_str(&text).unwrap();
+        assert_eq!(back, files);
+        assert_eq!(back.get(FileId::MAIN).unwrap().line_starts(), &[0, 2, 4]);
+        let span = ron::to_string(&Span::new(FileId::MAIN, 1, 2)).unwrap();
+        assert_eq!(span, "(file:0,start:1,end:2)");
     }
 }

@@ -46,12 +46,12 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
     let Some(src) = read_source(file, color) else {
         return ExitCode::from(input_error_code(file));
     };
-    let parsed = ksc_frontend::parse(&src.text);
+    let parsed = ksc_frontend::parse(src.text());
     if parsed.has_errors() {
         report(&src, &parsed.diagnostics, color);
         return ExitCode::from(EXIT_PROGRAM);
     }
-    let checked = ksc_midend::check(&parsed.file, &src.text, &src.name);
+    let checked = ksc_midend::check_program(&parsed.file, &src.files);
     let mut diags = parsed.diagnostics;
     diags.extend(checked.diagnostics.iter().cloned());
     report(&src, &diags, color);
@@ -231,11 +231,7 @@ fn report_plugin_diags(
     for d in diags {
         let note = format!("reported by the `{backend}` backend");
         match (d.span, d.severity) {
-            (Some((start, end)), Severity::Error | Severity::Warning) => {
-                let span = ksc_frontend::Span {
-                    start,
-                    end: end.max(start),
-                };
+            (Some(span), Severity::Error | Severity::Warning) => {
                 let diag = if d.severity == Severity::Error {
                     ksc_frontend::Diagnostic::error(span, d.message.clone())
                 } else {

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-use ksc_frontend::diag;
+use ksc_frontend::{diag, FileId, SourceMap};
 
 /// Source files larger than this are refused: no KernelScript program is
 /// that big, and it bounds the work any input can cause.
@@ -180,12 +180,12 @@ fn run(cli: Cli) -> ExitCode {
             let Some(src) = read_source(&file, color) else {
                 return ExitCode::from(input_error_code(&file));
             };
-            let parsed = ksc_frontend::parse(&src.text);
+            let parsed = ksc_frontend::parse(src.text());
             if parsed.has_errors() {
                 report(&src, &parsed.diagnostics, color);
                 return ExitCode::from(1);
             }
-            let checked = ksc_midend::check(&parsed.file, &src.text, &src.name);
+            let checked = ksc_midend::check_program(&parsed.file, &src.files);
             let mut diags = parsed.diagnostics;
             diags.extend(checked.diagnostics.iter().cloned());
             report(&src, &diags, color);
@@ -208,7 +208,7 @@ fn run(cli: Cli) -> ExitCode {
             let Some(src) = read_source(&file, color) else {
                 return ExitCode::from(input_error_code(&file));
             };
-            let parsed = ksc_frontend::parse(&src.text);
+            let parsed = ksc_frontend::parse(src.text());
             report(&src, &parsed.diagnostics, color);
             if parsed.has_errors() {
                 return ExitCode::from(1);
@@ -230,10 +230,24 @@ fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// The program's source files (so far only the one given to ksc), read
+/// once: the front end parses them, the midend puts them in the IR, and
+/// every diagnostic is shown with them.
 pub(crate) struct Source {
-    /// The path as the user wrote it (shown in diagnostics).
-    pub(crate) name: String,
-    pub(crate) text: String,
+    pub(crate) files: SourceMap,
+}
+
+impl Source {
+    fn new(name: String, text: String) -> Source {
+        Source {
+            files: SourceMap::single(name, text),
+        }
+    }
+
+    /// The text of the main file.
+    pub(crate) fn text(&self) -> &str {
+        self.files.get(FileId::MAIN).map_or("", |f| &f.text)
+    }
 }
 
 /// Exit status after `read_source` failed: 2 when the file could not be read
@@ -274,13 +288,13 @@ pub(crate) fn read_source(path: &Path, color: ColorChoice) -> Option<Source> {
         }
     };
     match String::from_utf8(bytes) {
-        Ok(text) => Some(Source { name, text }),
+        Ok(text) => Some(Source::new(name, text)),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let src = Source { name, text };
+            let src = Source::new(name, text);
             let d = ksc_frontend::Diagnostic::error(
-                ksc_frontend::Span::new(at, at + 1),
+                ksc_frontend::Span::new(FileId::MAIN, at, at + 1),
                 "source file is not valid UTF-8",
             )
             .with_label("invalid byte here");
@@ -298,12 +312,14 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// Show diagnostics about the program on stderr, each with the source of
+/// its file ([`diag::emit`], the one renderer).
 pub(crate) fn report(src: &Source, diags: &[ksc_frontend::Diagnostic], color: ColorChoice) {
     if diags.is_empty() {
         return;
     }
     let mut stderr = StandardStream::stderr(color);
-    diag::emit(&mut stderr, &src.name, &src.text, diags);
+    diag::emit(&mut stderr, &src.files, diags);
 }
 
 fn exit_for(has_errors: bool) -> ExitCode {

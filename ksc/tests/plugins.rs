@@ -137,7 +137,7 @@ fn plugins_lists_the_example_plugin_with_its_versions() {
         out.contains(&format!(
             "dot {version} (IR {}, ABI {}): the program's functions, maps and call graph as Graphviz DOT [outputs: dot]\n    {}\n",
             ksc_ir::IR_VERSION,
-            "0.1.0",
+            "0.2.0",
             path.display()
         )),
         "{out}"

@@ -5,9 +5,8 @@
 //! Each pass adds its own `impl Checker` block in its own module
 //! (`collect`, `consteval`, `resolve_type`, `btf_types`, `lower`); this
 //! module holds the struct, its constructor (built-in types, constants and
-//! enum variants), symbol definition, and the helpers every pass reports
-//! with: [`LineIndex`] (byte offsets to line and column), [`fspan`] and
-//! [`suggest`] (the "a similar name exists" hint).
+//! enum variants), symbol definition, the helpers every pass reports with
+//! (`error`, `warning`), and [`suggest`] (the "a similar name exists" hint).
 
 use std::collections::HashMap;
 
@@ -18,55 +17,6 @@ use ksc_ir::{FnId, IntType, TypeId, Value};
 
 use crate::builtins;
 use crate::types::Types;
-
-/// Byte offsets to line/column, for IR spans.
-pub(crate) struct LineIndex {
-    starts: Vec<u32>,
-    src: String,
-}
-
-impl LineIndex {
-    pub(crate) fn new(src: &str) -> LineIndex {
-        let mut starts = vec![0];
-        starts.extend(
-            src.bytes()
-                .enumerate()
-                .filter(|b| b.1 == b'\n')
-                .map(|(i, _)| i as u32 + 1),
-        );
-        LineIndex {
-            starts,
-            src: src.to_string(),
-        }
-    }
-
-    fn line_of(&self, offset: u32) -> u32 {
-        (self.starts.partition_point(|&s| s <= offset)) as u32
-    }
-
-    pub(crate) fn span(&self, s: Span) -> ir::Span {
-        let line = self.line_of(s.start);
-        let ls = self.starts[(line - 1) as usize] as usize;
-        let end = (s.start as usize).min(self.src.len());
-        let col = self
-            .src
-            .get(ls..end)
-            .map_or(1, |t| t.chars().count() as u32 + 1);
-        ir::Span {
-            start: s.start,
-            end: s.end,
-            line,
-            col,
-        }
-    }
-}
-
-pub(crate) fn fspan(s: ir::Span) -> Span {
-    Span {
-        start: s.start,
-        end: s.end,
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Sym {
@@ -118,7 +68,6 @@ pub(crate) struct FnInfo<'a> {
 }
 
 pub(crate) struct Checker<'a> {
-    pub(crate) lines: LineIndex,
     pub(crate) diags: Vec<Diagnostic>,
     pub(crate) types: Types,
     pub(crate) syms: HashMap<String, SymInfo>,
@@ -189,7 +138,7 @@ pub(crate) fn suggest<'n>(name: &str, candidates: impl Iterator<Item = &'n str>)
 }
 
 impl<'a> Checker<'a> {
-    pub(crate) fn new(src: &str) -> Checker<'a> {
+    pub(crate) fn new() -> Checker<'a> {
         let mut types = Types::new();
         let xdp_md = builtins::xdp_md(&mut types);
         let sk_buff = builtins::sk_buff(&mut types);
@@ -204,7 +153,6 @@ impl<'a> Checker<'a> {
             true,
         );
         let mut c = Checker {
-            lines: LineIndex::new(src),
             diags: Vec::new(),
             types,
             syms: HashMap::new(),
@@ -274,10 +222,6 @@ impl<'a> Checker<'a> {
             );
         }
         c
-    }
-
-    pub(crate) fn span(&self, s: Span) -> ir::Span {
-        self.lines.span(s)
     }
 
     pub(crate) fn error(&mut self, span: Span, msg: impl Into<String>) -> &mut Diagnostic {

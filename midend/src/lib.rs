@@ -32,7 +32,7 @@ mod resolve_type;
 pub mod types;
 pub mod valid;
 
-use ksc_frontend::{ast, Diagnostic};
+use ksc_frontend::{ast, Diagnostic, FileId, SourceMap};
 
 /// The result of checking a file.
 pub struct Checked {
@@ -49,20 +49,29 @@ impl Checked {
     }
 }
 
-/// Check a parsed file. `path` names the source (its stem is the project
-/// name, used for pin paths).
+/// Check a parsed file, the whole program. `path` names the source (its
+/// stem is the project name, used for pin paths).
 pub fn check(file: &ast::File, source: &str, path: &str) -> Checked {
-    let mut c = checker::Checker::new(source);
+    check_program(file, &SourceMap::single(path, source))
+}
+
+/// Check a parsed program whose source files are `files` (the IR carries
+/// them as [`ksc_ir::Module::files`]); the name of the main file
+/// ([`FileId::MAIN`]) names the project.
+pub fn check_program(file: &ast::File, files: &SourceMap) -> Checked {
+    let path = files.name(FileId::MAIN);
+    let mut c = checker::Checker::new();
     c.collect(file);
     c.check_bodies();
     let (graph, analysis) = valid::run(&mut c);
     let mut diagnostics = std::mem::take(&mut c.diags);
-    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.span.end));
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     let module = (!has_errors).then(|| ksc_ir::Module {
         version: ksc_ir::IR_VERSION,
         name: project_name(path),
         source_path: path.to_string(),
+        files: files.clone(),
         types: c.types.defs,
         maps: c.maps,
         globals: c.globals,

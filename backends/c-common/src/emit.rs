@@ -175,9 +175,11 @@ const UAPI_STRUCTS: &[&str] = &["xdp_md", "__sk_buff"];
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmitError {
     pub message: String,
-    /// Byte offsets into the source.
-    pub span: Option<(u32, u32)>,
-    /// 1-based line and column, for messages shown without the source.
+    /// Where in the source.
+    pub span: Option<Span>,
+    /// 1-based line and column of the span's start (from the module's
+    /// [`SourceMap`](ksc_ir::SourceMap)), for messages shown without the
+    /// source.
     pub line_col: Option<(u32, u32)>,
 }
 
@@ -427,8 +429,8 @@ impl<'m> Gen<'m> {
     fn err(&mut self, span: Span, msg: impl Into<String>) {
         self.errors.push(EmitError {
             message: msg.into(),
-            span: Some((span.start, span.end)),
-            line_col: Some((span.line, span.col)),
+            span: Some(span),
+            line_col: Some(self.m.files.line_col(span)),
         });
     }
 

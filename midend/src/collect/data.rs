@@ -132,7 +132,7 @@ impl<'a> Checker<'a> {
                 self.collect_flags(arg, &mut flags, &mut flags_value);
             }
         }
-        let span = self.span(item.span);
+        let span = item.span;
         self.maps.push(ir::Map {
             name: m.name.name.clone(),
             kind,
@@ -218,7 +218,7 @@ impl<'a> Checker<'a> {
         } else {
             ir::GlobalVisibility::Shared
         };
-        let span = self.span(item.span);
+        let span = item.span;
         self.globals.push(ir::Global {
             name: g.name.name.clone(),
             ty,
@@ -245,7 +245,7 @@ impl<'a> Checker<'a> {
                 default,
             });
         }
-        let span = self.span(c.name.span);
+        let span = c.name.span;
         self.configs.push(ir::Config {
             name: c.name.name.clone(),
             fields,

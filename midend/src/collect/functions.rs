@@ -265,10 +265,10 @@ impl<'a> Checker<'a> {
             .map(|(n, t, s)| ir::Local {
                 name: n.clone(),
                 ty: *t,
-                span: self.span(*s),
+                span: *s,
             })
             .collect();
-        let span = self.span(item.span);
+        let span = item.span;
         self.functions.push(ir::Function {
             name: name.name.clone(),
             kind,
@@ -633,7 +633,7 @@ impl<'a> Checker<'a> {
                 fields.push(("name".into(), Value::Str(default), size));
             }
         }
-        let span = self.span(item.span);
+        let span = item.span;
         self.struct_ops.push(ir::StructOps {
             name: i.name.name.clone(),
             ops_type,

@@ -76,7 +76,7 @@ impl<'a> Checker<'a> {
                     {
                         let end = Span {
                             start: decl.body.span.end.saturating_sub(1),
-                            end: decl.body.span.end,
+                            ..decl.body.span
                         };
                         self.error(
                             end,
@@ -155,11 +155,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
         is_const: bool,
     ) -> LocalId {
         let id = LocalId(self.locals.len() as u32);
-        let s = self.c.span(span);
         self.locals.push(ir::Local {
             name: name.to_string(),
             ty,
-            span: s,
+            span,
         });
         self.scopes
             .last_mut()
@@ -181,11 +180,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
     }
 
     pub(super) fn mk(&self, kind: ir::ExprKind, ty: TypeId, span: Span) -> ir::Expr {
-        ir::Expr {
-            kind,
-            ty,
-            span: self.c.span(span),
-        }
+        ir::Expr { kind, ty, span }
     }
 
     pub(super) fn err_expr(&self, span: Span) -> ir::Expr {

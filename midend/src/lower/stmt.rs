@@ -16,7 +16,7 @@ use crate::consteval::int_value;
 
 impl<'c, 'a> FnCx<'c, 'a> {
     pub(super) fn stmt(&mut self, s: &ast::Stmt) -> Option<ir::Stmt> {
-        let span = self.c.span(s.span);
+        let span = s.span;
         let kind = match &s.kind {
             AS::Var {
                 is_const,
@@ -270,7 +270,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
     }
 
     fn ret(&mut self, s: &ast::Stmt, e: Option<&ast::Expr>) -> Option<ir::Stmt> {
-        let span = self.c.span(s.span);
+        let span = s.span;
         if self.in_defer {
             self.c.error(s.span, "`return` inside `defer`").help = Some(
                 "deferred code runs while the function is returning; it cannot return itself"
@@ -360,7 +360,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         scrutinee: &ast::Expr,
         arms: &[ast::MatchArm],
     ) -> Option<ir::Stmt> {
-        let span = self.c.span(s.span);
+        let span = s.span;
         let x = self.expr(scrutinee, None);
         if !self.t().is_integer(x.ty) && !self.t().is_error(x.ty) {
             self.c
@@ -418,7 +418,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             chain = Some(ir::Block {
                 stmts: vec![ir::Stmt {
                     kind: ir::StmtKind::If { cond, then, els },
-                    span: self.c.span(arm.span),
+                    span: arm.span,
                 }],
             });
         }
@@ -443,7 +443,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         id: &ast::Ident,
         args: &[ast::Expr],
     ) -> Option<ir::Stmt> {
-        let span = self.c.span(s.span);
+        let span = s.span;
         let my_class = self.c.fn_info[self.id.index()].prog_class;
         let its_class = self.c.fn_info[target.index()].prog_class;
         if !matches!(self.kind, FnKind::Program(_)) {
@@ -531,7 +531,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         op: Option<ast::BinOp>,
         value: &ast::Expr,
     ) -> Option<ir::Stmt> {
-        let span = self.c.span(s.span);
+        let span = s.span;
         // Map entries: `m[k] = v`, `m[k] op= v`, `m[k].f op= v`.
         if let Some((map, key, path)) = self.map_place(target) {
             let m = &self.c.maps[map.index()];

@@ -16,7 +16,7 @@ use ksc_ir as ir;
 use ksc_ir::{Callee, Domain, FnId, FnKind, LocalId, MapId, TypeKind};
 
 use super::{for_child_blocks, walk_stmt_exprs};
-use crate::checker::{fspan, Checker};
+use crate::checker::Checker;
 
 /// Like [`ir::Expr::walk`], but `&&`, `||` and `?:` nodes are not entered: they
 /// are collected in `nested` for the caller to visit with refinement.
@@ -100,7 +100,7 @@ impl State {
 pub(super) struct Flow<'c, 'a> {
     c: &'c mut Checker<'a>,
     f: FnId,
-    reported: HashSet<(u32, u32)>,
+    reported: HashSet<ir::Span>,
     /// Userspace locals bound to `m[k]`: they point to a copy of the entry.
     user_copies: HashMap<LocalId, MapId>,
 }
@@ -267,11 +267,11 @@ impl<'c, 'a> Flow<'c, 'a> {
         let Some(off) = self.pkt_offset(p, st) else {
             return;
         };
-        if off + hi <= st.checked || !self.reported.insert((at.start, at.end)) {
+        if off + hi <= st.checked || !self.reported.insert(at) {
             return;
         }
         let (a, b) = (off + lo, off + hi);
-        let d = Diagnostic::error(fspan(at), format!("packet access past the checked length: bytes {a}..{b} of the packet"))
+        let d = Diagnostic::error(at, format!("packet access past the checked length: bytes {a}..{b} of the packet"))
             .with_label(format!("only {} bytes are known to be in the packet here", st.checked.max(0)))
             .with_help(format!(
                 "check the length first, e.g. `if (data + {b} > data_end) {{ return XDP_PASS }}`; the verifier rejects unchecked packet reads"
@@ -283,7 +283,7 @@ impl<'c, 'a> Flow<'c, 'a> {
         if !self.is_pointer(p.ty) || self.nonnull(p, st) {
             return;
         }
-        if !self.reported.insert((at.start, at.end)) {
+        if !self.reported.insert(at) {
             return;
         }
         let what = match &p.kind {
@@ -302,12 +302,9 @@ impl<'c, 'a> Flow<'c, 'a> {
             _ => "store it in a variable and check it against `null` first".to_string(),
         };
         self.c.diags.push(
-            Diagnostic::error(
-                fspan(at),
-                format!("potential null pointer dereference of {what}"),
-            )
-            .with_label("may be null here")
-            .with_help(hint),
+            Diagnostic::error(at, format!("potential null pointer dereference of {what}"))
+                .with_label("may be null here")
+                .with_help(hint),
         );
     }
 
@@ -398,14 +395,14 @@ impl<'c, 'a> Flow<'c, 'a> {
         }
         for &(l, at) in &uses {
             if let Some(&moved) = st.stale.get(&l) {
-                if self.reported.insert((at.start, at.end)) {
+                if self.reported.insert(at) {
                     let name = self.c.functions[self.f.index()].locals[l.index()]
                         .name
                         .clone();
                     self.c.diags.push(
-                        Diagnostic::error(fspan(at), format!("packet pointer `{name}` is stale"))
+                        Diagnostic::error(at, format!("packet pointer `{name}` is stale"))
                             .with_label("used after the packet moved")
-                            .with_secondary(fspan(moved), "this helper call moves or resizes the packet")
+                            .with_secondary(moved, "this helper call moves or resizes the packet")
                             .with_help("reload it from `ctx->data` (and check the length again) after the call"),
                     );
                 }
@@ -413,20 +410,17 @@ impl<'c, 'a> Flow<'c, 'a> {
         }
         for (l, at) in uses {
             if let Some(&inv) = st.invalid.get(&l) {
-                if self.reported.insert((at.start, at.end)) {
+                if self.reported.insert(at) {
                     let name = self.c.functions[self.f.index()].locals[l.index()]
                         .name
                         .clone();
                     self.c.diags.push(
                         Diagnostic::error(
-                            fspan(at),
+                            at,
                             format!("use of potentially invalidated map value pointer `{name}`"),
                         )
                         .with_label("used after the map changed")
-                        .with_secondary(
-                            fspan(inv),
-                            "this map update may free the value it points to",
-                        )
+                        .with_secondary(inv, "this map update may free the value it points to")
                         .with_help(format!(
                             "look the entry up again after the update: `{name} = map[key]`"
                         )),
@@ -469,13 +463,13 @@ impl<'c, 'a> Flow<'c, 'a> {
                 let Some(map) = self.user_copies.get(&l).copied() else {
                     return;
                 };
-                if !self.reported.insert((place.span.line, place.span.col)) {
+                if !self.reported.insert(place.span) {
                     return;
                 }
                 let f = &self.c.functions[self.f.index()];
                 let name = f.locals[l.index()].name.clone();
                 let mname = self.c.maps[map.index()].name.clone();
-                let span = fspan(place.span);
+                let span = place.span;
                 self.c.diags.push(
                     Diagnostic::warning(
                         span,

@@ -15,7 +15,7 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graphmap::DiGraphMap;
 
 use super::{Edge, ProgramGraph, STACK_LIMIT, STACK_WARN, TAIL_CALL_LIMIT};
-use crate::checker::{fspan, Checker};
+use crate::checker::Checker;
 
 /// eBPF code may not recurse (the verifier rejects call cycles).
 pub(super) fn recursion(c: &mut Checker, pg: &ProgramGraph, sites: &HashMap<(u32, u32), ir::Span>) {
@@ -52,7 +52,7 @@ pub(super) fn recursion(c: &mut Checker, pg: &ProgramGraph, sites: &HashMap<(u32
             .collect();
         c.diags.push(
             Diagnostic::error(
-                fspan(span),
+                span,
                 format!("recursion in eBPF code: {}", names.join(" → ")),
             )
             .with_label("this call closes the cycle")

@@ -13,7 +13,7 @@ use ksc_ir as ir;
 use ksc_ir::{Callee, FnId, FnKind};
 
 use super::{for_child_blocks, walk_stmt_exprs};
-use crate::checker::{fspan, Checker};
+use crate::checker::Checker;
 
 /// Error codes that may leave a function: known values, or unknown ones.
 #[derive(Clone, Default, PartialEq)]
@@ -67,7 +67,7 @@ pub(super) fn throws(c: &mut Checker) -> Vec<ir::Throws> {
                     .join(", ")
             )
         };
-        let span = th.site.map(fspan).unwrap_or(c.name_spans[i]);
+        let span = th.site.unwrap_or(c.name_spans[i]);
         if matches!(f.kind, FnKind::Program(_)) {
             c.diags.push(
                 Diagnostic::error(span, format!("{what} may be thrown out of eBPF program `{}`", f.name))

@@ -118,21 +118,15 @@ pub enum Severity {
     Note,
 }
 
-/// Byte offsets into the source file (`ksc_ir::Span::start`/`end`).
-#[repr(C)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SourceSpan {
-    pub start: u32,
-    pub end: u32,
-}
-
 /// A message from a backend, optionally about a place in the source.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub message: RString,
-    pub span: ROption<SourceSpan>,
+    /// Where in the source, as in the IR: [`ksc_ir::Span`] (a file of
+    /// [`ksc_ir::Module::files`] and a byte range) crosses the ABI as it is.
+    pub span: ROption<ksc_ir::Span>,
 }
 
 #[repr(u8)]
@@ -207,8 +201,8 @@ impl File {
 pub struct Diag {
     pub severity: Severity,
     pub message: String,
-    /// Byte offsets into the source.
-    pub span: Option<(u32, u32)>,
+    /// Where in the source (any IR node's span).
+    pub span: Option<ksc_ir::Span>,
 }
 
 impl Diag {
@@ -234,8 +228,8 @@ impl Diag {
         }
     }
 
-    /// An error at byte offsets into the source, when known.
-    pub fn error_at(message: impl Into<String>, span: Option<(u32, u32)>) -> Diag {
+    /// An error at a place in the source, when known.
+    pub fn error_at(message: impl Into<String>, span: Option<ksc_ir::Span>) -> Diag {
         Diag {
             span,
             ..Diag::error(message)
@@ -244,7 +238,7 @@ impl Diag {
 
     /// Point at a place in the source (any IR node's span).
     pub fn at(mut self, span: ksc_ir::Span) -> Diag {
-        self.span = Some((span.start, span.end));
+        self.span = Some(span);
         self
     }
 }
@@ -266,7 +260,7 @@ impl From<Diag> for Diagnostic {
         Diagnostic {
             severity: d.severity,
             message: d.message.into(),
-            span: d.span.map(|(start, end)| SourceSpan { start, end }).into(),
+            span: d.span.into(),
         }
     }
 }
@@ -487,6 +481,7 @@ mod tests {
             version: ksc_ir::IR_VERSION,
             name: "t".into(),
             source_path: "t.ks".into(),
+            files: ksc_ir::SourceMap::single("t.ks", ""),
             types: vec![],
             maps: vec![],
             globals: vec![],
@@ -511,17 +506,20 @@ mod tests {
 
         let err = run_generate(RStr::from_str(&ir), RStr::from_str(""), |_, _| {
             Err::<Vec<File>, _>(vec![Diag::error("no").at(ksc_ir::Span {
+                file: ksc_ir::FileId(1),
                 start: 1,
                 end: 2,
-                line: 1,
-                col: 2,
             })])
         });
         let e = err.into_result().unwrap_err();
         assert_eq!(e.kind, ErrorKind::Failed);
         assert_eq!(
             e.diagnostics[0].span,
-            ROption::RSome(SourceSpan { start: 1, end: 2 })
+            ROption::RSome(ksc_ir::Span {
+                file: ksc_ir::FileId(1),
+                start: 1,
+                end: 2
+            })
         );
     }
 

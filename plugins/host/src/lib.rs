@@ -71,8 +71,8 @@ impl fmt::Debug for Plugin {
 pub struct Diag {
     pub severity: Severity,
     pub message: String,
-    /// Byte offsets into the source file.
-    pub span: Option<(u32, u32)>,
+    /// Where in the source (a span of the IR the plugin was given).
+    pub span: Option<ksc_ir::Span>,
 }
 
 /// What a successful run produced.
@@ -534,7 +534,7 @@ impl Plugin {
                 .map(|d| Diag {
                     severity: d.severity,
                     message: d.message.to_string(),
-                    span: d.span.into_option().map(|s| (s.start, s.end)),
+                    span: d.span.into_option(),
                 })
                 .collect()
         };

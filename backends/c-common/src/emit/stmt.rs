@@ -196,16 +196,15 @@ impl<'m> Gen<'m> {
 
     /// The comment naming a statement's source line.
     fn note(&self, s: &Stmt) -> Option<String> {
-        if s.span.line == 0 || matches!(s.kind, StmtKind::Block(_)) {
+        let line = self.m.files.line(s.span);
+        if line == 0 || matches!(s.kind, StmtKind::Block(_)) {
             return None;
         }
-        let file = std::path::Path::new(&self.m.source_path)
+        let path = self.m.files.name(s.span.file);
+        let file = std::path::Path::new(path)
             .file_name()
-            .map_or_else(
-                || self.m.source_path.clone(),
-                |f| f.to_string_lossy().into_owned(),
-            );
-        Some(format!(" // {file}:{}", s.span.line))
+            .map_or_else(|| path.to_string(), |f| f.to_string_lossy().into_owned());
+        Some(format!(" // {file}:{line}"))
     }
 
     /// `if (c) { } else if ...`, the first `if` after `lead`. True when
