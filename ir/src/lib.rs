@@ -34,6 +34,11 @@
 //! comments or messages; a backend error pointing at a node's span is
 //! shown by ksc with the source under a caret.
 //!
+//! BPF helpers are not a table of the module but of the crate:
+//! [`HELPERS`] (module [`helpers`]) lists each helper's name, number in
+//! `include/uapi/linux/bpf.h`, signature and the program types that may
+//! call it; [`Callee::BpfHelper`] names a helper by its [`HelperId`].
+//!
 //! ## What the midend already did
 //!
 //! * Names are resolved: no identifier lookups remain. Constants and
@@ -75,8 +80,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod helpers;
+pub use helpers::{helper, helper_named, Helper, HelperId, HelperType, ProgramTypes, HELPERS};
+
 /// Version of this schema. Bump on any change a backend could notice.
-pub const IR_VERSION: u32 = 5;
+pub const IR_VERSION: u32 = 6;
 
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {
@@ -728,8 +736,11 @@ pub enum FnKind {
     Kfunc,
     /// `@private`: module-internal.
     Private,
-    /// `extern`: a kernel function that exists already (no body).
-    Extern,
+    /// `extern`: a kernel function that exists already (no body). When it
+    /// re-declares a BPF helper (`extern bpf_ktime_get_ns() -> u64`),
+    /// `helper` names it: the helper headers declare it, so a C backend
+    /// declares nothing (calls still go through [`Callee::Function`]).
+    Extern { helper: Option<HelperId> },
     /// A plain userspace function (`main` included).
     Userspace,
     /// `@test`
@@ -909,8 +920,9 @@ pub struct Expr {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Callee {
     Function(FnId),
-    /// A BPF helper (`bpf_ktime_get_ns`) called by name.
-    BpfHelper(String),
+    /// A BPF helper (`bpf_ktime_get_ns`), by its number; [`helper`] gives
+    /// its name and signature.
+    BpfHelper(HelperId),
     Builtin(Builtin),
     /// Through a function pointer.
     Pointer(Box<Expr>),
@@ -1179,7 +1191,7 @@ impl FnKind {
             FnKind::Helper => "@helper".into(),
             FnKind::Kfunc => "@kfunc".into(),
             FnKind::Private => "@private".into(),
-            FnKind::Extern => "extern".into(),
+            FnKind::Extern { .. } => "extern".into(),
             FnKind::Userspace => "fn".into(),
             FnKind::Test => "@test".into(),
         }

@@ -1,5 +1,6 @@
 //! What every program can use without declaring it: kernel constants,
-//! context types, BPF helpers and the language's built-in functions.
+//! context types and the language's built-in functions (BPF helpers are
+//! `ksc_ir::HELPERS`).
 
 use ksc_ir::{Builtin, IntType, TypeId};
 
@@ -138,57 +139,6 @@ pub fn pt_regs(t: &mut Types) -> TypeId {
     t.kernel_struct("pt_regs", vec![], 168)
 }
 
-/// Parameter types of a BPF helper signature.
-#[derive(Clone, Copy)]
-pub enum P {
-    U32,
-    U64,
-    I32,
-    Ptr,
-}
-
-/// BPF helpers callable from eBPF code, with their signatures
-/// (include/uapi/linux/bpf.h). `Ptr` accepts any pointer.
-pub fn bpf_helpers() -> &'static [(&'static str, &'static [P], P)] {
-    use P::*;
-    &[
-        ("bpf_ktime_get_ns", &[], U64),
-        ("bpf_ktime_get_boot_ns", &[], U64),
-        ("bpf_ktime_get_coarse_ns", &[], U64),
-        ("bpf_jiffies64", &[], U64),
-        ("bpf_get_current_pid_tgid", &[], U64),
-        ("bpf_get_current_uid_gid", &[], U64),
-        ("bpf_get_current_comm", &[Ptr, U32], I32),
-        ("bpf_get_current_task", &[], U64),
-        ("bpf_get_smp_processor_id", &[], U32),
-        ("bpf_get_numa_node_id", &[], I32),
-        ("bpf_get_prandom_u32", &[], U32),
-        ("bpf_get_cgroup_classid", &[Ptr], U32),
-        ("bpf_probe_read_kernel", &[Ptr, U32, Ptr], I32),
-        ("bpf_probe_read_user", &[Ptr, U32, Ptr], I32),
-        ("bpf_probe_read_kernel_str", &[Ptr, U32, Ptr], I32),
-        ("bpf_probe_read_user_str", &[Ptr, U32, Ptr], I32),
-        ("bpf_xdp_adjust_head", &[Ptr, I32], I32),
-        ("bpf_xdp_adjust_tail", &[Ptr, I32], I32),
-        ("bpf_xdp_adjust_meta", &[Ptr, I32], I32),
-        ("bpf_redirect", &[U32, U64], I32),
-        ("bpf_clone_redirect", &[Ptr, U32, U64], I32),
-        ("bpf_skb_load_bytes", &[Ptr, U32, Ptr, U32], I32),
-        ("bpf_skb_store_bytes", &[Ptr, U32, Ptr, U32, U64], I32),
-        ("bpf_skb_pull_data", &[Ptr, U32], I32),
-        ("bpf_skb_change_head", &[Ptr, U32, U64], I32),
-        ("bpf_skb_vlan_push", &[Ptr, U32, U32], I32),
-        ("bpf_skb_vlan_pop", &[Ptr], I32),
-        ("bpf_l3_csum_replace", &[Ptr, U32, U64, U64, U64], I32),
-        ("bpf_l4_csum_replace", &[Ptr, U32, U64, U64, U64], I32),
-        ("bpf_csum_diff", &[Ptr, U32, Ptr, U32, U32], I32),
-        ("bpf_get_hash_recalc", &[Ptr], U32),
-        ("bpf_set_hash", &[Ptr, U32], I32),
-        ("bpf_send_signal", &[U32], I32),
-        ("bpf_get_socket_cookie", &[Ptr], U64),
-    ]
-}
-
 /// The language's own functions.
 pub fn builtin(name: &str) -> Option<Builtin> {
     Some(match name {
@@ -209,5 +159,5 @@ pub fn builtin(name: &str) -> Option<Builtin> {
 
 /// Names a user may not redefine.
 pub fn reserved(name: &str) -> bool {
-    builtin(name).is_some() || bpf_helpers().iter().any(|h| h.0 == name)
+    builtin(name).is_some() || ksc_ir::helper_named(name).is_some()
 }

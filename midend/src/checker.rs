@@ -275,7 +275,7 @@ impl<'a> Checker<'a> {
             .iter()
             .copied()
             .chain(self.syms.keys().map(|s| s.as_str()))
-            .chain(builtins::bpf_helpers().iter().map(|h| h.0))
+            .chain(ksc_ir::HELPERS.iter().map(|h| h.name))
             .collect();
         let hint = suggest(&id.name, cands.into_iter());
         let d = self.error(id.span, format!("cannot find {what} `{}`", id.name));

@@ -761,3 +761,45 @@ fn struct_ops_names_must_fit_the_kernel_field() {
         o.rendered
     );
 }
+
+#[test]
+fn helpers_are_checked_against_the_program_type() {
+    // Directly in a program.
+    assert_error(
+        "@tc(\"ingress\") fn p(ctx: *__sk_buff) -> i32 {\n    bpf_xdp_adjust_head(ctx, 4)\n    return TC_ACT_OK\n}\n",
+        2,
+        "`bpf_xdp_adjust_head` cannot be called from a `@tc(\"ingress\")` program",
+    );
+    assert_error(
+        "@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var c: u8[16] = [0; 16]\n    bpf_get_current_comm(&c, 16)\n    return XDP_PASS\n}\n",
+        3,
+        "`bpf_get_current_comm` cannot be called from a `@xdp` program",
+    );
+    // Through a `@helper` the program calls: the error is at the call of
+    // the BPF helper, the program is named.
+    let src = "@helper fn pull(ctx: *__sk_buff) -> i32 {\n    return bpf_skb_pull_data(ctx, 14)\n}\n@tc(\"ingress\") fn ok(ctx: *__sk_buff) -> i32 {\n    pull(ctx)\n    return TC_ACT_OK\n}\n@probe(\"vfs_read\") fn bad(ctx: *__sk_buff) -> i32 {\n    return pull(ctx)\n}\n";
+    let o = check(src);
+    assert_eq!(
+        o.errors
+            .iter()
+            .filter(|(_, m)| m.contains("bpf_skb_pull_data"))
+            .count(),
+        1,
+        "{}",
+        o.rendered
+    );
+    assert!(o
+        .errors
+        .iter()
+        .any(|(l, m)| *l == 2
+            && m.contains("cannot be called from a `@probe(\"vfs_read\")` program")));
+    assert!(
+        o.rendered.contains("in code this program runs"),
+        "{}",
+        o.rendered
+    );
+    // The same helpers where the kernel offers them.
+    assert_clean("@tc(\"ingress\") fn p(ctx: *__sk_buff) -> i32 {\n    bpf_skb_pull_data(ctx, 14)\n    return TC_ACT_OK\n}\n@xdp fn q(ctx: *xdp_md) -> xdp_action {\n    bpf_xdp_adjust_head(ctx, 4)\n    return XDP_PASS\n}\n");
+    // `bpf_trace_printk` is variadic: up to three integers after the format.
+    assert_clean("@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var f: u8[4] = [37, 100, 10, 0]\n    bpf_trace_printk(&f[0], 4, 7)\n    return XDP_PASS\n}\n");
+}

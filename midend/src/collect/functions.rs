@@ -15,7 +15,6 @@ use ksc_ir as ir;
 use ksc_ir::{Domain, FnId, FnKind, ProgramType, TypeId, TypeKind, Value};
 
 use crate::btf_types::btf_size;
-use crate::builtins;
 use crate::checker::{suggest, Checker, FnInfo, Sym, SymInfo};
 use crate::types::Types;
 
@@ -177,7 +176,7 @@ impl<'a> Checker<'a> {
         let (kind, prog_class) = self.fn_kind(item, &f.name, in_impl);
         let domain = match &kind {
             FnKind::Program(_) | FnKind::Helper => Domain::Ebpf,
-            FnKind::Kfunc | FnKind::Private | FnKind::Extern => Domain::KernelModule,
+            FnKind::Kfunc | FnKind::Private | FnKind::Extern { .. } => Domain::KernelModule,
             FnKind::Userspace | FnKind::Test => Domain::Userspace,
         };
         let params: Vec<(String, TypeId, Span)> = f
@@ -497,16 +496,17 @@ impl<'a> Checker<'a> {
             ret_name: None,
             prog_class: None,
         };
+        let helper = ksc_ir::helper_named(&e.name.name).map(|h| h.id);
         let id = self.push_function(
             item,
             &e.name,
-            FnKind::Extern,
+            FnKind::Extern { helper },
             Domain::KernelModule,
             ret,
             info,
         );
         // `extern bpf_ktime_get_ns() -> u64` re-declares a helper: allowed.
-        if builtins::bpf_helpers().iter().any(|h| h.0 == e.name.name) {
+        if helper.is_some() {
             self.syms.insert(
                 e.name.name.clone(),
                 SymInfo {

@@ -69,10 +69,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if let Some(b) = builtins::builtin(&id.name) {
                     return self.call_builtin(id, b, args, span);
                 }
-                if let Some((_, params, ret)) =
-                    builtins::bpf_helpers().iter().find(|h| h.0 == id.name)
-                {
-                    return self.call_helper(id, params, *ret, args, span);
+                if let Some(h) = ksc_ir::helper_named(&id.name) {
+                    return self.call_helper(id, h, args, span);
                 }
                 let locals = self.local_names();
                 let refs: Vec<&str> = locals.iter().map(|s| s.as_str()).collect();
@@ -299,8 +297,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             (FnKind::Helper, _) => Some(("an eBPF `@helper`", "helpers run inside eBPF programs; userspace reads their results through maps and globals".into())),
             (FnKind::Kfunc, Domain::Ebpf | Domain::KernelModule) => None,
             (FnKind::Kfunc, _) => Some(("a `@kfunc`", "kfuncs run in the kernel and are called from eBPF programs".into())),
-            (FnKind::Extern, Domain::Ebpf) => None,
-            (FnKind::Extern, _) => Some(("an `extern` kernel function", "extern kfuncs can only be called from eBPF programs".into())),
+            (FnKind::Extern { .. }, Domain::Ebpf) => None,
+            (FnKind::Extern { .. }, _) => Some(("an `extern` kernel function", "extern kfuncs can only be called from eBPF programs".into())),
             (FnKind::Private, Domain::KernelModule) => None,
             (FnKind::Private, _) => Some(("a `@private` kernel-module function", "only `@kfunc` and `@private` functions of the module may call it; expose it through a `@kfunc`".into())),
             // Tests stay out of production code (spec "Testing").
@@ -361,8 +359,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
     fn call_helper(
         &mut self,
         id: &ast::Ident,
-        params: &[builtins::P],
-        ret: builtins::P,
+        h: &ksc_ir::Helper,
         args: &[ast::Expr],
         span: Span,
     ) -> ir::Expr {
@@ -382,18 +379,44 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let v = self.c.types.void;
             self.c.types.ptr(v)
         };
-        let map = |t: &mut Types, p: builtins::P| match p {
-            builtins::P::U32 => t.u32_,
-            builtins::P::U64 => t.u64_,
-            builtins::P::I32 => t.i32_,
-            builtins::P::Ptr => void_ptr,
+        let map = |t: &mut Types, p: ksc_ir::HelperType| match p {
+            ksc_ir::HelperType::U32 => t.u32_,
+            ksc_ir::HelperType::U64 => t.u64_,
+            ksc_ir::HelperType::I32 => t.i32_,
+            ksc_ir::HelperType::Ptr => void_ptr,
         };
-        let ps: Vec<TypeId> = params.iter().map(|p| map(&mut self.c.types, *p)).collect();
-        let rt = map(&mut self.c.types, ret);
-        let args = self.check_args(&format!("`{}`", id.name), &ps, args, span);
+        let ps: Vec<TypeId> = h
+            .params
+            .iter()
+            .map(|p| map(&mut self.c.types, *p))
+            .collect();
+        let rt = map(&mut self.c.types, h.ret);
+        let args = if h.variadic && args.len() >= ps.len() {
+            // Fixed parameters, then up to three integers.
+            let (fixed, extra) = args.split_at(ps.len());
+            let mut out = self.check_args(&format!("`{}`", id.name), &ps, fixed, span);
+            if extra.len() > 3 {
+                self.c.error(
+                    span,
+                    format!("`{}` takes at most {} arguments", id.name, ps.len() + 3),
+                );
+            }
+            for a in extra {
+                let e = self.expr(a, None);
+                if !self.t().is_integer(e.ty) && !self.t().is_error(e.ty) {
+                    let d = self.t().display(e.ty);
+                    self.c
+                        .error(a.span, format!("`{}` formats integers, not `{d}`", id.name));
+                }
+                out.push(e);
+            }
+            out
+        } else {
+            self.check_args(&format!("`{}`", id.name), &ps, args, span)
+        };
         self.mk(
             ir::ExprKind::Call {
-                callee: Callee::BpfHelper(id.name.clone()),
+                callee: Callee::BpfHelper(h.id),
                 args,
             },
             rt,

@@ -107,7 +107,7 @@ pub(super) struct Flow<'c, 'a> {
 
 impl<'c, 'a> Flow<'c, 'a> {
     pub(super) fn check_function(c: &'c mut Checker<'a>, f: FnId) {
-        if c.functions[f.index()].kind == FnKind::Extern {
+        if matches!(c.functions[f.index()].kind, FnKind::Extern { .. }) {
             return;
         }
         let mut st = State::default();
@@ -719,11 +719,12 @@ impl<'c, 'a> Flow<'c, 'a> {
                 ..
             } = &e.kind
             {
+                let h = h.name();
                 moves |= h.starts_with("bpf_xdp_adjust")
                     || h.starts_with("bpf_skb_change")
                     || h.starts_with("bpf_skb_vlan")
                     || matches!(
-                        h.as_str(),
+                        &*h,
                         "bpf_skb_pull_data"
                             | "bpf_skb_store_bytes"
                             | "bpf_l3_csum_replace"

@@ -6,6 +6,8 @@
 //!   tail-call chains deeper than the kernel's 33 reported; **stack
 //!   analysis**: each eBPF function's frame, summed along the deepest call
 //!   path, against the verifier's 512 bytes;
+//! * `helpers`: every BPF helper a program calls, directly or through
+//!   the functions it calls, is one its program type may call;
 //! * `throws`: which error codes can leave each function; uncaught in an
 //!   eBPF program is an error, out of `main` a warning;
 //! * `flow`: **null safety** (spec 4.6.8), **packet bounds** and **map
@@ -29,6 +31,7 @@ use crate::checker::Checker;
 
 mod flow;
 mod graph;
+mod helpers;
 mod record;
 mod throws;
 
@@ -151,6 +154,7 @@ pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
     };
     graph::recursion(c, &pg, &sites);
     graph::tail_calls(c, &pg);
+    helpers::program_types(c, &pg);
     let stack = graph::stack(c, &mut pg);
     let throws = throws::throws(c);
     for i in 0..n {

@@ -30,7 +30,9 @@ impl<'m> Gen<'m> {
         // Kernel functions (kfuncs) the programs call, resolved by libbpf
         // against the kernel's BTF at load time.
         for f in &m.functions {
-            if f.kind == FnKind::Extern && !is_bpf_helper(&f.name) {
+            // An `extern` re-declaring a BPF helper is declared by
+            // bpf/bpf_helper_defs.h already.
+            if f.kind == (FnKind::Extern { helper: None }) {
                 let params: Vec<String> = f.locals[..f.params as usize]
                     .iter()
                     .map(|l| self.decl(l.ty, &ident(&l.name)))
@@ -282,38 +284,6 @@ impl<'m> Gen<'m> {
             "__always_inline"
         }
     }
-}
-
-/// Names `bpf/bpf_helper_defs.h` declares (a helper, not a kfunc).
-fn is_bpf_helper(name: &str) -> bool {
-    const HELPERS: &[&str] = &[
-        "bpf_ktime_get_ns",
-        "bpf_ktime_get_boot_ns",
-        "bpf_ktime_get_coarse_ns",
-        "bpf_jiffies64",
-        "bpf_get_current_pid_tgid",
-        "bpf_get_current_uid_gid",
-        "bpf_get_current_comm",
-        "bpf_get_current_task",
-        "bpf_get_smp_processor_id",
-        "bpf_get_numa_node_id",
-        "bpf_get_prandom_u32",
-        "bpf_trace_printk",
-        "bpf_probe_read_kernel",
-        "bpf_probe_read_user",
-        "bpf_probe_read_kernel_str",
-        "bpf_probe_read_user_str",
-        "bpf_xdp_adjust_head",
-        "bpf_xdp_adjust_tail",
-        "bpf_xdp_adjust_meta",
-        "bpf_redirect",
-        "bpf_skb_load_bytes",
-        "bpf_skb_store_bytes",
-        "bpf_csum_diff",
-        "bpf_send_signal",
-        "bpf_get_socket_cookie",
-    ];
-    HELPERS.contains(&name)
 }
 
 /// The kernel side: C for `clang -target bpf`.

@@ -357,7 +357,7 @@ impl<'m> Gen<'m> {
                 }
                 format!("{}({})", ident(&fun.name), a.join(", "))
             }
-            Callee::BpfHelper(name) => format!("{name}({})", a.join(", ")),
+            Callee::BpfHelper(h) => format!("{}({})", h.name(), a.join(", ")),
             Callee::Pointer(p) => {
                 let fl = self.fl;
                 fl.call_pointer(self, e, p, &a, st)
