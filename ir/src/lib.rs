@@ -18,7 +18,7 @@
 //! | [`Module::globals`] | [`GlobalId`] | global variables (shared, local, pinned) |
 //! | [`Module::configs`] | [`ConfigId`] | `config` blocks |
 //! | [`Module::functions`] | [`FnId`] | every function: programs, helpers, kfuncs, userspace, externs |
-//! | [`Module::struct_ops`] | index | `@struct_ops` impl blocks |
+//! | [`Module::struct_ops`] | [`StructOpsId`] | `@struct_ops` impl blocks |
 //!
 //! Inside a [`Function`], locals (parameters first) are indexed by
 //! [`LocalId`]. Every expression carries its type and every node its source
@@ -122,6 +122,10 @@ id!(
 id!(
     /// Index into [`Function::locals`].
     LocalId
+);
+id!(
+    /// Index into [`Module::struct_ops`]: a `@struct_ops` impl block.
+    StructOpsId
 );
 
 /// A source file, as an index into a [`SourceMap`] ([`Module::files`]):
@@ -559,13 +563,41 @@ pub enum TypeKind {
     Null,
 }
 
+/// A struct type: its name, fields with offsets, and who declares it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StructDef {
+    /// The name as declared (`PacketInfo`, `xdp_md`).
     pub name: String,
+    /// Fields in declaration order, with their byte offsets.
     pub fields: Vec<Field>,
-    /// Kernel structs (`xdp_md`, `__sk_buff`, `trace_event_raw_*`, ...) are
-    /// declared by the kernel headers, not by the generated code.
-    pub kernel: bool,
+    /// Who declares it, so backends know whether to write it.
+    pub origin: StructOrigin,
+}
+
+/// Who provides a struct's declaration: backends decide from it whether
+/// (and on which side) to write the struct, never from its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StructOrigin {
+    /// Declared by the program: every C file that uses it defines it.
+    User,
+    /// A kernel-internal struct (read from BTF, `pt_regs`,
+    /// `trace_event_raw_*`): fields keep the kernel's offsets (unmodelled
+    /// ones are padding); only eBPF code uses it.
+    Kernel,
+    /// A context struct of `include/uapi/linux/bpf.h` (`xdp_md`,
+    /// `__sk_buff`): the UAPI header declares it, nothing defines it; its
+    /// pointer fields are 32-bit there.
+    Uapi,
+    /// A struct of the test harness (`XdpTestContext`, what `test()` takes):
+    /// userspace only, never in eBPF code.
+    TestHarness,
+}
+
+impl StructOrigin {
+    /// Provided by the kernel (its headers or its BTF), not by the program.
+    pub fn is_kernel(self) -> bool {
+        matches!(self, StructOrigin::Kernel | StructOrigin::Uapi)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -618,8 +650,17 @@ pub struct Map {
     /// Pinned under `/sys/fs/bpf/<module>/maps/<name>`.
     pub pinned: bool,
     /// Further `name = value` items of the declaration.
-    pub extra: Vec<(String, Value)>,
+    pub extra: Vec<MapOption>,
     pub span: Span,
+}
+
+/// A further `name = value` item of a map declaration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MapOption {
+    /// The item's name as written.
+    pub name: String,
+    /// Its folded value.
+    pub value: Value,
 }
 
 /// A constant value (initialisers, defaults, folded constants).
@@ -680,11 +721,31 @@ pub struct StructOps {
     /// The kernel struct it implements (`tcp_congestion_ops`).
     pub ops_type: String,
     /// Member functions, by the field they fill.
-    pub members: Vec<(String, FnId)>,
-    /// Non-function fields (`name: "x"`), with their size in bytes in the
-    /// kernel struct. `name` defaults to the impl block's name.
-    pub fields: Vec<(String, Value, u32)>,
+    pub members: Vec<StructOpsMember>,
+    /// Non-function fields (`name: "x"`). `name` defaults to the impl
+    /// block's name.
+    pub fields: Vec<StructOpsField>,
     pub span: Span,
+}
+
+/// A function member of a `@struct_ops` impl block.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StructOpsMember {
+    /// The kernel struct's function-pointer field it fills.
+    pub field: String,
+    /// The eBPF program ([`ProgramType::StructOps`]) that fills it.
+    pub function: FnId,
+}
+
+/// A data field of a `@struct_ops` impl block.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StructOpsField {
+    /// The kernel struct's field.
+    pub name: String,
+    /// Its value (a string, integer or bool).
+    pub value: Value,
+    /// The field's size in bytes in the kernel struct (from BTF).
+    pub size: u32,
 }
 
 // ------------------------------------------------------------------ functions
@@ -721,7 +782,9 @@ pub enum ProgramType {
     },
     /// A member function of a `@struct_ops` impl block.
     StructOps {
-        ops: u32,
+        /// The impl block.
+        ops: StructOpsId,
+        /// The kernel struct's member the function fills.
         member: String,
     },
 }
@@ -955,7 +1018,7 @@ pub enum ExprKind {
     /// A function used as a value (function pointer, program reference).
     FnRef(FnId),
     /// A `@struct_ops` impl block used as a value.
-    StructOpsRef(u32),
+    StructOpsRef(StructOpsId),
     Unary {
         op: UnOp,
         operand: Box<Expr>,

@@ -101,7 +101,9 @@ impl<'a> Checker<'a> {
                         (f.name.clone(), ty, f.offset_bits / 8)
                     })
                     .collect();
-                let t = self.types.kernel_struct(&l.name, fields, l.size);
+                let t =
+                    self.types
+                        .kernel_struct(&l.name, fields, l.size, ksc_ir::StructOrigin::Kernel);
                 if !l.name.is_empty() {
                     self.btf_types.insert(l.name.clone(), t);
                 }

@@ -2,7 +2,7 @@
 //! context types and the language's built-in functions (BPF helpers are
 //! `ksc_ir::HELPERS`).
 
-use ksc_ir::{Builtin, IntType, TypeId};
+use ksc_ir::{Builtin, IntType, StructOrigin, TypeId};
 
 use crate::types::Types;
 
@@ -92,6 +92,7 @@ pub fn xdp_md(t: &mut Types) -> TypeId {
             ("egress_ifindex".into(), u32_, 20),
         ],
         24,
+        StructOrigin::Uapi,
     )
 }
 
@@ -131,12 +132,12 @@ pub fn sk_buff(t: &mut Types) -> TypeId {
     .into_iter()
     .map(|(n, t, o)| (n.to_string(), t, o))
     .collect();
-    t.kernel_struct("__sk_buff", fields, 192)
+    t.kernel_struct("__sk_buff", fields, 192, StructOrigin::Uapi)
 }
 
 /// `pt_regs` is opaque to programs: probes get typed parameters instead.
 pub fn pt_regs(t: &mut Types) -> TypeId {
-    t.kernel_struct("pt_regs", vec![], 168)
+    t.kernel_struct("pt_regs", vec![], 168, StructOrigin::Kernel)
 }
 
 /// The language's own functions.

@@ -185,7 +185,7 @@ impl<'a> Checker<'a> {
                 ("interface_id".into(), u32_),
                 ("expected_action".into(), u32_),
             ],
-            false,
+            ksc_ir::StructOrigin::TestHarness,
         );
         for (name, ty) in [
             ("XdpTestContext", test_ctx),

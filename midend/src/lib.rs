@@ -66,7 +66,18 @@ pub fn check_program(file: &ast::File, files: &SourceMap) -> Checked {
     let (graph, analysis) = valid::run(&mut c);
     let mut diagnostics = std::mem::take(&mut c.diags);
     diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.span.end));
-    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    let mut has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    if !has_errors {
+        // The checker's error type stays in the checker: code typed with
+        // it was reported, so a clean module cannot mention it.
+        if let Some(span) = mentions_error_type(&c) {
+            diagnostics.push(Diagnostic::error(
+                span,
+                "internal compiler error: this code was not typed, but no error was reported",
+            ));
+            has_errors = true;
+        }
+    }
     let module = (!has_errors).then(|| ksc_ir::Module {
         version: ksc_ir::IR_VERSION,
         name: project_name(path),
@@ -86,6 +97,49 @@ pub fn check_program(file: &ast::File, files: &SourceMap) -> Checked {
         diagnostics,
         graph: Some(graph),
     }
+}
+
+/// Where the error type appears in what would become the IR, if it does.
+fn mentions_error_type(c: &checker::Checker) -> Option<ksc_ir::Span> {
+    use ksc_ir::TypeKind as K;
+    let bad = |t: ksc_ir::TypeId| t == types::ERROR;
+    let types_bad = c.types.defs.iter().any(|d| match &d.kind {
+        K::Pointer(t) | K::Array(t, _) | K::Slice(t) => bad(*t),
+        K::Struct(s) => s.fields.iter().any(|f| bad(f.ty)),
+        K::Function(sig) => bad(sig.ret) || sig.params.iter().any(|p| bad(*p)),
+        _ => false,
+    });
+    if types_bad {
+        return Some(ksc_ir::Span::default());
+    }
+    for m in &c.maps {
+        if bad(m.key) || bad(m.value) {
+            return Some(m.span);
+        }
+    }
+    for g in &c.globals {
+        if bad(g.ty) {
+            return Some(g.span);
+        }
+    }
+    for f in &c.functions {
+        if bad(f.ret) {
+            return Some(f.span);
+        }
+        if let Some(l) = f.locals.iter().find(|l| bad(l.ty)) {
+            return Some(l.span);
+        }
+        let mut at = None;
+        f.body.walk_exprs(&mut |e| {
+            if at.is_none() && bad(e.ty) {
+                at = Some(e.span);
+            }
+        });
+        if at.is_some() {
+            return at;
+        }
+    }
+    None
 }
 
 /// The project name: the file stem, made a valid C identifier.

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use ksc_ir::{EnumDef, FnSig, IntType, StructDef, TypeDef, TypeId, TypeKind};
+use ksc_ir::{EnumDef, FnSig, IntType, StructDef, StructOrigin, TypeDef, TypeId, TypeKind};
 
 /// Structural identity of a type (structs and enums are nominal: each
 /// declaration is its own type).
@@ -23,7 +23,24 @@ enum Key {
     Null,
 }
 
+/// The type of erroneous code: it absorbs every check, so one mistake is
+/// reported once. It is not in the table (`defs`), so it can never reach
+/// the IR: a module with errors is not handed to backends, and a module
+/// without errors has no expression of this type.
+pub(crate) const ERROR: TypeId = TypeId(u32::MAX);
+
+static ERROR_DEF: TypeDef = TypeDef {
+    kind: TypeKind::Struct(StructDef {
+        name: String::new(),
+        fields: Vec::new(),
+        origin: StructOrigin::User,
+    }),
+    size: 0,
+    align: 1,
+};
+
 pub struct Types {
+    /// The types, indexed by `TypeId` (what becomes `ir::Module::types`).
     pub defs: Vec<TypeDef>,
     interned: HashMap<Key, TypeId>,
     pub void: TypeId,
@@ -72,16 +89,7 @@ impl Types {
         t.i32_ = t.int(IntType::I32);
         t.i64_ = t.int(IntType::I64);
         t.null = t.intern(Key::Null);
-        // An error type that absorbs every check, so one mistake is reported once.
-        t.error = t.push(TypeDef {
-            kind: TypeKind::Struct(StructDef {
-                name: "{error}".into(),
-                fields: vec![],
-                kernel: true,
-            }),
-            size: 0,
-            align: 1,
-        });
+        t.error = ERROR;
         t
     }
 
@@ -102,10 +110,10 @@ impl Types {
             Key::Str(n) => (TypeKind::Str(*n), *n, 1),
             Key::Ptr(t) => (TypeKind::Pointer(*t), 8, 8),
             Key::Array(t, n) => {
-                let d = &self.defs[t.index()];
+                let d = self.def(*t);
                 (TypeKind::Array(*t, *n), d.size.saturating_mul(*n), d.align)
             }
-            Key::Slice(t) => (TypeKind::Slice(*t), 0, self.defs[t.index()].align),
+            Key::Slice(t) => (TypeKind::Slice(*t), 0, self.def(*t).align),
             Key::Fn(p, r) => (
                 TypeKind::Function(FnSig {
                     params: p.clone(),
@@ -157,25 +165,25 @@ impl Types {
         &mut self,
         name: &str,
         fields: Vec<(String, TypeId)>,
-        kernel: bool,
+        origin: StructOrigin,
     ) -> TypeId {
         let id = self.push(TypeDef {
             kind: TypeKind::Void,
             size: 0,
             align: 1,
         });
-        self.set_struct_fields(id, name, fields, kernel);
+        self.set_struct_fields(id, name, fields, origin);
         id
     }
 
     /// Declare a struct now, fill its fields later (structs may refer to
     /// each other in any order).
-    pub fn declare_struct(&mut self, name: &str, kernel: bool) -> TypeId {
+    pub fn declare_struct(&mut self, name: &str, origin: StructOrigin) -> TypeId {
         self.push(TypeDef {
             kind: TypeKind::Struct(StructDef {
                 name: name.into(),
                 fields: vec![],
-                kernel,
+                origin,
             }),
             size: 0,
             align: 1,
@@ -187,13 +195,13 @@ impl Types {
         id: TypeId,
         name: &str,
         fields: Vec<(String, TypeId)>,
-        kernel: bool,
+        origin: StructOrigin,
     ) {
         let mut offset = 0u32;
         let mut align = 1u32;
         let mut out = Vec::new();
         for (fname, ty) in fields {
-            let d = &self.defs[ty.index()];
+            let d = self.def(ty);
             let a = d.align.max(1);
             offset = offset.div_ceil(a).saturating_mul(a);
             out.push(ksc_ir::Field {
@@ -209,23 +217,25 @@ impl Types {
             kind: TypeKind::Struct(StructDef {
                 name: name.into(),
                 fields: out,
-                kernel,
+                origin,
             }),
             size,
             align,
         };
     }
 
-    /// A kernel struct with given field offsets (layout from the kernel).
+    /// A kernel (or UAPI) struct with given field offsets (layout from
+    /// the kernel).
     pub fn kernel_struct(
         &mut self,
         name: &str,
         fields: Vec<(String, TypeId, u32)>,
         size: u32,
+        origin: StructOrigin,
     ) -> TypeId {
         let align = fields
             .iter()
-            .map(|f| self.defs[f.1.index()].align)
+            .map(|f| self.def(f.1).align)
             .max()
             .unwrap_or(1);
         self.push(TypeDef {
@@ -235,7 +245,7 @@ impl Types {
                     .into_iter()
                     .map(|(name, ty, offset)| ksc_ir::Field { name, ty, offset })
                     .collect(),
-                kernel: true,
+                origin,
             }),
             size,
             align,
@@ -262,12 +272,20 @@ impl Types {
         })
     }
 
+    /// The definition of `t` (the error type's is an empty struct).
+    pub fn def(&self, t: TypeId) -> &TypeDef {
+        if t == ERROR {
+            return &ERROR_DEF;
+        }
+        &self.defs[t.index()]
+    }
+
     pub fn kind(&self, t: TypeId) -> &TypeKind {
-        &self.defs[t.index()].kind
+        &self.def(t).kind
     }
 
     pub fn size(&self, t: TypeId) -> u32 {
-        self.defs[t.index()].size
+        self.def(t).size
     }
 
     pub fn is_error(&self, t: TypeId) -> bool {

@@ -803,3 +803,19 @@ fn helpers_are_checked_against_the_program_type() {
     // `bpf_trace_printk` is variadic: up to three integers after the format.
     assert_clean("@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var f: u8[4] = [37, 100, 10, 0]\n    bpf_trace_printk(&f[0], 4, 7)\n    return XDP_PASS\n}\n");
 }
+
+#[test]
+fn the_checkers_error_type_never_reaches_the_ir() {
+    let o = check("struct P { a: u32 }\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var x = P { a: 1 }\n    return XDP_PASS\n}\nfn main() -> i32 { return 0 }\n");
+    let m = o.module.expect("checks clean");
+    for t in &m.types {
+        if let ksc_ir::TypeKind::Struct(s) = &t.kind {
+            assert!(!s.name.is_empty() && s.name != "{error}", "{s:?}");
+        }
+    }
+    assert!(check(
+        "@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var x = nope\n    return XDP_PASS\n}\n"
+    )
+    .module
+    .is_none());
+}

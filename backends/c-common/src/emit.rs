@@ -167,9 +167,6 @@ fn ident(name: &str) -> String {
     }
 }
 
-/// Kernel structs the UAPI headers already define.
-const UAPI_STRUCTS: &[&str] = &["xdp_md", "__sk_buff"];
-
 /// Something the C emitter cannot express, located in the source when it
 /// comes from an expression or statement.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -269,7 +266,7 @@ pub(super) trait Flavour {
     fn config_field(&self, g: &mut Gen, c: ConfigId, field: u32) -> String;
     /// A program or (non-throwing) function used as a value.
     fn fn_ref(&self, g: &mut Gen, e: &Expr, f: FnId) -> String;
-    fn struct_ops_ref(&self, g: &mut Gen, e: &Expr, i: u32) -> String;
+    fn struct_ops_ref(&self, g: &mut Gen, e: &Expr, i: StructOpsId) -> String;
     /// A call through a function pointer `p`, arguments written.
     fn call_pointer(
         &self,

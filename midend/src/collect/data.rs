@@ -101,7 +101,10 @@ impl<'a> Checker<'a> {
                 }
                 Some(n) => {
                     if let Some((v, _)) = self.const_eval(&a.value) {
-                        extra.push((n.name.clone(), v));
+                        extra.push(ir::MapOption {
+                            name: n.name.clone(),
+                            value: v,
+                        });
                     }
                 }
             }

@@ -41,7 +41,7 @@ impl<'a> Checker<'a> {
         if let Some((ops, _)) = in_impl {
             return (
                 FnKind::Program(ProgramType::StructOps {
-                    ops,
+                    ops: ir::StructOpsId(ops),
                     member: f_name.name.clone(),
                 }),
                 Some("struct_ops"),
@@ -576,7 +576,10 @@ impl<'a> Checker<'a> {
                             );
                         }
                         let id = self.collect_fn(fi, f, Some((index, &ops_type)));
-                        members.push((f.name.name.clone(), id));
+                        members.push(ir::StructOpsMember {
+                            field: f.name.name.clone(),
+                            function: id,
+                        });
                     }
                 }
                 ast::ImplMember::Field { name, value, .. } => {
@@ -610,13 +613,17 @@ impl<'a> Checker<'a> {
                                 );
                             }
                         }
-                        fields.push((name.name.clone(), v, size));
+                        fields.push(ir::StructOpsField {
+                            name: name.name.clone(),
+                            value: v,
+                            size,
+                        });
                     }
                 }
             }
         }
         // A table needs its name (tcp_congestion_ops does): the impl's name.
-        if !fields.iter().any(|f| f.0 == "name") {
+        if !fields.iter().any(|f| f.name == "name") {
             if let Some(m) = member_of("name") {
                 let size = btf_size(&m.ty);
                 let mut default = i.name.name.clone();
@@ -630,7 +637,11 @@ impl<'a> Checker<'a> {
                     )
                     .help = Some("choose the name with `name: \"...\",` in the impl".into());
                 }
-                fields.push(("name".into(), Value::Str(default), size));
+                fields.push(ir::StructOpsField {
+                    name: "name".into(),
+                    value: Value::Str(default),
+                    size,
+                });
             }
         }
         let span = item.span;

@@ -25,7 +25,9 @@ impl<'a> Checker<'a> {
         for item in &file.items {
             match &item.kind {
                 ItemKind::Struct(s) => {
-                    let id = self.types.declare_struct(&s.name.name, false);
+                    let id = self
+                        .types
+                        .declare_struct(&s.name.name, ksc_ir::StructOrigin::User);
                     self.define(&s.name, Sym::Type(id));
                 }
                 ItemKind::TypeAlias(a) => {
@@ -87,7 +89,7 @@ impl<'a> Checker<'a> {
                     fields.push((f.name.name.clone(), ty));
                 }
                 self.types
-                    .set_struct_fields(id, &s.name.name, fields, false);
+                    .set_struct_fields(id, &s.name.name, fields, ksc_ir::StructOrigin::User);
             }
         }
         for i in 0..self.aliases.len() {

@@ -364,7 +364,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             Some(Sym::StructOps(i)) => {
                 let ty = self.c.types.struct_ops_ref();
-                self.mk(ir::ExprKind::StructOpsRef(i), ty, span)
+                self.mk(ir::ExprKind::StructOpsRef(ir::StructOpsId(i)), ty, span)
             }
             Some(Sym::Map(_)) => {
                 self.c.error(

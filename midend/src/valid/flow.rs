@@ -137,7 +137,12 @@ impl<'c, 'a> Flow<'c, 'a> {
         // Context pointers (`*xdp_md`, `*__sk_buff`, `*trace_event_raw_*`)
         // come from the kernel and are never null.
         if let Some(p) = self.c.types.pointee(e.ty) {
-            if self.c.types.struct_def(p).is_some_and(|s| s.kernel) {
+            if self
+                .c
+                .types
+                .struct_def(p)
+                .is_some_and(|s| s.origin.is_kernel())
+            {
                 return true;
             }
         }
@@ -164,7 +169,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                     base.ty
                 },
             ) {
-                TypeKind::Struct(s) => s.kernel,
+                TypeKind::Struct(s) => s.origin.is_kernel(),
                 _ => false,
             },
             K::Select { then, els, .. } => self.nonnull(then, st) && self.nonnull(els, st),
@@ -179,7 +184,7 @@ impl<'c, 'a> Flow<'c, 'a> {
         };
         let sty = self.c.types.pointee(base.ty).unwrap_or(base.ty);
         match self.c.types.struct_def(sty) {
-            Some(s) if s.kernel && (s.name == "xdp_md" || s.name == "__sk_buff") => s
+            Some(s) if s.origin == ksc_ir::StructOrigin::Uapi => s
                 .fields
                 .get(*field as usize)
                 .is_some_and(|f| f.name == name),

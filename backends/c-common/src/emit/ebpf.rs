@@ -164,14 +164,15 @@ impl<'m> Gen<'m> {
         for ty in types {
             let mut fields: Vec<String> = Vec::new();
             for o in m.struct_ops.iter().filter(|o| o.ops_type == ty) {
-                for (member, _) in &o.members {
-                    let f = format!("    void (*{})(void);", ident(member));
+                for mem in &o.members {
+                    let f = format!("    void (*{})(void);", ident(&mem.field));
                     if !fields.contains(&f) {
                         fields.push(f);
                     }
                 }
-                for (name, v, size) in &o.fields {
-                    let f = match v {
+                for fld in &o.fields {
+                    let (name, size) = (&fld.name, fld.size);
+                    let f = match &fld.value {
                         Value::Str(_) => format!("    char {}[{size}];", ident(name)),
                         _ => format!("    __u{} {};", size * 8, ident(name)),
                     };
@@ -186,16 +187,17 @@ impl<'m> Gen<'m> {
             let mut inits: Vec<String> = o
                 .members
                 .iter()
-                .map(|(member, f)| {
+                .map(|mem| {
                     format!(
                         "    .{} = (void *){},",
-                        ident(member),
-                        ident(&m.functions[f.index()].name)
+                        ident(&mem.field),
+                        ident(&m.functions[mem.function.index()].name)
                     )
                 })
                 .collect();
-            for (name, v, _) in &o.fields {
-                let val = match v {
+            for fld in &o.fields {
+                let name = &fld.name;
+                let val = match &fld.value {
                     Value::Str(t) => format!("\"{}\"", esc_c(t)),
                     Value::Int(n) => n.to_string(),
                     Value::UInt(n) => n.to_string(),
@@ -318,7 +320,7 @@ impl Flavour for Ebpf {
     }
 
     fn skips_struct(&self, g: &Gen, s: &StructDef) -> bool {
-        s.name == "XdpTestContext"
+        s.origin == StructOrigin::TestHarness
             // The spec declares the ops struct it implements; the
             // kernel's layout (from BTF) is the one emitted.
             || g.m.struct_ops.iter().any(|o| o.ops_type == s.name)
@@ -358,7 +360,7 @@ impl Flavour for Ebpf {
         format!("{}u", f.index() + 1)
     }
 
-    fn struct_ops_ref(&self, g: &mut Gen, e: &Expr, _i: u32) -> String {
+    fn struct_ops_ref(&self, g: &mut Gen, e: &Expr, _i: StructOpsId) -> String {
         g.err(e.span, "struct_ops references are userspace values");
         "0".into()
     }

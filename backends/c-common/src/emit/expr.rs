@@ -165,8 +165,7 @@ impl<'m> Gen<'m> {
                     ident(&f.name)
                 );
                 // Context packet pointers are 32-bit fields in the UAPI struct.
-                if UAPI_STRUCTS.contains(&s.name.as_str())
-                    && matches!(self.kind(f.ty), TypeKind::Pointer(_))
+                if s.origin == StructOrigin::Uapi && matches!(self.kind(f.ty), TypeKind::Pointer(_))
                 {
                     let t = self.type_name(f.ty);
                     return format!("(({t})(long){access})");

@@ -125,10 +125,8 @@ impl<'m> Gen<'m> {
             let TypeKind::Struct(s) = self.kind(t) else {
                 continue;
             };
-            if UAPI_STRUCTS.contains(&s.name.as_str())
-                || s.name == "{error}"
-                || self.fl.skips_struct(self, s)
-            {
+            // The UAPI header declares the context structs.
+            if s.origin == StructOrigin::Uapi || self.fl.skips_struct(self, s) {
                 continue;
             }
             if s.name == "pt_regs" && !self.has_probes() {
@@ -146,7 +144,7 @@ impl<'m> Gen<'m> {
                 .iter()
                 .map(|f| (f.name.clone(), f.ty, f.offset))
                 .collect();
-            let (kernel, size) = (s.kernel, self.m.types[t.index()].size);
+            let (kernel, size) = (s.origin.is_kernel(), self.m.types[t.index()].size);
             let mut body = String::new();
             let mut at = 0u32;
             for (i, (name, ty, offset)) in fields.into_iter().enumerate() {

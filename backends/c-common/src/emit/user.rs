@@ -400,7 +400,7 @@ impl Flavour for User {
 
     fn skips_struct(&self, _g: &Gen, s: &StructDef) -> bool {
         // Kernel structs are the eBPF side's.
-        s.kernel
+        s.origin.is_kernel()
     }
 
     fn linkage(&self, _g: &Gen, _id: FnId) -> &'static str {
@@ -450,8 +450,8 @@ impl Flavour for User {
         }
     }
 
-    fn struct_ops_ref(&self, _g: &mut Gen, _e: &Expr, i: u32) -> String {
-        i.to_string()
+    fn struct_ops_ref(&self, _g: &mut Gen, _e: &Expr, i: StructOpsId) -> String {
+        i.0.to_string()
     }
 
     fn call_pointer(
