@@ -264,7 +264,10 @@ impl Types {
             kind: TypeKind::Enum(EnumDef {
                 name: name.into(),
                 repr,
-                variants,
+                variants: variants
+                    .into_iter()
+                    .map(|(name, value)| ksc_ir::EnumVariant { name, value })
+                    .collect(),
                 kernel,
             }),
             size,

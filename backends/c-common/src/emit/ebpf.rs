@@ -411,9 +411,8 @@ impl Flavour for Ebpf {
         c
     }
 
-    fn builtin(&self, g: &mut Gen, e: &Expr, b: Builtin, args: &[Expr], a: &[String]) -> String {
+    fn builtin(&self, g: &mut Gen, e: &Expr, b: Builtin, _args: &[Expr], a: &[String]) -> String {
         match b {
-            Builtin::Print => g.print(args, a),
             Builtin::Htons => format!("bpf_htons({})", a[0]),
             Builtin::Ntohs => format!("bpf_ntohs({})", a[0]),
             Builtin::Htonl => format!("bpf_htonl({})", a[0]),

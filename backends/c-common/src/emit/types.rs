@@ -114,7 +114,7 @@ impl<'m> Gen<'m> {
                     let vs: Vec<String> = e
                         .variants
                         .iter()
-                        .map(|(n, v)| format!("{} = {v}", ident(n)))
+                        .map(|v| format!("{} = {}", ident(&v.name), v.value))
                         .collect();
                     let _ = writeln!(self.out, "enum {} {{ {} }};", ident(&e.name), vs.join(", "));
                 }
