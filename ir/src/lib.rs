@@ -591,12 +591,30 @@ pub enum StructOrigin {
     /// A struct of the test harness (`XdpTestContext`, what `test()` takes):
     /// userspace only, never in eBPF code.
     TestHarness,
+    /// A tracepoint context (`trace_event_raw_*`, `trace_entry`) from BTF:
+    /// a kernel struct read with plain loads at its fixed offsets (the
+    /// verifier refuses the computed context pointers CO-RE array accesses
+    /// produce), so not relocated.
+    TracepointContext,
+    /// `pt_regs`, opaque to programs (probes get typed parameters): the
+    /// eBPF C writer declares the x86-64 layout when a probe needs it.
+    ProbeRegs,
+    /// A struct_ops type the program re-declares (`tcp_congestion_ops`, as
+    /// the spec's programs do): userspace uses the program's declaration;
+    /// eBPF code uses the kernel's layout (from BTF) instead.
+    StructOpsType,
 }
 
 impl StructOrigin {
     /// Provided by the kernel (its headers or its BTF), not by the program.
     pub fn is_kernel(self) -> bool {
-        matches!(self, StructOrigin::Kernel | StructOrigin::Uapi)
+        matches!(
+            self,
+            StructOrigin::Kernel
+                | StructOrigin::Uapi
+                | StructOrigin::TracepointContext
+                | StructOrigin::ProbeRegs
+        )
     }
 }
 

@@ -137,7 +137,7 @@ pub fn sk_buff(t: &mut Types) -> TypeId {
 
 /// `pt_regs` is opaque to programs: probes get typed parameters instead.
 pub fn pt_regs(t: &mut Types) -> TypeId {
-    t.kernel_struct("pt_regs", vec![], 168, StructOrigin::Kernel)
+    t.kernel_struct("pt_regs", vec![], 168, StructOrigin::ProbeRegs)
 }
 
 /// The language's own functions.

@@ -319,11 +319,13 @@ impl Flavour for Ebpf {
         }
     }
 
-    fn skips_struct(&self, g: &Gen, s: &StructDef) -> bool {
-        s.origin == StructOrigin::TestHarness
-            // The spec declares the ops struct it implements; the
-            // kernel's layout (from BTF) is the one emitted.
-            || g.m.struct_ops.iter().any(|o| o.ops_type == s.name)
+    fn skips_struct(&self, _g: &Gen, s: &StructDef) -> bool {
+        // The kernel's layout of a struct_ops type (from BTF) is the one
+        // emitted.
+        matches!(
+            s.origin,
+            StructOrigin::TestHarness | StructOrigin::StructOpsType
+        )
     }
 
     fn linkage(&self, g: &Gen, id: FnId) -> &'static str {
