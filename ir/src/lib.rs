@@ -92,6 +92,7 @@ macro_rules! id {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub struct $name(pub u32);
         impl $name {
+            /// The id as a `usize`, to index its table.
             pub fn index(self) -> usize {
                 self.0 as usize
             }
@@ -143,6 +144,7 @@ impl FileId {
     /// The file given to ksc.
     pub const MAIN: FileId = FileId(0);
 
+    /// The id as a `usize`, to index the [`SourceMap`].
     pub fn index(self) -> usize {
         self.0 as usize
     }
@@ -160,8 +162,11 @@ impl FileId {
 #[cfg_attr(feature = "abi_stable", derive(abi_stable::StableAbi))]
 #[repr(C)]
 pub struct Span {
+    /// The file the range is in.
     pub file: FileId,
+    /// Byte offset of the first byte covered.
     pub start: u32,
+    /// Byte offset just past the last byte covered (`start` when empty).
     pub end: u32,
 }
 
@@ -185,10 +190,12 @@ impl Span {
         }
     }
 
+    /// Bytes covered (0 for an empty or inverted span).
     pub fn len(self) -> u32 {
         self.end.saturating_sub(self.start)
     }
 
+    /// Covers no byte (a point, such as an insertion position).
     pub fn is_empty(self) -> bool {
         self.end <= self.start
     }
@@ -204,6 +211,7 @@ impl Span {
 pub struct SourceFile {
     /// The path as given to ksc (or as included).
     pub name: String,
+    /// The whole text of the file, as read (UTF-8).
     pub text: String,
     #[serde(skip)]
     line_starts: Vec<u32>,
@@ -223,6 +231,7 @@ impl From<SourceFileText> for SourceFile {
 }
 
 impl SourceFile {
+    /// A file of this name and text, with its line starts computed.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
         let text = text.into();
         let line_starts = std::iter::once(0)
@@ -276,6 +285,7 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// A map with no files yet.
     pub fn new() -> SourceMap {
         SourceMap::default()
     }
@@ -293,6 +303,7 @@ impl SourceMap {
         FileId(self.files.len() as u32 - 1)
     }
 
+    /// The file with this id; `None` for an id this map did not give.
     pub fn get(&self, file: FileId) -> Option<&SourceFile> {
         self.files.get(file.index())
     }
@@ -305,10 +316,12 @@ impl SourceMap {
             .map(|(i, f)| (FileId(i as u32), f))
     }
 
+    /// The number of files (the next [`FileId`] [`SourceMap::add`] gives).
     pub fn len(&self) -> usize {
         self.files.len()
     }
 
+    /// No file was added.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
@@ -475,27 +488,42 @@ pub struct PointerTargets {
 
 // ------------------------------------------------------------------ types
 
+/// One entry of the type table ([`Module::types`]): what the type is and
+/// its C layout. Structural types are interned (one [`TypeId`] each);
+/// every struct and enum declaration is its own entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TypeDef {
+    /// What the type is.
     pub kind: TypeKind,
     /// Size in bytes as laid out in C (0 for `void` and function types).
     pub size: u32,
+    /// Alignment in bytes as laid out in C (at least 1).
     pub align: u32,
 }
 
+/// A fixed-width integer type; C backends write it as `__u8` ... `__s64`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum IntType {
+    /// `u8`: unsigned, 8 bits.
     U8,
+    /// `u16`: unsigned, 16 bits.
     U16,
+    /// `u32`: unsigned, 32 bits.
     U32,
+    /// `u64`: unsigned, 64 bits.
     U64,
+    /// `i8`: two's complement, 8 bits.
     I8,
+    /// `i16`: two's complement, 16 bits.
     I16,
+    /// `i32`: two's complement, 32 bits.
     I32,
+    /// `i64`: two's complement, 64 bits.
     I64,
 }
 
 impl IntType {
+    /// Width in bits: 8, 16, 32 or 64.
     pub fn bits(self) -> u32 {
         match self {
             IntType::U8 | IntType::I8 => 8,
@@ -505,6 +533,7 @@ impl IntType {
         }
     }
 
+    /// One of `i8` ... `i64` (two's complement)?
     pub fn signed(self) -> bool {
         matches!(
             self,
@@ -512,6 +541,7 @@ impl IntType {
         )
     }
 
+    /// The KernelScript spelling (`u32`), for messages.
     pub fn name(self) -> &'static str {
         match self {
             IntType::U8 => "u8",
@@ -536,20 +566,28 @@ impl IntType {
     }
 }
 
+/// What a type is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum TypeKind {
+    /// No value: the return type of functions that return nothing.
     Void,
+    /// `bool`: one byte, 0 or 1.
     Bool,
     /// One byte of text.
     Char,
+    /// An integer of the given width and signedness.
     Int(IntType),
     /// `str(N)`: N bytes of text, NUL-terminated when shorter.
     Str(u32),
+    /// `*T`: the address of a `T` (8 bytes).
     Pointer(TypeId),
+    /// `[T; N]`: N elements of type `T`, laid out back to back.
     Array(TypeId, u32),
     /// `[T]` behind a pointer: elements of unknown count.
     Slice(TypeId),
+    /// A struct declaration, with its fields and layout.
     Struct(StructDef),
+    /// An enum declaration, with its variants' values.
     Enum(EnumDef),
     /// A function pointer type.
     Function(FnSig),
@@ -618,17 +656,27 @@ impl StructOrigin {
     }
 }
 
+/// One field of a [`StructDef`]; [`ExprKind::Field`] and
+/// [`FieldInit`] name it by its index in [`StructDef::fields`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Field {
+    /// The field's name as declared (the C member name).
     pub name: String,
+    /// The field's type.
     pub ty: TypeId,
+    /// Offset in bytes from the start of the struct (the kernel's offset
+    /// for kernel structs).
     pub offset: u32,
 }
 
+/// An enum type: named integer constants stored as `repr`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnumDef {
+    /// The name as declared (`Color`, `xdp_action`).
     pub name: String,
+    /// The integer type a value is stored as (its size is the enum's).
     pub repr: IntType,
+    /// Variants in declaration order.
     pub variants: Vec<EnumVariant>,
     /// Declared by the kernel headers (`xdp_action`).
     pub kernel: bool,
@@ -637,13 +685,21 @@ pub struct EnumDef {
 /// One variant of an [`EnumDef`]: its name and value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnumVariant {
+    /// The name as declared (`XDP_PASS`), also its name in C.
     pub name: String,
+    /// Its integer value; in expressions the variant is a [`Value::Int`]
+    /// of the enum's type.
     pub value: i64,
 }
 
+/// A function signature: the type of a function pointer
+/// ([`TypeKind::Function`]), and what [`Analysis::pointer_targets`] is
+/// keyed by.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FnSig {
+    /// Parameter types, in order.
     pub params: Vec<TypeId>,
+    /// Return type ([`TypeKind::Void`] when nothing is returned).
     pub ret: TypeId,
 }
 
