@@ -705,12 +705,19 @@ pub struct FnSig {
 
 // ------------------------------------------------------------------ shared state
 
+/// The kind of a BPF map: its `BPF_MAP_TYPE_*`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MapKind {
+    /// `hash<K, V>`: `BPF_MAP_TYPE_HASH`.
     Hash,
+    /// `array<u32, V>`: `BPF_MAP_TYPE_ARRAY`, every index present (zeroed).
     Array,
+    /// `percpu_hash<K, V>`: `BPF_MAP_TYPE_PERCPU_HASH`, one value per CPU.
     PercpuHash,
+    /// `percpu_array<u32, V>`: `BPF_MAP_TYPE_PERCPU_ARRAY`, one value per CPU.
     PercpuArray,
+    /// `lru_hash<K, V>`: `BPF_MAP_TYPE_LRU_HASH`, evicting the least
+    /// recently used entry when full.
     LruHash,
     /// Ring buffer (`ringbuf<T>(bytes)`), for `reserve`/`submit` events.
     Ringbuf,
@@ -718,20 +725,29 @@ pub enum MapKind {
     ProgArray,
 }
 
+/// A BPF map declared by the program (`var m : hash<K, V>(1024)`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Map {
+    /// The name as declared: the C variable and the pinned file's name.
     pub name: String,
+    /// The map type.
     pub kind: MapKind,
+    /// Key type (`u32` for array maps; unused, `u32`, for a ring buffer).
     pub key: TypeId,
+    /// Value type (the event type for a ring buffer).
     pub value: TypeId,
+    /// Maximum number of entries; for a ring buffer its size in bytes (a
+    /// power of two, at least 4096).
     pub max_entries: u32,
     /// `@flags(...)`: the names as written and their combined value.
     pub flags: Vec<String>,
+    /// The `BPF_F_*` values of `flags`, or-ed together.
     pub flags_value: u32,
     /// Pinned under `/sys/fs/bpf/<module>/maps/<name>`.
     pub pinned: bool,
     /// Further `name = value` items of the declaration.
     pub extra: Vec<MapOption>,
+    /// The whole declaration.
     pub span: Span,
 }
 
@@ -747,12 +763,19 @@ pub struct MapOption {
 /// A constant value (initialisers, defaults, folded constants).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Value {
+    /// A value of a signed integer type or of an enum.
     Int(i64),
+    /// A value of an unsigned integer type.
     UInt(u64),
+    /// `true` or `false`.
     Bool(bool),
+    /// A character, by its byte.
     Char(u8),
+    /// Text (without its terminating NUL), of a `str(N)` or a pointer to text.
     Str(String),
+    /// The null pointer.
     Null,
+    /// Array elements, in index order.
     Array(Vec<Value>),
     /// `[v; n]`
     Repeat(Box<Value>, u32),
@@ -762,6 +785,7 @@ pub enum Value {
     Zero,
 }
 
+/// Who sees a global variable and where it lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GlobalVisibility {
     /// Shared with userspace (in the skeleton).
@@ -772,26 +796,44 @@ pub enum GlobalVisibility {
     Pinned,
 }
 
+/// A global variable of the eBPF side (`var x: u32 = 0`), read and
+/// written by eBPF code and, unless local, by userspace through the
+/// skeleton.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Global {
+    /// The name as declared (also its C name and skeleton field).
     pub name: String,
+    /// Its type (declared, or inferred from the initial value).
     pub ty: TypeId,
+    /// Initial value, folded to a constant; `None`: zero.
     pub init: Option<Value>,
+    /// Shared, local or pinned.
     pub visibility: GlobalVisibility,
+    /// The whole declaration.
     pub span: Span,
 }
 
+/// A `config name { ... }` block: settings userspace writes after loading
+/// and eBPF code reads (`name.field`); C backends keep it in the
+/// `.data.config_<name>` section as a `struct config_<name>`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
+    /// The block's name.
     pub name: String,
+    /// Fields in declaration order; [`ExprKind::ConfigField`] indexes them.
     pub fields: Vec<ConfigField>,
+    /// The block's name in the declaration.
     pub span: Span,
 }
 
+/// One setting of a [`Config`] block.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConfigField {
+    /// The name as declared.
     pub name: String,
+    /// Its type.
     pub ty: TypeId,
+    /// The value before userspace sets it, folded; `None`: zero.
     pub default: Option<Value>,
 }
 
@@ -806,6 +848,7 @@ pub struct StructOps {
     /// Non-function fields (`name: "x"`). `name` defaults to the impl
     /// block's name.
     pub fields: Vec<StructOpsField>,
+    /// The whole impl block.
     pub span: Span,
 }
 
@@ -842,23 +885,37 @@ pub enum Domain {
     Userspace,
 }
 
+/// The kind of an eBPF program: where the kernel runs it and which
+/// section (`SEC("...")`) a C backend puts it in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ProgramType {
+    /// `@xdp`: runs on each packet a network device receives, before the
+    /// kernel's stack (`SEC("xdp")`).
     Xdp,
+    /// `@tc("ingress")` / `@tc("egress")`: a traffic-control classifier
+    /// (`SEC("tc")`).
     Tc {
+        /// Attached on the ingress hook; `false`: egress.
         ingress: bool,
     },
+    /// `@tracepoint("category/event")` (`SEC("tracepoint/category/event")`).
     Tracepoint {
+        /// The tracepoint's subsystem (`syscalls`, `sched`).
         category: String,
+        /// The event in it (`sys_enter_openat`).
         event: String,
     },
     /// `@probe("f")` (offset `None`: function entry, typed parameters) or
     /// `@probe("f+N")` (a kprobe at an instruction offset).
     Probe {
+        /// The kernel function probed.
         function: String,
+        /// Byte offset into the function; `None`: its entry.
         offset: Option<u64>,
     },
+    /// `@lsm("hook")`: a BPF LSM program (`SEC("lsm/hook")`).
     Lsm {
+        /// The LSM hook's name (`file_open`).
         hook: String,
     },
     /// A member function of a `@struct_ops` impl block.
@@ -870,6 +927,8 @@ pub enum ProgramType {
     },
 }
 
+/// What a function is, from its attribute; with [`Domain`] it decides how
+/// a backend writes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum FnKind {
     /// An eBPF program entry point.
@@ -884,144 +943,227 @@ pub enum FnKind {
     /// re-declares a BPF helper (`extern bpf_ktime_get_ns() -> u64`),
     /// `helper` names it: the helper headers declare it, so a C backend
     /// declares nothing (calls still go through [`Callee::Function`]).
-    Extern { helper: Option<HelperId> },
+    Extern {
+        /// The BPF helper this declaration re-declares, if any.
+        helper: Option<HelperId>,
+    },
     /// A plain userspace function (`main` included).
     Userspace,
-    /// `@test`
+    /// `@test`: a userspace test, run by `ksc test` instead of `main`.
     Test,
 }
 
+/// A parameter or local variable of a [`Function`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Local {
+    /// The name as written; shadowing may repeat it within a function, so
+    /// backends make their own names unique.
     pub name: String,
+    /// Its type.
     pub ty: TypeId,
+    /// Where it is declared (its name).
     pub span: Span,
 }
 
+/// A function of any kind and domain, with its locals and lowered body
+/// (empty for an `extern`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Function {
+    /// The name as declared: the C function (or program) name.
     pub name: String,
+    /// Program, helper, kfunc, extern, userspace function or test.
     pub kind: FnKind,
+    /// Where it runs, from its kind.
     pub domain: Domain,
     /// Parameters are the first `params` locals.
     pub params: u32,
+    /// Return type ([`TypeKind::Void`] when nothing is returned).
     pub ret: TypeId,
     /// The named return value's local, if the function has one.
     pub ret_local: Option<LocalId>,
+    /// Every local, indexed by [`LocalId`]: the parameters, then the
+    /// variables of the body (the named return value included).
     pub locals: Vec<Local>,
+    /// The statements of the body, lowered.
     pub body: Block,
+    /// The whole declaration.
     pub span: Span,
 }
 
 impl Function {
+    /// The parameters' [`LocalId`]s, in order.
     pub fn param_ids(&self) -> impl Iterator<Item = LocalId> {
         (0..self.params).map(LocalId)
     }
 }
 
+/// A sequence of statements: a scope for the locals it declares.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Block {
+    /// Statements in execution order.
     pub stmts: Vec<Stmt>,
 }
 
+/// A statement and where it is in the source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stmt {
+    /// What the statement does.
     pub kind: StmtKind,
+    /// The whole statement.
     pub span: Span,
 }
 
+/// What a statement does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum StmtKind {
     /// Declare a local, optionally initialised (otherwise zeroed).
     Let {
+        /// The local declared.
         local: LocalId,
+        /// Its initial value, of the local's type.
         init: Option<Expr>,
     },
     /// `place = value`; `place` is a local, global, config field, field,
     /// index or dereference.
     Assign {
+        /// Where the value is stored.
         place: Expr,
+        /// The value stored, of the place's type.
         value: Expr,
     },
     /// `place op= value` on a place that is not a map entry.
     CompoundAssign {
+        /// The place read and written (evaluated once).
         place: Expr,
+        /// The arithmetic or bitwise operator applied.
         op: BinOp,
+        /// The right operand.
         value: Expr,
     },
     /// `m[k] = v`
     MapUpdate {
+        /// `MapId` of the map this statement updates.
         map: MapId,
+        /// The key, of the map's key type.
         key: Expr,
+        /// The value stored, of the map's value type.
         value: Expr,
     },
     /// `m[k] op= v` or `m[k].f op= v` (`path`: field indices into the
     /// value): one lookup; updated in place when present, inserted from
     /// zero when absent.
     MapCompound {
+        /// The map updated.
         map: MapId,
+        /// The entry's key, of the map's key type.
         key: Expr,
+        /// Field indices from the value to the place updated; empty: the
+        /// value itself.
         path: Vec<u32>,
+        /// The arithmetic or bitwise operator applied.
         op: BinOp,
+        /// The right operand, of the updated place's type.
         value: Expr,
     },
     /// `delete m[k]`
     MapDelete {
+        /// The map the entry is removed from.
         map: MapId,
+        /// The key, of the map's key type.
         key: Expr,
     },
+    /// An expression evaluated for its effect (a call); its value is dropped.
     Expr(Expr),
+    /// `if (cond) { then } else { els }`.
     If {
+        /// The condition: a `bool`, an integer or a pointer (true when not
+        /// zero or null).
         cond: Expr,
+        /// Run when `cond` holds.
         then: Block,
+        /// Run otherwise; empty without `else`.
         els: Block,
     },
     /// `for (var in start..end)`: `end` excluded.
     ForRange {
+        /// The loop variable, of the bounds' integer type.
         var: LocalId,
+        /// The first value of `var`.
         start: Expr,
+        /// The bound `var` stays below.
         end: Expr,
+        /// Run once per value of `var`.
         body: Block,
     },
-    /// `for (key, value) in map`
+    /// `for (key, value) in map` (userspace only).
     ForEach {
+        /// The map whose entries are visited.
         map: MapId,
+        /// Local receiving each entry's key, of the map's key type.
         key: LocalId,
+        /// Local receiving a copy of the entry's value, of the map's value type.
         value: LocalId,
+        /// Run once per entry.
         body: Block,
     },
+    /// `while (cond) { body }`.
     While {
+        /// Tested before each iteration, as in [`StmtKind::If`].
         cond: Expr,
+        /// The loop body.
         body: Block,
     },
+    /// `loop { body }`: runs until a `break`, `return` or `throw`.
     Loop {
+        /// The loop body.
         body: Block,
     },
+    /// Leave the innermost loop.
     Break,
+    /// Go to the next iteration of the innermost loop.
     Continue,
+    /// Leave the function (after its deferred blocks), with its value
+    /// unless the function returns `void`.
     Return(Option<Expr>),
     /// `return target(ctx)` between programs of one type: the program is
     /// replaced by `target` (slot `Analysis::tail_call_slots[slot]`). If the
     /// tail call fails, `fallback` is returned.
     TailCall {
+        /// The program tail-called.
         target: FnId,
+        /// Its index in [`Analysis::tail_call_slots`] (and the program array).
         slot: u32,
+        /// The context passed on: the calling program's context parameter
+        /// (local 0).
         ctx: Expr,
+        /// Returned when the tail call fails, of the program's return type: a
+        /// fail-safe constant the midend picks (`XDP_ABORTED` for XDP,
+        /// `TC_ACT_SHOT` for TC, else 0).
         fallback: Expr,
     },
+    /// `throw code`: an integer error code, caught by the innermost
+    /// matching [`StmtKind::Try`] (see the crate docs).
     Throw(Expr),
+    /// `try { body } catch ...`.
     Try {
+        /// The statements whose throws are caught.
         body: Block,
+        /// The handlers, tried in order; the first that matches runs.
         catches: Vec<Catch>,
     },
+    /// `defer { ... }`: a block run when the function exits, deferred
+    /// blocks last-in first-out (see the crate docs).
     Defer(Block),
+    /// `{ ... }`: a nested scope.
     Block(Block),
 }
 
+/// One `catch` clause of a [`StmtKind::Try`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Catch {
     /// `None` for `catch _`.
     pub value: Option<i64>,
+    /// Run when a thrown code matches `value`.
     pub body: Block,
 }
 
