@@ -1167,79 +1167,135 @@ pub struct Catch {
     pub body: Block,
 }
 
+/// A binary operator of [`ExprKind::Binary`], [`StmtKind::CompoundAssign`]
+/// and [`StmtKind::MapCompound`]. Arithmetic keeps the operands' integer
+/// type and wraps at its width; comparisons and `&&`/`||` give `bool`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BinOp {
+    /// `+`: integer addition, or a pointer plus an element count.
     Add,
+    /// `-`: integer subtraction, a pointer minus an element count, or the
+    /// element count between two pointers.
     Sub,
+    /// `*`: integer multiplication.
     Mul,
+    /// `/`: integer division, truncating toward zero.
     Div,
+    /// `%`: remainder of [`BinOp::Div`], with the dividend's sign.
     Rem,
+    /// `&`: bitwise and.
     BitAnd,
+    /// `|`: bitwise or.
     BitOr,
+    /// `^`: bitwise exclusive or.
     BitXor,
+    /// `<<`: left shift, keeping the left operand's type.
     Shl,
+    /// `>>`: right shift, arithmetic on signed types, logical on unsigned.
     Shr,
+    /// `==`: equal (integers, bools, pointers, or the text of two `str`s).
     Eq,
+    /// `!=`: not equal, as [`BinOp::Eq`].
     Ne,
+    /// `<`: less than.
     Lt,
+    /// `<=`: less than or equal.
     Le,
+    /// `>`: greater than.
     Gt,
+    /// `>=`: greater than or equal.
     Ge,
+    /// `&&`: logical and; `rhs` is evaluated only when `lhs` holds.
     And,
+    /// `||`: logical or; `rhs` is evaluated only when `lhs` does not hold.
     Or,
 }
 
+/// A unary operator of [`ExprKind::Unary`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum UnOp {
+    /// `!`: logical not, a `bool`.
     Not,
+    /// `-`: two's complement negation, in the operand's type.
     Neg,
+    /// `~`: bitwise complement, in the operand's type.
     BitNot,
 }
 
+/// An expression: what it computes, its type and where it is written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Expr {
+    /// What it computes.
     pub kind: ExprKind,
+    /// The type of its value, after the midend's conversions (explicit as
+    /// [`ExprKind::Cast`]s).
     pub ty: TypeId,
+    /// The source of the expression.
     pub span: Span,
 }
 
+/// What an [`ExprKind::Call`] calls.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Callee {
+    /// A function of the module, called directly: an eBPF function, kfunc,
+    /// `extern`, or userspace function.
     Function(FnId),
     /// A BPF helper (`bpf_ktime_get_ns`), by its number; [`helper`] gives
     /// its name and signature.
     BpfHelper(HelperId),
+    /// A function built into the language (`load`, `htons`, ...).
     Builtin(Builtin),
     /// Through a function pointer.
     Pointer(Box<Expr>),
 }
 
+/// A function built into the language. `Load`, `Attach`, `Detach`,
+/// `Register`, `Test` and `Sleep` exist in userspace only; the byte-order
+/// conversions everywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Builtin {
+    /// `load(prog)`: load an eBPF program into the kernel; gives its
+    /// [`TypeKind::ProgramHandle`].
     Load,
+    /// `attach(handle, target, flags)`: attach a loaded program to its
+    /// target (an interface, function or tracepoint name, or an interface
+    /// index); gives 0 or an error (`i32`).
     Attach,
+    /// `detach(handle)`: detach a program attached with `attach`.
     Detach,
+    /// `register(impl)`: register a `@struct_ops` impl block with the
+    /// kernel; gives 0 or an error (`i32`).
     Register,
+    /// `test(prog, XdpTestContext { .. })`, in `@test` functions: run the
+    /// program once in the kernel (`BPF_PROG_TEST_RUN`); gives its result.
     Test,
+    /// `sleep(ms)`: pause for a `u32` number of milliseconds.
     Sleep,
-    /// Byte order: host to network and back.
+    /// `htons(x)`: a `u16` from host to network (big-endian) byte order.
     Htons,
+    /// `ntohs(x)`: a `u16` from network to host byte order.
     Ntohs,
+    /// `htonl(x)`: a `u32` from host to network byte order.
     Htonl,
+    /// `ntohl(x)`: a `u32` from network to host byte order.
     Ntohl,
 }
 
 /// One field of a [`ExprKind::StructLit`]: its index in the struct and value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FieldInit {
+    /// Index into the struct's [`StructDef::fields`].
     pub field: u32,
+    /// The field's value, of the field's type.
     pub value: Expr,
 }
 
 /// One arm of a [`ExprKind::Switch`]: taken when the scrutinee equals `value`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SwitchArm {
+    /// The constant compared with the scrutinee (an integer or enum value).
     pub value: i64,
+    /// The `match` expression's value when this arm is taken.
     pub result: Expr,
 }
 
@@ -1250,8 +1306,11 @@ pub enum FormatSegment {
     Text(String),
     /// `values[value]`, shown as `conv` says, padded as `spec` says.
     Value {
+        /// Index into the `print`'s `values`.
         value: u32,
+        /// How the value is shown.
         conv: FormatConv,
+        /// Flags, width and precision.
         spec: FormatSpec,
     },
 }
@@ -1268,7 +1327,10 @@ pub enum FormatConv {
     /// which would otherwise show large values as negative).
     Unsigned,
     /// `%x` / `%X`.
-    Hex { upper: bool },
+    Hex {
+        /// `%X`: digits `A`-`F` in upper case.
+        upper: bool,
+    },
     /// `%o`.
     Octal,
     /// `%c` of an integer, or a `char`: the character in userspace; eBPF
@@ -1294,7 +1356,9 @@ pub struct FormatSpec {
     pub alternate: bool,
     /// `0`: pad with zeros.
     pub zero: bool,
+    /// Minimum width in characters, padded with spaces (or zeros).
     pub width: Option<u32>,
+    /// `.N`: minimum digits of an integer; most bytes shown of text.
     pub precision: Option<u32>,
 }
 
@@ -1324,75 +1388,117 @@ impl FormatSpec {
     }
 }
 
+/// What an expression computes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ExprKind {
+    /// A constant (literal or folded), of the expression's type.
     Value(Value),
+    /// A local variable or parameter of the current function (also a place).
     Local(LocalId),
+    /// A global variable (also a place).
     Global(GlobalId),
     /// `config.field`: field `field` of [`Module::configs`]`[config]`.
     ConfigField {
+        /// The `config` block.
         config: ConfigId,
+        /// Index into its [`Config::fields`].
         field: u32,
     },
     /// A function used as a value (function pointer, program reference).
     FnRef(FnId),
     /// A `@struct_ops` impl block used as a value.
     StructOpsRef(StructOpsId),
+    /// `op operand`.
     Unary {
+        /// The operator.
         op: UnOp,
+        /// The operand.
         operand: Box<Expr>,
     },
+    /// `lhs op rhs`, operands already converted to a common type. Pointer
+    /// arithmetic `p + n` scales by the pointee size as in C.
     Binary {
+        /// The operator.
         op: BinOp,
+        /// The left operand.
         lhs: Box<Expr>,
+        /// The right operand.
         rhs: Box<Expr>,
     },
-    /// Pointer arithmetic `p + n` scales by the pointee size as in C.
+    /// Conversion of the operand to the expression's type: between
+    /// integers, bools, enums and pointers (as in C), or a `str(N)` to a
+    /// longer `str(M)` (zero-filled).
     Cast(Box<Expr>),
+    /// A call; the expression's type is the callee's return type.
     Call {
+        /// What is called.
         callee: Callee,
+        /// The arguments, in parameter order.
         args: Vec<Expr>,
     },
     /// `base.field` (or `base->field` when `through_pointer`).
     Field {
+        /// The struct, or a pointer to it when `through_pointer`.
         base: Box<Expr>,
+        /// Index into the struct's [`StructDef::fields`].
         field: u32,
+        /// `base` is a pointer to the struct (`->`).
         through_pointer: bool,
     },
+    /// `base[index]`: an element of an array, a `char` of a `str(N)`, or
+    /// an element through a pointer.
     Index {
+        /// The array, string or pointer.
         base: Box<Expr>,
+        /// The element's index, an integer.
         index: Box<Expr>,
     },
+    /// `*p`: what the pointer points to (also a place).
     Deref(Box<Expr>),
+    /// `&x`: the address of a place.
     AddrOf(Box<Expr>),
     /// `m[k]` kept as a pointer (`var p = m[k]`): null when the key is absent.
     MapLookup {
+        /// The map looked up.
         map: MapId,
+        /// The key, of the map's key type.
         key: Box<Expr>,
     },
     /// `m[k]` used as a value (`m[k] + 1`, `m[k].f`): the value, or zero
     /// when the key is absent.
     MapRead {
+        /// The map read.
         map: MapId,
+        /// The key, of the map's key type.
         key: Box<Expr>,
     },
     /// `S { a: x, b: y }`: the fields given (the rest are zero).
     StructLit(Vec<FieldInit>),
+    /// `[a, b, c]`: the elements in index order.
     ArrayLit(Vec<Expr>),
+    /// `[value; count]`: an array of `count` copies of `value`.
     ArrayRepeat {
+        /// The element repeated.
         value: Box<Expr>,
+        /// Number of elements.
         count: u32,
     },
     /// `cond ? then : els`, `if (cond) { then } else { els }`
     Select {
+        /// The condition, as in [`StmtKind::If`].
         cond: Box<Expr>,
+        /// The value when `cond` holds (only it is evaluated).
         then: Box<Expr>,
+        /// The value otherwise (only it is evaluated).
         els: Box<Expr>,
     },
     /// `match`: the first arm whose value equals the scrutinee, else `default`.
     Switch {
+        /// The value matched, an integer or enum.
         scrutinee: Box<Expr>,
+        /// The arms, in source order.
         arms: Vec<SwitchArm>,
+        /// The value when no arm matches (`_ =>`).
         default: Box<Expr>,
     },
     /// `print(...)`: one line of text and values. The midend has parsed
@@ -1401,7 +1507,9 @@ pub enum ExprKind {
     /// ends after the last segment (bpf_printk adds the newline itself;
     /// userspace writers add `\n`). See docs/language.md, `print`.
     Print {
+        /// The line's text and conversions, in order.
         segments: Vec<FormatSegment>,
+        /// The values shown, in argument order; segments index them.
         values: Vec<Expr>,
     },
     /// `a + b + ...` on strings into a `str(N)` of the expression's type.
@@ -1409,25 +1517,36 @@ pub enum ExprKind {
     /// `rb.reserve()`: a pointer to a new event in the ring buffer (null
     /// when full); `size` in bytes for `ringbuf<u8>`.
     RingbufReserve {
+        /// The ring buffer ([`MapKind::Ringbuf`]).
         map: MapId,
+        /// Bytes to reserve, for `ringbuf<u8>` only; `None`: one event of
+        /// the value type.
         size: Option<Box<Expr>>,
     },
     /// `rb.submit(p)` / `rb.discard(p)` of a reserved event.
     RingbufSubmit {
+        /// The ring buffer the event was reserved in.
         map: MapId,
+        /// The pointer [`ExprKind::RingbufReserve`] gave.
         ptr: Box<Expr>,
+        /// Drop the event instead of publishing it.
         discard: bool,
     },
     /// `rb.submit(value)`: copy an event into the ring buffer.
     RingbufOutput {
+        /// The ring buffer.
         map: MapId,
+        /// The event, of the map's value type.
         value: Box<Expr>,
     },
     /// Userspace `rb.read()` / `rb.read(ms)`: a pointer to the next event
     /// (valid until the next read of this ring buffer), or null when none
     /// arrived, waiting up to `timeout_ms` when given.
     RingbufRead {
+        /// The ring buffer read.
         map: MapId,
+        /// Longest wait for an event, in milliseconds; `None`: take only an
+        /// event already there.
         timeout_ms: Option<Box<Expr>>,
     },
 }
