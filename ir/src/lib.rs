@@ -78,6 +78,8 @@
 //! * [`Analysis::tail_call_slots`]: which program is in which slot of the
 //!   tail-call program array.
 
+#![warn(missing_docs)]
+
 use serde::{Deserialize, Serialize};
 
 pub mod helpers;
@@ -348,6 +350,8 @@ impl SourceMap {
 /// A whole compiled KernelScript file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Module {
+    /// The schema version it was written with: [`IR_VERSION`]
+    /// ([`Module::from_ron`] refuses any other).
     pub version: u32,
     /// Project name (the source file's stem): names output files and the
     /// pin directory `/sys/fs/bpf/<name>/`.
@@ -357,11 +361,17 @@ pub struct Module {
     /// The source files, indexed by the [`FileId`] of every [`Span`]:
     /// names and texts, for line numbers and quoting the source.
     pub files: SourceMap,
+    /// The type table, indexed by [`TypeId`].
     pub types: Vec<TypeDef>,
+    /// The BPF maps the program declares, indexed by [`MapId`].
     pub maps: Vec<Map>,
+    /// The global variables, indexed by [`GlobalId`].
     pub globals: Vec<Global>,
+    /// The `config` blocks, indexed by [`ConfigId`].
     pub configs: Vec<Config>,
+    /// Every function of every domain, indexed by [`FnId`].
     pub functions: Vec<Function>,
+    /// The `@struct_ops` impl blocks, indexed by [`StructOpsId`].
     pub struct_ops: Vec<StructOps>,
     /// The userspace entry point.
     pub main: Option<FnId>,
@@ -372,10 +382,12 @@ pub struct Module {
 }
 
 impl Module {
+    /// The type `id` names (panics on an id not from this module).
     pub fn ty(&self, id: TypeId) -> &TypeDef {
         &self.types[id.index()]
     }
 
+    /// The function `id` names (panics on an id not from this module).
     pub fn function(&self, id: FnId) -> &Function {
         &self.functions[id.index()]
     }
@@ -569,7 +581,8 @@ impl IntType {
 /// What a type is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum TypeKind {
-    /// No value: the return type of functions that return nothing.
+    /// No value: the return type of functions that return nothing, and
+    /// the pointee of `*void`.
     Void,
     /// `bool`: one byte, 0 or 1.
     Bool,
@@ -732,7 +745,8 @@ pub struct Map {
     pub name: String,
     /// The map type.
     pub kind: MapKind,
-    /// Key type (`u32` for array maps; unused, `u32`, for a ring buffer).
+    /// Key type: `u32` for array maps; a placeholder `u32`, unused, for a
+    /// ring buffer.
     pub key: TypeId,
     /// Value type (the event type for a ring buffer).
     pub value: TypeId,
@@ -837,6 +851,9 @@ pub struct ConfigField {
     pub default: Option<Value>,
 }
 
+/// A `@struct_ops` impl block: a kernel ops table (`tcp_congestion_ops`)
+/// the program fills with eBPF functions and values, registered from
+/// userspace with `register`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StructOps {
     /// The impl block's name (what `register` takes).
@@ -956,8 +973,9 @@ pub enum FnKind {
 /// A parameter or local variable of a [`Function`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Local {
-    /// The name as written; shadowing may repeat it within a function, so
-    /// backends make their own names unique.
+    /// The name as written (`__match` for the midend's `match` temporary);
+    /// shadowing may repeat it within a function, so backends make their
+    /// own names unique.
     pub name: String,
     /// Its type.
     pub ty: TypeId,
@@ -1237,8 +1255,8 @@ pub struct Expr {
 /// What an [`ExprKind::Call`] calls.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Callee {
-    /// A function of the module, called directly: an eBPF function, kfunc,
-    /// `extern`, or userspace function.
+    /// A function of the module (never a program: those are tail-called or
+    /// loaded), called directly.
     Function(FnId),
     /// A BPF helper (`bpf_ktime_get_ns`), by its number; [`helper`] gives
     /// its name and signature.
