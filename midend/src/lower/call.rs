@@ -25,7 +25,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     return self.map_method(m, field, args, span);
                 }
                 if let AE::Name(b) = &base.kind {
-                    if let Some(Sym::Import) = self.c.syms.get(&b.name).map(|s| s.sym) {
+                    if let Some(Sym::Import) = self.c.lookup_sym(b) {
                         self.c
                             .error(
                                 span,
@@ -54,7 +54,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let f = self.mk(ir::ExprKind::Local(l), ty, id.span);
             return self.call_pointer(f, args, span);
         }
-        match self.c.syms.get(&id.name).map(|s| s.sym) {
+        match self.c.lookup_sym(id) {
             Some(Sym::Function(f)) => self.call_fn(id, f, args, span),
             Some(Sym::Global(_)) => {
                 let f = self.name(id);
