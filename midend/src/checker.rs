@@ -307,9 +307,9 @@ impl<'a> Checker<'a> {
         self.syms
             .iter()
             .filter_map(|(k, s)| {
-                let name = if s.span.is_none() {
-                    Some(k.as_str())
-                } else if p.is_empty() && !k.contains('.') {
+                // Built-ins, and the main module's names (no prefix).
+                let plain = s.span.is_none() || (p.is_empty() && !k.contains('.'));
+                let name = if plain {
                     Some(k.as_str())
                 } else {
                     std::iter::once(p)

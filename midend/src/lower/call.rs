@@ -26,16 +26,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 }
                 if let AE::Name(b) = &base.kind {
                     if let Some(Sym::Import) = self.c.lookup_sym(b) {
+                        // Only when the program was checked without
+                        // `imports::load` (which rewrites `m.f`).
                         self.c
-                            .error(
-                                span,
-                                format!(
-                                    "functions of imported module `{}` cannot be called yet",
-                                    b.name
-                                ),
-                            )
-                            .help =
-                            Some("imports are parsed but not linked by this version of ksc".into());
+                            .error(span, format!("module `{}` was not loaded", b.name));
                         return self.err_expr(span);
                     }
                 }

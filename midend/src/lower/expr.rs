@@ -740,16 +740,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     return self.mk(ir::ExprKind::ConfigField(c, i as u32), ty, span);
                 }
                 if let Some(Sym::Import) = self.c.lookup_sym(id) {
+                    // Only when the program was checked without
+                    // `imports::load` (which rewrites `m.x`).
                     self.c
-                        .error(
-                            span,
-                            format!(
-                                "functions of imported module `{}` cannot be used yet",
-                                id.name
-                            ),
-                        )
-                        .help =
-                        Some("imports are parsed but not linked by this version of ksc".into());
+                        .error(span, format!("module `{}` was not loaded", id.name));
                     return self.err_expr(span);
                 }
             }
