@@ -575,30 +575,8 @@ impl Rewriter<'_> {
     fn ty(&mut self, t: &mut ast::Type) {
         match &mut t.kind {
             T::Named(id) => {
-                let Some((m, member)) = id.name.split_once('.') else {
-                    return;
-                };
-                let span = id.span;
-                let alias = ast::Ident {
-                    name: m.to_string(),
-                    span,
-                };
-                if !self.aliases.contains_key(m) {
-                    // Not a module here: the checker reports the unknown type.
-                    let d = Diagnostic::error(span, format!("there is no imported module `{m}`"))
-                        .with_label("not imported in this file")
-                        .with_help(format!("import it first: `import {m} from \"{m}.ks\"`"));
-                    self.diags.push(d);
+                if !self.qualified_name(id) {
                     t.kind = T::Error;
-                    return;
-                }
-                let member = ast::Ident {
-                    name: member.to_string(),
-                    span,
-                };
-                match self.qualify(&alias, &member) {
-                    Some(key) => id.name = key,
-                    None => t.kind = T::Error,
                 }
             }
             T::Pointer(p) | T::Array(p, _) => self.ty(p),
@@ -609,6 +587,37 @@ impl Rewriter<'_> {
                 }
             }
             T::Prim(_) | T::Str(_) | T::Error => {}
+        }
+    }
+
+    /// Resolve the type name `m.T` (one identifier from the parser) to
+    /// its key; false (reported) when it names nothing. Other names stay.
+    fn qualified_name(&mut self, id: &mut ast::Ident) -> bool {
+        let Some((m, member)) = id.name.split_once('.') else {
+            return true;
+        };
+        let span = id.span;
+        if !self.aliases.contains_key(m) {
+            let d = Diagnostic::error(span, format!("there is no imported module `{m}`"))
+                .with_label("not imported in this file")
+                .with_help(format!("import it first: `import {m} from \"{m}.ks\"`"));
+            self.diags.push(d);
+            return false;
+        }
+        let alias = ast::Ident {
+            name: m.to_string(),
+            span,
+        };
+        let member = ast::Ident {
+            name: member.to_string(),
+            span,
+        };
+        match self.qualify(&alias, &member) {
+            Some(key) => {
+                id.name = key;
+                true
+            }
+            None => false,
         }
     }
 
@@ -706,7 +715,13 @@ impl Rewriter<'_> {
                 self.expr(base);
                 self.expr(index);
             }
-            AE::StructLit { fields, .. } => fields.iter_mut().for_each(|f| self.expr(&mut f.value)),
+            AE::StructLit { name, fields } => {
+                if !self.qualified_name(name) {
+                    e.kind = AE::Error;
+                    return;
+                }
+                fields.iter_mut().for_each(|f| self.expr(&mut f.value));
+            }
             AE::ArrayLit(v) => v.iter_mut().for_each(|x| self.expr(x)),
             AE::ArrayRepeat { value, count } => {
                 self.expr(value);

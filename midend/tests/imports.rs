@@ -36,7 +36,8 @@ impl Drop for Project {
 }
 
 struct Outcome {
-    /// `file:line: message` of each error, the file relative to the project.
+    /// `file:line:col: message` of each error, the file relative to the
+    /// project.
     errors: Vec<String>,
     module: Option<ksc_ir::Module>,
     rendered: String,
@@ -52,7 +53,7 @@ impl Outcome {
         assert!(
             self.errors
                 .iter()
-                .any(|e| e.starts_with(&format!("{at}: ")) && e.contains(phrase)),
+                .any(|e| e.starts_with(&format!("{at}:")) && e.contains(phrase)),
             "want an error at {at} saying {phrase:?}; got:\n{}",
             self.rendered
         );
@@ -83,7 +84,8 @@ fn check_file(main: &Path) -> Outcome {
             let name = name
                 .strip_prefix(&dir)
                 .map_or(name, |n| n.trim_start_matches('/'));
-            format!("{name}:{}: {}", files.line_col(d.span).0, d.message)
+            let (line, col) = files.line_col(d.span);
+            format!("{name}:{line}:{col}: {}", d.message)
         })
         .collect();
     Outcome {
@@ -110,7 +112,8 @@ fn a_module_is_a_namespace_shared_by_ebpf_and_userspace() {
                  \x20   util.counts[p.a] += 1\n\
                  \x20   return XDP_PASS\n}\n\
                  fn main() -> i32 {\n\
-                 \x20   var x: u32 = util.twice(LIMIT) + helper_of_main()\n\
+                 \x20   var q = util.Pair { a: 1, b: 2 }\n\
+                 \x20   var x: u32 = util.twice(LIMIT) + helper_of_main() + q.b\n\
                  \x20   var h = load(util.other)\n\
                  \x20   return 0\n}\n",
             ),
@@ -232,7 +235,7 @@ fn names_stay_in_their_module() {
     );
     let o = p.check();
     o.has_error("prog.ks:4", "cannot find function `hidden`");
-    o.has_error("lib.ks:1", "cannot find value `MINE`");
+    o.has_error("lib.ks:1:29", "cannot find value `MINE`");
     o.has_error("prog.ks:7", "`lib` names an imported module");
 }
 
@@ -253,14 +256,14 @@ fn unknown_members_and_modules_are_located_with_a_suggestion() {
         ],
     );
     let o = p.check();
-    o.has_error("prog.ks:3", "module `util` has no item `LIMT`");
+    o.has_error("prog.ks:3:23", "module `util` has no item `LIMT`");
     assert!(
         o.rendered.contains("a similar name exists: `util.LIMIT`"),
         "{}",
         o.rendered
     );
-    o.has_error("prog.ks:4", "there is no imported module `utl`");
-    o.has_error("prog.ks:4", "module `util` has no item `nope`");
+    o.has_error("prog.ks:4:12", "there is no imported module `utl`");
+    o.has_error("prog.ks:4:28", "module `util` has no item `nope`");
 }
 
 #[test]
@@ -274,7 +277,7 @@ fn cycles_missing_files_and_wrong_kinds_are_errors() {
         ],
     );
     let o = p.check();
-    o.has_error("b.ks:2", "import cycle: ");
+    o.has_error("b.ks:2:15", "import cycle: ");
     assert!(o.rendered.contains("a.ks -> "), "{}", o.rendered);
 
     let p = Project::new(
@@ -331,8 +334,8 @@ fn headers_hold_declarations_only() {
         ],
     );
     let o = p.check();
-    o.has_error("bad.kh:2", "this is a function with a body");
-    o.has_error("bad.kh:3", "this is a map");
+    o.has_error("bad.kh:2:4", "this is a function with a body");
+    o.has_error("bad.kh:3:5", "this is a map");
     o.has_error("bad.kh:4", "this is a global variable");
     o.has_error("bad.kh:6", "this is a program");
     o.has_error("bad.kh:7", "this is a config block");
@@ -358,7 +361,7 @@ fn duplicate_names_and_a_module_main_are_errors() {
         ],
     );
     let o = p.check();
-    o.has_error("lib.ks:1", "an imported module has no `main`");
+    o.has_error("lib.ks:1:4", "an imported module has no `main`");
     let p = Project::new(
         "dups2",
         &[
@@ -374,8 +377,8 @@ fn duplicate_names_and_a_module_main_are_errors() {
         ],
     );
     let o = p.check();
-    o.has_error("prog.ks:2", "`lib` is defined more than once");
-    o.has_error("prog.ks:4", "`K` is defined more than once");
+    o.has_error("prog.ks:2:8", "`lib` is defined more than once");
+    o.has_error("prog.ks:4:7", "`K` is defined more than once");
     assert!(o.rendered.contains("--> "), "{}", o.rendered);
     assert!(o.rendered.contains("t.kh:1:7"), "{}", o.rendered);
 }

@@ -5,7 +5,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-
 struct Outcome {
     errors: Vec<(usize, String)>,
     warnings: Vec<(usize, String)>,
