@@ -12,7 +12,7 @@
 use ksc_frontend::ast::{self, ExprKind as AE, ItemKind};
 use ksc_frontend::Span;
 use ksc_ir as ir;
-use ksc_ir::{Domain, FnId, FnKind, ProgramType, TypeId, TypeKind, Value};
+use ksc_ir::{Domain, FnId, FnKind, ProgramType, StructOrigin, TypeId, TypeKind, Value};
 
 use crate::btf_types::btf_size;
 use crate::checker::{suggest, Checker, FnInfo, Sym, SymInfo};
@@ -535,6 +535,21 @@ impl<'a> Checker<'a> {
         };
         let index = self.struct_ops.len() as u32;
         self.impl_names.push(self.ir_name(&i.name));
+        // The program's own declaration of the ops struct, if any: eBPF
+        // code uses the kernel's.
+        let ops_name = ast::Ident {
+            name: ops_type.clone(),
+            span: i.name.span,
+        };
+        if let Some(Sym::Type(t)) = self.lookup_sym(&ops_name) {
+            if self
+                .types
+                .struct_def(t)
+                .is_some_and(|s| s.origin == StructOrigin::User)
+            {
+                self.types.set_origin(t, StructOrigin::StructOpsType);
+            }
+        }
         // The kernel's struct: members are checked against it (BTF).
         let layout = if ops_type.is_empty() {
             None
