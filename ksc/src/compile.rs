@@ -43,17 +43,12 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let Some(src) = read_source(file, color) else {
+    let Some(mut src) = read_source(file, color) else {
         return ExitCode::from(input_error_code(file));
     };
-    let parsed = ksc_frontend::parse(src.text());
-    if parsed.has_errors() {
-        report(&src, &parsed.diagnostics, color);
+    let Some((checked, diags)) = crate::check_source(&mut src, color) else {
         return ExitCode::from(EXIT_PROGRAM);
-    }
-    let checked = ksc_midend::check_program(&parsed.file, &src.files);
-    let mut diags = parsed.diagnostics;
-    diags.extend(checked.diagnostics.iter().cloned());
+    };
     report(&src, &diags, color);
     let module = match checked.module {
         Some(m) if !checked.diagnostics.iter().any(|d| d.is_error()) => m,

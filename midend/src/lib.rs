@@ -27,6 +27,7 @@ mod builtins;
 mod checker;
 mod collect;
 mod consteval;
+pub mod imports;
 mod lower;
 mod resolve_type;
 pub mod types;
@@ -59,8 +60,19 @@ pub fn check(file: &ast::File, source: &str, path: &str) -> Checked {
 /// them as [`ksc_ir::Module::files`]); the name of the main file
 /// ([`FileId::MAIN`]) names the project.
 pub fn check_program(file: &ast::File, files: &SourceMap) -> Checked {
+    check_with_scopes(file, files, Vec::new())
+}
+
+/// Check a program [`imports::load`] put together from several files
+/// (`files` holds them all).
+pub fn check_loaded(loaded: &imports::Loaded, files: &SourceMap) -> Checked {
+    check_with_scopes(&loaded.file, files, loaded.scopes.clone())
+}
+
+fn check_with_scopes(file: &ast::File, files: &SourceMap, scopes: Vec<imports::Scope>) -> Checked {
     let path = files.name(FileId::MAIN);
     let mut c = checker::Checker::new();
+    c.scopes = scopes;
     c.collect(file);
     c.check_bodies();
     let (graph, analysis) = valid::run(&mut c);

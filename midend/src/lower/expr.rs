@@ -325,7 +325,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let ty = self.locals[l.index()].ty;
             return self.mk(ir::ExprKind::Local(l), ty, span);
         }
-        match self.c.syms.get(&id.name).map(|s| s.sym) {
+        match self.c.lookup_sym(id) {
             Some(Sym::Global(g)) => {
                 let (ty, vis) = (
                     self.c.globals[g.index()].ty,
@@ -728,7 +728,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         // `config.field`
         if let AE::Name(id) = &base.kind {
             if self.lookup_local(&id.name).is_none() {
-                if let Some(Sym::Config(c)) = self.c.syms.get(&id.name).map(|s| s.sym) {
+                if let Some(Sym::Config(c)) = self.c.lookup_sym(id) {
                     let cfg = &self.c.configs[c.index()];
                     let Some(i) = cfg.fields.iter().position(|f| f.name == field.name) else {
                         let hint = suggest(&field.name, cfg.fields.iter().map(|f| f.name.as_str()));
@@ -752,17 +752,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         span,
                     );
                 }
-                if let Some(Sym::Import) = self.c.syms.get(&id.name).map(|s| s.sym) {
+                if let Some(Sym::Import) = self.c.lookup_sym(id) {
+                    // Only when the program was checked without
+                    // `imports::load` (which rewrites `m.x`).
                     self.c
-                        .error(
-                            span,
-                            format!(
-                                "functions of imported module `{}` cannot be used yet",
-                                id.name
-                            ),
-                        )
-                        .help =
-                        Some("imports are parsed but not linked by this version of ksc".into());
+                        .error(span, format!("module `{}` was not loaded", id.name));
                     return self.err_expr(span);
                 }
             }
@@ -847,12 +841,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
 
     pub(super) fn map_of(&self, e: &ast::Expr) -> Option<ir::MapId> {
         match &e.kind {
-            AE::Name(id) if self.lookup_local(&id.name).is_none() => {
-                match self.c.syms.get(&id.name).map(|s| s.sym) {
-                    Some(Sym::Map(m)) => Some(m),
-                    _ => None,
-                }
-            }
+            AE::Name(id) if self.lookup_local(&id.name).is_none() => match self.c.lookup_sym(id) {
+                Some(Sym::Map(m)) => Some(m),
+                _ => None,
+            },
             _ => None,
         }
     }
