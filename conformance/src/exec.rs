@@ -251,12 +251,35 @@ pub fn run(job: &Job) -> JobResult {
         }
         return r;
     }
-    let ko = job.out.join(format!("{name}.ko"));
+    // Lines that load the object need the module first; the loader (the
+    // `user`, `userrc` and `tests` lines) inserts and removes it itself.
+    let loads = job.case.lines.iter().any(|l| {
+        matches!(
+            l.expect,
+            Expect::Verify
+                | Expect::Run { .. }
+                | Expect::Map { .. }
+                | Expect::Global { .. }
+                | Expect::PacketOut(_)
+        )
+    });
+    if !loads {
+        let mut r = run_job(job);
+        if std::path::Path::new(&format!("/sys/module/{name}")).exists() {
+            if let Some(l) = r.lines.last_mut() {
+                l.verdict = Verdict::Fail;
+                l.message = format!("the loader left the kernel module {name} loaded");
+            }
+            let _ = tool("rmmod", &[name]);
+        }
+        return r;
+    }
+    let ko = job.out.join("prog.ko");
     if !ko.exists() {
         return JobResult::failed(
             job,
             release(),
-            &format!("the kernel module {name}.ko was not built for this kernel"),
+            &format!("the kernel module {name} (prog.ko) was not built for this kernel"),
         );
     }
     let (ok, _, err) = tool("insmod", &[&ko.to_string_lossy()]);

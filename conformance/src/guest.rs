@@ -56,7 +56,8 @@ pub fn run(
             // fails with "not built for this kernel").
             if let Some(name) = &job.kmod {
                 match kmod_for(label, &job.out, name, work, say) {
-                    Ok(ko) => files.push((ko, format!("{out_dir}/{name}.ko"))),
+                    // Beside the executable, where its loader looks (`prog.ks` -> `prog.ko`).
+                    Ok(ko) => files.push((ko, format!("{out_dir}/prog.ko"))),
                     Err(e) => say(&format!("{}: {e}", job.case.name)),
                 }
             }
