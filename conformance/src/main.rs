@@ -586,7 +586,7 @@ fn run(cli: Cli) -> Result<bool, String> {
     }
     if report.not_applicable > 0 {
         println!(
-            "{} n/a (a kernel older than the case requires)",
+            "{} n/a (a kernel older than the case requires, or one that cannot load the case's kernel module)",
             report.not_applicable
         );
     }
