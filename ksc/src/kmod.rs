@@ -41,7 +41,7 @@ fn choose(kernel: Option<&str>) -> Result<Choice, String> {
     if path.is_dir() {
         return Ok(Choice {
             kdir: path.to_path_buf(),
-            what: format!("the kernel build tree {value}"),
+            what: format!("the directory {value}"),
             chosen,
         });
     }
@@ -82,7 +82,7 @@ pub(crate) fn build(out: &Path, name: &str, kernel: Option<&str>) -> Result<(), 
     }
     if !c.kdir.join("Makefile").exists() {
         let msg = format!(
-            "no build tree for {} at {}: install its headers (Debian: apt-get install linux-headers-<release>), or choose a kernel with --kernel RELEASE|DIR|LABEL (or $KSC_KERNEL; a label such as 6.1 or 6.12 makes ksc fetch Debian's)",
+            "no kernel build tree for {} (nothing at {}): install its headers (Debian: apt-get install linux-headers-<release>), or choose a kernel with --kernel RELEASE|DIR|LABEL (or $KSC_KERNEL; a label such as 6.1 or 6.12 makes ksc fetch Debian's)",
             c.what,
             c.kdir.display()
         );
