@@ -206,9 +206,8 @@ impl Flavour for Kmod {
         format!("({f})({})", args.join(", "))
     }
 
-    fn builtin(&self, g: &mut Gen, e: &Expr, b: Builtin, args: &[Expr], a: &[String]) -> String {
+    fn builtin(&self, g: &mut Gen, e: &Expr, b: Builtin, _args: &[Expr], a: &[String]) -> String {
         match b {
-            Builtin::Print => g.print(args, a),
             Builtin::Htons => format!("htons({})", a[0]),
             Builtin::Ntohs => format!("ntohs({})", a[0]),
             Builtin::Htonl => format!("htonl({})", a[0]),
