@@ -51,7 +51,8 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         report(&src, &parsed.diagnostics, color);
         return ExitCode::from(EXIT_PROGRAM);
     }
-    let checked = ksc_midend::check_program(&parsed.file, &src.files);
+    let bridge = crate::python::LazyBridge::default();
+    let checked = ksc_midend::check_program_with_python(&parsed.file, &src.files, Some(&bridge));
     let mut diags = parsed.diagnostics;
     diags.extend(checked.diagnostics.iter().cloned());
     report(&src, &diags, color);
@@ -91,12 +92,28 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         }
     }
 
-    let options = ksc_plugins::Options {
+    let mut options = ksc_plugins::Options {
         target: target.name.clone(),
         backends: backends.clone(),
         settings: target.settings.clone(),
     };
     let mut files: Vec<(PathBuf, Vec<u8>, String)> = Vec::new();
+    if !module.python_modules.is_empty() {
+        match bridge.build_inputs(&module) {
+            Ok((settings, extra)) => {
+                options.settings.extend(settings);
+                files.extend(
+                    extra
+                        .into_iter()
+                        .map(|(p, c)| (p, c, "python-bridge".into())),
+                );
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
     for plugin in &plugins {
         let name = &plugin.info.name;
         match plugin.generate(&module, &options) {

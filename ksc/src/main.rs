@@ -9,6 +9,7 @@
 //! plugin failed (panicked, answered nonsense).
 
 mod compile;
+mod python;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -185,7 +186,9 @@ fn run(cli: Cli) -> ExitCode {
                 report(&src, &parsed.diagnostics, color);
                 return ExitCode::from(1);
             }
-            let checked = ksc_midend::check_program(&parsed.file, &src.files);
+            let bridge = python::LazyBridge::default();
+            let checked =
+                ksc_midend::check_program_with_python(&parsed.file, &src.files, Some(&bridge));
             let mut diags = parsed.diagnostics;
             diags.extend(checked.diagnostics.iter().cloned());
             report(&src, &diags, color);

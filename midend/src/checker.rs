@@ -31,6 +31,8 @@ pub(crate) enum Sym {
     Function(FnId),
     StructOps(u32),
     Import,
+    /// `import m from "x.py"` (crate::python).
+    PyModule(ir::PyModuleId),
 }
 
 pub(crate) struct SymInfo {
@@ -98,6 +100,8 @@ pub(crate) struct Checker<'a> {
     pub(crate) btf_types: HashMap<String, TypeId>,
     /// Names of `impl` blocks, by struct_ops index.
     pub(crate) impl_names: Vec<String>,
+    /// Imported Python modules (crate::python).
+    pub(crate) py: crate::python::PyState<'a>,
 }
 
 /// Edit distance counting a swap of two neighbours as one edit (typos like
@@ -175,6 +179,7 @@ impl<'a> Checker<'a> {
             btf: None,
             btf_types: HashMap::new(),
             impl_names: Vec::new(),
+            py: Default::default(),
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;

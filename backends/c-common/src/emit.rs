@@ -259,7 +259,7 @@ pub(super) trait Flavour {
     /// `static` functions' linkage attribute (inlined or called).
     fn linkage(&self, g: &Gen, id: FnId) -> &'static str;
     /// What an uncaught throw does before returning, if anything.
-    fn uncaught(&self, st: &FnState) -> Option<&'static str>;
+    fn uncaught(&self, m: &Module, st: &FnState) -> Option<&'static str>;
 
     // ---- expressions
     fn global(&self, g: &mut Gen, e: &Expr, id: GlobalId) -> String;
@@ -473,12 +473,17 @@ impl<'m> Gen<'m> {
         let mut found = false;
         s.for_each_expr(|e| {
             e.walk(&mut |x| {
-                if let ExprKind::Call {
-                    callee: Callee::Function(f),
-                    ..
-                } = &x.kind
-                {
-                    found |= self.throwing.contains(f);
+                match &x.kind {
+                    ExprKind::Call {
+                        callee: Callee::Function(f),
+                        ..
+                    } => found |= self.throwing.contains(f),
+                    // Python calls throw PYTHON_ERROR.
+                    ExprKind::Call {
+                        callee: Callee::Python { .. },
+                        ..
+                    } => found = true,
+                    _ => {}
                 }
             })
         });

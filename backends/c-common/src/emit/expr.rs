@@ -365,6 +365,12 @@ impl<'m> Gen<'m> {
                 let fl = self.fl;
                 fl.builtin(self, e, *b, args, &a)
             }
+            Callee::Python { module, function } => {
+                let f = self.python_wrapper(*module, function, args, e.ty);
+                st.uses_err = true;
+                a.push("&__ksc_err".into());
+                format!("{f}({})", a.join(", "))
+            }
         }
     }
 

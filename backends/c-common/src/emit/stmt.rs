@@ -171,7 +171,7 @@ impl<'m> Gen<'m> {
         self.run_defers(st, out, ind + 1);
         if st.throws_out {
             let _ = writeln!(out, "{pad}    *__ksc_exc = __ksc_err;");
-        } else if let Some(call) = self.fl.uncaught(st) {
+        } else if let Some(call) = self.fl.uncaught(self.m, st) {
             let _ = writeln!(out, "{pad}    {call}");
         }
         let ret = if matches!(self.kind(st.ret), TypeKind::Void) {
