@@ -363,6 +363,10 @@ pub(super) struct FnState {
     ret: TypeId,
     is_program: bool,
     throws_out: bool,
+    /// Throwing calls already evaluated into temporaries before their
+    /// statement (see `hoist_throwing`), by node: the temporary's name.
+    hoisted: std::collections::HashMap<*const Expr, String>,
+    temps: u32,
 }
 
 /// A function body's text, written in order. Each statement's first line

@@ -343,6 +343,9 @@ impl<'m> Gen<'m> {
         args: &[Expr],
         st: &mut FnState,
     ) -> String {
+        if let Some(t) = st.hoisted.get(&(e as *const Expr)) {
+            return t.clone();
+        }
         let mut a: Vec<String> = args.iter().map(|x| self.expr(x, st)).collect();
         match callee {
             Callee::Function(f) => {
