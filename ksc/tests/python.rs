@@ -524,3 +524,44 @@ fn main() -> i32 {
     );
     assert_eq!(o.status.code(), Some(0));
 }
+
+/// Without a working bridge, a program importing Python gets a clear
+/// error at the import (and one without Python imports never loads it).
+#[test]
+fn unusable_bridge_is_an_error_at_the_import() {
+    let dir = project(
+        "\n\nimport stats from \"stats.py\"\nfn main() -> i32 {\n    return 0\n}\n",
+        &[("stats.py", STATS_PY)],
+    );
+    // A broken bridge first in the search path.
+    let plugins = dir.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::write(plugins.join("libksc_python_bridge.so"), "not a library").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ksc"))
+        .args(["check", "prog.ks"])
+        .current_dir(&dir)
+        .env("KSC_PLUGIN_PATH", &plugins)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert_error_at(
+        &err,
+        3,
+        "cannot import `stats.py`: the Python bridge is not available",
+    );
+    assert!(err.contains("libksc_python_bridge.so"), "{err}");
+
+    std::fs::write(
+        dir.join("plain.ks"),
+        "fn main() -> i32 {\n    return 0\n}\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ksc"))
+        .args(["check", "plain.ks"])
+        .current_dir(&dir)
+        .env("KSC_PLUGIN_PATH", &plugins)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -149,10 +149,11 @@ fn module<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyModule>> {
 
 /// Call `module.function(args)` and convert its result to `ret`.
 pub fn call(module_name: &str, function: &str, args: &[Arg], ret: RetKind) -> Result<Ret, PyError> {
-    let what = format!("{module_name}.{function}()");
+    // Only failures need the call's name: the common path formats nothing.
+    let what = || format!("{module_name}.{function}()");
     Python::attach(|py| {
         let m = module(py, module_name).map_err(|e| {
-            let mut err = py_error(py, &what, &e);
+            let mut err = py_error(py, &what(), &e);
             err.message = format!(
                 "{} (module `{module_name}` could not be imported from {}; the build copies `{module_name}.py` next to the executable, or set {PATH_VAR})",
                 err.message,
@@ -173,9 +174,9 @@ pub fn call(module_name: &str, function: &str, args: &[Arg], ret: RetKind) -> Re
             }
             f.call1(PyTuple::new(py, items)?)
         })()
-        .map_err(|e| py_error(py, &what, &e))?;
+        .map_err(|e| py_error(py, &what(), &e))?;
         convert(&result, ret).map_err(|(kind, message)| PyError {
-            call: what.clone(),
+            call: what(),
             traceback: format!("{kind}: {message}"),
             kind: kind.into(),
             message,
