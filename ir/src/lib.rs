@@ -86,7 +86,7 @@ pub mod python;
 pub use helpers::{helper, helper_named, Helper, HelperId, HelperType, ProgramTypes, HELPERS};
 
 /// Version of this schema. Bump on any change a backend could notice.
-pub const IR_VERSION: u32 = 7;
+pub const IR_VERSION: u32 = 8;
 
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {
@@ -602,12 +602,30 @@ pub enum StructOrigin {
     /// A struct of the test harness (`XdpTestContext`, what `test()` takes):
     /// userspace only, never in eBPF code.
     TestHarness,
+    /// A tracepoint context (`trace_event_raw_*`, `trace_entry`) from BTF:
+    /// a kernel struct read with plain loads at its fixed offsets (the
+    /// verifier refuses the computed context pointers CO-RE array accesses
+    /// produce), so not relocated.
+    TracepointContext,
+    /// `pt_regs`, opaque to programs (probes get typed parameters): the
+    /// eBPF C writer declares the x86-64 layout when a probe needs it.
+    ProbeRegs,
+    /// A struct_ops type the program re-declares (`tcp_congestion_ops`, as
+    /// the spec's programs do): userspace uses the program's declaration;
+    /// eBPF code uses the kernel's layout (from BTF) instead.
+    StructOpsType,
 }
 
 impl StructOrigin {
     /// Provided by the kernel (its headers or its BTF), not by the program.
     pub fn is_kernel(self) -> bool {
-        matches!(self, StructOrigin::Kernel | StructOrigin::Uapi)
+        matches!(
+            self,
+            StructOrigin::Kernel
+                | StructOrigin::Uapi
+                | StructOrigin::TracepointContext
+                | StructOrigin::ProbeRegs
+        )
     }
 }
 
@@ -622,9 +640,16 @@ pub struct Field {
 pub struct EnumDef {
     pub name: String,
     pub repr: IntType,
-    pub variants: Vec<(String, i64)>,
+    pub variants: Vec<EnumVariant>,
     /// Declared by the kernel headers (`xdp_action`).
     pub kernel: bool,
+}
+
+/// One variant of an [`EnumDef`]: its name and value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnumVariant {
+    pub name: String,
+    pub value: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -1033,8 +1058,6 @@ pub struct PyModule {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Builtin {
-    /// `print(fmt, args...)`: one line (bpf_printk in eBPF).
-    Print,
     Load,
     Attach,
     Detach,
@@ -1048,13 +1071,111 @@ pub enum Builtin {
     Ntohl,
 }
 
+/// One field of a [`ExprKind::StructLit`]: its index in the struct and value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldInit {
+    pub field: u32,
+    pub value: Expr,
+}
+
+/// One arm of a [`ExprKind::Switch`]: taken when the scrutinee equals `value`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SwitchArm {
+    pub value: i64,
+    pub result: Expr,
+}
+
+/// A piece of a [`ExprKind::Print`] line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FormatSegment {
+    /// Text as it prints (`%%` already turned into `%`; escapes decoded).
+    Text(String),
+    /// `values[value]`, shown as `conv` says, padded as `spec` says.
+    Value {
+        value: u32,
+        conv: FormatConv,
+        spec: FormatSpec,
+    },
+}
+
+/// How a value prints. The midend picks it from the user's conversion and
+/// the value's type; the writer picks the width modifier (`ll`) from the
+/// type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FormatConv {
+    /// Decimal of a signed integer (`%d`, `%i`, or a list-style value).
+    /// Also `bool` and enums, as `int`.
+    Signed,
+    /// Decimal of an unsigned integer (`%u`; `%d` of an unsigned value,
+    /// which would otherwise show large values as negative).
+    Unsigned,
+    /// `%x` / `%X`.
+    Hex { upper: bool },
+    /// `%o`.
+    Octal,
+    /// `%c` of an integer, or a `char`: the character in userspace; eBPF
+    /// prints its code (bpf_printk before 5.13 has no `%c`).
+    Char,
+    /// Text: a `str(N)` (its bytes), a `u8`/`char` array or a pointer to
+    /// text, up to its NUL.
+    Str,
+    /// `%p`: an address.
+    Pointer,
+}
+
+/// printf's flags, width and precision of one conversion (`%-08.3d`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormatSpec {
+    /// `-`: pad on the right.
+    pub left: bool,
+    /// `+`: a sign on positive numbers too.
+    pub plus: bool,
+    /// ` `: a space where a `+` would go.
+    pub space: bool,
+    /// `#`: `0x` before hexadecimal, `0` before octal.
+    pub alternate: bool,
+    /// `0`: pad with zeros.
+    pub zero: bool,
+    pub width: Option<u32>,
+    pub precision: Option<u32>,
+}
+
+impl FormatSpec {
+    /// The spec as printf writes it between `%` and the conversion.
+    pub fn printf(&self) -> String {
+        let mut s = String::new();
+        for (on, c) in [
+            (self.left, '-'),
+            (self.plus, '+'),
+            (self.space, ' '),
+            (self.alternate, '#'),
+            (self.zero, '0'),
+        ] {
+            if on {
+                s.push(c);
+            }
+        }
+        if let Some(w) = self.width {
+            s.push_str(&w.to_string());
+        }
+        if let Some(p) = self.precision {
+            s.push('.');
+            s.push_str(&p.to_string());
+        }
+        s
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ExprKind {
     Value(Value),
     Local(LocalId),
     Global(GlobalId),
-    /// `config.field`
-    ConfigField(ConfigId, u32),
+    /// `config.field`: field `field` of [`Module::configs`]`[config]`.
+    ConfigField {
+        config: ConfigId,
+        field: u32,
+    },
     /// A function used as a value (function pointer, program reference).
     FnRef(FnId),
     /// A `@struct_ops` impl block used as a value.
@@ -1097,7 +1218,8 @@ pub enum ExprKind {
         map: MapId,
         key: Box<Expr>,
     },
-    StructLit(Vec<(u32, Expr)>),
+    /// `S { a: x, b: y }`: the fields given (the rest are zero).
+    StructLit(Vec<FieldInit>),
     ArrayLit(Vec<Expr>),
     ArrayRepeat {
         value: Box<Expr>,
@@ -1112,8 +1234,17 @@ pub enum ExprKind {
     /// `match`: the first arm whose value equals the scrutinee, else `default`.
     Switch {
         scrutinee: Box<Expr>,
-        arms: Vec<(i64, Expr)>,
+        arms: Vec<SwitchArm>,
         default: Box<Expr>,
+    },
+    /// `print(...)`: one line of text and values. The midend has parsed
+    /// the format and chosen each value's conversion from its type, so a
+    /// backend writes the segments in order and parses nothing. The line
+    /// ends after the last segment (bpf_printk adds the newline itself;
+    /// userspace writers add `\n`). See docs/language.md, `print`.
+    Print {
+        segments: Vec<FormatSegment>,
+        values: Vec<Expr>,
     },
     /// `a + b + ...` on strings into a `str(N)` of the expression's type.
     StrConcat(Vec<Expr>),
@@ -1165,8 +1296,10 @@ impl Expr {
                 args.iter().for_each(f);
             }
             K::MapLookup { key, .. } | K::MapRead { key, .. } => f(key),
-            K::StructLit(fields) => fields.iter().for_each(|(_, e)| f(e)),
-            K::ArrayLit(xs) | K::StrConcat(xs) => xs.iter().for_each(f),
+            K::StructLit(fields) => fields.iter().for_each(|x| f(&x.value)),
+            K::ArrayLit(xs) | K::StrConcat(xs) | K::Print { values: xs, .. } => {
+                xs.iter().for_each(f)
+            }
             K::ArrayRepeat { value, .. } => f(value),
             K::Select { cond, then, els } => {
                 f(cond);
@@ -1179,7 +1312,7 @@ impl Expr {
                 default,
             } => {
                 f(scrutinee);
-                arms.iter().for_each(|(_, e)| f(e));
+                arms.iter().for_each(|a| f(&a.result));
                 f(default);
             }
             K::RingbufReserve { size, .. } => {
@@ -1197,7 +1330,7 @@ impl Expr {
             K::Value(_)
             | K::Local(_)
             | K::Global(_)
-            | K::ConfigField(..)
+            | K::ConfigField { .. }
             | K::FnRef(_)
             | K::StructOpsRef(_) => {}
         }
