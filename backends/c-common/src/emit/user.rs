@@ -612,12 +612,15 @@ impl<'m> Gen<'m> {
             .map(|a| a.ty.0.to_string())
             .chain([ret.0.to_string()])
             .collect();
-        let name = format!(
-            "__ksc_py_{}_{}__{}",
-            ident(&ksname),
-            ident(function),
-            sig.join("_")
-        );
+        // Names that are not C identifiers (Python allows any Unicode
+        // letter) get their bytes appended, so two never share a wrapper.
+        let fname = if ident(function) == function {
+            function.to_string()
+        } else {
+            let hex: String = function.bytes().map(|b| format!("{b:02x}")).collect();
+            format!("{}_{hex}", ident(function))
+        };
+        let name = format!("__ksc_py_{}_{}__{}", ident(&ksname), fname, sig.join("_"));
         if self.helpers.contains(&format!(" {name}(")) {
             return name;
         }
