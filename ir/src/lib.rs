@@ -1283,7 +1283,9 @@ pub enum Callee {
     /// that does not convert, throws [`PYTHON_ERROR`] (the analysis counts
     /// it among the function's throws).
     Python {
+        /// The module, in [`Module::python_modules`].
         module: PyModuleId,
+        /// The function's name in the module (a top-level `def`).
         function: String,
     },
 }
