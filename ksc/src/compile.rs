@@ -86,12 +86,31 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         }
     }
 
-    let options = ksc_plugins::Options {
+    let mut options = ksc_plugins::Options {
         target: target.name.clone(),
         backends: backends.clone(),
         settings: target.settings.clone(),
     };
     let mut files: Vec<(PathBuf, Vec<u8>, String)> = Vec::new();
+    if !module.python_modules.is_empty() {
+        // What the C loader links for the Python calls (the bridge's
+        // static library, the `.py` files to copy).
+        let bridge = crate::python::LazyBridge::default();
+        match bridge.build_inputs(&module) {
+            Ok((settings, extra)) => {
+                options.settings.extend(settings);
+                files.extend(
+                    extra
+                        .into_iter()
+                        .map(|(p, c)| (p, c, "python-bridge".into())),
+                );
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
     for plugin in &plugins {
         let name = &plugin.info.name;
         match plugin.generate(&module, &options) {

@@ -10,6 +10,7 @@
 
 mod compile;
 mod kmod;
+mod python;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -271,7 +272,9 @@ pub(crate) fn check_source(
         report(src, &diags, color);
         return None;
     }
-    let checked = ksc_midend::check_loaded(&loaded, &src.files);
+    // The Python bridge loads only if a `.py` import asks it something.
+    let bridge = python::LazyBridge::default();
+    let checked = ksc_midend::check_loaded_with_python(&loaded, &src.files, Some(&bridge));
     diags.extend(checked.diagnostics.iter().cloned());
     Some((checked, diags))
 }

@@ -31,6 +31,8 @@ pub(crate) enum Sym {
     Function(FnId),
     StructOps(u32),
     Import,
+    /// `import m from "x.py"` (crate::python).
+    PyModule(ir::PyModuleId),
 }
 
 pub(crate) struct SymInfo {
@@ -102,6 +104,8 @@ pub(crate) struct Checker<'a> {
     /// (docs/language.md, "Several files"). A name is found by its
     /// identifier's file, so no pass needs to track which module it is in.
     pub(crate) scopes: Vec<crate::imports::Scope>,
+    /// Imported Python modules (crate::python).
+    pub(crate) py: crate::python::PyState<'a>,
 }
 
 /// Edit distance counting a swap of two neighbours as one edit (typos like
@@ -180,6 +184,7 @@ impl<'a> Checker<'a> {
             btf_types: HashMap::new(),
             impl_names: Vec::new(),
             scopes: Vec::new(),
+            py: Default::default(),
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;

@@ -377,14 +377,9 @@ impl Loader<'_> {
         let span = imp.path.span;
         match extension(&imp.path.value) {
             "ks" => {}
-            "py" => {
-                self.error(
-                    span,
-                    "importing Python modules (`.py`) is not yet supported",
-                )
-                .help = Some("call the Python code from a separate process for now".into());
-                return None;
-            }
+            // The checker collects Python modules (crate::python): the
+            // item stays for it.
+            "py" => return None,
             "kh" => {
                 self.error(span, "a header (`.kh`) is included, not imported")
                     .help = Some(format!("write `include \"{}\"`", imp.path.value));

@@ -50,6 +50,9 @@ impl<'a> Checker<'a> {
                     let i = self.consts.len() - 1;
                     self.define(&k.name, Sym::Const(i));
                 }
+                ItemKind::Import(imp) if crate::python::is_python_import(imp) => {
+                    self.collect_python_import(imp)
+                }
                 ItemKind::Import(imp) => self.define(&imp.name, Sym::Import),
                 ItemKind::Fn(f) => {
                     self.fn_names.insert(self.key(&f.name));

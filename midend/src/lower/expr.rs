@@ -9,7 +9,7 @@ use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{Domain, FnKind, IntType, TypeId, TypeKind, Value};
 
-use super::{binop, FnCx};
+use super::{binop, python, FnCx};
 use crate::checker::{suggest, Sym};
 use crate::consteval::{int_value, value_int};
 
@@ -71,7 +71,12 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 }
                 self.mk(ir::ExprKind::Cast(Box::new(x)), to, span)
             }
-            AE::Call { callee, args } => self.call(callee, args, span),
+            AE::Call { callee, args } => {
+                if let Some(x) = self.python_call(e, python::PyExpect::Value(expect)) {
+                    return x;
+                }
+                self.call(callee, args, span)
+            }
             AE::Field { base, field, arrow } => self.field(base, field, *arrow, span),
             AE::Index { base, index } => {
                 if let Some(m) = self.map_of(base) {
@@ -394,7 +399,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     .error(span, format!("`{}` is a type, not a value", id.name));
                 self.err_expr(span)
             }
-            Some(Sym::Import) => {
+            Some(Sym::Import | Sym::PyModule(_)) => {
                 self.c.error(
                     span,
                     format!("module `{}` is used without a function", id.name),

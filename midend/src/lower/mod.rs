@@ -27,6 +27,7 @@ mod builtin;
 mod call;
 mod convert;
 mod expr;
+mod python;
 mod stmt;
 
 impl<'a> Checker<'a> {

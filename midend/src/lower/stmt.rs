@@ -85,7 +85,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             AS::Assign { target, op, value } => return self.assign(s, target, *op, value),
             AS::Expr(e) => {
-                let x = self.expr(e, None);
+                let x = match self.python_call(e, super::python::PyExpect::Discard) {
+                    Some(x) => x,
+                    None => self.expr(e, None),
+                };
                 if let ir::ExprKind::Binary {
                     op: ir::BinOp::Eq, ..
                 } = x.kind
