@@ -403,6 +403,21 @@ fn duplicate_names_and_a_module_main_are_errors() {
     let o = p.check();
     o.has_error("prog.ks:2:8", "`lib` is defined more than once");
     o.has_error("prog.ks:4:7", "`K` is defined more than once");
+    // A header only a module includes, and a main file declaring the same
+    // struct: both would be `struct Hdr` in C.
+    let p = Project::new(
+        "cclash",
+        &[
+            (
+                "prog.ks",
+                "import lib from \"lib.ks\"\nstruct Hdr { x: u64 }\nfn main() -> i32 { return 0 }\n",
+            ),
+            ("lib.ks", "include \"t.kh\"\nfn f(h: Hdr) -> u32 { return h.x }\n"),
+            ("t.kh", "struct Hdr { x: u32 }\n"),
+        ],
+    );
+    p.check()
+        .has_error("prog.ks:2:8", "has the same name in the generated code");
     assert!(o.rendered.contains("--> "), "{}", o.rendered);
     assert!(o.rendered.contains("t.kh:1:7"), "{}", o.rendered);
 }
