@@ -152,6 +152,13 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         }
         Some(b) => run_build(&b.command, &out_dir, &target.name),
     };
+    if built != ExitCode::SUCCESS {
+        return built;
+    }
+    if let Err(e) = crate::kmod::build(&out_dir, &module.name, opts.kernel.as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_PROGRAM);
+    }
     if mode == Mode::Build || built != ExitCode::SUCCESS {
         return built;
     }

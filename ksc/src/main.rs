@@ -9,6 +9,7 @@
 //! plugin failed (panicked, answered nonsense).
 
 mod compile;
+mod kmod;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,12 @@ struct CompileOpts {
     /// The output directory. [default: out/<file stem>]
     #[arg(long, short = 'o', value_name = "DIR")]
     output: Option<PathBuf>,
+    /// The kernel the program's kernel module (its @kfunc functions) is
+    /// built for: a build tree (directory), a release with
+    /// /lib/modules/<release>/build, or a Debian label (6.1, 6.12) whose
+    /// build tree ksc fetches. [env: KSC_KERNEL; default: the running kernel]
+    #[arg(long, value_name = "RELEASE|DIR|LABEL")]
+    kernel: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -8,7 +8,7 @@
 
 mod emit;
 
-pub use emit::{generate_c, generate_user_c, EmitError};
+pub use emit::{generate_c, generate_kmod_c, generate_user_c, EmitError};
 
 /// The output directory's Makefile. The kernel side: clang 14 or newer, the
 /// UAPI and libbpf headers, no vmlinux.h (kernel structs come from BTF
@@ -78,4 +78,30 @@ clean:
 	rm -f $(EBPF_OBJ){clean}
 "#
     )
+}
+
+/// Whether the program has a kernel module (`@kfunc` or `@private`
+/// functions).
+pub fn has_kmod(m: &ksc_ir::Module) -> bool {
+    m.functions
+        .iter()
+        .any(|f| matches!(f.kind, ksc_ir::FnKind::Kfunc | ksc_ir::FnKind::Private))
+}
+
+/// The kernel module's name: the program's name (letters, digits and `_`)
+/// and a hash of the module's source, so that a module already loaded
+/// under that name is this very build (the loader reuses it).
+pub fn kmod_name(m: &ksc_ir::Module, source: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in source.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let stem: String = m
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(40)
+        .collect();
+    format!("ksc_{stem}_{:08x}", h as u32)
 }

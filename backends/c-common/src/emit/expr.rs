@@ -358,7 +358,7 @@ impl<'m> Gen<'m> {
                     st.uses_err = true;
                     a.push("&__ksc_err".into());
                 }
-                format!("{}({})", ident(&fun.name), a.join(", "))
+                format!("{}({})", fn_ident(fun), a.join(", "))
             }
             Callee::BpfHelper(h) => format!("{}({})", h.name(), a.join(", ")),
             Callee::Pointer(p) => {

@@ -13,11 +13,13 @@ impl<'m> Gen<'m> {
         self.current.set(id);
         // Unique C names for locals (KernelScript allows shadowing).
         let mut used: HashMap<String, u32> = HashMap::new();
+        let params = self.param_names(f);
         let names: Vec<String> = f
             .locals
             .iter()
-            .map(|l| {
-                let base = ident(&l.name);
+            .enumerate()
+            .map(|(i, l)| {
+                let base = params.get(i).cloned().unwrap_or_else(|| ident(&l.name));
                 let n = used.entry(base.clone()).or_insert(0);
                 *n += 1;
                 if *n == 1 {
@@ -189,6 +191,7 @@ impl<'m> Gen<'m> {
         // clang's messages and the verifier's log quote source lines, so
         // both lead back to the KernelScript source.
         out.note = self.note(s);
+        self.span.set(Some(s.span));
         self.stmt_code(s, st, out, ind);
         // A statement written without a line break has no note.
         out.note = None;

@@ -136,6 +136,14 @@ impl<'m> Gen<'m> {
         } else {
             "NULL"
         };
+        // The kernel module's name holds a hash of its source (see
+        // kmod_name): the same build is reused when loaded.
+        let kmod = crate::has_kmod(m)
+            .then(|| crate::generate_kmod_c(m).ok())
+            .flatten()
+            .map(|c| crate::kmod_name(m, &c));
+        let kmod_name = quoted(kmod.clone());
+        let kmod_file = quoted(kmod.map(|_| format!("{}.ko", m.name)));
         let (progs_t, nprogs) = if progs.is_empty() {
             ("NULL", 0)
         } else {
@@ -148,7 +156,7 @@ impl<'m> Gen<'m> {
         };
         let _ = writeln!(
             s,
-            "static const struct ksc_rt_desc __ksc_desc = {{\n    .name = \"{}\",\n    .open = __ksc_rt_open,\n    .load = __ksc_rt_load,\n    .destroy = __ksc_rt_destroy,\n    .progs = {progs_t},\n    .nprogs = {nprogs},\n    .ops = {ops_t},\n    .nops = {nops},\n    .pin_root = {pin_root},\n    .pin_dir = {pin_dir},\n    .globals_dir = {globals_dir},\n    .globals_pin = {globals_pin},\n    .globals_map = {globals_map},\n}};\n",
+            "static const struct ksc_rt_desc __ksc_desc = {{\n    .name = \"{}\",\n    .open = __ksc_rt_open,\n    .load = __ksc_rt_load,\n    .destroy = __ksc_rt_destroy,\n    .progs = {progs_t},\n    .nprogs = {nprogs},\n    .ops = {ops_t},\n    .nops = {nops},\n    .pin_root = {pin_root},\n    .pin_dir = {pin_dir},\n    .globals_dir = {globals_dir},\n    .globals_pin = {globals_pin},\n    .globals_map = {globals_map},\n    .kmod_name = {kmod_name},\n    .kmod_file = {kmod_file},\n}};\n",
             esc_c(&m.name)
         );
         self.out.push_str(&s);
