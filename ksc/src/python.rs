@@ -35,6 +35,9 @@ impl LazyBridge {
     ) -> Result<(Vec<(String, String)>, Vec<(PathBuf, Vec<u8>)>), String> {
         let b = self.get()?;
         let lib = b.static_lib();
+        // The Makefile runs in the output directory: an absolute path
+        // (the plugin directory may be given relative).
+        let lib = std::fs::canonicalize(&lib).unwrap_or(lib);
         if !lib.is_file() {
             return Err(format!(
                 "the Python bridge's static library `{}` is missing (it is built with the plugin)",

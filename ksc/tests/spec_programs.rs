@@ -34,9 +34,6 @@ const KMOD: &[&str] = &[
 
 /// Known failures, with why.
 const KNOWN: &[(&str, &str)] = &[
-    // Imports Python modules (beside it, with its .ks modules): `.py`
-    // imports are another branch's work; its KernelScript imports build.
-    ("03_import_modules", "python"),
     // A shared global holding a userspace function pointer: refused by design.
     ("39_function_pointers", "refused"),
     // Large temporaries the midend's stack estimate misses; clang refuses.

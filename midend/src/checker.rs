@@ -106,6 +106,10 @@ pub(crate) struct Checker<'a> {
     pub(crate) scopes: Vec<crate::imports::Scope>,
     /// Imported Python modules (crate::python).
     pub(crate) py: crate::python::PyState<'a>,
+    /// Names in the generated C, with the key and place of what has each
+    /// (a header's declarations keep their names, so a main file that does
+    /// not include the header could clash with them).
+    pub(crate) c_names: HashMap<String, (String, Span)>,
 }
 
 /// Edit distance counting a swap of two neighbours as one edit (typos like
@@ -185,6 +189,7 @@ impl<'a> Checker<'a> {
             impl_names: Vec::new(),
             scopes: Vec::new(),
             py: Default::default(),
+            c_names: HashMap::new(),
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;
@@ -358,12 +363,39 @@ impl<'a> Checker<'a> {
             return;
         }
         self.syms.insert(
-            key,
+            key.clone(),
             SymInfo {
                 sym,
                 span: Some(name.span),
             },
         );
+        let emitted = match sym {
+            Sym::Type(_) | Sym::EnumVariant(..) | Sym::Map(_) | Sym::Global(_) => true,
+            Sym::Config(_) | Sym::StructOps(_) => true,
+            Sym::Function(f) => !matches!(
+                self.functions.get(f.index()).map(|f| &f.kind),
+                Some(ir::FnKind::Extern { .. })
+            ),
+            _ => false,
+        };
+        if emitted {
+            let c = self.ir_name(name);
+            match self.c_names.get(&c) {
+                Some((k, prev)) if *k != key => {
+                    let d = Diagnostic::error(
+                        name.span,
+                        format!("`{}` has the same name in the generated code as a declaration of another file", name.name),
+                    )
+                    .with_secondary(*prev, "this one")
+                    .with_help("a header's declarations keep their names program-wide: rename one of them");
+                    self.diags.push(d);
+                }
+                Some(_) => {}
+                None => {
+                    self.c_names.insert(c, (key, name.span));
+                }
+            }
+        }
     }
 
     pub(crate) fn unknown_name(&mut self, id: &ast::Ident, what: &str, locals: &[&str]) {

@@ -44,7 +44,7 @@ pub struct Loaded {
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     /// Put before its names (`prefix.name`): empty for the main module,
-    /// the module's for an imported one, `hN` for header file N.
+    /// the module's for an imported one, `#N` for header file N.
     pub prefix: String,
     /// The prefixes of the headers the file sees (its module's, transitively).
     pub headers: Vec<String>,
@@ -69,7 +69,6 @@ impl Loaded {
 
 /// A loaded `.ks` module.
 struct Module {
-    prefix: String,
     /// The path as shown in diagnostics.
     shown: String,
     /// Its top-level names (and enum variants, and its headers' names),
@@ -84,6 +83,8 @@ struct Loader<'f> {
     modules: Vec<Module>,
     headers: HashMap<PathBuf, Header>,
     by_path: HashMap<PathBuf, usize>,
+    /// Prefixes given to modules so far (also those still loading).
+    taken: HashSet<String>,
     /// Modules being loaded, outermost first: (canonical path, shown path).
     stack: Vec<(PathBuf, String)>,
     out: Vec<ast::Item>,
@@ -101,6 +102,7 @@ pub fn load(main: ast::File, files: &mut SourceMap) -> Loaded {
         scopes: vec![Scope::default()],
         modules: Vec::new(),
         headers: HashMap::new(),
+        taken: HashSet::new(),
         by_path: HashMap::new(),
         stack: vec![(canon, main_name.clone())],
         out: Vec::new(),
@@ -295,7 +297,8 @@ impl Loader<'_> {
             let Some((id, header)) = self.read(&full, path.span) else {
                 continue;
             };
-            let prefix = format!("h{}", id.0);
+            // Not an identifier: no module's prefix is the same.
+            let prefix = format!("#{}", id.0);
             // Known before its own includes are read: a cycle of headers ends here.
             self.headers.insert(
                 canon.clone(),
@@ -424,26 +427,20 @@ impl Loader<'_> {
         let mdir = full.parent().unwrap_or(Path::new("")).to_path_buf();
         let names = self.module(id, file, &mdir, &prefix);
         self.stack.pop();
-        self.modules.push(Module {
-            prefix,
-            shown,
-            names,
-        });
+        self.modules.push(Module { shown, names });
         let m = self.modules.len() - 1;
         self.by_path.insert(canon, m);
         Some(m)
     }
 
     /// A prefix no other module has: the import's name, numbered if taken.
-    fn fresh_prefix(&self, name: &str) -> String {
-        let taken = |p: &str| self.modules.iter().any(|m| m.prefix == p);
-        if !taken(name) {
-            return name.to_string();
-        }
-        (2..)
-            .map(|n| format!("{name}{n}"))
-            .find(|p| !taken(p))
-            .unwrap()
+    fn fresh_prefix(&mut self, name: &str) -> String {
+        let p = std::iter::once(name.to_string())
+            .chain((2..).map(|n| format!("{name}{n}")))
+            .find(|p| !self.taken.contains(p))
+            .unwrap();
+        self.taken.insert(p.clone());
+        p
     }
 }
 

@@ -153,6 +153,30 @@ fn a_module_is_a_namespace_shared_by_ebpf_and_userspace() {
 }
 
 #[test]
+fn modules_imported_under_one_name_stay_apart() {
+    // `util` is main's name for a.ks and a.ks's name for b.ks.
+    let p = Project::new(
+        "samename",
+        &[
+            (
+                "prog.ks",
+                "import util from \"a.ks\"\nfn main() -> i32 { return util.f() as i32 }\n",
+            ),
+            (
+                "a.ks",
+                "import util from \"b.ks\"\nfn f() -> u32 { return util.f() + 1 }\n",
+            ),
+            ("b.ks", "fn f() -> u32 { return 1 }\n"),
+        ],
+    );
+    let o = p.check();
+    let m = o.clean();
+    let mut names: Vec<&str> = m.functions.iter().map(|f| f.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["main", "util2__f", "util__f"]);
+}
+
+#[test]
 fn a_module_imported_twice_is_loaded_once() {
     let p = Project::new(
         "diamond",
@@ -380,6 +404,21 @@ fn duplicate_names_and_a_module_main_are_errors() {
     let o = p.check();
     o.has_error("prog.ks:2:8", "`lib` is defined more than once");
     o.has_error("prog.ks:4:7", "`K` is defined more than once");
+    // A header only a module includes, and a main file declaring the same
+    // struct: both would be `struct Hdr` in C.
+    let p = Project::new(
+        "cclash",
+        &[
+            (
+                "prog.ks",
+                "import lib from \"lib.ks\"\nstruct Hdr { x: u64 }\nfn main() -> i32 { return 0 }\n",
+            ),
+            ("lib.ks", "include \"t.kh\"\nfn f(h: Hdr) -> u32 { return h.x }\n"),
+            ("t.kh", "struct Hdr { x: u32 }\n"),
+        ],
+    );
+    p.check()
+        .has_error("prog.ks:2:8", "has the same name in the generated code");
     assert!(o.rendered.contains("--> "), "{}", o.rendered);
     assert!(o.rendered.contains("t.kh:1:7"), "{}", o.rendered);
 }
