@@ -102,7 +102,7 @@ pub(crate) struct Checker<'a> {
 
 /// Edit distance counting a swap of two neighbours as one edit (typos like
 /// `xpd` for `xdp`).
-fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
