@@ -447,7 +447,7 @@ var ipv4 : array<u32, u64>(1)
 
 @xdp
 fn {ident}(ctx: *xdp_md) -> xdp_action {{
-    var len = ctx->data_end - ctx->data
+    var len: u32 = ctx->data_end - ctx->data
     packets[0] += 1
     bytes[0] += len as u64
     var eth = ctx->data as *EthHdr

@@ -98,6 +98,12 @@ pub(crate) struct Checker<'a> {
     pub(crate) btf_types: HashMap<String, TypeId>,
     /// Names of `impl` blocks, by struct_ops index.
     pub(crate) impl_names: Vec<String>,
+    /// Pointer parameters (function, index) that every call passes a
+    /// pointer known not to be null (docs/language.md, null safety).
+    pub(crate) nonnull_params: std::collections::HashSet<(FnId, u32)>,
+    /// Pointer parameters some call passes a maybe-null pointer (found
+    /// while the null analysis runs).
+    pub(crate) null_args: std::collections::HashSet<(FnId, u32)>,
 }
 
 /// Edit distance counting a swap of two neighbours as one edit (typos like
@@ -175,6 +181,8 @@ impl<'a> Checker<'a> {
             btf: None,
             btf_types: HashMap::new(),
             impl_names: Vec::new(),
+            nonnull_params: Default::default(),
+            null_args: Default::default(),
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;

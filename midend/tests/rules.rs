@@ -819,3 +819,45 @@ fn the_checkers_error_type_never_reaches_the_ir() {
     .module
     .is_none());
 }
+
+#[test]
+fn packet_lengths_are_u32_other_pointer_differences_i64() {
+    // docs/language.md, packet length: the difference of two packet
+    // pointers (the context's, or locals and casts derived from them).
+    assert_clean("@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var len: u32 = ctx->data_end - ctx->data\n    var d = ctx->data\n    var e = ctx->data_end\n    var rest: u32 = e - ((d + 14) as *u8)\n    return if (len > 100 && rest > 0) { XDP_DROP } else { XDP_PASS }\n}\n");
+    assert_clean("@tc(\"ingress\") fn p(ctx: *__sk_buff) -> i32 {\n    var len: u32 = ctx->data_end - ctx->data\n    return if (len > 100) { TC_ACT_SHOT } else { TC_ACT_OK }\n}\n");
+    assert_error(
+        "fn g(a: *u8, b: *u8) -> u32 {\n    var d: u32 = a - b\n    return d\n}\nfn main() -> i32 {\n    var x: u8 = 0\n    return g(&x, &x) as i32\n}\n",
+        2,
+        "expected `u32`, found `i64`",
+    );
+}
+
+#[test]
+fn pointer_parameters_need_no_check_when_every_call_passes_non_null() {
+    let pre = "struct S {\n    n: u64,\n}\n";
+    // The spec's `process_batch`: every call passes `&stats`, also through
+    // another function's parameter.
+    assert_clean(&format!("{pre}fn process_batch(stats: *S, k: u64) {{\n    stats->n += k\n}}\nfn twice(s: *S) {{\n    process_batch(s, 1)\n    process_batch(s, 2)\n}}\nfn main() -> i32 {{\n    var stats = S {{ n: 0 }}\n    process_batch(&stats, 50)\n    twice(&stats)\n    return 0\n}}\n"));
+    // eBPF: a packet pointer and a checked map lookup are not null.
+    assert_clean(&format!("{pre}var m : hash<u32, S>(8)\n@helper fn first(p: *u8) -> u8 {{\n    return *p\n}}\n@helper fn bump(s: *S) {{\n    s->n += 1\n}}\n@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var d = ctx->data\n    if (d + 1 > ctx->data_end) {{ return XDP_PASS }}\n    var v = m[1]\n    if (v != null) {{\n        bump(v)\n    }}\n    return if (first(d) == 0) {{ XDP_DROP }} else {{ XDP_PASS }}\n}}\n"));
+    // One call with a maybe-null pointer, directly or through a parameter.
+    assert_error(&format!("{pre}fn f(stats: *S) {{\n    stats->n += 1\n}}\nfn main() -> i32 {{\n    var s = S {{ n: 0 }}\n    f(&s)\n    f(null)\n    return 0\n}}\n"), 5, "potential null pointer dereference of `stats`");
+    assert_error(&format!("{pre}fn f(stats: *S) {{\n    stats->n += 1\n}}\nfn g(p: *S) {{\n    f(p)\n}}\nfn main() -> i32 {{\n    g(null)\n    return 0\n}}\n"), 5, "potential null pointer dereference of `stats`");
+    // Never called (the spec's `null_safety_demonstration`), or a function pointer.
+    assert_error(&format!("{pre}@helper fn null_safety_demonstration(maybe_ptr: *S) -> u64 {{\n    return maybe_ptr->n\n}}\n@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    return XDP_PASS\n}}\n"), 5, "potential null pointer dereference of `maybe_ptr`");
+    let o = check(&format!("{pre}fn f(stats: *S) {{\n    stats->n += 1\n}}\nfn main() -> i32 {{\n    var s = S {{ n: 0 }}\n    f(&s)\n    var g = f\n    g(&s)\n    return 0\n}}\n"));
+    assert!(
+        o.errors
+            .iter()
+            .any(|(l, m)| *l == 5 && m.contains("potential null pointer dereference of `stats`")),
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered
+            .contains("a pointer parameter needs no check only when every call passes"),
+        "{}",
+        o.rendered
+    );
+}

@@ -497,3 +497,52 @@ fn prog(ctx: *xdp_md) -> xdp_action {
         "double(7), square(7)"
     );
 }
+
+#[test]
+fn packet_lengths_are_u32_and_checked_pointers_pass_to_unchecked_parameters() {
+    // docs/language.md: `data_end - data` is a `u32`; a helper whose every
+    // call passes a non-null pointer (a bounds-checked packet pointer, a
+    // checked map lookup) reads through it without a null check.
+    let src = r#"
+struct S {
+    n: u64,
+}
+var lens : array<u32, u64>(2)
+var m : hash<u32, S>(8)
+
+@helper
+fn first_byte(p: *u8) -> u8 {
+    return *p
+}
+
+@helper
+fn bump(s: *S) {
+    s->n += 1
+}
+
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    var len: u32 = ctx->data_end - ctx->data
+    var data = ctx->data
+    if (data + 14 > ctx->data_end) {
+        return XDP_ABORTED
+    }
+    var rest: u32 = ctx->data_end - (data + 14)
+    lens[0] = len as u64
+    lens[1] = rest as u64
+    m[1] = S { n: 0 }
+    var v = m[1]
+    if (v != null) {
+        bump(v)
+    }
+    return if (first_byte(data) == 0xff) { XDP_DROP } else { XDP_PASS }
+}
+"#;
+    let l = load("pktlen", src);
+    let mut p = tcp(80);
+    assert_eq!(l.run("prog", &p), XDP_PASS);
+    assert_eq!(l.map_u64("lens", 0), p.len() as u64);
+    assert_eq!(l.map_u64("lens", 1), p.len() as u64 - 14);
+    p[0] = 0xff;
+    assert_eq!(l.run("prog", &p), XDP_DROP);
+}
