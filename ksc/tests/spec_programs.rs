@@ -32,9 +32,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("44_pointer_contexts", "build"),
     // bpf_spin_lock is not built in (CHECKER_ISSUES.md #18).
     ("63_defer", "build"),
-    // A deferred call uses a variable of an inner block, out of scope where
-    // the deferred code runs.
-    ("64_defer_with_try", "build"),
 ];
 
 /// Known C warnings, with why.

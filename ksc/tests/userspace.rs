@@ -1065,3 +1065,46 @@ fn a_missing_tracepoint_is_named_with_the_closest_events() {
         "{err}"
     );
 }
+
+#[test]
+fn defer_of_a_call_on_inner_block_variables_runs_at_function_exit() {
+    // The spec's `defer release_flow_lock(lock)` inside `try`: the deferred
+    // call uses variables of inner blocks, and runs at the function's exit
+    // (last in, first out), on a caught throw as well.
+    let exe = build(
+        "deferinner",
+        r#"
+fn record(v: u64) {
+    print("deferred %d", v)
+}
+fn work(n: u64) -> u64 {
+    defer record(100)
+    if (n > 0) {
+        var inner = n * 2
+        defer record(inner)
+        try {
+            var t = n + 1
+            defer record(t)
+            if (n == 3) {
+                throw 7
+            }
+        } catch 7 {
+            print("caught")
+        }
+    }
+    return n
+}
+fn main() -> i32 {
+    work(3)
+    work(0)
+    return 0
+}
+"#,
+    );
+    let o = run(&exe, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "caught\ndeferred 4\ndeferred 6\ndeferred 100\ndeferred 100\n"
+    );
+}

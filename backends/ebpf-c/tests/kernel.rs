@@ -546,3 +546,33 @@ fn prog(ctx: *xdp_md) -> xdp_action {
     p[0] = 0xff;
     assert_eq!(l.run("prog", &p), XDP_DROP);
 }
+
+#[test]
+fn defer_of_a_call_on_inner_block_variables() {
+    // The deferred call runs at the function's exit, where the inner
+    // block's variables are out of C scope: they live at the top.
+    let src = r#"
+var out : array<u32, u64>(2)
+
+@helper
+fn rec(slot: u32, v: u64) {
+    out[slot] = v
+}
+
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    var len: u32 = ctx->data_end - ctx->data
+    if (len > 10) {
+        var inner = len as u64 * 2
+        defer rec(1, inner)
+    }
+    defer rec(0, 7)
+    return XDP_PASS
+}
+"#;
+    let l = load("defer_inner", src);
+    let p = tcp(80);
+    assert_eq!(l.run("prog", &p), XDP_PASS);
+    assert_eq!(l.map_u64("out", 0), 7);
+    assert_eq!(l.map_u64("out", 1), 2 * p.len() as u64);
+}

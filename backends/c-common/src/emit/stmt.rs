@@ -30,6 +30,19 @@ impl<'m> Gen<'m> {
         let is_program = matches!(f.kind, FnKind::Program(_));
         let mut used_locals = HashSet::new();
         collect_locals(&f.body, &mut used_locals);
+        let mut hoisted = HashSet::new();
+        deferred_locals(&f.body, &mut hoisted);
+        hoisted.retain(|l| {
+            l.0 >= f.params
+                && matches!(
+                    self.kind(f.locals[l.index()].ty),
+                    TypeKind::Int(_)
+                        | TypeKind::Bool
+                        | TypeKind::Char
+                        | TypeKind::Pointer(_)
+                        | TypeKind::Enum(_)
+                )
+        });
         let mut st = FnState {
             used: used_locals,
             names,
@@ -39,6 +52,7 @@ impl<'m> Gen<'m> {
             ret: f.ret,
             is_program,
             throws_out: self.throwing.contains(&id),
+            hoisted,
         };
         // The function's name then its typed parameters, as libbpf's
         // BPF_KPROBE/BPF_PROG macros take them.
@@ -105,6 +119,12 @@ impl<'m> Gen<'m> {
         }
         for (flag, _) in &st.defers {
             let _ = writeln!(pre, "    __u8 {flag} = 0;");
+        }
+        let mut hoisted: Vec<LocalId> = st.hoisted.iter().copied().collect();
+        hoisted.sort_by_key(|l| l.0);
+        for l in hoisted {
+            let d = self.decl(f.locals[l.index()].ty, &st.names[l.index()]);
+            let _ = writeln!(pre, "    {d} = 0;");
         }
         // Falling off the end runs the defers.
         let mut post = Out::default();
@@ -299,6 +319,14 @@ impl<'m> Gen<'m> {
     pub(super) fn stmt_code(&mut self, s: &Stmt, st: &mut FnState, out: &mut Out, ind: usize) {
         let pad = Self::indent(ind);
         match &s.kind {
+            StmtKind::Let { local, init } if st.hoisted.contains(local) => {
+                let name = st.names[local.index()].clone();
+                let v = match init {
+                    Some(e) => self.expr(e, st),
+                    None => "0".into(),
+                };
+                let _ = writeln!(out, "{pad}{name} = {v};");
+            }
             StmtKind::Let { local, init } => {
                 let name = st.names[local.index()].clone();
                 let lty0 = self.local_ty(st, *local);
