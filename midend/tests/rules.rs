@@ -861,3 +861,41 @@ fn pointer_parameters_need_no_check_when_every_call_passes_non_null() {
         o.rendered
     );
 }
+
+#[test]
+fn lsm_hooks_are_checked_against_btf() {
+    ksc_testkit::require!(ksc_testkit::vmlinux_btf());
+    // `int file_open(struct file *file)`; a last integer is the previous
+    // program's return value.
+    assert_clean("@lsm(\"file_open\")\nfn f(file: *u8) -> i32 {\n    return 0\n}\n");
+    assert_clean("@lsm(\"file_open\")\nfn f(file: *u8, ret: i32) -> i32 {\n    return ret\n}\n");
+    assert_error(
+        "@lsm(\"file_open\")\nfn f(file: u32) -> i32 {\n    return 0\n}\n",
+        2,
+        "parameter `file` is a pointer in the kernel (`file` of the LSM hook `file_open`)",
+    );
+    assert_error(
+        "@lsm(\"file_open\")\nfn f(file: *u8, ret: i32, x: u32) -> i32 {\n    return 0\n}\n",
+        2,
+        "the LSM hook `file_open` takes 1 parameter",
+    );
+    assert_error(
+        "@lsm(\"file_open\")\nfn f(file: *u8) -> u64 {\n    return 0\n}\n",
+        2,
+        "an `@lsm` program returns `i32`",
+    );
+    let o = check("@lsm(\"file_opn\")\nfn f(file: *u8) -> i32 {\n    return 0\n}\n");
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    assert!(
+        o.warnings
+            .iter()
+            .any(|(l, m)| *l == 2 && m.contains("`file_opn` is not an LSM hook of this kernel")),
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered.contains("did you mean `file_open`?"),
+        "{}",
+        o.rendered
+    );
+}

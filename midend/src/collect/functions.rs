@@ -322,6 +322,20 @@ impl<'a> Checker<'a> {
                     self.error(ret_span, "a `@tracepoint` program returns `i32`");
                 }
             }
+            FnKind::Program(ProgramType::Lsm { hook }) => {
+                if hook.is_empty() {
+                    self.error(f.name.span, "`@lsm` needs the hook: `@lsm(\"file_open\")`");
+                } else {
+                    self.check_lsm_hook(f, hook, params);
+                }
+                if ret != self.types.i32_ {
+                    self.error(
+                        ret_span,
+                        "an `@lsm` program returns `i32` (0 allows, a negative errno denies)",
+                    )
+                    .label = format!("found `{}`", self.types.display(ret));
+                }
+            }
             FnKind::Program(ProgramType::Probe { function, offset }) => {
                 if offset.is_none() && !function.is_empty() {
                     self.check_probe_target(f, function, params);
@@ -381,6 +395,74 @@ impl<'a> Checker<'a> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// `@lsm("hook")` against the running kernel's BTF: the hook is one of
+    /// the kernel's (`bpf_lsm_<hook>`), and the parameters agree with its
+    /// prototype in number and kind; one more parameter, an integer, is
+    /// the return value of the previous program on the hook.
+    fn check_lsm_hook(&mut self, f: &ast::FnDecl, hook: &str, params: &[(String, TypeId, Span)]) {
+        let Some(btf) = self.btf() else { return };
+        let Some((kparams, _)) = btf.find_func(&format!("bpf_lsm_{hook}")) else {
+            let hooks: Vec<&str> = btf
+                .func_names()
+                .filter_map(|n| n.strip_prefix("bpf_lsm_"))
+                .collect();
+            let near = crate::checker::suggest(hook, hooks.iter().copied());
+            // A warning, as for probes: the program may target another kernel.
+            let d = self.warning(
+                f.name.span,
+                format!("`{hook}` is not an LSM hook of this kernel"),
+            );
+            d.label = "LSM hook".into();
+            d.help = Some(match near {
+                Some(h) => format!("did you mean `{h}`? (hooks are the kernel's `bpf_lsm_<hook>` functions)"),
+                None => "the hooks are the kernel's `bpf_lsm_<hook>` functions in /sys/kernel/btf/vmlinux".into(),
+            });
+            return;
+        };
+        if params.len() > kparams.len() + 1 {
+            self.error(
+                f.params[kparams.len() + 1].span,
+                format!(
+                    "the LSM hook `{hook}` takes {} parameter{} (and the previous program's return value); this program declares {}",
+                    kparams.len(),
+                    if kparams.len() == 1 { "" } else { "s" },
+                    params.len()
+                ),
+            )
+            .help = Some(format!(
+                "the hook's parameters are ({})",
+                kparams.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+            return;
+        }
+        let ret = (
+            "ret".to_string(),
+            crate::btf::BtfType::Int {
+                name: "int".into(),
+                bits: 32,
+                signed: true,
+            },
+        );
+        for ((name, ty, span), (kname, kty)) in params.iter().zip(kparams.iter().chain([&ret])) {
+            let kernel_ptr = matches!(kty, crate::btf::BtfType::Pointer(_));
+            let ours_ptr = self.types.pointee(*ty).is_some();
+            let ours_int =
+                self.types.is_integer(*ty) || matches!(self.types.kind(*ty), TypeKind::Bool);
+            if kernel_ptr != ours_ptr || (!ours_ptr && !ours_int) {
+                let what = if kernel_ptr {
+                    "a pointer"
+                } else {
+                    "an integer"
+                };
+                self.error(
+                    *span,
+                    format!("parameter `{name}` is {what} in the kernel (`{kname}` of the LSM hook `{hook}`)"),
+                )
+                .label = format!("declared `{}`", self.types.display(*ty));
+            }
         }
     }
 

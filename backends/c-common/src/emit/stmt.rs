@@ -68,7 +68,10 @@ impl<'m> Gen<'m> {
                 let args = macro_args(self);
                 format!("SEC(\"{sec}\")\nint BPF_KPROBE({})", args.join(", "))
             }
-            (FnKind::Program(ProgramType::StructOps { .. }), Some(sec)) => {
+            (
+                FnKind::Program(ProgramType::StructOps { .. } | ProgramType::Lsm { .. }),
+                Some(sec),
+            ) => {
                 // Arguments come from the kernel's call of the table member.
                 let args = macro_args(self);
                 let ret = self.type_name(f.ret);
@@ -101,8 +104,11 @@ impl<'m> Gen<'m> {
             f.kind,
             FnKind::Program(ProgramType::Probe { offset: None, .. })
         );
-        let ctx_macro =
-            probe_entry || matches!(f.kind, FnKind::Program(ProgramType::StructOps { .. }));
+        let ctx_macro = probe_entry
+            || matches!(
+                f.kind,
+                FnKind::Program(ProgramType::StructOps { .. } | ProgramType::Lsm { .. })
+            );
         if ctx_macro || (is_program && f.params == 0) {
             // BPF_KPROBE's context parameter, or our own.
             body.push_str("    (void)ctx;\n");
