@@ -403,6 +403,20 @@ impl<'a> Checker<'a> {
     /// prototype in number and kind; one more parameter, an integer, is
     /// the return value of the previous program on the hook.
     fn check_lsm_hook(&mut self, f: &ast::FnDecl, hook: &str, params: &[(String, TypeId, Span)]) {
+        // The spec's form `fn f(ctx: LsmContext)`: one struct by value,
+        // which no hook passes. Accepted, with a warning saying so.
+        if let [(name, ty, span)] = params {
+            if self.types.struct_def(*ty).is_some() {
+                self.warning(
+                    *span,
+                    format!("an LSM program receives the hook's arguments, not a struct: `{name}` holds nothing the kernel passed"),
+                )
+                .help = Some(format!(
+                    "declare the hook's parameters instead (the kernel's `bpf_lsm_{hook}` prototype), pointers as `*u8`"
+                ));
+                return;
+            }
+        }
         let Some(btf) = self.btf() else { return };
         let Some((kparams, _)) = btf.find_func(&format!("bpf_lsm_{hook}")) else {
             let hooks: Vec<&str> = btf

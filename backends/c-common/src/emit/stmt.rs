@@ -63,15 +63,21 @@ impl<'m> Gen<'m> {
             }
             args
         };
+        // LSM programs read the hook's arguments through BPF_PROG; the
+        // spec's struct-by-value `LsmContext` form keeps a plain signature.
+        let lsm_args = !matches!(f.kind, FnKind::Program(ProgramType::Lsm { .. }))
+            || f.locals[..f.params as usize]
+                .iter()
+                .all(|l| !matches!(self.kind(l.ty), TypeKind::Struct(_)));
         let header = match (&f.kind, self.section(f)) {
             (FnKind::Program(ProgramType::Probe { offset: None, .. }), Some(sec)) => {
                 let args = macro_args(self);
                 format!("SEC(\"{sec}\")\nint BPF_KPROBE({})", args.join(", "))
             }
-            (
-                FnKind::Program(ProgramType::StructOps { .. } | ProgramType::Lsm { .. }),
-                Some(sec),
-            ) => {
+            (FnKind::Program(ProgramType::StructOps { .. }), Some(sec))
+            | (FnKind::Program(ProgramType::Lsm { .. }), Some(sec))
+                if lsm_args =>
+            {
                 // Arguments come from the kernel's call of the table member.
                 let args = macro_args(self);
                 let ret = self.type_name(f.ret);
@@ -105,10 +111,8 @@ impl<'m> Gen<'m> {
             FnKind::Program(ProgramType::Probe { offset: None, .. })
         );
         let ctx_macro = probe_entry
-            || matches!(
-                f.kind,
-                FnKind::Program(ProgramType::StructOps { .. } | ProgramType::Lsm { .. })
-            );
+            || matches!(f.kind, FnKind::Program(ProgramType::StructOps { .. }))
+            || (matches!(f.kind, FnKind::Program(ProgramType::Lsm { .. })) && lsm_args);
         if ctx_macro || (is_program && f.params == 0) {
             // BPF_KPROBE's context parameter, or our own.
             body.push_str("    (void)ctx;\n");
