@@ -898,4 +898,15 @@ fn lsm_hooks_are_checked_against_btf() {
         "{}",
         o.rendered
     );
+    // The spec's `ctx: LsmContext`: accepted, with a warning that it holds
+    // nothing the kernel passed.
+    let o = check("struct LsmContext {\n    port: u16,\n}\n@lsm(\"socket_connect\")\nfn f(ctx: LsmContext) -> i32 {\n    return 0\n}\n");
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    assert!(
+        o.warnings
+            .iter()
+            .any(|(l, m)| *l == 5 && m.contains("receives the hook's arguments, not a struct")),
+        "{}",
+        o.rendered
+    );
 }
