@@ -104,6 +104,8 @@ pub(crate) struct Checker<'a> {
     /// Pointer parameters some call passes a maybe-null pointer (found
     /// while the null analysis runs).
     pub(crate) null_args: std::collections::HashSet<(FnId, u32)>,
+    /// The kfuncs of the kernel's BTF, read on the first `extern`.
+    pub(crate) kfuncs: Option<std::collections::HashSet<String>>,
 }
 
 /// Edit distance counting a swap of two neighbours as one edit (typos like
@@ -183,6 +185,7 @@ impl<'a> Checker<'a> {
             impl_names: Vec::new(),
             nonnull_params: Default::default(),
             null_args: Default::default(),
+            kfuncs: None,
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;

@@ -917,3 +917,64 @@ fn lsm_hooks_are_checked_against_btf() {
         o.rendered
     );
 }
+
+#[test]
+fn tracepoint_contexts_and_extern_kfuncs_are_checked_against_btf() {
+    ksc_testkit::require!(ksc_testkit::vmlinux_btf());
+    assert_clean("@tracepoint(\"sched/sched_switch\")\nfn f(ctx: *trace_event_raw_sched_switch) -> i32 {\n    return ctx->prev_pid\n}\n");
+    assert_clean("@tracepoint(\"syscalls/sys_exit_read\")\nfn f(ctx: *trace_event_raw_sys_exit) -> i32 {\n    return 0\n}\n");
+    // An event sharing its class's struct.
+    assert_clean("@tracepoint(\"sched/sched_wakeup_new\")\nfn f(ctx: *trace_event_raw_sched_wakeup_template) -> i32 {\n    return 0\n}\n");
+    assert_error(
+        "@tracepoint(\"sched/sched_switch\")\nfn f(ctx: *trace_event_raw_sys_enter) -> i32 {\n    return 0\n}\n",
+        2,
+        "the context of `sched/sched_switch` is `*trace_event_raw_sched_switch`",
+    );
+    assert_error(
+        "@tracepoint(\"syscalls/sys_enter_openat\")\nfn f(ctx: *trace_event_raw_sys_exit) -> i32 {\n    return 0\n}\n",
+        2,
+        "is `*trace_event_raw_sys_enter`",
+    );
+    let o = check("@tracepoint(\"sched/sched_swich\")\nfn f(ctx: *trace_event_raw_sched_switch) -> i32 {\n    return 0\n}\n");
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    assert!(
+        o.rendered
+            .contains("this kernel has no tracepoint `sched/sched_swich`"),
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered.contains("did you mean `sched_switch`?"),
+        "{}",
+        o.rendered
+    );
+
+    // `int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, u64 *timestamp)`
+    let main = "@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    return XDP_PASS\n}\n";
+    assert_clean(&format!("extern bpf_xdp_metadata_rx_timestamp(ctx: *xdp_md, ts: *u64) -> i32\nextern bpf_rcu_read_lock()\n{main}"));
+    assert_error(
+        &format!("extern bpf_xdp_metadata_rx_timestamp(ctx: *xdp_md) -> i32\n{main}"),
+        1,
+        "the kernel's `bpf_xdp_metadata_rx_timestamp` takes 2 parameters; this declares 1",
+    );
+    assert_error(
+        &format!("extern bpf_xdp_metadata_rx_timestamp(ctx: *xdp_md, ts: u64) -> i32\n{main}"),
+        1,
+        "parameter `ts` is a pointer in the kernel",
+    );
+    assert_error(
+        &format!("extern bpf_rcu_read_lock() -> u32\n{main}"),
+        1,
+        "the kernel's `bpf_rcu_read_lock` returns nothing",
+    );
+    let o = check(&format!(
+        "extern vfs_read(f: *u8, b: *u8, n: u64, p: *u8) -> i64\n{main}"
+    ));
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    assert!(
+        o.rendered
+            .contains("`vfs_read` is not a kfunc of this kernel"),
+        "{}",
+        o.rendered
+    );
+}
