@@ -108,6 +108,9 @@ pub(crate) struct Checker<'a> {
     pub(crate) kfuncs: Option<std::collections::HashSet<String>>,
 }
 
+/// Bytes of packet a `@test` context carries: an Ethernet frame.
+pub(crate) const TEST_PACKET_BYTES: u32 = 1514;
+
 /// Edit distance counting a swap of two neighbours as one edit (typos like
 /// `xpd` for `xdp`).
 pub fn edit_distance(a: &str, b: &str) -> usize {
@@ -189,17 +192,24 @@ impl<'a> Checker<'a> {
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;
+        // `packet`: the packet's first bytes (the rest, up to
+        // `packet_size`, are zero), so a test can feed a real packet.
+        let u8_ = c.types.u8_;
+        let packet = c.types.array(u8_, TEST_PACKET_BYTES);
         let test_ctx = c.types.new_struct(
             "XdpTestContext",
             vec![
                 ("packet_size".into(), u32_),
                 ("interface_id".into(), u32_),
                 ("expected_action".into(), u32_),
+                ("packet".into(), packet),
             ],
             ksc_ir::StructOrigin::TestHarness,
         );
         for (name, ty) in [
             ("XdpTestContext", test_ctx),
+            // The same context for TC programs, by a TC name.
+            ("TcTestContext", test_ctx),
             ("xdp_md", xdp_md),
             ("__sk_buff", sk_buff),
             ("pt_regs", pt_regs),
