@@ -1121,7 +1121,7 @@ fn makefile(kind: &Kind, ident: &str) -> String {
         _ => "",
     };
     format!(
-        "# Build with ksc (https://github.com/... ksc): `make`, then `make run` as root.\n\
+        "# Built with ksc, the KernelScript compiler: `make`, then `make run` as root.\n\
          KSC ?= ksc\nNAME := {ident}\n{iface}\n\
          .PHONY: build run test clean\n\n\
          # The eBPF object and the executable `out/$(NAME)`.\nbuild:\n\t$(KSC) build $(NAME).ks -o out\n\n\

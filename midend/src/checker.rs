@@ -108,8 +108,9 @@ pub(crate) struct Checker<'a> {
     pub(crate) kfuncs: Option<std::collections::HashSet<String>>,
 }
 
-/// Bytes of packet a `@test` context carries: an Ethernet frame.
-pub(crate) const TEST_PACKET_BYTES: u32 = 1514;
+/// Bytes of packet a `@test` context carries: the headers a test feeds
+/// (small enough for the eBPF stack, should a helper declare one).
+pub(crate) const TEST_PACKET_BYTES: u32 = 128;
 
 /// Edit distance counting a swap of two neighbours as one edit (typos like
 /// `xpd` for `xdp`).
