@@ -9,6 +9,7 @@
 //! plugin failed (panicked, answered nonsense).
 
 mod compile;
+mod init;
 mod kmod;
 mod python;
 
@@ -112,6 +113,26 @@ enum Command {
         #[command(flatten)]
         opts: CompileOpts,
     },
+    /// Start a project: a directory NAME with a program template of KIND
+    /// typed from the kernel's BTF, a README and a Makefile.
+    #[command(
+        after_help = "KIND: xdp, tc, tracepoint/CAT/EVENT, probe/FUNCTION, struct_ops/TYPE\n\
+                            e.g. `ksc init tracepoint/sched/sched_switch switches`"
+    )]
+    Init {
+        /// The program kind: xdp, tc, tracepoint/CAT/EVENT, probe/FUNCTION, struct_ops/TYPE.
+        kind: String,
+        /// The project directory; its name is the program's.
+        name: PathBuf,
+        /// Also write KIND_kfuncs.kh: `extern` declarations of the kfuncs the
+        /// kernel offers this kind of program.
+        #[arg(long)]
+        kfuncs: bool,
+        /// Read the kernel types from this raw BTF file instead of
+        /// /sys/kernel/btf/vmlinux (another kernel's).
+        #[arg(long, value_name = "FILE")]
+        btf: Option<PathBuf>,
+    },
     /// List the backend plugins found, with their versions and files.
     Plugins,
     /// List the targets.
@@ -182,6 +203,12 @@ fn run(cli: Cli) -> ExitCode {
             compile::compile(&file, &opts, compile::Mode::Build, color)
         }
         Command::Test { file, opts } => compile::compile(&file, &opts, compile::Mode::Test, color),
+        Command::Init {
+            kind,
+            name,
+            kfuncs,
+            btf,
+        } => init::init(&kind, &name, kfuncs, btf.as_deref(), color),
         Command::Plugins => compile::list_plugins(),
         Command::Targets => compile::list_targets(),
         Command::Check { file, emit } => {

@@ -1065,3 +1065,116 @@ fn a_missing_tracepoint_is_named_with_the_closest_events() {
         "{err}"
     );
 }
+
+#[test]
+fn defer_of_a_call_on_inner_block_variables_runs_at_function_exit() {
+    // The spec's `defer release_flow_lock(lock)` inside `try`: the deferred
+    // call uses variables of inner blocks, and runs at the function's exit
+    // (last in, first out), on a caught throw as well.
+    let exe = build(
+        "deferinner",
+        r#"
+fn record(v: u64) {
+    print("deferred %d", v)
+}
+fn work(n: u64) -> u64 {
+    defer record(100)
+    if (n > 0) {
+        var inner = n * 2
+        defer record(inner)
+        try {
+            var t = n + 1
+            defer record(t)
+            if (n == 3) {
+                throw 7
+            }
+        } catch 7 {
+            print("caught")
+        }
+    }
+    return n
+}
+fn main() -> i32 {
+    work(3)
+    work(0)
+    return 0
+}
+"#,
+    );
+    let o = run(&exe, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "caught\ndeferred 4\ndeferred 6\ndeferred 100\ndeferred 100\n"
+    );
+}
+
+#[test]
+fn test_contexts_carry_packet_bytes_for_xdp_and_tc() {
+    // `XdpTestContext { packet: [...] }` (and `TcTestContext`, the same
+    // for TC): the packet's first bytes, zeros up to `packet_size`.
+    let dir = std::env::temp_dir().join(format!("ksc-user-pkt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ks = dir.join("pkt.ks");
+    std::fs::write(
+        &ks,
+        r#"
+struct EthHdr {
+    dst: u8[6],
+    src: u8[6],
+    proto: u16,
+}
+var seen : array<u32, u64>(2)
+@xdp
+fn only_ipv4(ctx: *xdp_md) -> xdp_action {
+    var eth = ctx->data as *EthHdr
+    if ((eth + 1) as *u8 > ctx->data_end) {
+        return XDP_ABORTED
+    }
+    if (ntohs(eth->proto) == ETH_P_IP) {
+        seen[0] += 1
+        return XDP_PASS
+    }
+    return XDP_DROP
+}
+@tc("ingress")
+fn tc_first_byte(ctx: *__sk_buff) -> i32 {
+    var d = ctx->data
+    if (d + 1 > ctx->data_end) {
+        return TC_ACT_SHOT
+    }
+    seen[1] = d[0] as u64
+    return TC_ACT_OK
+}
+@test
+fn ipv4_passes() -> i32 {
+    var r = test(only_ipv4, XdpTestContext { packet_size: 60, interface_id: 0, expected_action: 2, packet: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00, 0x45] })
+    return if (r == XDP_PASS && seen[0] == 1) { 0 } else { 1 }
+}
+@test
+fn ipv6_drops() -> i32 {
+    var r = test(only_ipv4, XdpTestContext { packet_size: 60, interface_id: 0, expected_action: 1, packet: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x86, 0xdd] })
+    return if (r == XDP_DROP && seen[0] == 1) { 0 } else { 1 }
+}
+@test
+fn zeros_drop() -> i32 {
+    var r = test(only_ipv4, XdpTestContext { packet_size: 60, interface_id: 0, expected_action: 1 })
+    return if (r == XDP_DROP) { 0 } else { 1 }
+}
+@test
+fn tc_sees_the_bytes() -> i32 {
+    var r = test(tc_first_byte, TcTestContext { packet_size: 64, packet: [0xab] })
+    return if (r == TC_ACT_OK && seen[1] == 0xab) { 0 } else { 1 }
+}
+fn main() -> i32 {
+    return 0
+}
+"#,
+    )
+    .unwrap();
+    let o = ksc("test", &ks, &dir.join("out"));
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    assert!(out.contains("test result: ok. 4 passed; 0 failed"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -276,6 +276,14 @@ impl Btf {
         Btf::from_bytes(&data).map_err(|e| format!("{VMLINUX_PATH}: {e}"))
     }
 
+    /// Loads raw BTF from a file (another kernel's `/sys/kernel/btf/vmlinux`,
+    /// copied, or one extracted with `bpftool btf dump file X format raw`).
+    pub fn load_file(path: &std::path::Path) -> Result<Btf, String> {
+        let data = std::fs::read(path)
+            .map_err(|e| format!("cannot read BTF from {}: {e}", path.display()))?;
+        Btf::from_bytes(&data).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     /// Parses raw BTF. Never panics; malformed input yields `Err`.
     pub fn from_bytes(data: &[u8]) -> Result<Btf, String> {
         if data.len() < HEADER_MIN_LEN {
@@ -352,6 +360,53 @@ impl Btf {
     /// declarations do not count).
     pub fn has_struct(&self, name: &str) -> bool {
         self.structs.contains_key(name)
+    }
+
+    /// The names of all kernel functions (`BTF_KIND_FUNC`).
+    pub fn func_names(&self) -> impl Iterator<Item = &str> {
+        self.funcs.keys().map(String::as_str)
+    }
+
+    /// The names of all defined structs and unions.
+    pub fn struct_names(&self) -> impl Iterator<Item = &str> {
+        self.structs.keys().map(String::as_str)
+    }
+
+    /// The names of typedefs starting with `prefix` (e.g. `btf_trace_`: one
+    /// per tracepoint of the kernel), sorted.
+    pub fn typedefs_with_prefix(&self, prefix: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .types
+            .iter()
+            .filter(|t| t.kind() == KIND_TYPEDEF && t.name_off != 0)
+            .map(|t| self.name(t.name_off))
+            .filter(|n| n.starts_with(prefix))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The kfuncs: functions carrying the declaration tag `bpf_kfunc` (the
+    /// kernel's `__bpf_kfunc` annotation, in BTF since 6.2), sorted. Which
+    /// program types may call each is not in this BTF (the kernel keeps
+    /// its kfunc sets in vmlinux's `.BTF_ids` ELF section).
+    pub fn kfuncs(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .types
+            .iter()
+            .filter(|t| {
+                t.kind() == KIND_DECL_TAG
+                    && self.name(t.name_off) == "bpf_kfunc"
+                    && field32(&self.type_data, t.extra) == u32::MAX
+            })
+            .filter_map(|t| self.raw(t.size_or_type))
+            .filter(|f| f.kind() == KIND_FUNC)
+            .map(|f| self.name(f.name_off))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     /// The raw type with this id (`None` for void or out-of-range ids).

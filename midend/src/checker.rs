@@ -110,11 +110,23 @@ pub(crate) struct Checker<'a> {
     /// (a header's declarations keep their names, so a main file that does
     /// not include the header could clash with them).
     pub(crate) c_names: HashMap<String, (String, Span)>,
+    /// Pointer parameters (function, index) that every call passes a
+    /// pointer known not to be null (docs/language.md, null safety).
+    pub(crate) nonnull_params: std::collections::HashSet<(FnId, u32)>,
+    /// Pointer parameters some call passes a maybe-null pointer (found
+    /// while the null analysis runs).
+    pub(crate) null_args: std::collections::HashSet<(FnId, u32)>,
+    /// The kfuncs of the kernel's BTF, read on the first `extern`.
+    pub(crate) kfuncs: Option<std::collections::HashSet<String>>,
 }
+
+/// Bytes of packet a `@test` context carries: the headers a test feeds
+/// (small enough for the eBPF stack, should a helper declare one).
+pub(crate) const TEST_PACKET_BYTES: u32 = 128;
 
 /// Edit distance counting a swap of two neighbours as one edit (typos like
 /// `xpd` for `xdp`).
-fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
@@ -190,20 +202,30 @@ impl<'a> Checker<'a> {
             scopes: Vec::new(),
             py: Default::default(),
             c_names: HashMap::new(),
+            nonnull_params: Default::default(),
+            null_args: Default::default(),
+            kfuncs: None,
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;
+        // `packet`: the packet's first bytes (the rest, up to
+        // `packet_size`, are zero), so a test can feed a real packet.
+        let u8_ = c.types.u8_;
+        let packet = c.types.array(u8_, TEST_PACKET_BYTES);
         let test_ctx = c.types.new_struct(
             "XdpTestContext",
             vec![
                 ("packet_size".into(), u32_),
                 ("interface_id".into(), u32_),
                 ("expected_action".into(), u32_),
+                ("packet".into(), packet),
             ],
             ksc_ir::StructOrigin::TestHarness,
         );
         for (name, ty) in [
             ("XdpTestContext", test_ctx),
+            // The same context for TC programs, by a TC name.
+            ("TcTestContext", test_ctx),
             ("xdp_md", xdp_md),
             ("__sk_buff", sk_buff),
             ("pt_regs", pt_regs),

@@ -34,6 +34,9 @@ mod resolve_type;
 pub mod types;
 pub mod valid;
 
+/// Edit distance (with transpositions), for "did you mean" suggestions.
+pub use checker::edit_distance;
+
 use ksc_frontend::{ast, Diagnostic, FileId, SourceMap};
 pub use python::PythonBridge;
 

@@ -137,6 +137,32 @@ fn vmlinux_struct_ops_and_misses() {
 }
 
 #[test]
+fn vmlinux_kfuncs_tracepoints_and_names() {
+    let Some(btf) = vmlinux() else { return };
+    // Kfuncs: the functions tagged `bpf_kfunc` (6.2+), not the others.
+    let kfuncs = btf.kfuncs();
+    assert!(
+        kfuncs.iter().any(|k| k == "bpf_rcu_read_lock"),
+        "{kfuncs:?}"
+    );
+    assert!(!kfuncs.iter().any(|k| k == "vfs_read"));
+    assert!(kfuncs.windows(2).all(|w| w[0] < w[1]), "sorted, unique");
+    // One `btf_trace_<event>` typedef per tracepoint.
+    let tps = btf.typedefs_with_prefix("btf_trace_");
+    assert!(tps.iter().any(|t| t == "btf_trace_sched_switch"), "{tps:?}");
+    assert!(tps.iter().all(|t| t.starts_with("btf_trace_")));
+    assert!(btf.func_names().any(|f| f == "vfs_read"));
+    assert!(btf
+        .struct_names()
+        .any(|s| s == "trace_event_raw_sched_switch"));
+    // The same BTF read from a file.
+    let from_file = Btf::load_file(std::path::Path::new(VMLINUX)).unwrap();
+    assert_eq!(from_file.kfuncs(), kfuncs);
+    let e = Btf::load_file(std::path::Path::new("/nonexistent.btf")).unwrap_err();
+    assert!(e.contains("cannot read BTF from /nonexistent.btf"), "{e}");
+}
+
+#[test]
 fn vmlinux_truncated_and_corrupted() {
     ksc_testkit::require!(ksc_testkit::vmlinux_btf());
     let data = std::fs::read(VMLINUX).expect("read vmlinux BTF");

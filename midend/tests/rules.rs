@@ -866,3 +866,155 @@ fn the_checkers_error_type_never_reaches_the_ir() {
     .module
     .is_none());
 }
+
+#[test]
+fn packet_lengths_are_u32_other_pointer_differences_i64() {
+    // docs/language.md, packet length: the difference of two packet
+    // pointers (the context's, or locals and casts derived from them).
+    assert_clean("@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var len: u32 = ctx->data_end - ctx->data\n    var d = ctx->data\n    var e = ctx->data_end\n    var rest: u32 = e - ((d + 14) as *u8)\n    return if (len > 100 && rest > 0) { XDP_DROP } else { XDP_PASS }\n}\n");
+    assert_clean("@tc(\"ingress\") fn p(ctx: *__sk_buff) -> i32 {\n    var len: u32 = ctx->data_end - ctx->data\n    return if (len > 100) { TC_ACT_SHOT } else { TC_ACT_OK }\n}\n");
+    assert_error(
+        "fn g(a: *u8, b: *u8) -> u32 {\n    var d: u32 = a - b\n    return d\n}\nfn main() -> i32 {\n    var x: u8 = 0\n    return g(&x, &x) as i32\n}\n",
+        2,
+        "expected `u32`, found `i64`",
+    );
+}
+
+#[test]
+fn pointer_parameters_need_no_check_when_every_call_passes_non_null() {
+    let pre = "struct S {\n    n: u64,\n}\n";
+    // The spec's `process_batch`: every call passes `&stats`, also through
+    // another function's parameter.
+    assert_clean(&format!("{pre}fn process_batch(stats: *S, k: u64) {{\n    stats->n += k\n}}\nfn twice(s: *S) {{\n    process_batch(s, 1)\n    process_batch(s, 2)\n}}\nfn main() -> i32 {{\n    var stats = S {{ n: 0 }}\n    process_batch(&stats, 50)\n    twice(&stats)\n    return 0\n}}\n"));
+    // eBPF: a packet pointer and a checked map lookup are not null.
+    assert_clean(&format!("{pre}var m : hash<u32, S>(8)\n@helper fn first(p: *u8) -> u8 {{\n    return *p\n}}\n@helper fn bump(s: *S) {{\n    s->n += 1\n}}\n@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var d = ctx->data\n    if (d + 1 > ctx->data_end) {{ return XDP_PASS }}\n    var v = m[1]\n    if (v != null) {{\n        bump(v)\n    }}\n    return if (first(d) == 0) {{ XDP_DROP }} else {{ XDP_PASS }}\n}}\n"));
+    // One call with a maybe-null pointer, directly or through a parameter.
+    assert_error(&format!("{pre}fn f(stats: *S) {{\n    stats->n += 1\n}}\nfn main() -> i32 {{\n    var s = S {{ n: 0 }}\n    f(&s)\n    f(null)\n    return 0\n}}\n"), 5, "potential null pointer dereference of `stats`");
+    assert_error(&format!("{pre}fn f(stats: *S) {{\n    stats->n += 1\n}}\nfn g(p: *S) {{\n    f(p)\n}}\nfn main() -> i32 {{\n    g(null)\n    return 0\n}}\n"), 5, "potential null pointer dereference of `stats`");
+    // Never called (the spec's `null_safety_demonstration`), or a function pointer.
+    assert_error(&format!("{pre}@helper fn null_safety_demonstration(maybe_ptr: *S) -> u64 {{\n    return maybe_ptr->n\n}}\n@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    return XDP_PASS\n}}\n"), 5, "potential null pointer dereference of `maybe_ptr`");
+    let o = check(&format!("{pre}fn f(stats: *S) {{\n    stats->n += 1\n}}\nfn main() -> i32 {{\n    var s = S {{ n: 0 }}\n    f(&s)\n    var g = f\n    g(&s)\n    return 0\n}}\n"));
+    assert!(
+        o.errors
+            .iter()
+            .any(|(l, m)| *l == 5 && m.contains("potential null pointer dereference of `stats`")),
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered
+            .contains("a pointer parameter needs no check only when every call passes"),
+        "{}",
+        o.rendered
+    );
+}
+
+#[test]
+fn lsm_hooks_are_checked_against_btf() {
+    ksc_testkit::require!(ksc_testkit::vmlinux_btf());
+    // `int file_open(struct file *file)`; a last integer is the previous
+    // program's return value.
+    assert_clean("@lsm(\"file_open\")\nfn f(file: *u8) -> i32 {\n    return 0\n}\n");
+    assert_clean("@lsm(\"file_open\")\nfn f(file: *u8, ret: i32) -> i32 {\n    return ret\n}\n");
+    assert_error(
+        "@lsm(\"file_open\")\nfn f(file: u32) -> i32 {\n    return 0\n}\n",
+        2,
+        "parameter `file` is a pointer in the kernel (`file` of the LSM hook `file_open`)",
+    );
+    assert_error(
+        "@lsm(\"file_open\")\nfn f(file: *u8, ret: i32, x: u32) -> i32 {\n    return 0\n}\n",
+        2,
+        "the LSM hook `file_open` takes 1 parameter",
+    );
+    assert_error(
+        "@lsm(\"file_open\")\nfn f(file: *u8) -> u64 {\n    return 0\n}\n",
+        2,
+        "an `@lsm` program returns `i32`",
+    );
+    let o = check("@lsm(\"file_opn\")\nfn f(file: *u8) -> i32 {\n    return 0\n}\n");
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    assert!(
+        o.warnings
+            .iter()
+            .any(|(l, m)| *l == 2 && m.contains("`file_opn` is not an LSM hook of this kernel")),
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered.contains("did you mean `file_open`?"),
+        "{}",
+        o.rendered
+    );
+    // The spec's `ctx: LsmContext`: accepted, with a warning that it holds
+    // nothing the kernel passed.
+    let o = check("struct LsmContext {\n    port: u16,\n}\n@lsm(\"socket_connect\")\nfn f(ctx: LsmContext) -> i32 {\n    return 0\n}\n");
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    assert!(
+        o.warnings
+            .iter()
+            .any(|(l, m)| *l == 5 && m.contains("receives the hook's arguments, not a struct")),
+        "{}",
+        o.rendered
+    );
+}
+
+#[test]
+fn tracepoint_contexts_and_extern_kfuncs_are_checked_against_btf() {
+    ksc_testkit::require!(ksc_testkit::vmlinux_btf());
+    assert_clean("@tracepoint(\"sched/sched_switch\")\nfn f(ctx: *trace_event_raw_sched_switch) -> i32 {\n    return ctx->prev_pid\n}\n");
+    assert_clean("@tracepoint(\"syscalls/sys_exit_read\")\nfn f(ctx: *trace_event_raw_sys_exit) -> i32 {\n    return 0\n}\n");
+    // An event sharing its class's struct.
+    assert_clean("@tracepoint(\"sched/sched_wakeup_new\")\nfn f(ctx: *trace_event_raw_sched_wakeup_template) -> i32 {\n    return 0\n}\n");
+    assert_error(
+        "@tracepoint(\"sched/sched_switch\")\nfn f(ctx: *trace_event_raw_sys_enter) -> i32 {\n    return 0\n}\n",
+        2,
+        "the context of `sched/sched_switch` is `*trace_event_raw_sched_switch`",
+    );
+    assert_error(
+        "@tracepoint(\"syscalls/sys_enter_openat\")\nfn f(ctx: *trace_event_raw_sys_exit) -> i32 {\n    return 0\n}\n",
+        2,
+        "is `*trace_event_raw_sys_enter`",
+    );
+    let o = check("@tracepoint(\"sched/sched_swich\")\nfn f(ctx: *trace_event_raw_sched_switch) -> i32 {\n    return 0\n}\n");
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    assert!(
+        o.rendered
+            .contains("this kernel has no tracepoint `sched/sched_swich`"),
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered.contains("did you mean `sched_switch`?"),
+        "{}",
+        o.rendered
+    );
+
+    // `int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, u64 *timestamp)`
+    let main = "@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    return XDP_PASS\n}\n";
+    assert_clean(&format!("extern bpf_xdp_metadata_rx_timestamp(ctx: *xdp_md, ts: *u64) -> i32\nextern bpf_rcu_read_lock()\n{main}"));
+    assert_error(
+        &format!("extern bpf_xdp_metadata_rx_timestamp(ctx: *xdp_md) -> i32\n{main}"),
+        1,
+        "the kernel's `bpf_xdp_metadata_rx_timestamp` takes 2 parameters; this declares 1",
+    );
+    assert_error(
+        &format!("extern bpf_xdp_metadata_rx_timestamp(ctx: *xdp_md, ts: u64) -> i32\n{main}"),
+        1,
+        "parameter `ts` is a pointer in the kernel",
+    );
+    assert_error(
+        &format!("extern bpf_rcu_read_lock() -> u32\n{main}"),
+        1,
+        "the kernel's `bpf_rcu_read_lock` returns nothing",
+    );
+    let o = check(&format!(
+        "extern vfs_read(f: *u8, b: *u8, n: u64, p: *u8) -> i64\n{main}"
+    ));
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    assert!(
+        o.rendered
+            .contains("`vfs_read` is not a kfunc of this kernel"),
+        "{}",
+        o.rendered
+    );
+}

@@ -388,6 +388,10 @@ pub(super) struct FnState {
     /// statement (see `hoist_throwing`), by node: the temporary's name.
     hoisted: std::collections::HashMap<*const Expr, String>,
     temps: u32,
+    /// Scalar locals a deferred body uses: declared at the function's top
+    /// (the deferred code runs where an inner block's locals are out of C
+    /// scope), their `var` an assignment.
+    defer_hoisted: HashSet<LocalId>,
 }
 
 /// A function body's text, written in order. Each statement's first line
@@ -615,6 +619,16 @@ fn count_calls(b: &Block, target: FnId, n: &mut u32) {
             *n += 1;
         }
     });
+}
+
+/// The locals the deferred bodies of a block use.
+fn deferred_locals(b: &Block, out: &mut HashSet<LocalId>) {
+    for s in &b.stmts {
+        if let StmtKind::Defer(d) = &s.kind {
+            collect_locals(d, out);
+        }
+        s.for_each_block(|b| deferred_locals(b, out));
+    }
 }
 
 /// Every local read or written anywhere in a block.

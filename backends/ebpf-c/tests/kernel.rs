@@ -497,3 +497,121 @@ fn prog(ctx: *xdp_md) -> xdp_action {
         "double(7), square(7)"
     );
 }
+
+#[test]
+fn packet_lengths_are_u32_and_checked_pointers_pass_to_unchecked_parameters() {
+    // docs/language.md: `data_end - data` is a `u32`; a helper whose every
+    // call passes a non-null pointer (a bounds-checked packet pointer, a
+    // checked map lookup) reads through it without a null check.
+    let src = r#"
+struct S {
+    n: u64,
+}
+var lens : array<u32, u64>(2)
+var m : hash<u32, S>(8)
+
+@helper
+fn first_byte(p: *u8) -> u8 {
+    return *p
+}
+
+@helper
+fn bump(s: *S) {
+    s->n += 1
+}
+
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    var len: u32 = ctx->data_end - ctx->data
+    var data = ctx->data
+    if (data + 14 > ctx->data_end) {
+        return XDP_ABORTED
+    }
+    var rest: u32 = ctx->data_end - (data + 14)
+    lens[0] = len as u64
+    lens[1] = rest as u64
+    m[1] = S { n: 0 }
+    var v = m[1]
+    if (v != null) {
+        bump(v)
+    }
+    return if (first_byte(data) == 0xff) { XDP_DROP } else { XDP_PASS }
+}
+"#;
+    let l = load("pktlen", src);
+    let mut p = tcp(80);
+    assert_eq!(l.run("prog", &p), XDP_PASS);
+    assert_eq!(l.map_u64("lens", 0), p.len() as u64);
+    assert_eq!(l.map_u64("lens", 1), p.len() as u64 - 14);
+    p[0] = 0xff;
+    assert_eq!(l.run("prog", &p), XDP_DROP);
+}
+
+#[test]
+fn defer_of_a_call_on_inner_block_variables() {
+    // The deferred call runs at the function's exit, where the inner
+    // block's variables are out of C scope: they live at the top.
+    let src = r#"
+var out : array<u32, u64>(2)
+
+@helper
+fn rec(slot: u32, v: u64) {
+    out[slot] = v
+}
+
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    var len: u32 = ctx->data_end - ctx->data
+    if (len > 10) {
+        var inner = len as u64 * 2
+        defer rec(1, inner)
+    }
+    defer rec(0, 7)
+    return XDP_PASS
+}
+"#;
+    let l = load("defer_inner", src);
+    let p = tcp(80);
+    assert_eq!(l.run("prog", &p), XDP_PASS);
+    assert_eq!(l.map_u64("out", 0), 7);
+    assert_eq!(l.map_u64("out", 1), 2 * p.len() as u64);
+}
+
+#[test]
+fn lsm_programs_take_the_hooks_arguments_and_load_where_trampolines_are_allowed() {
+    // LSM programs read the hook's arguments through BPF_PROG (the context
+    // is an array of them). They run through a BPF trampoline, like fentry:
+    // a kernel that refuses trampolines refuses them at load with EPERM,
+    // before the verifier says a word (this machine's kernel does, with BPF
+    // LSM active) — then the test says so and skips.
+    let src = r#"
+var opens : array<u32, u64>(1)
+
+@lsm("file_open")
+fn count_opens(file: *u8) -> i32 {
+    opens[0] += 1
+    return 0
+}
+"#;
+    let c = generate("lsm", src);
+    assert!(c.contains("SEC(\"lsm/file_open\")"), "{c}");
+    assert!(c.contains("BPF_PROG(count_opens, __u8 *file)"), "{c}");
+    let (work, tag, obj) = build("lsm", src);
+    let pins = std::path::Path::new("/sys/fs/bpf").join(&tag);
+    let (ok, out, err) = tool(
+        "bpftool",
+        &[
+            "prog",
+            "loadall",
+            obj.to_str().unwrap(),
+            pins.to_str().unwrap(),
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&pins);
+    let _ = std::fs::remove_dir_all(&work);
+    if !ok && err.contains("Operation not permitted") && !err.contains("BEGIN PROG LOAD LOG") {
+        ksc_testkit::skip("this kernel refuses programs that run through a BPF trampoline (LSM, fentry) with EPERM");
+        return;
+    }
+    assert!(ok, "the verifier rejected the LSM program:\n{out}\n{err}");
+}

@@ -617,10 +617,10 @@ void *__ksc_ring_read(struct __ksc_ring *r, struct bpf_map *map, const char *nam
     return r->got ? r->slot : NULL;
 }
 
-// `test(prog, ctx)`: run the program once in the kernel on a zeroed
-// packet of `size` bytes (BPF_PROG_TEST_RUN); its return value, or a
-// negative errno with a message.
-int __ksc_test(int h, __u32 size, __u32 ifindex)
+// `test(prog, ctx)`: run the program once in the kernel on a packet of
+// `size` bytes, the context's `bytes` then zeros (BPF_PROG_TEST_RUN); its
+// return value, or a negative errno with a message.
+int __ksc_test(int h, __u32 size, __u32 ifindex, const void *bytes, size_t nbytes)
 {
     __ksc_load(h);
     int fd = bpf_program__fd(__ksc_prog(h));
@@ -631,6 +631,7 @@ int __ksc_test(int h, __u32 size, __u32 ifindex)
     unsigned char *pkt = calloc(1, size);
     if (!pkt)
         return -ENOMEM;
+    memcpy(pkt, bytes, nbytes < size ? nbytes : size);
     struct xdp_md xctx;
     memset(&xctx, 0, sizeof(xctx));
     xctx.data_end = size;

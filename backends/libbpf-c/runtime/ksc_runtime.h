@@ -97,7 +97,7 @@ int __ksc_update(int fd, const void *key, const void *value, size_t size, int pe
 /* `rb.read(ms)`: the next event, or NULL when none arrives within `ms`. */
 void *__ksc_ring_read(struct __ksc_ring *r, struct bpf_map *map, const char *name, __u32 ms);
 /* `test(prog, ctx)`: one run in the kernel (BPF_PROG_TEST_RUN). */
-int __ksc_test(int prog, __u32 size, __u32 ifindex);
+int __ksc_test(int prog, __u32 size, __u32 ifindex, const void *bytes, size_t nbytes);
 /* An integer command-line option, checked against lo..hi. */
 int __ksc_int(const char *s, long long lo, unsigned long long hi, long long *out);
 

@@ -313,16 +313,32 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
-            FnKind::Program(ProgramType::Tracepoint { .. }) => {
+            FnKind::Program(ProgramType::Tracepoint { category, event }) => {
                 if params.len() != 1
                     || !self.types.pointee(params[0].1).is_some_and(|p| {
                         self.types.struct_def(p).is_some() || self.types.is_error(p)
                     })
                 {
                     self.error(f.name.span, "a `@tracepoint` program takes one parameter: `ctx: *trace_event_raw_<event>`");
+                } else if !category.is_empty() {
+                    self.check_tracepoint_context(f, category, event, &params[0]);
                 }
                 if !int_ret(&self.types) {
                     self.error(ret_span, "a `@tracepoint` program returns `i32`");
+                }
+            }
+            FnKind::Program(ProgramType::Lsm { hook }) => {
+                if hook.is_empty() {
+                    self.error(f.name.span, "`@lsm` needs the hook: `@lsm(\"file_open\")`");
+                } else {
+                    self.check_lsm_hook(f, hook, params);
+                }
+                if ret != self.types.i32_ {
+                    self.error(
+                        ret_span,
+                        "an `@lsm` program returns `i32` (0 allows, a negative errno denies)",
+                    )
+                    .label = format!("found `{}`", self.types.display(ret));
                 }
             }
             FnKind::Program(ProgramType::Probe { function, offset }) => {
@@ -384,6 +400,276 @@ impl<'a> Checker<'a> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A tracepoint's context against the running kernel's BTF: the event
+    /// exists (a `btf_trace_<event>` typedef; a warning otherwise, as the
+    /// program may target another kernel), and the context is its
+    /// `trace_event_raw_<event>` (`_sys_enter`/`_sys_exit` for syscalls);
+    /// an event without a struct of its own takes its class's, unchecked.
+    fn check_tracepoint_context(
+        &mut self,
+        f: &ast::FnDecl,
+        category: &str,
+        event: &str,
+        (_, ty, span): &(String, TypeId, Span),
+    ) {
+        let Some(ctx) = self
+            .types
+            .pointee(*ty)
+            .and_then(|p| self.types.struct_def(p))
+            .map(|d| d.name.clone())
+        else {
+            return;
+        };
+        if !ctx.starts_with("trace_event_raw_") {
+            return;
+        }
+        let Some(btf) = self.btf() else { return };
+        let expected = if category == "syscalls" {
+            if event.starts_with("sys_enter_") {
+                Some("trace_event_raw_sys_enter".to_string())
+            } else if event.starts_with("sys_exit_") {
+                Some("trace_event_raw_sys_exit".to_string())
+            } else {
+                None
+            }
+        } else {
+            let own = format!("trace_event_raw_{event}");
+            btf.has_struct(&own).then_some(own)
+        };
+        let unknown = category != "syscalls"
+            && !btf
+                .typedefs_with_prefix(&format!("btf_trace_{event}"))
+                .iter()
+                .any(|t| t["btf_trace_".len()..] == *event);
+        if unknown {
+            let events: Vec<String> = btf
+                .typedefs_with_prefix("btf_trace_")
+                .into_iter()
+                .map(|t| t["btf_trace_".len()..].to_string())
+                .collect();
+            let near = suggest(event, events.iter().map(String::as_str));
+            let d = self.warning(
+                f.name.span,
+                format!("this kernel has no tracepoint `{category}/{event}`"),
+            );
+            d.help = Some(match near {
+                Some(n) => format!("did you mean `{n}`? The program will fail to attach here"),
+                None => "the program will fail to attach on this kernel".into(),
+            });
+            return;
+        }
+        if let Some(expected) = expected {
+            if ctx != expected {
+                self.error(
+                    *span,
+                    format!("the context of `{category}/{event}` is `*{expected}`"),
+                )
+                .label = format!("declared `*{ctx}`");
+            }
+        }
+    }
+
+    /// An `extern` kernel function against the running kernel's BTF: the
+    /// parameters agree with its prototype in number and kind (pointer or
+    /// integer), and so does the result. A function this BTF does not
+    /// have is a warning (libbpf fails to resolve it when loading here).
+    fn check_extern_signature(
+        &mut self,
+        e: &ast::ExternDecl,
+        params: &[(String, TypeId, Span)],
+        ret: TypeId,
+    ) {
+        use crate::btf::BtfType as B;
+        if self.kfuncs.is_none() {
+            let set = self.btf().map(|b| b.kfuncs().into_iter().collect());
+            self.kfuncs = Some(set.unwrap_or_default());
+        }
+        let name = &e.name.name;
+        let kfuncs = self.kfuncs.as_ref().map_or(0, |k| k.len());
+        let is_kfunc = self.kfuncs.as_ref().is_some_and(|k| k.contains(name));
+        let Some(btf) = self.btf() else { return };
+        let found = btf.find_func(name);
+        // Kernels that tag kfuncs (6.2+): another kernel function is not
+        // callable (the verifier refuses it), and its BTF prototype is not
+        // the one a program sees (BPF helpers are `BPF_CALL_x` wrappers).
+        if kfuncs > 0 && !is_kfunc {
+            let d = self.warning(
+                e.name.span,
+                format!("`{name}` is not a kfunc of this kernel"),
+            );
+            d.help = Some(if found.is_some() {
+                "the verifier refuses calls of kernel functions that are not kfuncs (tagged `bpf_kfunc` in BTF)".into()
+            } else {
+                "loading fails on this kernel: libbpf resolves `extern` functions against the kernel's BTF".into()
+            });
+            return;
+        }
+        let Some((kparams, kret)) = found else {
+            self.warning(
+                e.name.span,
+                format!("kernel function `{name}` is not in this kernel's BTF"),
+            )
+            .help = Some("loading fails on this kernel: libbpf resolves `extern` functions against the kernel's BTF".into());
+            return;
+        };
+        let variadic = kparams.iter().any(|p| p.0 == "...");
+        let kparams: Vec<(String, B)> = kparams.into_iter().filter(|p| p.0 != "...").collect();
+        let names = kparams
+            .iter()
+            .map(|p| p.0.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if params.len() != kparams.len() && !(variadic && params.len() > kparams.len()) {
+            self.error(
+                e.name.span,
+                format!(
+                    "the kernel's `{name}` takes {} parameter{}; this declares {}",
+                    kparams.len(),
+                    if kparams.len() == 1 { "" } else { "s" },
+                    params.len()
+                ),
+            )
+            .help = Some(format!("the kernel's parameters are ({names})"));
+            return;
+        }
+        let kind_of = |t: &B| match t {
+            B::Pointer(_) => Some("a pointer"),
+            B::Int { .. } | B::Char | B::Bool | B::Enum { .. } => Some("an integer"),
+            _ => None,
+        };
+        for ((pname, ty, span), (kname, kty)) in params.iter().zip(&kparams) {
+            let ours = if self.types.pointee(*ty).is_some() {
+                Some("a pointer")
+            } else if self.types.is_integer(*ty)
+                || matches!(self.types.kind(*ty), TypeKind::Bool | TypeKind::Char)
+            {
+                Some("an integer")
+            } else {
+                None
+            };
+            if let (Some(k), Some(o)) = (kind_of(kty), ours) {
+                if k != o {
+                    self.error(
+                        *span,
+                        format!("parameter `{pname}` is {k} in the kernel (`{kname}` of `{name}`)"),
+                    )
+                    .label = format!("declared `{}`", self.types.display(*ty));
+                }
+            }
+        }
+        let ret_span = e.ret.as_ref().map_or(e.name.span, |r| r.span);
+        let ours_void = matches!(self.types.kind(ret), TypeKind::Void);
+        match (&kret, ours_void) {
+            (B::Void, false) => {
+                self.error(ret_span, format!("the kernel's `{name}` returns nothing"))
+                    .help = Some("drop the `-> T`".into());
+            }
+            (k, true) if !matches!(k, B::Void) => {
+                // Ignoring a result is allowed: the declaration may omit it.
+            }
+            (k, false) => {
+                let ours = if self.types.pointee(ret).is_some() {
+                    Some("a pointer")
+                } else if self.types.is_integer(ret)
+                    || matches!(self.types.kind(ret), TypeKind::Bool | TypeKind::Char)
+                {
+                    Some("an integer")
+                } else {
+                    None
+                };
+                if let (Some(k), Some(o)) = (kind_of(k), ours) {
+                    if k != o {
+                        self.error(ret_span, format!("the kernel's `{name}` returns {k}"))
+                            .label = format!("declared `{}`", self.types.display(ret));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `@lsm("hook")` against the running kernel's BTF: the hook is one of
+    /// the kernel's (`bpf_lsm_<hook>`), and the parameters agree with its
+    /// prototype in number and kind; one more parameter, an integer, is
+    /// the return value of the previous program on the hook.
+    fn check_lsm_hook(&mut self, f: &ast::FnDecl, hook: &str, params: &[(String, TypeId, Span)]) {
+        // The spec's form `fn f(ctx: LsmContext)`: one struct by value,
+        // which no hook passes. Accepted, with a warning saying so.
+        if let [(name, ty, span)] = params {
+            if self.types.struct_def(*ty).is_some() {
+                self.warning(
+                    *span,
+                    format!("an LSM program receives the hook's arguments, not a struct: `{name}` holds nothing the kernel passed"),
+                )
+                .help = Some(format!(
+                    "declare the hook's parameters instead (the kernel's `bpf_lsm_{hook}` prototype), pointers as `*u8`"
+                ));
+                return;
+            }
+        }
+        let Some(btf) = self.btf() else { return };
+        let Some((kparams, _)) = btf.find_func(&format!("bpf_lsm_{hook}")) else {
+            let hooks: Vec<&str> = btf
+                .func_names()
+                .filter_map(|n| n.strip_prefix("bpf_lsm_"))
+                .collect();
+            let near = crate::checker::suggest(hook, hooks.iter().copied());
+            // A warning, as for probes: the program may target another kernel.
+            let d = self.warning(
+                f.name.span,
+                format!("`{hook}` is not an LSM hook of this kernel"),
+            );
+            d.label = "LSM hook".into();
+            d.help = Some(match near {
+                Some(h) => format!("did you mean `{h}`? (hooks are the kernel's `bpf_lsm_<hook>` functions)"),
+                None => "the hooks are the kernel's `bpf_lsm_<hook>` functions in /sys/kernel/btf/vmlinux".into(),
+            });
+            return;
+        };
+        if params.len() > kparams.len() + 1 {
+            self.error(
+                f.params[kparams.len() + 1].span,
+                format!(
+                    "the LSM hook `{hook}` takes {} parameter{} (and the previous program's return value); this program declares {}",
+                    kparams.len(),
+                    if kparams.len() == 1 { "" } else { "s" },
+                    params.len()
+                ),
+            )
+            .help = Some(format!(
+                "the hook's parameters are ({})",
+                kparams.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+            return;
+        }
+        let ret = (
+            "ret".to_string(),
+            crate::btf::BtfType::Int {
+                name: "int".into(),
+                bits: 32,
+                signed: true,
+            },
+        );
+        for ((name, ty, span), (kname, kty)) in params.iter().zip(kparams.iter().chain([&ret])) {
+            let kernel_ptr = matches!(kty, crate::btf::BtfType::Pointer(_));
+            let ours_ptr = self.types.pointee(*ty).is_some();
+            let ours_int =
+                self.types.is_integer(*ty) || matches!(self.types.kind(*ty), TypeKind::Bool);
+            if kernel_ptr != ours_ptr || (!ours_ptr && !ours_int) {
+                let what = if kernel_ptr {
+                    "a pointer"
+                } else {
+                    "an integer"
+                };
+                self.error(
+                    *span,
+                    format!("parameter `{name}` is {what} in the kernel (`{kname}` of the LSM hook `{hook}`)"),
+                )
+                .label = format!("declared `{}`", self.types.display(*ty));
+            }
         }
     }
 
@@ -500,6 +786,9 @@ impl<'a> Checker<'a> {
             prog_class: None,
         };
         let helper = ksc_ir::helper_named(&e.name.name).map(|h| h.id);
+        if helper.is_none() && e.body.is_none() {
+            self.check_extern_signature(e, &info.params, ret);
+        }
         let id = self.push_function(
             item,
             &e.name,

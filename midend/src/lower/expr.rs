@@ -643,7 +643,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 );
             }
             if op == B::Sub && b.ty == a.ty {
-                return self.mk(
+                // The length between two packet pointers is a `u32`, as the
+                // context's fields are (docs/language.md, packet length).
+                let packet = self.is_packet(&a) && self.is_packet(&b);
+                let diff = self.mk(
                     ir::ExprKind::Binary {
                         op: bop,
                         lhs: Box::new(a),
@@ -652,6 +655,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     self.c.types.i64_,
                     span,
                 );
+                if packet {
+                    return self.mk(ir::ExprKind::Cast(Box::new(diff)), self.c.types.u32_, span);
+                }
+                return diff;
             }
             let (x, y) = (self.t().display(a.ty), self.t().display(b.ty));
             self.c

@@ -114,6 +114,9 @@ struct FnCx<'c, 'a> {
     loops: u32,
     /// Inside a `defer` block (no `return` there).
     in_defer: bool,
+    /// Locals declared from a packet pointer (`var p = ctx->data`): their
+    /// differences are packet lengths (docs/language.md, packet length).
+    packet_locals: std::collections::HashSet<LocalId>,
 }
 
 impl<'c, 'a> FnCx<'c, 'a> {
@@ -136,6 +139,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             scopes: vec![scope],
             loops: 0,
             in_defer: false,
+            packet_locals: Default::default(),
         };
         if let Some((name, span)) = fx.c.fn_info[id.index()].ret_name.clone() {
             let l = fx.declare(&name, ret, span, false);
@@ -177,6 +181,41 @@ impl<'c, 'a> FnCx<'c, 'a> {
             .unwrap()
             .insert(name.to_string(), (id, is_const));
         id
+    }
+
+    /// Whether `e` is a packet pointer: `ctx->data`, `ctx->data_end` or
+    /// `ctx->data_meta` of an XDP or TC context, a cast of one, one plus or
+    /// minus an offset, or a local declared from one.
+    pub(super) fn is_packet(&self, e: &ir::Expr) -> bool {
+        match &e.kind {
+            ir::ExprKind::Field {
+                base,
+                field,
+                through_pointer,
+            } => {
+                let st = if *through_pointer {
+                    self.t().pointee(base.ty)
+                } else {
+                    Some(base.ty)
+                };
+                st.is_some_and(|st| {
+                    (st == self.c.xdp_md || st == self.c.sk_buff)
+                        && self.t().struct_def(st).is_some_and(|d| {
+                            d.fields.get(*field as usize).is_some_and(|f| {
+                                matches!(f.name.as_str(), "data" | "data_end" | "data_meta")
+                            })
+                        })
+                })
+            }
+            ir::ExprKind::Cast(inner) => self.is_packet(inner),
+            ir::ExprKind::Binary {
+                op: ir::BinOp::Add | ir::BinOp::Sub,
+                lhs,
+                ..
+            } => self.t().pointee(e.ty).is_some() && self.is_packet(lhs),
+            ir::ExprKind::Local(l) => self.packet_locals.contains(l),
+            _ => false,
+        }
     }
 
     pub(super) fn lookup_local(&self, name: &str) -> Option<(LocalId, bool)> {

@@ -81,6 +81,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                 }
                 let local = self.declare(&name.name, ty, name.span, *is_const);
+                if init.as_ref().is_some_and(|x| self.is_packet(x)) {
+                    self.packet_locals.insert(local);
+                }
                 ir::StmtKind::Let { local, init }
             }
             AS::Assign { target, op, value } => return self.assign(s, target, *op, value),

@@ -117,6 +117,12 @@ impl<'c, 'a> Flow<'c, 'a> {
         {
             st.nonnull.insert(LocalId(0));
         }
+        // Pointer parameters every call passes non-null (docs/language.md).
+        for p in 0..c.functions[f.index()].params {
+            if c.nonnull_params.contains(&(f, p)) {
+                st.nonnull.insert(LocalId(p));
+            }
+        }
         let body = c.functions[f.index()].body.clone();
         let mut fl = Flow {
             c,
@@ -300,6 +306,10 @@ impl<'c, 'a> Flow<'c, 'a> {
             _ => "this pointer".to_string(),
         };
         let hint = match &p.kind {
+            ir::ExprKind::Local(l) if l.0 < self.c.functions[self.f.index()].params => {
+                let n = &self.c.functions[self.f.index()].locals[l.index()].name;
+                format!("check it first: `if ({n} != null) {{ ... }}`; a pointer parameter needs no check only when every call passes a pointer known not to be null and the function never becomes a function pointer")
+            }
             ir::ExprKind::Local(l) => {
                 let n = &self.c.functions[self.f.index()].locals[l.index()].name;
                 format!("check it first: `if ({n} != null) {{ ... }}`")
@@ -356,6 +366,24 @@ impl<'c, 'a> Flow<'c, 'a> {
         });
         for (p, at) in derefs {
             self.deref(&p, at, st);
+        }
+        // Pointer arguments: a maybe-null one makes its parameter need a check.
+        let mut calls: Vec<(FnId, Vec<ir::Expr>)> = Vec::new();
+        walk_shallow(e, &mut Vec::new(), &mut |x| {
+            if let K::Call {
+                callee: Callee::Function(g),
+                args,
+            } = &x.kind
+            {
+                calls.push((*g, args.clone()));
+            }
+        });
+        for (g, args) in calls {
+            for (i, a) in args.iter().enumerate() {
+                if self.is_pointer(a.ty) && !self.nonnull(a, st) {
+                    self.c.null_args.insert((g, i as u32));
+                }
+            }
         }
         // Packet bounds: every access through a packet pointer.
         let mut pkt: Vec<(ir::Expr, i64, i64, ir::Span)> = Vec::new();

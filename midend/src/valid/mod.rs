@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 
 use ksc_ir as ir;
-use ksc_ir::{Callee, Domain, FnId};
+use ksc_ir::{Callee, Domain, FnId, FnKind, TypeKind};
 use petgraph::graphmap::DiGraphMap;
 
 use crate::checker::Checker;
@@ -157,6 +157,7 @@ pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
     helpers::program_types(c, &pg);
     let stack = graph::stack(c, &mut pg);
     let throws = throws::throws(c);
+    nonnull_params(c);
     for i in 0..n {
         flow::Flow::check_function(c, FnId(i as u32));
     }
@@ -167,4 +168,58 @@ pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
         tail_call_slots: std::mem::take(&mut c.tail_call_slots),
     };
     (pg, analysis)
+}
+
+/// The pointer parameters that need no null check: those of functions
+/// that are called and never become function pointers, where every call
+/// passes a pointer known not to be null (docs/language.md, null safety).
+/// Whether an argument is known not null depends on the caller's own
+/// parameters, so this starts from every candidate and drops those some
+/// call passes a maybe-null pointer, until nothing changes.
+fn nonnull_params(c: &mut Checker) {
+    let mut called = std::collections::HashSet::new();
+    let mut taken = std::collections::HashSet::new();
+    for f in &c.functions {
+        f.body.walk_exprs(&mut |x| match &x.kind {
+            ir::ExprKind::FnRef(id) => {
+                taken.insert(*id);
+            }
+            ir::ExprKind::Call {
+                callee: Callee::Function(id),
+                ..
+            } => {
+                called.insert(*id);
+            }
+            _ => {}
+        });
+    }
+    c.nonnull_params.clear();
+    for (i, f) in c.functions.iter().enumerate() {
+        let id = FnId(i as u32);
+        if !called.contains(&id)
+            || taken.contains(&id)
+            || matches!(f.kind, FnKind::Program(_) | FnKind::Extern { .. })
+        {
+            continue;
+        }
+        for (p, l) in f.locals[..f.params as usize].iter().enumerate() {
+            if matches!(c.types.kind(l.ty), TypeKind::Pointer(_)) {
+                c.nonnull_params.insert((id, p as u32));
+            }
+        }
+    }
+    while !c.nonnull_params.is_empty() {
+        c.null_args.clear();
+        let diags = c.diags.len();
+        for i in 0..c.functions.len() {
+            flow::Flow::check_function(c, FnId(i as u32));
+        }
+        c.diags.truncate(diags);
+        let before = c.nonnull_params.len();
+        let null_args = std::mem::take(&mut c.null_args);
+        c.nonnull_params.retain(|k| !null_args.contains(k));
+        if c.nonnull_params.len() == before {
+            break;
+        }
+    }
 }

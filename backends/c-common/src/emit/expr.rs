@@ -218,7 +218,15 @@ impl<'m> Gen<'m> {
                 let items: Vec<String> = fields
                     .iter()
                     .map(|f| {
-                        let v = self.expr(&f.value, st);
+                        // An array field takes its elements in braces.
+                        let v = match &f.value.kind {
+                            ExprKind::ArrayLit(xs) => {
+                                let items: Vec<String> =
+                                    xs.iter().map(|x| self.expr(x, st)).collect();
+                                format!("{{ {} }}", items.join(", "))
+                            }
+                            _ => self.expr(&f.value, st),
+                        };
                         format!(".{} = {v}", names[f.field as usize])
                     })
                     .collect();

@@ -32,6 +32,19 @@ impl<'m> Gen<'m> {
         let is_program = matches!(f.kind, FnKind::Program(_));
         let mut used_locals = HashSet::new();
         collect_locals(&f.body, &mut used_locals);
+        let mut hoisted = HashSet::new();
+        deferred_locals(&f.body, &mut hoisted);
+        hoisted.retain(|l| {
+            l.0 >= f.params
+                && matches!(
+                    self.kind(f.locals[l.index()].ty),
+                    TypeKind::Int(_)
+                        | TypeKind::Bool
+                        | TypeKind::Char
+                        | TypeKind::Pointer(_)
+                        | TypeKind::Enum(_)
+                )
+        });
         let mut st = FnState {
             used: used_locals,
             names,
@@ -43,6 +56,7 @@ impl<'m> Gen<'m> {
             throws_out: self.throwing.contains(&id),
             hoisted: Default::default(),
             temps: 0,
+            defer_hoisted: hoisted,
         };
         // The function's name then its typed parameters, as libbpf's
         // BPF_KPROBE/BPF_PROG macros take them.
@@ -53,12 +67,21 @@ impl<'m> Gen<'m> {
             }
             args
         };
+        // LSM programs read the hook's arguments through BPF_PROG; the
+        // spec's struct-by-value `LsmContext` form keeps a plain signature.
+        let lsm_args = !matches!(f.kind, FnKind::Program(ProgramType::Lsm { .. }))
+            || f.locals[..f.params as usize]
+                .iter()
+                .all(|l| !matches!(self.kind(l.ty), TypeKind::Struct(_)));
         let header = match (&f.kind, self.section(f)) {
             (FnKind::Program(ProgramType::Probe { offset: None, .. }), Some(sec)) => {
                 let args = macro_args(self);
                 format!("SEC(\"{sec}\")\nint BPF_KPROBE({})", args.join(", "))
             }
-            (FnKind::Program(ProgramType::StructOps { .. }), Some(sec)) => {
+            (FnKind::Program(ProgramType::StructOps { .. }), Some(sec))
+            | (FnKind::Program(ProgramType::Lsm { .. }), Some(sec))
+                if lsm_args =>
+            {
                 // Arguments come from the kernel's call of the table member.
                 let args = macro_args(self);
                 let ret = self.type_name(f.ret);
@@ -91,8 +114,9 @@ impl<'m> Gen<'m> {
             f.kind,
             FnKind::Program(ProgramType::Probe { offset: None, .. })
         );
-        let ctx_macro =
-            probe_entry || matches!(f.kind, FnKind::Program(ProgramType::StructOps { .. }));
+        let ctx_macro = probe_entry
+            || matches!(f.kind, FnKind::Program(ProgramType::StructOps { .. }))
+            || (matches!(f.kind, FnKind::Program(ProgramType::Lsm { .. })) && lsm_args);
         if ctx_macro || (is_program && f.params == 0) {
             // BPF_KPROBE's context parameter, or our own.
             body.push_str("    (void)ctx;\n");
@@ -109,6 +133,12 @@ impl<'m> Gen<'m> {
         }
         for (flag, _) in &st.defers {
             let _ = writeln!(pre, "    __u8 {flag} = 0;");
+        }
+        let mut hoisted: Vec<LocalId> = st.defer_hoisted.iter().copied().collect();
+        hoisted.sort_by_key(|l| l.0);
+        for l in hoisted {
+            let d = self.decl(f.locals[l.index()].ty, &st.names[l.index()]);
+            let _ = writeln!(pre, "    {d} = 0;");
         }
         // Falling off the end runs the defers.
         let mut post = Out::default();
@@ -386,6 +416,14 @@ impl<'m> Gen<'m> {
     pub(super) fn stmt_code(&mut self, s: &Stmt, st: &mut FnState, out: &mut Out, ind: usize) {
         let pad = Self::indent(ind);
         match &s.kind {
+            StmtKind::Let { local, init } if st.defer_hoisted.contains(local) => {
+                let name = st.names[local.index()].clone();
+                let v = match init {
+                    Some(e) => self.expr(e, st),
+                    None => "0".into(),
+                };
+                let _ = writeln!(out, "{pad}{name} = {v};");
+            }
             StmtKind::Let { local, init } => {
                 let name = st.names[local.index()].clone();
                 let lty0 = self.local_ty(st, *local);

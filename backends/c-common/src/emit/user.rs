@@ -236,12 +236,13 @@ impl<'m> Gen<'m> {
             Builtin::Ntohl => format!("ntohl({})", texts[0]),
             Builtin::Register => format!("__ksc_register({})", texts[0]),
             // `test(prog, XdpTestContext { .. })`: one run in the kernel
-            // (BPF_PROG_TEST_RUN) on a zeroed packet of the given size.
+            // (BPF_PROG_TEST_RUN) on a packet of the given size: the
+            // context's `packet` bytes, then zeros.
             Builtin::Test => {
                 let n = self.fresh();
                 let t = self.type_name(args[1].ty);
                 format!(
-                    "({{ {t} __ksc_t{n} = {}; __ksc_test({}, __ksc_t{n}.packet_size, __ksc_t{n}.interface_id); }})",
+                    "({{ {t} __ksc_t{n} = {}; __ksc_test({}, __ksc_t{n}.packet_size, __ksc_t{n}.interface_id, __ksc_t{n}.packet, sizeof(__ksc_t{n}.packet)); }})",
                     texts[1], texts[0]
                 )
             }
