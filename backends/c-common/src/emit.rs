@@ -277,7 +277,7 @@ pub(super) trait Flavour {
     /// `static` functions' linkage attribute (inlined or called).
     fn linkage(&self, g: &Gen, id: FnId) -> &'static str;
     /// What an uncaught throw does before returning, if anything.
-    fn uncaught(&self, st: &FnState) -> Option<&'static str>;
+    fn uncaught(&self, m: &Module, st: &FnState) -> Option<&'static str>;
 
     // ---- expressions
     fn global(&self, g: &mut Gen, e: &Expr, id: GlobalId) -> String;
@@ -384,6 +384,10 @@ pub(super) struct FnState {
     ret: TypeId,
     is_program: bool,
     throws_out: bool,
+    /// Throwing calls already evaluated into temporaries before their
+    /// statement (see `hoist_throwing`), by node: the temporary's name.
+    hoisted: std::collections::HashMap<*const Expr, String>,
+    temps: u32,
 }
 
 /// A function body's text, written in order. Each statement's first line
@@ -494,12 +498,17 @@ impl<'m> Gen<'m> {
         let mut found = false;
         s.for_each_expr(|e| {
             e.walk(&mut |x| {
-                if let ExprKind::Call {
-                    callee: Callee::Function(f),
-                    ..
-                } = &x.kind
-                {
-                    found |= self.throwing.contains(f);
+                match &x.kind {
+                    ExprKind::Call {
+                        callee: Callee::Function(f),
+                        ..
+                    } => found |= self.throwing.contains(f),
+                    // Python calls throw PYTHON_ERROR.
+                    ExprKind::Call {
+                        callee: Callee::Python { .. },
+                        ..
+                    } => found = true,
+                    _ => {}
                 }
             })
         });

@@ -20,6 +20,36 @@ pub use emit::{generate_c, generate_kmod_c, generate_user_c, EmitError};
 /// (`$KSC_CACHE_DIR`, else `~/.cache/ksc`), in a directory named by the
 /// hash, so a program's build compiles only its own code.
 pub fn makefile(name: &str, runtime: Option<&str>) -> String {
+    makefile_with_python(name, runtime, None)
+}
+
+/// How the executable links the Python bridge (`import m from "x.py"`).
+pub struct PythonLink<'a> {
+    /// The bridge's static library (`libksc_python_bridge.a`).
+    pub lib: &'a str,
+    /// Its link flags (libpython and the system libraries).
+    pub ldflags: &'a str,
+}
+
+/// [`makefile`], linking the executable with the Python bridge when given
+/// (its header, `ksc_python.h`, is written beside by ksc).
+pub fn makefile_with_python(
+    name: &str,
+    runtime: Option<&str>,
+    python: Option<PythonLink>,
+) -> String {
+    let (py_vars, py_lib, py_flags, py_h) = match &python {
+        Some(p) => (
+            format!(
+                "\n# The Python bridge (python-bridge/), built with ksc, and what it needs.\nKSC_PY_LIB := {}\nKSC_PY_LDFLAGS := {}\n",
+                p.lib, p.ldflags
+            ),
+            " $(KSC_PY_LIB)",
+            " $(KSC_PY_LDFLAGS)",
+            " ksc_python.h",
+        ),
+        None => (String::new(), "", "", ""),
+    };
     let (all, user_rules, clean) = if let Some(hash) = runtime {
         (
             format!("$(EBPF_OBJ) {name}"),
@@ -30,15 +60,15 @@ pub fn makefile(name: &str, runtime: Option<&str>) -> String {
 KSC_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ksc
 KSC_RT_DIR := $(KSC_CACHE_DIR)/runtime-{hash}
 KSC_RT_LIB := $(KSC_RT_DIR)/libksc_rt.a
-
+{py_vars}
 {name}.skel.h: $(EBPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name {name}_ebpf > $@
 
-{name}.o: {name}.c {name}.skel.h ksc_runtime.h
+{name}.o: {name}.c {name}.skel.h ksc_runtime.h{py_h}
 	$(CC) $(CFLAGS) -c {name}.c -o $@
 
-{name}: {name}.o $(KSC_RT_LIB)
-	$(CC) $(CFLAGS) -o $@ {name}.o $(KSC_RT_LIB) $(LDLIBS)
+{name}: {name}.o $(KSC_RT_LIB){py_lib}
+	$(CC) $(CFLAGS) -o $@ {name}.o $(KSC_RT_LIB){py_lib} $(LDLIBS){py_flags}
 
 # Built under a temporary name and renamed: builds running side by side
 # share the cache.

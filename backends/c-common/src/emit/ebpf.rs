@@ -333,7 +333,7 @@ impl Flavour for Ebpf {
         g.linkage(id)
     }
 
-    fn uncaught(&self, _st: &FnState) -> Option<&'static str> {
+    fn uncaught(&self, _m: &Module, _st: &FnState) -> Option<&'static str> {
         None
     }
 

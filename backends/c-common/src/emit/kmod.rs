@@ -168,7 +168,7 @@ impl Flavour for Kmod {
         ""
     }
 
-    fn uncaught(&self, _st: &FnState) -> Option<&'static str> {
+    fn uncaught(&self, _m: &Module, _st: &FnState) -> Option<&'static str> {
         None
     }
 
