@@ -296,7 +296,7 @@ pub fn run(job: &Job) -> JobResult {
     let sys = format!("/sys/module/{name}");
     let mut removed = false;
     let mut last = String::new();
-    for _ in 0..50 {
+    for _ in 0..300 {
         let (ok, _, err) = tool("rmmod", &[name]);
         if ok || !std::path::Path::new(&sys).exists() {
             removed = !std::path::Path::new(&sys).exists();

@@ -174,7 +174,7 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
     if built != ExitCode::SUCCESS {
         return built;
     }
-    if let Err(e) = crate::kmod::build(&out_dir, &module.name, opts.kernel.as_deref()) {
+    if let Err(e) = crate::kmod::build(&out_dir, &module, opts.kernel.as_deref()) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_PROGRAM);
     }

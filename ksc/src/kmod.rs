@@ -66,7 +66,12 @@ fn choose(kernel: Option<&str>) -> Result<Choice, String> {
 /// Builds `<name>.ko` in `out` when the backends wrote `kmod/`. Ok(())
 /// also when the module was skipped with a warning (the running kernel's
 /// headers absent: the rest of the build is still useful).
-pub(crate) fn build(out: &Path, name: &str, kernel: Option<&str>) -> Result<(), String> {
+pub(crate) fn build(
+    out: &Path,
+    module: &ksc_ir::Module,
+    kernel: Option<&str>,
+) -> Result<(), String> {
+    let name = &module.name;
     let kmod = out.join("kmod");
     if !kmod.join("Makefile").exists() {
         return Ok(());
@@ -122,25 +127,23 @@ pub(crate) fn build(out: &Path, name: &str, kernel: Option<&str>) -> Result<(), 
             missing.join(", ")
         ));
     }
-    let stderr = std::io::stderr();
-    let status = Command::new("make")
+    let o = Command::new("make")
         .arg("-C")
         .arg(&kmod)
         .arg(format!("KDIR={}", c.kdir.display()))
         .stdin(Stdio::null())
-        .stdout(
-            std::os::fd::AsFd::as_fd(&stderr)
-                .try_clone_to_owned()
-                .map(Stdio::from)
-                .unwrap_or_else(|_| Stdio::null()),
-        )
-        .status()
+        .output()
         .map_err(|e| format!("cannot run make: {e}"))?;
-    if !status.success() {
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    eprint!("{text}");
+    if !o.status.success() {
+        missing_kernel_functions(module, &c, &text);
         return Err(format!(
-            "building the kernel module against {} failed (make -C {} exited with {status})",
+            "building the kernel module against {} failed (make -C {} exited with {})",
             c.what,
-            kmod.display()
+            kmod.display(),
+            o.status
         ));
     }
     let ko = out.join(format!("{name}.ko"));
@@ -168,4 +171,44 @@ pub(crate) fn check_btf(ko: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// After a failed module build: each `extern` kernel function the C
+/// compiler found undeclared, as an error at its declaration saying
+/// whether the kernel exports it to modules at all (`Module.symvers`).
+fn missing_kernel_functions(module: &ksc_ir::Module, c: &Choice, make_output: &str) {
+    use ksc_ir::FnKind;
+    let symvers = std::fs::read_to_string(c.kdir.join("Module.symvers")).unwrap_or_default();
+    let exported = |n: &str| symvers.lines().any(|l| l.split('\t').nth(1) == Some(n));
+    let mut seen = std::collections::BTreeSet::new();
+    for line in make_output.lines() {
+        let Some(rest) = line.split("implicit declaration of function ").nth(1) else {
+            continue;
+        };
+        let name: String = rest
+            .trim_start_matches(['\'', '`', '\u{2018}'])
+            .chars()
+            .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
+            .collect();
+        let Some(f) = module
+            .functions
+            .iter()
+            .find(|f| f.name == name && f.kind == (FnKind::Extern { helper: None }))
+        else {
+            continue;
+        };
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let (l, col) = module.files.line_col(f.span);
+        let why = if exported(&name) {
+            "it is exported, but none of the headers the module includes declares it"
+        } else {
+            "its headers do not declare it and it does not export it to modules"
+        };
+        eprintln!(
+            "error: kernel function `{name}` does not exist for modules in {}: {why}\n  --> {}:{l}:{col}",
+            c.what, module.source_path
+        );
+    }
 }

@@ -165,3 +165,50 @@ fn kf(ctx: *xdp_md) -> xdp_action {
         "{err}"
     );
 }
+
+#[test]
+fn module_code_calls_kernel_functions_and_a_missing_one_is_located() {
+    ksc_testkit::require!(ksc_qemu::kernel_build_tree("6.12", &mut |_| {})
+        .map(|_| ())
+        .map_err(|e| format!("no build tree for Debian's 6.12: {e}")));
+    let d = dir();
+    let src = r#"extern ktime_get_ns() -> u64
+extern no_such_kernel_function(x: u32) -> u32
+
+@kfunc
+fn stamp(x: u64) -> u64 {
+    return ktime_get_ns() + x
+}
+
+@kfunc
+fn bogus(x: u32) -> u32 {
+    return no_such_kernel_function(x)
+}
+
+@xdp
+fn kf(ctx: *xdp_md) -> xdp_action {
+    if (stamp(1) > 0 && bogus(2) > 0) {
+        return XDP_PASS
+    }
+    return XDP_DROP
+}
+"#;
+    let bad = ksc_build(src, &d, &["--kernel=6.12"], &[]);
+    let good = ksc_build(
+        &src.replace("    return no_such_kernel_function(x)", "    return x"),
+        &d,
+        &["--kernel=6.12"],
+        &[],
+    );
+    let ko = d.join("out/prog.ko").exists();
+    let _ = std::fs::remove_dir_all(&d);
+    let err = stderr(&bad);
+    assert_eq!(bad.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("kernel function `no_such_kernel_function` does not exist for modules")
+            && err.contains("prog.ks:2:1"),
+        "{err}"
+    );
+    assert!(!err.contains("`ktime_get_ns`"), "{err}");
+    assert!(good.status.success() && ko, "{}", stderr(&good));
+}

@@ -50,7 +50,6 @@ const WARNS: &[&str] = &[
     "24_extern_kfuncs",            // `char *` vs `u8 *` for the spec's extern
     "25_extern_in_tc",             // the same
     "35_sched_ext_fifo",           // sched_ext_ops is not in this kernel's BTF
-    "42_string_contexts",          // unused string locals of the spec's code
     "50_compound_assign_ebpf",     // a local set but never read, as written
 ];
 

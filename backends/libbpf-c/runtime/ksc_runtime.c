@@ -339,7 +339,9 @@ static void __ksc_kmod_remove(void)
     if (!__ksc_kmod_inserted)
         return;
     __ksc_kmod_inserted = 0;
-    for (int i = 0; i < 50; i++) {
+    // Up to 30 s: on a busy or emulated machine the kernel frees the
+    // programs (and drops their hold on the module) seconds later.
+    for (int i = 0; i < 300; i++) {
         if (syscall(SYS_delete_module, __ksc_d->kmod_name, O_NONBLOCK) == 0 || errno == ENOENT)
             return;
         if (errno != EAGAIN && errno != EBUSY)

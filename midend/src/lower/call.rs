@@ -295,6 +295,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             (FnKind::Kfunc, Domain::Ebpf | Domain::KernelModule) => None,
             (FnKind::Kfunc, _) => Some(("a `@kfunc`", "kfuncs run in the kernel and are called from eBPF programs".into())),
             (FnKind::Extern { .. }, Domain::Ebpf) => None,
+            // Kernel functions, which the module links against (docs/language.md).
+            (FnKind::Extern { helper: None }, Domain::KernelModule) => None,
             (FnKind::Extern { .. }, _) => Some(("an `extern` kernel function", "extern kfuncs can only be called from eBPF programs".into())),
             (FnKind::Private, Domain::KernelModule) => None,
             (FnKind::Private, _) => Some(("a `@private` kernel-module function", "only `@kfunc` and `@private` functions of the module may call it; expose it through a `@kfunc`".into())),

@@ -44,6 +44,8 @@ impl<'m> Gen<'m> {
         );
         self.out.push_str(concat!(
             "#include <linux/module.h>\n#include <linux/kernel.h>\n#include <linux/types.h>\n",
+            "// What `extern` kernel functions commonly come from.\n",
+            "#include <linux/err.h>\n#include <linux/slab.h>\n#include <linux/string.h>\n#include <linux/ktime.h>\n#include <linux/skbuff.h>\n",
             "#include <linux/bpf.h>\n#include <linux/btf.h>\n#include <linux/btf_ids.h>\n#include <linux/version.h>\n\n",
             "// What the kernel's own kfuncs are (__bpf_kfunc, 6.5+): kept as a\n",
             "// global, never inlined, so that its BTF entry and symbol exist.\n",
