@@ -244,7 +244,9 @@ impl<'m> Gen<'m> {
         };
         Some(match p {
             ProgramType::Xdp => "xdp".into(),
-            ProgramType::Tc { .. } => "tc".into(),
+            // `classifier`, not libbpf's newer `tc`: libbpf 1.1 reads both,
+            // aya 0.13 only this one (docs/language.md, rust-aya target).
+            ProgramType::Tc { .. } => "classifier".into(),
             ProgramType::Tracepoint { category, event } => format!("tracepoint/{category}/{event}"),
             ProgramType::Probe {
                 function,
