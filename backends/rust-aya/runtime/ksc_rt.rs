@@ -40,6 +40,9 @@ pub struct Desc {
     pub progs: &'static [Prog],
     /// Where pinned maps live (`/sys/fs/bpf/<name>/maps`), if any.
     pub pin_dir: Option<&'static str>,
+    /// Where `pin var` globals are pinned (their `.data.pinned_globals`
+    /// map), if any.
+    pub globals_pin: Option<&'static str>,
     /// The program array of tail calls: slot i holds `tail_calls[i]`.
     pub tail_calls: &'static [&'static str],
 }
@@ -309,6 +312,8 @@ struct State {
     /// Data sections' bytes before load (the initial image, overridable).
     image: HashMap<String, Vec<u8>>,
     attached: Vec<Option<Attached>>,
+    /// The interface whose clsact qdisc `attach` made, per program.
+    qdisc: Vec<Option<u32>>,
     rings: HashMap<&'static str, RingBuf<MapData>>,
 }
 
@@ -335,6 +340,9 @@ fn die(msg: std::fmt::Arguments) -> ! {
     cleanup();
     std::process::exit(1)
 }
+
+/// The section of `pin var` globals.
+const PINNED_GLOBALS: &str = ".data.pinned_globals";
 
 /// Read the object's data sections and global symbols, install the signal
 /// handlers (SIGINT/SIGTERM end the program at its next wait).
@@ -376,12 +384,33 @@ pub fn open(desc: &'static Desc) {
             globals,
             image,
             attached: desc.progs.iter().map(|_| None).collect(),
+            qdisc: desc.progs.iter().map(|_| None).collect(),
             rings: HashMap::new(),
         })
     });
     if let Some(dir) = desc.pin_dir {
         need_bpffs();
         let _ = std::fs::create_dir_all(dir);
+    }
+    if let Some(pin) = desc.globals_pin {
+        need_bpffs();
+        if let Some(dir) = std::path::Path::new(pin).parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        // A previous run's values: the image this run's map starts from
+        // (aya cannot reuse a pinned data map, so the values are carried
+        // over and the new map pinned in its place at load).
+        if let Ok(old) = MapData::from_pin(pin) {
+            with(|s| {
+                if let Some(img) = s.image.get_mut(PINNED_GLOBALS) {
+                    let mut v = vec![0u8; img.len()];
+                    let fd = old.fd().as_fd().as_raw_fd();
+                    if map_elem(1, fd, 0u32.bytes(), v.as_mut_ptr() as u64, 0) == 0 {
+                        *img = v;
+                    }
+                }
+            });
+        }
     }
     // SAFETY: the handler only stores to an atomic.
     unsafe {
@@ -454,6 +483,12 @@ pub fn load(prog: usize) -> usize {
                 let mfd = map_data(m).fd().as_fd().as_raw_fd();
                 map_elem(2, mfd, (slot as u32).bytes(), fd.bytes().as_ptr() as u64, 0);
             }
+        }
+        if let (Some(pin), Some(m)) = (s.desc.globals_pin, ebpf.map(PINNED_GLOBALS)) {
+            let _ = std::fs::remove_file(pin);
+            map_data(m)
+                .pin(pin)
+                .map_err(|e| format!("cannot pin the globals at {pin}: {e}"))?;
         }
         s.ebpf = Some(ebpf);
         Ok::<(), String>(())
@@ -534,6 +569,7 @@ pub fn attach(h: usize, target: Target, flags: u32) -> i32 {
         );
         return -libc::ENODEV;
     }
+    let mut made_qdisc = None;
     let r: Result<Attached, aya::programs::ProgramError> = with(|s| {
         let ebpf = s.ebpf.as_mut().expect("loaded");
         let prog = ebpf.program_mut(p.name).expect("in the object");
@@ -559,7 +595,10 @@ pub fn attach(h: usize, target: Target, flags: u32) -> i32 {
                 match tcx {
                     Some(l) => Ok(Attached::Tc(l)),
                     None => {
-                        let _ = tc::qdisc_add_clsact(&ifn);
+                        // The clsact qdisc, removed at detach when made here.
+                        if tc::qdisc_add_clsact(&ifn).is_ok() {
+                            made_qdisc = Some(ifi);
+                        }
                         let nl = NlOptions {
                             priority: 1,
                             handle: 1,
@@ -587,7 +626,10 @@ pub fn attach(h: usize, target: Target, flags: u32) -> i32 {
     });
     match r {
         Ok(a) => {
-            with(|s| s.attached[h] = Some(a));
+            with(|s| {
+                s.attached[h] = Some(a);
+                s.qdisc[h] = made_qdisc;
+            });
             0
         }
         Err(e) => {
@@ -621,7 +663,67 @@ pub fn detach(h: usize) {
             (Attached::KProbe(l), Program::KProbe(x)) => x.detach(l),
             _ => Ok(()),
         };
+        if let Some(ifi) = s.qdisc[h].take() {
+            del_clsact(ifi);
+        }
     });
+}
+
+/// Remove the clsact qdisc of interface `ifi` (RTM_DELQDISC), as libbpf's
+/// `bpf_tc_hook_destroy`; aya has no call for it.
+fn del_clsact(ifi: u32) {
+    #[repr(C)]
+    struct Req {
+        // struct nlmsghdr
+        len: u32,
+        ty: u16,
+        flags: u16,
+        seq: u32,
+        pid: u32,
+        // struct tcmsg
+        family: u8,
+        pad1: u8,
+        pad2: u16,
+        ifindex: i32,
+        handle: u32,
+        parent: u32,
+        info: u32,
+    }
+    let req = Req {
+        len: std::mem::size_of::<Req>() as u32,
+        ty: libc::RTM_DELQDISC,
+        flags: (libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16,
+        seq: 1,
+        pid: 0,
+        family: libc::AF_UNSPEC as u8,
+        pad1: 0,
+        pad2: 0,
+        ifindex: ifi as i32,
+        handle: 0xffff_0000,
+        parent: 0xffff_fff1, // TC_H_CLSACT
+        info: 0,
+    };
+    // SAFETY: a netlink socket, a request of its own size, an ack read
+    // into a local buffer, the socket closed.
+    unsafe {
+        let fd = libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        );
+        if fd < 0 {
+            return;
+        }
+        libc::send(
+            fd,
+            &req as *const Req as *const libc::c_void,
+            std::mem::size_of::<Req>(),
+            0,
+        );
+        let mut buf = [0u8; 1024];
+        libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0);
+        libc::close(fd);
+    }
 }
 
 /// Detach everything, close the object: at return, exit and signals.
