@@ -78,13 +78,15 @@
 //! * [`Analysis::tail_call_slots`]: which program is in which slot of the
 //!   tail-call program array.
 
+#![warn(missing_docs)]
+
 use serde::{Deserialize, Serialize};
 
 pub mod helpers;
 pub use helpers::{helper, helper_named, Helper, HelperId, HelperType, ProgramTypes, HELPERS};
 
 /// Version of this schema. Bump on any change a backend could notice.
-pub const IR_VERSION: u32 = 6;
+pub const IR_VERSION: u32 = 7;
 
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {
@@ -92,6 +94,7 @@ macro_rules! id {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub struct $name(pub u32);
         impl $name {
+            /// The id as a `usize`, to index its table.
             pub fn index(self) -> usize {
                 self.0 as usize
             }
@@ -143,6 +146,7 @@ impl FileId {
     /// The file given to ksc.
     pub const MAIN: FileId = FileId(0);
 
+    /// The id as a `usize`, to index the [`SourceMap`].
     pub fn index(self) -> usize {
         self.0 as usize
     }
@@ -160,8 +164,11 @@ impl FileId {
 #[cfg_attr(feature = "abi_stable", derive(abi_stable::StableAbi))]
 #[repr(C)]
 pub struct Span {
+    /// The file the range is in.
     pub file: FileId,
+    /// Byte offset of the first byte covered.
     pub start: u32,
+    /// Byte offset just past the last byte covered (`start` when empty).
     pub end: u32,
 }
 
@@ -185,10 +192,12 @@ impl Span {
         }
     }
 
+    /// Bytes covered (0 for an empty or inverted span).
     pub fn len(self) -> u32 {
         self.end.saturating_sub(self.start)
     }
 
+    /// Covers no byte (a point, such as an insertion position).
     pub fn is_empty(self) -> bool {
         self.end <= self.start
     }
@@ -204,6 +213,7 @@ impl Span {
 pub struct SourceFile {
     /// The path as given to ksc (or as included).
     pub name: String,
+    /// The whole text of the file, as read (UTF-8).
     pub text: String,
     #[serde(skip)]
     line_starts: Vec<u32>,
@@ -223,6 +233,7 @@ impl From<SourceFileText> for SourceFile {
 }
 
 impl SourceFile {
+    /// A file of this name and text, with its line starts computed.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
         let text = text.into();
         let line_starts = std::iter::once(0)
@@ -276,6 +287,7 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// A map with no files yet.
     pub fn new() -> SourceMap {
         SourceMap::default()
     }
@@ -293,6 +305,7 @@ impl SourceMap {
         FileId(self.files.len() as u32 - 1)
     }
 
+    /// The file with this id; `None` for an id this map did not give.
     pub fn get(&self, file: FileId) -> Option<&SourceFile> {
         self.files.get(file.index())
     }
@@ -305,10 +318,12 @@ impl SourceMap {
             .map(|(i, f)| (FileId(i as u32), f))
     }
 
+    /// The number of files (the next [`FileId`] [`SourceMap::add`] gives).
     pub fn len(&self) -> usize {
         self.files.len()
     }
 
+    /// No file was added.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
@@ -335,6 +350,8 @@ impl SourceMap {
 /// A whole compiled KernelScript file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Module {
+    /// The schema version it was written with: [`IR_VERSION`]
+    /// ([`Module::from_ron`] refuses any other).
     pub version: u32,
     /// Project name (the source file's stem): names output files and the
     /// pin directory `/sys/fs/bpf/<name>/`.
@@ -344,11 +361,17 @@ pub struct Module {
     /// The source files, indexed by the [`FileId`] of every [`Span`]:
     /// names and texts, for line numbers and quoting the source.
     pub files: SourceMap,
+    /// The type table, indexed by [`TypeId`].
     pub types: Vec<TypeDef>,
+    /// The BPF maps the program declares, indexed by [`MapId`].
     pub maps: Vec<Map>,
+    /// The global variables, indexed by [`GlobalId`].
     pub globals: Vec<Global>,
+    /// The `config` blocks, indexed by [`ConfigId`].
     pub configs: Vec<Config>,
+    /// Every function of every domain, indexed by [`FnId`].
     pub functions: Vec<Function>,
+    /// The `@struct_ops` impl blocks, indexed by [`StructOpsId`].
     pub struct_ops: Vec<StructOps>,
     /// The userspace entry point.
     pub main: Option<FnId>,
@@ -359,10 +382,12 @@ pub struct Module {
 }
 
 impl Module {
+    /// The type `id` names (panics on an id not from this module).
     pub fn ty(&self, id: TypeId) -> &TypeDef {
         &self.types[id.index()]
     }
 
+    /// The function `id` names (panics on an id not from this module).
     pub fn function(&self, id: FnId) -> &Function {
         &self.functions[id.index()]
     }
@@ -475,27 +500,42 @@ pub struct PointerTargets {
 
 // ------------------------------------------------------------------ types
 
+/// One entry of the type table ([`Module::types`]): what the type is and
+/// its C layout. Structural types are interned (one [`TypeId`] each);
+/// every struct and enum declaration is its own entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TypeDef {
+    /// What the type is.
     pub kind: TypeKind,
     /// Size in bytes as laid out in C (0 for `void` and function types).
     pub size: u32,
+    /// Alignment in bytes as laid out in C (at least 1).
     pub align: u32,
 }
 
+/// A fixed-width integer type; C backends write it as `__u8` ... `__s64`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum IntType {
+    /// `u8`: unsigned, 8 bits.
     U8,
+    /// `u16`: unsigned, 16 bits.
     U16,
+    /// `u32`: unsigned, 32 bits.
     U32,
+    /// `u64`: unsigned, 64 bits.
     U64,
+    /// `i8`: two's complement, 8 bits.
     I8,
+    /// `i16`: two's complement, 16 bits.
     I16,
+    /// `i32`: two's complement, 32 bits.
     I32,
+    /// `i64`: two's complement, 64 bits.
     I64,
 }
 
 impl IntType {
+    /// Width in bits: 8, 16, 32 or 64.
     pub fn bits(self) -> u32 {
         match self {
             IntType::U8 | IntType::I8 => 8,
@@ -505,6 +545,7 @@ impl IntType {
         }
     }
 
+    /// One of `i8` ... `i64` (two's complement)?
     pub fn signed(self) -> bool {
         matches!(
             self,
@@ -512,6 +553,7 @@ impl IntType {
         )
     }
 
+    /// The KernelScript spelling (`u32`), for messages.
     pub fn name(self) -> &'static str {
         match self {
             IntType::U8 => "u8",
@@ -536,20 +578,29 @@ impl IntType {
     }
 }
 
+/// What a type is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum TypeKind {
+    /// No value: the return type of functions that return nothing, and
+    /// the pointee of `*void`.
     Void,
+    /// `bool`: one byte, 0 or 1.
     Bool,
     /// One byte of text.
     Char,
+    /// An integer of the given width and signedness.
     Int(IntType),
     /// `str(N)`: N bytes of text, NUL-terminated when shorter.
     Str(u32),
+    /// `*T`: the address of a `T` (8 bytes).
     Pointer(TypeId),
+    /// `[T; N]`: N elements of type `T`, laid out back to back.
     Array(TypeId, u32),
     /// `[T]` behind a pointer: elements of unknown count.
     Slice(TypeId),
+    /// A struct declaration, with its fields and layout.
     Struct(StructDef),
+    /// An enum declaration, with its variants' values.
     Enum(EnumDef),
     /// A function pointer type.
     Function(FnSig),
@@ -591,45 +642,95 @@ pub enum StructOrigin {
     /// A struct of the test harness (`XdpTestContext`, what `test()` takes):
     /// userspace only, never in eBPF code.
     TestHarness,
+    /// A tracepoint context (`trace_event_raw_*`, `trace_entry`) from BTF:
+    /// a kernel struct read with plain loads at its fixed offsets (the
+    /// verifier refuses the computed context pointers CO-RE array accesses
+    /// produce), so not relocated.
+    TracepointContext,
+    /// `pt_regs`, opaque to programs (probes get typed parameters): the
+    /// eBPF C writer declares the x86-64 layout when a probe needs it.
+    ProbeRegs,
+    /// A struct_ops type the program re-declares (`tcp_congestion_ops`, as
+    /// the spec's programs do): userspace uses the program's declaration;
+    /// eBPF code uses the kernel's layout (from BTF) instead.
+    StructOpsType,
 }
 
 impl StructOrigin {
     /// Provided by the kernel (its headers or its BTF), not by the program.
     pub fn is_kernel(self) -> bool {
-        matches!(self, StructOrigin::Kernel | StructOrigin::Uapi)
+        matches!(
+            self,
+            StructOrigin::Kernel
+                | StructOrigin::Uapi
+                | StructOrigin::TracepointContext
+                | StructOrigin::ProbeRegs
+        )
     }
 }
 
+/// One field of a [`StructDef`]; [`ExprKind::Field`] and
+/// [`FieldInit`] name it by its index in [`StructDef::fields`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Field {
+    /// The field's name as declared (the C member name).
     pub name: String,
+    /// The field's type.
     pub ty: TypeId,
+    /// Offset in bytes from the start of the struct (the kernel's offset
+    /// for kernel structs).
     pub offset: u32,
 }
 
+/// An enum type: named integer constants stored as `repr`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnumDef {
+    /// The name as declared (`Color`, `xdp_action`).
     pub name: String,
+    /// The integer type a value is stored as (its size is the enum's).
     pub repr: IntType,
-    pub variants: Vec<(String, i64)>,
+    /// Variants in declaration order.
+    pub variants: Vec<EnumVariant>,
     /// Declared by the kernel headers (`xdp_action`).
     pub kernel: bool,
 }
 
+/// One variant of an [`EnumDef`]: its name and value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnumVariant {
+    /// The name as declared (`XDP_PASS`), also its name in C.
+    pub name: String,
+    /// Its integer value; in expressions the variant is a [`Value::Int`]
+    /// of the enum's type.
+    pub value: i64,
+}
+
+/// A function signature: the type of a function pointer
+/// ([`TypeKind::Function`]), and what [`Analysis::pointer_targets`] is
+/// keyed by.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FnSig {
+    /// Parameter types, in order.
     pub params: Vec<TypeId>,
+    /// Return type ([`TypeKind::Void`] when nothing is returned).
     pub ret: TypeId,
 }
 
 // ------------------------------------------------------------------ shared state
 
+/// The kind of a BPF map: its `BPF_MAP_TYPE_*`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MapKind {
+    /// `hash<K, V>`: `BPF_MAP_TYPE_HASH`.
     Hash,
+    /// `array<u32, V>`: `BPF_MAP_TYPE_ARRAY`, every index present (zeroed).
     Array,
+    /// `percpu_hash<K, V>`: `BPF_MAP_TYPE_PERCPU_HASH`, one value per CPU.
     PercpuHash,
+    /// `percpu_array<u32, V>`: `BPF_MAP_TYPE_PERCPU_ARRAY`, one value per CPU.
     PercpuArray,
+    /// `lru_hash<K, V>`: `BPF_MAP_TYPE_LRU_HASH`, evicting the least
+    /// recently used entry when full.
     LruHash,
     /// Ring buffer (`ringbuf<T>(bytes)`), for `reserve`/`submit` events.
     Ringbuf,
@@ -637,20 +738,30 @@ pub enum MapKind {
     ProgArray,
 }
 
+/// A BPF map declared by the program (`var m : hash<K, V>(1024)`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Map {
+    /// The name as declared: the C variable and the pinned file's name.
     pub name: String,
+    /// The map type.
     pub kind: MapKind,
+    /// Key type: `u32` for array maps; a placeholder `u32`, unused, for a
+    /// ring buffer.
     pub key: TypeId,
+    /// Value type (the event type for a ring buffer).
     pub value: TypeId,
+    /// Maximum number of entries; for a ring buffer its size in bytes (a
+    /// power of two, at least 4096).
     pub max_entries: u32,
     /// `@flags(...)`: the names as written and their combined value.
     pub flags: Vec<String>,
+    /// The `BPF_F_*` values of `flags`, or-ed together.
     pub flags_value: u32,
     /// Pinned under `/sys/fs/bpf/<module>/maps/<name>`.
     pub pinned: bool,
     /// Further `name = value` items of the declaration.
     pub extra: Vec<MapOption>,
+    /// The whole declaration.
     pub span: Span,
 }
 
@@ -666,12 +777,19 @@ pub struct MapOption {
 /// A constant value (initialisers, defaults, folded constants).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Value {
+    /// A value of a signed integer type or of an enum.
     Int(i64),
+    /// A value of an unsigned integer type.
     UInt(u64),
+    /// `true` or `false`.
     Bool(bool),
+    /// A character, by its byte.
     Char(u8),
+    /// Text (without its terminating NUL), of a `str(N)` or a pointer to text.
     Str(String),
+    /// The null pointer.
     Null,
+    /// Array elements, in index order.
     Array(Vec<Value>),
     /// `[v; n]`
     Repeat(Box<Value>, u32),
@@ -681,6 +799,7 @@ pub enum Value {
     Zero,
 }
 
+/// Who sees a global variable and where it lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GlobalVisibility {
     /// Shared with userspace (in the skeleton).
@@ -691,29 +810,50 @@ pub enum GlobalVisibility {
     Pinned,
 }
 
+/// A global variable of the eBPF side (`var x: u32 = 0`), read and
+/// written by eBPF code and, unless local, by userspace through the
+/// skeleton.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Global {
+    /// The name as declared (also its C name and skeleton field).
     pub name: String,
+    /// Its type (declared, or inferred from the initial value).
     pub ty: TypeId,
+    /// Initial value, folded to a constant; `None`: zero.
     pub init: Option<Value>,
+    /// Shared, local or pinned.
     pub visibility: GlobalVisibility,
+    /// The whole declaration.
     pub span: Span,
 }
 
+/// A `config name { ... }` block: settings userspace writes after loading
+/// and eBPF code reads (`name.field`); C backends keep it in the
+/// `.data.config_<name>` section as a `struct config_<name>`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
+    /// The block's name.
     pub name: String,
+    /// Fields in declaration order; [`ExprKind::ConfigField`] indexes them.
     pub fields: Vec<ConfigField>,
+    /// The block's name in the declaration.
     pub span: Span,
 }
 
+/// One setting of a [`Config`] block.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConfigField {
+    /// The name as declared.
     pub name: String,
+    /// Its type.
     pub ty: TypeId,
+    /// The value before userspace sets it, folded; `None`: zero.
     pub default: Option<Value>,
 }
 
+/// A `@struct_ops` impl block: a kernel ops table (`tcp_congestion_ops`)
+/// the program fills with eBPF functions and values, registered from
+/// userspace with `register`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StructOps {
     /// The impl block's name (what `register` takes).
@@ -725,6 +865,7 @@ pub struct StructOps {
     /// Non-function fields (`name: "x"`). `name` defaults to the impl
     /// block's name.
     pub fields: Vec<StructOpsField>,
+    /// The whole impl block.
     pub span: Span,
 }
 
@@ -761,23 +902,37 @@ pub enum Domain {
     Userspace,
 }
 
+/// The kind of an eBPF program: where the kernel runs it and which
+/// section (`SEC("...")`) a C backend puts it in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ProgramType {
+    /// `@xdp`: runs on each packet a network device receives, before the
+    /// kernel's stack (`SEC("xdp")`).
     Xdp,
+    /// `@tc("ingress")` / `@tc("egress")`: a traffic-control classifier
+    /// (`SEC("tc")`).
     Tc {
+        /// Attached on the ingress hook; `false`: egress.
         ingress: bool,
     },
+    /// `@tracepoint("category/event")` (`SEC("tracepoint/category/event")`).
     Tracepoint {
+        /// The tracepoint's subsystem (`syscalls`, `sched`).
         category: String,
+        /// The event in it (`sys_enter_openat`).
         event: String,
     },
     /// `@probe("f")` (offset `None`: function entry, typed parameters) or
     /// `@probe("f+N")` (a kprobe at an instruction offset).
     Probe {
+        /// The kernel function probed.
         function: String,
+        /// Byte offset into the function; `None`: its entry.
         offset: Option<u64>,
     },
+    /// `@lsm("hook")`: a BPF LSM program (`SEC("lsm/hook")`).
     Lsm {
+        /// The LSM hook's name (`file_open`).
         hook: String,
     },
     /// A member function of a `@struct_ops` impl block.
@@ -789,6 +944,8 @@ pub enum ProgramType {
     },
 }
 
+/// What a function is, from its attribute; with [`Domain`] it decides how
+/// a backend writes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum FnKind {
     /// An eBPF program entry point.
@@ -803,302 +960,611 @@ pub enum FnKind {
     /// re-declares a BPF helper (`extern bpf_ktime_get_ns() -> u64`),
     /// `helper` names it: the helper headers declare it, so a C backend
     /// declares nothing (calls still go through [`Callee::Function`]).
-    Extern { helper: Option<HelperId> },
+    Extern {
+        /// The BPF helper this declaration re-declares, if any.
+        helper: Option<HelperId>,
+    },
     /// A plain userspace function (`main` included).
     Userspace,
-    /// `@test`
+    /// `@test`: a userspace test, run by `ksc test` instead of `main`.
     Test,
 }
 
+/// A parameter or local variable of a [`Function`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Local {
+    /// The name as written (`__match` for the midend's `match` temporary);
+    /// shadowing may repeat it within a function, so backends make their
+    /// own names unique.
     pub name: String,
+    /// Its type.
     pub ty: TypeId,
+    /// Where it is declared (its name).
     pub span: Span,
 }
 
+/// A function of any kind and domain, with its locals and lowered body
+/// (empty for an `extern`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Function {
+    /// The name as declared: the C function (or program) name.
     pub name: String,
+    /// Program, helper, kfunc, extern, userspace function or test.
     pub kind: FnKind,
+    /// Where it runs, from its kind.
     pub domain: Domain,
     /// Parameters are the first `params` locals.
     pub params: u32,
+    /// Return type ([`TypeKind::Void`] when nothing is returned).
     pub ret: TypeId,
     /// The named return value's local, if the function has one.
     pub ret_local: Option<LocalId>,
+    /// Every local, indexed by [`LocalId`]: the parameters, then the
+    /// variables of the body (the named return value included).
     pub locals: Vec<Local>,
+    /// The statements of the body, lowered.
     pub body: Block,
+    /// The whole declaration.
     pub span: Span,
 }
 
 impl Function {
+    /// The parameters' [`LocalId`]s, in order.
     pub fn param_ids(&self) -> impl Iterator<Item = LocalId> {
         (0..self.params).map(LocalId)
     }
 }
 
+/// A sequence of statements: a scope for the locals it declares.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Block {
+    /// Statements in execution order.
     pub stmts: Vec<Stmt>,
 }
 
+/// A statement and where it is in the source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stmt {
+    /// What the statement does.
     pub kind: StmtKind,
+    /// The whole statement.
     pub span: Span,
 }
 
+/// What a statement does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum StmtKind {
     /// Declare a local, optionally initialised (otherwise zeroed).
     Let {
+        /// The local declared.
         local: LocalId,
+        /// Its initial value, of the local's type.
         init: Option<Expr>,
     },
     /// `place = value`; `place` is a local, global, config field, field,
     /// index or dereference.
     Assign {
+        /// Where the value is stored.
         place: Expr,
+        /// The value stored, of the place's type.
         value: Expr,
     },
     /// `place op= value` on a place that is not a map entry.
     CompoundAssign {
+        /// The place read and written (evaluated once).
         place: Expr,
+        /// The arithmetic or bitwise operator applied.
         op: BinOp,
+        /// The right operand.
         value: Expr,
     },
     /// `m[k] = v`
     MapUpdate {
+        /// `MapId` of the map this statement updates.
         map: MapId,
+        /// The key, of the map's key type.
         key: Expr,
+        /// The value stored, of the map's value type.
         value: Expr,
     },
     /// `m[k] op= v` or `m[k].f op= v` (`path`: field indices into the
     /// value): one lookup; updated in place when present, inserted from
     /// zero when absent.
     MapCompound {
+        /// The map updated.
         map: MapId,
+        /// The entry's key, of the map's key type.
         key: Expr,
+        /// Field indices from the value to the place updated; empty: the
+        /// value itself.
         path: Vec<u32>,
+        /// The arithmetic or bitwise operator applied.
         op: BinOp,
+        /// The right operand, of the updated place's type.
         value: Expr,
     },
     /// `delete m[k]`
     MapDelete {
+        /// The map the entry is removed from.
         map: MapId,
+        /// The key, of the map's key type.
         key: Expr,
     },
+    /// An expression evaluated for its effect (a call); its value is dropped.
     Expr(Expr),
+    /// `if (cond) { then } else { els }`.
     If {
+        /// The condition: a `bool`, an integer or a pointer (true when not
+        /// zero or null).
         cond: Expr,
+        /// Run when `cond` holds.
         then: Block,
+        /// Run otherwise; empty without `else`.
         els: Block,
     },
     /// `for (var in start..end)`: `end` excluded.
     ForRange {
+        /// The loop variable, of the bounds' integer type.
         var: LocalId,
+        /// The first value of `var`.
         start: Expr,
+        /// The bound `var` stays below.
         end: Expr,
+        /// Run once per value of `var`.
         body: Block,
     },
-    /// `for (key, value) in map`
+    /// `for (key, value) in map` (userspace only).
     ForEach {
+        /// The map whose entries are visited.
         map: MapId,
+        /// Local receiving each entry's key, of the map's key type.
         key: LocalId,
+        /// Local receiving a copy of the entry's value, of the map's value type.
         value: LocalId,
+        /// Run once per entry.
         body: Block,
     },
+    /// `while (cond) { body }`.
     While {
+        /// Tested before each iteration, as in [`StmtKind::If`].
         cond: Expr,
+        /// The loop body.
         body: Block,
     },
+    /// `loop { body }`: runs until a `break`, `return` or `throw`.
     Loop {
+        /// The loop body.
         body: Block,
     },
+    /// Leave the innermost loop.
     Break,
+    /// Go to the next iteration of the innermost loop.
     Continue,
+    /// Leave the function (after its deferred blocks), with its value
+    /// unless the function returns `void`.
     Return(Option<Expr>),
     /// `return target(ctx)` between programs of one type: the program is
     /// replaced by `target` (slot `Analysis::tail_call_slots[slot]`). If the
     /// tail call fails, `fallback` is returned.
     TailCall {
+        /// The program tail-called.
         target: FnId,
+        /// Its index in [`Analysis::tail_call_slots`] (and the program array).
         slot: u32,
+        /// The context passed on: the calling program's context parameter
+        /// (local 0).
         ctx: Expr,
+        /// Returned when the tail call fails, of the program's return type: a
+        /// fail-safe constant the midend picks (`XDP_ABORTED` for XDP,
+        /// `TC_ACT_SHOT` for TC, else 0).
         fallback: Expr,
     },
+    /// `throw code`: an integer error code, caught by the innermost
+    /// matching [`StmtKind::Try`] (see the crate docs).
     Throw(Expr),
+    /// `try { body } catch ...`.
     Try {
+        /// The statements whose throws are caught.
         body: Block,
+        /// The handlers, tried in order; the first that matches runs.
         catches: Vec<Catch>,
     },
+    /// `defer { ... }`: a block run when the function exits, deferred
+    /// blocks last-in first-out (see the crate docs).
     Defer(Block),
+    /// `{ ... }`: a nested scope.
     Block(Block),
 }
 
+/// One `catch` clause of a [`StmtKind::Try`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Catch {
     /// `None` for `catch _`.
     pub value: Option<i64>,
+    /// Run when a thrown code matches `value`.
     pub body: Block,
 }
 
+/// A binary operator of [`ExprKind::Binary`], [`StmtKind::CompoundAssign`]
+/// and [`StmtKind::MapCompound`]. Arithmetic keeps the operands' integer
+/// type and wraps at its width; comparisons and `&&`/`||` give `bool`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BinOp {
+    /// `+`: integer addition, or a pointer plus an element count.
     Add,
+    /// `-`: integer subtraction, a pointer minus an element count, or the
+    /// element count between two pointers.
     Sub,
+    /// `*`: integer multiplication.
     Mul,
+    /// `/`: integer division, truncating toward zero.
     Div,
+    /// `%`: remainder of [`BinOp::Div`], with the dividend's sign.
     Rem,
+    /// `&`: bitwise and.
     BitAnd,
+    /// `|`: bitwise or.
     BitOr,
+    /// `^`: bitwise exclusive or.
     BitXor,
+    /// `<<`: left shift, keeping the left operand's type.
     Shl,
+    /// `>>`: right shift, arithmetic on signed types, logical on unsigned.
     Shr,
+    /// `==`: equal (integers, bools, pointers, or the text of two `str`s).
     Eq,
+    /// `!=`: not equal, as [`BinOp::Eq`].
     Ne,
+    /// `<`: less than.
     Lt,
+    /// `<=`: less than or equal.
     Le,
+    /// `>`: greater than.
     Gt,
+    /// `>=`: greater than or equal.
     Ge,
+    /// `&&`: logical and; `rhs` is evaluated only when `lhs` holds.
     And,
+    /// `||`: logical or; `rhs` is evaluated only when `lhs` does not hold.
     Or,
 }
 
+/// A unary operator of [`ExprKind::Unary`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum UnOp {
+    /// `!`: logical not, a `bool`.
     Not,
+    /// `-`: two's complement negation, in the operand's type.
     Neg,
+    /// `~`: bitwise complement, in the operand's type.
     BitNot,
 }
 
+/// An expression: what it computes, its type and where it is written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Expr {
+    /// What it computes.
     pub kind: ExprKind,
+    /// The type of its value, after the midend's conversions (explicit as
+    /// [`ExprKind::Cast`]s).
     pub ty: TypeId,
+    /// The source of the expression.
     pub span: Span,
 }
 
+/// What an [`ExprKind::Call`] calls.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Callee {
+    /// A function of the module (never a program: those are tail-called or
+    /// loaded), called directly.
     Function(FnId),
     /// A BPF helper (`bpf_ktime_get_ns`), by its number; [`helper`] gives
     /// its name and signature.
     BpfHelper(HelperId),
+    /// A function built into the language (`load`, `htons`, ...).
     Builtin(Builtin),
     /// Through a function pointer.
     Pointer(Box<Expr>),
 }
 
+/// A function built into the language. `Load`, `Attach`, `Detach`,
+/// `Register`, `Test` and `Sleep` exist in userspace only; the byte-order
+/// conversions everywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Builtin {
-    /// `print(fmt, args...)`: one line (bpf_printk in eBPF).
-    Print,
+    /// `load(prog)`: load an eBPF program into the kernel; gives its
+    /// [`TypeKind::ProgramHandle`].
     Load,
+    /// `attach(handle, target, flags)`: attach a loaded program to its
+    /// target (an interface, function or tracepoint name, or an interface
+    /// index); gives 0 or an error (`i32`).
     Attach,
+    /// `detach(handle)`: detach a program attached with `attach`.
     Detach,
+    /// `register(impl)`: register a `@struct_ops` impl block with the
+    /// kernel; gives 0 or an error (`i32`).
     Register,
+    /// `test(prog, XdpTestContext { .. })`, in `@test` functions: run the
+    /// program once in the kernel (`BPF_PROG_TEST_RUN`); gives its result.
     Test,
+    /// `sleep(ms)`: pause for a `u32` number of milliseconds.
     Sleep,
-    /// Byte order: host to network and back.
+    /// `htons(x)`: a `u16` from host to network (big-endian) byte order.
     Htons,
+    /// `ntohs(x)`: a `u16` from network to host byte order.
     Ntohs,
+    /// `htonl(x)`: a `u32` from host to network byte order.
     Htonl,
+    /// `ntohl(x)`: a `u32` from network to host byte order.
     Ntohl,
 }
 
+/// One field of a [`ExprKind::StructLit`]: its index in the struct and value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldInit {
+    /// Index into the struct's [`StructDef::fields`].
+    pub field: u32,
+    /// The field's value, of the field's type.
+    pub value: Expr,
+}
+
+/// One arm of a [`ExprKind::Switch`]: taken when the scrutinee equals `value`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SwitchArm {
+    /// The constant compared with the scrutinee (an integer or enum value).
+    pub value: i64,
+    /// The `match` expression's value when this arm is taken.
+    pub result: Expr,
+}
+
+/// A piece of a [`ExprKind::Print`] line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FormatSegment {
+    /// Text as it prints (`%%` already turned into `%`; escapes decoded).
+    Text(String),
+    /// `values[value]`, shown as `conv` says, padded as `spec` says.
+    Value {
+        /// Index into the `print`'s `values`.
+        value: u32,
+        /// How the value is shown.
+        conv: FormatConv,
+        /// Flags, width and precision.
+        spec: FormatSpec,
+    },
+}
+
+/// How a value prints. The midend picks it from the user's conversion and
+/// the value's type; the writer picks the width modifier (`ll`) from the
+/// type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FormatConv {
+    /// Decimal of a signed integer (`%d`, `%i`, or a list-style value).
+    /// Also `bool` and enums, as `int`.
+    Signed,
+    /// Decimal of an unsigned integer (`%u`; `%d` of an unsigned value,
+    /// which would otherwise show large values as negative).
+    Unsigned,
+    /// `%x` / `%X`.
+    Hex {
+        /// `%X`: digits `A`-`F` in upper case.
+        upper: bool,
+    },
+    /// `%o`.
+    Octal,
+    /// `%c` of an integer, or a `char`: the character in userspace; eBPF
+    /// prints its code (bpf_printk before 5.13 has no `%c`).
+    Char,
+    /// Text: a `str(N)` (its bytes), a `u8`/`char` array or a pointer to
+    /// text, up to its NUL.
+    Str,
+    /// `%p`: an address.
+    Pointer,
+}
+
+/// printf's flags, width and precision of one conversion (`%-08.3d`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormatSpec {
+    /// `-`: pad on the right.
+    pub left: bool,
+    /// `+`: a sign on positive numbers too.
+    pub plus: bool,
+    /// ` `: a space where a `+` would go.
+    pub space: bool,
+    /// `#`: `0x` before hexadecimal, `0` before octal.
+    pub alternate: bool,
+    /// `0`: pad with zeros.
+    pub zero: bool,
+    /// Minimum width in characters, padded with spaces (or zeros).
+    pub width: Option<u32>,
+    /// `.N`: minimum digits of an integer; most bytes shown of text.
+    pub precision: Option<u32>,
+}
+
+impl FormatSpec {
+    /// The spec as printf writes it between `%` and the conversion.
+    pub fn printf(&self) -> String {
+        let mut s = String::new();
+        for (on, c) in [
+            (self.left, '-'),
+            (self.plus, '+'),
+            (self.space, ' '),
+            (self.alternate, '#'),
+            (self.zero, '0'),
+        ] {
+            if on {
+                s.push(c);
+            }
+        }
+        if let Some(w) = self.width {
+            s.push_str(&w.to_string());
+        }
+        if let Some(p) = self.precision {
+            s.push('.');
+            s.push_str(&p.to_string());
+        }
+        s
+    }
+}
+
+/// What an expression computes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ExprKind {
+    /// A constant (literal or folded), of the expression's type.
     Value(Value),
+    /// A local variable or parameter of the current function (also a place).
     Local(LocalId),
+    /// A global variable (also a place).
     Global(GlobalId),
-    /// `config.field`
-    ConfigField(ConfigId, u32),
+    /// `config.field`: field `field` of [`Module::configs`]`[config]`.
+    ConfigField {
+        /// The `config` block.
+        config: ConfigId,
+        /// Index into its [`Config::fields`].
+        field: u32,
+    },
     /// A function used as a value (function pointer, program reference).
     FnRef(FnId),
     /// A `@struct_ops` impl block used as a value.
     StructOpsRef(StructOpsId),
+    /// `op operand`.
     Unary {
+        /// The operator.
         op: UnOp,
+        /// The operand.
         operand: Box<Expr>,
     },
+    /// `lhs op rhs`, operands already converted to a common type. Pointer
+    /// arithmetic `p + n` scales by the pointee size as in C.
     Binary {
+        /// The operator.
         op: BinOp,
+        /// The left operand.
         lhs: Box<Expr>,
+        /// The right operand.
         rhs: Box<Expr>,
     },
-    /// Pointer arithmetic `p + n` scales by the pointee size as in C.
+    /// Conversion of the operand to the expression's type: between
+    /// integers, bools, enums and pointers (as in C), or a `str(N)` to a
+    /// longer `str(M)` (zero-filled).
     Cast(Box<Expr>),
+    /// A call; the expression's type is the callee's return type.
     Call {
+        /// What is called.
         callee: Callee,
+        /// The arguments, in parameter order.
         args: Vec<Expr>,
     },
     /// `base.field` (or `base->field` when `through_pointer`).
     Field {
+        /// The struct, or a pointer to it when `through_pointer`.
         base: Box<Expr>,
+        /// Index into the struct's [`StructDef::fields`].
         field: u32,
+        /// `base` is a pointer to the struct (`->`).
         through_pointer: bool,
     },
+    /// `base[index]`: an element of an array, a `char` of a `str(N)`, or
+    /// an element through a pointer.
     Index {
+        /// The array, string or pointer.
         base: Box<Expr>,
+        /// The element's index, an integer.
         index: Box<Expr>,
     },
+    /// `*p`: what the pointer points to (also a place).
     Deref(Box<Expr>),
+    /// `&x`: the address of a place.
     AddrOf(Box<Expr>),
     /// `m[k]` kept as a pointer (`var p = m[k]`): null when the key is absent.
     MapLookup {
+        /// The map looked up.
         map: MapId,
+        /// The key, of the map's key type.
         key: Box<Expr>,
     },
     /// `m[k]` used as a value (`m[k] + 1`, `m[k].f`): the value, or zero
     /// when the key is absent.
     MapRead {
+        /// The map read.
         map: MapId,
+        /// The key, of the map's key type.
         key: Box<Expr>,
     },
-    StructLit(Vec<(u32, Expr)>),
+    /// `S { a: x, b: y }`: the fields given (the rest are zero).
+    StructLit(Vec<FieldInit>),
+    /// `[a, b, c]`: the elements in index order.
     ArrayLit(Vec<Expr>),
+    /// `[value; count]`: an array of `count` copies of `value`.
     ArrayRepeat {
+        /// The element repeated.
         value: Box<Expr>,
+        /// Number of elements.
         count: u32,
     },
     /// `cond ? then : els`, `if (cond) { then } else { els }`
     Select {
+        /// The condition, as in [`StmtKind::If`].
         cond: Box<Expr>,
+        /// The value when `cond` holds (only it is evaluated).
         then: Box<Expr>,
+        /// The value otherwise (only it is evaluated).
         els: Box<Expr>,
     },
     /// `match`: the first arm whose value equals the scrutinee, else `default`.
     Switch {
+        /// The value matched, an integer or enum.
         scrutinee: Box<Expr>,
-        arms: Vec<(i64, Expr)>,
+        /// The arms, in source order.
+        arms: Vec<SwitchArm>,
+        /// The value when no arm matches (`_ =>`).
         default: Box<Expr>,
+    },
+    /// `print(...)`: one line of text and values. The midend has parsed
+    /// the format and chosen each value's conversion from its type, so a
+    /// backend writes the segments in order and parses nothing. The line
+    /// ends after the last segment (bpf_printk adds the newline itself;
+    /// userspace writers add `\n`). See docs/language.md, `print`.
+    Print {
+        /// The line's text and conversions, in order.
+        segments: Vec<FormatSegment>,
+        /// The values shown, in argument order; segments index them.
+        values: Vec<Expr>,
     },
     /// `a + b + ...` on strings into a `str(N)` of the expression's type.
     StrConcat(Vec<Expr>),
     /// `rb.reserve()`: a pointer to a new event in the ring buffer (null
     /// when full); `size` in bytes for `ringbuf<u8>`.
     RingbufReserve {
+        /// The ring buffer ([`MapKind::Ringbuf`]).
         map: MapId,
+        /// Bytes to reserve, for `ringbuf<u8>` only; `None`: one event of
+        /// the value type.
         size: Option<Box<Expr>>,
     },
     /// `rb.submit(p)` / `rb.discard(p)` of a reserved event.
     RingbufSubmit {
+        /// The ring buffer the event was reserved in.
         map: MapId,
+        /// The pointer [`ExprKind::RingbufReserve`] gave.
         ptr: Box<Expr>,
+        /// Drop the event instead of publishing it.
         discard: bool,
     },
     /// `rb.submit(value)`: copy an event into the ring buffer.
     RingbufOutput {
+        /// The ring buffer.
         map: MapId,
+        /// The event, of the map's value type.
         value: Box<Expr>,
     },
     /// Userspace `rb.read()` / `rb.read(ms)`: a pointer to the next event
     /// (valid until the next read of this ring buffer), or null when none
     /// arrived, waiting up to `timeout_ms` when given.
     RingbufRead {
+        /// The ring buffer read.
         map: MapId,
+        /// Longest wait for an event, in milliseconds; `None`: take only an
+        /// event already there.
         timeout_ms: Option<Box<Expr>>,
     },
 }
@@ -1125,8 +1591,10 @@ impl Expr {
                 args.iter().for_each(f);
             }
             K::MapLookup { key, .. } | K::MapRead { key, .. } => f(key),
-            K::StructLit(fields) => fields.iter().for_each(|(_, e)| f(e)),
-            K::ArrayLit(xs) | K::StrConcat(xs) => xs.iter().for_each(f),
+            K::StructLit(fields) => fields.iter().for_each(|x| f(&x.value)),
+            K::ArrayLit(xs) | K::StrConcat(xs) | K::Print { values: xs, .. } => {
+                xs.iter().for_each(f)
+            }
             K::ArrayRepeat { value, .. } => f(value),
             K::Select { cond, then, els } => {
                 f(cond);
@@ -1139,7 +1607,7 @@ impl Expr {
                 default,
             } => {
                 f(scrutinee);
-                arms.iter().for_each(|(_, e)| f(e));
+                arms.iter().for_each(|a| f(&a.result));
                 f(default);
             }
             K::RingbufReserve { size, .. } => {
@@ -1157,7 +1625,7 @@ impl Expr {
             K::Value(_)
             | K::Local(_)
             | K::Global(_)
-            | K::ConfigField(..)
+            | K::ConfigField { .. }
             | K::FnRef(_)
             | K::StructOpsRef(_) => {}
         }

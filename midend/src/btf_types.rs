@@ -101,9 +101,13 @@ impl<'a> Checker<'a> {
                         (f.name.clone(), ty, f.offset_bits / 8)
                     })
                     .collect();
-                let t =
-                    self.types
-                        .kernel_struct(&l.name, fields, l.size, ksc_ir::StructOrigin::Kernel);
+                // `trace_event_raw_*` and the `trace_entry` they start with.
+                let origin = if l.name.starts_with("trace_") {
+                    ksc_ir::StructOrigin::TracepointContext
+                } else {
+                    ksc_ir::StructOrigin::Kernel
+                };
+                let t = self.types.kernel_struct(&l.name, fields, l.size, origin);
                 if !l.name.is_empty() {
                     self.btf_types.insert(l.name.clone(), t);
                 }

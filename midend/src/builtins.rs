@@ -137,13 +137,12 @@ pub fn sk_buff(t: &mut Types) -> TypeId {
 
 /// `pt_regs` is opaque to programs: probes get typed parameters instead.
 pub fn pt_regs(t: &mut Types) -> TypeId {
-    t.kernel_struct("pt_regs", vec![], 168, StructOrigin::Kernel)
+    t.kernel_struct("pt_regs", vec![], 168, StructOrigin::ProbeRegs)
 }
 
 /// The language's own functions.
 pub fn builtin(name: &str) -> Option<Builtin> {
     Some(match name {
-        "print" => Builtin::Print,
         "load" => Builtin::Load,
         "attach" => Builtin::Attach,
         "detach" => Builtin::Detach,
@@ -160,5 +159,5 @@ pub fn builtin(name: &str) -> Option<Builtin> {
 
 /// Names a user may not redefine.
 pub fn reserved(name: &str) -> bool {
-    builtin(name).is_some() || ksc_ir::helper_named(name).is_some()
+    name == "print" || builtin(name).is_some() || ksc_ir::helper_named(name).is_some()
 }

@@ -190,6 +190,14 @@ impl Types {
         })
     }
 
+    /// Re-mark a struct's origin (a user struct found to be a struct_ops
+    /// type).
+    pub fn set_origin(&mut self, id: TypeId, origin: StructOrigin) {
+        if let TypeKind::Struct(s) = &mut self.defs[id.index()].kind {
+            s.origin = origin;
+        }
+    }
+
     pub fn set_struct_fields(
         &mut self,
         id: TypeId,
@@ -264,7 +272,10 @@ impl Types {
             kind: TypeKind::Enum(EnumDef {
                 name: name.into(),
                 repr,
-                variants,
+                variants: variants
+                    .into_iter()
+                    .map(|(name, value)| ksc_ir::EnumVariant { name, value })
+                    .collect(),
                 kernel,
             }),
             size,

@@ -775,6 +775,13 @@ fn helpers_are_checked_against_the_program_type() {
         3,
         "`bpf_get_current_comm` cannot be called from a `@xdp` program",
     );
+    // Re-declared with `extern` (the spec's fixture 24): the same helper,
+    // the same rule (6.1 and 6.12 refuse it: "unknown func").
+    assert_error(
+        "extern bpf_get_current_comm(buf: *u8, buf_size: u32) -> i32\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var c: u8[16]\n    bpf_get_current_comm(&c[0], 16)\n    return XDP_PASS\n}\n",
+        4,
+        "`bpf_get_current_comm` cannot be called from a `@xdp` program",
+    );
     // Through a `@helper` the program calls: the error is at the call of
     // the BPF helper, the program is named.
     let src = "@helper fn pull(ctx: *__sk_buff) -> i32 {\n    return bpf_skb_pull_data(ctx, 14)\n}\n@tc(\"ingress\") fn ok(ctx: *__sk_buff) -> i32 {\n    pull(ctx)\n    return TC_ACT_OK\n}\n@probe(\"vfs_read\") fn bad(ctx: *__sk_buff) -> i32 {\n    return pull(ctx)\n}\n";

@@ -12,7 +12,7 @@
 use ksc_frontend::ast::{self, ExprKind as AE, ItemKind};
 use ksc_frontend::Span;
 use ksc_ir as ir;
-use ksc_ir::{Domain, FnId, FnKind, ProgramType, TypeId, TypeKind, Value};
+use ksc_ir::{Domain, FnId, FnKind, ProgramType, StructOrigin, TypeId, TypeKind, Value};
 
 use crate::btf_types::btf_size;
 use crate::checker::{suggest, Checker, FnInfo, Sym, SymInfo};
@@ -532,6 +532,17 @@ impl<'a> Checker<'a> {
         };
         let index = self.struct_ops.len() as u32;
         self.impl_names.push(i.name.name.clone());
+        // The program's own declaration of the ops struct, if any: eBPF
+        // code uses the kernel's.
+        if let Some(Sym::Type(t)) = self.syms.get(&ops_type).map(|s| s.sym) {
+            if self
+                .types
+                .struct_def(t)
+                .is_some_and(|s| s.origin == StructOrigin::User)
+            {
+                self.types.set_origin(t, StructOrigin::StructOpsType);
+            }
+        }
         // The kernel's struct: members are checked against it (BTF).
         let layout = if ops_type.is_empty() {
             None

@@ -31,48 +31,6 @@ impl<'c, 'a> FnCx<'c, 'a> {
         }
         let void = self.c.types.void;
         let (params, ret): (Vec<TypeId>, TypeId) = match b {
-            Builtin::Print => {
-                let mut out = Vec::new();
-                for (i, a) in args.iter().enumerate() {
-                    let x = self.expr(a, None);
-                    if i == 0
-                        && !matches!(self.t().kind(x.ty), TypeKind::Str(_))
-                        && !self.t().is_error(x.ty)
-                    {
-                        self.c
-                            .error(a.span, "`print` starts with a string: `print(\"x=%d\", x)`");
-                    }
-                    let text_array = matches!(self.t().kind(x.ty), TypeKind::Array(e, _) if matches!(self.t().kind(*e), TypeKind::Char | TypeKind::Int(IntType::U8)));
-                    if !text_array
-                        && matches!(
-                            self.t().kind(x.ty),
-                            TypeKind::Struct(_) | TypeKind::Array(..) | TypeKind::Void
-                        )
-                        && !self.t().is_error(x.ty)
-                    {
-                        self.c
-                            .error(
-                                a.span,
-                                format!("`print` cannot format a `{}`", self.t().display(x.ty)),
-                            )
-                            .help = Some("print its fields".into());
-                    }
-                    out.push(x);
-                }
-                self.check_print_format(&out, args, span);
-                if self.ebpf() && out.len() > 4 {
-                    self.c.error(span, format!("`print` in eBPF takes at most 3 values after the format; this has {}", out.len() - 1)).help =
-                        Some("bpf_printk formats at most 3 values: split the line into several `print` calls".into());
-                }
-                return self.mk(
-                    ir::ExprKind::Call {
-                        callee: Callee::Builtin(b),
-                        args: out,
-                    },
-                    void,
-                    span,
-                );
-            }
             Builtin::Load => {
                 let pr = self.c.types.program_ref();
                 let ph = self.c.types.program_handle();
@@ -181,29 +139,110 @@ impl<'c, 'a> FnCx<'c, 'a> {
         )
     }
 
-    /// `print("fmt", values...)` with conversions: as many values as
-    /// conversions, each of a kind its conversion formats. (Without any
-    /// conversion the values are printed after the text: DECISIONS.md.)
-    fn check_print_format(&mut self, out: &[ir::Expr], args: &[ast::Expr], span: Span) {
-        let Some(ir::ExprKind::Value(Value::Str(fmt))) = out.first().map(|e| &e.kind) else {
-            return;
+    /// `print("fmt", values...)`: the values checked, the format parsed
+    /// into [`ir::FormatSegment`]s with each value's conversion chosen from
+    /// its type (docs/language.md, `print`). With conversions there is one
+    /// value per conversion, of a kind it formats; without any, the values
+    /// follow the text.
+    pub(super) fn lower_print(&mut self, args: &[ast::Expr], span: Span) -> ir::Expr {
+        let void = self.c.types.void;
+        let mut out = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            let x = self.expr(a, None);
+            if i == 0
+                && !matches!(self.t().kind(x.ty), TypeKind::Str(_))
+                && !self.t().is_error(x.ty)
+            {
+                self.c
+                    .error(a.span, "`print` starts with a string: `print(\"x=%d\", x)`");
+            }
+            let text_array = matches!(self.t().kind(x.ty), TypeKind::Array(e, _) if matches!(self.t().kind(*e), TypeKind::Char | TypeKind::Int(IntType::U8)));
+            if !text_array
+                && matches!(
+                    self.t().kind(x.ty),
+                    TypeKind::Struct(_) | TypeKind::Array(..) | TypeKind::Void
+                )
+                && !self.t().is_error(x.ty)
+            {
+                self.c
+                    .error(
+                        a.span,
+                        format!("`print` cannot format a `{}`", self.t().display(x.ty)),
+                    )
+                    .help = Some("print its fields".into());
+            }
+            out.push(x);
+        }
+        if self.ebpf() && out.len() > 4 {
+            self.c
+                .error(
+                    span,
+                    format!(
+                        "`print` in eBPF takes at most 3 values after the format; this has {}",
+                        out.len() - 1
+                    ),
+                )
+                .help = Some(
+                "bpf_printk formats at most 3 values: split the line into several `print` calls"
+                    .into(),
+            );
+        }
+        let mut it = out.into_iter();
+        let fmt = it.next();
+        let values: Vec<ir::Expr> = it.collect();
+        let segments = match fmt.as_ref().map(|e| &e.kind) {
+            Some(ir::ExprKind::Value(Value::Str(f))) => self.print_segments(f, &values, args, span),
+            _ => Vec::new(),
         };
-        let convs = match format_conversions(fmt) {
-            Ok(c) => c,
+        self.mk(ir::ExprKind::Print { segments, values }, void, span)
+    }
+
+    fn print_segments(
+        &mut self,
+        fmt: &str,
+        values: &[ir::Expr],
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Vec<ir::FormatSegment> {
+        let pieces = match parse_format(fmt) {
+            Ok(p) => p,
             Err(msg) => {
                 self.c.error(args[0].span, msg).help = Some(
                     "the conversions are %d %i %u %x %X %o %c %s %p (and %% for a percent sign)"
                         .into(),
                 );
-                return;
+                return Vec::new();
             }
         };
-        if convs.is_empty() {
-            return;
+        let convs = pieces
+            .iter()
+            .filter(|p| matches!(p, Piece::Conv(..)))
+            .count();
+        let mut segments = Vec::new();
+        if convs == 0 {
+            // List style: the values follow the text.
+            let text: String = pieces
+                .into_iter()
+                .map(|p| match p {
+                    Piece::Text(t) => t,
+                    Piece::Conv(..) => unreachable!(),
+                })
+                .collect();
+            if !text.is_empty() {
+                segments.push(ir::FormatSegment::Text(text));
+            }
+            for (i, v) in values.iter().enumerate() {
+                let conv = self.conversion(v, 'v');
+                segments.push(ir::FormatSegment::Value {
+                    value: i as u32,
+                    conv,
+                    spec: ir::FormatSpec::default(),
+                });
+            }
+            return segments;
         }
-        let values = &out[1..];
-        if convs.len() != values.len() {
-            let (n, m) = (convs.len(), values.len());
+        if convs != values.len() {
+            let (n, m) = (convs, values.len());
             self.c
                 .error(
                     span,
@@ -215,84 +254,178 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     ),
                 )
                 .help = Some("give one value per `%` conversion".into());
+            return Vec::new();
+        }
+        let mut vi = 0;
+        for p in pieces {
+            match p {
+                Piece::Text(t) => segments.push(ir::FormatSegment::Text(t)),
+                Piece::Conv(spec, conv) => {
+                    let v = &values[vi];
+                    self.check_conversion(conv, v, &args[vi + 1]);
+                    let mut c = self.conversion(v, conv);
+                    // `%+d` of a narrow unsigned value: the sign the user
+                    // asked for (it fits a signed 64-bit number).
+                    if (spec.plus || spec.space)
+                        && matches!(conv, 'd' | 'i')
+                        && matches!(self.t().kind(v.ty), TypeKind::Int(i) if i.bits() < 64)
+                    {
+                        c = ir::FormatConv::Signed;
+                    }
+                    segments.push(ir::FormatSegment::Value {
+                        value: vi as u32,
+                        conv: c,
+                        spec,
+                    });
+                    vi += 1;
+                }
+            }
+        }
+        segments
+    }
+
+    /// A value's conversion (`'v'`: list style, no conversion written).
+    fn conversion(&self, v: &ir::Expr, conv: char) -> ir::FormatConv {
+        use ir::FormatConv as F;
+        match self.t().kind(v.ty) {
+            TypeKind::Str(_) | TypeKind::Array(..) => F::Str,
+            TypeKind::Pointer(_) if conv == 's' => F::Str,
+            TypeKind::Pointer(_) => F::Pointer,
+            TypeKind::Char => F::Char,
+            TypeKind::Int(i) => match conv {
+                'c' => F::Char,
+                'x' => F::Hex { upper: false },
+                'X' => F::Hex { upper: true },
+                'o' => F::Octal,
+                'u' => F::Unsigned,
+                _ if i.signed() => F::Signed,
+                // An unsigned value printed with %d would show as negative.
+                _ => F::Unsigned,
+            },
+            _ => F::Signed,
+        }
+    }
+
+    /// The value fits its conversion (an integer for `%d`, text for `%s`).
+    fn check_conversion(&mut self, conv: char, v: &ir::Expr, a: &ast::Expr) {
+        if self.t().is_error(v.ty) {
             return;
         }
-        for ((conv, v), a) in convs.iter().zip(values).zip(&args[1..]) {
-            if self.t().is_error(v.ty) {
-                continue;
-            }
-            let kind = self.t().kind(v.ty).clone();
-            let texty = |t: &Self, e: TypeId| {
-                matches!(
-                    t.t().kind(e),
-                    TypeKind::Char | TypeKind::Int(IntType::U8 | IntType::I8)
+        let kind = self.t().kind(v.ty).clone();
+        let texty = |t: &Self, e: TypeId| {
+            matches!(
+                t.t().kind(e),
+                TypeKind::Char | TypeKind::Int(IntType::U8 | IntType::I8)
+            )
+        };
+        let integer = matches!(
+            kind,
+            TypeKind::Int(_) | TypeKind::Bool | TypeKind::Char | TypeKind::Enum(_)
+        );
+        let text = match kind {
+            TypeKind::Str(_) => true,
+            TypeKind::Array(e, _) | TypeKind::Pointer(e) => texty(self, e),
+            _ => false,
+        };
+        let pointer = matches!(kind, TypeKind::Pointer(_));
+        let (fits, wants) = match conv {
+            's' => (text, "a string (`str(N)`, a `u8`/`char` array or pointer)"),
+            'p' => (pointer, "a pointer"),
+            _ => (integer, "an integer"),
+        };
+        if !fits {
+            let found = self.t().display(v.ty);
+            self.c
+                .error(
+                    a.span,
+                    format!("`%{conv}` formats {wants}, but this is a `{found}`"),
                 )
-            };
-            let integer = matches!(
-                kind,
-                TypeKind::Int(_) | TypeKind::Bool | TypeKind::Char | TypeKind::Enum(_)
-            );
-            let text = match kind {
-                TypeKind::Str(_) => true,
-                TypeKind::Array(e, _) | TypeKind::Pointer(e) => texty(self, e),
-                _ => false,
-            };
-            let pointer = matches!(kind, TypeKind::Pointer(_));
-            let (fits, wants) = match conv {
-                's' => (text, "a string (`str(N)`, a `u8`/`char` array or pointer)"),
-                'p' => (pointer, "a pointer"),
-                _ => (integer, "an integer"),
-            };
-            if !fits {
-                let found = self.t().display(v.ty);
-                self.c
-                    .error(
-                        a.span,
-                        format!("`%{conv}` formats {wants}, but this is a `{found}`"),
-                    )
-                    .help = Some(if text {
-                    "use `%s` for text".into()
-                } else if integer {
-                    "use `%d` (or `%u`, `%x`) for integers".into()
-                } else {
-                    "choose the conversion for this value's type".into()
-                });
-            }
+                .help = Some(if text {
+                "use `%s` for text".into()
+            } else if integer {
+                "use `%d` (or `%u`, `%x`) for integers".into()
+            } else {
+                "choose the conversion for this value's type".into()
+            });
         }
     }
 }
 
-/// The conversions of a printf-style format (`d`, `s`, ...), skipping
-/// `%%`; flags, width, precision and length modifiers are allowed.
-fn format_conversions(fmt: &str) -> Result<Vec<char>, String> {
+/// A parsed printf-style format: text, and conversions with their spec.
+enum Piece {
+    Text(String),
+    Conv(ir::FormatSpec, char),
+}
+
+/// Parses a format: `%%` is a percent sign; flags, width, precision and
+/// length modifiers are allowed (the length is the value's own: the
+/// writer picks it from the type).
+fn parse_format(fmt: &str) -> Result<Vec<Piece>, String> {
     let mut out = Vec::new();
+    let mut text = String::new();
     let mut chars = fmt.chars().peekable();
     while let Some(c) = chars.next() {
         if c != '%' {
+            text.push(c);
             continue;
         }
-        let mut spec = String::from("%");
+        let mut written = String::from("%");
+        let mut spec = ir::FormatSpec::default();
+        let mut number: Option<u32> = None;
+        let mut in_precision = false;
+        let mut flags_done = false;
         loop {
             let Some(&n) = chars.peek() else {
-                return Err(format!("the format ends inside the conversion `{spec}`"));
+                return Err(format!("the format ends inside the conversion `{written}`"));
             };
             chars.next();
-            spec.push(n);
+            written.push(n);
             match n {
-                '%' if spec == "%%" => break,
-                '-' | '+' | ' ' | '#' | '0'..='9' | '.' | 'l' | 'h' | 'z' | 'j' | 't' => {}
+                '%' if written == "%%" => {
+                    text.push('%');
+                    break;
+                }
+                '-' | '+' | ' ' | '#' | '0' if !flags_done && number.is_none() => match n {
+                    '-' => spec.left = true,
+                    '+' => spec.plus = true,
+                    ' ' => spec.space = true,
+                    '#' => spec.alternate = true,
+                    _ => spec.zero = true,
+                },
+                '0'..='9' => {
+                    flags_done = true;
+                    let d = n.to_digit(10).unwrap_or(0);
+                    number = Some(number.unwrap_or(0).saturating_mul(10).saturating_add(d));
+                }
+                '.' if !in_precision => {
+                    flags_done = true;
+                    spec.width = number.take();
+                    in_precision = true;
+                }
+                'l' | 'h' | 'z' | 'j' | 't' => flags_done = true,
                 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'c' | 's' | 'p' => {
-                    out.push(n);
+                    if in_precision {
+                        spec.precision = Some(number.unwrap_or(0));
+                    } else {
+                        spec.width = number;
+                    }
+                    if !text.is_empty() {
+                        out.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    out.push(Piece::Conv(spec, n));
                     break;
                 }
                 'f' | 'e' | 'g' | 'E' | 'G' | 'a' => {
                     return Err(format!(
-                        "`{spec}` formats a floating-point number; KernelScript has none"
+                        "`{written}` formats a floating-point number; KernelScript has none"
                     ))
                 }
-                _ => return Err(format!("`{spec}` is not a conversion `print` knows")),
+                _ => return Err(format!("`{written}` is not a conversion `print` knows")),
             }
         }
+    }
+    if !text.is_empty() {
+        out.push(Piece::Text(text));
     }
     Ok(out)
 }

@@ -66,6 +66,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 self.err_expr(span)
             }
             None => {
+                if id.name == "print" {
+                    return self.lower_print(args, span);
+                }
                 if let Some(b) = builtins::builtin(&id.name) {
                     return self.call_builtin(id, b, args, span);
                 }

@@ -149,7 +149,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                     seen.push(i);
                     let v = self.coerce_expr(&f.value, def.fields[i].ty, true);
-                    out.push((i as u32, v));
+                    out.push(ir::FieldInit {
+                        field: i as u32,
+                        value: v,
+                    });
                 }
                 self.mk(ir::ExprKind::StructLit(out), ty, span)
             }
@@ -221,7 +224,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         .error(scrutinee.span, "`match` works on integers and enums")
                         .label = format!("found `{}`", self.t().display(s.ty));
                 }
-                let mut out: Vec<(i64, ir::Expr)> = Vec::new();
+                let mut out: Vec<ir::SwitchArm> = Vec::new();
                 let mut default = None;
                 let mut ty = expect;
                 for arm in arms {
@@ -245,13 +248,16 @@ impl<'c, 'a> FnCx<'c, 'a> {
                                 ast::Pattern::Default(_) => None,
                             };
                             if let Some(v) = v {
-                                if out.iter().any(|(w, _)| *w == v) {
+                                if out.iter().any(|a: &ir::SwitchArm| a.value == v) {
                                     self.c.warning(
                                         arm.span,
                                         format!("value {v} is already matched by an earlier arm"),
                                     );
                                 }
-                                out.push((v, body));
+                                out.push(ir::SwitchArm {
+                                    value: v,
+                                    result: body,
+                                });
                             }
                         }
                     }
@@ -425,7 +431,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         | ir::ExprKind::Field { .. }
                         | ir::ExprKind::Index { .. }
                         | ir::ExprKind::Deref(_)
-                        | ir::ExprKind::ConfigField(..)
+                        | ir::ExprKind::ConfigField { .. }
                 );
                 if !lvalue && !self.t().is_error(x.ty) {
                     self.c
@@ -737,7 +743,14 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         return self.err_expr(span);
                     };
                     let ty = cfg.fields[i].ty;
-                    return self.mk(ir::ExprKind::ConfigField(c, i as u32), ty, span);
+                    return self.mk(
+                        ir::ExprKind::ConfigField {
+                            config: c,
+                            field: i as u32,
+                        },
+                        ty,
+                        span,
+                    );
                 }
                 if let Some(Sym::Import) = self.c.syms.get(&id.name).map(|s| s.sym) {
                     self.c

@@ -654,7 +654,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     // reported by expr() already
                 }
             }
-            K::ConfigField(..) => {
+            K::ConfigField { .. } => {
                 if self.ebpf() {
                     self.c
                         .error(target.span, "configs are read-only in eBPF programs")

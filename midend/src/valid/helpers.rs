@@ -10,19 +10,32 @@ use ksc_ir::{Callee, FnKind, ProgramTypes};
 use super::{for_child_blocks, walk_stmt_exprs, Edge, ProgramGraph};
 use crate::checker::Checker;
 
-/// Calls of BPF helpers in a block: (helper, span).
-fn helper_calls(b: &ir::Block, out: &mut Vec<(ir::HelperId, ir::Span)>) {
+/// Calls of BPF helpers in a block: (helper, span). A helper re-declared
+/// with `extern` is the same helper (docs/language.md, BPF helpers).
+fn helper_calls(
+    fns: &[ir::Function],
+    b: &ir::Block,
+    out: &mut Vec<(ir::HelperId, ir::Span)>,
+) {
     for s in &b.stmts {
-        walk_stmt_exprs(s, &mut |e| {
-            if let ir::ExprKind::Call {
+        walk_stmt_exprs(s, &mut |e| match &e.kind {
+            ir::ExprKind::Call {
                 callee: Callee::BpfHelper(h),
                 ..
-            } = &e.kind
-            {
-                out.push((*h, e.span));
+            } => out.push((*h, e.span)),
+            ir::ExprKind::Call {
+                callee: Callee::Function(f),
+                ..
+            } => {
+                if let Some(FnKind::Extern { helper: Some(h) }) =
+                    fns.get(f.index()).map(|x| &x.kind)
+                {
+                    out.push((*h, e.span));
+                }
             }
+            _ => {}
         });
-        for_child_blocks(s, &mut |b| helper_calls(b, out));
+        for_child_blocks(s, &mut |b| helper_calls(fns, b, out));
     }
 }
 
@@ -50,7 +63,7 @@ pub(super) fn program_types(c: &mut Checker, pg: &ProgramGraph) {
         let attr = c.functions[p].kind.attribute();
         for f in reached {
             let mut calls = Vec::new();
-            helper_calls(&c.functions[f as usize].body, &mut calls);
+            helper_calls(&c.functions, &c.functions[f as usize].body, &mut calls);
             for (h, span) in calls {
                 let Some(helper) = ir::helper(h) else {
                     continue;
@@ -64,7 +77,7 @@ pub(super) fn program_types(c: &mut Checker, pg: &ProgramGraph) {
                 );
                 d.label = format!("not available to {attr} programs");
                 d.help = Some(format!(
-                    "the kernel offers `{}` to {} programs only",
+                    "the verifier offers `{}` to {} programs only (Linux 6.1 to 6.12; some newer kernels offer more)",
                     helper.name,
                     helper.programs.attributes().join(", ")
                 ));

@@ -321,11 +321,13 @@ impl Flavour for Ebpf {
         }
     }
 
-    fn skips_struct(&self, g: &Gen, s: &StructDef) -> bool {
-        s.origin == StructOrigin::TestHarness
-            // The spec declares the ops struct it implements; the
-            // kernel's layout (from BTF) is the one emitted.
-            || g.m.struct_ops.iter().any(|o| o.ops_type == s.name)
+    fn skips_struct(&self, _g: &Gen, s: &StructDef) -> bool {
+        // The kernel's layout of a struct_ops type (from BTF) is the one
+        // emitted.
+        matches!(
+            s.origin,
+            StructOrigin::TestHarness | StructOrigin::StructOpsType
+        )
     }
 
     fn linkage(&self, g: &Gen, id: FnId) -> &'static str {
@@ -413,9 +415,8 @@ impl Flavour for Ebpf {
         c
     }
 
-    fn builtin(&self, g: &mut Gen, e: &Expr, b: Builtin, args: &[Expr], a: &[String]) -> String {
+    fn builtin(&self, g: &mut Gen, e: &Expr, b: Builtin, _args: &[Expr], a: &[String]) -> String {
         match b {
-            Builtin::Print => g.print(args, a),
             Builtin::Htons => format!("bpf_htons({})", a[0]),
             Builtin::Ntohs => format!("bpf_ntohs({})", a[0]),
             Builtin::Htonl => format!("bpf_htonl({})", a[0]),

@@ -27,8 +27,8 @@ impl<'m> Gen<'m> {
                         TypeKind::Enum(en) => en
                             .variants
                             .iter()
-                            .find(|(_, x)| x == n)
-                            .map_or_else(|| n.to_string(), |(name, _)| name.clone()),
+                            .find(|x| x.value == *n)
+                            .map_or_else(|| n.to_string(), |x| x.name.clone()),
                         _ => n.to_string(),
                     }
                 }
@@ -44,9 +44,9 @@ impl<'m> Gen<'m> {
                 let fl = self.fl;
                 fl.global(self, e, *g)
             }
-            ExprKind::ConfigField(c, i) => {
+            ExprKind::ConfigField { config, field } => {
                 let fl = self.fl;
-                fl.config_field(self, *c, *i)
+                fl.config_field(self, *config, *field)
             }
             ExprKind::FnRef(f) => {
                 let fun = &self.m.functions[f.index()];
@@ -140,6 +140,10 @@ impl<'m> Gen<'m> {
                 }
             }
             ExprKind::Call { callee, args } => self.call(e, callee, args, st),
+            ExprKind::Print { segments, values } => {
+                let texts: Vec<String> = values.iter().map(|x| self.expr(x, st)).collect();
+                self.print(segments, values, &texts)
+            }
             ExprKind::Field {
                 base,
                 field,
@@ -213,9 +217,9 @@ impl<'m> Gen<'m> {
                 let names: Vec<String> = s.fields.iter().map(|f| ident(&f.name)).collect();
                 let items: Vec<String> = fields
                     .iter()
-                    .map(|(i, x)| {
-                        let v = self.expr(x, st);
-                        format!(".{} = {v}", names[*i as usize])
+                    .map(|f| {
+                        let v = self.expr(&f.value, st);
+                        format!(".{} = {v}", names[f.field as usize])
                     })
                     .collect();
                 format!("(({t}){{ {} }})", items.join(", "))
@@ -242,9 +246,9 @@ impl<'m> Gen<'m> {
                 let n = self.fresh();
                 let sd = self.decl(scrutinee.ty, &format!("__ksc_m{n}"));
                 let mut chain = String::new();
-                for (v, body) in arms {
-                    let b = self.expr(body, st);
-                    let lit = self.int_lit(scrutinee.ty, *v as i128);
+                for arm in arms {
+                    let b = self.expr(&arm.result, st);
+                    let lit = self.int_lit(scrutinee.ty, arm.value as i128);
                     let _ = write!(chain, "__ksc_m{n} == {lit} ? {b} : ");
                 }
                 let d = self.expr(default, st);
@@ -368,57 +372,37 @@ impl<'m> Gen<'m> {
         }
     }
 
-    /// `print` -> bpf_printk: printf-style (length modifiers fitted to the
-    /// argument types) or the list style (values appended), one line each.
-    pub(super) fn print(&mut self, args: &[Expr], texts: &[String]) -> String {
-        let fmt = match args.first().map(|a| &a.kind) {
-            Some(ExprKind::Value(Value::Str(s))) => s.clone(),
-            _ => String::new(),
-        };
-        let vals = &args[1.min(args.len())..];
-        let mut out = String::new();
+    /// `print`: the segments the midend made, as one printf-style call
+    /// (bpf_printk in eBPF, printf in userspace). Each value is cast to
+    /// exactly the C type its conversion reads, so the format is right
+    /// whatever C type the expression has (`r - p` is a `long`).
+    pub(super) fn print(
+        &mut self,
+        segments: &[FormatSegment],
+        values: &[Expr],
+        texts: &[String],
+    ) -> String {
+        let (func, newline, has_char) = self.fl.print();
+        let mut fmt = String::new();
         let mut argv: Vec<String> = Vec::new();
-        let mut vi = 0;
-        let mut chars = fmt.chars().peekable();
-        let has_specs = fmt.replace("%%", "").contains('%');
-        while let Some(c) = chars.next() {
-            if c != '%' || !has_specs {
-                out.push(c);
-                continue;
-            }
-            if chars.peek() == Some(&'%') {
-                chars.next();
-                out.push_str("%%");
-                continue;
-            }
-            // Skip flags/width and the user's length modifier; keep the conversion.
-            let mut spec = String::new();
-            while let Some(&d) = chars.peek() {
-                if d.is_ascii_digit() || "-+ #.".contains(d) {
-                    spec.push(d);
-                    chars.next();
-                } else {
-                    break;
+        for seg in segments {
+            match seg {
+                FormatSegment::Text(t) => fmt.push_str(&t.replace('%', "%%")),
+                FormatSegment::Value { value, conv, spec } => {
+                    let i = *value as usize;
+                    let (Some(v), Some(text)) = (values.get(i), texts.get(i)) else {
+                        continue;
+                    };
+                    let (piece, arg) = self.format_value(v, text, *conv, &spec.printf(), has_char);
+                    fmt.push_str(&piece);
+                    argv.push(arg);
                 }
             }
-            while matches!(chars.peek(), Some('l' | 'h' | 'z')) {
-                chars.next();
-            }
-            let conv = chars.next().unwrap_or('d');
-            let (piece, arg) = self.format_arg(vals.get(vi), texts.get(vi + 1), conv, &spec);
-            vi += 1;
-            out.push_str(&piece);
-            argv.extend(arg);
         }
-        // List style: the remaining values after the text.
-        for (i, v) in vals.iter().enumerate().skip(vi) {
-            let (piece, arg) = self.format_arg(Some(v), texts.get(i + 1), 'v', "");
-            out.push_str(&piece);
-            argv.extend(arg);
+        if newline {
+            fmt.push('\n');
         }
-        let (func, newline, _) = self.fl.print();
-        let line = if newline { format!("{out}\n") } else { out };
-        let mut call = format!("{func}(\"{}\"", esc_c(&line));
+        let mut call = format!("{func}(\"{}\"", esc_c(&fmt));
         for a in argv {
             call.push_str(", ");
             call.push_str(&a);
@@ -427,44 +411,67 @@ impl<'m> Gen<'m> {
         call
     }
 
-    pub(super) fn format_arg(
+    /// The printf conversion of one value and the argument to pass.
+    fn format_value(
         &self,
-        v: Option<&Expr>,
-        text: Option<&String>,
-        conv: char,
+        v: &Expr,
+        text: &str,
+        conv: FormatConv,
         spec: &str,
-    ) -> (String, Option<String>) {
-        let (Some(v), Some(text)) = (v, text) else {
-            return (format!("%{spec}{conv}"), None);
+        has_char: bool,
+    ) -> (String, String) {
+        let wide = matches!(self.kind(v.ty), TypeKind::Int(i) if i.bits() == 64);
+        // `%+d` of a narrow unsigned value is printed as a long long.
+        let widened = conv == FormatConv::Signed
+            && matches!(self.kind(v.ty), TypeKind::Int(i) if !i.signed() && i.bits() < 64);
+        let wide = wide || widened;
+        // Signs are for signed conversions (printf warns otherwise).
+        let unsigned_spec;
+        let spec = if matches!(conv, FormatConv::Signed) {
+            spec
+        } else {
+            unsigned_spec = spec.replace(['+', ' '], "");
+            unsigned_spec.as_str()
         };
-        match self.kind(v.ty) {
-            TypeKind::Str(_) => (format!("%{spec}s"), Some(format!("{text}.s"))),
-            TypeKind::Pointer(_) if conv == 's' => ("%s".into(), Some(text.clone())),
-            TypeKind::Array(..) => (format!("%{spec}s"), Some(text.clone())),
-            TypeKind::Pointer(_) => ("%p".into(), Some(text.clone())),
-            // printf prints the character; bpf_printk before 5.13 has no
-            // `%c`, so eBPF prints the code.
-            TypeKind::Int(_) if conv == 'c' && self.fl.print().2 => {
-                (format!("%{spec}c"), Some(format!("(int)({text})")))
+        // Integers already have the C type the conversion reads (`__u64` is
+        // `unsigned long long`), except bool and enums (promoted to int)
+        // and a difference of pointers, which C types `long`.
+        let cast = match (&v.kind, self.kind(v.ty)) {
+            (ExprKind::Binary { lhs, .. }, _)
+                if matches!(self.kind(lhs.ty), TypeKind::Pointer(_)) =>
+            {
+                true
             }
-            TypeKind::Int(i) => {
-                let signed = i.signed();
-                let c = match conv {
-                    'x' | 'X' | 'o' | 'u' | 'c' => conv,
-                    'v' | 'd' | 'i' if signed => 'd',
-                    // An unsigned value printed with %d would show as negative.
-                    'v' | 'd' | 'i' => 'u',
-                    other => other,
-                };
-                let c = if c == 'c' { 'd' } else { c };
-                if i.bits() == 64 {
-                    (format!("%{spec}ll{c}"), Some(text.clone()))
-                } else {
-                    (format!("%{spec}{c}"), Some(text.clone()))
-                }
-            }
-            TypeKind::Char => ("%c".into(), Some(text.clone())),
-            _ => (format!("%{spec}d"), Some(format!("(int){text}"))),
+            (_, TypeKind::Int(_)) => widened,
+            _ => true,
+        };
+        let integer = |c: char, signed: bool| {
+            let (len, ty) = match (wide, signed) {
+                (true, true) => ("ll", "long long"),
+                (true, false) => ("ll", "unsigned long long"),
+                (false, true) => ("", "int"),
+                (false, false) => ("", "unsigned int"),
+            };
+            let arg = if cast {
+                format!("({ty})({text})")
+            } else {
+                text.to_string()
+            };
+            (format!("%{spec}{len}{c}"), arg)
+        };
+        match conv {
+            FormatConv::Signed => integer('d', true),
+            FormatConv::Unsigned => integer('u', false),
+            FormatConv::Hex { upper } => integer(if upper { 'X' } else { 'x' }, false),
+            FormatConv::Octal => integer('o', false),
+            // bpf_printk before 5.13 has no `%c`: eBPF prints the code.
+            FormatConv::Char if has_char => (format!("%{spec}c"), format!("(int)({text})")),
+            FormatConv::Char => (format!("%{spec}d"), format!("(int)({text})")),
+            FormatConv::Str => match self.kind(v.ty) {
+                TypeKind::Str(_) => (format!("%{spec}s"), format!("{text}.s")),
+                _ => (format!("%{spec}s"), text.to_string()),
+            },
+            FormatConv::Pointer => (format!("%{spec}p"), text.to_string()),
         }
     }
 }

@@ -685,8 +685,9 @@ impl<'m> Gen<'m> {
         match (&e.kind, self.kind(e.ty)) {
             (ExprKind::StructLit(fields), TypeKind::Struct(s)) => {
                 let names: Vec<String> = s.fields.iter().map(|f| ident(&f.name)).collect();
-                for (i, x) in fields {
-                    let fname = format!("{target}.{}", names[*i as usize]);
+                for f in fields {
+                    let (i, x) = (f.field, &f.value);
+                    let fname = format!("{target}.{}", names[i as usize]);
                     if matches!(self.kind(x.ty), TypeKind::Struct(_) | TypeKind::Array(..)) {
                         self.fill(&fname, x, st, out, pad, end);
                     } else {

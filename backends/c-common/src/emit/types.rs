@@ -114,7 +114,7 @@ impl<'m> Gen<'m> {
                     let vs: Vec<String> = e
                         .variants
                         .iter()
-                        .map(|(n, v)| format!("{} = {v}", ident(n)))
+                        .map(|v| format!("{} = {}", ident(&v.name), v.value))
                         .collect();
                     let _ = writeln!(self.out, "enum {} {{ {} }};", ident(&e.name), vs.join(", "));
                 }
@@ -129,10 +129,10 @@ impl<'m> Gen<'m> {
             if s.origin == StructOrigin::Uapi || self.fl.skips_struct(self, s) {
                 continue;
             }
-            if s.name == "pt_regs" && !self.has_probes() {
+            if s.origin == StructOrigin::ProbeRegs && !self.has_probes() {
                 continue;
             }
-            if s.name == "pt_regs" {
+            if s.origin == StructOrigin::ProbeRegs {
                 // x86-64 layout; CO-RE relocates the fields bpf_tracing.h reads.
                 self.out.push_str(
                     "struct pt_regs {\n    unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;\n} __attribute__((preserve_access_index));\n",
@@ -163,7 +163,7 @@ impl<'m> Gen<'m> {
             // Tracepoint contexts are read with plain loads at fixed offsets
             // (the verifier refuses computed context pointers, which CO-RE
             // array accesses produce); other kernel structs relocate (CO-RE).
-            let attr = if kernel && !s.name.starts_with("trace_") {
+            let attr = if kernel && s.origin != StructOrigin::TracepointContext {
                 " __attribute__((preserve_access_index))"
             } else {
                 ""

@@ -202,8 +202,6 @@ impl<'m> Gen<'m> {
             }
         };
         match b {
-            // printf, one line per call (DECISIONS.md).
-            Builtin::Print => self.print(args, texts),
             Builtin::Load => format!("__ksc_load({})", texts[0]),
             Builtin::Attach => {
                 let target = match args.get(1).map(|a| &self.m.types[a.ty.index()].kind) {
