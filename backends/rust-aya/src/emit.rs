@@ -917,7 +917,10 @@ impl<'m> Gen<'m> {
     fn place_path(&mut self, e: &Expr, cx: &mut FnCx) -> (PlaceRoot, String) {
         match &e.kind {
             ExprKind::Global(g) => (PlaceRoot::Global(*g), String::new()),
-            ExprKind::ConfigField(c, f) => {
+            ExprKind::ConfigField {
+                config: c,
+                field: f,
+            } => {
                 let cfg = &self.m.configs[c.index()];
                 (
                     PlaceRoot::Config(*c),
@@ -1061,7 +1064,10 @@ impl<'m> Gen<'m> {
                 }
                 format!("rt::global::<{}>(\"{}\")", self.ty(gl.ty), esc(&gl.name))
             }
-            ExprKind::ConfigField(c, f) => {
+            ExprKind::ConfigField {
+                config: c,
+                field: f,
+            } => {
                 let cfg = &self.m.configs[c.index()];
                 format!(
                     "rt::global::<Config{}>(\"{}\").{}",
@@ -1188,9 +1194,9 @@ impl<'m> Gen<'m> {
                     return self.zero(e.ty);
                 };
                 let mut parts = vec![];
-                for (i, x) in fields {
-                    let v = self.expr(x, cx);
-                    let f = &sd.fields[*i as usize];
+                for fi in fields {
+                    let v = self.expr(&fi.value, cx);
+                    let f = &sd.fields[fi.field as usize];
                     parts.push(format!("{}: {v}", ident(&f.name)));
                 }
                 if fields.len() < sd.fields.len() {
@@ -1220,9 +1226,9 @@ impl<'m> Gen<'m> {
                 let s = self.expr(scrutinee, cx);
                 let mut out = format!("match {s} {{ ");
                 let mut seen = HashSet::new();
-                for (v, x) in arms {
-                    let a = self.expr(x, cx);
-                    if seen.insert(*v) {
+                for arm in arms {
+                    let (v, a) = (arm.value, self.expr(&arm.result, cx));
+                    if seen.insert(v) {
                         let _ = write!(out, "{v} => {a}, ");
                     }
                 }
@@ -1230,6 +1236,7 @@ impl<'m> Gen<'m> {
                 let _ = write!(out, "_ => {d} }}");
                 out
             }
+            ExprKind::Print { segments, values } => self.print(segments, values, cx),
             ExprKind::StrConcat(xs) => {
                 let n = match self.kind(e.ty) {
                     TypeKind::Str(n) => *n,
@@ -1364,13 +1371,9 @@ impl<'m> Gen<'m> {
     }
 
     fn builtin(&mut self, e: &Expr, b: Builtin, args: &[Expr], cx: &mut FnCx) -> String {
-        let mut t: Vec<String> = Vec::new();
-        if b != Builtin::Print {
-            t = args.iter().map(|x| self.expr(x, cx)).collect();
-        }
+        let t: Vec<String> = args.iter().map(|x| self.expr(x, cx)).collect();
         let arg = |i: usize| t.get(i).cloned().unwrap_or_else(|| "0".into());
         match b {
-            Builtin::Print => self.print(args, cx),
             Builtin::Load => format!("rt::load({})", arg(0)),
             Builtin::Attach => {
                 let target = match args.get(1).map(|a| self.kind(a.ty)) {
@@ -1413,107 +1416,69 @@ impl<'m> Gen<'m> {
         }
     }
 
-    /// `print(fmt, args...)`: one line on stdout, formatted as the C
-    /// loader's `printf` (the same conversions, chosen from the values'
-    /// types; list style appends the values after the text).
-    fn print(&mut self, args: &[Expr], cx: &mut FnCx) -> String {
-        let fmt = match args.first().map(|a| &a.kind) {
-            Some(ExprKind::Value(Value::Str(s))) => s.clone(),
-            _ => String::new(),
-        };
-        let vals = &args[1.min(args.len())..];
-        let mut out = String::new();
+    /// `print(...)`: one line on stdout, formatted as the C loader's
+    /// `printf` (the midend chose each value's conversion): a format for
+    /// the runtime's `cfmt` and the values as `Arg`s, converted as C
+    /// passes them (narrow values as `int`, unsigned conversions of
+    /// signed values as their 32- or 64-bit pattern).
+    fn print(&mut self, segments: &[FormatSegment], values: &[Expr], cx: &mut FnCx) -> String {
+        let mut fmt = String::new();
         let mut argv: Vec<String> = Vec::new();
-        let mut vi = 0;
-        let mut chars = fmt.chars().peekable();
-        let has_specs = fmt.replace("%%", "").contains('%');
-        while let Some(c) = chars.next() {
-            if c != '%' || !has_specs {
-                if c == '%' {
-                    out.push_str("%%");
-                } else {
-                    out.push(c);
+        for seg in segments {
+            match seg {
+                FormatSegment::Text(t) => fmt.push_str(&t.replace('%', "%%")),
+                FormatSegment::Value { value, conv, spec } => {
+                    let Some(v) = values.get(*value as usize) else {
+                        continue;
+                    };
+                    let text = self.expr(v, cx);
+                    let x = operand(&text);
+                    let spec = spec.printf();
+                    let wide = matches!(self.kind(v.ty), TypeKind::Int(i) if i.bits() == 64);
+                    let int = matches!(self.kind(v.ty), TypeKind::Int(_));
+                    let unsigned = |c: char| {
+                        let a = if wide || !int {
+                            if int {
+                                format!("Arg::U({x} as u64)")
+                            } else {
+                                format!("Arg::U({x} as u32 as u64)")
+                            }
+                        } else {
+                            format!("Arg::U({x} as u32 as u64)")
+                        };
+                        (format!("%{spec}{c}"), a)
+                    };
+                    let (piece, arg) = match conv {
+                        FormatConv::Signed => {
+                            let a = match self.kind(v.ty) {
+                                TypeKind::Int(_) | TypeKind::Bool => format!("Arg::I({x} as i64)"),
+                                _ => format!("Arg::I({x} as i32 as i64)"),
+                            };
+                            (format!("%{spec}d"), a)
+                        }
+                        FormatConv::Unsigned => unsigned('u'),
+                        FormatConv::Hex { upper } => unsigned(if *upper { 'X' } else { 'x' }),
+                        FormatConv::Octal => unsigned('o'),
+                        FormatConv::Char => (format!("%{spec}c"), format!("Arg::C({x} as u8)")),
+                        FormatConv::Str => match self.kind(v.ty) {
+                            TypeKind::Str(_) => (format!("%{spec}s"), format!("Arg::S({x}.text())")),
+                            TypeKind::Array(..) => (format!("%{spec}s"), format!("Arg::S(&{x}[..])")),
+                            _ => {
+                                self.err(v.span, "printing text through a pointer in userspace");
+                                (format!("%{spec}s"), "Arg::S(b\"\")".into())
+                            }
+                        },
+                        FormatConv::Pointer => {
+                            self.err(v.span, "printing an address (`%p`) in userspace");
+                            (format!("%{spec}p"), "Arg::U(0)".into())
+                        }
+                    };
+                    fmt.push_str(&piece);
+                    argv.push(arg);
                 }
-                continue;
             }
-            if chars.peek() == Some(&'%') {
-                chars.next();
-                out.push_str("%%");
-                continue;
-            }
-            let mut spec = String::new();
-            while let Some(&d) = chars.peek() {
-                if d.is_ascii_digit() || "-+ #.".contains(d) {
-                    spec.push(d);
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            while matches!(chars.peek(), Some('l' | 'h' | 'z')) {
-                chars.next();
-            }
-            let conv = chars.next().unwrap_or('d');
-            let (piece, a) = self.format_arg(vals.get(vi), conv, &spec, cx);
-            vi += 1;
-            out.push_str(&piece);
-            argv.extend(a);
         }
-        for v in vals.iter().skip(vi) {
-            let (piece, a) = self.format_arg(Some(v), 'v', "", cx);
-            out.push_str(&piece);
-            argv.extend(a);
-        }
-        format!("rt::print(\"{}\", &[{}])", esc(&out), argv.join(", "))
-    }
-
-    fn format_arg(
-        &mut self,
-        v: Option<&Expr>,
-        conv: char,
-        spec: &str,
-        cx: &mut FnCx,
-    ) -> (String, Option<String>) {
-        let Some(v) = v else {
-            return (format!("%{spec}{conv}"), None);
-        };
-        let text = self.expr(v, cx);
-        let x = operand(&text);
-        match self.kind(v.ty) {
-            TypeKind::Str(_) => (format!("%{spec}s"), Some(format!("Arg::S({x}.text())"))),
-            TypeKind::Array(..) => (format!("%{spec}s"), Some(format!("Arg::S(&{x}[..])"))),
-            TypeKind::Pointer(_) => ("%p".into(), Some(format!("Arg::U({x}.is_some() as u64)"))),
-            TypeKind::Int(_) if conv == 'c' => {
-                (format!("%{spec}c"), Some(format!("Arg::C({x} as u8)")))
-            }
-            TypeKind::Int(i) => {
-                let signed = i.signed();
-                let c = match conv {
-                    'x' | 'X' | 'o' | 'u' => conv,
-                    'v' | 'd' | 'i' if signed => 'd',
-                    'v' | 'd' | 'i' => 'u',
-                    other => other,
-                };
-                // printf sees a signed value of at most 32 bits as an
-                // `int`, shown unsigned by %x/%o/%u as 32 bits.
-                let a = if !signed {
-                    format!("Arg::U({x} as u64)")
-                } else if c == 'd' || c == 'i' {
-                    format!("Arg::I({x} as i64)")
-                } else if i.bits() == 64 {
-                    format!("Arg::U({x} as u64)")
-                } else {
-                    format!("Arg::U({x} as i32 as u32 as u64)")
-                };
-                (format!("%{spec}{c}"), Some(a))
-            }
-            TypeKind::Char => ("%c".into(), Some(format!("Arg::C({x})"))),
-            TypeKind::Bool => (format!("%{spec}d"), Some(format!("Arg::I({x} as i64)"))),
-            _ => (
-                format!("%{spec}d"),
-                Some(format!("Arg::I({x} as i32 as i64)")),
-            ),
-        }
+        format!("rt::print(\"{}\", &[{}])", esc(&fmt), argv.join(", "))
     }
 
     // ------------------------------------------------------------------ main
