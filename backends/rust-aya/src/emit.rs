@@ -1124,6 +1124,12 @@ impl<'m> Gen<'m> {
                     return "false".into();
                 }
                 if matches!(op, BinOp::Shl | BinOp::Shr) {
+                    // A literal receiver needs its type to call a method.
+                    let a = if a.parse::<i64>().is_ok() {
+                        format!("{a}{}", self.ty(lhs.ty))
+                    } else {
+                        a
+                    };
                     // As C: the shift count's type is free; a count past
                     // the width is masked, as a release build does.
                     return format!(
@@ -1461,8 +1467,12 @@ impl<'m> Gen<'m> {
                         FormatConv::Octal => unsigned('o'),
                         FormatConv::Char => (format!("%{spec}c"), format!("Arg::C({x} as u8)")),
                         FormatConv::Str => match self.kind(v.ty) {
-                            TypeKind::Str(_) => (format!("%{spec}s"), format!("Arg::S({x}.text())")),
-                            TypeKind::Array(..) => (format!("%{spec}s"), format!("Arg::S(&{x}[..])")),
+                            TypeKind::Str(_) => {
+                                (format!("%{spec}s"), format!("Arg::S({x}.text())"))
+                            }
+                            TypeKind::Array(..) => {
+                                (format!("%{spec}s"), format!("Arg::S(&{x}[..])"))
+                            }
                             _ => {
                                 self.err(v.span, "printing text through a pointer in userspace");
                                 (format!("%{spec}s"), "Arg::S(b\"\")".into())
