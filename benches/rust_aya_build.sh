@@ -15,15 +15,19 @@
 # fresh one. The C loader's runtime is likewise cached (KSC_CACHE_DIR).
 # Needs clang, bpftool, libbpf, cargo; no root.
 #
-#   benches/rust_aya_build.sh [FIRST.ks [SECOND.ks]]
+#   [WARM=1] [PROFILE=debug] benches/rust_aya_build.sh [FIRST.ks [SECOND.ks]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 first=${1:-examples/xdp_flow_counter.ks}
 second=${2:-examples/tc_counter.ks}
 target=${CARGO_TARGET_DIR:-target}
-cargo build -q --release -p ksc -p ksc-backend-ebpf-c -p ksc-backend-libbpf-c -p ksc-backend-rust-aya
-ksc="$target/release/ksc"
-export KSC_PLUGIN_PATH="$target/release"
+# ksc's own profile (PROFILE=debug reuses a debug build; cargo's time
+# dominates either way).
+profile=${PROFILE:-release}
+flag=$([[ $profile == release ]] && echo --release || true)
+cargo build -q $flag -p ksc -p ksc-backend-ebpf-c -p ksc-backend-libbpf-c -p ksc-backend-rust-aya
+ksc="$target/$profile/ksc"
+export KSC_PLUGIN_PATH="$target/$profile"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [[ -z "${WARM:-}" ]]; then

@@ -253,7 +253,11 @@ fn xdp_and_tc_examples_on_a_veth_pair_behave_alike() {
                 r.clone()
             }
         };
-        assert_eq!(shape(&a), shape(&b), "{name} {env:?}: c-libbpf, then rust-aya");
+        assert_eq!(
+            shape(&a),
+            shape(&b),
+            "{name} {env:?}: c-libbpf, then rust-aya"
+        );
         assert!(left_a.trim().is_empty(), "{name}: c-libbpf left:\n{left_a}");
         assert!(left_b.trim().is_empty(), "{name}: rust-aya left:\n{left_b}");
         if sigint.is_some() {

@@ -1160,6 +1160,13 @@ impl<'m> Gen<'m> {
                     format!("{}.{f}", operand(&b))
                 }
             }
+            ExprKind::Index { base, index }
+                if matches!(self.kind(base.ty), TypeKind::Pointer(_)) =>
+            {
+                let _ = index;
+                self.err(e.span, "indexing through a pointer in userspace");
+                "0".into()
+            }
             ExprKind::Index { base, index } => {
                 let b = self.expr(base, cx);
                 let i = self.expr(index, cx);
@@ -1260,9 +1267,9 @@ impl<'m> Gen<'m> {
                     }
                     None => "0".into(),
                 };
-                if matches!(self.kind(mp.value), TypeKind::Int(IntType::U8)) {
-                    self.err(e.span, "reading a `ringbuf<u8>` of variable-size records");
-                }
+                // A `ringbuf<u8>` record reads as its first byte (what `*p`
+                // gives); indexing further into it is refused (`p[i]` on a
+                // pointer).
                 format!(
                     "rt::ring_read::<{}>(\"{}\", {ms})",
                     self.ty(mp.value),
