@@ -1451,7 +1451,9 @@ impl<'m> Gen<'m> {
                     let int = matches!(self.kind(v.ty), TypeKind::Int(_));
                     let unsigned = |c: char| {
                         let a = if wide || !int {
-                            if int {
+                            if matches!(self.kind(v.ty), TypeKind::Int(IntType::U64)) {
+                                format!("Arg::U({text})")
+                            } else if int {
                                 format!("Arg::U({x} as u64)")
                             } else {
                                 format!("Arg::U({x} as u32 as u64)")
@@ -1464,6 +1466,7 @@ impl<'m> Gen<'m> {
                     let (piece, arg) = match conv {
                         FormatConv::Signed => {
                             let a = match self.kind(v.ty) {
+                                TypeKind::Int(IntType::I64) => format!("Arg::I({text})"),
                                 TypeKind::Int(_) | TypeKind::Bool => format!("Arg::I({x} as i64)"),
                                 _ => format!("Arg::I({x} as i32 as i64)"),
                             };
