@@ -12,11 +12,7 @@ use crate::checker::Checker;
 
 /// Calls of BPF helpers in a block: (helper, span). A helper re-declared
 /// with `extern` is the same helper (docs/language.md, BPF helpers).
-fn helper_calls(
-    fns: &[ir::Function],
-    b: &ir::Block,
-    out: &mut Vec<(ir::HelperId, ir::Span)>,
-) {
+fn helper_calls(fns: &[ir::Function], b: &ir::Block, out: &mut Vec<(ir::HelperId, ir::Span)>) {
     for s in &b.stmts {
         walk_stmt_exprs(s, &mut |e| match &e.kind {
             ir::ExprKind::Call {
