@@ -124,6 +124,19 @@ impl<const N: usize> KStr<N> {
     }
 }
 
+impl<const N: usize> std::ops::Index<usize> for KStr<N> {
+    type Output = u8;
+    fn index(&self, i: usize) -> &u8 {
+        &self.0[i]
+    }
+}
+
+impl<const N: usize> std::ops::IndexMut<usize> for KStr<N> {
+    fn index_mut(&mut self, i: usize) -> &mut u8 {
+        &mut self.0[i]
+    }
+}
+
 impl<const N: usize, const M: usize> PartialEq<KStr<M>> for KStr<N> {
     fn eq(&self, other: &KStr<M>) -> bool {
         self.text() == other.text()

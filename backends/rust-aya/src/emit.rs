@@ -1331,6 +1331,13 @@ impl<'m> Gen<'m> {
                             return self.int_lit(lit, to);
                         }
                     }
+                    // Out of the target's range: typed as its own (signed)
+                    // type, then converted as C converts it.
+                    let src = match self.kind(x.ty) {
+                        TypeKind::Int(i) => i.name(),
+                        _ => "i64",
+                    };
+                    return format!("{lit}{src} as {}", self.ty(to));
                 }
                 if self.ty(x.ty) == self.ty(to) {
                     v
@@ -1419,11 +1426,12 @@ impl<'m> Gen<'m> {
                     }
                 };
                 format!(
-                    "{{\n let ctx = {};\n rt::test({}, {}, {})\n }}",
+                    "{{\n let ctx = {};\n rt::test({}, {}, {}) as {}\n }}",
                     arg(1),
                     arg(0),
                     field(self, "packet_size"),
-                    field(self, "interface_id")
+                    field(self, "interface_id"),
+                    self.ty(e.ty)
                 )
             }
         }
