@@ -92,6 +92,8 @@ fn every_example_builds_with_both_targets_and_its_command_line_behaves_alike() {
         assert!(rust.with_file_name(format!("{name}.ebpf.o")).exists());
         let src = std::fs::read_to_string(&ex).unwrap();
         if !src.contains("fn main(args") {
+            let _ = std::fs::remove_dir_all(c.parent().unwrap());
+            let _ = std::fs::remove_dir_all(rust.parent().unwrap());
             continue;
         }
         // Only the command line: a `main` would attach to what the
@@ -113,6 +115,8 @@ fn every_example_builds_with_both_targets_and_its_command_line_behaves_alike() {
             );
             assert_eq!(a, b, "{name} {args:?}: c-libbpf, then rust-aya");
         }
+        let _ = std::fs::remove_dir_all(c.parent().unwrap());
+        let _ = std::fs::remove_dir_all(rust.parent().unwrap());
     }
 }
 
@@ -263,5 +267,7 @@ fn xdp_and_tc_examples_on_a_veth_pair_behave_alike() {
         if sigint.is_some() {
             assert_eq!(b.0, Some(130), "{name}");
         }
+        let _ = std::fs::remove_dir_all(c.parent().unwrap());
+        let _ = std::fs::remove_dir_all(rust.parent().unwrap());
     }
 }
