@@ -26,6 +26,11 @@ pub struct Job {
     pub built: bool,
     /// The end of the build's messages when it failed.
     pub build_error: String,
+    /// The program's kernel module (its `@kfunc`s), by name: `<name>.ko`
+    /// in `out`, built per kernel, inserted before the case runs and
+    /// removed after.
+    #[serde(default)]
+    pub kmod: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,6 +240,86 @@ impl Drop for Run<'_> {
 /// the executable's pins) start empty and vanish with the job, whatever
 /// ran before or runs beside it.
 pub fn run(job: &Job) -> JobResult {
+    let Some(name) = &job.kmod else {
+        return run_job(job);
+    };
+    if !std::path::Path::new("/proc/modules").exists() {
+        let mut r = JobResult::failed(job, release(), "");
+        for l in &mut r.lines {
+            l.verdict = Verdict::NotApplicable;
+            l.message = "this kernel cannot load modules (the case has @kfunc functions)".into();
+        }
+        return r;
+    }
+    // Lines that load the object need the module first; the loader (the
+    // `user`, `userrc` and `tests` lines) inserts and removes it itself.
+    let loads = job.case.lines.iter().any(|l| {
+        matches!(
+            l.expect,
+            Expect::Verify
+                | Expect::Run { .. }
+                | Expect::Map { .. }
+                | Expect::Global { .. }
+                | Expect::PacketOut(_)
+        )
+    });
+    if !loads {
+        let mut r = run_job(job);
+        if std::path::Path::new(&format!("/sys/module/{name}")).exists() {
+            if let Some(l) = r.lines.last_mut() {
+                l.verdict = Verdict::Fail;
+                l.message = format!("the loader left the kernel module {name} loaded");
+            }
+            let _ = tool("rmmod", &[name]);
+        }
+        return r;
+    }
+    let ko = job.out.join("prog.ko");
+    if !ko.exists() {
+        return JobResult::failed(
+            job,
+            release(),
+            &format!("the kernel module {name} (prog.ko) was not built for this kernel"),
+        );
+    }
+    let (ok, _, err) = tool("insmod", &[&ko.to_string_lossy()]);
+    if !ok {
+        return JobResult::failed(
+            job,
+            release(),
+            &format!("insmod {name}.ko failed: {}", err.trim()),
+        );
+    }
+    let mut r = run_job(job);
+    // The programs of the case are gone with its mount namespace (their
+    // pins); their hold on the module goes a moment later.
+    let sys = format!("/sys/module/{name}");
+    let mut removed = false;
+    let mut last = String::new();
+    for _ in 0..50 {
+        let (ok, _, err) = tool("rmmod", &[name]);
+        if ok || !std::path::Path::new(&sys).exists() {
+            removed = !std::path::Path::new(&sys).exists();
+            if removed {
+                break;
+            }
+        }
+        last = err;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !removed {
+        if let Some(l) = r.lines.last_mut() {
+            l.verdict = Verdict::Fail;
+            l.message = format!(
+                "the kernel module {name} is still loaded after the case: {}",
+                last.trim()
+            );
+        }
+    }
+    r
+}
+
+fn run_job(job: &Job) -> JobResult {
     let me = std::env::current_exe().unwrap_or_else(|_| "ksc-conformance".into());
     let child = Command::new("unshare")
         .args(["-m", "--propagation", "private"])

@@ -52,6 +52,15 @@ pub fn run(
             for f in ["prog.ebpf.o", "prog"] {
                 files.push((job.out.join(f), format!("{out_dir}/{f}")));
             }
+            // The kernel module, built for this kernel (a job without it
+            // fails with "not built for this kernel").
+            if let Some(name) = &job.kmod {
+                match kmod_for(label, &job.out, name, work, say) {
+                    // Beside the executable, where its loader looks (`prog.ks` -> `prog.ko`).
+                    Ok(ko) => files.push((ko, format!("{out_dir}/prog.ko"))),
+                    Err(e) => say(&format!("{}: {e}", job.case.name)),
+                }
+            }
             // Its shared libraries (libbpf, libelf, ...) come with it.
             let exe = job.out.join("prog").to_string_lossy().into_owned();
             if programs.len() == 4 {
@@ -104,6 +113,65 @@ pub fn run(
         ));
     }
     Ok((release.trim().to_string(), results))
+}
+
+/// The module of the build in `out` built against kernel `label`'s build
+/// tree (prepared once, see ksc-qemu), in a copy of its `kmod/` under
+/// `work`; checked for module BTF.
+fn kmod_for(
+    label: &str,
+    out: &Path,
+    name: &str,
+    work: &Path,
+    say: &mut dyn FnMut(&str),
+) -> Result<std::path::PathBuf, String> {
+    let (_, kdir) = ksc_qemu::kernel_build_tree(label, say).map_err(|e| e.to_string())?;
+    let rel = out.strip_prefix(work).unwrap_or(out);
+    let dir = work.join(format!("kmod-{label}")).join(rel);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("kmod")).map_err(|e| e.to_string())?;
+    for e in std::fs::read_dir(out.join("kmod"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+    {
+        if e.file_type().is_ok_and(|t| t.is_file())
+            && matches!(e.file_name().to_str(), Some("Kbuild" | "Makefile"))
+        {
+            std::fs::copy(e.path(), dir.join("kmod").join(e.file_name()))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    for e in std::fs::read_dir(out).map_err(|e| e.to_string())?.flatten() {
+        if e.file_name().to_string_lossy().ends_with(".mod.c") {
+            std::fs::copy(e.path(), dir.join(e.file_name())).map_err(|e| e.to_string())?;
+        }
+    }
+    say(&format!("building {name}.ko"));
+    let o = std::process::Command::new("make")
+        .arg("-C")
+        .arg(dir.join("kmod"))
+        .arg(format!("KDIR={}", kdir.display()))
+        .output()
+        .map_err(|e| format!("cannot run make: {e}"))?;
+    if !o.status.success() {
+        return Err(format!(
+            "building {name}.ko failed: {}",
+            tail(&String::from_utf8_lossy(&o.stderr))
+        ));
+    }
+    let ko = dir.join("kmod").join(format!("{name}.ko"));
+    let bytes = std::fs::read(&ko).map_err(|e| format!("{}: {e}", ko.display()))?;
+    let elf = goblin::elf::Elf::parse(&bytes).map_err(|e| e.to_string())?;
+    for s in [".BTF", ".BTF_ids"] {
+        if !elf
+            .section_headers
+            .iter()
+            .any(|h| elf.shdr_strtab.get_at(h.sh_name) == Some(s))
+        {
+            return Err(format!("{name}.ko has no {s} section (no module BTF)"));
+        }
+    }
+    Ok(ko)
 }
 
 fn tail(s: &str) -> String {

@@ -313,6 +313,7 @@ fn build(ksc: &Path, case: &Case, target: &str, work: &Path) -> Built {
     let object = std::fs::read(out.join("prog.ebpf.o"))
         .ok()
         .and_then(|b| object::inspect(&b).ok());
+    let kmod = kmod_name(&out);
     Built {
         job: Job {
             case: case.clone(),
@@ -320,10 +321,21 @@ fn build(ksc: &Path, case: &Case, target: &str, work: &Path) -> Built {
             out,
             built: ok,
             build_error: if ok { String::new() } else { tail(&stderr, 12) },
+            kmod,
         },
         lines,
         object,
     }
+}
+
+/// The kernel module a build has (`kmod/Kbuild`'s `obj-m`), by name.
+fn kmod_name(out: &Path) -> Option<String> {
+    let kbuild = std::fs::read_to_string(out.join("kmod/Kbuild")).ok()?;
+    kbuild.lines().find_map(|l| {
+        l.strip_prefix("obj-m := ")
+            .and_then(|o| o.trim().strip_suffix(".o"))
+            .map(str::to_string)
+    })
 }
 
 fn tail(s: &str, n: usize) -> String {
@@ -574,7 +586,7 @@ fn run(cli: Cli) -> Result<bool, String> {
     }
     if report.not_applicable > 0 {
         println!(
-            "{} n/a (a kernel older than the case requires)",
+            "{} n/a (a kernel older than the case requires, or one that cannot load the case's kernel module)",
             report.not_applicable
         );
     }

@@ -266,6 +266,26 @@ pub enum VarRest {
     Map(Ident, Vec<Type>, Vec<MapArg>),
 }
 
+/// The name of a struct literal `m.Type { ... }`: one name `m.Type`, which
+/// the import loader resolves; `m` must be a plain name.
+pub(crate) fn qualified_struct_name(ctx: &mut ParseCtx, base: Expr, name: Ident) -> Ident {
+    let span = base.span.to(name.span);
+    match base.kind {
+        ExprKind::Name(m) => Ident {
+            name: format!("{}.{}", m.name, name.name),
+            span,
+        },
+        _ => {
+            ctx.diags.push(
+                Diagnostic::error(base.span, "a struct literal names its type").with_help(
+                    "write `Type { field: value }`, or `module.Type { ... }` for a module's struct",
+                ),
+            );
+            name
+        }
+    }
+}
+
 pub(crate) fn named_type(id: Ident) -> Type {
     let span = id.span;
     let kind = match PrimType::from_name(&id.name) {

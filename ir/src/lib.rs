@@ -19,6 +19,7 @@
 //! | [`Module::configs`] | [`ConfigId`] | `config` blocks |
 //! | [`Module::functions`] | [`FnId`] | every function: programs, helpers, kfuncs, userspace, externs |
 //! | [`Module::struct_ops`] | [`StructOpsId`] | `@struct_ops` impl blocks |
+//! | [`Module::python_modules`] | [`PyModuleId`] | imported Python modules (`import m from "x.py"`) |
 //!
 //! Inside a [`Function`], locals (parameters first) are indexed by
 //! [`LocalId`]. Every expression carries its type and every node its source
@@ -83,10 +84,11 @@
 use serde::{Deserialize, Serialize};
 
 pub mod helpers;
+pub mod python;
 pub use helpers::{helper, helper_named, Helper, HelperId, HelperType, ProgramTypes, HELPERS};
 
 /// Version of this schema. Bump on any change a backend could notice.
-pub const IR_VERSION: u32 = 7;
+pub const IR_VERSION: u32 = 8;
 
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {
@@ -129,6 +131,10 @@ id!(
 id!(
     /// Index into [`Module::struct_ops`]: a `@struct_ops` impl block.
     StructOpsId
+);
+id!(
+    /// Index into [`Module::python_modules`]: an `import m from "x.py"`.
+    PyModuleId
 );
 
 /// A source file, as an index into a [`SourceMap`] ([`Module::files`]):
@@ -373,6 +379,11 @@ pub struct Module {
     pub functions: Vec<Function>,
     /// The `@struct_ops` impl blocks, indexed by [`StructOpsId`].
     pub struct_ops: Vec<StructOps>,
+    /// Python modules imported by userspace code, called through
+    /// [`Callee::Python`]. Empty (and absent from older RON) without
+    /// `import m from "x.py"`.
+    #[serde(default)]
+    pub python_modules: Vec<PyModule>,
     /// The userspace entry point.
     pub main: Option<FnId>,
     /// What whole-program validation found (throws, stack, function-pointer
@@ -1265,6 +1276,37 @@ pub enum Callee {
     Builtin(Builtin),
     /// Through a function pointer.
     Pointer(Box<Expr>),
+    /// A function of an imported Python module (userspace only). The
+    /// signature is the call's: the arguments' types (integers, `bool`,
+    /// `str(N)`) convert to Python, the result converts to the call's type
+    /// (range-checked; `void` discards it). A Python exception, or a result
+    /// that does not convert, throws [`PYTHON_ERROR`] (the analysis counts
+    /// it among the function's throws).
+    Python {
+        /// The module, in [`Module::python_modules`].
+        module: PyModuleId,
+        /// The function's name in the module (a top-level `def`).
+        function: String,
+    },
+}
+
+/// The error code a failed Python call throws (built-in `PYTHON_ERROR`).
+pub const PYTHON_ERROR: i64 = 0x7079;
+
+/// An imported Python module.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PyModule {
+    /// The KernelScript name (`import name from ...`).
+    pub name: String,
+    /// The Python module name: the file's stem. At run time the bridge
+    /// imports it from the executable's directory (the build copies the
+    /// file there) or `$KSC_PYTHON_PATH`.
+    pub module: String,
+    /// The file on the compiling machine, as resolved from the importing
+    /// file (the build copies it next to the executable).
+    pub path: String,
+    /// The `import` declaration.
+    pub span: Span,
 }
 
 /// A function built into the language. `Load`, `Attach`, `Detach`,

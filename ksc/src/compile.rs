@@ -43,17 +43,12 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let Some(src) = read_source(file, color) else {
+    let Some(mut src) = read_source(file, color) else {
         return ExitCode::from(input_error_code(file));
     };
-    let parsed = ksc_frontend::parse(src.text());
-    if parsed.has_errors() {
-        report(&src, &parsed.diagnostics, color);
+    let Some((checked, diags)) = crate::check_source(&mut src, color) else {
         return ExitCode::from(EXIT_PROGRAM);
-    }
-    let checked = ksc_midend::check_program(&parsed.file, &src.files);
-    let mut diags = parsed.diagnostics;
-    diags.extend(checked.diagnostics.iter().cloned());
+    };
     report(&src, &diags, color);
     let module = match checked.module {
         Some(m) if !checked.diagnostics.iter().any(|d| d.is_error()) => m,
@@ -91,12 +86,31 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         }
     }
 
-    let options = ksc_plugins::Options {
+    let mut options = ksc_plugins::Options {
         target: target.name.clone(),
         backends: backends.clone(),
         settings: target.settings.clone(),
     };
     let mut files: Vec<(PathBuf, Vec<u8>, String)> = Vec::new();
+    if !module.python_modules.is_empty() {
+        // What the C loader links for the Python calls (the bridge's
+        // static library, the `.py` files to copy).
+        let bridge = crate::python::LazyBridge::default();
+        match bridge.build_inputs(&module) {
+            Ok((settings, extra)) => {
+                options.settings.extend(settings);
+                files.extend(
+                    extra
+                        .into_iter()
+                        .map(|(p, c)| (p, c, "python-bridge".into())),
+                );
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
     for plugin in &plugins {
         let name = &plugin.info.name;
         match plugin.generate(&module, &options) {
@@ -157,6 +171,13 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         }
         Some(b) => run_build(&b.command, &out_dir, &target.name),
     };
+    if built != ExitCode::SUCCESS {
+        return built;
+    }
+    if let Err(e) = crate::kmod::build(&out_dir, &module.name, opts.kernel.as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_PROGRAM);
+    }
     if mode == Mode::Build || built != ExitCode::SUCCESS {
         return built;
     }

@@ -9,6 +9,8 @@
 //! plugin failed (panicked, answered nonsense).
 
 mod compile;
+mod kmod;
+mod python;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -69,6 +71,12 @@ struct CompileOpts {
     /// The output directory. [default: out/<file stem>]
     #[arg(long, short = 'o', value_name = "DIR")]
     output: Option<PathBuf>,
+    /// The kernel the program's kernel module (its @kfunc functions) is
+    /// built for: a build tree (directory), a release with
+    /// /lib/modules/<release>/build, or a Debian label (6.1, 6.12) whose
+    /// build tree ksc fetches. [env: KSC_KERNEL; default: the running kernel]
+    #[arg(long, value_name = "RELEASE|DIR|LABEL")]
+    kernel: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -177,17 +185,12 @@ fn run(cli: Cli) -> ExitCode {
         Command::Plugins => compile::list_plugins(),
         Command::Targets => compile::list_targets(),
         Command::Check { file, emit } => {
-            let Some(src) = read_source(&file, color) else {
+            let Some(mut src) = read_source(&file, color) else {
                 return ExitCode::from(input_error_code(&file));
             };
-            let parsed = ksc_frontend::parse(src.text());
-            if parsed.has_errors() {
-                report(&src, &parsed.diagnostics, color);
+            let Some((checked, diags)) = check_source(&mut src, color) else {
                 return ExitCode::from(1);
-            }
-            let checked = ksc_midend::check_program(&parsed.file, &src.files);
-            let mut diags = parsed.diagnostics;
-            diags.extend(checked.diagnostics.iter().cloned());
+            };
             report(&src, &diags, color);
             match emit {
                 Some(CheckEmit::Ir) => {
@@ -230,9 +233,9 @@ fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// The program's source files (so far only the one given to ksc), read
-/// once: the front end parses them, the midend puts them in the IR, and
-/// every diagnostic is shown with them.
+/// The program's source files (the one given to ksc, then those it
+/// includes and imports), read once: the front end parses them, the midend
+/// puts them in the IR, and every diagnostic is shown with them.
 pub(crate) struct Source {
     pub(crate) files: SourceMap,
 }
@@ -248,6 +251,32 @@ impl Source {
     pub(crate) fn text(&self) -> &str {
         self.files.get(FileId::MAIN).map_or("", |f| &f.text)
     }
+}
+
+/// Parse the main file, load the files it includes and imports (adding
+/// them to `src`), and check the program. `None` when parsing or loading
+/// failed (reported); else the result and every diagnostic so far.
+pub(crate) fn check_source(
+    src: &mut Source,
+    color: ColorChoice,
+) -> Option<(ksc_midend::Checked, Vec<ksc_frontend::Diagnostic>)> {
+    let parsed = ksc_frontend::parse(src.text());
+    if parsed.has_errors() {
+        report(src, &parsed.diagnostics, color);
+        return None;
+    }
+    let mut diags = parsed.diagnostics;
+    let loaded = ksc_midend::imports::load(parsed.file, &mut src.files);
+    diags.extend(loaded.diagnostics.iter().cloned());
+    if loaded.has_errors() {
+        report(src, &diags, color);
+        return None;
+    }
+    // The Python bridge loads only if a `.py` import asks it something.
+    let bridge = python::LazyBridge::default();
+    let checked = ksc_midend::check_loaded_with_python(&loaded, &src.files, Some(&bridge));
+    diags.extend(checked.diagnostics.iter().cloned());
+    Some((checked, diags))
 }
 
 /// Exit status after `read_source` failed: 2 when the file could not be read

@@ -43,6 +43,8 @@ pub fn constants() -> Vec<(&'static str, i64, IntType)> {
         ("XDP_FLAGS_SKB_MODE", 2, IntType::U32),
         ("XDP_FLAGS_DRV_MODE", 4, IntType::U32),
         ("XDP_FLAGS_HW_MODE", 8, IntType::U32),
+        // What a failed Python call throws (docs/language.md, "Python imports").
+        ("PYTHON_ERROR", ksc_ir::PYTHON_ERROR, IntType::I32),
     ];
     v.extend(
         map_flags()

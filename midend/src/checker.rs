@@ -31,6 +31,8 @@ pub(crate) enum Sym {
     Function(FnId),
     StructOps(u32),
     Import,
+    /// `import m from "x.py"` (crate::python).
+    PyModule(ir::PyModuleId),
 }
 
 pub(crate) struct SymInfo {
@@ -98,6 +100,16 @@ pub(crate) struct Checker<'a> {
     pub(crate) btf_types: HashMap<String, TypeId>,
     /// Names of `impl` blocks, by struct_ops index.
     pub(crate) impl_names: Vec<String>,
+    /// The namespace of each source file, by [`ksc_frontend::FileId`]
+    /// (docs/language.md, "Several files"). A name is found by its
+    /// identifier's file, so no pass needs to track which module it is in.
+    pub(crate) scopes: Vec<crate::imports::Scope>,
+    /// Imported Python modules (crate::python).
+    pub(crate) py: crate::python::PyState<'a>,
+    /// Names in the generated C, with the key and place of what has each
+    /// (a header's declarations keep their names, so a main file that does
+    /// not include the header could clash with them).
+    pub(crate) c_names: HashMap<String, (String, Span)>,
 }
 
 /// Edit distance counting a swap of two neighbours as one edit (typos like
@@ -175,6 +187,9 @@ impl<'a> Checker<'a> {
             btf: None,
             btf_types: HashMap::new(),
             impl_names: Vec::new(),
+            scopes: Vec::new(),
+            py: Default::default(),
+            c_names: HashMap::new(),
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;
@@ -234,8 +249,94 @@ impl<'a> Checker<'a> {
         self.diags.last_mut().unwrap()
     }
 
+    fn scope(&self, span: Span) -> Option<&crate::imports::Scope> {
+        self.scopes.get(span.file.0 as usize)
+    }
+
+    /// The namespace prefix of the file `span` is in ("" for the main module).
+    fn prefix(&self, span: Span) -> &str {
+        self.scope(span).map_or("", |s| s.prefix.as_str())
+    }
+
+    /// The prefixes of the headers the file of `span` sees.
+    fn headers(&self, span: Span) -> &[String] {
+        self.scope(span).map_or(&[], |s| s.headers.as_slice())
+    }
+
+    /// The symbol-table key of a name declared or used at `id`: the name
+    /// itself in the main module, `prefix.name` in an imported module or a
+    /// header. A name with a `.` is already a key (`m.f`, rewritten by the
+    /// import loader).
+    pub(crate) fn key(&self, id: &ast::Ident) -> String {
+        let p = self.prefix(id.span);
+        if p.is_empty() || id.name.contains('.') {
+            id.name.clone()
+        } else {
+            format!("{p}.{}", id.name)
+        }
+    }
+
+    /// What `id` names where it is written: its module's item, else an item
+    /// of a header the module includes, else a built-in (declared with no
+    /// span), visible everywhere.
+    pub(crate) fn lookup(&self, id: &ast::Ident) -> Option<&SymInfo> {
+        let key = self.key(id);
+        if let Some(s) = self.syms.get(&key) {
+            return Some(s);
+        }
+        if id.name.contains('.') {
+            return None;
+        }
+        for h in self.headers(id.span) {
+            if let Some(s) = self.syms.get(&format!("{h}.{}", id.name)) {
+                return Some(s);
+            }
+        }
+        self.syms.get(&id.name).filter(|s| s.span.is_none())
+    }
+
+    pub(crate) fn lookup_sym(&self, id: &ast::Ident) -> Option<Sym> {
+        self.lookup(id).map(|s| s.sym)
+    }
+
+    /// The name an item declared at `id` has in the IR (and so in the
+    /// generated C): its own name in the main module and in headers (which
+    /// declare program-wide types, as C headers do), `m__name` in imported
+    /// module `m`.
+    pub(crate) fn ir_name(&self, id: &ast::Ident) -> String {
+        match self.scope(id.span) {
+            Some(s) if !s.header && !s.prefix.is_empty() => format!("{}__{}", s.prefix, id.name),
+            _ => id.name.clone(),
+        }
+    }
+
+    /// The names visible from the file of `at` (for "a similar name" hints).
+    pub(crate) fn names_in_scope(&self, at: Span) -> Vec<(&str, Sym)> {
+        let p = self.prefix(at);
+        let hs = self.headers(at);
+        self.syms
+            .iter()
+            .filter_map(|(k, s)| {
+                // Built-ins, and the main module's names (no prefix).
+                let plain = s.span.is_none() || (p.is_empty() && !k.contains('.'));
+                let name = if plain {
+                    Some(k.as_str())
+                } else {
+                    std::iter::once(p)
+                        .chain(hs.iter().map(|h| h.as_str()))
+                        .filter(|q| !q.is_empty())
+                        .find_map(|q| k.strip_prefix(q).and_then(|r| r.strip_prefix('.')))
+                };
+                name.map(|n| (n, s.sym))
+            })
+            .collect()
+    }
+
     pub(crate) fn define(&mut self, name: &ast::Ident, sym: Sym) {
-        if let Some(prev) = self.syms.get(&name.name) {
+        let key = self.key(name);
+        // A module's names cannot hide its headers' or the built-in ones.
+        let prev = self.syms.get(&key).or_else(|| self.lookup(name));
+        if let Some(prev) = prev {
             let d = Diagnostic::error(
                 name.span,
                 format!("`{}` is defined more than once", name.name),
@@ -262,19 +363,46 @@ impl<'a> Checker<'a> {
             return;
         }
         self.syms.insert(
-            name.name.clone(),
+            key.clone(),
             SymInfo {
                 sym,
                 span: Some(name.span),
             },
         );
+        let emitted = match sym {
+            Sym::Type(_) | Sym::EnumVariant(..) | Sym::Map(_) | Sym::Global(_) => true,
+            Sym::Config(_) | Sym::StructOps(_) => true,
+            Sym::Function(f) => !matches!(
+                self.functions.get(f.index()).map(|f| &f.kind),
+                Some(ir::FnKind::Extern { .. })
+            ),
+            _ => false,
+        };
+        if emitted {
+            let c = self.ir_name(name);
+            match self.c_names.get(&c) {
+                Some((k, prev)) if *k != key => {
+                    let d = Diagnostic::error(
+                        name.span,
+                        format!("`{}` has the same name in the generated code as a declaration of another file", name.name),
+                    )
+                    .with_secondary(*prev, "this one")
+                    .with_help("a header's declarations keep their names program-wide: rename one of them");
+                    self.diags.push(d);
+                }
+                Some(_) => {}
+                None => {
+                    self.c_names.insert(c, (key, name.span));
+                }
+            }
+        }
     }
 
     pub(crate) fn unknown_name(&mut self, id: &ast::Ident, what: &str, locals: &[&str]) {
         let cands: Vec<&str> = locals
             .iter()
             .copied()
-            .chain(self.syms.keys().map(|s| s.as_str()))
+            .chain(self.names_in_scope(id.span).into_iter().map(|(n, _)| n))
             .chain(ksc_ir::HELPERS.iter().map(|h| h.name))
             .collect();
         let hint = suggest(&id.name, cands.into_iter());

@@ -116,7 +116,7 @@ impl<'a> Checker<'a> {
                 (Value::Str(s.clone()), ty)
             }
             AE::Null => (Value::Null, t.null),
-            AE::Name(id) => match self.syms.get(&id.name).map(|s| s.sym) {
+            AE::Name(id) => match self.lookup_sym(id) {
                 Some(Sym::Const(i)) => return self.const_value(i),
                 Some(Sym::EnumVariant(ty, v)) => (Value::Int(v), ty),
                 Some(Sym::BuiltinConst(v, ty)) => (
@@ -133,7 +133,7 @@ impl<'a> Checker<'a> {
                         Some("initial values and sizes must be known at compile time".into());
                     return None;
                 }
-                None if self.fn_names.contains(&id.name) => {
+                None if self.fn_names.contains(&self.key(id)) => {
                     self.error(id.span, format!("a global cannot be initialised with the function `{}`", id.name))
                         .help = Some("globals are shared between eBPF and userspace, where functions differ: keep function pointers in local variables (eBPF code may store a `@helper` in a global at run time)".into());
                     return None;

@@ -27,12 +27,15 @@ mod builtins;
 mod checker;
 mod collect;
 mod consteval;
+pub mod imports;
 mod lower;
+pub mod python;
 mod resolve_type;
 pub mod types;
 pub mod valid;
 
 use ksc_frontend::{ast, Diagnostic, FileId, SourceMap};
+pub use python::PythonBridge;
 
 /// The result of checking a file.
 pub struct Checked {
@@ -59,8 +62,45 @@ pub fn check(file: &ast::File, source: &str, path: &str) -> Checked {
 /// them as [`ksc_ir::Module::files`]); the name of the main file
 /// ([`FileId::MAIN`]) names the project.
 pub fn check_program(file: &ast::File, files: &SourceMap) -> Checked {
+    check_with_scopes(file, files, Vec::new(), None)
+}
+
+/// [`check_program`], with the Python bridge that answers what imported
+/// `.py` modules define (without it, such an import is an error).
+pub fn check_program_with_python(
+    file: &ast::File,
+    files: &SourceMap,
+    python: Option<&dyn PythonBridge>,
+) -> Checked {
+    check_with_scopes(file, files, Vec::new(), python)
+}
+
+/// Check a program [`imports::load`] put together from several files
+/// (`files` holds them all).
+pub fn check_loaded(loaded: &imports::Loaded, files: &SourceMap) -> Checked {
+    check_loaded_with_python(loaded, files, None)
+}
+
+/// [`check_loaded`], with the Python bridge for `.py` imports.
+pub fn check_loaded_with_python(
+    loaded: &imports::Loaded,
+    files: &SourceMap,
+    python: Option<&dyn PythonBridge>,
+) -> Checked {
+    check_with_scopes(&loaded.file, files, loaded.scopes.clone(), python)
+}
+
+fn check_with_scopes(
+    file: &ast::File,
+    files: &SourceMap,
+    scopes: Vec<imports::Scope>,
+    python: Option<&dyn PythonBridge>,
+) -> Checked {
     let path = files.name(FileId::MAIN);
     let mut c = checker::Checker::new();
+    c.scopes = scopes;
+    c.py.bridge = python;
+    c.py.file_names = files.iter().map(|(_, f)| f.name.clone()).collect();
     c.collect(file);
     c.check_bodies();
     let (graph, analysis) = valid::run(&mut c);
@@ -89,6 +129,7 @@ pub fn check_program(file: &ast::File, files: &SourceMap) -> Checked {
         configs: c.configs,
         functions: c.functions,
         struct_ops: c.struct_ops,
+        python_modules: c.py.modules,
         main: c.main,
         analysis,
     });

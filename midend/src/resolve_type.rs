@@ -33,7 +33,7 @@ impl<'a> Checker<'a> {
     }
 
     pub(crate) fn named_type(&mut self, id: &ast::Ident) -> TypeId {
-        match self.syms.get(&id.name).map(|s| s.sym) {
+        match self.lookup_sym(id) {
             Some(Sym::Type(t)) => t,
             Some(Sym::Alias(i)) => self.alias_type(i),
             Some(_) => {
@@ -45,10 +45,10 @@ impl<'a> Checker<'a> {
             }
             None => {
                 let mut cands: Vec<String> = self
-                    .syms
-                    .iter()
-                    .filter(|(_, s)| matches!(s.sym, Sym::Type(_) | Sym::Alias(_)))
-                    .map(|(n, _)| n.clone())
+                    .names_in_scope(id.span)
+                    .into_iter()
+                    .filter(|(_, s)| matches!(s, Sym::Type(_) | Sym::Alias(_)))
+                    .map(|(n, _)| n.to_string())
                     .collect();
                 cands.extend(
                     [

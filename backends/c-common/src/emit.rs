@@ -159,6 +159,17 @@ const RESERVED: &[&str] = &[
     "bsearch",
 ];
 
+/// A function's C name: `@private` functions get a prefix, so that one
+/// named like a kernel function (`ktime_get_ns`) does not clash with the
+/// kernel headers' declaration.
+fn fn_ident(f: &Function) -> String {
+    if f.kind == FnKind::Private {
+        format!("__ksc_private_{}", f.name)
+    } else {
+        ident(&f.name)
+    }
+}
+
 fn ident(name: &str) -> String {
     if RESERVED.contains(&name) || name.starts_with("__ksc") {
         format!("{name}_")
@@ -209,6 +220,12 @@ pub fn generate_c(m: &Module) -> Result<String, Vec<EmitError>> {
     run(m, &ebpf::Ebpf)
 }
 
+/// The kernel module (`@kfunc` and `@private` functions) as C for an
+/// out-of-tree module built with Kbuild.
+pub fn generate_kmod_c(m: &Module) -> Result<String, Vec<EmitError>> {
+    run(m, &kmod::Kmod)
+}
+
 /// The userspace program (`main` and the functions it calls) as C over the
 /// libbpf skeleton `<name>.skel.h`.
 pub fn generate_user_c(m: &Module) -> Result<String, Vec<EmitError>> {
@@ -225,6 +242,7 @@ fn run(m: &Module, fl: &'static dyn Flavour) -> Result<String, Vec<EmitError>> {
         tmp: 0,
         throwing: HashSet::new(),
         current: std::cell::Cell::new(FnId(0)),
+        span: std::cell::Cell::new(None),
     };
     fl.module(&mut g);
     if g.errors.is_empty() {
@@ -259,7 +277,7 @@ pub(super) trait Flavour {
     /// `static` functions' linkage attribute (inlined or called).
     fn linkage(&self, g: &Gen, id: FnId) -> &'static str;
     /// What an uncaught throw does before returning, if anything.
-    fn uncaught(&self, st: &FnState) -> Option<&'static str>;
+    fn uncaught(&self, m: &Module, st: &FnState) -> Option<&'static str>;
 
     // ---- expressions
     fn global(&self, g: &mut Gen, e: &Expr, id: GlobalId) -> String;
@@ -348,6 +366,9 @@ pub(super) struct Gen<'m> {
     throwing: HashSet<FnId>,
     /// The function being emitted.
     current: std::cell::Cell<FnId>,
+    /// The statement being emitted (where flavour errors without an
+    /// expression of their own point).
+    span: std::cell::Cell<Option<Span>>,
 }
 
 /// Per-function state while emitting a body.
@@ -363,6 +384,10 @@ pub(super) struct FnState {
     ret: TypeId,
     is_program: bool,
     throws_out: bool,
+    /// Throwing calls already evaluated into temporaries before their
+    /// statement (see `hoist_throwing`), by node: the temporary's name.
+    hoisted: std::collections::HashMap<*const Expr, String>,
+    temps: u32,
 }
 
 /// A function body's text, written in order. Each statement's first line
@@ -473,12 +498,17 @@ impl<'m> Gen<'m> {
         let mut found = false;
         s.for_each_expr(|e| {
             e.walk(&mut |x| {
-                if let ExprKind::Call {
-                    callee: Callee::Function(f),
-                    ..
-                } = &x.kind
-                {
-                    found |= self.throwing.contains(f);
+                match &x.kind {
+                    ExprKind::Call {
+                        callee: Callee::Function(f),
+                        ..
+                    } => found |= self.throwing.contains(f),
+                    // Python calls throw PYTHON_ERROR.
+                    ExprKind::Call {
+                        callee: Callee::Python { .. },
+                        ..
+                    } => found = true,
+                    _ => {}
                 }
             })
         });
@@ -486,9 +516,11 @@ impl<'m> Gen<'m> {
     }
 
     fn signature(&mut self, id: FnId, f: &Function) -> String {
+        let names = self.param_names(f);
         let mut params: Vec<String> = f.locals[..f.params as usize]
             .iter()
-            .map(|l| self.decl(l.ty, &ident(&l.name)))
+            .zip(&names)
+            .map(|(l, n)| self.decl(l.ty, n))
             .collect();
         if self.throwing.contains(&id) {
             params.push("__s64 *__ksc_exc".into());
@@ -497,14 +529,45 @@ impl<'m> Gen<'m> {
             params.push("void".into());
         }
         let ret = self.type_name(f.ret);
+        if f.kind == FnKind::Kfunc {
+            // Called from eBPF through BTF: global, never inlined away.
+            return format!(
+                "__ksc_kfunc {ret} {}({})",
+                ident(&f.name),
+                params.join(", ")
+            );
+        }
         // Unused functions are the user's to keep (a helper not called
         // yet, `@test`s in a normal build): no C warning for them.
         format!(
             "static __attribute__((unused)) {} {ret} {}({})",
             self.fl.linkage(self, id),
-            ident(&f.name),
+            fn_ident(f),
             params.join(", ")
         )
+    }
+
+    /// The C names of `f`'s parameters. A kfunc's integer parameter right
+    /// after a pointer is its length (the kernel's kfunc convention: the
+    /// suffix `__sz` makes the pair one memory region of that size, which
+    /// the verifier checks against packet or stack memory).
+    fn param_names(&self, f: &Function) -> Vec<String> {
+        let ps = &f.locals[..f.params as usize];
+        ps.iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let n = ident(&l.name);
+                let sized = f.kind == FnKind::Kfunc
+                    && i > 0
+                    && matches!(self.kind(l.ty), TypeKind::Int(_))
+                    && matches!(self.kind(ps[i - 1].ty), TypeKind::Pointer(_));
+                if sized {
+                    format!("{n}__sz")
+                } else {
+                    n
+                }
+            })
+            .collect()
     }
 
     /// The eBPF functions of signature `sig` used as values anywhere.
@@ -576,6 +639,7 @@ fn collect_locals(b: &Block, out: &mut HashSet<LocalId>) {
 
 mod ebpf;
 mod expr;
+mod kmod;
 mod stmt;
 mod types;
 mod user;

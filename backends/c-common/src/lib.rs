@@ -8,7 +8,7 @@
 
 mod emit;
 
-pub use emit::{generate_c, generate_user_c, EmitError};
+pub use emit::{generate_c, generate_kmod_c, generate_user_c, EmitError};
 
 /// The output directory's Makefile. The kernel side: clang 14 or newer, the
 /// UAPI and libbpf headers, no vmlinux.h (kernel structs come from BTF
@@ -20,6 +20,36 @@ pub use emit::{generate_c, generate_user_c, EmitError};
 /// (`$KSC_CACHE_DIR`, else `~/.cache/ksc`), in a directory named by the
 /// hash, so a program's build compiles only its own code.
 pub fn makefile(name: &str, runtime: Option<&str>) -> String {
+    makefile_with_python(name, runtime, None)
+}
+
+/// How the executable links the Python bridge (`import m from "x.py"`).
+pub struct PythonLink<'a> {
+    /// The bridge's static library (`libksc_python_bridge.a`).
+    pub lib: &'a str,
+    /// Its link flags (libpython and the system libraries).
+    pub ldflags: &'a str,
+}
+
+/// [`makefile`], linking the executable with the Python bridge when given
+/// (its header, `ksc_python.h`, is written beside by ksc).
+pub fn makefile_with_python(
+    name: &str,
+    runtime: Option<&str>,
+    python: Option<PythonLink>,
+) -> String {
+    let (py_vars, py_lib, py_flags, py_h) = match &python {
+        Some(p) => (
+            format!(
+                "\n# The Python bridge (python-bridge/), built with ksc, and what it needs.\nKSC_PY_LIB := {}\nKSC_PY_LDFLAGS := {}\n",
+                p.lib, p.ldflags
+            ),
+            " $(KSC_PY_LIB)",
+            " $(KSC_PY_LDFLAGS)",
+            " ksc_python.h",
+        ),
+        None => (String::new(), "", "", ""),
+    };
     let (all, user_rules, clean) = if let Some(hash) = runtime {
         (
             format!("$(EBPF_OBJ) {name}"),
@@ -30,15 +60,15 @@ pub fn makefile(name: &str, runtime: Option<&str>) -> String {
 KSC_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ksc
 KSC_RT_DIR := $(KSC_CACHE_DIR)/runtime-{hash}
 KSC_RT_LIB := $(KSC_RT_DIR)/libksc_rt.a
-
+{py_vars}
 {name}.skel.h: $(EBPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name {name}_ebpf > $@
 
-{name}.o: {name}.c {name}.skel.h ksc_runtime.h
+{name}.o: {name}.c {name}.skel.h ksc_runtime.h{py_h}
 	$(CC) $(CFLAGS) -c {name}.c -o $@
 
-{name}: {name}.o $(KSC_RT_LIB)
-	$(CC) $(CFLAGS) -o $@ {name}.o $(KSC_RT_LIB) $(LDLIBS)
+{name}: {name}.o $(KSC_RT_LIB){py_lib}
+	$(CC) $(CFLAGS) -o $@ {name}.o $(KSC_RT_LIB){py_lib} $(LDLIBS){py_flags}
 
 # Built under a temporary name and renamed: builds running side by side
 # share the cache.
@@ -78,4 +108,30 @@ clean:
 	rm -f $(EBPF_OBJ){clean}
 "#
     )
+}
+
+/// Whether the program has a kernel module (`@kfunc` or `@private`
+/// functions).
+pub fn has_kmod(m: &ksc_ir::Module) -> bool {
+    m.functions
+        .iter()
+        .any(|f| matches!(f.kind, ksc_ir::FnKind::Kfunc | ksc_ir::FnKind::Private))
+}
+
+/// The kernel module's name: the program's name (letters, digits and `_`)
+/// and a hash of the module's source, so that a module already loaded
+/// under that name is this very build (the loader reuses it).
+pub fn kmod_name(m: &ksc_ir::Module, source: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in source.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let stem: String = m
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(40)
+        .collect();
+    format!("ksc_{stem}_{:08x}", h as u32)
 }

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/syscall.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -264,6 +267,88 @@ static void __ksc_why_no_link(int h, int err, char *why, size_t n)
     }
 }
 
+static int __ksc_kmod_inserted;
+
+/* Inserts the program's kernel module (finit_module) unless the same build
+ * is loaded already; exits with a plain message when the kernel refuses. */
+static void __ksc_kmod_insert(const struct ksc_rt_desc *desc)
+{
+    char sys[256], path[4096];
+    snprintf(sys, sizeof(sys), "/sys/module/%s", desc->kmod_name);
+    if (access(sys, F_OK) == 0)
+        return;
+    if (access("/proc/modules", F_OK) != 0) {
+        fprintf(stderr, "error: `%s` needs its kernel module (its @kfunc functions), and this kernel cannot load modules (it was built without module support)\n", desc->name);
+        exit(1);
+    }
+    const char *env = getenv("KSC_KMOD");
+    if (env && *env) {
+        snprintf(path, sizeof(path), "%s", env);
+    } else {
+        char exe[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = 0;
+        snprintf(path, sizeof(path), "%s/%s", n > 0 ? dirname(exe) : ".", desc->kmod_file);
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "error: cannot open the kernel module of `%s` (%s): %s; build it for this kernel with `ksc build --kernel %s` (or set KSC_KMOD to the .ko)\n", desc->name, path, strerror(errno), "$(uname -r)");
+        exit(1);
+    }
+    long r = syscall(SYS_finit_module, fd, "", 0);
+    int err = errno;
+    close(fd);
+    if (r == 0) {
+        __ksc_kmod_inserted = 1;
+        return;
+    }
+    if (err == EEXIST)
+        return;
+    const char *why;
+    switch (err) {
+    case ENOSYS:
+        why = "this kernel cannot load modules (it was built without module support)";
+        break;
+    case EPERM:
+        why = "not permitted: loading modules needs root (CAP_SYS_MODULE), and /proc/sys/kernel/modules_disabled must be 0";
+        break;
+    case EKEYREJECTED:
+    case ENOKEY:
+    case EBADMSG:
+        why = "this kernel enforces module signatures, and ksc's module is not signed (sign it with the kernel's scripts/sign-file, or boot without module.sig_enforce / Secure Boot lockdown)";
+        break;
+    case ENOEXEC:
+        why = "it was built for another kernel (its version magic or format does not match): rebuild it with `ksc build --kernel $(uname -r)`";
+        break;
+    case EINVAL:
+        why = "the kernel refused it, or refused to register its kfuncs (a BTF mismatch: it must be built against this very kernel); the kernel's log (dmesg) says which";
+        break;
+    default:
+        why = strerror(err);
+        break;
+    }
+    fprintf(stderr, "error: cannot insert the kernel module of `%s` (%s): %s\n", desc->name, path, why);
+    exit(1);
+}
+
+/* Removes the module if this process inserted it: once the programs that
+ * call its kfuncs are gone (their release is asynchronous, hence the
+ * retries). */
+static void __ksc_kmod_remove(void)
+{
+    if (!__ksc_kmod_inserted)
+        return;
+    __ksc_kmod_inserted = 0;
+    for (int i = 0; i < 50; i++) {
+        if (syscall(SYS_delete_module, __ksc_d->kmod_name, O_NONBLOCK) == 0 || errno == ENOENT)
+            return;
+        if (errno != EAGAIN && errno != EBUSY)
+            break;
+        usleep(100 * 1000);
+    }
+    fprintf(stderr, "warning: the kernel module %s is still loaded (%s): remove it with `rmmod %s`\n", __ksc_d->kmod_name, strerror(errno), __ksc_d->kmod_name);
+}
+
 void __ksc_open(const struct ksc_rt_desc *desc)
 {
     __ksc_d = desc;
@@ -277,6 +362,8 @@ void __ksc_open(const struct ksc_rt_desc *desc)
         fprintf(stderr, "error: out of memory\n");
         exit(1);
     }
+    if (desc->kmod_name)
+        __ksc_kmod_insert(desc);
     LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = desc->pin_root);
     __ksc_obj = desc->open(&opts);
     if (!__ksc_obj) {
@@ -465,6 +552,7 @@ void __ksc_cleanup(void)
     if (__ksc_obj)
         __ksc_d->destroy();
     __ksc_obj = NULL;
+    __ksc_kmod_remove();
 }
 
 void __ksc_sleep(__u32 ms)

@@ -49,6 +49,13 @@ struct ksc_rt_desc {
     const char *globals_dir;
     const char *globals_pin;
     struct bpf_map *(*globals_map)(void);
+    /* The program's kernel module (its @kfunc functions), by name, and its
+     * file beside the executable (NULL: none). Inserted before the object
+     * is opened unless a module of that name (the same build: the name
+     * holds a hash of its source) is loaded; removed at exit if inserted
+     * here. $KSC_KMOD names another file. */
+    const char *kmod_name;
+    const char *kmod_file;
 };
 
 /* A ring buffer read from userspace: `rb.read()` hands out one event at a

@@ -28,6 +28,38 @@ pub fn runtime_hash() -> String {
 pub fn generate(
     module: &Module,
 ) -> Result<Vec<(String, String)>, Vec<ksc_backend_c_common::EmitError>> {
+    generate_with(module, &ksc_plugin_abi::Options::default())
+}
+
+/// The settings ksc passes when the program imports Python modules: the
+/// bridge's static library and its link flags.
+pub const PYTHON_LIB: &str = "python-bridge-lib";
+pub const PYTHON_LDFLAGS: &str = "python-ldflags";
+
+/// [`generate`] with the options of the run (the Python bridge's link).
+pub fn generate_with(
+    module: &Module,
+    options: &ksc_plugin_abi::Options,
+) -> Result<Vec<(String, String)>, Vec<ksc_backend_c_common::EmitError>> {
+    let python = if module.python_modules.is_empty() {
+        None
+    } else {
+        match (
+            options.settings.get(PYTHON_LIB),
+            options.settings.get(PYTHON_LDFLAGS),
+        ) {
+            (Some(lib), Some(ldflags)) => Some(ksc_backend_c_common::PythonLink { lib, ldflags }),
+            _ => {
+                return Err(vec![ksc_backend_c_common::EmitError {
+                    message: format!(
+                        "the program imports Python modules, but ksc did not pass the Python bridge's library (settings `{PYTHON_LIB}`, `{PYTHON_LDFLAGS}`)"
+                    ),
+                    span: Some(module.python_modules[0].span),
+                    line_col: None,
+                }])
+            }
+        }
+    };
     let c = ksc_backend_c_common::generate_user_c(module)?;
     Ok(vec![
         (format!("{}.c", module.name), c),
@@ -35,16 +67,16 @@ pub fn generate(
         ("ksc_runtime.c".into(), RUNTIME_C.into()),
         (
             "Makefile".into(),
-            ksc_backend_c_common::makefile(&module.name, Some(&runtime_hash())),
+            ksc_backend_c_common::makefile_with_python(&module.name, Some(&runtime_hash()), python),
         ),
     ])
 }
 
 fn plugin_generate(
     module: &Module,
-    _options: &ksc_plugin_abi::Options,
+    options: &ksc_plugin_abi::Options,
 ) -> Result<Vec<File>, Vec<Diag>> {
-    generate(module)
+    generate_with(module, options)
         .map(|files| files.into_iter().map(|(p, c)| File::new(p, c)).collect())
         .map_err(|errs| {
             errs.into_iter()

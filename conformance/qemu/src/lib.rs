@@ -69,6 +69,7 @@
 
 mod fetch;
 mod initramfs;
+mod kbuild;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -109,6 +110,21 @@ pub fn cache_dir() -> PathBuf {
 /// for the label serves.
 pub fn fetch(label: &str, progress: &mut dyn FnMut(&str)) -> Result<Kernel, Error> {
     fetch::fetch(label, progress)
+}
+
+/// A build tree (`KDIR`) for out-of-tree modules of the kernel for
+/// `label`, one that makes module BTF: Debian's headers and kbuild
+/// packages, the kernel's `vmlinux` (taken out of its image) and
+/// `resolve_btfids` (built once from `linux-source-<label>` when Debian's
+/// kbuild package lacks it), kept beside the kernel in the cache. Needs
+/// `pahole` (dwarves) on the host.
+pub fn kernel_build_tree(
+    label: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Kernel, PathBuf), Error> {
+    let kernel = fetch(label, progress)?;
+    let kdir = kbuild::build_tree(&kernel, progress)?;
+    Ok((kernel, kdir))
 }
 
 /// What to boot the kernel with.

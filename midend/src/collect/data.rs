@@ -137,7 +137,7 @@ impl<'a> Checker<'a> {
         }
         let span = item.span;
         self.maps.push(ir::Map {
-            name: m.name.name.clone(),
+            name: self.ir_name(&m.name),
             kind,
             key,
             value,
@@ -223,7 +223,7 @@ impl<'a> Checker<'a> {
         };
         let span = item.span;
         self.globals.push(ir::Global {
-            name: g.name.name.clone(),
+            name: self.ir_name(&g.name),
             ty,
             init: value,
             visibility,
@@ -250,7 +250,7 @@ impl<'a> Checker<'a> {
         }
         let span = c.name.span;
         self.configs.push(ir::Config {
-            name: c.name.name.clone(),
+            name: self.ir_name(&c.name),
             fields,
             span,
         });

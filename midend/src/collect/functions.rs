@@ -236,12 +236,15 @@ impl<'a> Checker<'a> {
                 ),
                 span: f.name.span,
             },
-            None => f.name.clone(),
+            None => ast::Ident {
+                name: self.ir_name(&f.name),
+                span: f.name.span,
+            },
         };
         let id = self.push_function(item, &fname, kind, domain, ret, info);
         if in_impl.is_none() {
             self.define(&f.name, Sym::Function(id));
-            if f.name.name == "main" && domain == Domain::Userspace {
+            if self.key(&f.name) == "main" && domain == Domain::Userspace {
                 self.main = Some(id);
             }
         }
@@ -508,7 +511,7 @@ impl<'a> Checker<'a> {
         // `extern bpf_ktime_get_ns() -> u64` re-declares a helper: allowed.
         if helper.is_some() {
             self.syms.insert(
-                e.name.name.clone(),
+                self.key(&e.name),
                 SymInfo {
                     sym: Sym::Function(id),
                     span: Some(e.name.span),
@@ -531,10 +534,14 @@ impl<'a> Checker<'a> {
             }
         };
         let index = self.struct_ops.len() as u32;
-        self.impl_names.push(i.name.name.clone());
+        self.impl_names.push(self.ir_name(&i.name));
         // The program's own declaration of the ops struct, if any: eBPF
         // code uses the kernel's.
-        if let Some(Sym::Type(t)) = self.syms.get(&ops_type).map(|s| s.sym) {
+        let ops_name = ast::Ident {
+            name: ops_type.clone(),
+            span: i.name.span,
+        };
+        if let Some(Sym::Type(t)) = self.lookup_sym(&ops_name) {
             if self
                 .types
                 .struct_def(t)
@@ -657,7 +664,7 @@ impl<'a> Checker<'a> {
         }
         let span = item.span;
         self.struct_ops.push(ir::StructOps {
-            name: i.name.name.clone(),
+            name: self.ir_name(&i.name),
             ops_type,
             members,
             fields,

@@ -25,9 +25,10 @@ impl<'a> Checker<'a> {
         for item in &file.items {
             match &item.kind {
                 ItemKind::Struct(s) => {
+                    let ir_name = self.ir_name(&s.name);
                     let id = self
                         .types
-                        .declare_struct(&s.name.name, ksc_ir::StructOrigin::User);
+                        .declare_struct(&ir_name, ksc_ir::StructOrigin::User);
                     self.define(&s.name, Sym::Type(id));
                 }
                 ItemKind::TypeAlias(a) => {
@@ -49,15 +50,15 @@ impl<'a> Checker<'a> {
                     let i = self.consts.len() - 1;
                     self.define(&k.name, Sym::Const(i));
                 }
+                ItemKind::Import(imp) if crate::python::is_python_import(imp) => {
+                    self.collect_python_import(imp)
+                }
                 ItemKind::Import(imp) => self.define(&imp.name, Sym::Import),
                 ItemKind::Fn(f) => {
-                    self.fn_names.insert(f.name.name.clone());
+                    self.fn_names.insert(self.key(&f.name));
                 }
-                ItemKind::Include(path) => {
-                    self.warning(path.span, format!("`include \"{}\"` is not processed yet", path.value)).help = Some(
-                        "declare what the header provides in this file (externs, structs, constants)".into(),
-                    );
-                }
+                // Headers were flattened into this file by `imports::load`.
+                ItemKind::Include(_) => {}
                 _ => {}
             }
         }
@@ -65,7 +66,7 @@ impl<'a> Checker<'a> {
             if let ItemKind::Struct(s) = &item.kind {
                 let Some(SymInfo {
                     sym: Sym::Type(id), ..
-                }) = self.syms.get(&s.name.name)
+                }) = self.lookup(&s.name)
                 else {
                     continue;
                 };
@@ -88,8 +89,9 @@ impl<'a> Checker<'a> {
                     }
                     fields.push((f.name.name.clone(), ty));
                 }
+                let ir_name = self.ir_name(&s.name);
                 self.types
-                    .set_struct_fields(id, &s.name.name, fields, ksc_ir::StructOrigin::User);
+                    .set_struct_fields(id, &ir_name, fields, ksc_ir::StructOrigin::User);
             }
         }
         for i in 0..self.aliases.len() {
@@ -148,7 +150,7 @@ impl<'a> Checker<'a> {
                 },
                 None => next,
             };
-            variants.push((v.name.name.clone(), value));
+            variants.push((self.ir_name(&v.name), value));
             next = value.wrapping_add(1);
         }
         let (lo, hi) = variants
@@ -163,7 +165,7 @@ impl<'a> Checker<'a> {
         };
         let ty = self
             .types
-            .new_enum(&e.name.name, repr, variants.clone(), false);
+            .new_enum(&self.ir_name(&e.name), repr, variants.clone(), false);
         self.define(&e.name, Sym::Type(ty));
         for (v, (_, value)) in e.variants.iter().zip(variants) {
             self.define(&v.name, Sym::EnumVariant(ty, value));

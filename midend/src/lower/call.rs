@@ -25,17 +25,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     return self.map_method(m, field, args, span);
                 }
                 if let AE::Name(b) = &base.kind {
-                    if let Some(Sym::Import) = self.c.syms.get(&b.name).map(|s| s.sym) {
+                    if let Some(Sym::Import) = self.c.lookup_sym(b) {
+                        // Only when the program was checked without
+                        // `imports::load` (which rewrites `m.f`).
                         self.c
-                            .error(
-                                span,
-                                format!(
-                                    "functions of imported module `{}` cannot be called yet",
-                                    b.name
-                                ),
-                            )
-                            .help =
-                            Some("imports are parsed but not linked by this version of ksc".into());
+                            .error(span, format!("module `{}` was not loaded", b.name));
                         return self.err_expr(span);
                     }
                 }
@@ -54,7 +48,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let f = self.mk(ir::ExprKind::Local(l), ty, id.span);
             return self.call_pointer(f, args, span);
         }
-        match self.c.syms.get(&id.name).map(|s| s.sym) {
+        match self.c.lookup_sym(id) {
             Some(Sym::Function(f)) => self.call_fn(id, f, args, span),
             Some(Sym::Global(_)) => {
                 let f = self.name(id);

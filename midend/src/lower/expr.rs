@@ -9,7 +9,7 @@ use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{Domain, FnKind, IntType, TypeId, TypeKind, Value};
 
-use super::{binop, FnCx};
+use super::{binop, python, FnCx};
 use crate::checker::{suggest, Sym};
 use crate::consteval::{int_value, value_int};
 
@@ -71,7 +71,12 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 }
                 self.mk(ir::ExprKind::Cast(Box::new(x)), to, span)
             }
-            AE::Call { callee, args } => self.call(callee, args, span),
+            AE::Call { callee, args } => {
+                if let Some(x) = self.python_call(e, python::PyExpect::Value(expect)) {
+                    return x;
+                }
+                self.call(callee, args, span)
+            }
             AE::Field { base, field, arrow } => self.field(base, field, *arrow, span),
             AE::Index { base, index } => {
                 if let Some(m) = self.map_of(base) {
@@ -325,7 +330,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let ty = self.locals[l.index()].ty;
             return self.mk(ir::ExprKind::Local(l), ty, span);
         }
-        match self.c.syms.get(&id.name).map(|s| s.sym) {
+        match self.c.lookup_sym(id) {
             Some(Sym::Global(g)) => {
                 let (ty, vis) = (
                     self.c.globals[g.index()].ty,
@@ -394,7 +399,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     .error(span, format!("`{}` is a type, not a value", id.name));
                 self.err_expr(span)
             }
-            Some(Sym::Import) => {
+            Some(Sym::Import | Sym::PyModule(_)) => {
                 self.c.error(
                     span,
                     format!("module `{}` is used without a function", id.name),
@@ -728,7 +733,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         // `config.field`
         if let AE::Name(id) = &base.kind {
             if self.lookup_local(&id.name).is_none() {
-                if let Some(Sym::Config(c)) = self.c.syms.get(&id.name).map(|s| s.sym) {
+                if let Some(Sym::Config(c)) = self.c.lookup_sym(id) {
                     let cfg = &self.c.configs[c.index()];
                     let Some(i) = cfg.fields.iter().position(|f| f.name == field.name) else {
                         let hint = suggest(&field.name, cfg.fields.iter().map(|f| f.name.as_str()));
@@ -752,17 +757,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         span,
                     );
                 }
-                if let Some(Sym::Import) = self.c.syms.get(&id.name).map(|s| s.sym) {
+                if let Some(Sym::Import) = self.c.lookup_sym(id) {
+                    // Only when the program was checked without
+                    // `imports::load` (which rewrites `m.x`).
                     self.c
-                        .error(
-                            span,
-                            format!(
-                                "functions of imported module `{}` cannot be used yet",
-                                id.name
-                            ),
-                        )
-                        .help =
-                        Some("imports are parsed but not linked by this version of ksc".into());
+                        .error(span, format!("module `{}` was not loaded", id.name));
                     return self.err_expr(span);
                 }
             }
@@ -847,12 +846,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
 
     pub(super) fn map_of(&self, e: &ast::Expr) -> Option<ir::MapId> {
         match &e.kind {
-            AE::Name(id) if self.lookup_local(&id.name).is_none() => {
-                match self.c.syms.get(&id.name).map(|s| s.sym) {
-                    Some(Sym::Map(m)) => Some(m),
-                    _ => None,
-                }
-            }
+            AE::Name(id) if self.lookup_local(&id.name).is_none() => match self.c.lookup_sym(id) {
+                Some(Sym::Map(m)) => Some(m),
+                _ => None,
+            },
             _ => None,
         }
     }

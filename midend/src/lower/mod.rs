@@ -27,6 +27,7 @@ mod builtin;
 mod call;
 mod convert;
 mod expr;
+mod python;
 mod stmt;
 
 impl<'a> Checker<'a> {
@@ -154,6 +155,17 @@ impl<'c, 'a> FnCx<'c, 'a> {
         span: Span,
         is_const: bool,
     ) -> LocalId {
+        // `m.x` is rewritten to module `m`'s item before checking, so a
+        // local `m` could never be read as `m.x`: refuse the name.
+        let as_ident = ast::Ident {
+            name: name.to_string(),
+            span,
+        };
+        if let Some(crate::checker::Sym::Import) = self.c.lookup_sym(&as_ident) {
+            self.c
+                .error(span, format!("`{name}` names an imported module"))
+                .help = Some("choose another name for the variable".into());
+        }
         let id = LocalId(self.locals.len() as u32);
         self.locals.push(ir::Local {
             name: name.to_string(),

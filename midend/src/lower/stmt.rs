@@ -85,7 +85,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             AS::Assign { target, op, value } => return self.assign(s, target, *op, value),
             AS::Expr(e) => {
-                let x = self.expr(e, None);
+                let x = match self.python_call(e, super::python::PyExpect::Discard) {
+                    Some(x) => x,
+                    None => self.expr(e, None),
+                };
                 if let ir::ExprKind::Binary {
                     op: ir::BinOp::Eq, ..
                 } = x.kind
@@ -153,7 +156,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 body,
             } => {
                 let map = match &iter.kind {
-                    AE::Name(id) => match self.c.syms.get(&id.name).map(|s| s.sym) {
+                    AE::Name(id) => match self.c.lookup_sym(id) {
                         Some(Sym::Map(m)) => Some(m),
                         _ => None,
                     },
@@ -311,7 +314,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         // `return prog(ctx)` between programs of one type is a tail call.
         if let AE::Call { callee, args } = &e.kind {
             if let AE::Name(id) = &callee.kind {
-                if let Some(Sym::Function(target)) = self.c.syms.get(&id.name).map(|s| s.sym) {
+                if let Some(Sym::Function(target)) = self.c.lookup_sym(id) {
                     if matches!(self.c.functions[target.index()].kind, FnKind::Program(_)) {
                         // After an error, still end the path: no "missing return" cascade.
                         let err = self.err_expr(e.span);
@@ -347,7 +350,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         };
         self.lookup_local(&id.name).is_none()
             && matches!(
-                self.c.syms.get(&id.name).map(|s| s.sym),
+                self.c.lookup_sym(id),
                 Some(Sym::Function(f)) if matches!(self.c.functions[f.index()].kind, FnKind::Program(_))
             )
     }
@@ -669,7 +672,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             K::Value(_) if self.t().is_error(place.ty) => return None,
             _ => {
                 let what = match &target.kind {
-                    AE::Name(id) => match self.c.syms.get(&id.name).map(|s| s.sym) {
+                    AE::Name(id) => match self.c.lookup_sym(id) {
                         Some(Sym::Const(_))
                         | Some(Sym::EnumVariant(..))
                         | Some(Sym::BuiltinConst(..)) => {

@@ -74,7 +74,11 @@ pub(super) fn throws(c: &mut Checker) -> Vec<ir::Throws> {
                     .with_label("not caught")
                     .with_help("every throw must be caught inside an eBPF program: wrap it in `try { } catch N { }` or `catch _ { }`"),
             );
-        } else if c.main == Some(FnId(i as u32)) {
+        } else if c.main == Some(FnId(i as u32))
+            // Python's exceptions end the process with Python's own report
+            // (docs/language.md, "Python imports"): no warning for them.
+            && (th.unknown || th.values.iter().any(|v| *v != ir::PYTHON_ERROR))
+        {
             c.diags.push(
                 Diagnostic::warning(span, format!("{what} may be thrown out of `main`"))
                     .with_label("not caught")
@@ -132,6 +136,17 @@ fn escaping(b: &ir::Block, catching: &[Option<Vec<Option<i64>>>], t: &[Throws], 
             _ => {}
         }
         walk_stmt_exprs(s, &mut |e| {
+            // A Python call throws PYTHON_ERROR when Python raises.
+            if let ir::ExprKind::Call {
+                callee: Callee::Python { .. },
+                ..
+            } = &e.kind
+            {
+                if !caught(Some(ir::PYTHON_ERROR)) {
+                    out.values.insert(ir::PYTHON_ERROR);
+                    out.site.get_or_insert(e.span);
+                }
+            }
             if let ir::ExprKind::Call {
                 callee: Callee::Function(g),
                 ..

@@ -488,6 +488,7 @@ mod tests {
             configs: vec![],
             functions: vec![],
             struct_ops: vec![],
+            python_modules: vec![],
             main: None,
             analysis: ksc_ir::Analysis::default(),
         }

@@ -28,6 +28,7 @@ use ksc_plugin_abi::{BackendModRef, ErrorKind};
 
 pub use ksc_plugin_abi::{Options, Severity, ABI_VERSION};
 
+pub mod python;
 pub mod targets;
 
 /// The environment variable listing extra plugin directories.

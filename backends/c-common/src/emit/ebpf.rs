@@ -32,7 +32,8 @@ impl<'m> Gen<'m> {
         for f in &m.functions {
             // An `extern` re-declaring a BPF helper is declared by
             // bpf/bpf_helper_defs.h already.
-            if f.kind == (FnKind::Extern { helper: None }) {
+            // The program's own `@kfunc`s come from its kernel module.
+            if f.kind == (FnKind::Extern { helper: None }) || f.kind == FnKind::Kfunc {
                 let params: Vec<String> = f.locals[..f.params as usize]
                     .iter()
                     .map(|l| self.decl(l.ty, &ident(&l.name)))
@@ -335,7 +336,7 @@ impl Flavour for Ebpf {
         g.linkage(id)
     }
 
-    fn uncaught(&self, _st: &FnState) -> Option<&'static str> {
+    fn uncaught(&self, _m: &Module, _st: &FnState) -> Option<&'static str> {
         None
     }
 

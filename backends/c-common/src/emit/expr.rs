@@ -347,6 +347,9 @@ impl<'m> Gen<'m> {
         args: &[Expr],
         st: &mut FnState,
     ) -> String {
+        if let Some(t) = st.hoisted.get(&(e as *const Expr)) {
+            return t.clone();
+        }
         let mut a: Vec<String> = args.iter().map(|x| self.expr(x, st)).collect();
         match callee {
             Callee::Function(f) => {
@@ -358,7 +361,7 @@ impl<'m> Gen<'m> {
                     st.uses_err = true;
                     a.push("&__ksc_err".into());
                 }
-                format!("{}({})", ident(&fun.name), a.join(", "))
+                format!("{}({})", fn_ident(fun), a.join(", "))
             }
             Callee::BpfHelper(h) => format!("{}({})", h.name(), a.join(", ")),
             Callee::Pointer(p) => {
@@ -368,6 +371,12 @@ impl<'m> Gen<'m> {
             Callee::Builtin(b) => {
                 let fl = self.fl;
                 fl.builtin(self, e, *b, args, &a)
+            }
+            Callee::Python { module, function } => {
+                let f = self.python_wrapper(*module, function, args, e.ty);
+                st.uses_err = true;
+                a.push("&__ksc_err".into());
+                format!("{f}({})", a.join(", "))
             }
         }
     }

@@ -13,11 +13,13 @@ impl<'m> Gen<'m> {
         self.current.set(id);
         // Unique C names for locals (KernelScript allows shadowing).
         let mut used: HashMap<String, u32> = HashMap::new();
+        let params = self.param_names(f);
         let names: Vec<String> = f
             .locals
             .iter()
-            .map(|l| {
-                let base = ident(&l.name);
+            .enumerate()
+            .map(|(i, l)| {
+                let base = params.get(i).cloned().unwrap_or_else(|| ident(&l.name));
                 let n = used.entry(base.clone()).or_insert(0);
                 *n += 1;
                 if *n == 1 {
@@ -39,6 +41,8 @@ impl<'m> Gen<'m> {
             ret: f.ret,
             is_program,
             throws_out: self.throwing.contains(&id),
+            hoisted: Default::default(),
+            temps: 0,
         };
         // The function's name then its typed parameters, as libbpf's
         // BPF_KPROBE/BPF_PROG macros take them.
@@ -151,6 +155,11 @@ impl<'m> Gen<'m> {
         if !self.stmt_calls_throwing(s) {
             return;
         }
+        self.exc_check(st, out, ind);
+    }
+
+    /// Leave (to the catch, else out of the function) if a throw is pending.
+    fn exc_check(&mut self, st: &mut FnState, out: &mut Out, ind: usize) {
         st.uses_err = true;
         let pad = Self::indent(ind);
         match st.catch_labels.last() {
@@ -171,7 +180,7 @@ impl<'m> Gen<'m> {
         self.run_defers(st, out, ind + 1);
         if st.throws_out {
             let _ = writeln!(out, "{pad}    *__ksc_exc = __ksc_err;");
-        } else if let Some(call) = self.fl.uncaught(st) {
+        } else if let Some(call) = self.fl.uncaught(self.m, st) {
             let _ = writeln!(out, "{pad}    {call}");
         }
         let ret = if matches!(self.kind(st.ret), TypeKind::Void) {
@@ -189,9 +198,87 @@ impl<'m> Gen<'m> {
         // clang's messages and the verifier's log quote source lines, so
         // both lead back to the KernelScript source.
         out.note = self.note(s);
+        self.span.set(Some(s.span));
+        self.hoist_throwing(s, st, out, ind);
         self.stmt_code(s, st, out, ind);
         // A statement written without a line break has no note.
         out.note = None;
+    }
+
+    /// Throwing calls whose value the statement would use before the
+    /// check after it (an argument of another call or `print`, a
+    /// `return` value, an operand) are evaluated first, each into a
+    /// temporary and checked: a throw leaves before anything uses the
+    /// value. A call that is the whole expression of `var x = f()`,
+    /// `x = f()` or `f()` needs no temporary: the check after the
+    /// statement comes first. Calls in the right operand of `&&`/`||`
+    /// and in `?:`/`match` arms stay in place (evaluated conditionally).
+    fn hoist_throwing(&mut self, s: &Stmt, st: &mut FnState, out: &mut Out, ind: usize) {
+        let root = match &s.kind {
+            StmtKind::Let { init: Some(e), .. } | StmtKind::Expr(e) => Some(e),
+            StmtKind::Assign { value, .. } => Some(value),
+            StmtKind::Return(_)
+            | StmtKind::CompoundAssign { .. }
+            | StmtKind::MapUpdate { .. }
+            | StmtKind::MapCompound { .. }
+            | StmtKind::MapDelete { .. }
+            | StmtKind::If { .. }
+            | StmtKind::Throw(_) => None,
+            _ => return,
+        };
+        if !self.stmt_calls_throwing(s) {
+            return;
+        }
+        let mut calls: Vec<&Expr> = Vec::new();
+        s.for_each_expr(|e| self.throwing_calls(e, &mut calls));
+        if let Some(r) = root {
+            calls.retain(|c| !std::ptr::eq(*c, r));
+        }
+        let pad = Self::indent(ind);
+        for c in calls {
+            let code = self.expr(c, st);
+            let name = if matches!(self.kind(c.ty), TypeKind::Void) {
+                let _ = writeln!(out, "{pad}{};", strip_parens(&code));
+                "((void)0)".to_string()
+            } else {
+                st.temps += 1;
+                let name = format!("__ksc_t{}", st.temps);
+                let d = self.decl(c.ty, &name);
+                let _ = writeln!(out, "{pad}{d} = {};", strip_parens(&code));
+                name
+            };
+            self.exc_check(st, out, ind);
+            st.hoisted.insert(c as *const Expr, name);
+        }
+    }
+
+    /// The throwing calls of `e` that are always evaluated, innermost first.
+    fn throwing_calls<'e>(&self, e: &'e Expr, out: &mut Vec<&'e Expr>) {
+        match &e.kind {
+            ExprKind::Binary {
+                op: BinOp::And | BinOp::Or,
+                lhs,
+                ..
+            } => return self.throwing_calls(lhs, out),
+            ExprKind::Select { cond, .. } => return self.throwing_calls(cond, out),
+            ExprKind::Switch { scrutinee, .. } => return self.throwing_calls(scrutinee, out),
+            _ => {}
+        }
+        e.for_each_child(|c| self.throwing_calls(c, out));
+        let throws = match &e.kind {
+            ExprKind::Call {
+                callee: Callee::Function(f),
+                ..
+            } => self.throwing.contains(f),
+            ExprKind::Call {
+                callee: Callee::Python { .. },
+                ..
+            } => true,
+            _ => false,
+        };
+        if throws {
+            out.push(e);
+        }
     }
 
     /// The comment naming a statement's source line.

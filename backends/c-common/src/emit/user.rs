@@ -51,6 +51,9 @@ impl<'m> Gen<'m> {
             "\n#include \"{}.skel.h\"\n#include \"ksc_runtime.h\"\n",
             m.name
         );
+        if !m.python_modules.is_empty() {
+            self.python_prelude();
+        }
         // The helpers the functions use go here, once they are known.
         let prelude = std::mem::take(&mut self.out);
         self.runtime(&skel);
@@ -136,6 +139,14 @@ impl<'m> Gen<'m> {
         } else {
             "NULL"
         };
+        // The kernel module's name holds a hash of its source (see
+        // kmod_name): the same build is reused when loaded.
+        let kmod = crate::has_kmod(m)
+            .then(|| crate::generate_kmod_c(m).ok())
+            .flatten()
+            .map(|c| crate::kmod_name(m, &c));
+        let kmod_name = quoted(kmod.clone());
+        let kmod_file = quoted(kmod.map(|_| format!("{}.ko", m.name)));
         let (progs_t, nprogs) = if progs.is_empty() {
             ("NULL", 0)
         } else {
@@ -148,7 +159,7 @@ impl<'m> Gen<'m> {
         };
         let _ = writeln!(
             s,
-            "static const struct ksc_rt_desc __ksc_desc = {{\n    .name = \"{}\",\n    .open = __ksc_rt_open,\n    .load = __ksc_rt_load,\n    .destroy = __ksc_rt_destroy,\n    .progs = {progs_t},\n    .nprogs = {nprogs},\n    .ops = {ops_t},\n    .nops = {nops},\n    .pin_root = {pin_root},\n    .pin_dir = {pin_dir},\n    .globals_dir = {globals_dir},\n    .globals_pin = {globals_pin},\n    .globals_map = {globals_map},\n}};\n",
+            "static const struct ksc_rt_desc __ksc_desc = {{\n    .name = \"{}\",\n    .open = __ksc_rt_open,\n    .load = __ksc_rt_load,\n    .destroy = __ksc_rt_destroy,\n    .progs = {progs_t},\n    .nprogs = {nprogs},\n    .ops = {ops_t},\n    .nops = {nops},\n    .pin_root = {pin_root},\n    .pin_dir = {pin_dir},\n    .globals_dir = {globals_dir},\n    .globals_pin = {globals_pin},\n    .globals_map = {globals_map},\n    .kmod_name = {kmod_name},\n    .kmod_file = {kmod_file},\n}};\n",
             esc_c(&m.name)
         );
         self.out.push_str(&s);
@@ -405,9 +416,15 @@ impl Flavour for User {
         ""
     }
 
-    fn uncaught(&self, st: &FnState) -> Option<&'static str> {
-        // Uncaught in userspace: the process ends (DECISIONS.md).
-        (!st.is_program).then_some("__ksc_uncaught(__ksc_err);")
+    fn uncaught(&self, m: &Module, st: &FnState) -> Option<&'static str> {
+        // Uncaught in userspace: the process ends (DECISIONS.md), with
+        // Python's report when a Python call threw.
+        let call = if m.python_modules.is_empty() {
+            "__ksc_uncaught(__ksc_err);"
+        } else {
+            "__ksc_py_uncaught(__ksc_err);"
+        };
+        (!st.is_program).then_some(call)
     }
 
     fn global(&self, g: &mut Gen, e: &Expr, id: GlobalId) -> String {
@@ -571,5 +588,104 @@ impl Flavour for User {
         );
         g.block(body, st, out, ind + 1);
         let _ = writeln!(out, "\n{inner}}}\n{pad}}}");
+    }
+}
+
+// ---- Python imports (the bridge's `ksc_python.h`)
+impl<'m> Gen<'m> {
+    /// The bridge's header and the uncaught-throw report that prints
+    /// Python's exception.
+    fn python_prelude(&mut self) {
+        let _ = writeln!(
+            self.out,
+            "#include \"ksc_python.h\"\n\n// An uncaught throw: Python's report first when a Python call threw.\nstatic void __ksc_py_uncaught(__s64 err)\n{{\n    if (err == {} && ksc_py_report())\n        exit(1);\n    __ksc_uncaught(err);\n}}\n",
+            PYTHON_ERROR
+        );
+    }
+
+    /// A C function calling `module.function` with these argument types
+    /// and result type through the bridge, defined once per signature;
+    /// like a throwing function, it takes the error slot last.
+    pub(super) fn python_wrapper(
+        &mut self,
+        module: PyModuleId,
+        function: &str,
+        args: &[Expr],
+        ret: TypeId,
+    ) -> String {
+        let pm = &self.m.python_modules[module.index()];
+        let (pymod, ksname) = (pm.module.clone(), pm.name.clone());
+        let sig: Vec<String> = args
+            .iter()
+            .map(|a| a.ty.0.to_string())
+            .chain([ret.0.to_string()])
+            .collect();
+        // Names that are not C identifiers (Python allows any Unicode
+        // letter) get their bytes appended, so two never share a wrapper.
+        let fname = if ident(function) == function {
+            function.to_string()
+        } else {
+            let hex: String = function.bytes().map(|b| format!("{b:02x}")).collect();
+            format!("{}_{hex}", ident(function))
+        };
+        let name = format!("__ksc_py_{}_{}__{}", ident(&ksname), fname, sig.join("_"));
+        if self.helpers.contains(&format!(" {name}(")) {
+            return name;
+        }
+        let mut params = Vec::new();
+        let mut items = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            let p = format!("a{i}");
+            params.push(self.decl(a.ty, &p));
+            items.push(match self.kind(a.ty).clone() {
+                TypeKind::Bool => format!("{{ KSC_PY_BOOL, {p}, 0, 0 }}"),
+                TypeKind::Str(_) => format!("{{ KSC_PY_STR, 0, 0, {p}.s }}"),
+                TypeKind::Int(it) if !it.signed() => {
+                    format!("{{ KSC_PY_UINT, 0, (unsigned long long){p}, 0 }}")
+                }
+                _ => format!("{{ KSC_PY_INT, (long long){p}, 0, 0 }}"),
+            });
+        }
+        params.push("__s64 *__ksc_exc".into());
+        let (kind, out, size) = match self.kind(ret).clone() {
+            TypeKind::Void => ("KSC_PY_VOID", "NULL", "0"),
+            TypeKind::Bool => ("KSC_PY_BOOL", "&r", "sizeof r"),
+            TypeKind::Str(_) => ("KSC_PY_STR", "r.s", "sizeof r.s"),
+            TypeKind::Int(it) if !it.signed() => ("KSC_PY_UINT", "&r", "sizeof r"),
+            _ => ("KSC_PY_INT", "&r", "sizeof r"),
+        };
+        let void = matches!(self.kind(ret), TypeKind::Void);
+        let ret_decl = self.type_name(ret);
+        let mut s = format!(
+            "// {ksname}.{function}() in Python module `{pymod}`\nstatic {ret_decl} {name}({})\n{{\n",
+            params.join(", ")
+        );
+        let argv = if items.is_empty() {
+            "NULL".to_string()
+        } else {
+            let _ = writeln!(
+                s,
+                "    struct ksc_py_arg args[] = {{ {} }};",
+                items.join(", ")
+            );
+            "args".to_string()
+        };
+        if !void {
+            let _ = writeln!(s, "    {ret_decl} r;\n    memset(&r, 0, sizeof r);");
+        }
+        let _ = writeln!(
+            s,
+            "    if (ksc_py_call(\"{}\", \"{}\", {argv}, {}, {kind}, {out}, {size}))\n        *__ksc_exc = {};",
+            esc_c(&pymod),
+            esc_c(function),
+            args.len(),
+            PYTHON_ERROR
+        );
+        if !void {
+            s.push_str("    return r;\n");
+        }
+        s.push_str("}\n\n");
+        self.helpers.push_str(&s);
+        name
     }
 }
