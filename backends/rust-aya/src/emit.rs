@@ -1387,6 +1387,10 @@ impl<'m> Gen<'m> {
                 self.err(e.span, "a BPF helper call in userspace");
                 "0".into()
             }
+            Callee::Python { .. } => {
+                self.err(e.span, "a call into an imported Python module");
+                "0".into()
+            }
         }
     }
 
