@@ -5,9 +5,12 @@ use ksc_plugin_abi::ksc_ir::Module;
 use ksc_plugin_abi::{export_backend, Diag, File};
 
 fn generate(module: &Module, options: &ksc_plugin_abi::Options) -> Result<Vec<File>, Vec<Diag>> {
-    // With the userspace backend in the same run, its Makefile builds both
+    // With a userspace backend in the same run, its Makefile builds both
     // sides; this one's is only for targets without it.
-    let with_user = options.backends.iter().any(|b| b == "libbpf-c");
+    let with_user = options
+        .backends
+        .iter()
+        .any(|b| b == "libbpf-c" || b == "rust-aya");
     crate::generate(module, &crate::Options::default())
         .map(|files| {
             files

@@ -34,6 +34,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("c-libbpf", include_str!("../../../targets/c-libbpf.ron")),
     ("dot", include_str!("../../../targets/dot.ron")),
     ("ebpf-c", include_str!("../../../targets/ebpf-c.ron")),
+    ("rust-aya", include_str!("../../../targets/rust-aya.ron")),
 ];
 
 /// Where a target was defined.

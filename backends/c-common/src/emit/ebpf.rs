@@ -234,7 +234,8 @@ impl<'m> Gen<'m> {
             .collect();
         let _ = writeln!(
             self.out,
-            "// Tail-call targets, filled when the object is loaded.\nstruct {{\n    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);\n    __uint(max_entries, {n});\n    __uint(key_size, sizeof(__u32));\n    __array(values, int(void *));\n}} __ksc_tail_calls SEC(\".maps\") = {{\n    .values = {{\n{}\n    }},\n}};",
+            // value_size as well as `values`: aya reads only the former.
+            "// Tail-call targets, filled when the object is loaded.\nstruct {{\n    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);\n    __uint(max_entries, {n});\n    __uint(key_size, sizeof(__u32));\n    __uint(value_size, sizeof(__u32));\n    __array(values, int(void *));\n}} __ksc_tail_calls SEC(\".maps\") = {{\n    .values = {{\n{}\n    }},\n}};",
             values.join("\n")
         );
     }
@@ -245,7 +246,9 @@ impl<'m> Gen<'m> {
         };
         Some(match p {
             ProgramType::Xdp => "xdp".into(),
-            ProgramType::Tc { .. } => "tc".into(),
+            // `classifier`, not libbpf's newer `tc`: libbpf 1.1 reads both,
+            // aya 0.13 only this one (docs/language.md, rust-aya target).
+            ProgramType::Tc { .. } => "classifier".into(),
             ProgramType::Tracepoint { category, event } => format!("tracepoint/{category}/{event}"),
             ProgramType::Probe {
                 function,

@@ -1,0 +1,76 @@
+//! Golden (snapshot) tests of the generated Rust (`src/main.rs`), the
+//! Cargo manifest and the Makefile; and the errors for what aya cannot do.
+//! No root, cargo build or kernel needed (the tests that build and run the
+//! projects are `ksc/tests/rust_aya.rs` and the conformance suite).
+
+use std::path::Path;
+
+const INPUTS: &[&str] = &[
+    "examples/xdp_blocklist.ks",
+    "examples/tc_counter.ks",
+    "examples/xdp_pipeline.ks",
+    "examples/tracepoint_exec_counter.ks",
+    "conformance/cases/lang-errors-user/prog.ks",
+];
+
+fn module(path: &str) -> ksc_ir::Module {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let src = std::fs::read_to_string(root.join(path)).unwrap();
+    let parsed = ksc_frontend::parse(&src);
+    let checked = ksc_midend::check(&parsed.file, &src, path);
+    assert!(
+        !parsed.has_errors() && !checked.has_errors(),
+        "{path} does not check"
+    );
+    checked.module.unwrap()
+}
+
+fn file(path: &str, name: &str) -> String {
+    ksc_backend_rust_aya::generate(&module(path))
+        .unwrap_or_else(|e| panic!("{path}: {}", e[0].message))
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap()
+        .1
+}
+
+#[test]
+fn generated_rust() {
+    for path in INPUTS {
+        let stem = Path::new(path)
+            .with_extension("")
+            .to_string_lossy()
+            .replace('/', "_");
+        insta::assert_snapshot!(format!("{stem}.rs"), file(path, "src/main.rs"));
+    }
+}
+
+#[test]
+fn generated_manifest_and_makefile() {
+    let toml = file("examples/xdp_flow_counter.ks", "Cargo.toml");
+    // The executable's name carries a hash of the sources: not snapshotted.
+    let toml: String = toml
+        .lines()
+        .filter(|l| !l.starts_with("name = \"ksc-"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("Cargo.toml", toml);
+    let mk = file("examples/xdp_flow_counter.ks", "Makefile");
+    assert!(mk.contains("KSC_CARGO_TARGET_DIR ?= $(KSC_CACHE_DIR)/cargo-target"));
+    assert!(mk.contains("all: $(EBPF_OBJ) xdp_flow_counter"));
+    let lock = file("examples/xdp_flow_counter.ks", "Cargo.lock");
+    assert!(lock.contains("name = \"aya\"\nversion = \"0.13.1\""));
+    assert!(lock.contains("name = \"xdp_flow_counter\""));
+}
+
+#[test]
+fn what_aya_cannot_do_is_a_located_error_naming_c_libbpf() {
+    let m = module("midend/tests/fixtures/spec/34_struct_ops_minimal.ks");
+    let errs = ksc_backend_rust_aya::generate(&m).unwrap_err();
+    assert!(
+        errs.iter().any(|e| e.message.contains("struct_ops")
+            && e.message.contains("the c-libbpf target supports it")
+            && e.span.is_some()),
+        "{errs:?}"
+    );
+}

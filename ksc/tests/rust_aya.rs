@@ -1,0 +1,273 @@
+//! The rust-aya target against the C loader: every example builds with
+//! both `--target=c-libbpf` and `--target=rust-aya`, and the two
+//! executables give the same stdout and exit status — for the command
+//! line (`--help`, bad options and values) and, on a veth pair inside a
+//! network namespace the test creates (never the machine's own
+//! interfaces), for attaching, counting traffic, SIGINT and detaching.
+//! The conformance suite (`ksc-conformance --targets c-libbpf,rust-aya`)
+//! diffs the two on every case too. Needs root, clang, bpftool, libbpf
+//! and cargo (the first rust-aya build fetches and compiles aya into
+//! `~/.cache/ksc/cargo-target`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+fn plugin_dir() -> PathBuf {
+    // Dev-dependency cdylibs land in target/<profile>/deps.
+    Path::new(env!("CARGO_BIN_EXE_ksc"))
+        .parent()
+        .unwrap()
+        .join("deps")
+}
+
+/// `ksc build --target=T` of an example; the executable's path.
+fn build(example: &Path, target: &str) -> PathBuf {
+    let name = example.file_stem().unwrap().to_string_lossy().into_owned();
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let out = std::env::temp_dir().join(format!(
+        "ksc-aya-{}-{n}-{target}-{name}",
+        std::process::id()
+    ));
+    let o = Command::new(env!("CARGO_BIN_EXE_ksc"))
+        .arg("build")
+        .arg(format!("--target={target}"))
+        .arg(example)
+        .arg("-o")
+        .arg(&out)
+        .env("KSC_PLUGIN_PATH", plugin_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success(),
+        "{name} ({target}): build failed:\n{err}"
+    );
+    // Neither the C compiler nor rustc may warn (ksc's own warnings about
+    // the program are allowed: they name the .ks file).
+    assert!(
+        !err.lines()
+            .any(|l| (l.contains(".c:") && l.contains("warning"))
+                || l.starts_with("warning: unused")
+                || l.contains("--> src/")),
+        "{name} ({target}): the build warned:\n{err}"
+    );
+    out.join(&name)
+}
+
+fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ks"))
+        .collect();
+    names.sort();
+    names
+}
+
+fn show(o: &Output) -> (Option<i32>, String) {
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+fn sh(cmd: &str) -> String {
+    let o = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+#[test]
+fn every_example_builds_with_both_targets_and_its_command_line_behaves_alike() {
+    let all = examples();
+    assert!(all.len() >= 25);
+    for ex in all {
+        let name = ex.file_stem().unwrap().to_string_lossy().into_owned();
+        let c = build(&ex, "c-libbpf");
+        let rust = build(&ex, "rust-aya");
+        assert!(rust.with_file_name(format!("{name}.ebpf.o")).exists());
+        let src = std::fs::read_to_string(&ex).unwrap();
+        if !src.contains("fn main(args") {
+            let _ = std::fs::remove_dir_all(c.parent().unwrap());
+            let _ = std::fs::remove_dir_all(rust.parent().unwrap());
+            continue;
+        }
+        // Only the command line: a `main` would attach to what the
+        // example names (the veth tests below and the conformance suite
+        // run them).
+        for args in [
+            &["--help"][..],
+            &["-h"],
+            &["--no-such-option=1"],
+            &["--help=1"],
+            &["stray"],
+        ] {
+            let a = show(&Command::new(&c).args(args).output().unwrap());
+            let b = show(&Command::new(&rust).args(args).output().unwrap());
+            // The usage line names the executable's path.
+            let b = (
+                b.0,
+                b.1.replace(rust.to_str().unwrap(), c.to_str().unwrap()),
+            );
+            assert_eq!(a, b, "{name} {args:?}: c-libbpf, then rust-aya");
+        }
+        let _ = std::fs::remove_dir_all(c.parent().unwrap());
+        let _ = std::fs::remove_dir_all(rust.parent().unwrap());
+    }
+}
+
+/// A veth pair: `host` here (10.x.0.1), its peer in a new namespace
+/// (10.x.0.2). Removed on drop.
+struct Veth {
+    ns: String,
+    host: String,
+    net: u32,
+}
+
+impl Veth {
+    fn new() -> Veth {
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let id = std::process::id() % 1000;
+        let v = Veth {
+            ns: format!("ksc-a{id}-{n}"),
+            host: format!("kscav{id}x{n}"),
+            net: 150 + (n % 40),
+        };
+        let out = sh(&format!(
+            "ip netns add {ns} && ip link add {h} type veth peer name kscap{id}x{n} netns {ns} && ip addr add 10.{net}.0.1/24 dev {h} && ip link set {h} up && ip -n {ns} addr add 10.{net}.0.2/24 dev kscap{id}x{n} && ip -n {ns} link set kscap{id}x{n} up && echo ok",
+            ns = v.ns,
+            h = v.host,
+            net = v.net
+        ));
+        assert!(out.contains("ok"), "cannot create the veth pair: {out}");
+        v
+    }
+
+    fn udp(&self, port: u16, count: usize) {
+        for _ in 0..count {
+            sh(&format!(
+                "ip netns exec {} bash -c 'echo x > /dev/udp/10.{}.0.1/{port}'",
+                self.ns, self.net
+            ));
+        }
+    }
+
+    /// Nothing of ours attached: no XDP program, tc filter, tcx link or
+    /// clsact qdisc.
+    fn left(&self) -> String {
+        sh(&format!(
+            "bpftool net show dev {h} | grep -v '^\\(xdp\\|tc\\|flow_dissector\\|netfilter\\):$' | grep .; tc filter show dev {h} ingress; tc filter show dev {h} egress; tc qdisc show dev {h} | grep clsact",
+            h = self.host
+        ))
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        sh(&format!(
+            "ip link del {} 2>/dev/null; ip netns del {}",
+            self.host, self.ns
+        ));
+    }
+}
+
+/// Run `exe` on a fresh veth pair with `args` (`IFACE` replaced), send UDP
+/// datagrams to `port` after 300 ms, SIGINT it after `sigint_ms` when
+/// given; its status and stdout, and what it left attached.
+fn run_on_veth(
+    exe: &Path,
+    args: &[&str],
+    port: u16,
+    sigint_ms: Option<u64>,
+    env: &[(&str, &str)],
+) -> ((Option<i32>, String), String) {
+    let v = Veth::new();
+    let args: Vec<String> = args.iter().map(|a| a.replace("IFACE", &v.host)).collect();
+    let child = Command::new(exe)
+        .args(&args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    v.udp(port, 3);
+    if let Some(ms) = sigint_ms {
+        std::thread::sleep(Duration::from_millis(ms));
+        sh(&format!("kill -INT {}", child.id()));
+    }
+    let o = child.wait_with_output().unwrap();
+    (show(&o), v.left())
+}
+
+#[test]
+fn xdp_and_tc_examples_on_a_veth_pair_behave_alike() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    type Case<'a> = (
+        &'a str,
+        &'a [&'a str],
+        u16,
+        Option<u64>,
+        &'a [(&'a str, &'a str)],
+    );
+    let cases: &[Case] = &[
+        // Runs for its own time, detaches, prints the drops.
+        (
+            "xdp_firewall",
+            &["--interface", "IFACE", "--blocked_port=5000"],
+            5000,
+            None,
+            &[],
+        ),
+        // Counts through tcx links, then through clsact (KSC_NO_TCX).
+        ("tc_counter", &["--interface", "IFACE"], 7000, None, &[]),
+        (
+            "tc_counter",
+            &["--interface", "IFACE"],
+            7000,
+            None,
+            &[("KSC_NO_TCX", "1")],
+        ),
+        // SIGINT while it sleeps: cleanup, status 130.
+        (
+            "xdp_blocklist",
+            &["--interface=IFACE", "--block=167772162"],
+            9000,
+            Some(300),
+            &[],
+        ),
+    ];
+    for (name, args, port, sigint, env) in cases {
+        let ex = dir.join(format!("{name}.ks"));
+        let c = build(&ex, "c-libbpf");
+        let rust = build(&ex, "rust-aya");
+        let (a, left_a) = run_on_veth(&c, args, *port, *sigint, env);
+        let (b, left_b) = run_on_veth(&rust, args, *port, *sigint, env);
+        // tc_counter counts every packet, ARP and IPv6 neighbour discovery
+        // among them, whose number varies: its lines are compared with
+        // the numbers left out.
+        let shape = |r: &(Option<i32>, String)| {
+            if *name == "tc_counter" {
+                (r.0, r.1.replace(|c: char| c.is_ascii_digit(), ""))
+            } else {
+                r.clone()
+            }
+        };
+        assert_eq!(
+            shape(&a),
+            shape(&b),
+            "{name} {env:?}: c-libbpf, then rust-aya"
+        );
+        assert!(left_a.trim().is_empty(), "{name}: c-libbpf left:\n{left_a}");
+        assert!(left_b.trim().is_empty(), "{name}: rust-aya left:\n{left_b}");
+        if sigint.is_some() {
+            assert_eq!(b.0, Some(130), "{name}");
+        }
+        let _ = std::fs::remove_dir_all(c.parent().unwrap());
+        let _ = std::fs::remove_dir_all(rust.parent().unwrap());
+    }
+}
