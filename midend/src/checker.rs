@@ -118,6 +118,10 @@ pub(crate) struct Checker<'a> {
     pub(crate) null_args: std::collections::HashSet<(FnId, u32)>,
     /// The kfuncs of the kernel's BTF, read on the first `extern`.
     pub(crate) kfuncs: Option<std::collections::HashSet<String>>,
+    /// "not a kfunc" warnings of `extern` functions, by name: reported
+    /// only for those eBPF code calls (kernel-module code may call any
+    /// function the kernel exports to modules; kmod-c checks those).
+    pub(crate) not_kfuncs: Vec<(String, ksc_frontend::Diagnostic)>,
 }
 
 /// Bytes of packet a `@test` context carries: the headers a test feeds
@@ -205,6 +209,7 @@ impl<'a> Checker<'a> {
             nonnull_params: Default::default(),
             null_args: Default::default(),
             kfuncs: None,
+            not_kfuncs: Vec::new(),
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;

@@ -106,6 +106,7 @@ fn check_with_scopes(
     c.py.file_names = files.iter().map(|(_, f)| f.name.clone()).collect();
     c.collect(file);
     c.check_bodies();
+    c.report_not_kfuncs();
     let (graph, analysis) = valid::run(&mut c);
     let mut diagnostics = std::mem::take(&mut c.diags);
     diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.span.end));

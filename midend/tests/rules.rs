@@ -1007,9 +1007,12 @@ fn tracepoint_contexts_and_extern_kfuncs_are_checked_against_btf() {
         1,
         "the kernel's `bpf_rcu_read_lock` returns nothing",
     );
-    let o = check(&format!(
-        "extern vfs_read(f: *u8, b: *u8, n: u64, p: *u8) -> i64\n{main}"
-    ));
+    // A kernel function that is not a kfunc: a warning where eBPF code
+    // calls it; none when only kernel-module code does (any function the
+    // kernel exports to modules may be called there).
+    let o = check(
+        "extern vfs_read(f: *u8, b: *u8, n: u64, p: *u8) -> i64\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var n = vfs_read(null, null, 0, null)\n    return XDP_PASS\n}\n",
+    );
     assert!(o.errors.is_empty(), "{}", o.rendered);
     assert!(
         o.rendered
@@ -1017,4 +1020,8 @@ fn tracepoint_contexts_and_extern_kfuncs_are_checked_against_btf() {
         "{}",
         o.rendered
     );
+    let o = check(&format!(
+        "extern vfs_read(f: *u8, b: *u8, n: u64, p: *u8) -> i64\n@kfunc fn k(x: u64) -> i64 {{\n    return vfs_read(null, null, x, null)\n}}\n{main}"
+    ));
+    assert!(!o.rendered.contains("is not a kfunc"), "{}", o.rendered);
 }

@@ -472,6 +472,35 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The "not a kfunc" warnings of the `extern` functions eBPF code calls
+    /// (after the bodies are lowered).
+    pub(crate) fn report_not_kfuncs(&mut self) {
+        let mut called = std::collections::HashSet::new();
+        for f in self.functions.iter().filter(|f| f.domain == Domain::Ebpf) {
+            f.body.walk_exprs(&mut |e| {
+                if let ir::ExprKind::Call {
+                    callee: ir::Callee::Function(g),
+                    ..
+                } = &e.kind
+                {
+                    called.insert(*g);
+                }
+            });
+        }
+        let names: std::collections::HashSet<&str> = called
+            .iter()
+            .filter_map(|g| self.functions.get(g.index()))
+            .filter(|g| matches!(g.kind, FnKind::Extern { .. }))
+            .map(|g| g.name.as_str())
+            .collect();
+        let pending = std::mem::take(&mut self.not_kfuncs);
+        for (name, d) in pending {
+            if names.contains(name.as_str()) {
+                self.diags.push(d);
+            }
+        }
+    }
+
     /// An `extern` kernel function against the running kernel's BTF: the
     /// parameters agree with its prototype in number and kind (pointer or
     /// integer), and so does the result. A function this BTF does not
@@ -496,7 +525,7 @@ impl<'a> Checker<'a> {
         // callable (the verifier refuses it), and its BTF prototype is not
         // the one a program sees (BPF helpers are `BPF_CALL_x` wrappers).
         if kfuncs > 0 && !is_kfunc {
-            let d = self.warning(
+            let mut d = ksc_frontend::Diagnostic::warning(
                 e.name.span,
                 format!("`{name}` is not a kfunc of this kernel"),
             );
@@ -505,6 +534,8 @@ impl<'a> Checker<'a> {
             } else {
                 "loading fails on this kernel: libbpf resolves `extern` functions against the kernel's BTF".into()
             });
+            // Reported once the bodies show eBPF code calls it.
+            self.not_kfuncs.push((name.clone(), d));
             return;
         }
         let Some((kparams, kret)) = found else {
