@@ -1,0 +1,178 @@
+//! Shared state: maps, globals, configs and struct_ops blocks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::*;
+
+// ------------------------------------------------------------------ shared state
+
+/// The kind of a BPF map: its `BPF_MAP_TYPE_*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MapKind {
+    /// `hash<K, V>`: `BPF_MAP_TYPE_HASH`.
+    Hash,
+    /// `array<u32, V>`: `BPF_MAP_TYPE_ARRAY`, every index present (zeroed).
+    Array,
+    /// `percpu_hash<K, V>`: `BPF_MAP_TYPE_PERCPU_HASH`, one value per CPU.
+    PercpuHash,
+    /// `percpu_array<u32, V>`: `BPF_MAP_TYPE_PERCPU_ARRAY`, one value per CPU.
+    PercpuArray,
+    /// `lru_hash<K, V>`: `BPF_MAP_TYPE_LRU_HASH`, evicting the least
+    /// recently used entry when full.
+    LruHash,
+    /// Ring buffer (`ringbuf<T>(bytes)`), for `reserve`/`submit` events.
+    Ringbuf,
+    /// The program array ksc generates for tail calls.
+    ProgArray,
+}
+
+/// A BPF map declared by the program (`var m : hash<K, V>(1024)`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Map {
+    /// The name as declared: the C variable and the pinned file's name.
+    pub name: String,
+    /// The map type.
+    pub kind: MapKind,
+    /// Key type: `u32` for array maps; a placeholder `u32`, unused, for a
+    /// ring buffer.
+    pub key: TypeId,
+    /// Value type (the event type for a ring buffer).
+    pub value: TypeId,
+    /// Maximum number of entries; for a ring buffer its size in bytes (a
+    /// power of two, at least 4096).
+    pub max_entries: u32,
+    /// `@flags(...)`: the names as written and their combined value.
+    pub flags: Vec<String>,
+    /// The `BPF_F_*` values of `flags`, or-ed together.
+    pub flags_value: u32,
+    /// Pinned under `/sys/fs/bpf/<module>/maps/<name>`.
+    pub pinned: bool,
+    /// Further `name = value` items of the declaration.
+    pub extra: Vec<MapOption>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// A further `name = value` item of a map declaration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MapOption {
+    /// The item's name as written.
+    pub name: String,
+    /// Its folded value.
+    pub value: Value,
+}
+
+/// A constant value (initialisers, defaults, folded constants).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Value {
+    /// A value of a signed integer type or of an enum.
+    Int(i64),
+    /// A value of an unsigned integer type.
+    UInt(u64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// A character, by its byte.
+    Char(u8),
+    /// Text (without its terminating NUL), of a `str(N)` or a pointer to text.
+    Str(String),
+    /// The null pointer.
+    Null,
+    /// Array elements, in index order.
+    Array(Vec<Value>),
+    /// `[v; n]`
+    Repeat(Box<Value>, u32),
+    /// Field values in declaration order.
+    Struct(Vec<Value>),
+    /// All bytes zero.
+    Zero,
+}
+
+/// Who sees a global variable and where it lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GlobalVisibility {
+    /// Shared with userspace (in the skeleton).
+    Shared,
+    /// `local var`: kernel-only.
+    Local,
+    /// `pin var`: shared, and kept in the single-entry pinned-globals map.
+    Pinned,
+}
+
+/// A global variable of the eBPF side (`var x: u32 = 0`), read and
+/// written by eBPF code and, unless local, by userspace through the
+/// skeleton.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Global {
+    /// The name as declared (also its C name and skeleton field).
+    pub name: String,
+    /// Its type (declared, or inferred from the initial value).
+    pub ty: TypeId,
+    /// Initial value, folded to a constant; `None`: zero.
+    pub init: Option<Value>,
+    /// Shared, local or pinned.
+    pub visibility: GlobalVisibility,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// A `config name { ... }` block: settings userspace writes after loading
+/// and eBPF code reads (`name.field`); C backends keep it in the
+/// `.data.config_<name>` section as a `struct config_<name>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// The block's name.
+    pub name: String,
+    /// Fields in declaration order; [`ExprKind::ConfigField`] indexes them.
+    pub fields: Vec<ConfigField>,
+    /// The block's name in the declaration.
+    pub span: Span,
+}
+
+/// One setting of a [`Config`] block.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfigField {
+    /// The name as declared.
+    pub name: String,
+    /// Its type.
+    pub ty: TypeId,
+    /// The value before userspace sets it, folded; `None`: zero.
+    pub default: Option<Value>,
+}
+
+/// A `@struct_ops` impl block: a kernel ops table (`tcp_congestion_ops`)
+/// the program fills with eBPF functions and values, registered from
+/// userspace with `register`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StructOps {
+    /// The impl block's name (what `register` takes).
+    pub name: String,
+    /// The kernel struct it implements (`tcp_congestion_ops`).
+    pub ops_type: String,
+    /// Member functions, by the field they fill.
+    pub members: Vec<StructOpsMember>,
+    /// Non-function fields (`name: "x"`). `name` defaults to the impl
+    /// block's name.
+    pub fields: Vec<StructOpsField>,
+    /// The whole impl block.
+    pub span: Span,
+}
+
+/// A function member of a `@struct_ops` impl block.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StructOpsMember {
+    /// The kernel struct's function-pointer field it fills.
+    pub field: String,
+    /// The eBPF program ([`ProgramType::StructOps`]) that fills it.
+    pub function: FnId,
+}
+
+/// A data field of a `@struct_ops` impl block.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StructOpsField {
+    /// The kernel struct's field.
+    pub name: String,
+    /// Its value (a string, integer or bool).
+    pub value: Value,
+    /// The field's size in bytes in the kernel struct (from BTF).
+    pub size: u32,
+}
