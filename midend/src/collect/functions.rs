@@ -685,16 +685,7 @@ impl<'a> Checker<'a> {
             },
         );
         for ((name, ty, span), (kname, kty)) in params.iter().zip(kparams.iter().chain([&ret])) {
-            let kernel_ptr = matches!(kty, crate::btf::BtfType::Pointer(_));
-            let ours_ptr = self.types.pointee(*ty).is_some();
-            let ours_int =
-                self.types.is_integer(*ty) || matches!(self.types.kind(*ty), TypeKind::Bool);
-            if kernel_ptr != ours_ptr || (!ours_ptr && !ours_int) {
-                let what = if kernel_ptr {
-                    "a pointer"
-                } else {
-                    "an integer"
-                };
+            if let Some(what) = self.kernel_kind_differs(*ty, kty) {
                 self.error(
                     *span,
                     format!("parameter `{name}` is {what} in the kernel (`{kname}` of the LSM hook `{hook}`)"),
@@ -702,6 +693,20 @@ impl<'a> Checker<'a> {
                 .label = format!("declared `{}`", self.types.display(*ty));
             }
         }
+    }
+
+    /// What the kernel's parameter is ("a pointer" or "an integer") when
+    /// the declared type `ty` is not of that kind (LSM hooks and probes
+    /// read their arguments as pointers or integers).
+    fn kernel_kind_differs(&self, ty: TypeId, kty: &crate::btf::BtfType) -> Option<&'static str> {
+        let kernel_ptr = matches!(kty, crate::btf::BtfType::Pointer(_));
+        let ours_ptr = self.types.pointee(ty).is_some();
+        let ours_int = self.types.is_integer(ty) || matches!(self.types.kind(ty), TypeKind::Bool);
+        (kernel_ptr != ours_ptr || (!ours_ptr && !ours_int)).then_some(if kernel_ptr {
+            "a pointer"
+        } else {
+            "an integer"
+        })
     }
 
     /// `@probe("f")` against the running kernel's BTF: the function
@@ -758,16 +763,7 @@ impl<'a> Checker<'a> {
             return;
         }
         for ((name, ty, span), (kname, kty)) in params.iter().zip(&kparams) {
-            let kernel_ptr = matches!(kty, crate::btf::BtfType::Pointer(_));
-            let ours_ptr = self.types.pointee(*ty).is_some();
-            let ours_int =
-                self.types.is_integer(*ty) || matches!(self.types.kind(*ty), TypeKind::Bool);
-            if kernel_ptr != ours_ptr || (!ours_ptr && !ours_int) {
-                let what = if kernel_ptr {
-                    "a pointer"
-                } else {
-                    "an integer"
-                };
+            if let Some(what) = self.kernel_kind_differs(*ty, kty) {
                 self.error(
                     *span,
                     format!(
