@@ -299,14 +299,19 @@ pub(super) trait Flavour {
     /// `print`: the C function, whether it ends the line itself, whether
     /// `%c` prints characters.
     fn print(&self) -> (&'static str, bool, bool);
+    /// `rb.read()`: only userspace reads ring buffers (kernel code, eBPF
+    /// or module, gets this error).
     fn ring_read(
         &self,
         g: &mut Gen,
         e: &Expr,
-        map: MapId,
-        timeout: Option<&Expr>,
-        st: &mut FnState,
-    ) -> String;
+        _map: MapId,
+        _timeout: Option<&Expr>,
+        _st: &mut FnState,
+    ) -> String {
+        g.err(e.span, "`read` of a ring buffer is for userspace");
+        "0".into()
+    }
 
     // ---- maps: keys and values are given as addresses (`&local`, or a
     // zeroed temporary the writer filled)

@@ -435,18 +435,6 @@ impl Flavour for Ebpf {
         ("bpf_printk", false, false)
     }
 
-    fn ring_read(
-        &self,
-        g: &mut Gen,
-        e: &Expr,
-        _map: MapId,
-        _timeout: Option<&Expr>,
-        _st: &mut FnState,
-    ) -> String {
-        g.err(e.span, "`read` of a ring buffer is for userspace");
-        "0".into()
-    }
-
     fn map_update(&self, g: &mut Gen, map: MapId, key: &str, value: &str, pad: &str) -> String {
         let (mn, _, _) = g.map_parts(map);
         format!("{pad}bpf_map_update_elem(&{mn}, {key}, {value}, BPF_ANY);\n")

@@ -229,18 +229,6 @@ impl Flavour for Kmod {
         ("__ksc_printk", true, true)
     }
 
-    fn ring_read(
-        &self,
-        g: &mut Gen,
-        e: &Expr,
-        _map: MapId,
-        _timeout: Option<&Expr>,
-        _st: &mut FnState,
-    ) -> String {
-        g.err(e.span, "`read` of a ring buffer is for userspace");
-        "0".into()
-    }
-
     fn map_update(&self, g: &mut Gen, map: MapId, _key: &str, _value: &str, _pad: &str) -> String {
         let name = g.m.maps[map.index()].name.clone();
         g.not_in_module(&format!("map `{name}`"));
