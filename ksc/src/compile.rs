@@ -46,7 +46,10 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
     let Some(mut src) = read_source(file, color) else {
         return ExitCode::from(input_error_code(file));
     };
-    let Some((checked, diags)) = crate::check_source(&mut src, color) else {
+    // Loaded at most once: the check asks it about `.py` imports, the
+    // build below for what the loader links.
+    let bridge = crate::python::LazyBridge::default();
+    let Some((checked, diags)) = crate::check_source(&mut src, color, &bridge) else {
         return ExitCode::from(EXIT_PROGRAM);
     };
     report(&src, &diags, color);
@@ -95,7 +98,6 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
     if !module.python_modules.is_empty() {
         // What the C loader links for the Python calls (the bridge's
         // static library, the `.py` files to copy).
-        let bridge = crate::python::LazyBridge::default();
         match bridge.build_inputs(&module) {
             Ok((settings, extra)) => {
                 options.settings.extend(settings);

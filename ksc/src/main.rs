@@ -215,7 +215,8 @@ fn run(cli: Cli) -> ExitCode {
             let Some(mut src) = read_source(&file, color) else {
                 return ExitCode::from(input_error_code(&file));
             };
-            let Some((checked, diags)) = check_source(&mut src, color) else {
+            let bridge = python::LazyBridge::default();
+            let Some((checked, diags)) = check_source(&mut src, color, &bridge) else {
                 return ExitCode::from(1);
             };
             report(&src, &diags, color);
@@ -286,6 +287,7 @@ impl Source {
 pub(crate) fn check_source(
     src: &mut Source,
     color: ColorChoice,
+    bridge: &python::LazyBridge,
 ) -> Option<(ksc_midend::Checked, Vec<ksc_frontend::Diagnostic>)> {
     let parsed = ksc_frontend::parse(src.text());
     if parsed.has_errors() {
@@ -300,8 +302,7 @@ pub(crate) fn check_source(
         return None;
     }
     // The Python bridge loads only if a `.py` import asks it something.
-    let bridge = python::LazyBridge::default();
-    let checked = ksc_midend::check_loaded_with_python(&loaded, &src.files, Some(&bridge));
+    let checked = ksc_midend::check_loaded_with_python(&loaded, &src.files, Some(bridge));
     diags.extend(checked.diagnostics.iter().cloned());
     Some((checked, diags))
 }
