@@ -143,7 +143,7 @@ fn find_ksc(cli: &Cli) -> Result<PathBuf, String> {
     }
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = me.parent().unwrap();
-    // Run by cargo: build ksc and its plugins with the same profile first.
+    // Run by cargo: build ksc and all its plugins with the same profile first.
     if let Some(cargo) = std::env::var_os("CARGO") {
         let mut c = Command::new(cargo);
         c.args([
@@ -154,6 +154,15 @@ fn find_ksc(cli: &Cli) -> Result<PathBuf, String> {
             "ksc-backend-ebpf-c",
             "-p",
             "ksc-backend-libbpf-c",
+            // Cases with `@kfunc` need the module backend, `--targets
+            // rust-aya` its plugin, Python imports the bridge: build every
+            // plugin a case may load, or a clean checkout finds none of them.
+            "-p",
+            "ksc-backend-kmod-c",
+            "-p",
+            "ksc-backend-rust-aya",
+            "-p",
+            "ksc-python-bridge",
         ]);
         if dir.ends_with("release") {
             c.arg("--release");
