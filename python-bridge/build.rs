@@ -1,7 +1,8 @@
 //! The link flags a C program needs to link the bridge's static library:
 //! the Python pyo3 was configured with (PYO3_PYTHON, see .cargo/config.toml)
 //! plus what any Rust static library needs. ksc reads them from the
-//! compile-time plugin (`ksc_python_link_flags`) for the generated Makefile.
+//! compile-time plugin (`ksc_python_ldflags`) for the generated Makefile;
+//! and the interpreter's path (`ksc_python_executable`), for Rust loaders.
 
 fn main() {
     let cfg = pyo3_build_config::get();
@@ -35,5 +36,11 @@ fn main() {
         .map(|s| s.to_string()),
     );
     println!("cargo:rustc-env=KSC_PY_LDFLAGS={}", flags.join(" "));
+    // The interpreter itself: a Rust loader (rust-aya) builds its own pyo3
+    // against the same Python (PYO3_PYTHON in its .cargo/config.toml).
+    println!(
+        "cargo:rustc-env=KSC_PY_EXECUTABLE={}",
+        cfg.executable().unwrap_or("python3")
+    );
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
 }

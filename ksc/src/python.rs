@@ -1,7 +1,7 @@
 //! The Python bridge for `import m from "x.py"`: loaded on the first such
 //! import (ksc runs without Python otherwise), it answers the midend's
 //! questions at compile time and gives the build its static library, link
-//! flags and header.
+//! flags, header and interpreter.
 
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,8 @@ impl LazyBridge {
         let settings = vec![
             ("python-bridge-lib".to_string(), lib.display().to_string()),
             ("python-ldflags".to_string(), b.ldflags.clone()),
+            // What a Rust loader's pyo3 builds against (rust-aya).
+            ("python-executable".to_string(), b.executable.clone()),
         ];
         let mut files = vec![(PathBuf::from("ksc_python.h"), b.header.clone().into_bytes())];
         for m in &module.python_modules {

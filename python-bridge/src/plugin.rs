@@ -5,12 +5,16 @@
 use std::ffi::{c_char, CStr, CString};
 use std::path::Path;
 
-/// Version of this interface; ksc refuses another.
-pub const PLUGIN_ABI: u32 = 1;
+/// Version of this interface; ksc refuses another. 2: `ksc_python_executable`.
+pub const PLUGIN_ABI: u32 = 2;
 
 /// The link flags of the static library's dependencies (libpython and
 /// the Rust runtime's system libraries), for the C loader's Makefile.
 pub const LDFLAGS: &str = env!("KSC_PY_LDFLAGS");
+
+/// The Python pyo3 was built against (PYO3_PYTHON), for the generated
+/// Rust/aya projects, whose own pyo3 must embed the same one.
+pub const EXECUTABLE: &str = env!("KSC_PY_EXECUTABLE");
 
 /// The C header of the run-time API.
 pub const HEADER: &str = include_str!("../include/ksc_python.h");
@@ -56,5 +60,12 @@ pub extern "C" fn ksc_python_ldflags() -> *const c_char {
 pub extern "C" fn ksc_python_header() -> *const c_char {
     static H: std::sync::OnceLock<CString> = std::sync::OnceLock::new();
     H.get_or_init(|| CString::new(HEADER).unwrap_or_default())
+        .as_ptr()
+}
+
+#[no_mangle]
+pub extern "C" fn ksc_python_executable() -> *const c_char {
+    static E: std::sync::OnceLock<CString> = std::sync::OnceLock::new();
+    E.get_or_init(|| CString::new(EXECUTABLE).unwrap_or_default())
         .as_ptr()
 }

@@ -16,7 +16,7 @@ pub const FILE: &str = "libksc_python_bridge.so";
 /// Its static library, next to it, for the C loader.
 pub const STATIC_LIB: &str = "libksc_python_bridge.a";
 /// The interface version this ksc speaks (`ksc_python_plugin_abi`).
-pub const PLUGIN_ABI: u32 = 1;
+pub const PLUGIN_ABI: u32 = 2;
 
 type InspectFn = unsafe extern "C" fn(*const c_char) -> *mut c_char;
 type FreeFn = unsafe extern "C" fn(*mut c_char);
@@ -31,6 +31,8 @@ pub struct PythonBridge {
     pub ldflags: String,
     /// The C header of the run-time API (`ksc_python.h`).
     pub header: String,
+    /// The Python interpreter the bridge embeds (for Rust loaders' pyo3).
+    pub executable: String,
     // Kept loaded for the function pointers above.
     _lib: libloading::Library,
 }
@@ -88,6 +90,7 @@ impl PythonBridge {
             let text = |f: StrFn| CStr::from_ptr(f()).to_string_lossy().into_owned();
             let ldflags = text(sym(b"ksc_python_ldflags\0")?);
             let header = text(sym(b"ksc_python_header\0")?);
+            let executable = text(sym(b"ksc_python_executable\0")?);
             let inspect = *lib
                 .get::<InspectFn>(b"ksc_python_inspect\0")
                 .map_err(|e| format!("`{}`: {e}", path.display()))?;
@@ -100,6 +103,7 @@ impl PythonBridge {
                 free,
                 ldflags,
                 header,
+                executable,
                 _lib: lib,
             })
         }
