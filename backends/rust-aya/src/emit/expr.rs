@@ -425,10 +425,7 @@ impl<'m> Gen<'m> {
                 self.err(e.span, "a BPF helper call in userspace");
                 "0".into()
             }
-            Callee::Python { .. } => {
-                self.err(e.span, "a call into an imported Python module");
-                "0".into()
-            }
+            Callee::Python { module, function } => self.python_call(e, *module, function, args, cx),
         }
     }
 

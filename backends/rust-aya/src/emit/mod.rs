@@ -11,6 +11,7 @@ use ksc_ir::*;
 
 mod expr;
 mod main_fn;
+mod python;
 mod stmt;
 
 /// A located error: the construct this target cannot express.
@@ -310,6 +311,9 @@ impl<'m> Gen<'m> {
             m.source_path, m.name, m.name
         );
         self.out.push_str("// Names are the program's own; its types mirror the eBPF side's, whose\n// fields userspace need not all use.\n#![allow(dead_code, non_camel_case_types, non_snake_case, non_upper_case_globals)]\n\nmod ksc_rt;\n\nuse ksc_rt as rt;\n#[allow(unused_imports)]\nuse ksc_rt::{Arg, KStr, MapRef, Plain, Target};\n\n");
+        if !m.python_modules.is_empty() {
+            self.out.push_str("mod ksc_py;\n\n");
+        }
         // The program table.
         self.out
             .push_str("/// The eBPF programs, in the order `load`/`attach` number them.\nconst PROGRAMS: &[rt::Prog] = &[\n");
@@ -520,6 +524,8 @@ impl<'m> Gen<'m> {
         }
         let end = match to {
             ThrowTo::Caller => "return Err(code)",
+            // With Python imports: Python's report when a Python call threw.
+            _ if !self.m.python_modules.is_empty() => "ksc_py::uncaught(code)",
             _ => "rt::uncaught(code)",
         };
         // Leaving the function: its deferred blocks run first.
