@@ -44,16 +44,24 @@ fn ksc(args: &[&str], dir: &Path) -> Output {
         .unwrap()
 }
 
-/// `ksc build prog.ks -o out`; the executable.
-fn build(src: &str, files: &[(&str, &str)]) -> PathBuf {
+/// The userspace targets: every program that runs is built and run with
+/// each, with the same assertions (the behaviour is the bridge's).
+const TARGETS: [&str; 2] = ["c-libbpf", "rust-aya"];
+
+/// `ksc build --target=TARGET prog.ks -o out`; the executable.
+fn build(target: &str, src: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = project(src, files);
-    let o = ksc(&["build", "prog.ks", "-o", "out"], &dir);
+    let t = format!("--target={target}");
+    let o = ksc(&["build", &t, "prog.ks", "-o", "out"], &dir);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "ksc build failed:\n{err}");
+    assert!(o.status.success(), "ksc build ({target}) failed:\n{err}");
+    // Neither the C compiler nor rustc may warn.
     assert!(
         !err.lines()
-            .any(|l| l.contains(".c:") && l.contains("warning")),
-        "the C build warned:\n{err}"
+            .any(|l| (l.contains(".c:") && l.contains("warning"))
+                || l.starts_with("warning: `")
+                || l.trim_start().starts_with("--> ")),
+        "the {target} build warned:\n{err}"
     );
     dir.join("out").join("prog")
 }
@@ -114,8 +122,12 @@ def negate(b: bool) -> bool:
 
 #[test]
 fn annotated_and_unannotated_calls_strings_bools_and_exceptions() {
-    let exe = build(
-        r#"
+    for target in TARGETS {
+        // Which target a failed assertion below was about.
+        eprintln!("-- target {target}");
+        let exe = build(
+            target,
+            r#"
 import stats from "stats.py"
 
 fn tripled(x: u32) -> u16 {
@@ -165,29 +177,34 @@ fn main() -> i32 {
     return 7
 }
 "#,
-        &[("stats.py", STATS_PY)],
-    );
-    assert!(
-        exe.with_file_name("stats.py").is_file(),
-        "the module is copied next to the executable"
-    );
-    let o = run(&exe, &[]);
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout),
-        "add: 42\ngreet: hello ks\n7 odd\ntriple: 15\ntripled: 21\nshow: -12\nshout: HI!\nnegate: 1\ncaught PYTHON_ERROR\nu8 overflow caught\nlong string caught\n"
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(7),
-        "stderr: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+            &[("stats.py", STATS_PY)],
+        );
+        assert!(
+            exe.with_file_name("stats.py").is_file(),
+            "the module is copied next to the executable"
+        );
+        let o = run(&exe, &[]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "add: 42\ngreet: hello ks\n7 odd\ntriple: 15\ntripled: 21\nshow: -12\nshout: HI!\nnegate: 1\ncaught PYTHON_ERROR\nu8 overflow caught\nlong string caught\n"
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(7),
+            "stderr: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
 }
 
 #[test]
 fn uncaught_python_exception_exits_1_with_type_message_and_traceback() {
-    let exe = build(
-        r#"
+    for target in TARGETS {
+        // Which target a failed assertion below was about.
+        eprintln!("-- target {target}");
+        let exe = build(
+            target,
+            r#"
 import stats from "stats.py"
 
 fn check(n: u32) -> u32 {
@@ -202,26 +219,31 @@ fn main() -> i32 {
     return 0
 }
 "#,
-        &[("stats.py", STATS_PY)],
-    );
-    let o = run(&exe, &[]);
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "before\n");
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains(
-            "error: uncaught PYTHON_ERROR: stats.fail() raised ValueError: the model is missing"
-        ),
-        "{err}"
-    );
-    assert!(err.contains("Traceback (most recent call last)"), "{err}");
-    assert!(err.contains("stats.py\", line 12, in fail"), "{err}");
+            &[("stats.py", STATS_PY)],
+        );
+        let o = run(&exe, &[]);
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "before\n");
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(
+                "error: uncaught PYTHON_ERROR: stats.fail() raised ValueError: the model is missing"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("Traceback (most recent call last)"), "{err}");
+        assert!(err.contains("stats.py\", line 12, in fail"), "{err}");
+    }
 }
 
 #[test]
 fn out_of_range_integer_result_raises() {
-    let exe = build(
-        r#"
+    for target in TARGETS {
+        // Which target a failed assertion below was about.
+        eprintln!("-- target {target}");
+        let exe = build(
+            target,
+            r#"
 import stats from "stats.py"
 fn main() -> i32 {
     var fits: u64 = stats.big()
@@ -231,23 +253,27 @@ fn main() -> i32 {
     return 0
 }
 "#,
-        &[("stats.py", STATS_PY)],
-    );
-    let o = run(&exe, &[]);
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "u64: 1099511627776\n");
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains(
-            "stats.big() raised OverflowError: the result 1099511627776 does not fit in `i32`"
-        ),
-        "{err}"
-    );
+            &[("stats.py", STATS_PY)],
+        );
+        let o = run(&exe, &[]);
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "u64: 1099511627776\n");
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(
+                "stats.big() raised OverflowError: the result 1099511627776 does not fit in `i32`"
+            ),
+            "{err}"
+        );
+    }
 }
 
 #[test]
 fn module_that_fails_to_import_at_run_time() {
-    let src = r#"
+    for target in TARGETS {
+        // Which target a failed assertion below was about.
+        eprintln!("-- target {target}");
+        let src = r#"
 import stats from "stats.py"
 fn main() -> i32 {
     try {
@@ -259,52 +285,54 @@ fn main() -> i32 {
     return 0
 }
 "#;
-    let exe = build(src, &[("stats.py", STATS_PY)]);
-    // Runs with the copied module.
-    let o = run(&exe, &[]);
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "add: 3\n");
-    // The override: a directory without the module (caught), and one
-    // whose module raises while imported (uncaught by `main` below).
-    let empty = exe.parent().unwrap().join("empty");
-    std::fs::create_dir_all(&empty).unwrap();
-    let o = run(&exe, &[("KSC_PYTHON_PATH", empty.to_str().unwrap())]);
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "no Python module\n");
-    assert_eq!(o.status.code(), Some(3));
+        let exe = build(target, src, &[("stats.py", STATS_PY)]);
+        // Runs with the copied module.
+        let o = run(&exe, &[]);
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "add: 3\n");
+        // The override: a directory without the module (caught), and one
+        // whose module raises while imported (uncaught by `main` below).
+        let empty = exe.parent().unwrap().join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        let o = run(&exe, &[("KSC_PYTHON_PATH", empty.to_str().unwrap())]);
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "no Python module\n");
+        assert_eq!(o.status.code(), Some(3));
 
-    let exe = build(
-        r#"
+        let exe = build(
+            target,
+            r#"
 import stats from "stats.py"
 fn main() -> i32 {
     print("add: %d", stats.add(1, 2))
     return 0
 }
 "#,
-        &[("stats.py", STATS_PY)],
-    );
-    let broken = exe.parent().unwrap().join("broken");
-    std::fs::create_dir_all(&broken).unwrap();
-    std::fs::write(
-        broken.join("stats.py"),
-        "raise RuntimeError('config file not found')\n",
-    )
-    .unwrap();
-    let o = run(&exe, &[("KSC_PYTHON_PATH", broken.to_str().unwrap())]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("RuntimeError: config file not found"), "{err}");
-    assert!(
-        err.contains("module `stats` could not be imported"),
-        "{err}"
-    );
-    // And a missing one, uncaught.
-    let o = run(&exe, &[("KSC_PYTHON_PATH", empty.to_str().unwrap())]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("ModuleNotFoundError: No module named 'stats'"),
-        "{err}"
-    );
-    assert!(err.contains("KSC_PYTHON_PATH"), "{err}");
+            &[("stats.py", STATS_PY)],
+        );
+        let broken = exe.parent().unwrap().join("broken");
+        std::fs::create_dir_all(&broken).unwrap();
+        std::fs::write(
+            broken.join("stats.py"),
+            "raise RuntimeError('config file not found')\n",
+        )
+        .unwrap();
+        let o = run(&exe, &[("KSC_PYTHON_PATH", broken.to_str().unwrap())]);
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("RuntimeError: config file not found"), "{err}");
+        assert!(
+            err.contains("module `stats` could not be imported"),
+            "{err}"
+        );
+        // And a missing one, uncaught.
+        let o = run(&exe, &[("KSC_PYTHON_PATH", empty.to_str().unwrap())]);
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("ModuleNotFoundError: No module named 'stats'"),
+            "{err}"
+        );
+        assert!(err.contains("KSC_PYTHON_PATH"), "{err}");
+    }
 }
 
 /// The spec's import example: Python functions called from userspace
@@ -318,8 +346,12 @@ def get_model_version() -> int:
 def compute_threat_score(packet_len: int) -> int:
     return 90 if packet_len > 1000 else 10
 "#;
-    let exe = build(
-        r#"
+    for target in TARGETS {
+        // Which target a failed assertion below was about.
+        eprintln!("-- target {target}");
+        let exe = build(
+            target,
+            r#"
 import ml_analysis from "./ml/threat_analysis.py"
 
 @xdp
@@ -334,14 +366,15 @@ fn main() -> i32 {
     return 0
 }
 "#,
-        &[("ml/threat_analysis.py", py)],
-    );
-    let o = run(&exe, &[]);
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout),
-        "Model version: 3, score: 90\n"
-    );
-    assert_eq!(o.status.code(), Some(0));
+            &[("ml/threat_analysis.py", py)],
+        );
+        let o = run(&exe, &[]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "Model version: 3, score: 90\n"
+        );
+        assert_eq!(o.status.code(), Some(0));
+    }
 
     let err = reject(
         r#"
@@ -473,8 +506,12 @@ fn main() -> i32 {
 /// call's or a `return`: the throw leaves before the value is used.
 #[test]
 fn throws_inside_expressions_leave_before_the_value_is_used() {
-    let exe = build(
-        r#"
+    for target in TARGETS {
+        // Which target a failed assertion below was about.
+        eprintln!("-- target {target}");
+        let exe = build(
+            target,
+            r#"
 import stats from "stats.py"
 
 fn check(x: u32) -> u32 {
@@ -515,14 +552,15 @@ fn main() -> i32 {
     return 0
 }
 "#,
-        &[("stats.py", STATS_PY)],
-    );
-    let o = run(&exe, &[]);
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout),
-        "caught 42 before print\ncaught 42 through return\ntwice called\ntwice: 6\ntwice called\ntwice: 18\ngreet: hello x\ncaught PYTHON_ERROR before twice\n"
-    );
-    assert_eq!(o.status.code(), Some(0));
+            &[("stats.py", STATS_PY)],
+        );
+        let o = run(&exe, &[]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "caught 42 before print\ncaught 42 through return\ntwice called\ntwice: 6\ntwice called\ntwice: 18\ngreet: hello x\ncaught PYTHON_ERROR before twice\n"
+        );
+        assert_eq!(o.status.code(), Some(0));
+    }
 }
 
 /// Without a working bridge, a program importing Python gets a clear
