@@ -35,6 +35,9 @@ pub enum Packet {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Expect {
     Requires(u32, u32),
+    /// `requires python`: the executable embeds Python (the case imports
+    /// a `.py` module); n/a where no Python 3 runs (the qemu guests).
+    RequiresPython,
     Compile,
     Reject {
         file: String,
@@ -160,6 +163,12 @@ impl Case {
         matches!(self.lines[0].expect, Expect::Reject { .. })
     }
 
+    pub fn requires_python(&self) -> bool {
+        self.lines
+            .iter()
+            .any(|l| matches!(l.expect, Expect::RequiresPython))
+    }
+
     pub fn requires(&self) -> Option<(u32, u32)> {
         self.lines.iter().find_map(|l| match l.expect {
             Expect::Requires(a, b) => Some((a, b)),
@@ -188,8 +197,12 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
         parse_int(s).ok_or_else(|| format!("`{s}` is not {what}"))
     };
     Ok(match kw {
+        "requires" if rest.first() == Some(&"python") => {
+            want(1, "`python` or a kernel version")?;
+            Expect::RequiresPython
+        }
         "requires" => {
-            want(1, "a kernel version: `requires 6.6`")?;
+            want(1, "a kernel version: `requires 6.6`, or `requires python`")?;
             let (a, b) = rest[0]
                 .split_once('.')
                 .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
@@ -394,6 +407,15 @@ mod tests {
     }
 
     #[test]
+    fn requires_python_parses() {
+        let c = case("requires python\nuser out.txt\n").unwrap();
+        assert_eq!(c.lines[0].expect, Expect::RequiresPython);
+        assert!(c.requires_python());
+        assert_eq!(c.requires(), None);
+        assert!(case("requires python3\n").is_err());
+    }
+
+    #[test]
     fn lines_parse() {
         let c = case("# what\nverify\nrun f hex:0a0B XDP_PASS # two bytes\nmap m 00 none\nuser out.txt --x=1\nuserrc 2 --bad\nrequires 6.6\n").unwrap();
         assert_eq!(c.lines.len(), 6);
@@ -407,6 +429,7 @@ mod tests {
         );
         assert_eq!(c.lines[1].no, 3);
         assert_eq!(c.requires(), Some((6, 6)));
+        assert!(!c.requires_python());
     }
 
     #[test]

@@ -379,6 +379,7 @@ pub fn run_here(job: &Job) -> JobResult {
         .case
         .requires()
         .is_some_and(|want| version_of(&release) < want);
+    let no_python = job.case.requires_python() && !python_here();
     let mut lines = vec![];
     for l in &job.case.lines {
         let (verdict, observed, message) = if na {
@@ -386,6 +387,13 @@ pub fn run_here(job: &Job) -> JobResult {
                 Verdict::NotApplicable,
                 String::new(),
                 format!("this kernel ({release}) is older than the case requires"),
+            )
+        } else if no_python {
+            (
+                Verdict::NotApplicable,
+                String::new(),
+                "no Python 3 here (the case imports a .py module; the qemu guests have none)"
+                    .into(),
             )
         } else {
             match r.line(&l.expect) {
@@ -411,6 +419,17 @@ pub fn run_here(job: &Job) -> JobResult {
     }
 }
 
+/// Whether a Python 3 interpreter runs on this machine (the executables
+/// of cases that import `.py` modules embed it).
+fn python_here() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import sys"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 type LineOutcome = Result<String, (String, String)>;
 /// How the executable ended (`exit N`, `signal N`), its stdout and stderr.
 type Ran = (String, Vec<u8>, Vec<u8>);
@@ -425,6 +444,7 @@ impl Run<'_> {
         let needs_build = !matches!(
             e,
             Expect::Requires(..)
+                | Expect::RequiresPython
                 | Expect::Reject { .. }
                 | Expect::Net
                 | Expect::Traffic { .. }
@@ -435,7 +455,10 @@ impl Run<'_> {
         }
         match e {
             // Decided when the case was built (on the host).
-            Expect::Requires(..) | Expect::Compile | Expect::Reject { .. } => Ok("built".into()),
+            Expect::Requires(..)
+            | Expect::RequiresPython
+            | Expect::Compile
+            | Expect::Reject { .. } => Ok("built".into()),
             Expect::Verify => {
                 self.pins()?;
                 let names: Vec<&str> = self.programs.iter().map(|p| p.name.as_str()).collect();

@@ -595,7 +595,7 @@ fn run(cli: Cli) -> Result<bool, String> {
     }
     if report.not_applicable > 0 {
         println!(
-            "{} n/a (a kernel older than the case requires, or one that cannot load the case's kernel module)",
+            "{} n/a (a kernel older than the case requires, one that cannot load the case's kernel module, or a machine without the Python a case embeds)",
             report.not_applicable
         );
     }
