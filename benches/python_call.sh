@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The cost of one Python call from a KernelScript loop: a program built
-# with `ksc build` calls `def inc(x: int) -> int` N times (through the
+# The cost of one Python call from a KernelScript loop, for each userspace
+# target (c-libbpf: the C loader linking the bridge's static library;
+# rust-aya: the Rust loader depending on the bridge's run-time crate): a
+# program built with `ksc build --target=T` calls `def inc(x: int) -> int` N times (through the
 # Python bridge: argument and result conversion, the interpreter's lock,
 # the range check) and, for comparison, a KernelScript function doing the
 # same; the difference of the two runs divided by N is the cost of one
 # call. Figures, not assertions. Needs clang, bpftool, libbpf and
-# python3-dev (.ci/setup); no root.
+# python3-dev (.ci/setup), and cargo for rust-aya (its first build compiles
+# aya and pyo3 into ~/.cache/ksc/cargo-target); no root.
 #
 #   benches/python_call.sh [N]      # default 1000000 calls; best of 3 runs
 #   PROFILE=debug benches/python_call.sh   # with the debug build of ksc and the bridge
+#   TARGETS=c-libbpf benches/python_call.sh # one target only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
@@ -16,7 +20,7 @@ profile=${PROFILE:-release}
 target=${CARGO_TARGET_DIR:-target}
 flag=()
 [ "$profile" = release ] && flag=(--release)
-cargo build -q "${flag[@]}" -p ksc -p ksc-backend-ebpf-c -p ksc-backend-libbpf-c -p ksc-python-bridge
+cargo build -q "${flag[@]}" -p ksc -p ksc-backend-ebpf-c -p ksc-backend-libbpf-c -p ksc-backend-rust-aya -p ksc-python-bridge
 ksc="$target/$profile/ksc"
 export KSC_PLUGIN_PATH="$target/$profile"
 
@@ -48,13 +52,7 @@ fn main(args: Args) -> i32 {
     return 0
 }
 KS
-"$ksc" build "$dir/pycall.ks" -o "$dir/out" >/dev/null 2>&1 || {
-    "$ksc" build "$dir/pycall.ks" -o "$dir/out"
-    exit 1
-}
-exe="$dir/out/pycall"
-
-# Best of 3 wall-clock runs, in nanoseconds.
+# Best of 3 wall-clock runs of $exe, in nanoseconds.
 best() {
     local b=
     for _ in 1 2 3; do
@@ -68,10 +66,19 @@ best() {
     done
     echo "$b"
 }
-native=$(best --calls "$n")
-python=$(best --calls "$n" --python true)
-per=$(( (python - native) / n ))
+
 printf '%-28s %12s\n' "calls" "$n"
-printf '%-28s %9d ms\n' "KernelScript loop (native)" $((native / 1000000))
-printf '%-28s %9d ms\n' "KernelScript loop (Python)" $((python / 1000000))
-printf '%-28s %9d ns\n' "one Python call" "$per"
+for t in ${TARGETS:-c-libbpf rust-aya}; do
+    "$ksc" build --target="$t" "$dir/pycall.ks" -o "$dir/out-$t" >/dev/null 2>&1 || {
+        "$ksc" build --target="$t" "$dir/pycall.ks" -o "$dir/out-$t"
+        exit 1
+    }
+    exe="$dir/out-$t/pycall"
+    native=$(best --calls "$n")
+    python=$(best --calls "$n" --python true)
+    per=$(( (python - native) / n ))
+    echo "$t:"
+    printf '  %-26s %9d ms\n' "KernelScript loop (native)" $((native / 1000000))
+    printf '  %-26s %9d ms\n' "KernelScript loop (Python)" $((python / 1000000))
+    printf '  %-26s %9d ns\n' "one Python call" "$per"
+done
