@@ -81,7 +81,12 @@ impl<'m> Gen<'m> {
 
     pub(super) fn maps(&mut self) {
         let m = self.m;
-        for map in &m.maps {
+        let uses = m.map_uses();
+        for (map, u) in m.maps.iter().zip(&uses) {
+            // The kernel module's own storage (see kmod_maps.rs), not a BPF map.
+            if u.module_only() {
+                continue;
+            }
             let ty = match map.kind {
                 MapKind::Hash => "BPF_MAP_TYPE_HASH",
                 MapKind::Array => "BPF_MAP_TYPE_ARRAY",
