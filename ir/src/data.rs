@@ -53,6 +53,69 @@ pub struct Map {
     pub span: Span,
 }
 
+/// Which code uses a map: the rule for maps in kernel-module code
+/// (docs/language.md, "Maps in kernel-module code"). A map only `@kfunc` and
+/// `@private` functions use is the module's own storage; one they share
+/// with eBPF or userspace code is an error (the module cannot reach the
+/// eBPF object's maps).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MapUse {
+    /// The first use in kernel-module code.
+    pub module: Option<Span>,
+    /// The first use in eBPF or userspace code, and where that code runs.
+    pub other: Option<(Span, Domain)>,
+}
+
+impl MapUse {
+    /// Used by kernel-module code and by nothing else.
+    pub fn module_only(&self) -> bool {
+        self.module.is_some() && self.other.is_none()
+    }
+}
+
+/// Who uses each of `maps` maps, from the bodies of `functions` (in
+/// function order, so "first" is the first in the file).
+pub fn map_uses(functions: &[Function], maps: usize) -> Vec<MapUse> {
+    let mut out = vec![MapUse::default(); maps];
+    for f in functions {
+        let mut seen = |m: MapId, span: Span| {
+            let Some(u) = out.get_mut(m.index()) else {
+                return;
+            };
+            if f.domain == Domain::KernelModule {
+                u.module.get_or_insert(span);
+            } else {
+                u.other.get_or_insert((span, f.domain));
+            }
+        };
+        fn walk(b: &Block, seen: &mut impl FnMut(MapId, Span)) {
+            for s in &b.stmts {
+                match &s.kind {
+                    StmtKind::MapUpdate { map, .. }
+                    | StmtKind::MapCompound { map, .. }
+                    | StmtKind::MapDelete { map, .. }
+                    | StmtKind::ForEach { map, .. } => seen(*map, s.span),
+                    _ => {}
+                }
+                s.for_each_expr(|e| {
+                    e.walk(&mut |x| match &x.kind {
+                        ExprKind::MapLookup { map, .. }
+                        | ExprKind::MapRead { map, .. }
+                        | ExprKind::RingbufReserve { map, .. }
+                        | ExprKind::RingbufSubmit { map, .. }
+                        | ExprKind::RingbufOutput { map, .. }
+                        | ExprKind::RingbufRead { map, .. } => seen(*map, x.span),
+                        _ => {}
+                    })
+                });
+                s.for_each_block(|b| walk(b, seen));
+            }
+        }
+        walk(&f.body, &mut seen);
+    }
+    out
+}
+
 /// A further `name = value` item of a map declaration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MapOption {

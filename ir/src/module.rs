@@ -44,6 +44,11 @@ pub struct Module {
 }
 
 impl Module {
+    /// Who uses each map ([`MapUse`]), indexed by [`MapId`].
+    pub fn map_uses(&self) -> Vec<MapUse> {
+        map_uses(&self.functions, self.maps.len())
+    }
+
     /// The type `id` names (panics on an id not from this module).
     pub fn ty(&self, id: TypeId) -> &TypeDef {
         &self.types[id.index()]

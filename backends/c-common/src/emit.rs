@@ -659,6 +659,7 @@ fn collect_locals(b: &Block, out: &mut HashSet<LocalId>) {
 mod ebpf;
 mod expr;
 mod kmod;
+mod kmod_maps;
 mod stmt;
 mod types;
 mod user;

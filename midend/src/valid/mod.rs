@@ -13,6 +13,8 @@
 //! * `flow`: **null safety** (spec 4.6.8), **packet bounds** and **map
 //!   value pointer lifetimes**, by a flow-sensitive pass over each
 //!   function;
+//! * `module_maps`: maps in kernel-module code are the module's own
+//!   storage, unless eBPF or userspace code uses them too (an error);
 //! * `record`: the facts backends need that no rule does (function-pointer
 //!   targets).
 //!
@@ -32,6 +34,7 @@ use crate::checker::Checker;
 mod flow;
 mod graph;
 mod helpers;
+mod module_maps;
 mod record;
 mod throws;
 
@@ -155,6 +158,7 @@ pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
     graph::recursion(c, &pg, &sites);
     graph::tail_calls(c, &pg);
     helpers::program_types(c, &pg);
+    module_maps::check(c);
     let stack = graph::stack(c, &mut pg);
     let throws = throws::throws(c);
     nonnull_params(c);

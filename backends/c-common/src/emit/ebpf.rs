@@ -28,12 +28,27 @@ impl<'m> Gen<'m> {
         self.maps();
         self.globals();
         // Kernel functions (kfuncs) the programs call, resolved by libbpf
-        // against the kernel's BTF at load time.
-        for f in &m.functions {
+        // against the kernel's BTF at load time. An `extern` only kernel-
+        // module code calls is the module's (its headers declare it).
+        let mut called = HashSet::new();
+        for f in m.functions.iter().filter(|f| f.domain == Domain::Ebpf) {
+            f.body.walk_exprs(&mut |x| {
+                if let ExprKind::Call {
+                    callee: Callee::Function(id),
+                    ..
+                } = &x.kind
+                {
+                    called.insert(*id);
+                }
+            });
+        }
+        for (i, f) in m.functions.iter().enumerate() {
             // An `extern` re-declaring a BPF helper is declared by
             // bpf/bpf_helper_defs.h already.
             // The program's own `@kfunc`s come from its kernel module.
-            if f.kind == (FnKind::Extern { helper: None }) || f.kind == FnKind::Kfunc {
+            let ebpf_extern =
+                f.kind == (FnKind::Extern { helper: None }) && called.contains(&FnId(i as u32));
+            if ebpf_extern || f.kind == FnKind::Kfunc {
                 let params: Vec<String> = f.locals[..f.params as usize]
                     .iter()
                     .map(|l| self.decl(l.ty, &ident(&l.name)))
@@ -81,7 +96,12 @@ impl<'m> Gen<'m> {
 
     pub(super) fn maps(&mut self) {
         let m = self.m;
-        for map in &m.maps {
+        let uses = m.map_uses();
+        for (map, u) in m.maps.iter().zip(&uses) {
+            // The kernel module's own storage (see kmod_maps.rs), not a BPF map.
+            if u.module_only() {
+                continue;
+            }
             let ty = match map.kind {
                 MapKind::Hash => "BPF_MAP_TYPE_HASH",
                 MapKind::Array => "BPF_MAP_TYPE_ARRAY",

@@ -2,8 +2,10 @@
 //! an out-of-tree module. Each `@kfunc` is a global, never-inlined
 //! function registered with `register_btf_kfunc_id_set` for the program
 //! types of the program (eBPF programs call it through the module's BTF);
-//! `@private` functions are static. Maps, globals and the userspace
-//! built-in functions do not exist in a module: located errors.
+//! `@private` functions are static. A map only module code uses is the
+//! module's own storage (`kmod_maps`); the eBPF program's maps, globals
+//! and the userspace built-in functions do not exist in a module: located
+//! errors.
 
 use std::fmt::Write as _;
 
@@ -46,7 +48,8 @@ impl<'m> Gen<'m> {
             "#include <linux/module.h>\n#include <linux/kernel.h>\n#include <linux/types.h>\n",
             "// What `extern` kernel functions commonly come from.\n",
             "#include <linux/err.h>\n#include <linux/slab.h>\n#include <linux/string.h>\n#include <linux/ktime.h>\n#include <linux/skbuff.h>\n",
-            "#include <linux/bpf.h>\n#include <linux/btf.h>\n#include <linux/btf_ids.h>\n#include <linux/version.h>\n\n",
+            "#include <linux/bpf.h>\n#include <linux/btf.h>\n#include <linux/btf_ids.h>\n#include <linux/version.h>\n",
+            "// The module's own maps.\n#include <linux/spinlock.h>\n#include <linux/percpu.h>\n#include <linux/jhash.h>\n#include <linux/random.h>\n\n",
             "// What the kernel's own kfuncs are (__bpf_kfunc, 6.5+): kept as a\n",
             "// global, never inlined, so that its BTF entry and symbol exist.\n",
             "#define __ksc_kfunc __used noinline\n",
@@ -55,6 +58,7 @@ impl<'m> Gen<'m> {
         let prelude = std::mem::take(&mut self.out);
         self.types();
         self.out.push('\n');
+        let maps = self.kmod_maps();
         self.compute_throwing();
         let fns: Vec<(FnId, &Function)> = self.ebpf_functions().collect();
         for (id, f) in &fns {
@@ -99,13 +103,15 @@ impl<'m> Gen<'m> {
             // then names the call it refuses.
             let _ = write!(
                 reg,
-                "    err = register_btf_kfunc_id_set({t}, &__ksc_kfunc_set);\n    if (err == -EINVAL) {{\n        pr_warn(KBUILD_MODNAME \": this kernel does not let {t} programs call kfuncs\\n\");\n    }} else if (err) {{\n        pr_err(KBUILD_MODNAME \": registering the kfuncs for {t} failed: %d\\n\", err);\n        return err;\n    }}\n"
+                "    err = register_btf_kfunc_id_set({t}, &__ksc_kfunc_set);\n    if (err == -EINVAL) {{\n        pr_warn(KBUILD_MODNAME \": this kernel does not let {t} programs call kfuncs\\n\");\n    }} else if (err) {{\n        pr_err(KBUILD_MODNAME \": registering the kfuncs for {t} failed: %d\\n\", err);\n        goto fail;\n    }}\n"
             );
         }
         let _ = write!(
             self.out,
-            "static int __init __ksc_init(void)\n{{\n    int err = 0;\n{reg}    (void)err;\n    return 0;\n}}\n\n// Registered kfunc sets go away with the module.\nstatic void __exit __ksc_exit(void)\n{{\n}}\n\nmodule_init(__ksc_init);\nmodule_exit(__ksc_exit);\nMODULE_LICENSE(\"GPL\");\nMODULE_DESCRIPTION(\"kfuncs of the KernelScript program {}\");\n",
-            esc_c(&m.name)
+            "// What __ksc_init allocated for the module's maps.\nstatic void __ksc_free(void)\n{{\n{free}}}\n\nstatic int __init __ksc_init(void)\n{{\n    int err = 0;\n{init}{reg}    return 0;\nfail: __maybe_unused;\n    __ksc_free();\n    return err;\n}}\n\n// Registered kfunc sets go away with the module.\nstatic void __exit __ksc_exit(void)\n{{\n    __ksc_free();\n}}\n\nmodule_init(__ksc_init);\nmodule_exit(__ksc_exit);\nMODULE_LICENSE(\"GPL\");\nMODULE_DESCRIPTION(\"kfuncs of the KernelScript program {}\");\n",
+            esc_c(&m.name),
+            init = maps.init,
+            free = maps.free,
         );
         self.out = prelude + &self.helpers + &self.out;
     }
@@ -229,37 +235,29 @@ impl Flavour for Kmod {
         ("__ksc_printk", true, true)
     }
 
-    fn map_update(&self, g: &mut Gen, map: MapId, _key: &str, _value: &str, _pad: &str) -> String {
-        let name = g.m.maps[map.index()].name.clone();
-        g.not_in_module(&format!("map `{name}`"));
-        String::new()
+    fn map_update(&self, g: &mut Gen, map: MapId, key: &str, value: &str, pad: &str) -> String {
+        g.kmod_map_update(map, key, value, pad)
     }
 
-    fn map_delete(&self, g: &mut Gen, map: MapId, _key: &str, _pad: &str) -> String {
-        let name = g.m.maps[map.index()].name.clone();
-        g.not_in_module(&format!("map `{name}`"));
-        String::new()
+    fn map_delete(&self, g: &mut Gen, map: MapId, key: &str, pad: &str) -> String {
+        g.kmod_map_delete(map, key, pad)
     }
 
-    fn map_lookup(&self, g: &mut Gen, map: MapId, _key: &str, _n: u32, _pointer: bool) -> String {
-        let name = g.m.maps[map.index()].name.clone();
-        g.not_in_module(&format!("map `{name}`"));
-        "0;".into()
+    fn map_lookup(&self, g: &mut Gen, map: MapId, key: &str, n: u32, pointer: bool) -> String {
+        g.kmod_map_lookup(map, key, n, pointer)
     }
 
     fn map_compound(
         &self,
         g: &mut Gen,
         map: MapId,
-        _key: &str,
-        _n: u32,
-        _place: &MapPlace,
-        _value: &str,
-        _pad: &str,
+        key: &str,
+        n: u32,
+        place: &MapPlace,
+        value: &str,
+        pad: &str,
     ) -> String {
-        let name = g.m.maps[map.index()].name.clone();
-        g.not_in_module(&format!("map `{name}`"));
-        String::new()
+        g.kmod_map_compound(map, key, n, place, value, pad)
     }
 
     fn map_iterate(
