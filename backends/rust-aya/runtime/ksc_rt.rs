@@ -1036,11 +1036,15 @@ struct TestRunAttr {
     flags: u32,
     cpu: u32,
     batch_size: u32,
+    // The struct's tail padding, named so that it is zero: the kernel
+    // refuses (EINVAL) an attribute whose bytes past its last field are
+    // not, and padding holds whatever the stack held.
+    pad: u32,
 }
 
-/// `test(prog, ctx)`: one BPF_PROG_TEST_RUN on a zeroed packet of `size`
-/// bytes; the program's return value, or a negative errno.
-pub fn test(h: usize, size: u32, ifindex: u32) -> i32 {
+/// `test(prog, ctx)`: one BPF_PROG_TEST_RUN on a packet of `size` bytes,
+/// `bytes` then zeros; the program's return value, or a negative errno.
+pub fn test(h: usize, size: u32, ifindex: u32, bytes: &[u8]) -> i32 {
     load(h);
     let p = with(|s| &s.desc.progs[h]);
     let fd = with(|s| {
@@ -1055,7 +1059,9 @@ pub fn test(h: usize, size: u32, ifindex: u32) -> i32 {
         eprintln!("error: test({}): packet_size {size} is outside 14..4000 (the kernel runs packets of an Ethernet header up to a page)", p.name);
         return -libc::EINVAL;
     }
-    let pkt = vec![0u8; size as usize];
+    let mut pkt = vec![0u8; size as usize];
+    let n = bytes.len().min(pkt.len());
+    pkt[..n].copy_from_slice(&bytes[..n]);
     // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex.
     let xctx: [u32; 6] = [0, size, 0, ifindex, 0, 0];
     let mut attr = TestRunAttr {

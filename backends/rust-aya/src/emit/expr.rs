@@ -467,8 +467,16 @@ impl<'m> Gen<'m> {
                         _ => "0".into(),
                     }
                 };
+                // The packet: the context's `packet` bytes, then zeros (as
+                // the C loader's).
+                let packet = match self.kind(args[1].ty) {
+                    TypeKind::Struct(sd) if sd.fields.iter().any(|f| f.name == "packet") => {
+                        "&ctx.packet[..]"
+                    }
+                    _ => "&[]",
+                };
                 format!(
-                    "{{\n let ctx = {};\n rt::test({}, {}, {}) as {}\n }}",
+                    "{{\n let ctx = {};\n rt::test({}, {}, {}, {packet}) as {}\n }}",
                     arg(1),
                     arg(0),
                     field(self, "packet_size"),
