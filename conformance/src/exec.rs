@@ -425,6 +425,7 @@ impl Run<'_> {
         let needs_build = !matches!(
             e,
             Expect::Requires(..)
+                | Expect::Unsupported(_)
                 | Expect::Reject { .. }
                 | Expect::Net
                 | Expect::Traffic { .. }
@@ -435,7 +436,10 @@ impl Run<'_> {
         }
         match e {
             // Decided when the case was built (on the host).
-            Expect::Requires(..) | Expect::Compile | Expect::Reject { .. } => Ok("built".into()),
+            Expect::Requires(..)
+            | Expect::Unsupported(_)
+            | Expect::Compile
+            | Expect::Reject { .. } => Ok("built".into()),
             Expect::Verify => {
                 self.pins()?;
                 let names: Vec<&str> = self.programs.iter().map(|p| p.name.as_str()).collect();

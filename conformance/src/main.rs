@@ -249,6 +249,10 @@ struct Built {
     /// The compile/reject lines' results (decided on the host).
     lines: Vec<LineResult>,
     object: Option<object::Object>,
+    /// For a target the case's `unsupported` line names: Ok(the refusal)
+    /// when the build failed with a diagnostic naming the target (the case
+    /// is n/a there, on every kernel), Err(why not) otherwise.
+    refused: Option<Result<String, String>>,
 }
 
 /// A target's name in the table: its name, or a `.ron` file's stem.
@@ -319,6 +323,31 @@ fn build(ksc: &Path, case: &Case, target: &str, work: &Path) -> Built {
             message,
         });
     }
+    let refused = case.unsupported_by(&label(target)).then(|| {
+        // The backends' refusals name the target: "... so not by the
+        // rust-aya target; the c-libbpf target supports them".
+        let named = format!("the {} target", label(target));
+        let error = stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or("");
+        if ok {
+            Err(format!(
+                "it built; `unsupported {}` wants a compile-time refusal",
+                label(target)
+            ))
+        } else if error.contains(&named) {
+            Ok(format!(
+                "refused by design: {}",
+                error.trim_start_matches("error: ")
+            ))
+        } else {
+            Err(format!(
+                "refused, but no diagnostic names {named}: {}",
+                tail(&stderr, 12)
+            ))
+        }
+    });
     let object = std::fs::read(out.join("prog.ebpf.o"))
         .ok()
         .and_then(|b| object::inspect(&b).ok());
@@ -334,6 +363,36 @@ fn build(ksc: &Path, case: &Case, target: &str, work: &Path) -> Built {
         },
         lines,
         object,
+        refused,
+    }
+}
+
+/// The result of a case its target refuses by design: n/a on every line,
+/// or a failure when the refusal is not the one promised.
+fn refusal(b: &Built, refused: &Result<String, String>) -> JobResult {
+    let (verdict, message) = match refused {
+        Ok(m) => (Verdict::NotApplicable, m.clone()),
+        Err(m) => (Verdict::Fail, m.clone()),
+    };
+    JobResult {
+        case: b.job.case.name.clone(),
+        target: b.job.target.clone(),
+        release: String::new(),
+        lines: b
+            .job
+            .case
+            .lines
+            .iter()
+            .map(|l| LineResult {
+                no: l.no,
+                text: l.text.clone(),
+                verdict,
+                observed: String::new(),
+                message: message.clone(),
+            })
+            .collect(),
+        programs: vec![],
+        verifier_log: String::new(),
     }
 }
 
@@ -455,7 +514,10 @@ fn run(cli: Cli) -> Result<bool, String> {
     let mut results: BTreeMap<(String, String), JobResult> = BTreeMap::new();
     let mut releases = BTreeMap::new();
     // Jobs that run in a kernel: every case but rejections.
-    let runnable: Vec<&Built> = built.iter().filter(|b| !b.job.case.is_reject()).collect();
+    let runnable: Vec<&Built> = built
+        .iter()
+        .filter(|b| !b.job.case.is_reject() && b.refused.is_none())
+        .collect();
     for kernel in &cli.kernels {
         let runs: Vec<JobResult> = if kernel == "host" {
             releases.insert(kernel.clone(), exec::release());
@@ -494,6 +556,18 @@ fn run(cli: Cli) -> Result<bool, String> {
                 ),
                 merge(b, r),
             );
+        }
+        // Refusals by design are decided on the host too.
+        for b in &built {
+            if let Some(r) = &b.refused {
+                results.insert(
+                    (
+                        kernel.clone(),
+                        format!("{}\0{}", b.job.case.name, b.job.target),
+                    ),
+                    refusal(b, r),
+                );
+            }
         }
         // Rejections are decided on the host; every kernel shows the same.
         for b in built.iter().filter(|b| b.job.case.is_reject()) {
@@ -538,6 +612,8 @@ fn run(cli: Cli) -> Result<bool, String> {
             .iter()
             .filter(|b| b.job.case.name == case.name)
             .collect();
+        // A build its target refused by design has no object to compare.
+        let mine: Vec<&Built> = mine.into_iter().filter(|b| b.refused.is_none()).collect();
         for b in &mine {
             if let Some(o) = &b.object {
                 objects.insert(b.job.target.clone(), o.clone());
@@ -595,7 +671,7 @@ fn run(cli: Cli) -> Result<bool, String> {
     }
     if report.not_applicable > 0 {
         println!(
-            "{} n/a (a kernel older than the case requires, or one that cannot load the case's kernel module)",
+            "{} n/a (a kernel older than the case requires, one that cannot load the case's kernel module, or a target that refuses the case by design)",
             report.not_applicable
         );
     }
