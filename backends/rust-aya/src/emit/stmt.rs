@@ -416,7 +416,9 @@ impl<'m> Gen<'m> {
                 (
                     PlaceRoot::Other(String::new()),
                     match r {
-                        PlaceRoot::Other(x) => format!("*{x}{p}.as_mut().expect(\"null pointer\")"),
+                        PlaceRoot::Other(x) => {
+                            format!("(*{x}{p}.as_mut().expect(\"null pointer\"))")
+                        }
                         _ => p,
                     },
                 )
