@@ -49,6 +49,13 @@ struct Cli {
     /// Builds and host runs at once.
     #[arg(short = 'j', long, default_value_t = 2)]
     jobs: usize,
+    /// Build rust-aya executables with the program's own crate at this
+    /// opt-level (its dependencies stay optimised, as `--release` builds
+    /// them): `0` builds a case in about 0.5 s instead of 2.6 s (cargo
+    /// serialises builds in the shared target directory), which is what
+    /// `cargo test` and CI use. Default: the project's own release profile.
+    #[arg(long, value_name = "N")]
+    rust_opt_level: Option<u8>,
     /// The ksc to test (default: the one next to this program, built first when run by cargo).
     #[arg(long, value_name = "PATH")]
     ksc: Option<PathBuf>,
@@ -267,14 +274,23 @@ fn label(target: &str) -> String {
     }
 }
 
-fn build(ksc: &Path, case: &Case, target: &str, work: &Path) -> Built {
+fn build(ksc: &Path, case: &Case, target: &str, work: &Path, rust_opt: Option<u8>) -> Built {
     let out = work.join(&case.name).join(label(target));
     let _ = std::fs::remove_dir_all(&out);
-    let o = Command::new(ksc)
-        .args(["build", &format!("--target={target}"), "prog.ks", "-o"])
+    let mut cmd = Command::new(ksc);
+    cmd.args(["build", &format!("--target={target}"), "prog.ks", "-o"])
         .arg(&out)
-        .current_dir(&case.dir)
-        .output();
+        .current_dir(&case.dir);
+    if let Some(n) = rust_opt {
+        // The rust-aya Makefile passes CARGO_FLAGS to cargo; the package
+        // is named after the source's stem.
+        let mut flags = std::env::var("CARGO_FLAGS").unwrap_or_default();
+        flags.push_str(&format!(
+            " --config profile.release.package.prog.opt-level={n}"
+        ));
+        cmd.env("CARGO_FLAGS", flags.trim());
+    }
+    let o = cmd.output();
     let (ok, stderr) = match o {
         Ok(o) => (
             o.status.success(),
@@ -498,7 +514,9 @@ fn run(cli: Cli) -> Result<bool, String> {
         .flat_map(|c| targets.iter().map(move |t| (c, t)))
         .collect();
     let pb = progress(pairs.len() as u64, "building");
-    let built: Vec<Built> = parallel(&pairs, cli.jobs, &pb, |(c, t)| build(&ksc, c, t, &work));
+    let built: Vec<Built> = parallel(&pairs, cli.jobs, &pb, |(c, t)| {
+        build(&ksc, c, t, &work, cli.rust_opt_level)
+    });
     pb.finish_and_clear();
 
     let columns: Vec<Column> = cli
