@@ -166,7 +166,7 @@ impl<'m> Gen<'m> {
                         }
                         _ => {}
                     }
-                    self.err(e.span, "pointer arithmetic or comparison in userspace");
+                    self.err(e.span, "comparing two pointers (other than with `null`), or this pointer arithmetic, in userspace");
                     return "false".into();
                 }
                 if matches!(op, BinOp::Shl | BinOp::Shr) {
