@@ -80,3 +80,46 @@ fn a_target_that_prints_differently_fails_with_the_first_difference() {
     );
     assert!(out.lines().last() == Some("1 passed, 1 failed"), "{out}");
 }
+
+/// `unsupported rust-aya` promises a compile-time refusal naming the
+/// target: a case that builds with it anyway is a FAIL, never n/a, while
+/// c-libbpf runs it as usual.
+#[test]
+fn an_unsupported_line_on_a_case_the_target_builds_fails() {
+    let dir = std::env::temp_dir().join(format!("ksc-conformance-unsup-{}", std::process::id()));
+    let case = dir.join("unsup");
+    std::fs::create_dir_all(&case).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cases/lang-print");
+    for f in ["prog.ks", "print.out"] {
+        std::fs::copy(src.join(f), case.join(f)).unwrap();
+    }
+    std::fs::write(
+        case.join("expect"),
+        "# builds with rust-aya, yet says it is refused\nunsupported rust-aya\nuser print.out\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ksc-conformance"))
+        .args([
+            "--kernels",
+            "host",
+            "--targets",
+            "c-libbpf,rust-aya",
+            "--rust-opt-level",
+            "0",
+            "--work",
+        ])
+        .arg(dir.join("work"))
+        .arg(&case)
+        .env("CARGO", env!("CARGO"))
+        .output()
+        .expect("run ksc-conformance");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("FAIL unsup on host/rust-aya")
+            && out.contains("it built; `unsupported rust-aya` wants a compile-time refusal"),
+        "{out}"
+    );
+    assert!(out.lines().last() == Some("1 passed, 1 failed"), "{out}");
+}
