@@ -38,6 +38,10 @@ pub enum Expect {
     /// `requires python`: the executable embeds Python (the case imports
     /// a `.py` module); n/a where no Python 3 runs (the qemu guests).
     RequiresPython,
+    /// The target refuses the case at compile time by design (a feature it
+    /// cannot support): building with it must fail with a diagnostic
+    /// naming it; the case is `n/a` for it.
+    Unsupported(String),
     Compile,
     Reject {
         file: String,
@@ -169,6 +173,13 @@ impl Case {
             .any(|l| matches!(l.expect, Expect::RequiresPython))
     }
 
+    /// Whether `target` refuses this case by design (an `unsupported` line).
+    pub fn unsupported_by(&self, target: &str) -> bool {
+        self.lines
+            .iter()
+            .any(|l| matches!(&l.expect, Expect::Unsupported(t) if t == target))
+    }
+
     pub fn requires(&self) -> Option<(u32, u32)> {
         self.lines.iter().find_map(|l| match l.expect {
             Expect::Requires(a, b) => Some((a, b)),
@@ -208,6 +219,10 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
                 .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
                 .ok_or_else(|| format!("`{}` is not a kernel version like 6.6", rest[0]))?;
             Expect::Requires(a, b)
+        }
+        "unsupported" => {
+            want(1, "a target: `unsupported rust-aya`")?;
+            Expect::Unsupported(rest[0].to_string())
         }
         "compile" => {
             want(0, "nothing")?;
@@ -317,7 +332,7 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
         }
         other => {
             return Err(format!(
-                "unknown expectation `{other}` (known: requires, compile, reject, rejectin, verify, run, packet, map, global, user, userrc, tests, net, traffic, sigint, nothing-left)"
+                "unknown expectation `{other}` (known: requires, unsupported, compile, reject, rejectin, verify, run, packet, map, global, user, userrc, tests, net, traffic, sigint, nothing-left)"
             ))
         }
     })

@@ -445,6 +445,7 @@ impl Run<'_> {
             e,
             Expect::Requires(..)
                 | Expect::RequiresPython
+                | Expect::Unsupported(_)
                 | Expect::Reject { .. }
                 | Expect::Net
                 | Expect::Traffic { .. }
@@ -457,6 +458,7 @@ impl Run<'_> {
             // Decided when the case was built (on the host).
             Expect::Requires(..)
             | Expect::RequiresPython
+            | Expect::Unsupported(_)
             | Expect::Compile
             | Expect::Reject { .. } => Ok("built".into()),
             Expect::Verify => {
@@ -801,9 +803,23 @@ impl Run<'_> {
             .or_else(|e| fail(format!("cannot run the executable: {e}")))?;
         let mut stdout = child.stdout.take().unwrap();
         let mut stderr = child.stderr.take().unwrap();
+        // Set at the first line on stdout: the loaders print once they
+        // have attached, and traffic waits for that (a slow start, e.g.
+        // under qemu's emulation, would otherwise miss the first packets).
+        let said = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let said_w = said.clone();
         let out_t = std::thread::spawn(move || {
             let mut b = vec![];
-            let _ = stdout.read_to_end(&mut b);
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                b.extend_from_slice(&chunk[..n]);
+                if b.contains(&b'\n') {
+                    said_w.store(true, Ordering::Relaxed);
+                }
+            }
             b
         });
         let err_t = std::thread::spawn(move || {
@@ -815,6 +831,7 @@ impl Run<'_> {
         let mut traffic = self.traffic.take();
         let sigint = self.sigint.take();
         let mut interrupted = false;
+        let mut traffic_done: Option<Duration> = None;
         let limit = Duration::from_secs(20);
         let status = loop {
             if let Ok(Some(s)) = child.try_wait() {
@@ -822,17 +839,30 @@ impl Run<'_> {
             }
             let t = start.elapsed();
             if let (Some(n), Some(net)) = (traffic, &self.net) {
-                if t >= Duration::from_millis(300) {
+                // 300 ms in, once the executable said it attached (its
+                // first line), or at 5 s for one that prints nothing.
+                if t >= Duration::from_millis(300)
+                    && (said.load(Ordering::Relaxed) || t >= Duration::from_secs(5))
+                {
                     traffic = None;
                     // One ping at a time: each returns at its reply (or after 1 s).
                     sh(&format!(
                         "for i in $(seq {n}); do nsenter --net=/run/netns/{} ping -c 1 -W 1 10.201.0.1 >/dev/null 2>&1; done",
                         net.peer_ns
                     ));
+                    traffic_done = Some(start.elapsed());
                 }
             }
             if let Some(ms) = sigint {
-                if !interrupted && t >= Duration::from_millis(ms) && traffic.is_none() {
+                // After `ms`, and 300 ms after the traffic: the loader
+                // polls (sleep) before it sees the last packet's count.
+                let after_traffic =
+                    traffic_done.is_none_or(|d| t >= d + Duration::from_millis(300));
+                if !interrupted
+                    && t >= Duration::from_millis(ms)
+                    && traffic.is_none()
+                    && after_traffic
+                {
                     interrupted = true;
                     sh(&format!("kill -INT {}", child.id()));
                 }

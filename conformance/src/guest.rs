@@ -30,6 +30,7 @@ pub fn run(
         "tc".into(),
     ];
     let mut plan: Vec<Job> = vec![];
+    let mut with_libs: Vec<String> = vec![];
     for job in jobs {
         let case_dir = format!("/conf/{}/src", job.case.name);
         let out_dir = format!("/conf/{}/{}", job.case.name, job.target);
@@ -61,9 +62,12 @@ pub fn run(
                     Err(e) => say(&format!("{}: {e}", job.case.name)),
                 }
             }
-            // Its shared libraries (libbpf, libelf, ...) come with it.
+            // Its shared libraries (libbpf and libelf for c-libbpf,
+            // libgcc_s for rust-aya, ...) come with it: one executable of
+            // each target brings them.
             let exe = job.out.join("prog").to_string_lossy().into_owned();
-            if programs.len() == 4 {
+            if !with_libs.contains(&job.target) {
+                with_libs.push(job.target.clone());
                 programs.push(exe);
             }
         }

@@ -94,6 +94,74 @@ unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
 unsafe impl<const N: usize> Plain for KStr<N> {}
 
 /// `str(N)`: N bytes of text, NUL-terminated when shorter.
+/// A userspace pointer, with the C loader's meaning: null; a snapshot (a
+/// map entry or ring-buffer record read into the program: writes through
+/// it change the copy, as they change the C loader's buffer); or the
+/// address of a variable (`&x`, `&a[i]`), whose writes change the variable.
+#[derive(Clone, Copy)]
+pub enum Ptr<T: Copy> {
+    Null,
+    Snap(T),
+    Addr(*mut T),
+}
+
+impl<T: Copy> From<Option<T>> for Ptr<T> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Ptr::Null, Ptr::Snap)
+    }
+}
+
+impl<T: Copy> Ptr<T> {
+    pub fn is_none(&self) -> bool {
+        matches!(self, Ptr::Null)
+    }
+    pub fn is_some(&self) -> bool {
+        !self.is_none()
+    }
+    /// `*p`: the value pointed at (the C loader would crash on null).
+    pub fn expect(self, msg: &str) -> T {
+        match self {
+            Ptr::Null => panic!("{msg}"),
+            Ptr::Snap(v) => v,
+            // SAFETY: made from a live variable of the generated code
+            // (`std::ptr::addr_of_mut!`), which outlives its pointers as
+            // the C loader's locals do.
+            Ptr::Addr(p) => unsafe { *p },
+        }
+    }
+    /// The place pointed at, to write through.
+    pub fn as_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Ptr::Null => None,
+            Ptr::Snap(v) => Some(v),
+            // SAFETY: as in `expect`.
+            Ptr::Addr(p) => Some(unsafe { &mut **p }),
+        }
+    }
+    fn addr(self, what: &str) -> *mut T {
+        match self {
+            Ptr::Addr(p) => p,
+            _ => panic!("{what} of a pointer that is not the address of a variable"),
+        }
+    }
+    /// `p + n`, `p - n`: `n` elements on.
+    pub fn offset(self, n: i64) -> Self {
+        Ptr::Addr(self.addr("arithmetic").wrapping_offset(n as isize))
+    }
+    /// `p - q`: how many elements apart.
+    pub fn diff(self, q: Self) -> i64 {
+        let (a, b) = (self.addr("difference") as isize, q.addr("difference") as isize);
+        ((a - b) / std::mem::size_of::<T>().max(1) as isize) as i64
+    }
+    /// `p[i]`.
+    pub fn at(self, i: i64) -> T {
+        if i == 0 {
+            return self.expect("null pointer");
+        }
+        self.offset(i).expect("null pointer")
+    }
+}
+
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct KStr<const N: usize>(pub [u8; N]);
@@ -1036,11 +1104,15 @@ struct TestRunAttr {
     flags: u32,
     cpu: u32,
     batch_size: u32,
+    // The struct's tail padding, named so that it is zero: the kernel
+    // refuses (EINVAL) an attribute whose bytes past its last field are
+    // not, and padding holds whatever the stack held.
+    pad: u32,
 }
 
-/// `test(prog, ctx)`: one BPF_PROG_TEST_RUN on a zeroed packet of `size`
-/// bytes; the program's return value, or a negative errno.
-pub fn test(h: usize, size: u32, ifindex: u32) -> i32 {
+/// `test(prog, ctx)`: one BPF_PROG_TEST_RUN on a packet of `size` bytes,
+/// `bytes` then zeros; the program's return value, or a negative errno.
+pub fn test(h: usize, size: u32, ifindex: u32, bytes: &[u8]) -> i32 {
     load(h);
     let p = with(|s| &s.desc.progs[h]);
     let fd = with(|s| {
@@ -1055,7 +1127,9 @@ pub fn test(h: usize, size: u32, ifindex: u32) -> i32 {
         eprintln!("error: test({}): packet_size {size} is outside 14..4000 (the kernel runs packets of an Ethernet header up to a page)", p.name);
         return -libc::EINVAL;
     }
-    let pkt = vec![0u8; size as usize];
+    let mut pkt = vec![0u8; size as usize];
+    let n = bytes.len().min(pkt.len());
+    pkt[..n].copy_from_slice(&bytes[..n]);
     // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex.
     let xctx: [u32; 6] = [0, size, 0, ifindex, 0, 0];
     let mut attr = TestRunAttr {

@@ -22,7 +22,7 @@ impl<'m> Gen<'m> {
                 TypeKind::Str(n) => format!("KStr::<{n}>::new(\"{}\")", esc(s)),
                 _ => format!("b\"{}\"", esc_bytes(s)),
             },
-            Value::Null => "None".into(),
+            Value::Null => "Ptr::Null".into(),
             Value::Zero => self.zero(t),
             Value::Array(xs) => {
                 let et = match self.kind(t) {
@@ -138,9 +138,9 @@ impl<'m> Gen<'m> {
                     let (p, other_null) = if matches!(self.kind(rhs.ty), TypeKind::Null)
                         || matches!(rhs.kind, ExprKind::Value(Value::Null))
                     {
-                        (a, true)
+                        (a.clone(), true)
                     } else {
-                        (b, matches!(lhs.kind, ExprKind::Value(Value::Null)))
+                        (b.clone(), matches!(lhs.kind, ExprKind::Value(Value::Null)))
                     };
                     if other_null {
                         return match op {
@@ -152,7 +152,21 @@ impl<'m> Gen<'m> {
                             }
                         };
                     }
-                    self.err(e.span, "pointer arithmetic or comparison in userspace");
+                    // Arithmetic on addresses (`&x`), in elements as C's.
+                    let rk = self.kind(rhs.ty);
+                    match (op, matches!(lt, TypeKind::Pointer(_)), rk) {
+                        (BinOp::Add, true, TypeKind::Int(_)) => {
+                            return format!("{}.offset({})", operand(&a), cast_to(&b, "i64"));
+                        }
+                        (BinOp::Sub, true, TypeKind::Int(_)) => {
+                            return format!("{}.offset(-({} as i64))", operand(&a), operand(&b));
+                        }
+                        (BinOp::Sub, true, TypeKind::Pointer(_)) => {
+                            return format!("{}.diff({b}) as {}", operand(&a), self.ty(e.ty));
+                        }
+                        _ => {}
+                    }
+                    self.err(e.span, "comparing two pointers (other than with `null`), or this pointer arithmetic, in userspace");
                     return "false".into();
                 }
                 if matches!(op, BinOp::Shl | BinOp::Shr) {
@@ -195,9 +209,9 @@ impl<'m> Gen<'m> {
             ExprKind::Index { base, index }
                 if matches!(self.kind(base.ty), TypeKind::Pointer(_)) =>
             {
-                let _ = index;
-                self.err(e.span, "indexing through a pointer in userspace");
-                "0".into()
+                let b = self.expr(base, cx);
+                let i = self.expr(index, cx);
+                format!("{}.at({} as i64)", operand(&b), operand(&i))
             }
             ExprKind::Index { base, index } => {
                 let b = self.expr(base, cx);
@@ -208,15 +222,22 @@ impl<'m> Gen<'m> {
                 let v = self.expr(x, cx);
                 format!("{}.expect(\"null pointer\")", operand(&v))
             }
+            ExprKind::AddrOf(x) if addressable(x) => {
+                let v = self.expr(x, cx);
+                format!("Ptr::Addr(std::ptr::addr_of_mut!({v}))")
+            }
             ExprKind::AddrOf(_) => {
-                self.err(e.span, "taking an address (`&`) in userspace");
-                "None".into()
+                self.err(
+                    e.span,
+                    "taking the address (`&`) of anything but a local variable, its fields or elements, in userspace",
+                );
+                "Ptr::Null".into()
             }
             ExprKind::MapLookup { map, key } => {
                 let mp = &self.m.maps[map.index()];
                 let k = self.expr(key, cx);
                 format!(
-                    "rt::lookup::<{}, {}>(&{}, &{})",
+                    "Ptr::from(rt::lookup::<{}, {}>(&{}, &{}))",
                     self.ty(mp.key),
                     self.ty(mp.value),
                     self.map_const(*map),
@@ -303,7 +324,7 @@ impl<'m> Gen<'m> {
                 // gives); indexing further into it is refused (`p[i]` on a
                 // pointer).
                 format!(
-                    "rt::ring_read::<{}>(\"{}\", {ms})",
+                    "Ptr::from(rt::ring_read::<{}>(\"{}\", {ms}))",
                     self.ty(mp.value),
                     esc(&mp.name)
                 )
@@ -377,7 +398,7 @@ impl<'m> Gen<'m> {
                     format!("{} as {}", operand(&v), self.ty(to))
                 }
             }
-            (TypeKind::Null, TypeKind::Pointer(_)) => "None".into(),
+            (TypeKind::Null, TypeKind::Pointer(_)) => "Ptr::Null".into(),
             (a, b) if a == b => v,
             _ => {
                 if self.ty(x.ty) == self.ty(to) {
@@ -464,8 +485,16 @@ impl<'m> Gen<'m> {
                         _ => "0".into(),
                     }
                 };
+                // The packet: the context's `packet` bytes, then zeros (as
+                // the C loader's).
+                let packet = match self.kind(args[1].ty) {
+                    TypeKind::Struct(sd) if sd.fields.iter().any(|f| f.name == "packet") => {
+                        "&ctx.packet[..]"
+                    }
+                    _ => "&[]",
+                };
                 format!(
-                    "{{\n let ctx = {};\n rt::test({}, {}, {}) as {}\n }}",
+                    "{{\n let ctx = {};\n rt::test({}, {}, {}, {packet}) as {}\n }}",
                     arg(1),
                     arg(0),
                     field(self, "packet_size"),
@@ -551,5 +580,19 @@ impl<'m> Gen<'m> {
             }
         }
         format!("rt::print(\"{}\", &[{}])", esc(&fmt), argv.join(", "))
+    }
+}
+
+/// A place `&` can take in userspace: a local, its fields, its elements.
+fn addressable(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Local(_) => true,
+        ExprKind::Field {
+            base,
+            through_pointer: false,
+            ..
+        } => addressable(base),
+        ExprKind::Index { base, .. } => addressable(base),
+        _ => false,
     }
 }

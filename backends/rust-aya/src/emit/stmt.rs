@@ -43,21 +43,26 @@ impl<'m> Gen<'m> {
                 self.assign(place, Some(*op), &v, cx, out, &pad);
             }
             StmtKind::MapUpdate { map, key, value } => {
+                // The map's own types, named: an untyped literal would be
+                // an i32 and the kernel would read past it.
+                let mp = &self.m.maps[map.index()];
+                let (kt, vt) = (self.ty(mp.key), self.ty(mp.value));
                 let k = self.expr(key, cx);
                 let v = self.expr(value, cx);
                 let _ = writeln!(
                     out,
-                    "{pad}rt::update(&{}, &{}, &{});",
+                    "{pad}rt::update::<{kt}, {vt}>(&{}, &{}, &{});",
                     self.map_const(*map),
                     paren(&k),
                     paren(&v)
                 );
             }
             StmtKind::MapDelete { map, key } => {
+                let kt = self.ty(self.m.maps[map.index()].key);
                 let k = self.expr(key, cx);
                 let _ = writeln!(
                     out,
-                    "{pad}rt::delete(&{}, &{});",
+                    "{pad}rt::delete::<{kt}>(&{}, &{});",
                     self.map_const(*map),
                     paren(&k)
                 );
@@ -411,7 +416,9 @@ impl<'m> Gen<'m> {
                 (
                     PlaceRoot::Other(String::new()),
                     match r {
-                        PlaceRoot::Other(x) => format!("*{x}{p}.as_mut().expect(\"null pointer\")"),
+                        PlaceRoot::Other(x) => {
+                            format!("(*{x}{p}.as_mut().expect(\"null pointer\"))")
+                        }
                         _ => p,
                     },
                 )
