@@ -74,10 +74,13 @@ pub fn makefile_with_python(
             format!(
                 r#"
 # The loader runtime, built once into the cache: its directory names the
-# hash of its source and a checksum of the compiler (its version) and the
-# flags, so the library there is never out of date.
+# hash of its source and a checksum of the compiler (its version), the
+# flags and the header directories (a package upgrade renames files in
+# them, which changes their times), so the library there is never out of
+# date.
 KSC_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ksc
-KSC_CC_KEY := $(firstword $(shell {{ $(CC) --version; echo '$(subst ','\'',$(CC) $(CFLAGS))'; }} 2>/dev/null | cksum))
+KSC_INCLUDE_DIRS := $(addprefix /usr/include/,. bpf linux asm-generic $(addprefix $(MULTIARCH)/,. bits sys asm))
+KSC_CC_KEY := $(firstword $(shell {{ $(CC) --version; echo '$(subst ','\'',$(CC) $(CFLAGS))'; stat -L -c '%n %Y' $(KSC_INCLUDE_DIRS); }} 2>/dev/null | cksum))
 KSC_RT_DIR := $(KSC_CACHE_DIR)/runtime-{hash}-$(KSC_CC_KEY)
 KSC_RT_LIB := $(KSC_RT_DIR)/libksc_rt.a
 # The headers every program includes first (ksc_user.h), precompiled once
