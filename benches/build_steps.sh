@@ -21,6 +21,10 @@
 # is printed, as other work on the machine inflates wall times. Needs
 # clang, cc and libbpf; no root, no bpftool.
 #
+# With BENCH_RT=1 (root), each measured step runs at real-time priority
+# (`chrt -f 10`): its wall time is then what an idle machine gives even
+# while other work runs (the CPU times do not change).
+#
 #   benches/build_steps.sh [FILE.ks] [RUNS]     # median of RUNS (default 7)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,10 +40,12 @@ trap 'rm -rf "$work"' EXIT
 export KSC_CACHE_DIR="$work/cache"
 
 declare -A wall cpu
+prio=()
+[[ -n "${BENCH_RT:-}" ]] && prio=(chrt -f 10)
 TIMEFORMAT='%R %U %S'
 step() { # name command...
     local t
-    t=$( { time "${@:2}" >/dev/null 2>"$work/err"; } 2>&1 ) || { cat "$work/err" >&2; exit 1; }
+    t=$( { time "${prio[@]}" "${@:2}" >/dev/null 2>"$work/err"; } 2>&1 ) || { cat "$work/err" >&2; exit 1; }
     read -r r u s <<<"$t"
     wall[$1]+="$r "
     cpu[$1]+="$(echo "$u + $s" | bc -l) "
@@ -63,8 +69,8 @@ for run in $(seq "$runs"); do
     step "ksc build" "$ksc" build "$src" -o "$work/build$run"
 done
 
-printf '%-16s %8s %8s   (%s, median of %d; load average %s)\n' step "wall s" "cpu s" "$name" "$runs" \
-    "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-16s %8s %8s   (%s, median of %d; load average %s%s)\n' step "wall s" "cpu s" "$name" "$runs" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)" "${BENCH_RT:+; real-time priority}"
 declare -A med
 for s in "ksc generate" "cache (cold)" "clang eBPF" "cc userspace" "link" "ksc build"; do
     [[ -n "${wall[$s]:-}" ]] || continue
