@@ -94,16 +94,17 @@ KSC_PCH := $(KSC_PCH_DIR)/ksc_user.h.gch
 {name}.o: {name}.c ksc_user.h ksc_runtime.h $(KSC_PCH){py_h}
 	$(CC) $(CFLAGS) -include $(KSC_PCH_DIR)/ksc_user.h -c {name}.c -o $@
 
-# The eBPF object goes into the executable here ({name}.embed.s), so
-# only the link waits for clang.
 # gold, when installed, links in about two thirds of ld.bfd's time.
 LDFLAGS ?= $(if $(wildcard $(addsuffix /ld.gold,$(subst :, ,$(PATH)))),-fuse-ld=gold)
+
+# The eBPF object goes into the executable here ({name}.embed.s), so
+# only the link waits for clang.
 {name}: {name}.o {name}.embed.s $(EBPF_OBJ) $(KSC_RT_LIB){py_lib}
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ {name}.o {name}.embed.s $(KSC_RT_LIB){py_lib} $(LDLIBS){py_flags}
 
 # Built under temporary names and renamed: builds running side by side
-# share the cache.
-# Compiled from a copy in the cache (its debug info names the copy).
+# share the cache. The runtime compiles from its copy in the cache, which
+# its debug info names (not this directory).
 $(KSC_RT_LIB):
 	mkdir -p $(KSC_RT_DIR)
 	cp ksc_runtime.h $(KSC_RT_DIR)/ksc_runtime.h.$$$$ && mv -f $(KSC_RT_DIR)/ksc_runtime.h.$$$$ $(KSC_RT_DIR)/ksc_runtime.h && \
