@@ -1,5 +1,6 @@
 //! The whole flow a user follows: `ksc build` a program (both backends,
-//! make: eBPF object, skeleton, executable), then run the executable and
+//! make: eBPF object and the program's C side by side, the executable with
+//! the object linked in), then run the executable and
 //! check what it prints and its exit status — in the kernel: programs are
 //! attached to a veth pair inside a network namespace the test creates
 //! (never to the machine's own interfaces), traffic is sent through it, and
@@ -277,6 +278,62 @@ fn main() -> i32 {
         stderr(&o)
     );
     assert_eq!(o.status.code(), Some(0));
+}
+
+/// ksc describes the skeleton itself: each shared global is found by name
+/// in the object's BTF (a `local var` shares `.data` with it, at an
+/// offset clang chooses), and an object without it (here: rebuilt from
+/// edited C) is refused at open, not read at a guessed offset.
+#[test]
+fn globals_are_found_by_name_in_the_linked_object_and_a_mismatch_is_refused() {
+    let exe = build(
+        "found",
+        r#"
+local var bias: u64 = 3
+var seen: u64 = 5
+config knobs { limit: u32 = 10 }
+
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    bias += 1
+    seen += bias
+    if (knobs.limit > 100) { return XDP_DROP }
+    return XDP_PASS
+}
+
+fn main() -> i32 {
+    print("seen=%d limit=%d", seen, knobs.limit)
+    seen = 9
+    knobs.limit = 11
+    var h = load(prog)
+    print("seen=%d limit=%d", seen, knobs.limit)
+    return 0
+}
+"#,
+    );
+    let o = run(&exe, &[]);
+    assert_eq!(
+        stdout(&o),
+        "seen=5 limit=10\nseen=9 limit=11\n",
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(o.status.code(), Some(0));
+    // The executable's C is unchanged; the object it links no longer has
+    // `seen`.
+    let dir = exe.parent().unwrap();
+    let c = dir.join("found.ebpf.c");
+    let text = std::fs::read_to_string(&c).unwrap();
+    std::fs::write(&c, text.replace("seen", "seen_renamed")).unwrap();
+    let made = Command::new("make").current_dir(dir).output().unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let o = run(&exe, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("the eBPF object of `found` has no global `seen` of 8 bytes in .data"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

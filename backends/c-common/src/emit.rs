@@ -227,7 +227,8 @@ pub fn generate_kmod_c(m: &Module) -> Result<String, Vec<EmitError>> {
 }
 
 /// The userspace program (`main` and the functions it calls) as C over the
-/// libbpf skeleton `<name>.skel.h`.
+/// loader runtime (`ksc_runtime.h`), which opens the eBPF object linked
+/// into the executable.
 pub fn generate_user_c(m: &Module) -> Result<String, Vec<EmitError>> {
     run(m, &user::User)
 }
@@ -257,7 +258,7 @@ fn run(m: &Module, fl: &'static dyn Flavour) -> Result<String, Vec<EmitError>> {
 /// shape of map statements); a flavour lays out the file and says how its
 /// side reaches maps, globals, programs and the built-in functions.
 /// `ebpf::Ebpf` writes C for `clang -target bpf`, `user::User` the loader
-/// over the libbpf skeleton and the runtime library.
+/// over the runtime library.
 pub(super) trait Flavour {
     /// The whole file, in order.
     fn module(&self, g: &mut Gen);

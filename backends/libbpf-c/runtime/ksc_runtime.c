@@ -23,6 +23,7 @@
 #include <linux/if_link.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "ksc_runtime.h"
@@ -42,6 +43,12 @@ static struct __ksc_handle *__ksc_h;
 /* struct_ops tables' links (`register`). */
 static struct bpf_link **__ksc_ops_link;
 static struct bpf_object *__ksc_obj;
+/* The skeleton the object is opened as: libbpf maps each global-data
+ * section at one address before load and keeps the live map there after. */
+static struct bpf_object_skeleton *__ksc_skel;
+/* The skeleton's slots for those sections: their maps and memory. */
+static struct bpf_map **__ksc_sec_maps;
+static void **__ksc_sec_mem;
 static int __ksc_loaded;
 static volatile sig_atomic_t __ksc_stop;
 static struct __ksc_ring *__ksc_rings;
@@ -351,6 +358,95 @@ static void __ksc_kmod_remove(void)
     fprintf(stderr, "warning: the kernel module %s is still loaded (%s): remove it with `rmmod %s`\n", __ksc_d->kmod_name, strerror(errno), __ksc_d->kmod_name);
 }
 
+/* Open the object as a skeleton over the program's maps and the sections
+ * of its globals (each mapped, so that its memory stays the map's after
+ * load). 0 or a negative errno. */
+static int __ksc_skel_open(const struct ksc_rt_desc *d, const struct bpf_object_open_opts *opts)
+{
+    struct bpf_object_skeleton *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->sz = sizeof(*s);
+    s->name = d->obj_name;
+    s->data = d->elf;
+    s->data_sz = (size_t)(d->elf_end - d->elf);
+    s->obj = &__ksc_obj;
+    s->map_skel_sz = sizeof(*s->maps);
+    s->prog_skel_sz = sizeof(*s->progs);
+    // The maps, then one entry per section of the globals.
+    s->maps = calloc((size_t)(d->nmaps + d->nvars) + 1, sizeof(*s->maps));
+    __ksc_sec_maps = calloc((size_t)d->nvars + 1, sizeof(*__ksc_sec_maps));
+    __ksc_sec_mem = calloc((size_t)d->nvars + 1, sizeof(*__ksc_sec_mem));
+    if (!s->maps || !__ksc_sec_maps || !__ksc_sec_mem) {
+        bpf_object__destroy_skeleton(s);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < d->nmaps; i++) {
+        s->maps[s->map_cnt].name = d->maps[i].name;
+        s->maps[s->map_cnt].map = d->maps[i].map;
+        s->map_cnt++;
+    }
+    for (int i = 0, n = 0; i < d->nvars; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= !strcmp(d->vars[j].sec, d->vars[i].sec);
+        if (seen)
+            continue;
+        s->maps[s->map_cnt].name = d->vars[i].sec;
+        s->maps[s->map_cnt].map = &__ksc_sec_maps[n];
+        s->maps[s->map_cnt].mmaped = &__ksc_sec_mem[n];
+        s->map_cnt++;
+        n++;
+    }
+    int err = bpf_object__open_skeleton(s, opts);
+    if (err) {
+        bpf_object__destroy_skeleton(s);
+        __ksc_obj = NULL;
+        return err;
+    }
+    __ksc_skel = s;
+    return 0;
+}
+
+/* Point each global at its place in its section's memory, found by name in
+ * the object's BTF; exits when one is missing or of another size (an
+ * object built from other source). */
+static void __ksc_vars(const struct ksc_rt_desc *d)
+{
+    struct btf *btf = bpf_object__btf(__ksc_obj);
+    for (int i = 0; i < d->nvars; i++) {
+        const struct ksc_rt_var *v = &d->vars[i];
+        // The section's memory, as the skeleton mapped it.
+        char *mem = NULL;
+        size_t size = 0;
+        for (int j = 0; j < __ksc_skel->map_cnt; j++) {
+            struct bpf_object_skeleton *s = __ksc_skel;
+            if (s->maps[j].mmaped && !strcmp(s->maps[j].name, v->sec) && *s->maps[j].map) {
+                mem = *s->maps[j].mmaped;
+                size = bpf_map__value_size(*s->maps[j].map);
+            }
+        }
+        int id = btf ? btf__find_by_name_kind(btf, v->sec, BTF_KIND_DATASEC) : -1;
+        const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+        const struct btf_var_secinfo *vs = t ? btf_var_secinfos(t) : NULL;
+        int found = 0;
+        for (int j = 0; mem && t && j < btf_vlen(t); j++, vs++) {
+            const struct btf_type *var = btf__type_by_id(btf, vs->type);
+            if (!var || strcmp(btf__name_by_offset(btf, var->name_off), v->name))
+                continue;
+            if (vs->size != v->size || vs->offset + vs->size > size)
+                break;
+            *v->addr = mem + vs->offset;
+            found = 1;
+            break;
+        }
+        if (!found) {
+            fprintf(stderr, "error: the eBPF object of `%s` has no global `%s` of %zu bytes in %s: was it built from another source?\n", d->name, v->name, v->size, v->sec);
+            exit(1);
+        }
+    }
+}
+
 void __ksc_open(const struct ksc_rt_desc *desc)
 {
     __ksc_d = desc;
@@ -367,11 +463,12 @@ void __ksc_open(const struct ksc_rt_desc *desc)
     if (desc->kmod_name)
         __ksc_kmod_insert(desc);
     LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = desc->pin_root);
-    __ksc_obj = desc->open(&opts);
-    if (!__ksc_obj) {
-        fprintf(stderr, "error: cannot open the eBPF object of `%s`: %s\n", desc->name, strerror(errno));
+    int err = __ksc_skel_open(desc, &opts);
+    if (err) {
+        fprintf(stderr, "error: cannot open the eBPF object of `%s`: %s\n", desc->name, strerror(-err));
         exit(1);
     }
+    __ksc_vars(desc);
     if (desc->pin_dir) {
         if (__ksc_need_fs("/sys/fs/bpf", "bpf", BPF_FS_MAGIC, "pinned maps and globals live in it"))
             exit(1);
@@ -379,7 +476,7 @@ void __ksc_open(const struct ksc_rt_desc *desc)
     }
     if (desc->globals_pin) {
         __ksc_mkdirs(desc->globals_dir);
-        bpf_map__set_pin_path(desc->globals_map(), desc->globals_pin);
+        bpf_map__set_pin_path(bpf_object__find_map_by_name(__ksc_obj, ".data.pinned_globals"), desc->globals_pin);
     }
     atexit(__ksc_cleanup);
     signal(SIGINT, __ksc_on_signal);
@@ -390,7 +487,7 @@ void __ksc_open(const struct ksc_rt_desc *desc)
 int __ksc_load(int prog)
 {
     if (!__ksc_loaded) {
-        int err = __ksc_d->load();
+        int err = bpf_object__load_skeleton(__ksc_skel);
         if (err) {
             fprintf(stderr, "error: the kernel rejected the eBPF programs of `%s` (%s); the end of the verifier's log:\n", __ksc_d->name, strerror(-err));
             __ksc_print_log_tail(25);
@@ -551,9 +648,14 @@ void __ksc_cleanup(void)
     }
     for (int h = __ksc_d->nprogs - 1; h >= 0; h--)
         __ksc_detach(h);
-    if (__ksc_obj)
-        __ksc_d->destroy();
+    if (__ksc_skel)
+        bpf_object__destroy_skeleton(__ksc_skel);
+    __ksc_skel = NULL;
     __ksc_obj = NULL;
+    free(__ksc_sec_maps);
+    free(__ksc_sec_mem);
+    __ksc_sec_maps = NULL;
+    __ksc_sec_mem = NULL;
     __ksc_kmod_remove();
 }
 

@@ -1,11 +1,14 @@
 /* The loader runtime of ksc's userspace programs: open, load, attach and
- * detach the eBPF programs of a libbpf skeleton, clean up on exit and on
- * SIGINT/SIGTERM, read and write maps, read ring buffers, run `@test`s.
+ * detach the eBPF programs of the object linked into the executable,
+ * clean up on exit and on SIGINT/SIGTERM, read and write maps and
+ * globals, read ring buffers, run `@test`s.
  *
  * Built once into a static library (libksc_rt.a, cached by the hash of
- * this source) that every generated program links. A program describes
- * itself with a `struct ksc_rt_desc` (its skeleton's open/load/destroy,
- * its programs, struct_ops tables and pin paths) passed to __ksc_open().
+ * this source, the compiler and the flags) that every generated program
+ * links. A program describes
+ * itself with a `struct ksc_rt_desc` (its object's bytes, the maps and
+ * globals it uses, its programs, struct_ops tables and pin paths) passed
+ * to __ksc_open(), which opens the object as a libbpf skeleton.
  * The generated code uses the functions below; nothing here depends on a
  * particular program. */
 #ifndef KSC_RUNTIME_H
@@ -26,15 +29,39 @@ struct ksc_rt_prog {
     const char *sec;
 };
 
+/* A map the program uses by name: the runtime fills `*map` when it opens
+ * the object. */
+struct ksc_rt_map {
+    const char *name;
+    struct bpf_map **map;
+};
+
+/* A global variable userspace reads and writes: the ELF section (the map)
+ * it lives in (".data", ".data.config_<name>", ...), its name and size,
+ * and where its address goes. The runtime finds it in the object's BTF
+ * when it opens the object, and checks its size; the address stays valid
+ * after load (the map's memory is mapped at the same place). */
+struct ksc_rt_var {
+    const char *sec;
+    const char *name;
+    size_t size;
+    void **addr;
+};
+
 /* What the runtime needs to know of a program. */
 struct ksc_rt_desc {
     /* The program's name, for messages. */
     const char *name;
-    /* The skeleton: open (returning its object, or NULL with errno set),
-     * load (0 or a negative errno), destroy. */
-    struct bpf_object *(*open)(const struct bpf_object_open_opts *opts);
-    int (*load)(void);
-    void (*destroy)(void);
+    /* The object's name (libbpf names its global-data maps after it). */
+    const char *obj_name;
+    /* The eBPF object's bytes, linked into the executable. */
+    const char *elf;
+    const char *elf_end;
+    /* The maps and globals the program uses. */
+    const struct ksc_rt_map *maps;
+    int nmaps;
+    const struct ksc_rt_var *vars;
+    int nvars;
     /* The programs `load`/`attach` take the index of, in order. */
     const struct ksc_rt_prog *progs;
     int nprogs;
@@ -45,10 +72,10 @@ struct ksc_rt_desc {
      * before loading (NULL: none). */
     const char *pin_root;
     const char *pin_dir;
-    /* Pinned globals: their directory and path, and their map (NULL: none). */
+    /* Pinned globals (the map of section ".data.pinned_globals"): their
+     * directory and path (NULL: none). */
     const char *globals_dir;
     const char *globals_pin;
-    struct bpf_map *(*globals_map)(void);
     /* The program's kernel module (its @kfunc functions), by name, and its
      * file beside the executable (NULL: none). Inserted before the object
      * is opened unless a module of that name (the same build: the name
@@ -72,7 +99,7 @@ struct __ksc_ring {
 /* Open the object (exits on failure) and set up cleanup at exit and on
  * SIGINT/SIGTERM. */
 void __ksc_open(const struct ksc_rt_desc *desc);
-/* Detach everything, free the rings, destroy the skeleton. */
+/* Detach everything, free the rings, close the object. */
 void __ksc_cleanup(void);
 /* `load(prog)`: loading any program loads the object; returns `prog`. */
 int __ksc_load(int prog);

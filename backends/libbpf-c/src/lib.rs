@@ -1,8 +1,10 @@
 //! # libbpf userspace C backend
 //!
-//! The program's own executable: `<name>.c` over the libbpf skeleton that
-//! `bpftool gen skeleton` makes from `<name>.ebpf.o`, and the Makefile that
-//! builds both (`make` → `<name>.ebpf.o`, `<name>.skel.h`, `<name>`).
+//! The program's own executable: `<name>.c` over the loader runtime, which
+//! opens `<name>.ebpf.o` (linked into the executable through
+//! `<name>.embed.s`) as a libbpf skeleton ksc describes itself, and the
+//! Makefile that builds both (`make` → `<name>.ebpf.o` and, side by side,
+//! `<name>.o`, then `<name>`).
 //! The C emitter is shared with the eBPF backend (`ksc-backend-c-common`).
 
 use ksc_plugin_abi::ksc_ir::Module;
@@ -12,19 +14,37 @@ use ksc_plugin_abi::{export_backend, Diag, File};
 pub const RUNTIME_H: &str = include_str!("../runtime/ksc_runtime.h");
 pub const RUNTIME_C: &str = include_str!("../runtime/ksc_runtime.c");
 
+/// The headers every program includes first (the runtime's among them),
+/// precompiled once into the build cache.
+pub const USER_H: &str = include_str!("../runtime/ksc_user.h");
+
 /// The runtime's version: a hash (64-bit FNV-1a, hex) of its source, which
 /// names its directory in the build cache.
 pub fn runtime_hash() -> String {
+    fnv(&[RUNTIME_H, RUNTIME_C])
+}
+
+/// The precompiled headers' version: a hash of `ksc_user.h` and the
+/// runtime's header it includes.
+pub fn user_h_hash() -> String {
+    fnv(&[USER_H, RUNTIME_H])
+}
+
+fn fnv(texts: &[&str]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in RUNTIME_H.bytes().chain([0]).chain(RUNTIME_C.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    for (i, t) in texts.iter().enumerate() {
+        let sep: &[u8] = if i == 0 { &[] } else { &[0] };
+        for &b in sep.iter().chain(t.as_bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
     }
     format!("{h:016x}")
 }
 
-/// Generate `<name>.c`, the runtime's source (built once into the cache,
-/// its header included by `<name>.c`) and the Makefile for both sides.
+/// Generate `<name>.c`, `<name>.embed.s`, `ksc_user.h`, the runtime's source (built once
+/// into the cache, its header included by `<name>.c`) and the Makefile for
+/// both sides.
 pub fn generate(
     module: &Module,
 ) -> Result<Vec<(String, String)>, Vec<ksc_backend_c_common::EmitError>> {
@@ -63,11 +83,23 @@ pub fn generate_with(
     let c = ksc_backend_c_common::generate_user_c(module)?;
     Ok(vec![
         (format!("{}.c", module.name), c),
+        (
+            format!("{}.embed.s", module.name),
+            ksc_backend_c_common::embed_asm(&module.name),
+        ),
+        ("ksc_user.h".into(), USER_H.into()),
         ("ksc_runtime.h".into(), RUNTIME_H.into()),
         ("ksc_runtime.c".into(), RUNTIME_C.into()),
         (
             "Makefile".into(),
-            ksc_backend_c_common::makefile_with_python(&module.name, Some(&runtime_hash()), python),
+            ksc_backend_c_common::makefile_with_python(
+                &module.name,
+                Some(ksc_backend_c_common::Runtime {
+                    hash: &runtime_hash(),
+                    headers_hash: &user_h_hash(),
+                }),
+                python,
+            ),
         ),
     ])
 }
@@ -88,7 +120,7 @@ fn plugin_generate(
 export_backend! {
     name: "libbpf-c",
     version: env!("CARGO_PKG_VERSION"),
-    description: "the userspace program as C over the libbpf skeleton, with the Makefile for both sides",
-    outputs: ["c", "Makefile"],
+    description: "the userspace program as C over libbpf (the eBPF object linked in), with the Makefile for both sides",
+    outputs: ["c", "s", "Makefile"],
     generate: plugin_generate,
 }

@@ -32,7 +32,18 @@ fn runtime_compiles_alone_without_warnings() {
 fn the_makefile_links_the_runtime_cached_under_its_hash() {
     let h = ksc_backend_libbpf_c::runtime_hash();
     assert_eq!(h.len(), 16);
-    let mk = ksc_backend_c_common::makefile("p", Some(&h));
-    assert!(mk.contains(&format!("runtime-{h}")), "{mk}");
-    assert!(mk.contains("p: p.o $(KSC_RT_LIB)"), "{mk}");
+    let hh = ksc_backend_libbpf_c::user_h_hash();
+    let mk = ksc_backend_c_common::makefile(
+        "p",
+        Some(ksc_backend_c_common::Runtime {
+            hash: &h,
+            headers_hash: &hh,
+        }),
+    );
+    assert!(mk.contains(&format!("runtime-{h}-$(KSC_CC_KEY)")), "{mk}");
+    assert!(mk.contains(&format!("headers-{hh}-$(KSC_CC_KEY)")), "{mk}");
+    assert!(
+        mk.contains("p: p.o p.embed.s $(EBPF_OBJ) $(KSC_RT_LIB)"),
+        "{mk}"
+    );
 }
