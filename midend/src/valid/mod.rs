@@ -33,6 +33,7 @@ mod flow;
 mod graph;
 mod helpers;
 mod record;
+mod temps;
 mod throws;
 
 /// The verifier's stack limit per program (all frames of a call chain).

@@ -400,14 +400,15 @@ impl<'m> Gen<'m> {
         pad: &str,
         end: &str,
     ) -> String {
-        if let ExprKind::Local(l) = e.kind {
-            let own = &self.current_locals()[l.index()];
-            let param = l.index() < self.m.functions[self.current.get().index()].params as usize;
-            let aggregate = matches!(self.kind(ty), TypeKind::Struct(_) | TypeKind::Array(..));
-            // Struct parameters are copies whose padding C leaves undefined.
-            if e.ty == ty && own.ty == ty && !(param && aggregate) {
-                return format!("&{}", st.names[l.index()]);
-            }
+        let f = &self.m.functions[self.current.get().index()];
+        let types = &self.m.types;
+        let aggregate =
+            |t: TypeId| matches!(types[t.index()].kind, TypeKind::Struct(_) | TypeKind::Array(..));
+        match f.map_arg(ty, e, aggregate) {
+            MapArg::Local(l) => return format!("&{}", st.names[l.index()]),
+            // The helper copies from the pointee: no copy on the stack.
+            MapArg::Pointee(p) => return self.expr(p, st),
+            MapArg::Temp => {}
         }
         self.temp(ty, name, e, st, out, pad, end);
         format!("&{name}")
