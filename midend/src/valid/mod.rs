@@ -32,6 +32,7 @@ use crate::checker::Checker;
 mod flow;
 mod graph;
 mod helpers;
+mod locks;
 mod record;
 mod temps;
 mod throws;
@@ -156,6 +157,7 @@ pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
     graph::recursion(c, &pg, &sites);
     graph::tail_calls(c, &pg);
     helpers::program_types(c, &pg);
+    locks::check(c);
     let stack = graph::stack(c, &mut pg);
     let throws = throws::throws(c);
     nonnull_params(c);

@@ -1,7 +1,10 @@
 //! The eBPF stack the C backend's temporaries take in one function: the
 //! copies it makes of map keys and values (the helpers take addresses),
 //! of ring-buffer records, of aggregate literals used as values, and of
-//! `str(N)` conversions and concatenations. Each statement's temporaries
+//! `str(N)` conversions and concatenations whose result is not written
+//! straight into a local. Copies clang folds away (a concatenation's
+//! parts, a literal initialising a local) are not counted: the estimate
+//! must not refuse what clang and the verifier accept. Each statement's temporaries
 //! live in a block of their own, so clang reuses their slots from one
 //! statement to the next: a function needs the largest statement's.
 //!
@@ -118,14 +121,12 @@ fn expr(c: &Checker, f: &ir::Function, e: &ir::Expr, in_place: bool) -> u32 {
         {
             slot(c, e.ty)
         }
-        ExprKind::Cast(inner) => match (str_cap(inner.ty), str_cap(e.ty)) {
-            (a, b) if a > 0 && b > 0 => (a + b).div_ceil(8) * 8,
-            _ => 0,
-        },
-        ExprKind::StrConcat(parts) => {
-            let parts: u32 = parts.iter().map(|p| str_cap(p.ty).div_ceil(8) * 8).sum();
-            str_cap(e.ty).div_ceil(8) * 8 + parts + 8
+        // A `str(N)` result not written straight into a local. (The
+        // copies of the parts clang folds away.)
+        ExprKind::Cast(inner) if str_cap(inner.ty) > 0 && !in_place => {
+            str_cap(e.ty).div_ceil(8) * 8
         }
+        ExprKind::StrConcat(_) if !in_place => str_cap(e.ty).div_ceil(8) * 8,
         _ => 0,
     }
 }
