@@ -142,7 +142,12 @@ pub enum MapArg<'e> {
 impl Function {
     /// How the expression `e`, as the key or value (of type `ty`) of a
     /// map call, is passed; `aggregate` tells struct and array types.
-    pub fn map_arg<'e>(&self, ty: TypeId, e: &'e Expr, aggregate: impl Fn(TypeId) -> bool) -> MapArg<'e> {
+    pub fn map_arg<'e>(
+        &self,
+        ty: TypeId,
+        e: &'e Expr,
+        aggregate: impl Fn(TypeId) -> bool,
+    ) -> MapArg<'e> {
         match &e.kind {
             ExprKind::Local(l) => {
                 let param = l.index() < self.params as usize;

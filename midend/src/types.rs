@@ -236,7 +236,13 @@ impl Types {
     /// the kernel).
     /// A kernel struct the program may hold but not look into
     /// (`bpf_spin_lock`): no fields, the kernel's size and alignment.
-    pub fn opaque_struct(&mut self, name: &str, size: u32, align: u32, origin: StructOrigin) -> TypeId {
+    pub fn opaque_struct(
+        &mut self,
+        name: &str,
+        size: u32,
+        align: u32,
+        origin: StructOrigin,
+    ) -> TypeId {
         self.push(TypeDef {
             kind: TypeKind::Struct(StructDef {
                 name: name.into(),

@@ -701,25 +701,40 @@ fn spin_locks_are_checked_where_written() {
     let want = [
         (10, "this `bpf_spin_lock` is not released in its block"),
         (18, "a map operation while a `bpf_spin_lock` is held"),
-        (19, "a call of the BPF helper `bpf_ktime_get_ns` while a `bpf_spin_lock` is held"),
+        (
+            19,
+            "a call of the BPF helper `bpf_ktime_get_ns` while a `bpf_spin_lock` is held",
+        ),
         (26, "leaving the function while a `bpf_spin_lock` is held"),
-        (47, "`bpf_spin_lock` takes the address of a `bpf_spin_lock` field of a map value"),
-        (48, "`bpf_spin_unlock` takes the address of a `bpf_spin_lock` field of a map value"),
+        (
+            47,
+            "`bpf_spin_lock` takes the address of a `bpf_spin_lock` field of a map value",
+        ),
+        (
+            48,
+            "`bpf_spin_unlock` takes the address of a `bpf_spin_lock` field of a map value",
+        ),
     ];
     // `early_unlock_ok` (lines 33-42) releases on each branch: no error there.
     assert_eq!(
         o.errors,
-        want.iter().map(|(l, m)| (*l, m.to_string())).collect::<Vec<_>>(),
+        want.iter()
+            .map(|(l, m)| (*l, m.to_string()))
+            .collect::<Vec<_>>(),
         "{}",
         o.rendered
     );
-    assert!(o.rendered.contains("the lock is taken here"), "{}", o.rendered);
+    assert!(
+        o.rendered.contains("the lock is taken here"),
+        "{}",
+        o.rendered
+    );
     // Kprobe and tracepoint programs may not use spin-locked maps.
     let o = check("struct C { lock: bpf_spin_lock, n: u64 }\nvar cs : array<u32, C>(1)\n@tracepoint(\"syscalls/sys_enter_read\")\nfn t(ctx: *trace_event_raw_sys_enter) -> i32 {\n    var c = cs[0]\n    if (c != null) {\n        bpf_spin_lock(&c->lock)\n        c->n += 1\n        bpf_spin_unlock(&c->lock)\n    }\n    return 0\n}\n");
     assert!(
-        o.errors
-            .iter()
-            .any(|e| e.0 == 7 && e.1.contains("`bpf_spin_lock` cannot be called from a `@tracepoint")),
+        o.errors.iter().any(|e| e.0 == 7
+            && e.1
+                .contains("`bpf_spin_lock` cannot be called from a `@tracepoint")),
         "{}",
         o.rendered
     );
@@ -795,16 +810,29 @@ fn prog(ctx: *xdp_md) -> xdp_action {
 /// a program that needs more than 512 bytes, and marks the statement.
 #[test]
 fn stack_estimate_counts_backend_temporaries() {
-    let prog = |n: u32| format!("struct Big {{\n    words: u64[50],\n}}\nvar bigs : hash<u32, Big>(4)\n@xdp\nfn fill(ctx: *xdp_md) -> xdp_action {{\n    var keep: u64[{n}] = [0; {n}]\n    keep[1] = 3\n    bigs[1] = Big {{ words: [0; 50] }}\n    if (keep[1] == 3) {{\n        return XDP_PASS\n    }}\n    return XDP_DROP\n}}\n");
+    let prog = |n: u32| {
+        format!("struct Big {{\n    words: u64[50],\n}}\nvar bigs : hash<u32, Big>(4)\n@xdp\nfn fill(ctx: *xdp_md) -> xdp_action {{\n    var keep: u64[{n}] = [0; {n}]\n    keep[1] = 3\n    bigs[1] = Big {{ words: [0; 50] }}\n    if (keep[1] == 3) {{\n        return XDP_PASS\n    }}\n    return XDP_DROP\n}}\n")
+    };
     let o = check(&prog(40));
     assert_eq!(
         o.errors,
-        vec![(6, "`fill` needs 728 bytes of stack; eBPF allows 512".to_string())],
+        vec![(
+            6,
+            "`fill` needs 728 bytes of stack; eBPF allows 512".to_string()
+        )],
         "{}",
         o.rendered
     );
-    assert!(o.rendered.contains("408 bytes of temporaries here"), "{}", o.rendered);
-    assert!(o.rendered.contains("9 |     bigs[1] = Big"), "{}", o.rendered);
+    assert!(
+        o.rendered.contains("408 bytes of temporaries here"),
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered.contains("9 |     bigs[1] = Big"),
+        "{}",
+        o.rendered
+    );
     // 80 bytes of locals and 408 of temporaries fit.
     assert!(check(&prog(10)).errors.is_empty());
     // `m[k] = *p` passes the pointee: no temporary, whatever its size.

@@ -207,9 +207,15 @@ pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) -> Vec<ir::StackUse>
             continue; // the oversized local was reported where it is declared
         }
         if bytes > STACK_LIMIT {
-            let mut d = Diagnostic::error(span, format!("`{}` needs {bytes} bytes of stack; eBPF allows {STACK_LIMIT}", c.functions[i].name))
-                .with_label("stack limit exceeded")
-                .with_note(format!("deepest path: {}", names.join(" → ")));
+            let mut d = Diagnostic::error(
+                span,
+                format!(
+                    "`{}` needs {bytes} bytes of stack; eBPF allows {STACK_LIMIT}",
+                    c.functions[i].name
+                ),
+            )
+            .with_label("stack limit exceeded")
+            .with_note(format!("deepest path: {}", names.join(" → ")));
             // The statement whose temporaries weigh most on the path.
             if let Some((t, at)) = path
                 .iter()

@@ -28,7 +28,7 @@ pub(super) fn check(c: &mut Checker) {
     let mut diags = Vec::new();
     for f in &c.functions {
         if f.domain == Domain::Ebpf {
-            block(c, &f.body, &mut diags);
+            block(&f.body, &mut diags);
         }
     }
     c.diags.extend(diags);
@@ -42,13 +42,13 @@ fn helper_stmt(s: &ir::Stmt, name: &str) -> bool {
     matches!(&e.kind, ExprKind::Call { callee: Callee::BpfHelper(h), .. } if h.name() == name)
 }
 
-fn block(c: &Checker, b: &ir::Block, diags: &mut Vec<Diagnostic>) {
+fn block(b: &ir::Block, diags: &mut Vec<Diagnostic>) {
     // The lock held (where it was taken) and whether a `defer` releases it.
     let mut held: Option<(Span, bool)> = None;
     for s in &b.stmts {
         match held {
             None if helper_stmt(s, LOCK) => held = Some((s.span, false)),
-            None => s.for_each_block(|b| block(c, b, diags)),
+            None => s.for_each_block(|b| block(b, diags)),
             Some((at, deferred)) => {
                 if helper_stmt(s, UNLOCK) && !deferred {
                     held = None;
@@ -60,7 +60,7 @@ fn block(c: &Checker, b: &ir::Block, diags: &mut Vec<Diagnostic>) {
                         continue;
                     }
                 }
-                locked(c, s, at, deferred, diags);
+                locked(s, at, deferred, diags);
             }
         }
     }
@@ -74,7 +74,7 @@ fn block(c: &Checker, b: &ir::Block, diags: &mut Vec<Diagnostic>) {
 }
 
 /// A statement run while the lock taken at `at` is held.
-fn locked(c: &Checker, s: &ir::Stmt, at: Span, deferred: bool, diags: &mut Vec<Diagnostic>) {
+fn locked(s: &ir::Stmt, at: Span, deferred: bool, diags: &mut Vec<Diagnostic>) {
     let bad = |diags: &mut Vec<Diagnostic>, span: Span, what: &str| {
         diags.push(
             Diagnostic::error(span, format!("{what} while a `bpf_spin_lock` is held"))
@@ -125,7 +125,7 @@ fn locked(c: &Checker, s: &ir::Stmt, at: Span, deferred: bool, diags: &mut Vec<D
             if helper_stmt(s, UNLOCK) {
                 break;
             }
-            locked(c, s, at, deferred, diags);
+            locked(s, at, deferred, diags);
         }
     });
 }

@@ -402,8 +402,12 @@ impl<'m> Gen<'m> {
     ) -> String {
         let f = &self.m.functions[self.current.get().index()];
         let types = &self.m.types;
-        let aggregate =
-            |t: TypeId| matches!(types[t.index()].kind, TypeKind::Struct(_) | TypeKind::Array(..));
+        let aggregate = |t: TypeId| {
+            matches!(
+                types[t.index()].kind,
+                TypeKind::Struct(_) | TypeKind::Array(..)
+            )
+        };
         match f.map_arg(ty, e, aggregate) {
             MapArg::Local(l) => return format!("&{}", st.names[l.index()]),
             // The helper copies from the pointee: no copy on the stack.
