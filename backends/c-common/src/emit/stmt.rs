@@ -477,6 +477,25 @@ impl<'m> Gen<'m> {
                             let _ = writeln!(out, "{pad}{d};\n{pad}for (__u32 __i = 0; __i < {n}; __i++) {name}[__i] = {v};");
                         }
                     }
+                    (
+                        Some(Expr {
+                            kind: ExprKind::Deref(ptr),
+                            ..
+                        }),
+                        TypeKind::Struct(_) | TypeKind::Array(..),
+                    ) if self.byte_copy(lty) => {
+                        // `var x = *p` of a large struct of bytes: clang 14
+                        // copies it a byte at a time and spills the bytes
+                        // past the 512-byte stack. Copied in 8-byte words
+                        // instead: the local is aligned, and so are map
+                        // values (x86 and arm64 allow unaligned packet reads).
+                        let d = self.decl(lty, &name);
+                        let p = self.expr(ptr, st);
+                        let _ = writeln!(
+                            out,
+                            "{pad}{d} __attribute__((aligned(8)));\n{pad}__builtin_memcpy(&{name}, __builtin_assume_aligned({p}, 8), sizeof({name}));"
+                        );
+                    }
                     (Some(e), TypeKind::Struct(_) | TypeKind::Array(..)) => {
                         // Zeroed first, so padding bytes are zero: structs are
                         // map keys, and hashing sees every byte.
@@ -881,6 +900,15 @@ impl<'m> Gen<'m> {
             let v = self.expr(e, st);
             let _ = write!(out, "{pad}{d} = {v};{end}");
         }
+    }
+
+    /// An eBPF aggregate that clang would copy in more than 64 narrow
+    /// loads and stores (its alignment is under 8).
+    fn byte_copy(&self, t: TypeId) -> bool {
+        let d = &self.m.types[t.index()];
+        self.m.functions[self.current.get().index()].domain == Domain::Ebpf
+            && d.align < 8
+            && d.size > 64
     }
 
     pub(super) fn local_ty(&self, _st: &FnState, l: LocalId) -> TypeId {
