@@ -484,17 +484,11 @@ impl<'m> Gen<'m> {
                         }),
                         TypeKind::Struct(_) | TypeKind::Array(..),
                     ) if self.byte_copy(lty) => {
-                        // `var x = *p` of a large struct of bytes: clang 14
-                        // copies it a byte at a time and spills the bytes
-                        // past the 512-byte stack. Copied in 8-byte words
-                        // instead: the local is aligned, and so are map
-                        // values (x86 and arm64 allow unaligned packet reads).
+                        // A large struct of bytes: see `word_copy`.
                         let d = self.decl(lty, &name);
                         let p = self.expr(ptr, st);
-                        let _ = writeln!(
-                            out,
-                            "{pad}{d} __attribute__((aligned(8)));\n{pad}__builtin_memcpy(&{name}, __builtin_assume_aligned({p}, 8), sizeof({name}));"
-                        );
+                        let _ = writeln!(out, "{pad}{d};");
+                        self.word_copy(&name, &p, out, &pad);
                     }
                     (Some(e), TypeKind::Struct(_) | TypeKind::Array(..)) => {
                         // Zeroed first, so padding bytes are zero: structs are
@@ -531,6 +525,18 @@ impl<'m> Gen<'m> {
                         );
                     }
                 }
+            }
+            StmtKind::Assign {
+                place,
+                value:
+                    Expr {
+                        kind: ExprKind::Deref(ptr),
+                        ..
+                    },
+            } if self.byte_copy(place.ty) => {
+                let p = self.expr(place, st);
+                let v = self.expr(ptr, st);
+                self.word_copy(&p, &v, out, &pad);
             }
             StmtKind::Assign { place, value } => {
                 let p = self.expr(place, st);
@@ -900,6 +906,19 @@ impl<'m> Gen<'m> {
             let v = self.expr(e, st);
             let _ = write!(out, "{pad}{d} = {v};{end}");
         }
+    }
+
+    /// `to = *from` for a [`Self::byte_copy`] type. clang 14 copies such
+    /// a struct one byte at a time, loads all first and spills them past
+    /// the 512-byte stack (its "stack limit exceeded" for a 256-byte
+    /// local). A loop of 8-byte words, each through a register the
+    /// compiler may not look into (so it is not turned back into one big
+    /// copy), needs no stack; the source may be unaligned (packet data).
+    fn word_copy(&mut self, to: &str, from: &str, out: &mut Out, pad: &str) {
+        let _ = writeln!(
+            out,
+            "{pad}{{\n{pad}    const __u8 *__ksc_from = (const __u8 *)({from});\n{pad}    __u8 *__ksc_to = (__u8 *)&{to};\n{pad}    for (__u32 __i = 0; __i + 8 <= sizeof({to}); __i += 8) {{\n{pad}        __u64 __ksc_w;\n{pad}        __builtin_memcpy(&__ksc_w, __ksc_from + __i, 8);\n{pad}        asm volatile(\"\" : \"+r\"(__ksc_w) : : \"memory\");\n{pad}        __builtin_memcpy(__ksc_to + __i, &__ksc_w, 8);\n{pad}    }}\n{pad}    for (__u32 __i = sizeof({to}) & ~7u; __i < sizeof({to}); __i++)\n{pad}        __ksc_to[__i] = __ksc_from[__i];\n{pad}}}"
+        );
     }
 
     /// An eBPF aggregate that clang would copy in more than 64 narrow
