@@ -1,10 +1,11 @@
 //! The eBPF stack the C backend's temporaries take in one function: the
-//! copies it makes of map keys and values (the helpers take addresses),
-//! of ring-buffer records, of aggregate literals used as values, and of
+//! copies it makes of map keys and values (the helpers take their
+//! addresses, so these stay in memory), of ring-buffer records, and of
 //! `str(N)` conversions and concatenations whose result is not written
 //! straight into a local. Copies clang folds away (a concatenation's
-//! parts, a literal initialising a local) are not counted: the estimate
-//! must not refuse what clang and the verifier accept. Each statement's temporaries
+//! parts, `m[k]` read as a value, an aggregate literal passed or returned
+//! by value) are not counted: the estimate must not refuse what clang and
+//! the verifier accept. Each statement's temporaries
 //! live in a block of their own, so clang reuses their slots from one
 //! statement to the next: a function needs the largest statement's.
 //!
@@ -106,21 +107,12 @@ fn expr(c: &Checker, f: &ir::Function, e: &ir::Expr, in_place: bool) -> u32 {
         _ => 0,
     };
     match &e.kind {
+        // The key's address goes to the helper. (`m[k]` read as a value is
+        // loaded from the entry: clang keeps no copy of it.)
         ExprKind::MapLookup { map, key } | ExprKind::MapRead { map, key } => {
-            let m = &c.maps[map.index()];
-            let mut n = map_arg(c, f, m.key, key);
-            // `m[k]` read as a value of struct type: the copy out of the entry.
-            if matches!(e.kind, ExprKind::MapRead { .. }) && aggregate(c, m.value) {
-                n += slot(c, m.value);
-            }
-            n
+            map_arg(c, f, c.maps[map.index()].key, key)
         }
         ExprKind::RingbufOutput { map, .. } => slot(c, c.maps[map.index()].value),
-        ExprKind::StructLit(_) | ExprKind::ArrayLit(_) | ExprKind::ArrayRepeat { .. }
-            if !in_place =>
-        {
-            slot(c, e.ty)
-        }
         // A `str(N)` result not written straight into a local. (The
         // copies of the parts clang folds away.)
         ExprKind::Cast(inner) if str_cap(inner.ty) > 0 && !in_place => {
