@@ -123,7 +123,44 @@ pub struct Function {
     pub span: Span,
 }
 
+/// How a map helper's key or value argument reaches the helper, which
+/// takes its address. Backends make a temporary (on the eBPF stack) only
+/// for [`MapArg::Temp`]; the midend's stack estimate counts the same
+/// temporaries, so the two agree (docs/language.md, "Stack").
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MapArg<'e> {
+    /// `&local`: a local of the argument's type (not a struct or array
+    /// parameter, a copy whose padding C leaves undefined).
+    Local(LocalId),
+    /// `p` for `*p`: the memory the pointer points to, which the helper
+    /// copies itself (`m[k] = *rec`, no stack copy of the value).
+    Pointee(&'e Expr),
+    /// A temporary of the argument's type.
+    Temp,
+}
+
 impl Function {
+    /// How the expression `e`, as the key or value (of type `ty`) of a
+    /// map call, is passed; `aggregate` tells struct and array types.
+    pub fn map_arg<'e>(
+        &self,
+        ty: TypeId,
+        e: &'e Expr,
+        aggregate: impl Fn(TypeId) -> bool,
+    ) -> MapArg<'e> {
+        match &e.kind {
+            ExprKind::Local(l) => {
+                let param = l.index() < self.params as usize;
+                if e.ty == ty && self.locals[l.index()].ty == ty && !(param && aggregate(ty)) {
+                    return MapArg::Local(*l);
+                }
+                MapArg::Temp
+            }
+            ExprKind::Deref(p) if e.ty == ty && aggregate(ty) => MapArg::Pointee(p),
+            _ => MapArg::Temp,
+        }
+    }
+
     /// The parameters' [`LocalId`]s, in order.
     pub fn param_ids(&self) -> impl Iterator<Item = LocalId> {
         (0..self.params).map(LocalId)

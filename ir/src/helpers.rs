@@ -143,6 +143,12 @@ const PACKET: ProgramTypes = ProgramTypes::PACKET;
 /// programs get them on some kernels, so they are not refused there.
 const TASK: ProgramTypes = ProgramTypes::TRACING.or(ProgramTypes::STRUCT_OPS);
 const TRACING: ProgramTypes = ProgramTypes::TRACING;
+/// `bpf_spin_lock`/`_unlock`: the verifier refuses maps holding a spin
+/// lock in kprobe and tracepoint programs ("tracing progs cannot use
+/// bpf_spin_lock yet"); LSM and struct_ops programs may take them.
+const LOCK: ProgramTypes = ProgramTypes::PACKET
+    .or(ProgramTypes::LSM)
+    .or(ProgramTypes::STRUCT_OPS);
 
 helpers! {
     "bpf_ktime_get_ns" = 5 () -> U64 in ALL;
@@ -172,6 +178,8 @@ helpers! {
     "bpf_set_hash" = 48 (Ptr, U32) -> I32 in TC;
     "bpf_xdp_adjust_meta" = 54 (Ptr, I32) -> I32 in XDP;
     "bpf_xdp_adjust_tail" = 65 (Ptr, I32) -> I32 in XDP;
+    "bpf_spin_lock" = 93 (Ptr) -> I32 in LOCK;
+    "bpf_spin_unlock" = 94 (Ptr) -> I32 in LOCK;
     "bpf_send_signal" = 109 (U32) -> I32 in TRACING;
     "bpf_probe_read_user" = 112 (Ptr, U32, Ptr) -> I32 in ALL;
     "bpf_probe_read_kernel" = 113 (Ptr, U32, Ptr) -> I32 in ALL;

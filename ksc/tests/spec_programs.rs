@@ -28,12 +28,6 @@ const KMOD: &[&str] = &[
 const KNOWN: &[(&str, &str)] = &[
     // A shared global holding a userspace function pointer: refused by design.
     ("39_function_pointers", "refused"),
-    // Large temporaries the midend's stack estimate misses; clang refuses.
-    ("44_pointer_contexts", "build"),
-    // A ksc gap: bpf_spin_lock/bpf_spin_unlock are not built-in helpers, and
-    // a map value cannot hold the kernel's `struct bpf_spin_lock` (types and
-    // functions share one namespace; CHECKER_ISSUES.md #18).
-    ("63_defer", "build"),
 ];
 
 /// Known C warnings, with why.

@@ -95,6 +95,9 @@ pub(crate) struct Checker<'a> {
     pub(crate) xdp_md: TypeId,
     pub(crate) sk_buff: TypeId,
     pub(crate) xdp_action: TypeId,
+    /// The kernel's `struct bpf_spin_lock`, made at its first use (so
+    /// programs without it keep their type numbering).
+    pub(crate) spin_lock: Option<TypeId>,
     pub(crate) btf: Option<Result<crate::btf::Btf, String>>,
     /// Kernel structs already made from BTF, by name.
     pub(crate) btf_types: HashMap<String, TypeId>,
@@ -200,6 +203,7 @@ impl<'a> Checker<'a> {
             xdp_md,
             sk_buff,
             xdp_action,
+            spin_lock: None,
             btf: None,
             btf_types: HashMap::new(),
             impl_names: Vec::new(),

@@ -32,6 +32,19 @@ impl<'a> Checker<'a> {
         ty
     }
 
+    /// `struct bpf_spin_lock` of `include/uapi/linux/bpf.h`: four bytes,
+    /// opaque (the verifier refuses direct reads and writes of it).
+    pub(crate) fn spin_lock_type(&mut self) -> TypeId {
+        if let Some(t) = self.spin_lock {
+            return t;
+        }
+        let t = self
+            .types
+            .opaque_struct("bpf_spin_lock", 4, 4, ksc_ir::StructOrigin::Uapi);
+        self.spin_lock = Some(t);
+        t
+    }
+
     pub(crate) fn named_type(&mut self, id: &ast::Ident) -> TypeId {
         match self.lookup_sym(id) {
             Some(Sym::Type(t)) => t,
@@ -40,6 +53,9 @@ impl<'a> Checker<'a> {
                 self.error(id.span, format!("`{}` is not a type", id.name));
                 self.types.error
             }
+            // The kernel's lock for map values (docs/language.md, "Spin
+            // locks"): a type here, the helper of the same name in a call.
+            None if id.name == "bpf_spin_lock" => self.spin_lock_type(),
             None if id.name.starts_with("trace_event_raw_") || self.btf_has(&id.name) => {
                 self.btf_struct(id)
             }

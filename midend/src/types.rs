@@ -234,6 +234,26 @@ impl Types {
 
     /// A kernel (or UAPI) struct with given field offsets (layout from
     /// the kernel).
+    /// A kernel struct the program may hold but not look into
+    /// (`bpf_spin_lock`): no fields, the kernel's size and alignment.
+    pub fn opaque_struct(
+        &mut self,
+        name: &str,
+        size: u32,
+        align: u32,
+        origin: StructOrigin,
+    ) -> TypeId {
+        self.push(TypeDef {
+            kind: TypeKind::Struct(StructDef {
+                name: name.into(),
+                fields: Vec::new(),
+                origin,
+            }),
+            size,
+            align,
+        })
+    }
+
     pub fn kernel_struct(
         &mut self,
         name: &str,

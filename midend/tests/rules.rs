@@ -691,6 +691,155 @@ fn narrow_shifts_large_by_value_params_and_includes() {
     );
 }
 
+/// `bpf_spin_lock`: the kernel's type in a map value and the helpers; what
+/// the verifier refuses under a held lock is a located error
+/// (docs/language.md, "Spin locks"). The kernel runs the accepted form in
+/// conformance/cases/lang-spin-lock.
+#[test]
+fn spin_locks_are_checked_where_written() {
+    let o = check(SPIN_LOCKS);
+    let want = [
+        (10, "this `bpf_spin_lock` is not released in its block"),
+        (18, "a map operation while a `bpf_spin_lock` is held"),
+        (
+            19,
+            "a call of the BPF helper `bpf_ktime_get_ns` while a `bpf_spin_lock` is held",
+        ),
+        (26, "leaving the function while a `bpf_spin_lock` is held"),
+        (
+            47,
+            "`bpf_spin_lock` takes the address of a `bpf_spin_lock` field of a map value",
+        ),
+        (
+            48,
+            "`bpf_spin_unlock` takes the address of a `bpf_spin_lock` field of a map value",
+        ),
+    ];
+    // `early_unlock_ok` (lines 33-42) releases on each branch: no error there.
+    assert_eq!(
+        o.errors,
+        want.iter()
+            .map(|(l, m)| (*l, m.to_string()))
+            .collect::<Vec<_>>(),
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered.contains("the lock is taken here"),
+        "{}",
+        o.rendered
+    );
+    // Kprobe and tracepoint programs may not use spin-locked maps.
+    let o = check("struct C { lock: bpf_spin_lock, n: u64 }\nvar cs : array<u32, C>(1)\n@tracepoint(\"syscalls/sys_enter_read\")\nfn t(ctx: *trace_event_raw_sys_enter) -> i32 {\n    var c = cs[0]\n    if (c != null) {\n        bpf_spin_lock(&c->lock)\n        c->n += 1\n        bpf_spin_unlock(&c->lock)\n    }\n    return 0\n}\n");
+    assert!(
+        o.errors.iter().any(|e| e.0 == 7
+            && e.1
+                .contains("`bpf_spin_lock` cannot be called from a `@tracepoint")),
+        "{}",
+        o.rendered
+    );
+}
+
+const SPIN_LOCKS: &str = r#"struct Counter {
+    lock: bpf_spin_lock,
+    hits: u64,
+}
+var counters : array<u32, Counter>(4)
+var other : hash<u32, u64>(4)
+
+@helper
+fn no_unlock(c: *Counter) {
+    bpf_spin_lock(&c->lock)
+    c->hits += 1
+}
+
+@helper
+fn call_under_lock(c: *Counter) -> u64 {
+    bpf_spin_lock(&c->lock)
+    defer bpf_spin_unlock(&c->lock)
+    other[1] = 2
+    return bpf_ktime_get_ns()
+}
+
+@helper
+fn return_under_lock(c: *Counter) -> bool {
+    bpf_spin_lock(&c->lock)
+    if (c->hits > 3) {
+        return false
+    }
+    bpf_spin_unlock(&c->lock)
+    return true
+}
+
+@helper
+fn early_unlock_ok(c: *Counter) -> bool {
+    bpf_spin_lock(&c->lock)
+    if (c->hits > 3) {
+        bpf_spin_unlock(&c->lock)
+        return false
+    }
+    c->hits += 1
+    bpf_spin_unlock(&c->lock)
+    return true
+}
+
+@helper
+fn not_a_map_value() {
+    var l: bpf_spin_lock
+    bpf_spin_lock(&l)
+    bpf_spin_unlock(&l)
+}
+
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    var c = counters[0]
+    if (c == null) {
+        return XDP_PASS
+    }
+    no_unlock(c)
+    call_under_lock(c)
+    return_under_lock(c)
+    early_unlock_ok(c)
+    not_a_map_value()
+    return XDP_PASS
+}
+"#;
+
+/// The stack estimate counts the temporaries the C backend makes (here a
+/// 400-byte struct literal stored into a map), so ksc, not clang, refuses
+/// a program that needs more than 512 bytes, and marks the statement.
+#[test]
+fn stack_estimate_counts_backend_temporaries() {
+    let prog = |n: u32| {
+        format!("struct Big {{\n    words: u64[50],\n}}\nvar bigs : hash<u32, Big>(4)\n@xdp\nfn fill(ctx: *xdp_md) -> xdp_action {{\n    var keep: u64[{n}] = [0; {n}]\n    keep[1] = 3\n    bigs[1] = Big {{ words: [0; 50] }}\n    if (keep[1] == 3) {{\n        return XDP_PASS\n    }}\n    return XDP_DROP\n}}\n")
+    };
+    let o = check(&prog(40));
+    assert_eq!(
+        o.errors,
+        vec![(
+            6,
+            "`fill` needs 728 bytes of stack; eBPF allows 512".to_string()
+        )],
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered.contains("408 bytes of temporaries here"),
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered.contains("9 |     bigs[1] = Big"),
+        "{}",
+        o.rendered
+    );
+    // 80 bytes of locals and 408 of temporaries fit.
+    assert!(check(&prog(10)).errors.is_empty());
+    // `m[k] = *p` passes the pointee: no temporary, whatever its size.
+    let o = check("struct Big {\n    words: u64[60],\n}\nvar a : array<u32, Big>(1)\nvar h : hash<u32, Big>(4)\n@xdp\nfn copy(ctx: *xdp_md) -> xdp_action {\n    var keep: u64[40] = [0; 40]\n    var b = a[0]\n    if (b != null) {\n        h[1] = *b\n    }\n    return if (keep[0] == 0) { XDP_PASS } else { XDP_DROP }\n}\n");
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+}
+
 #[test]
 fn probes_are_checked_against_kernel_btf() {
     ksc_testkit::require!(ksc_testkit::vmlinux_btf());

@@ -390,6 +390,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             .map(|p| map(&mut self.c.types, *p))
             .collect();
         let rt = map(&mut self.c.types, h.ret);
+        let written = args;
         let args = if h.variadic && args.len() >= ps.len() {
             // Fixed parameters, then up to three integers.
             let (fixed, extra) = args.split_at(ps.len());
@@ -413,6 +414,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
         } else {
             self.check_args(&format!("`{}`", id.name), &ps, args, span)
         };
+        if matches!(h.name, "bpf_spin_lock" | "bpf_spin_unlock") {
+            if let (Some(a), Some(e)) = (written.first(), args.first()) {
+                self.check_lock_arg(id, a.span, e);
+            }
+        }
         self.mk(
             ir::ExprKind::Call {
                 callee: Callee::BpfHelper(h.id),
@@ -421,5 +427,49 @@ impl<'c, 'a> FnCx<'c, 'a> {
             rt,
             span,
         )
+    }
+
+    /// `bpf_spin_lock(&v->lock)`: the verifier takes locks only in map
+    /// values, so the argument must be the address of a `bpf_spin_lock`
+    /// field reached through a pointer (docs/language.md, "Spin locks").
+    fn check_lock_arg(&mut self, id: &ast::Ident, at: Span, e: &ir::Expr) {
+        let lock = self.c.spin_lock_type();
+        let mut ok = false;
+        let mut e = e;
+        // `check_args` made it a `*void`.
+        while let ir::ExprKind::Cast(inner) = &e.kind {
+            e = inner;
+        }
+        if let ir::ExprKind::AddrOf(place) = &e.kind {
+            let mut p = &**place;
+            if p.ty == lock {
+                // Down the field chain to a field read through a pointer.
+                while let ir::ExprKind::Field {
+                    base,
+                    through_pointer,
+                    ..
+                } = &p.kind
+                {
+                    if *through_pointer {
+                        ok = true;
+                        break;
+                    }
+                    p = base;
+                }
+            }
+        }
+        if !ok && !self.t().is_error(e.ty) {
+            self.c
+                .error(
+                    at,
+                    format!(
+                        "`{}` takes the address of a `bpf_spin_lock` field of a map value",
+                        id.name
+                    ),
+                )
+                .help = Some(
+                "look the value up first: `var v = m[k]`, check it is not null, then `bpf_spin_lock(&v.lock)`".into(),
+            );
+        }
     }
 }

@@ -131,13 +131,16 @@ pub(super) fn tail_calls(c: &mut Checker, pg: &ProgramGraph) {
     }
 }
 
-/// The stack frame of one eBPF function: its locals, each 8-byte aligned.
+/// The stack frame of one eBPF function: its locals, each 8-byte aligned,
+/// and the temporaries the backend makes for its largest statement.
 fn frame(c: &Checker, f: &ir::Function) -> u32 {
-    f.locals
+    let locals: u32 = f
+        .locals
         .iter()
         .skip(f.params as usize)
         .map(|l| c.types.size(l.ty).div_ceil(8) * 8)
-        .sum()
+        .sum();
+    locals + super::temps::temporaries(c, f).0
 }
 
 /// Each eBPF function's deepest stack (into the graph), checked for each
@@ -204,12 +207,25 @@ pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) -> Vec<ir::StackUse>
             continue; // the oversized local was reported where it is declared
         }
         if bytes > STACK_LIMIT {
-            c.diags.push(
-                Diagnostic::error(span, format!("`{}` needs {bytes} bytes of stack; eBPF allows {STACK_LIMIT}", c.functions[i].name))
-                    .with_label("stack limit exceeded")
-                    .with_note(format!("deepest path: {}", names.join(" → ")))
-                    .with_help("move large locals into a map (a one-entry `percpu_array` works as scratch space) or pass pointers"),
-            );
+            let mut d = Diagnostic::error(
+                span,
+                format!(
+                    "`{}` needs {bytes} bytes of stack; eBPF allows {STACK_LIMIT}",
+                    c.functions[i].name
+                ),
+            )
+            .with_label("stack limit exceeded")
+            .with_note(format!("deepest path: {}", names.join(" → ")));
+            // The statement whose temporaries weigh most on the path.
+            if let Some((t, at)) = path
+                .iter()
+                .map(|&p| super::temps::temporaries(c, &c.functions[p as usize]))
+                .filter_map(|(t, at)| Some((t, at?)))
+                .max_by_key(|x| x.0)
+            {
+                d = d.with_secondary(at, format!("{t} bytes of temporaries here (a copy of each map key, value or literal that is not already in memory)"));
+            }
+            c.diags.push(d.with_help("move large locals into a map (a one-entry `percpu_array` works as scratch space) or pass pointers (`m[k] = *p` copies from the pointee, with no stack copy)"));
         } else if bytes > STACK_WARN {
             c.diags.push(
                 Diagnostic::warning(

@@ -35,7 +35,9 @@ mod flow;
 mod graph;
 mod helpers;
 mod module_maps;
+mod locks;
 mod record;
+mod temps;
 mod throws;
 
 /// The verifier's stack limit per program (all frames of a call chain).
@@ -159,6 +161,7 @@ pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
     graph::tail_calls(c, &pg);
     helpers::program_types(c, &pg);
     module_maps::check(c);
+    locks::check(c);
     let stack = graph::stack(c, &mut pg);
     let throws = throws::throws(c);
     nonnull_params(c);

@@ -400,14 +400,19 @@ impl<'m> Gen<'m> {
         pad: &str,
         end: &str,
     ) -> String {
-        if let ExprKind::Local(l) = e.kind {
-            let own = &self.current_locals()[l.index()];
-            let param = l.index() < self.m.functions[self.current.get().index()].params as usize;
-            let aggregate = matches!(self.kind(ty), TypeKind::Struct(_) | TypeKind::Array(..));
-            // Struct parameters are copies whose padding C leaves undefined.
-            if e.ty == ty && own.ty == ty && !(param && aggregate) {
-                return format!("&{}", st.names[l.index()]);
-            }
+        let f = &self.m.functions[self.current.get().index()];
+        let types = &self.m.types;
+        let aggregate = |t: TypeId| {
+            matches!(
+                types[t.index()].kind,
+                TypeKind::Struct(_) | TypeKind::Array(..)
+            )
+        };
+        match f.map_arg(ty, e, aggregate) {
+            MapArg::Local(l) => return format!("&{}", st.names[l.index()]),
+            // The helper copies from the pointee: no copy on the stack.
+            MapArg::Pointee(p) => return self.expr(p, st),
+            MapArg::Temp => {}
         }
         self.temp(ty, name, e, st, out, pad, end);
         format!("&{name}")
@@ -472,6 +477,19 @@ impl<'m> Gen<'m> {
                             let _ = writeln!(out, "{pad}{d};\n{pad}for (__u32 __i = 0; __i < {n}; __i++) {name}[__i] = {v};");
                         }
                     }
+                    (
+                        Some(Expr {
+                            kind: ExprKind::Deref(ptr),
+                            ..
+                        }),
+                        TypeKind::Struct(_) | TypeKind::Array(..),
+                    ) if self.byte_copy(lty) => {
+                        // A large struct of bytes: see `word_copy`.
+                        let d = self.decl(lty, &name);
+                        let p = self.expr(ptr, st);
+                        let _ = writeln!(out, "{pad}{d};");
+                        self.word_copy(&name, &p, out, &pad);
+                    }
                     (Some(e), TypeKind::Struct(_) | TypeKind::Array(..)) => {
                         // Zeroed first, so padding bytes are zero: structs are
                         // map keys, and hashing sees every byte.
@@ -507,6 +525,18 @@ impl<'m> Gen<'m> {
                         );
                     }
                 }
+            }
+            StmtKind::Assign {
+                place,
+                value:
+                    Expr {
+                        kind: ExprKind::Deref(ptr),
+                        ..
+                    },
+            } if self.byte_copy(place.ty) => {
+                let p = self.expr(place, st);
+                let v = self.expr(ptr, st);
+                self.word_copy(&p, &v, out, &pad);
             }
             StmtKind::Assign { place, value } => {
                 let p = self.expr(place, st);
@@ -876,6 +906,28 @@ impl<'m> Gen<'m> {
             let v = self.expr(e, st);
             let _ = write!(out, "{pad}{d} = {v};{end}");
         }
+    }
+
+    /// `to = *from` for a [`Self::byte_copy`] type. clang 14 copies such
+    /// a struct one byte at a time, loads all first and spills them past
+    /// the 512-byte stack (its "stack limit exceeded" for a 256-byte
+    /// local). A loop of 8-byte words, each through a register the
+    /// compiler may not look into (so it is not turned back into one big
+    /// copy), needs no stack; the source may be unaligned (packet data).
+    fn word_copy(&mut self, to: &str, from: &str, out: &mut Out, pad: &str) {
+        let _ = writeln!(
+            out,
+            "{pad}{{\n{pad}    const __u8 *__ksc_from = (const __u8 *)({from});\n{pad}    __u8 *__ksc_to = (__u8 *)&{to};\n{pad}    for (__u32 __i = 0; __i + 8 <= sizeof({to}); __i += 8) {{\n{pad}        __u64 __ksc_w;\n{pad}        __builtin_memcpy(&__ksc_w, __ksc_from + __i, 8);\n{pad}        asm volatile(\"\" : \"+r\"(__ksc_w) : : \"memory\");\n{pad}        __builtin_memcpy(__ksc_to + __i, &__ksc_w, 8);\n{pad}    }}\n{pad}    for (__u32 __i = sizeof({to}) & ~7u; __i < sizeof({to}); __i++)\n{pad}        __ksc_to[__i] = __ksc_from[__i];\n{pad}}}"
+        );
+    }
+
+    /// An eBPF aggregate that clang would copy in more than 64 narrow
+    /// loads and stores (its alignment is under 8).
+    fn byte_copy(&self, t: TypeId) -> bool {
+        let d = &self.m.types[t.index()];
+        self.m.functions[self.current.get().index()].domain == Domain::Ebpf
+            && d.align < 8
+            && d.size > 64
     }
 
     pub(super) fn local_ty(&self, _st: &FnState, l: LocalId) -> TypeId {
