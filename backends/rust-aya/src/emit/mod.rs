@@ -208,7 +208,47 @@ impl<'m> Gen<'m> {
             .collect()
     }
 
+    /// Kernel structs without modelled fields that the program's own
+    /// structs hold (`bpf_spin_lock` in a map value): userspace sees only
+    /// their bytes, so each is an opaque block of the kernel's size and
+    /// alignment, as the C loader's UAPI header declares it.
+    fn opaque_kernel_structs(&mut self) {
+        let mut seen = HashSet::new();
+        let mut todo: Vec<TypeId> = self
+            .user_structs()
+            .iter()
+            .flat_map(|(_, sd)| sd.fields.iter().map(|f| f.ty))
+            .chain(
+                self.m
+                    .configs
+                    .iter()
+                    .flat_map(|c| c.fields.iter().map(|f| f.ty)),
+            )
+            .collect();
+        while let Some(t) = todo.pop() {
+            match self.kind(t) {
+                TypeKind::Array(e, _) => todo.push(*e),
+                TypeKind::Struct(sd)
+                    if sd.origin.is_kernel() && sd.fields.is_empty() && seen.insert(t) =>
+                {
+                    let td = &self.m.types[t.index()];
+                    let _ = writeln!(
+                        self.out,
+                        "/// The kernel's `struct {}`: opaque to userspace.\n#[repr(C, align({}))]\n#[derive(Clone, Copy)]\npub struct {} {{\n    _opaque: [u8; {}],\n}}\n\n// SAFETY: bytes only.\nunsafe impl Plain for {} {{}}\n",
+                        sd.name,
+                        td.align.max(1),
+                        ident(&sd.name),
+                        td.size,
+                        ident(&sd.name)
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn types(&mut self) {
+        self.opaque_kernel_structs();
         for (_, sd) in self.user_structs() {
             let plain = sd.fields.iter().all(|f| self.plain_ok(f.ty));
             let _ = writeln!(
