@@ -6,28 +6,35 @@
 //! deliberate refusals (`unsupported rust-aya`: kfuncs of kernel
 //! modules) are n/a, never a pass.
 
+use std::path::Path;
 use std::process::Command;
+
+/// The runner on this kernel with both userspace targets, working in
+/// `work`; case directories are added by the caller (none: every case).
+fn both_targets_on_the_host(work: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ksc-conformance"));
+    // The rust-aya programs' own crates at opt-level 0 (their dependencies
+    // optimised): about 1.5 minutes for the 97 cases instead of 5.5
+    // (ksc/tests/rust_aya.rs builds the examples as users get them).
+    c.args([
+        "--kernels",
+        "host",
+        "--targets",
+        "c-libbpf,rust-aya",
+        "--rust-opt-level",
+        "0",
+        "--work",
+    ])
+    .arg(work)
+    // Builds ksc and its plugins first, as `cargo run` would.
+    .env("CARGO", env!("CARGO"));
+    c
+}
 
 #[test]
 fn every_case_passes_on_this_kernel() {
     let work = std::env::temp_dir().join(format!("ksc-conformance-{}", std::process::id()));
-    let o = Command::new(env!("CARGO_BIN_EXE_ksc-conformance"))
-        // The rust-aya programs' own crates at opt-level 0 (their
-        // dependencies optimised): about 1.5 minutes for the 97 cases
-        // instead of 5.5 (ksc/tests/rust_aya.rs builds the examples as
-        // users get them).
-        .args([
-            "--kernels",
-            "host",
-            "--targets",
-            "c-libbpf,rust-aya",
-            "--rust-opt-level",
-            "0",
-            "--work",
-        ])
-        .arg(&work)
-        // Builds ksc and its plugins first, as `cargo run` would.
-        .env("CARGO", env!("CARGO"))
+    let o = both_targets_on_the_host(&work)
         .output()
         .expect("run ksc-conformance");
     let _ = std::fs::remove_dir_all(&work);
@@ -98,19 +105,8 @@ fn an_unsupported_line_on_a_case_the_target_builds_fails() {
         "# builds with rust-aya, yet says it is refused\nunsupported rust-aya\nuser print.out\n",
     )
     .unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_ksc-conformance"))
-        .args([
-            "--kernels",
-            "host",
-            "--targets",
-            "c-libbpf,rust-aya",
-            "--rust-opt-level",
-            "0",
-            "--work",
-        ])
-        .arg(dir.join("work"))
+    let o = both_targets_on_the_host(&dir.join("work"))
         .arg(&case)
-        .env("CARGO", env!("CARGO"))
         .output()
         .expect("run ksc-conformance");
     let _ = std::fs::remove_dir_all(&dir);
