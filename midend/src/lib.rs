@@ -61,6 +61,23 @@ pub fn check(file: &ast::File, source: &str, path: &str) -> Checked {
     check_program(file, &SourceMap::single(path, source))
 }
 
+/// Parse and check one self-contained source (no `include`/`import`), as
+/// tests and tools need the IR of a snippet: the module, or every
+/// diagnostic rendered rustc-style. `path` names the source as in
+/// [`check`].
+pub fn check_source(source: &str, path: &str) -> Result<ksc_ir::Module, String> {
+    let parsed = ksc_frontend::parse(source);
+    let checked = check(&parsed.file, source, path);
+    match checked.module {
+        Some(m) if !parsed.has_errors() && !checked.has_errors() => Ok(m),
+        _ => {
+            let mut d = parsed.diagnostics;
+            d.extend(checked.diagnostics);
+            Err(ksc_frontend::diag::render(path, source, &d))
+        }
+    }
+}
+
 /// Check a parsed program whose source files are `files` (the IR carries
 /// them as [`ksc_ir::Module::files`]); the name of the main file
 /// ([`FileId::MAIN`]) names the project.

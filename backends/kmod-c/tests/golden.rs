@@ -19,13 +19,12 @@ const INPUTS: &[&str] = &[
 fn module(path: &str) -> ksc_ir::Module {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let src = std::fs::read_to_string(root.join(path)).unwrap();
-    let parsed = ksc_frontend::parse(&src);
-    let checked = ksc_midend::check(&parsed.file, &src, path);
-    assert!(
-        !parsed.has_errors() && !checked.has_errors(),
-        "{path} does not check"
-    );
-    checked.module.unwrap()
+    ksc_midend::check_source(&src, path).unwrap_or_else(|e| {
+        panic!(
+            "{path} does not check:
+{e}"
+        )
+    })
 }
 
 #[test]

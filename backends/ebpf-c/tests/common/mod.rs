@@ -43,14 +43,9 @@ pub fn ensure_bpffs() {
 }
 
 pub fn generate(name: &str, src: &str) -> String {
-    let parsed = ksc_frontend::parse(src);
-    let checked = ksc_midend::check(&parsed.file, src, &format!("{name}.ks"));
-    if parsed.has_errors() || checked.has_errors() {
-        let mut d = parsed.diagnostics.clone();
-        d.extend(checked.diagnostics.iter().cloned());
-        panic!("{}", ksc_frontend::diag::render(name, src, &d));
-    }
-    ksc_backend_ebpf_c::generate_c(checked.module.as_ref().unwrap()).unwrap_or_else(|e| {
+    let module =
+        ksc_midend::check_source(src, &format!("{name}.ks")).unwrap_or_else(|e| panic!("{e}"));
+    ksc_backend_ebpf_c::generate_c(&module).unwrap_or_else(|e| {
         let msgs: Vec<String> = e.iter().map(|e| e.to_string()).collect();
         panic!("{}", msgs.join("\n"))
     })
