@@ -565,6 +565,11 @@ fn function_pointer_globals_live_in_userspace_and_ebpf_use_is_located() {
         8,
         "`op` holds a function pointer",
     );
+    assert_error(
+        &format!("{pre}@kfunc\nfn k(a: i32) -> i32 {{\n    return op(a, 1)\n}}\n"),
+        7,
+        "`op` holds a function pointer and lives in userspace only; kernel-module code cannot use it",
+    );
     // Pinned or kernel-local: no userspace-only home, refused at the declaration.
     assert_error(
         "type BinaryOp = fn(i32, i32) -> i32\npin var op: BinaryOp\n",

@@ -222,7 +222,7 @@ impl<'a> Checker<'a> {
             ir::GlobalVisibility::Shared
         };
         // A function pointer is a userspace address: such a global lives in
-        // the userspace program only (docs/language.md, globals); lowering
+        // the userspace program only (docs/language.md, function-pointer globals); lowering
         // refuses its uses in eBPF code.
         let userspace_only = self.holds_fn_pointer(ty);
         if userspace_only && visibility != ir::GlobalVisibility::Shared {

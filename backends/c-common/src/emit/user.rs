@@ -110,7 +110,7 @@ impl<'m> Gen<'m> {
             let name = ident(&gl.name);
             if gl.userspace_only {
                 // Not in the object: a plain variable of the loader, zero
-                // (null) until main assigns it (docs/language.md, globals);
+                // (null) until main assigns it (docs/language.md, function-pointer globals);
                 // declared but unused is the user's business, as in eBPF C.
                 let d = self.decl(gl.ty, &format!("__ksc_u_{name}"));
                 let _ = writeln!(s, "static __attribute__((unused)) {d};");
