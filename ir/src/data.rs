@@ -176,6 +176,13 @@ pub struct Global {
     pub visibility: GlobalVisibility,
     /// The whole declaration.
     pub span: Span,
+    /// Lives in the userspace program only, not in the eBPF object: its
+    /// type holds a function pointer and no eBPF code uses it (the checker
+    /// refuses an eBPF use; docs/language.md, function-pointer globals). eBPF backends omit
+    /// it; userspace backends keep it as a plain static variable of the
+    /// loader, zero (null) at start.
+    #[serde(default)]
+    pub userspace_only: bool,
 }
 
 /// A `config name { ... }` block: settings userspace writes after loading

@@ -135,7 +135,7 @@ impl<'a> Checker<'a> {
                 }
                 None if self.fn_names.contains(&self.key(id)) => {
                     self.error(id.span, format!("a global cannot be initialised with the function `{}`", id.name))
-                        .help = Some("globals are shared between eBPF and userspace, where functions differ: keep function pointers in local variables (eBPF code may store a `@helper` in a global at run time)".into());
+                        .help = Some("a global's initial value is a constant of the eBPF object, where userspace functions do not exist: assign it at the start of `main` (a global holding a function pointer lives in userspace, null until assigned)".into());
                     return None;
                 }
                 None => {

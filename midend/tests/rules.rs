@@ -527,6 +527,63 @@ fn a_global_initialised_with_a_function_is_explained() {
 }
 
 #[test]
+fn function_pointer_globals_live_in_userspace_and_ebpf_use_is_located() {
+    let pre = "type BinaryOp = fn(i32, i32) -> i32\nvar op: BinaryOp\nvar ops: BinaryOp[2]\nvar n: u32 = 0\n";
+    // Used by main only: checks, and the IR says userspace-only for the
+    // function-pointer globals alone.
+    let src = format!("{pre}fn add(a: i32, b: i32) -> i32 {{ return a + b }}\n@xdp\nfn p(ctx: *xdp_md) -> xdp_action {{\n    n = n + 1\n    return XDP_PASS\n}}\nfn main() -> i32 {{\n    op = add\n    ops[1] = op\n    return ops[1](1, 2) + op(3, 4)\n}}\n");
+    let o = check(&src);
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    let m = o.module.unwrap();
+    let only: Vec<(&str, bool)> = m
+        .globals
+        .iter()
+        .map(|g| (g.name.as_str(), g.userspace_only))
+        .collect();
+    assert_eq!(only, [("op", true), ("ops", true), ("n", false)]);
+    // eBPF code naming one: an error at that use, saying why.
+    let o = check(&format!("{pre}@helper\nfn h(a: i32) -> i32 {{ return a }}\n@xdp\nfn p(ctx: *xdp_md) -> xdp_action {{\n    var f = op\n    return XDP_PASS\n}}\n"));
+    assert!(
+        o.errors.iter().any(|(l, m)| *l == 9
+            && m.contains("`op` holds a function pointer and lives in userspace only")),
+        "{}",
+        o.rendered
+    );
+    assert!(
+        o.rendered.contains("eBPF has no indirect calls"),
+        "{}",
+        o.rendered
+    );
+    assert!(o.rendered.contains("9 |     var f = op"), "{}", o.rendered);
+    assert_error(
+        &format!("{pre}@helper\nfn h() -> i32 {{\n    return ops[0](1, 2)\n}}\n"),
+        7,
+        "`ops` holds a function pointer and lives in userspace only",
+    );
+    assert_error(
+        &format!("{pre}fn add(a: i32, b: i32) -> i32 {{ return a + b }}\n@helper\nfn h() -> i32 {{\n    op = add\n    return 0\n}}\n"),
+        8,
+        "`op` holds a function pointer",
+    );
+    assert_error(
+        &format!("{pre}@kfunc\nfn k(a: i32) -> i32 {{\n    return op(a, 1)\n}}\n"),
+        7,
+        "`op` holds a function pointer and lives in userspace only; kernel-module code cannot use it",
+    );
+    // Pinned or kernel-local: no userspace-only home, refused at the declaration.
+    assert_error(
+        "type BinaryOp = fn(i32, i32) -> i32\npin var op: BinaryOp\n",
+        2,
+        "a `pin var` cannot hold a function pointer",
+    );
+    assert_error(
+        "type BinaryOp = fn(i32, i32) -> i32\nlocal var op: BinaryOp\n",
+        2,
+        "a `local var` cannot hold a function pointer",
+    );
+}
+
+#[test]
 fn test_calls_are_checked_and_kept_out_of_production_code() {
     let pre = "@xdp\nfn packet_filter(ctx: *xdp_md) -> xdp_action {\n    return XDP_PASS\n}\n@helper\nfn not_a_program() -> u32 { return 1 }\n";
     assert_error(

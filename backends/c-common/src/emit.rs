@@ -549,9 +549,14 @@ impl<'m> Gen<'m> {
         }
         // Unused functions are the user's to keep (a helper not called
         // yet, `@test`s in a normal build): no C warning for them.
+        let linkage = self.fl.linkage(self, id);
+        if matches!(self.kind(f.ret), TypeKind::Function(_)) {
+            // Returning a function pointer: C's `R (*name(params))(args)`.
+            let d = self.decl(f.ret, &format!("{}({})", fn_ident(f), params.join(", ")));
+            return format!("static __attribute__((unused)) {linkage} {d}");
+        }
         format!(
-            "static __attribute__((unused)) {} {ret} {}({})",
-            self.fl.linkage(self, id),
+            "static __attribute__((unused)) {linkage} {ret} {}({})",
             fn_ident(f),
             params.join(", ")
         )

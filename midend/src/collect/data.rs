@@ -221,6 +221,22 @@ impl<'a> Checker<'a> {
         } else {
             ir::GlobalVisibility::Shared
         };
+        // A function pointer is a userspace address: such a global lives in
+        // the userspace program only (docs/language.md, function-pointer globals); lowering
+        // refuses its uses in eBPF code.
+        let userspace_only = self.holds_fn_pointer(ty);
+        if userspace_only && visibility != ir::GlobalVisibility::Shared {
+            let kind = if g.pin {
+                "a `pin var`"
+            } else {
+                "a `local var`"
+            };
+            self.error(
+                g.name.span,
+                format!("{kind} cannot hold a function pointer"),
+            )
+            .help = Some("a global holding a function pointer lives in the userspace program only: declare it with plain `var`".into());
+        }
         let span = item.span;
         self.globals.push(ir::Global {
             name: self.ir_name(&g.name),
@@ -228,9 +244,24 @@ impl<'a> Checker<'a> {
             init: value,
             visibility,
             span,
+            userspace_only,
         });
         let id = ir::GlobalId(self.globals.len() as u32 - 1);
         self.define(&g.name, Sym::Global(id));
+    }
+
+    /// Whether a value of `t` holds a function pointer: itself, an array
+    /// element, or a field of a program's struct (kernel structs are the
+    /// kernel's business).
+    pub(crate) fn holds_fn_pointer(&self, t: ir::TypeId) -> bool {
+        match self.types.kind(t) {
+            TypeKind::Function(_) => true,
+            TypeKind::Array(e, _) => self.holds_fn_pointer(*e),
+            TypeKind::Struct(sd) if !sd.origin.is_kernel() => {
+                sd.fields.iter().any(|f| self.holds_fn_pointer(f.ty))
+            }
+            _ => false,
+        }
     }
 
     pub(crate) fn collect_config(&mut self, c: &ast::ConfigDecl) {

@@ -347,6 +347,22 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         )
                         .help = Some("remove `local` to share it with userspace".into());
                 }
+                if self.c.globals[g.index()].userspace_only && self.domain != Domain::Userspace {
+                    let code = if self.ebpf() {
+                        "eBPF code"
+                    } else {
+                        "kernel-module code"
+                    };
+                    let e = self.c.error(
+                        span,
+                        format!(
+                            "`{}` holds a function pointer and lives in userspace only; {code} cannot use it",
+                            id.name
+                        ),
+                    );
+                    e.label = format!("used in {code}");
+                    e.help = Some("eBPF has no indirect calls, and userspace functions do not exist in the kernel: in eBPF code keep a function pointer (to a `@helper`) in a local variable or parameter, or call the function by name (docs/language.md, function-pointer globals)".into());
+                }
                 self.mk(ir::ExprKind::Global(g), ty, span)
             }
             Some(Sym::Const(i)) => match self.c.const_value(i) {

@@ -133,7 +133,9 @@ impl<'m> Gen<'m> {
 
     pub(super) fn globals(&mut self) {
         let m = self.m;
-        for g in &m.globals {
+        // Userspace-only globals (function pointers) are the loader's.
+        let globals: Vec<_> = m.globals.iter().filter(|g| !g.userspace_only).collect();
+        for g in &globals {
             let d = self.decl(g.ty, &ident(&g.name));
             let init = match &g.init {
                 Some(v) => format!(" = {}", self.init(g.ty, v)),
@@ -169,7 +171,7 @@ impl<'m> Gen<'m> {
                 n = ident(&c.name)
             );
         }
-        if !m.globals.is_empty() || !m.configs.is_empty() {
+        if !globals.is_empty() || !m.configs.is_empty() {
             self.out.push('\n');
         }
     }
@@ -360,8 +362,17 @@ impl Flavour for Ebpf {
         None
     }
 
-    fn global(&self, g: &mut Gen, _e: &Expr, id: GlobalId) -> String {
-        ident(&g.m.globals[id.index()].name)
+    fn global(&self, g: &mut Gen, e: &Expr, id: GlobalId) -> String {
+        let gl = &g.m.globals[id.index()];
+        let name = ident(&gl.name);
+        if gl.userspace_only {
+            // The checker refuses this; an IR from elsewhere may not.
+            g.err(
+                e.span,
+                format!("internal: eBPF code uses the userspace-only global `{name}`"),
+            );
+        }
+        name
     }
 
     fn config_field(&self, g: &mut Gen, c: ConfigId, field: u32) -> String {

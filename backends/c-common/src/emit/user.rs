@@ -107,10 +107,15 @@ impl<'m> Gen<'m> {
                 GlobalVisibility::Pinned => ".data.pinned_globals",
                 GlobalVisibility::Shared => ".data",
             };
-            if matches!(self.kind(gl.ty), TypeKind::Function(_)) {
+            let name = ident(&gl.name);
+            if gl.userspace_only {
+                // Not in the object: a plain variable of the loader, zero
+                // (null) until main assigns it (docs/language.md, function-pointer globals);
+                // declared but unused is the user's business, as in eBPF C.
+                let d = self.decl(gl.ty, &format!("__ksc_u_{name}"));
+                let _ = writeln!(s, "static __attribute__((unused)) {d};");
                 continue;
             }
-            let name = ident(&gl.name);
             let p = format!("__ksc_g_{name}");
             let d = self.decl(gl.ty, &format!("(*{p})"));
             let _ = writeln!(s, "static {d};");
@@ -473,14 +478,15 @@ impl Flavour for User {
         // Through the pointer into its section: the initial image before
         // load(), the live value after (DECISIONS.md).
         let gl = &g.m.globals[id.index()];
-        if matches!(g.kind(gl.ty), TypeKind::Function(_)) {
-            let name = gl.name.clone();
-            g.err(
-                e.span,
-                format!("global `{name}` holds a function pointer, and globals are shared with eBPF code, where userspace functions do not exist: keep userspace function pointers in local variables"),
-            );
-            return "0".into();
+        if gl.userspace_only {
+            // The loader's own variable, not in the object.
+            return format!("__ksc_u_{}", ident(&gl.name));
         }
+        debug_assert!(
+            !matches!(g.kind(gl.ty), TypeKind::Function(_)),
+            "the checker marks function-pointer globals userspace-only (span {:?})",
+            e.span
+        );
         format!("(*__ksc_g_{})", ident(&gl.name))
     }
 

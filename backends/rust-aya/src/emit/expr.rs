@@ -94,6 +94,9 @@ impl<'m> Gen<'m> {
                 if gl.visibility == GlobalVisibility::Local {
                     self.err(e.span, "a `local var` global in userspace");
                 }
+                if gl.userspace_only {
+                    return format!("{}.get()", self.user_global(*g));
+                }
                 format!("rt::global::<{}>(\"{}\")", self.ty(gl.ty), esc(&gl.name))
             }
             ExprKind::ConfigField {

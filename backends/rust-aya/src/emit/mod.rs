@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use ksc_ir::*;
 
 mod expr;
+mod globals;
 mod main_fn;
 mod python;
 mod stmt;
@@ -423,6 +424,7 @@ impl<'m> Gen<'m> {
             );
         }
         self.types();
+        self.userspace_globals();
         for (i, f) in m.functions.iter().enumerate() {
             if f.domain == Domain::Userspace && matches!(f.kind, FnKind::Userspace | FnKind::Test) {
                 self.function(FnId(i as u32), f);

@@ -342,6 +342,22 @@ impl<'m> Gen<'m> {
             None => format!("{p} = {v}"),
         };
         match root {
+            PlaceRoot::Global(g) if self.m.globals[g.index()].userspace_only => {
+                let cell = self.user_global(g);
+                if path.is_empty() && op.is_none() {
+                    let _ = writeln!(out, "{pad}{cell}.set({v});");
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "{pad}{{
+{pad}    let mut value = {cell}.get();
+{pad}    {};
+{pad}    {cell}.set(value);
+{pad}}}",
+                        set(&format!("value{path}"))
+                    );
+                }
+            }
             PlaceRoot::Global(g) if path.is_empty() && op.is_none() => {
                 let gl = &self.m.globals[g.index()];
                 let _ = writeln!(
