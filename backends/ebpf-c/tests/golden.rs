@@ -40,12 +40,7 @@ fn module(path: &str) -> ksc_ir::Module {
     let src = std::fs::read_to_string(root.join(path)).unwrap();
     // The path as given (relative to the repository): the generated
     // header names it, and snapshots must not depend on the checkout.
-    ksc_midend::check_source(&src, path).unwrap_or_else(|e| {
-        panic!(
-            "{path} does not check:
-{e}"
-        )
-    })
+    ksc_midend::check_source(&src, path).unwrap_or_else(|e| panic!("{path} does not check:\n{e}"))
 }
 
 fn stem(path: &str) -> String {

@@ -30,12 +30,7 @@ const INPUTS: &[&str] = &[
 fn module(path: &str) -> ksc_ir::Module {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let src = std::fs::read_to_string(root.join(path)).unwrap();
-    ksc_midend::check_source(&src, path).unwrap_or_else(|e| {
-        panic!(
-            "{path} does not check:
-{e}"
-        )
-    })
+    ksc_midend::check_source(&src, path).unwrap_or_else(|e| panic!("{path} does not check:\n{e}"))
 }
 
 fn files(path: &str) -> Vec<(String, String)> {
