@@ -25,7 +25,7 @@ pub enum ProgramType {
     /// kernel's stack (`SEC("xdp")`).
     Xdp,
     /// `@tc("ingress")` / `@tc("egress")`: a traffic-control classifier
-    /// (`SEC("tc")`).
+    /// (`SEC("classifier")`).
     Tc {
         /// Attached on the ingress hook; `false`: egress.
         ingress: bool,
@@ -57,6 +57,31 @@ pub enum ProgramType {
         /// The kernel struct's member the function fills.
         member: String,
     },
+}
+
+impl ProgramType {
+    /// The ELF section the eBPF object holds the program in: the eBPF C
+    /// backend writes it and userspace loaders find the program by it, so
+    /// every backend takes it from here.
+    pub fn elf_section(&self) -> String {
+        match self {
+            ProgramType::Xdp => "xdp".into(),
+            // `classifier`, not libbpf's newer `tc`: libbpf 1.1 reads both,
+            // aya 0.13 only this one (docs/language.md, rust-aya target).
+            ProgramType::Tc { .. } => "classifier".into(),
+            ProgramType::Tracepoint { category, event } => format!("tracepoint/{category}/{event}"),
+            ProgramType::Probe {
+                function,
+                offset: None,
+            } => format!("kprobe/{function}"),
+            ProgramType::Probe {
+                function,
+                offset: Some(o),
+            } => format!("kprobe/{function}+{o}"),
+            ProgramType::Lsm { hook } => format!("lsm/{hook}"),
+            ProgramType::StructOps { member, .. } => format!("struct_ops/{member}"),
+        }
+    }
 }
 
 /// What a function is, from its attribute; with [`Domain`] it decides how

@@ -263,26 +263,10 @@ impl<'m> Gen<'m> {
     }
 
     pub(super) fn section(&self, f: &Function) -> Option<String> {
-        let FnKind::Program(p) = &f.kind else {
-            return None;
-        };
-        Some(match p {
-            ProgramType::Xdp => "xdp".into(),
-            // `classifier`, not libbpf's newer `tc`: libbpf 1.1 reads both,
-            // aya 0.13 only this one (docs/language.md, rust-aya target).
-            ProgramType::Tc { .. } => "classifier".into(),
-            ProgramType::Tracepoint { category, event } => format!("tracepoint/{category}/{event}"),
-            ProgramType::Probe {
-                function,
-                offset: None,
-            } => format!("kprobe/{function}"),
-            ProgramType::Probe {
-                function,
-                offset: Some(o),
-            } => format!("kprobe/{function}+{o}"),
-            ProgramType::Lsm { hook } => format!("lsm/{hook}"),
-            ProgramType::StructOps { member, .. } => format!("struct_ops/{member}"),
-        })
+        match &f.kind {
+            FnKind::Program(p) => Some(p.elf_section()),
+            _ => None,
+        }
     }
 
     /// `@helper`s called from one place are inlined; helpers called from

@@ -304,29 +304,6 @@ impl<'m> Gen<'m> {
         self.programs().iter().position(|p| p.0 == f).unwrap_or(0)
     }
 
-    fn section(f: &Function) -> String {
-        match &f.kind {
-            FnKind::Program(p) => match p {
-                ProgramType::Xdp => "xdp".into(),
-                ProgramType::Tc { .. } => "classifier".into(),
-                ProgramType::Tracepoint { category, event } => {
-                    format!("tracepoint/{category}/{event}")
-                }
-                ProgramType::Probe {
-                    function,
-                    offset: None,
-                } => format!("kprobe/{function}"),
-                ProgramType::Probe {
-                    function,
-                    offset: Some(o),
-                } => format!("kprobe/{function}+{o}"),
-                ProgramType::Lsm { hook } => format!("lsm/{hook}"),
-                ProgramType::StructOps { member, .. } => format!("struct_ops/{member}"),
-            },
-            _ => String::new(),
-        }
-    }
-
     fn module(&mut self) {
         let m = self.m;
         // What aya cannot do: refused here, at compile time.
@@ -359,17 +336,20 @@ impl<'m> Gen<'m> {
         self.out
             .push_str("/// The eBPF programs, in the order `load`/`attach` number them.\nconst PROGRAMS: &[rt::Prog] = &[\n");
         for (_, f) in self.programs() {
-            let kind = match &f.kind {
-                FnKind::Program(ProgramType::Xdp) => "Xdp",
-                FnKind::Program(ProgramType::Tc { ingress: true }) => "TcIngress",
-                FnKind::Program(ProgramType::Tc { ingress: false }) => "TcEgress",
+            let FnKind::Program(p) = &f.kind else {
+                continue;
+            };
+            let kind = match p {
+                ProgramType::Xdp => "Xdp",
+                ProgramType::Tc { ingress: true } => "TcIngress",
+                ProgramType::Tc { ingress: false } => "TcEgress",
                 _ => "Link",
             };
             let _ = writeln!(
                 self.out,
                 "    rt::Prog {{\n        name: \"{}\",\n        kind: rt::Kind::{kind},\n        sec: \"{}\",\n    }},",
                 esc(&f.name),
-                esc(&Self::section(f))
+                esc(&p.elf_section())
             );
         }
         self.out.push_str("];\n\n");
