@@ -14,9 +14,10 @@
 //! is bounded by a nesting-depth limit and a per-look-up node budget, so
 //! cyclic or pathological type graphs cannot hang or overflow the stack.
 //!
-//! Only self-contained BTF is supported: split BTF (kernel modules, whose
-//! type ids continue those of vmlinux) is rejected because it references ids
-//! that are not in the blob.
+//! Split BTF (a kernel module's, whose type ids and string offsets continue
+//! those of vmlinux) is read on top of its base with [`Btf::from_split`];
+//! [`Btf::from_bytes`] rejects it, as it references ids that are not in
+//! the blob.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -260,6 +261,40 @@ fn field32(data: &[u8], off: usize) -> u32 {
     le32(data, off).unwrap_or(0)
 }
 
+/// The type and string sections of raw BTF, after checking its header.
+fn sections(data: &[u8]) -> Result<(&[u8], &[u8]), String> {
+    if data.len() < HEADER_MIN_LEN {
+        return Err(format!(
+            "BTF data too short: {} bytes, the header alone needs {HEADER_MIN_LEN}",
+            data.len()
+        ));
+    }
+    let magic = le16(data, 0).unwrap_or(0);
+    if magic != BTF_MAGIC {
+        if magic == BTF_MAGIC.swap_bytes() {
+            return Err("big-endian BTF is not supported".to_string());
+        }
+        return Err(format!(
+            "not BTF data: bad magic {magic:#06x} (expected {BTF_MAGIC:#06x})"
+        ));
+    }
+    let version = data.get(2).copied().unwrap_or(0);
+    if version != BTF_VERSION {
+        return Err(format!("unsupported BTF version {version}"));
+    }
+    let word = |off: usize| le32(data, off).unwrap_or(0);
+    let hdr_len = word(4) as usize;
+    if hdr_len < HEADER_MIN_LEN || hdr_len > data.len() {
+        return Err(format!(
+            "bad BTF header length {hdr_len} (data is {} bytes)",
+            data.len()
+        ));
+    }
+    let type_sec = section(data, hdr_len, word(8), word(12), "type")?;
+    let str_sec = section(data, hdr_len, word(16), word(20), "string")?;
+    Ok((type_sec, str_sec))
+}
+
 impl Btf {
     /// Loads the running kernel's BTF from `/sys/kernel/btf/vmlinux`.
     pub fn load_vmlinux() -> Result<Btf, String> {
@@ -286,40 +321,29 @@ impl Btf {
 
     /// Parses raw BTF. Never panics; malformed input yields `Err`.
     pub fn from_bytes(data: &[u8]) -> Result<Btf, String> {
-        if data.len() < HEADER_MIN_LEN {
-            return Err(format!(
-                "BTF data too short: {} bytes, the header alone needs {HEADER_MIN_LEN}",
-                data.len()
-            ));
-        }
-        let magic = le16(data, 0).unwrap_or(0);
-        if magic != BTF_MAGIC {
-            if magic == BTF_MAGIC.swap_bytes() {
-                return Err("big-endian BTF is not supported".to_string());
-            }
-            return Err(format!(
-                "not BTF data: bad magic {magic:#06x} (expected {BTF_MAGIC:#06x})"
-            ));
-        }
-        let version = data.get(2).copied().unwrap_or(0);
-        if version != BTF_VERSION {
-            return Err(format!("unsupported BTF version {version}"));
-        }
-        let word = |off: usize| le32(data, off).unwrap_or(0);
-        let hdr_len = word(4) as usize;
-        if hdr_len < HEADER_MIN_LEN || hdr_len > data.len() {
-            return Err(format!(
-                "bad BTF header length {hdr_len} (data is {} bytes)",
-                data.len()
-            ));
-        }
-        let type_sec = section(data, hdr_len, word(8), word(12), "type")?;
-        let str_sec = section(data, hdr_len, word(16), word(20), "string")?;
+        let (types, strings) = sections(data)?;
+        Btf::from_sections(types.to_vec(), strings.to_vec())
+    }
 
+    /// Parses split BTF, a kernel module's (`/sys/kernel/btf/<module>`),
+    /// on top of its base, the kernel's (`/sys/kernel/btf/vmlinux`). Split
+    /// BTF continues the base: its type ids follow the base's last, and
+    /// its string offsets count from the start of the base's strings, so
+    /// the two sections laid end to end read as one self-contained BTF.
+    pub fn from_split(base: &[u8], split: &[u8]) -> Result<Btf, String> {
+        let (base_types, base_strings) = sections(base).map_err(|e| format!("base BTF: {e}"))?;
+        let (types, strings) = sections(split)?;
+        Btf::from_sections(
+            [base_types, types].concat(),
+            [base_strings, strings].concat(),
+        )
+    }
+
+    fn from_sections(type_data: Vec<u8>, strings: Vec<u8>) -> Result<Btf, String> {
         let mut btf = Btf {
-            types: Vec::with_capacity(type_sec.len() / 24),
-            type_data: type_sec.to_vec(),
-            strings: str_sec.to_vec(),
+            types: Vec::with_capacity(type_data.len() / 24),
+            type_data,
+            strings,
             structs: HashMap::new(),
             funcs: HashMap::new(),
         };
@@ -360,6 +384,11 @@ impl Btf {
     /// declarations do not count).
     pub fn has_struct(&self, name: &str) -> bool {
         self.structs.contains_key(name)
+    }
+
+    /// Whether a function (`BTF_KIND_FUNC`) of this name exists.
+    pub fn has_func(&self, name: &str) -> bool {
+        self.funcs.contains_key(name)
     }
 
     /// The names of all kernel functions (`BTF_KIND_FUNC`).

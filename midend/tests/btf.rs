@@ -205,6 +205,9 @@ struct Builder {
     types: Vec<u8>,
     strings: Vec<u8>,
     next_id: u32,
+    /// Where this blob's strings start: 0, or for split BTF the length of
+    /// its base's strings (its offsets continue them, as its ids do).
+    str_base: u32,
 }
 
 impl Builder {
@@ -213,6 +216,17 @@ impl Builder {
             types: Vec::new(),
             strings: vec![0],
             next_id: 1,
+            str_base: 0,
+        }
+    }
+
+    /// Split BTF on top of `base` (a kernel module's on vmlinux's).
+    fn split(base: &Builder) -> Self {
+        Builder {
+            types: Vec::new(),
+            strings: Vec::new(),
+            next_id: base.next_id,
+            str_base: base.strings.len() as u32,
         }
     }
 
@@ -220,7 +234,7 @@ impl Builder {
         if s.is_empty() {
             return 0;
         }
-        let off = self.strings.len() as u32;
+        let off = self.str_base + self.strings.len() as u32;
         self.strings.extend_from_slice(s.as_bytes());
         self.strings.push(0);
         off
@@ -710,4 +724,43 @@ fn mutated_blobs_never_panic() {
             }
         }
     }
+}
+
+/// A module's split BTF reads on top of its base: its functions (kfuncs)
+/// and its structs, whose members may be the base's types, by name;
+/// alone it is refused (its ids and names point into the base).
+#[test]
+fn split_btf_reads_on_its_base() {
+    let mut base = Builder::new();
+    let int = base.int("int", 4, 32, 1);
+    base.composite(KIND_STRUCT, "xdp_md", 4, false, &[("data", int, 0)]);
+    let base_blob = base.build();
+
+    let mut module = Builder::split(&base);
+    let s = module.composite(
+        KIND_STRUCT,
+        "flow",
+        8,
+        false,
+        &[("a", int, 0), ("b", int, 32)],
+    );
+    let p = module.ptr(s);
+    let proto = module.func_proto(int, &[("f", p), ("n", int)]);
+    module.raw("flow_bucket", KIND_FUNC, false, 1, proto, &[]);
+    let module_blob = module.build();
+
+    let btf = Btf::from_split(&base_blob, &module_blob).expect("split BTF parses on its base");
+    let names: Vec<&str> = btf.func_names().collect();
+    assert_eq!(names, ["flow_bucket"]);
+    assert!(btf.has_func("flow_bucket") && !btf.has_func("xdp_md"));
+    let (params, ret) = btf.find_func("flow_bucket").expect("the module's function");
+    assert_eq!(params.len(), 2);
+    assert_eq!(params[1].0, "n");
+    assert!(is_int(&ret, 32, true), "{ret:?}");
+    let flow = btf.find_struct("flow").expect("the module's struct");
+    assert!(is_int(&field(&flow, "b").ty, 32, true));
+    assert!(btf.has_struct("xdp_md"), "the base's types stay visible");
+
+    let alone = Btf::from_bytes(&module_blob);
+    assert!(alone.is_err(), "split BTF alone must be refused: {alone:?}");
 }
