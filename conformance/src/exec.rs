@@ -290,6 +290,10 @@ pub fn run(job: &Job) -> JobResult {
             &format!("insmod {name}.ko failed: {}", err.trim()),
         );
     }
+    if let Err(why) = kfuncs_in_kernel_btf(job, name) {
+        let _ = tool("rmmod", &[name]);
+        return JobResult::failed(job, release(), &why);
+    }
     let mut r = run_job(job);
     // The programs of the case are gone with its mount namespace (their
     // pins); their hold on the module goes a moment later.
@@ -317,6 +321,38 @@ pub fn run(job: &Job) -> JobResult {
         }
     }
     r
+}
+
+/// Once the module is in, every kfunc the eBPF object calls must be a
+/// function of the kernel's BTF: the kernel's own, or the module's (its
+/// split BTF in `/sys/kernel/btf/<module>`, which the kernel makes from
+/// the module's `.BTF` at insertion, and which the verifier resolves the
+/// object's kfunc calls against).
+fn kfuncs_in_kernel_btf(job: &Job, module: &str) -> Result<(), String> {
+    let obj =
+        std::fs::read(job.out.join("prog.ebpf.o")).map_err(|e| format!("prog.ebpf.o: {e}"))?;
+    let kfuncs = crate::object::inspect(&obj)?.kfuncs;
+    let base = std::fs::read("/sys/kernel/btf/vmlinux")
+        .map_err(|e| format!("this kernel has no BTF (/sys/kernel/btf/vmlinux: {e})"))?;
+    let path = format!("/sys/kernel/btf/{module}");
+    let split = std::fs::read(&path).map_err(|e| {
+        format!("the kernel module {module} is in, but the kernel has no BTF of it ({path}: {e})")
+    })?;
+    let btf =
+        ksc_midend::btf::Btf::from_split(&base, &split).map_err(|e| format!("{path}: {e}"))?;
+    let missing: Vec<&str> = kfuncs
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !btf.has_func(k))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "with the kernel module {module} in, the kernel's BTF has no function {}",
+            missing.join(", ")
+        ))
+    }
 }
 
 fn run_job(job: &Job) -> JobResult {
