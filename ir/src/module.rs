@@ -49,6 +49,51 @@ impl Module {
         map_uses(&self.functions, self.maps.len())
     }
 
+    /// The eBPF programs that call a `@kfunc`, directly or through the
+    /// functions they call (`@helper`s, and through function pointers
+    /// every function of the pointer's signature whose address is taken),
+    /// each with one such call: the program types a kernel module
+    /// registers its kfuncs for, and where to point when a kernel does
+    /// not let a type call kfuncs. In [`FnId`] order.
+    pub fn kfunc_callers(&self) -> Vec<(FnId, Span)> {
+        let mut out = vec![];
+        for (p, f) in self.functions.iter().enumerate() {
+            if !matches!(f.kind, FnKind::Program(_)) {
+                continue;
+            }
+            let mut seen = vec![false; self.functions.len()];
+            let mut todo = vec![p];
+            let mut call = None;
+            while let Some(i) = todo.pop() {
+                if call.is_some() || std::mem::replace(&mut seen[i], true) {
+                    continue;
+                }
+                self.functions[i].body.walk_exprs(&mut |e| {
+                    let ExprKind::Call { callee, .. } = &e.kind else {
+                        return;
+                    };
+                    match callee {
+                        Callee::Function(c) if self.function(*c).kind == FnKind::Kfunc => {
+                            call.get_or_insert(e.span);
+                        }
+                        Callee::Function(c) => todo.push(c.index()),
+                        Callee::Pointer(ptr) => {
+                            if let TypeKind::Function(sig) = &self.ty(ptr.ty).kind {
+                                let targets = self.analysis.pointer_targets(sig);
+                                todo.extend(targets.iter().map(|t| t.index()));
+                            }
+                        }
+                        _ => {}
+                    }
+                });
+            }
+            if let Some(span) = call {
+                out.push((FnId(p as u32), span));
+            }
+        }
+        out
+    }
+
     /// The type `id` names (panics on an id not from this module).
     pub fn ty(&self, id: TypeId) -> &TypeDef {
         &self.types[id.index()]

@@ -176,7 +176,8 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
     if built != ExitCode::SUCCESS {
         return built;
     }
-    if let Err(e) = crate::kmod::build(&out_dir, &module, opts.kernel.as_deref()) {
+    let mut located = |d: &[ksc_frontend::Diagnostic]| report(&src, d, color);
+    if let Err(e) = crate::kmod::build(&out_dir, &module, opts.kernel.as_deref(), &mut located) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_PROGRAM);
     }

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use ksc_frontend::Diagnostic;
+
 /// Where the module is built against, and whether the user chose it.
 struct Choice {
     kdir: PathBuf,
@@ -65,11 +67,14 @@ fn choose(kernel: Option<&str>) -> Result<Choice, String> {
 
 /// Builds `<name>.ko` in `out` when the backends wrote `kmod/`. Ok(())
 /// also when the module was skipped with a warning (the running kernel's
-/// headers absent: the rest of the build is still useful).
+/// headers absent: the rest of the build is still useful). Located
+/// diagnostics (a kernel function the chosen kernel lacks, a kfunc call
+/// it will refuse) go to `report`.
 pub(crate) fn build(
     out: &Path,
     module: &ksc_ir::Module,
     kernel: Option<&str>,
+    report: &mut dyn FnMut(&[Diagnostic]),
 ) -> Result<(), String> {
     let name = &module.name;
     let kmod = out.join("kmod");
@@ -138,7 +143,7 @@ pub(crate) fn build(
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     eprint!("{text}");
     if !o.status.success() {
-        missing_kernel_functions(module, &c, &text);
+        report(&missing_kernel_functions(module, &c, &text));
         return Err(format!(
             "building the kernel module against {} failed (make -C {} exited with {})",
             c.what,
@@ -149,7 +154,55 @@ pub(crate) fn build(
     let ko = out.join(format!("{name}.ko"));
     check_btf(&ko)?;
     eprintln!("built {} for {}", ko.display(), c.what);
+    if let Some(version) = tree_version(&c.kdir) {
+        report(&kfunc_calls_refused(module, version, &c.what));
+    }
     Ok(())
+}
+
+/// The `(major, minor)` version of the kernel a build tree is for, from
+/// its `include/generated/utsrelease.h`.
+fn tree_version(kdir: &Path) -> Option<(u32, u32)> {
+    let h = std::fs::read_to_string(kdir.join("include/generated/utsrelease.h")).ok()?;
+    let release = h.split('"').nth(1)?;
+    let mut n = release.split(|ch: char| !ch.is_ascii_digit());
+    Some((n.next()?.parse().ok()?, n.next()?.parse().ok()?))
+}
+
+/// Warnings for the kfunc calls of programs whose type the chosen kernel
+/// does not let call kfuncs (its verifier refuses them: "calling kernel
+/// function ... is not allowed"). XDP, TC, LSM and struct_ops programs
+/// may on every kernel ksc builds modules for; kprobes since 6.10 (the
+/// kfunc hook for BPF_PROG_TYPE_KPROBE), tracepoints since 6.12.
+fn kfunc_calls_refused(
+    module: &ksc_ir::Module,
+    version: (u32, u32),
+    what: &str,
+) -> Vec<Diagnostic> {
+    use ksc_ir::{FnKind, ProgramType};
+    let mut out = vec![];
+    for (id, call) in module.kfunc_callers() {
+        let (kind, since) = match &module.function(id).kind {
+            FnKind::Program(ProgramType::Probe { .. }) => ("probe", (6, 10)),
+            FnKind::Program(ProgramType::Tracepoint { .. }) => ("tracepoint", (6, 12)),
+            _ => continue,
+        };
+        if version < since {
+            out.push(
+                Diagnostic::warning(
+                    call,
+                    format!(
+                        "{what} does not let {kind} programs call kfuncs (Linux {}.{} and later do): its verifier will refuse this call in `{}`",
+                        since.0,
+                        since.1,
+                        module.function(id).name
+                    ),
+                )
+                .with_note("call the kfunc from an XDP, TC, LSM or struct_ops program, or build for a newer kernel"),
+            );
+        }
+    }
+    out
 }
 
 /// The module has BTF (`.BTF`) and its kfunc set was resolved
@@ -176,11 +229,16 @@ pub(crate) fn check_btf(ko: &Path) -> Result<(), String> {
 /// After a failed module build: each `extern` kernel function the C
 /// compiler found undeclared, as an error at its declaration saying
 /// whether the kernel exports it to modules at all (`Module.symvers`).
-fn missing_kernel_functions(module: &ksc_ir::Module, c: &Choice, make_output: &str) {
+fn missing_kernel_functions(
+    module: &ksc_ir::Module,
+    c: &Choice,
+    make_output: &str,
+) -> Vec<Diagnostic> {
     use ksc_ir::FnKind;
     let symvers = std::fs::read_to_string(c.kdir.join("Module.symvers")).unwrap_or_default();
     let exported = |n: &str| symvers.lines().any(|l| l.split('\t').nth(1) == Some(n));
     let mut seen = std::collections::BTreeSet::new();
+    let mut out = vec![];
     for line in make_output.lines() {
         let Some(rest) = line.split("implicit declaration of function ").nth(1) else {
             continue;
@@ -200,15 +258,18 @@ fn missing_kernel_functions(module: &ksc_ir::Module, c: &Choice, make_output: &s
         if !seen.insert(name.clone()) {
             continue;
         }
-        let (l, col) = module.files.line_col(f.span);
         let why = if exported(&name) {
             "it is exported, but none of the headers the module includes declares it"
         } else {
             "its headers do not declare it and it does not export it to modules"
         };
-        eprintln!(
-            "error: kernel function `{name}` does not exist for modules in {}: {why}\n  --> {}:{l}:{col}",
-            c.what, module.source_path
-        );
+        out.push(Diagnostic::error(
+            f.span,
+            format!(
+                "kernel function `{name}` does not exist for modules in {}: {why}",
+                c.what
+            ),
+        ));
     }
+    out
 }

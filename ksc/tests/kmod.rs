@@ -324,3 +324,83 @@ fn kf(ctx: *xdp_md) -> xdp_action {
     assert!(!err.contains("`ktime_get_ns`"), "{err}");
     assert!(good.status.success() && ko, "{}", stderr(&good));
 }
+
+/// A kfunc call from a program type the chosen kernel does not let call
+/// kfuncs is a located warning at the build (6.1 refuses them from
+/// tracepoints and kprobes: conformance `kmod-tracepoint-kfunc` and
+/// `kmod-probe-kfunc` show its verifier's refusal); 6.12 takes both.
+#[test]
+fn kfunc_calls_a_kernel_will_refuse_are_warned_about_at_the_call() {
+    for label in ["6.1", "6.12"] {
+        ksc_testkit::require!(ksc_qemu::kernel_build_tree(label, &mut |_| {})
+            .map_err(|e| format!("no build tree for Debian's {label}: {e}")));
+    }
+    let src = r#"
+@kfunc
+fn weigh(x: u64) -> u64 {
+    return x * 2 + 1
+}
+
+var weights : array<u32, u64>(1)
+
+@helper
+fn weighed(x: u64) -> u64 {
+    return weigh(x)
+}
+
+@tracepoint("sched/sched_process_exec")
+fn on_exec(ctx: *trace_event_raw_sched_process_exec) -> i32 {
+    weights[0] += weighed(ctx->pid as u64)
+    return 0
+}
+
+@probe("vfs_read")
+fn on_read(file: *u8, buf: *u8, count: size_t, pos: *i64) -> i32 {
+    weights[0] += weigh(count)
+    return 0
+}
+
+@xdp
+fn kf(ctx: *xdp_md) -> xdp_action {
+    weights[0] += weigh(1)
+    return XDP_PASS
+}
+
+// Calls no kfunc: the set is not registered for TC.
+@tc("ingress")
+fn quiet(ctx: *__sk_buff) -> i32 {
+    return TC_ACT_OK
+}
+"#;
+    let d = dir();
+    let old = ksc_build(src, &d, &["--kernel=6.1"], &[]);
+    let c = std::fs::read_to_string(d.join("out/prog.mod.c")).unwrap_or_default();
+    let new = ksc_build(src, &d, &["--kernel=6.12"], &[]);
+    let _ = std::fs::remove_dir_all(&d);
+    let err = stderr(&old);
+    assert!(old.status.success(), "{err}");
+    // The call in the helper the tracepoint program calls, and the
+    // kprobe's own call; none for XDP.
+    assert!(
+        err.contains("does not let tracepoint programs call kfuncs (Linux 6.12 and later do)")
+            && err.contains("in `on_exec`")
+            && err.contains("prog.ks:11:12"),
+        "{err}"
+    );
+    assert!(
+        err.contains("does not let probe programs call kfuncs (Linux 6.10 and later do)")
+            && err.contains("prog.ks:22:19"),
+        "{err}"
+    );
+    assert_eq!(err.matches("call kfuncs").count(), 2, "{err}");
+    // The set is registered for exactly the types that call kfuncs.
+    for t in ["XDP", "TRACEPOINT", "KPROBE"] {
+        assert!(
+            c.contains(&format!("register_btf_kfunc_id_set(BPF_PROG_TYPE_{t}")),
+            "{t}: {c}"
+        );
+    }
+    assert!(!c.contains("BPF_PROG_TYPE_SCHED_CLS"), "{c}");
+    assert!(new.status.success(), "{}", stderr(&new));
+    assert!(!stderr(&new).contains("call kfuncs"), "{}", stderr(&new));
+}

@@ -13,12 +13,14 @@ use ksc_ir::*;
 
 use super::*;
 
-/// The program types whose programs may call the module's kfuncs, as
-/// `BPF_PROG_TYPE_*` names, in a fixed order.
+/// The program types whose programs call the module's kfuncs, as
+/// `BPF_PROG_TYPE_*` names, in a fixed order: the kfunc set is registered
+/// for these only (a type the kernel does not let call kfuncs is then
+/// named in its log only when a program of that type does call one).
 fn prog_types(m: &Module) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = vec![];
-    for f in &m.functions {
-        let FnKind::Program(p) = &f.kind else {
+    for (id, _) in m.kfunc_callers() {
+        let FnKind::Program(p) = &m.function(id).kind else {
             continue;
         };
         let t = match p {
