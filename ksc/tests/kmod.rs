@@ -325,6 +325,63 @@ fn kf(ctx: *xdp_md) -> xdp_action {
     assert!(good.status.success() && ko, "{}", stderr(&good));
 }
 
+/// The loader's refusal of a module the kernel will not take, under qemu:
+/// a module built for Debian's 6.12 inserted into 6.1 is refused with
+/// ENOEXEC, which the loader says in plain words and follows with what
+/// the kernel logged about the module (its own words: the version magic
+/// or a symbol version that disagrees).
+#[test]
+fn a_module_built_for_another_kernel_is_refused_with_the_kernels_words() {
+    ksc_testkit::require!(ksc_qemu::kernel_build_tree("6.12", &mut |_| {})
+        .map_err(|e| format!("no build tree for Debian's 6.12: {e}")));
+    let kernel = match ksc_qemu::fetch("6.1", &mut |_| {}) {
+        Ok(k) => k,
+        Err(e) => {
+            ksc_testkit::skip(&format!("Debian's 6.1 cannot be fetched: {e}"));
+            return;
+        }
+    };
+    let d = dir();
+    let o = ksc_build(PROG, &d, &["--kernel=6.12"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = d.join("out");
+    assert!(out.join("prog.ko").exists());
+    let guest = ksc_qemu::Guest {
+        files: vec![(out.clone(), "/t".into())],
+        // Its shared libraries come along this way.
+        programs: vec![out.join("prog").to_string_lossy().into_owned()],
+        script: concat!(
+            "cd /t && ./prog >/dev/null 2>/tmp/err; echo \"rc=$?\" > \"$KSC_OUT\"\n",
+            "cat /tmp/err >> \"$KSC_OUT\"\n",
+            "ls /sys/module | grep '^ksc_' >> \"$KSC_OUT\"\n",
+        )
+        .into(),
+        timeout: std::time::Duration::from_secs(240),
+        ..ksc_qemu::Guest::default()
+    };
+    let outcome = ksc_qemu::boot(&kernel, &guest);
+    let _ = std::fs::remove_dir_all(&d);
+    let outcome = outcome.unwrap_or_else(|e| panic!("the 6.1 guest: {e}"));
+    let said = outcome.output;
+    assert!(said.starts_with("rc=1\n"), "{said}");
+    assert!(
+        said.contains("error: cannot insert the kernel module of `prog`")
+            && said.contains("it was built for another kernel"),
+        "{said}"
+    );
+    let kernel_line = said
+        .lines()
+        .find(|l| l.starts_with("  the kernel said: "))
+        .unwrap_or_else(|| panic!("no words of the kernel's: {said}"));
+    assert!(
+        kernel_line.contains("ksc_prog_")
+            && (kernel_line.contains("version magic")
+                || kernel_line.contains("disagrees about version")),
+        "{kernel_line}"
+    );
+    assert!(!said.contains("\nksc_"), "the module stayed loaded: {said}");
+}
+
 /// A kfunc call from a program type the chosen kernel does not let call
 /// kfuncs is a located warning at the build (6.1 refuses them from
 /// tracepoints and kprobes: conformance `kmod-tracepoint-kfunc` and

@@ -276,6 +276,38 @@ static void __ksc_why_no_link(int h, int err, char *why, size_t n)
 
 static int __ksc_kmod_inserted;
 
+/* What the kernel logged about module `name` since `kmsg` (/dev/kmsg,
+ * opened non-blocking and moved to its end before the insertion) was
+ * opened: its messages, "; "-separated, in `out` ("" when it said
+ * nothing, or its log cannot be read). */
+static void __ksc_kernel_said(int kmsg, const char *name, char *out, size_t n)
+{
+    out[0] = 0;
+    if (kmsg < 0)
+        return;
+    char rec[1024];
+    ssize_t len;
+    size_t used = 0;
+    // One record per read: "prio,seq,usec,flags;message\n" (and, for
+    // some, continuation lines " KEY=value" after the message).
+    while ((len = read(kmsg, rec, sizeof(rec) - 1)) != 0) {
+        if (len < 0) {
+            if (errno == EPIPE) // records were overwritten: read on
+                continue;
+            break;
+        }
+        rec[len] = 0;
+        char *msg = strchr(rec, ';');
+        if (!msg || !strstr(++msg, name))
+            continue;
+        msg[strcspn(msg, "\n")] = 0;
+        int w = snprintf(out + used, n - used, "%s%s", used ? "; " : "", msg);
+        if (w < 0 || (size_t)w >= n - used)
+            break;
+        used += (size_t)w;
+    }
+}
+
 /* Inserts the program's kernel module (finit_module) unless the same build
  * is loaded already; exits with a plain message when the kernel refuses. */
 static void __ksc_kmod_insert(const struct ksc_rt_desc *desc)
@@ -302,9 +334,18 @@ static void __ksc_kmod_insert(const struct ksc_rt_desc *desc)
         fprintf(stderr, "error: cannot open the kernel module of `%s` (%s): %s; build it for this kernel with `ksc build --kernel %s` (or set KSC_KMOD to the .ko)\n", desc->name, path, strerror(errno), "$(uname -r)");
         exit(1);
     }
+    // The kernel says why it refuses a module in its log, not in errno.
+    int kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (kmsg >= 0)
+        lseek(kmsg, 0, SEEK_END);
     long r = syscall(SYS_finit_module, fd, "", 0);
     int err = errno;
     close(fd);
+    char said[1024] = "";
+    if (r != 0)
+        __ksc_kernel_said(kmsg, desc->kmod_name, said, sizeof(said));
+    if (kmsg >= 0)
+        close(kmsg);
     if (r == 0) {
         __ksc_kmod_inserted = 1;
         return;
@@ -328,13 +369,17 @@ static void __ksc_kmod_insert(const struct ksc_rt_desc *desc)
         why = "it was built for another kernel (its version magic or format does not match): rebuild it with `ksc build --kernel $(uname -r)`";
         break;
     case EINVAL:
-        why = "the kernel refused it, or refused to register its kfuncs (a BTF mismatch: it must be built against this very kernel); the kernel's log (dmesg) says which";
+        why = "the kernel refused it, or refused to register its kfuncs (a BTF mismatch: it must be built against this very kernel)";
         break;
     default:
         why = strerror(err);
         break;
     }
     fprintf(stderr, "error: cannot insert the kernel module of `%s` (%s): %s\n", desc->name, path, why);
+    if (said[0])
+        fprintf(stderr, "  the kernel said: %s\n", said);
+    else if (err != ENOSYS && err != EPERM)
+        fprintf(stderr, "  the kernel's log (dmesg) may say more\n");
     exit(1);
 }
 
