@@ -119,3 +119,35 @@ fn an_unsupported_line_on_a_case_the_target_builds_fails() {
     );
     assert!(out.lines().last() == Some("1 passed, 1 failed"), "{out}");
 }
+
+/// A case that tests an example (its expect's first line starts with the
+/// example's file name, `# xdp_firewall.ks: ...`) holds that example
+/// verbatim, so an edit of the example cannot leave its case behind.
+#[test]
+fn cases_of_examples_hold_them_verbatim() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut checked = 0;
+    for e in std::fs::read_dir(root.join("conformance/cases")).unwrap() {
+        let dir = e.unwrap().path();
+        let Ok(expect) = std::fs::read_to_string(dir.join("expect")) else {
+            continue;
+        };
+        let first = expect.lines().next().unwrap_or_default();
+        let Some((file, _)) = first.trim_start_matches("# ").split_once(": ") else {
+            continue;
+        };
+        if !file.ends_with(".ks") || file.contains(' ') {
+            continue;
+        }
+        let example = std::fs::read_to_string(root.join("examples").join(file))
+            .unwrap_or_else(|e| panic!("{}: examples/{file}: {e}", dir.display()));
+        let prog = std::fs::read_to_string(dir.join("prog.ks")).unwrap();
+        assert!(
+            prog == example,
+            "{}/prog.ks is not examples/{file}: copy it again",
+            dir.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 36, "only {checked} cases of examples");
+}
