@@ -174,6 +174,7 @@ fn tree_version(kdir: &Path) -> Option<(u32, u32)> {
 /// function ... is not allowed"). XDP, TC, LSM and struct_ops programs
 /// may on every kernel ksc builds modules for; kprobes since 6.10 (the
 /// kfunc hook for BPF_PROG_TYPE_KPROBE), tracepoints since 6.12.
+/// (docs/language.md, "Which programs may call a `@kfunc`").
 fn kfunc_calls_refused(
     module: &ksc_ir::Module,
     version: (u32, u32),

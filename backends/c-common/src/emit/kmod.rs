@@ -17,6 +17,7 @@ use super::*;
 /// `BPF_PROG_TYPE_*` names, in a fixed order: the kfunc set is registered
 /// for these only (a type the kernel does not let call kfuncs is then
 /// named in its log only when a program of that type does call one).
+/// docs/language.md, "Which programs may call a `@kfunc`".
 fn prog_types(m: &Module) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = vec![];
     for (id, _) in m.kfunc_callers() {
