@@ -407,11 +407,11 @@ mod tests {
     use super::*;
 
     fn case(expect: &str) -> Result<Case, String> {
-        let dir = std::env::temp_dir().join(format!(
-            "ksc-conf-case-{}-{}",
-            std::process::id(),
-            expect.len()
-        ));
+        // One directory per call: tests run in parallel, and two expects
+        // of one length (what named it before) raced for one directory.
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("ksc-conf-case-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("prog.ks"), "").unwrap();
         std::fs::write(dir.join("out.txt"), "").unwrap();
