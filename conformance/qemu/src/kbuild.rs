@@ -56,6 +56,23 @@ pub(crate) fn build_tree(
     if base.join(COMPLETE).exists() {
         return Ok(kdir_of(&base.join("root")));
     }
+    // One preparer at a time (tests and builds run side by side, each
+    // asking for the tree): the others wait here, then find it complete.
+    let lock_path = base.with_extension("lock");
+    let lock = std::fs::File::create(&lock_path)
+        .and_then(|f| {
+            if f.try_lock().is_err() {
+                progress(&format!(
+                    "kernel {release}: waiting for another process preparing its build tree"
+                ));
+                f.lock()?;
+            }
+            Ok(f)
+        })
+        .map_err(|e| fail(format!("cannot lock {}: {e}", lock_path.display())))?;
+    if base.join(COMPLETE).exists() {
+        return Ok(kdir_of(&base.join("root")));
+    }
     if !tool_exists("pahole") {
         return Err(Error::Missing {
             what: "pahole (module BTF, which kfuncs need)".into(),
@@ -123,6 +140,7 @@ pub(crate) fn build_tree(
         std::fs::copy(&bin, &rb).map_err(|e| fail(format!("{}: {e}", rb.display())))?;
     }
     let _ = std::fs::write(base.join(COMPLETE), &version);
+    drop(lock);
     Ok(kdir)
 }
 

@@ -117,7 +117,9 @@ pub fn fetch(label: &str, progress: &mut dyn FnMut(&str)) -> Result<Kernel, Erro
 /// packages, the kernel's `vmlinux` (taken out of its image) and
 /// `resolve_btfids` (built once from `linux-source-<label>` when Debian's
 /// kbuild package lacks it), kept beside the kernel in the cache. Needs
-/// `pahole` (dwarves) on the host.
+/// `pahole` (dwarves) on the host. Callers may run side by side (tests,
+/// builds): one prepares the tree under `kbuild.lock`, the others wait
+/// for it.
 pub fn kernel_build_tree(
     label: &str,
     progress: &mut dyn FnMut(&str),
