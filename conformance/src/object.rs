@@ -5,6 +5,9 @@
 use goblin::elf::{section_header::SHF_EXECINSTR, sym, Elf};
 use serde::{Deserialize, Serialize};
 
+/// LLVM's BPF relocation of a call instruction's 32-bit immediate.
+const R_BPF_64_32: u32 = 10;
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Program {
     pub name: String,
@@ -45,12 +48,34 @@ pub fn inspect(data: &[u8]) -> Result<Object, String> {
         bytes: data.len(),
         ..Object::default()
     };
-    for s in elf.syms.iter() {
+    // Symbols that code calls (R_BPF_64_32, the relocation of a call
+    // instruction's immediate): an undefined one is a kfunc, resolved at
+    // load. The symbol's type is no guide: clang 14 marks `__ksym`
+    // function externs STT_NOTYPE, like extern variables (which are
+    // loaded with ld_imm64, R_BPF_64_64, instead).
+    let mut called = std::collections::BTreeSet::new();
+    for (rel_idx, relocs) in &elf.shdr_relocs {
+        let Some(target) = elf
+            .section_headers
+            .get(*rel_idx)
+            .and_then(|r| elf.section_headers.get(r.sh_info as usize))
+        else {
+            continue;
+        };
+        if target.sh_flags & SHF_EXECINSTR as u64 == 0 {
+            continue;
+        }
+        for r in relocs.iter() {
+            if r.r_type == R_BPF_64_32 {
+                called.insert(r.r_sym);
+            }
+        }
+    }
+    for (i, s) in elf.syms.iter().enumerate() {
         let name = elf.strtab.get_at(s.st_name).unwrap_or("").to_string();
         let shndx = s.st_shndx;
         if shndx == 0 {
-            // Undefined functions are externs resolved at load time: kfuncs.
-            if s.st_type() == sym::STT_FUNC && !name.is_empty() {
+            if !name.is_empty() && (s.st_type() == sym::STT_FUNC || called.contains(&i)) {
                 o.kfuncs.push(name);
             }
             continue;
@@ -117,4 +142,46 @@ fn core_relocs(ext: &[u8]) -> u64 {
         at += 8 + count as usize * rec_size as usize;
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// kfuncs are the undefined functions the code calls, whatever type
+    /// the compiler gave their symbols; `__ksym` variables are not kfuncs.
+    #[test]
+    fn kfuncs_are_the_called_externs_and_not_ksym_variables() {
+        let dir = std::env::temp_dir().join(format!("ksc-object-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let c = dir.join("k.c");
+        std::fs::write(
+            &c,
+            "#define __ksym __attribute__((section(\".ksyms\")))\n\
+             extern unsigned long long weigh(unsigned long long n) __ksym;\n\
+             extern const int some_var __ksym;\n\
+             __attribute__((section(\"xdp\"), used)) int f(void *ctx) {\n\
+                 return (int)weigh((unsigned long long)&some_var);\n\
+             }\n\
+             char _license[] __attribute__((section(\"license\"), used)) = \"GPL\";\n",
+        )
+        .unwrap();
+        let o = dir.join("k.o");
+        let out = std::process::Command::new("clang")
+            .args(["-O2", "-g", "-target", "bpf", "-c"])
+            .arg(&c)
+            .arg("-o")
+            .arg(&o)
+            .output()
+            .expect("clang (the eBPF compiler .ci/setup installs)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let obj = inspect(&std::fs::read(&o).unwrap()).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(obj.kfuncs, ["weigh"]);
+        assert_eq!(obj.license, "GPL");
+    }
 }
