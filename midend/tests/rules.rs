@@ -956,10 +956,18 @@ fn map_methods() {
 #[test]
 fn range_bounds_are_integers() {
     assert_error(
-        "var limit : array<u32, u32>(1)\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var n = limit[0]\n    for (i in 0..n) { }\n    return XDP_PASS\n}\n",
+        "@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var x: u32 = 4\n    var n = &x\n    for (i in 0..n) { }\n    return XDP_PASS\n}\n",
         4,
         "a range bound must be an integer",
     );
+    // A map lookup is a value once checked (docs/language.md, a map lookup
+    // used as a value); before its check it is a null dereference.
+    assert_error(
+        "var limit : array<u32, u32>(1)\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var n = limit[0]\n    for (i in 0..n) { }\n    return XDP_PASS\n}\n",
+        4,
+        "potential null pointer dereference of `n`",
+    );
+    assert_clean("var limit : array<u32, u32>(1)\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var n = limit[0]\n    if (n != null) {\n        for (i in 0..n) { }\n    }\n    return XDP_PASS\n}\n");
 }
 
 #[test]

@@ -149,6 +149,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let mut out = Vec::new();
         for (i, a) in args.iter().enumerate() {
             let x = self.expr(a, None);
+            // A lookup prints the entry's value.
+            let x = self.read_through(x);
             if i == 0
                 && !matches!(self.t().kind(x.ty), TypeKind::Str(_))
                 && !self.t().is_error(x.ty)

@@ -94,6 +94,12 @@ impl<'c, 'a> FnCx<'c, 'a> {
     }
 
     pub(super) fn coerce(&mut self, x: ir::Expr, to: TypeId, span: Span) -> ir::Expr {
+        // A lookup where a value (not a pointer) is expected reads the entry.
+        let x = if !self.t().is_pointer_like(to) && !self.t().is_error(to) {
+            self.read_through(x)
+        } else {
+            x
+        };
         let x = self.adapt_literal(x, to);
         if self.t().coerces(x.ty, to) {
             return self.cast_to(x, to);

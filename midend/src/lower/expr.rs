@@ -55,7 +55,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let x = if self.t().pointee(to).is_some() {
                     self.expr_ptr_ok(expr, Some(to))
                 } else {
-                    self.expr(expr, Some(to))
+                    let x = self.expr(expr, Some(to));
+                    self.read_through(x)
                 };
                 let x = self.adapt_literal(x, to);
                 if !self.t().castable(x.ty, to) {
@@ -224,6 +225,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             AE::Match { scrutinee, arms } => {
                 let s = self.expr(scrutinee, None);
+                let s = self.read_through(s);
                 if !self.t().is_integer(s.ty) && !self.t().is_error(s.ty) {
                     self.c
                         .error(scrutinee.span, "`match` works on integers and enums")
@@ -291,7 +293,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let t = match expect {
                     Some(t) => self.coerce_expr(then, t, true),
                     None if matches!(els.kind, AE::Null) => self.expr_ptr_ok(then, None),
-                    None => self.expr(then, None),
+                    None => {
+                        // `if (v != null) { v } else { 0 }` reads the entry.
+                        let t = self.expr(then, None);
+                        self.read_through(t)
+                    }
                 };
                 let ety = expect.unwrap_or(t.ty);
                 let f = self.coerce_expr(els, ety, true);
@@ -503,6 +509,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     return self.mk(ir::ExprKind::Value(Value::Int(v as i64)), ty, span);
                 }
                 let x = self.expr(operand, expect);
+                let x = self.read_through(x);
                 match self.t().as_int(x.ty) {
                     Some(it) if it.signed() => {
                         let ty = x.ty;
@@ -546,6 +553,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             U::BitNot => {
                 let x = self.expr(operand, expect);
+                let x = self.read_through(x);
                 if !self.t().is_integer(x.ty) && !self.t().is_error(x.ty) {
                     self.c.error(
                         span,
@@ -604,6 +612,15 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 } else {
                     self.expr(rhs, Some(a.ty))
                 };
+                // A lookup compared with a value (not `null`, not another
+                // pointer) compares the entry's value.
+                let plain_ptr =
+                    |fx: &Self, x: &ir::Expr| fx.t().is_pointer_like(x.ty) && !fx.is_lookup(x);
+                let (a, b) = if null_l || null_r || plain_ptr(self, &a) || plain_ptr(self, &b) {
+                    (a, b)
+                } else {
+                    (self.read_through(a), self.read_through(b))
+                };
                 let (a, b) = if matches!(a.kind, ir::ExprKind::Value(_))
                     && !matches!(b.kind, ir::ExprKind::Value(_))
                 {
@@ -642,7 +659,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             _ => {}
         }
+        // Arithmetic on a lookup reads the entry's value: no pointer
+        // arithmetic on map entries.
         let a = self.expr(lhs, expect);
+        let a = self.read_through(a);
         // Pointer arithmetic: p + n, p - n, p - q.
         if let Some(_p) = self.t().pointee(a.ty) {
             let b = self.expr(rhs, None);
@@ -709,6 +729,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             return self.mk(ir::ExprKind::StrConcat(parts), to, span);
         }
         let b = self.expr(rhs, Some(a.ty));
+        let b = self.read_through(b);
         let (a, b) = if matches!(op, B::Shl | B::Shr) {
             let at = a.ty;
             let b = self.adapt_literal(b, at);

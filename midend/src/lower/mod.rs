@@ -117,6 +117,9 @@ struct FnCx<'c, 'a> {
     /// Locals declared from a packet pointer (`var p = ctx->data`): their
     /// differences are packet lengths (docs/language.md, packet length).
     packet_locals: std::collections::HashSet<LocalId>,
+    /// Locals declared from a map lookup (`var v = m[k]`): used as a value
+    /// they read through (docs/language.md, a map lookup used as a value).
+    lookup_locals: std::collections::HashSet<LocalId>,
 }
 
 impl<'c, 'a> FnCx<'c, 'a> {
@@ -140,6 +143,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             loops: 0,
             in_defer: false,
             packet_locals: Default::default(),
+            lookup_locals: Default::default(),
         };
         if let Some((name, span)) = fx.c.fn_info[id.index()].ret_name.clone() {
             let l = fx.declare(&name, ret, span, false);
@@ -216,6 +220,37 @@ impl<'c, 'a> FnCx<'c, 'a> {
             ir::ExprKind::Local(l) => self.packet_locals.contains(l),
             _ => false,
         }
+    }
+
+    /// Whether `x` is a local declared from a map lookup (`var v = m[k]`,
+    /// or from another such local).
+    pub(super) fn is_lookup(&self, x: &ir::Expr) -> bool {
+        matches!(x.kind, ir::ExprKind::Local(l) if self.lookup_locals.contains(&l))
+    }
+
+    /// Record that `local` was declared from `init`: a map lookup, or a
+    /// local that holds one, makes it a lookup local.
+    pub(super) fn note_lookup(&mut self, local: LocalId, init: Option<&ir::Expr>) {
+        if init
+            .is_some_and(|x| matches!(x.kind, ir::ExprKind::MapLookup { .. }) || self.is_lookup(x))
+        {
+            self.lookup_locals.insert(local);
+        }
+    }
+
+    /// A map lookup held in a local, used where a value is expected, reads
+    /// the entry through the pointer (docs/language.md, a map lookup used
+    /// as a value). The read is a `Deref` at the use, so the flow pass
+    /// requires the pointer to be known non-null there.
+    pub(super) fn read_through(&self, x: ir::Expr) -> ir::Expr {
+        if !self.is_lookup(&x) {
+            return x;
+        }
+        let Some(p) = self.t().pointee(x.ty) else {
+            return x;
+        };
+        let span = x.span;
+        self.mk(ir::ExprKind::Deref(Box::new(x)), p, span)
     }
 
     pub(super) fn lookup_local(&self, name: &str) -> Option<(LocalId, bool)> {

@@ -84,6 +84,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if init.as_ref().is_some_and(|x| self.is_packet(x)) {
                     self.packet_locals.insert(local);
                 }
+                if self.t().pointee(ty).is_some() {
+                    self.note_lookup(local, init.as_ref());
+                }
                 ir::StmtKind::Let { local, init }
             }
             AS::Assign { target, op, value } => return self.assign(s, target, *op, value),
@@ -118,7 +121,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
             } => {
                 let (start_e, end_e) = (start, end);
                 let s0 = self.expr(start, None);
+                let s0 = self.read_through(s0);
                 let e0 = self.expr(end, None);
+                let e0 = self.read_through(e0);
                 let (start, end) = self.unify_ints(s0, e0, s.span);
                 for (bound, ast_e) in [(&start, start_e), (&end, end_e)] {
                     if !self.t().is_integer(bound.ty) && !self.t().is_error(bound.ty) {
@@ -127,7 +132,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         let d = self.c.error(ast_e.span, "a range bound must be an integer");
                         d.label = format!("found `{found}`");
                         if pointer {
-                            d.help = Some("this is a pointer to a map entry (`var x = m[k]` keeps the entry); read the value: `m[k]` in the range, or `*x` after a null check".into());
+                            d.help =
+                                Some("this is a pointer; read the value through it: `*p`".into());
                         }
                     }
                 }
@@ -589,6 +595,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             Some(op) => {
                 let op = binop(op);
                 let v = self.expr(value, Some(place.ty));
+                let v = if self.t().pointee(place.ty).is_none() {
+                    self.read_through(v)
+                } else {
+                    v
+                };
                 let v = self.adapt_literal(v, place.ty);
                 if self.t().pointee(place.ty).is_some()
                     && matches!(op, ir::BinOp::Add | ir::BinOp::Sub)

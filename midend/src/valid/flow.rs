@@ -103,6 +103,8 @@ pub(super) struct Flow<'c, 'a> {
     reported: HashSet<ir::Span>,
     /// Userspace locals bound to `m[k]`: they point to a copy of the entry.
     user_copies: HashMap<LocalId, MapId>,
+    /// Locals ever bound to a map lookup `m[k]`, for the null check's help.
+    lookups: HashMap<LocalId, MapId>,
 }
 
 impl<'c, 'a> Flow<'c, 'a> {
@@ -129,6 +131,7 @@ impl<'c, 'a> Flow<'c, 'a> {
             f,
             reported: HashSet::new(),
             user_copies: HashMap::new(),
+            lookups: HashMap::new(),
         };
         fl.block(&body, st);
     }
@@ -310,6 +313,11 @@ impl<'c, 'a> Flow<'c, 'a> {
                 let n = &self.c.functions[self.f.index()].locals[l.index()].name;
                 format!("check it first: `if ({n} != null) {{ ... }}`; a pointer parameter needs no check only when every call passes a pointer known not to be null and the function never becomes a function pointer")
             }
+            ir::ExprKind::Local(l) if self.lookups.contains_key(l) => {
+                let n = &self.c.functions[self.f.index()].locals[l.index()].name;
+                let m = &self.c.maps[self.lookups[l].index()].name;
+                format!("a lookup is null when `{m}` has no entry for the key; check it first: `if ({n} != null) {{ ... }}` (or read `{m}[key]` directly, which gives zero for an absent key)")
+            }
             ir::ExprKind::Local(l) => {
                 let n = &self.c.functions[self.f.index()].locals[l.index()].name;
                 format!("check it first: `if ({n} != null) {{ ... }}`")
@@ -468,6 +476,9 @@ impl<'c, 'a> Flow<'c, 'a> {
 
     /// In userspace `var p = m[k]` copies the entry out of the kernel.
     fn note_user_copy(&mut self, l: LocalId, value: Option<&ir::Expr>) {
+        if let Some(ir::ExprKind::MapLookup { map, .. }) = value.map(|v| &v.kind) {
+            self.lookups.insert(l, *map);
+        }
         if self.c.functions[self.f.index()].domain != Domain::Userspace {
             return;
         }
