@@ -125,6 +125,12 @@ pub(crate) struct Checker<'a> {
     /// only for those eBPF code calls (kernel-module code may call any
     /// function the kernel exports to modules; kmod-c checks those).
     pub(crate) not_kfuncs: Vec<(String, ksc_frontend::Diagnostic)>,
+    /// The source files' texts by `FileId`, for quoting the user's own
+    /// code in a `help:` line.
+    pub(crate) texts: Vec<String>,
+    /// Functions never called by name nor used as a value (their pointer
+    /// parameters have no caller vouching for them).
+    pub(crate) uncalled: std::collections::HashSet<FnId>,
 }
 
 /// Bytes of packet a `@test` context carries: the headers a test feeds
@@ -214,6 +220,8 @@ impl<'a> Checker<'a> {
             null_args: Default::default(),
             kfuncs: None,
             not_kfuncs: Vec::new(),
+            texts: Vec::new(),
+            uncalled: Default::default(),
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;
@@ -273,6 +281,84 @@ impl<'a> Checker<'a> {
     pub(crate) fn error(&mut self, span: Span, msg: impl Into<String>) -> &mut Diagnostic {
         self.diags.push(Diagnostic::error(span, msg));
         self.diags.last_mut().unwrap()
+    }
+
+    /// The `help:` for integer `n` that does not fit in `it` (shown as
+    /// `shown`, an alias's name perhaps): the range, the smallest type that
+    /// holds it and, for a dotted-quad written without dots
+    /// (`192168001001`), the IPv4 address it probably means.
+    pub(crate) fn int_fit_help(&self, n: i128, it: IntType, shown: &str) -> String {
+        let (lo, hi) = it.range();
+        let wider = [
+            IntType::U8,
+            IntType::U16,
+            IntType::U32,
+            IntType::U64,
+            IntType::I8,
+            IntType::I16,
+            IntType::I32,
+            IntType::I64,
+        ]
+        .into_iter()
+        .filter(|w| w.signed() == (it.signed() || n < 0))
+        .find(|w| w.range().0 <= n && n <= w.range().1);
+        let mut help = format!("a `{shown}` holds {lo}..={hi}");
+        if let Some(w) = wider {
+            help += &format!("; a value this large needs a `{}`", w.name());
+        }
+        let digits = n.to_string();
+        if digits.len() == 12 {
+            let parts: Vec<u32> = (0..4)
+                .filter_map(|i| digits[i * 3..i * 3 + 3].parse().ok())
+                .collect();
+            if parts.iter().all(|p| *p <= 255) {
+                let ip = parts.iter().fold(0u64, |a, p| a << 8 | *p as u64);
+                help += &format!(
+                    "; if this is the IPv4 address {}.{}.{}.{}, write it as `0x{ip:08X}` ({ip})",
+                    parts[0], parts[1], parts[2], parts[3]
+                );
+            }
+        }
+        help
+    }
+
+    /// The source text of `span` when it is short and on one line, to
+    /// quote in a `help:` (`t as u32`); parenthesised unless it is a
+    /// name, a field, a call or a literal.
+    pub(crate) fn quote(&self, span: Span) -> Option<String> {
+        let text = self
+            .texts
+            .get(span.file.index())?
+            .get(span.start as usize..span.end as usize)?
+            .trim();
+        if text.is_empty() || text.len() > 40 || text.contains('\n') {
+            return None;
+        }
+        let word = |s: &str| {
+            !s.is_empty()
+                && s.replace("->", ".")
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        };
+        // `f(a, b)`: a name, then one parenthesised group to the end.
+        let call = text.find('(').is_some_and(|i| {
+            let mut depth = 0i32;
+            word(&text[..i])
+                && text[i..].char_indices().all(|(j, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    depth > 0 || i + j == text.len() - 1
+                })
+        });
+        let simple = word(text) || call;
+        Some(if simple {
+            text.to_string()
+        } else {
+            format!("({text})")
+        })
     }
 
     pub(crate) fn warning(&mut self, span: Span, msg: impl Into<String>) -> &mut Diagnostic {

@@ -53,11 +53,11 @@ impl<'a> Checker<'a> {
             if let Some(n) = value_int(&v) {
                 let (lo, hi) = it.range();
                 if n < lo || n > hi {
-                    self.error(
-                        span,
-                        format!("`{n}` does not fit in `{}`", self.types.display(to)),
-                    )
-                    .label = format!("the range of `{}` is {lo}..={hi}", it.name());
+                    let shown = self.types.display(to);
+                    let help = self.int_fit_help(n, it, &shown);
+                    let d = self.error(span, format!("`{n}` does not fit in `{shown}`"));
+                    d.label = format!("the range of `{}` is {lo}..={hi}", it.name());
+                    d.help = Some(help);
                     return None;
                 }
                 return Some(if it.signed() {
@@ -71,10 +71,10 @@ impl<'a> Checker<'a> {
             if s.len() as u32 + 1 > *n {
                 self.error(
                     span,
-                    format!("string of {} bytes does not fit in `str({n})`", s.len() + 1),
+                    format!("a string of {} bytes does not fit in `str({n})`", s.len() + 1),
                 )
                 .help = Some(format!(
-                    "`str(N)` holds N-1 characters and the terminating NUL; use `str({})`",
+                    "`str(N)` holds N-1 characters and the terminating NUL: declare it `str({})` or larger",
                     s.len() + 1
                 ));
                 return None;

@@ -121,6 +121,7 @@ fn check_with_scopes(
     c.scopes = scopes;
     c.py.bridge = python;
     c.py.file_names = files.iter().map(|(_, f)| f.name.clone()).collect();
+    c.texts = files.iter().map(|(_, f)| f.text.clone()).collect();
     c.collect(file);
     c.check_bodies();
     c.report_not_kfuncs();

@@ -120,8 +120,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if let ir::ExprKind::Value(v) = &x.kind {
             if let (Some(n), Some(it)) = (value_int(v), self.t().as_int(to)) {
                 if self.t().is_integer(x.ty) {
+                    let shown = it.name();
+                    let help = self.c.int_fit_help(n, it, shown);
                     self.c
-                        .error(span, format!("`{n}` does not fit in `{}`", it.name()));
+                        .error(span, format!("`{n}` does not fit in `{shown}`"))
+                        .help = Some(help);
                     return self.err_expr(span);
                 }
             }
@@ -134,20 +137,29 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     format!("a string of {a} bytes does not fit in `str({b})`"),
                 )
                 .help = Some(format!(
-                "`str(N)` holds N-1 characters and the terminating NUL; use `str({a})` or larger"
+                "`str(N)` holds N-1 characters and the terminating NUL: declare it `str({a})` or larger"
             ));
             return self.err_expr(span);
         }
         let (f, t) = (self.t().display(x.ty), self.t().display(to));
         let castable = self.t().castable(x.ty, to);
+        let narrowing = self.t().is_integer(x.ty) && self.t().is_integer(to);
+        // The fix, quoting the user's expression: `t as u32`.
+        let q = self.c.quote(span).unwrap_or_else(|| "...".into());
         let d = self.c.error(
             span,
             format!("mismatched types: expected `{t}`, found `{f}`"),
         );
         d.label = format!("expected `{t}`");
-        if castable {
+        if castable && narrowing {
+            // Implicit conversions are only the lossless ones (docs/language.md,
+            // types and conversions; what the reference accepts and ksc refuses).
             d.help = Some(format!(
-                "convert explicitly if the value fits: `... as {t}`"
+                "a `{f}` does not always fit in a `{t}`: convert explicitly if the value fits, `{q} as {t}`, or make the destination a `{f}`"
+            ));
+        } else if castable {
+            d.help = Some(format!(
+                "convert explicitly if the value fits: `{q} as {t}`"
             ));
         }
         self.err_expr(span)

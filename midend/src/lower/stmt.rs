@@ -64,7 +64,13 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 }
                 if self.ebpf() && self.t().size(ty) > 256 && !self.t().is_error(ty) {
                     let size = self.t().size(ty);
-                    let help = Some("large buffers belong in a map (a one-entry `percpu_array` works as scratch space)".into());
+                    // The fix, spelled out (docs/language.md, what the
+                    // reference accepts and ksc refuses).
+                    let n = &name.name;
+                    let help = Some(format!(
+                        "large buffers belong in a map: a one-entry per-CPU array is scratch space, `var {n}_buf : percpu_array<u32, {}>(1)`, then `var {n} = {n}_buf[0]` and `if ({n} != null) {{ ... }}`",
+                        self.t().display(ty)
+                    ));
                     if size > crate::valid::STACK_LIMIT {
                         self.c.error(name.span, format!("`{}` needs {size} bytes, more than the whole 512-byte eBPF stack", name.name)).help = help;
                         self.c.oversized.insert(self.id);
@@ -610,12 +616,15 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     self.check_arith(op, place.ty, v.ty, s.span);
                     if !self.t().coerces(v.ty, place.ty) && !self.t().is_error(v.ty) {
                         let (a, b) = (self.t().display(v.ty), self.t().display(place.ty));
+                        let q = self.c.quote(value.span).unwrap_or_else(|| "...".into());
                         self.c
                             .error(
                                 value.span,
                                 format!("mismatched types: `{b}` {}= `{a}`", op.symbol()),
                             )
-                            .help = Some(format!("convert explicitly: `... as {b}`"));
+                            .help = Some(format!(
+                            "convert explicitly if the value fits: `{q} as {b}`"
+                        ));
                     }
                 }
                 let v = self.cast_to(v, place.ty);

@@ -285,10 +285,33 @@ impl<'c, 'a> Flow<'c, 'a> {
             return;
         }
         let (a, b) = (off + lo, off + hi);
+        // The check spelled with the program's own names: its pointer to
+        // the packet's start when it has one, and its program type's
+        // "let it pass" (docs/language.md, what the reference accepts and
+        // ksc refuses).
+        let f = &self.c.functions[self.f.index()];
+        let start = st
+            .pkt
+            .iter()
+            .filter(|(_, o)| **o == 0)
+            .map(|(l, _)| f.locals[l.index()].name.clone())
+            .min()
+            .unwrap_or_else(|| "ctx->data".into());
+        let end = st
+            .pkt_end
+            .iter()
+            .map(|l| f.locals[l.index()].name.clone())
+            .min()
+            .unwrap_or_else(|| "ctx->data_end".into());
+        let pass = match f.kind {
+            FnKind::Program(ir::ProgramType::Tc { .. }) => "return TC_ACT_OK",
+            FnKind::Program(ir::ProgramType::Xdp) => "return XDP_PASS",
+            _ => "return ...",
+        };
         let d = Diagnostic::error(at, format!("packet access past the checked length: bytes {a}..{b} of the packet"))
             .with_label(format!("only {} bytes are known to be in the packet here", st.checked.max(0)))
             .with_help(format!(
-                "check the length first, e.g. `if (data + {b} > data_end) {{ return XDP_PASS }}`; the verifier rejects unchecked packet reads"
+                "check the length first, e.g. `if ({start} + {b} > {end}) {{ {pass} }}`; the verifier rejects unchecked packet reads"
             ));
         self.c.diags.push(d);
     }
@@ -309,6 +332,30 @@ impl<'c, 'a> Flow<'c, 'a> {
             _ => "this pointer".to_string(),
         };
         let hint = match &p.kind {
+            ir::ExprKind::Local(l)
+                if l.0 < self.c.functions[self.f.index()].params
+                    && self.c.uncalled.contains(&self.f) =>
+            {
+                // Nothing vouches for the parameter (docs/language.md, what
+                // the reference accepts and ksc refuses).
+                let f = &self.c.functions[self.f.index()];
+                let n = &f.locals[l.index()].name;
+                let args: Vec<String> = (0..f.params)
+                    .map(|i| {
+                        if i == l.0 {
+                            "&value".to_string()
+                        } else {
+                            f.locals[i as usize].name.clone()
+                        }
+                    })
+                    .collect();
+                format!(
+                    "`{}` is never called, so no call shows `{n}` is not null: check it first, `if ({n} != null) {{ ... }}`, or call it with a pointer known not to be null, `{}({})`",
+                    f.name,
+                    f.name,
+                    args.join(", ")
+                )
+            }
             ir::ExprKind::Local(l) if l.0 < self.c.functions[self.f.index()].params => {
                 let n = &self.c.functions[self.f.index()].locals[l.index()].name;
                 format!("check it first: `if ({n} != null) {{ ... }}`; a pointer parameter needs no check only when every call passes a pointer known not to be null and the function never becomes a function pointer")

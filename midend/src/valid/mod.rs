@@ -201,8 +201,15 @@ fn nonnull_params(c: &mut Checker) {
         });
     }
     c.nonnull_params.clear();
+    c.uncalled.clear();
     for (i, f) in c.functions.iter().enumerate() {
         let id = FnId(i as u32);
+        if !called.contains(&id)
+            && !taken.contains(&id)
+            && matches!(f.kind, FnKind::Helper | FnKind::Private | FnKind::Userspace)
+        {
+            c.uncalled.insert(id);
+        }
         if !called.contains(&id)
             || taken.contains(&id)
             || matches!(f.kind, FnKind::Program(_) | FnKind::Extern { .. })
