@@ -37,7 +37,11 @@ fn assert_error(src: &str, line: usize, phrase: &str, help: &str) {
         "want an error on line {line} containing {phrase:?}, got:\n{}",
         o.rendered
     );
-    assert!(o.rendered.contains(help), "want help {help:?}:\n{}", o.rendered);
+    assert!(
+        o.rendered.contains(help),
+        "want help {help:?}:\n{}",
+        o.rendered
+    );
 }
 
 fn assert_clean(src: &str) -> ksc_ir::Module {
@@ -128,7 +132,9 @@ fn on_event_and_dispatch_are_userspace_only() {
 #[test]
 fn dispatch_takes_ring_buffers_each_with_a_handler() {
     assert_error(
-        &format!("{PRE}var h : hash<u32, u32>(8)\nfn main() -> i32 {{\n    return dispatch(h)\n}}\n"),
+        &format!(
+            "{PRE}var h : hash<u32, u32>(8)\nfn main() -> i32 {{\n    return dispatch(h)\n}}\n"
+        ),
         7,
         "`dispatch` takes ring buffers",
         "dispatch(events)",

@@ -283,7 +283,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     a.span,
                     "`on_event` takes the name of the function that handles each event",
                 );
-                d.help = Some(format!("declare `{want}` and write `{rb}.on_event(handler)`"));
+                d.help = Some(format!(
+                    "declare `{want}` and write `{rb}.on_event(handler)`"
+                ));
                 None
             }),
             _ => {
@@ -295,7 +297,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                             args.len()
                         ),
                     )
-                    .help = Some(format!("declare `{want}` and write `{rb}.on_event(handler)`"));
+                    .help = Some(format!(
+                    "declare `{want}` and write `{rb}.on_event(handler)`"
+                ));
                 None
             }
         };
@@ -334,7 +338,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
             );
             let d = self.c.error(
                 at,
-                format!("`{name}` does not fit the events of `{rb}`: a handler is `fn(*{}) -> i32`", self.t().display(vt)),
+                format!(
+                    "`{name}` does not fit the events of `{rb}`: a handler is `fn(*{}) -> i32`",
+                    self.t().display(vt)
+                ),
             );
             d.label = format!("found `{found}`");
             d.help = Some(format!(
@@ -344,7 +351,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
         } else {
             self.c.ring_handlers.insert(m);
         }
-        self.mk(ir::ExprKind::RingbufOnEvent { map: m, handler: f }, void, span)
+        self.mk(
+            ir::ExprKind::RingbufOnEvent { map: m, handler: f },
+            void,
+            span,
+        )
     }
 
     /// `dispatch(rb, ...)` (userspace): wait for events of these ring
@@ -387,7 +398,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         self.expr(a, None);
                     }
                     self.c
-                        .error(a.span, "`dispatch` takes ring buffers (`ringbuf<T>(bytes)` maps)")
+                        .error(
+                            a.span,
+                            "`dispatch` takes ring buffers (`ringbuf<T>(bytes)` maps)",
+                        )
                         .help = Some("pass the ring buffers by name: `dispatch(events)`".into());
                 }
             }

@@ -214,10 +214,7 @@ fn ring_handlers(c: &mut Checker, throws: &[ir::Throws]) {
     for f in &c.functions {
         f.body.walk_exprs(&mut |x| {
             if let ir::ExprKind::RingbufOnEvent { handler, .. } = &x.kind {
-                if throws
-                    .get(handler.index())
-                    .is_some_and(|t| !t.is_empty())
-                {
+                if throws.get(handler.index()).is_some_and(|t| !t.is_empty()) {
                     bad.push((*handler, x.span));
                 }
             }

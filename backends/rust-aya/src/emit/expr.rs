@@ -332,6 +332,22 @@ impl<'m> Gen<'m> {
                     esc(&mp.name)
                 )
             }
+            ExprKind::RingbufOnEvent { map, handler } => {
+                let mp = &self.m.maps[map.index()];
+                format!(
+                    "rt::on_event::<{}>(\"{}\", {})",
+                    self.ty(mp.value),
+                    esc(&mp.name),
+                    self.fn_name(*handler)
+                )
+            }
+            ExprKind::RingbufDispatch { maps } => {
+                let names: Vec<String> = maps
+                    .iter()
+                    .map(|m| format!("\"{}\"", esc(&self.m.maps[m.index()].name)))
+                    .collect();
+                format!("rt::dispatch(&[{}])", names.join(", "))
+            }
             ExprKind::RingbufReserve { .. }
             | ExprKind::RingbufSubmit { .. }
             | ExprKind::RingbufOutput { .. } => {
@@ -471,6 +487,7 @@ impl<'m> Gen<'m> {
             }
             Builtin::Detach => format!("rt::detach({})", arg(0)),
             Builtin::Sleep => format!("rt::sleep({})", cast_to(&arg(0), "u32")),
+            Builtin::Daemon => "rt::daemon()".into(),
             Builtin::Htons | Builtin::Htonl => format!("{}.to_be()", operand(&arg(0))),
             Builtin::Ntohs => format!("u16::from_be({})", arg(0)),
             Builtin::Ntohl => format!("u32::from_be({})", arg(0)),
