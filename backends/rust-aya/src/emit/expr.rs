@@ -275,7 +275,19 @@ impl<'m> Gen<'m> {
             }
             ExprKind::ArrayLit(xs) => {
                 let xs: Vec<String> = xs.iter().map(|x| self.expr(x, cx)).collect();
-                format!("[{}]", xs.join(", "))
+                match self.kind(e.ty) {
+                    // Fewer elements than the array has (`packet: [8, 0]`
+                    // of a test context): the rest are zero, as in C.
+                    TypeKind::Array(_, n) if (*n as usize) > xs.len() => {
+                        let t = self.ty(e.ty);
+                        format!(
+                            "{{ let mut a = <{t} as Plain>::zero(); a[..{}].copy_from_slice(&[{}]); a }}",
+                            xs.len(),
+                            xs.join(", ")
+                        )
+                    }
+                    _ => format!("[{}]", xs.join(", ")),
+                }
             }
             ExprKind::ArrayRepeat { value, count } => {
                 let v = self.expr(value, cx);
