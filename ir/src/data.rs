@@ -104,7 +104,11 @@ pub fn map_uses(functions: &[Function], maps: usize) -> Vec<MapUse> {
                         | ExprKind::RingbufReserve { map, .. }
                         | ExprKind::RingbufSubmit { map, .. }
                         | ExprKind::RingbufOutput { map, .. }
-                        | ExprKind::RingbufRead { map, .. } => seen(*map, x.span),
+                        | ExprKind::RingbufRead { map, .. }
+                        | ExprKind::RingbufOnEvent { map, .. } => seen(*map, x.span),
+                        ExprKind::RingbufDispatch { maps } => {
+                            maps.iter().for_each(|m| seen(*m, x.span))
+                        }
                         _ => {}
                     })
                 });

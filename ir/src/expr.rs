@@ -63,7 +63,7 @@ pub struct PyModule {
 }
 
 /// A function built into the language. `Load`, `Attach`, `Detach`,
-/// `Register`, `Test` and `Sleep` exist in userspace only; the byte-order
+/// `Register`, `Test`, `Sleep` and `Daemon` exist in userspace only; the byte-order
 /// conversions everywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Builtin {
@@ -92,6 +92,11 @@ pub enum Builtin {
     Htonl,
     /// `ntohl(x)`: a `u32` from network to host byte order.
     Ntohl,
+    /// `daemon()` (userspace): flush what was printed, leave the terminal
+    /// (fork, setsid, standard streams to /dev/null); the foreground
+    /// process exits 0, the daemon keeps what is attached until SIGTERM or
+    /// SIGINT, then detaches and exits 0. Never returns.
+    Daemon,
 }
 
 /// One field of a [`ExprKind::StructLit`]: its index in the struct and value.
@@ -362,6 +367,25 @@ pub enum ExprKind {
         /// event already there.
         timeout_ms: Option<Box<Expr>>,
     },
+    /// Userspace `rb.on_event(handler)`: from now on [`ExprKind::RingbufDispatch`]
+    /// calls `handler` with each event of `map` (a pointer to a copy of it,
+    /// never null). The handler is a userspace function `fn(*T) -> i32`,
+    /// named, not a function pointer (docs/language.md, "Ring-buffer
+    /// callbacks, `dispatch` and `daemon`").
+    RingbufOnEvent {
+        /// The ring buffer.
+        map: MapId,
+        /// The handler: one parameter, a pointer to the map's value type;
+        /// returns `i32`; cannot throw.
+        handler: FnId,
+    },
+    /// Userspace `dispatch(rb, ...)`: wait for events of these ring buffers
+    /// and call their handlers; gives the first nonzero value a handler
+    /// returns, or 0 once the process got SIGINT or SIGTERM (`i32`).
+    RingbufDispatch {
+        /// The ring buffers, in the order written; none twice.
+        maps: Vec<MapId>,
+    },
 }
 
 impl Expr {
@@ -417,6 +441,7 @@ impl Expr {
                     f(t)
                 }
             }
+            K::RingbufOnEvent { .. } | K::RingbufDispatch { .. } => {}
             K::Value(_)
             | K::Local(_)
             | K::Global(_)

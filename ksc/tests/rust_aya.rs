@@ -292,3 +292,136 @@ fn xdp_and_tc_examples_on_a_veth_pair_behave_alike() {
         let _ = std::fs::remove_dir_all(rust.parent().unwrap());
     }
 }
+
+/// The pid of the running process whose executable is `exe`, other than
+/// `not` (the daemon `daemon()` left behind).
+fn pid_of(exe: &Path, not: u32) -> Option<u32> {
+    let exe = std::fs::canonicalize(exe).ok()?;
+    std::fs::read_dir("/proc").ok()?.find_map(|e| {
+        let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+        (pid != not && std::fs::read_link(format!("/proc/{pid}/exe")).ok()? == exe).then_some(pid)
+    })
+}
+
+/// The counter of the daemon's program (an array map named
+/// `kdaemon_ticks`), through bpftool.
+fn daemon_ticks() -> Option<u64> {
+    // With BTF, bpftool formats the value (`"value": 5`); without, as
+    // bytes (`value: 05 00 00 00 00 00 00 00`).
+    let out = sh("bpftool map dump name kdaemon_ticks 2>/dev/null");
+    if let Some(v) = out.lines().find_map(|l| l.split("\"value\":").nth(1)) {
+        return v.trim().trim_end_matches(',').parse().ok();
+    }
+    let value = out.lines().find_map(|l| l.split("value:").nth(1))?;
+    let mut n = 0u64;
+    for (i, b) in value.split_whitespace().enumerate().take(8) {
+        n |= u64::from_str_radix(b, 16).ok()? << (8 * i);
+    }
+    Some(n)
+}
+
+/// `daemon()` (docs/language.md, "Ring-buffer callbacks, `dispatch` and
+/// `daemon`"), with both targets and stdout a pipe, then a file: the
+/// foreground prints what came before once and exits 0 at once; the
+/// daemon's program stays attached and counts; SIGTERM to the daemon
+/// detaches it and nothing is left.
+#[test]
+fn daemon_leaves_the_programs_attached_until_sigterm() {
+    let dir = std::env::temp_dir().join(format!("ksc-daemon-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ex = dir.join("kdaemon.ks");
+    std::fs::write(
+        &ex,
+        "var kdaemon_ticks : array<u32, u64>(1)\n\n@tracepoint(\"syscalls/sys_enter_getppid\")\nfn kdaemon_tick(ctx: *trace_event_raw_sys_enter) -> i32 {\n    kdaemon_ticks[0] += 1\n    return 0\n}\n\nfn main() -> i32 {\n    var p = load(kdaemon_tick)\n    if (attach(p, \"syscalls/sys_enter_getppid\", 0) != 0) {\n        return 1\n    }\n    print(\"attached\")\n    daemon()\n    print(\"after daemon\")\n    return 3\n}\n",
+    )
+    .unwrap();
+    for target in ["c-libbpf", "rust-aya"] {
+        let exe = build(&ex, target);
+        for to_file in [false, true] {
+            let what = format!(
+                "{target}, stdout to a {}",
+                if to_file { "file" } else { "pipe" }
+            );
+            let file = dir.join("stdout.txt");
+            let mut cmd = Command::new(&exe);
+            cmd.stderr(Stdio::piped());
+            if to_file {
+                cmd.stdout(std::fs::File::create(&file).unwrap());
+            } else {
+                cmd.stdout(Stdio::piped());
+            }
+            let start = std::time::Instant::now();
+            let child = cmd.spawn().unwrap();
+            let fg = child.id();
+            // The pipe reaches its end when the foreground exits: the
+            // daemon's stdout is /dev/null.
+            let o = child.wait_with_output().unwrap();
+            assert!(start.elapsed() < Duration::from_secs(10), "{what}");
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{what}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let printed = if to_file {
+                std::fs::read_to_string(&file).unwrap()
+            } else {
+                String::from_utf8_lossy(&o.stdout).into_owned()
+            };
+            assert_eq!(printed, "attached\n", "{what}");
+            let daemon = pid_of(&exe, fg).unwrap_or_else(|| panic!("{what}: no daemon running"));
+            // A session of its own: it left the terminal.
+            let stat = std::fs::read_to_string(format!("/proc/{daemon}/stat")).unwrap();
+            let sid: u32 = stat
+                .rsplit(')')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .nth(3)
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(sid, daemon, "{what}: {stat}");
+            // Still attached, still counting.
+            let before = daemon_ticks().unwrap_or_else(|| panic!("{what}: no map"));
+            for _ in 0..5 {
+                let _ = std::os::unix::process::parent_id();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            let after = daemon_ticks().unwrap();
+            assert!(after >= before + 5, "{what}: {before} then {after}");
+            assert!(
+                sh("bpftool prog show name kdaemon_tick").contains("kdaemon_tick"),
+                "{what}"
+            );
+            sh(&format!("kill -TERM {daemon}"));
+            let mut gone = false;
+            for _ in 0..100 {
+                std::thread::sleep(Duration::from_millis(50));
+                let alive =
+                    std::fs::read_to_string(format!("/proc/{daemon}/stat")).is_ok_and(|s| {
+                        !s.rsplit(')')
+                            .next()
+                            .unwrap_or("")
+                            .trim_start()
+                            .starts_with('Z')
+                    });
+                // The kernel frees the program, then the map, once the
+                // daemon's descriptors close.
+                if !alive
+                    && !sh("bpftool prog show name kdaemon_tick").contains("kdaemon_tick")
+                    && daemon_ticks().is_none()
+                {
+                    gone = true;
+                    break;
+                }
+            }
+            assert!(
+                gone,
+                "{what}: the daemon, its program or its map is still there"
+            );
+        }
+        let _ = std::fs::remove_dir_all(exe.parent().unwrap());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -155,11 +155,16 @@ pub fn builtin(name: &str) -> Option<Builtin> {
         "ntohs" => Builtin::Ntohs,
         "htonl" => Builtin::Htonl,
         "ntohl" => Builtin::Ntohl,
+        "daemon" => Builtin::Daemon,
         _ => return None,
     })
 }
 
-/// Names a user may not redefine.
+/// Names a user may not redefine. `daemon` and `dispatch` stay free: a
+/// program's own function of that name wins (sched_ext has a `dispatch`
+/// callback).
 pub fn reserved(name: &str) -> bool {
-    name == "print" || builtin(name).is_some() || ksc_ir::helper_named(name).is_some()
+    name == "print"
+        || builtin(name).is_some_and(|b| b != Builtin::Daemon)
+        || ksc_ir::helper_named(name).is_some()
 }

@@ -119,6 +119,12 @@ pub(crate) struct Checker<'a> {
     /// Pointer parameters some call passes a maybe-null pointer (found
     /// while the null analysis runs).
     pub(crate) null_args: std::collections::HashSet<(FnId, u32)>,
+    /// Ring buffers some `rb.on_event(f)` registers a handler for, and
+    /// each ring buffer passed to `dispatch` with its argument's place
+    /// (checked once every body is lowered: docs/language.md, "Ring-buffer
+    /// callbacks, `dispatch` and `daemon`").
+    pub(crate) ring_handlers: std::collections::HashSet<ksc_ir::MapId>,
+    pub(crate) ring_dispatches: Vec<(ksc_ir::MapId, Span)>,
     /// The kfuncs of the kernel's BTF, read on the first `extern`.
     pub(crate) kfuncs: Option<std::collections::HashSet<String>>,
     /// "not a kfunc" warnings of `extern` functions, by name: reported
@@ -218,6 +224,8 @@ impl<'a> Checker<'a> {
             c_names: HashMap::new(),
             nonnull_params: Default::default(),
             null_args: Default::default(),
+            ring_handlers: Default::default(),
+            ring_dispatches: Vec::new(),
             kfuncs: None,
             not_kfuncs: Vec::new(),
             texts: Vec::new(),

@@ -313,6 +313,16 @@ pub(super) trait Flavour {
         g.err(e.span, "`read` of a ring buffer is for userspace");
         "0".into()
     }
+    /// `rb.on_event(handler)`: userspace only.
+    fn ring_on_event(&self, g: &mut Gen, e: &Expr, _map: MapId, _handler: FnId) -> String {
+        g.err(e.span, "`on_event` of a ring buffer is for userspace");
+        "0".into()
+    }
+    /// `dispatch(rb, ...)`: userspace only.
+    fn ring_dispatch(&self, g: &mut Gen, e: &Expr, _maps: &[MapId]) -> String {
+        g.err(e.span, "`dispatch` is for userspace");
+        "0".into()
+    }
 
     // ---- maps: keys and values are given as addresses (`&local`, or a
     // zeroed temporary the writer filled)

@@ -766,6 +766,108 @@ void *__ksc_ring_read(struct __ksc_ring *r, struct bpf_map *map, const char *nam
     return r->got ? r->slot : NULL;
 }
 
+// `rb.on_event(f)` (docs/language.md, "Ring-buffer callbacks, `dispatch`
+// and `daemon`").
+void __ksc_on_event(struct __ksc_ring *r, int (*handler)(void *event))
+{
+    r->handler = handler;
+}
+
+static int __ksc_dispatch_ret;
+
+// One event for `dispatch`: a zero-padded copy (the ring's pages are
+// read-only, and a `ringbuf<u8>` record may be shorter than the ring) to
+// the handler. A nonzero return ends `dispatch`: a negative value makes
+// libbpf stop after this event, which is consumed.
+static int __ksc_dispatch_one(void *ctx, void *data, size_t len)
+{
+    struct __ksc_ring *r = ctx;
+    if (!r->handler) {
+        if (!r->warned)
+            fprintf(stderr, "warning: ring buffer `%s` has no handler yet (`%s.on_event(f)`): its events are dropped\n", r->name, r->name);
+        r->warned = 1;
+        return 0;
+    }
+    memset(r->event, 0, r->size);
+    memcpy(r->event, data, len < r->size ? len : r->size);
+    int ret = r->handler(r->event);
+    if (ret != 0) {
+        __ksc_dispatch_ret = ret;
+        return -ECANCELED;
+    }
+    return 0;
+}
+
+// `dispatch(rb, ...)`: one ring-buffer manager over all of them, polled
+// until a handler returns nonzero or SIGINT/SIGTERM arrives (then 0: the
+// program goes on to its own cleanup, see __ksc_check_stop for the waits
+// that end it instead).
+int __ksc_dispatch(struct __ksc_ring *const *rings, int n)
+{
+    struct ring_buffer *rb = NULL;
+    for (int i = 0; i < n; i++) {
+        struct __ksc_ring *r = rings[i];
+        int fd = __ksc_map_fd(*r->map, r->name);
+        if (!r->event)
+            r->event = calloc(1, r->size);
+        int err = !r->event ? -ENOMEM
+                  : !rb ? ((rb = ring_buffer__new(fd, __ksc_dispatch_one, r, NULL)) ? 0 : -errno)
+                        : ring_buffer__add(rb, fd, __ksc_dispatch_one, r);
+        if (err) {
+            fprintf(stderr, "error: cannot read ring buffer `%s`: %s\n", r->name, strerror(-err));
+            exit(1);
+        }
+    }
+    __ksc_dispatch_ret = 0;
+    while (!__ksc_stop && !__ksc_dispatch_ret) {
+        int got = ring_buffer__poll(rb, 100);
+        if (got < 0 && got != -EINTR && got != -ECANCELED) {
+            fprintf(stderr, "error: waiting for ring-buffer events: %s\n", strerror(-got));
+            exit(1);
+        }
+    }
+    ring_buffer__free(rb);
+    return __ksc_dispatch_ret;
+}
+
+// `daemon()`: what was printed goes out once (stdio's buffers are flushed
+// before the fork, so a pipe or a file gets it from the parent only); the
+// foreground process leaves with _exit(0), without the atexit cleanup
+// that would detach the daemon's programs. The daemon, in a session of
+// its own with its standard streams on /dev/null, waits for SIGTERM or
+// SIGINT and then detaches everything.
+void __ksc_daemon(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "error: daemon(): cannot fork: %s\n", strerror(errno));
+        exit(1);
+    }
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+            close(fd);
+    }
+    // The signals are blocked between the check and the wait, so one that
+    // arrives in between is not lost.
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    while (!__ksc_stop)
+        sigsuspend(&old);
+    __ksc_cleanup();
+    exit(0);
+}
+
 // `test(prog, ctx)`: run the program once in the kernel on a packet of
 // `size` bytes, the context's `bytes` then zeros (BPF_PROG_TEST_RUN); its
 // return value, or a negative errno with a message.

@@ -87,13 +87,20 @@ struct ksc_rt_desc {
 
 /* A ring buffer read from userspace: `rb.read()` hands out one event at a
  * time, copied into `slot` (valid until the next read of that ring). The
- * program defines one per ring, with `size` set. */
+ * program defines one per ring, with `size`, `name` and `map` set.
+ * `dispatch` hands each event to `handler` (`rb.on_event(f)`), copied into
+ * `event`. */
 struct __ksc_ring {
     struct ring_buffer *rb;
     void *slot;
     size_t size;
     int got;
     struct __ksc_ring *next;
+    const char *name;
+    struct bpf_map **map;
+    int (*handler)(void *event);
+    void *event;
+    int warned;
 };
 
 /* Open the object (exits on failure) and set up cleanup at exit and on
@@ -123,6 +130,16 @@ int __ksc_lookup(int fd, const void *key, void *value, size_t size, int percpu, 
 int __ksc_update(int fd, const void *key, const void *value, size_t size, int percpu);
 /* `rb.read(ms)`: the next event, or NULL when none arrives within `ms`. */
 void *__ksc_ring_read(struct __ksc_ring *r, struct bpf_map *map, const char *name, __u32 ms);
+/* `rb.on_event(f)`: `dispatch` calls `handler` with each event of `r`. */
+void __ksc_on_event(struct __ksc_ring *r, int (*handler)(void *event));
+/* `dispatch(rb, ...)`: wait for events of these rings and call their
+ * handlers; the first nonzero value a handler returns, or 0 once SIGINT or
+ * SIGTERM arrived (the program goes on, and cleans up when it ends). */
+int __ksc_dispatch(struct __ksc_ring *const *rings, int n);
+/* `daemon()`: leave the terminal; the foreground process exits 0, the
+ * daemon keeps what is attached until SIGTERM/SIGINT, then cleans up and
+ * exits 0. Never returns. */
+void __ksc_daemon(void) __attribute__((noreturn));
 /* `test(prog, ctx)`: one run in the kernel (BPF_PROG_TEST_RUN). */
 int __ksc_test(int prog, __u32 size, __u32 ifindex, const void *bytes, size_t nbytes);
 /* An integer command-line option, checked against lo..hi. */

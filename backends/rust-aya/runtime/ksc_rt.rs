@@ -1044,8 +1044,9 @@ pub fn set_global<T: Plain>(name: &str, value: &T) {
 
 // ------------------------------------------------------------------ ring buffers
 
-/// `rb.read(ms)`: the next event, or None when none arrives within `ms`.
-pub fn ring_read<V: Plain>(name: &'static str, ms: u32) -> Option<V> {
+/// The ring buffer `name`, opened for reading on first use (shared by
+/// `read` and `dispatch`: one consumer per ring).
+fn open_ring(name: &'static str) {
     let missing = with(|s| !s.rings.contains_key(name));
     if missing {
         map_fd(name);
@@ -1058,6 +1059,11 @@ pub fn ring_read<V: Plain>(name: &'static str, ms: u32) -> Option<V> {
             None => die(format_args!("error: cannot read ring buffer `{name}`")),
         };
     }
+}
+
+/// `rb.read(ms)`: the next event, or None when none arrives within `ms`.
+pub fn ring_read<V: Plain>(name: &'static str, ms: u32) -> Option<V> {
+    open_ring(name);
     let take = || {
         with(|s| {
             let r = s.rings.get_mut(name)?;
@@ -1082,6 +1088,117 @@ pub fn ring_read<V: Plain>(name: &'static str, ms: u32) -> Option<V> {
     }
     check_stop();
     None
+}
+
+/// A handler registered with `rb.on_event(f)`: takes an event's bytes.
+type Handler = std::rc::Rc<dyn Fn(&[u8]) -> i32>;
+
+thread_local! {
+    static HANDLERS: RefCell<HashMap<&'static str, Handler>> = RefCell::new(HashMap::new());
+}
+
+/// `rb.on_event(f)`: `dispatch` calls `f` with a copy of each event
+/// (docs/language.md, "Ring-buffer callbacks, `dispatch` and `daemon`").
+pub fn on_event<V: Plain>(name: &'static str, f: fn(Ptr<V>) -> i32) {
+    let h: Handler = std::rc::Rc::new(move |b: &[u8]| f(Ptr::Snap(V::from_bytes(b))));
+    HANDLERS.with(|m| m.borrow_mut().insert(name, h));
+}
+
+/// `dispatch(rb, ...)`: wait (poll, without an async runtime) for events
+/// of these rings and call their handlers; the first nonzero value a
+/// handler returns, or 0 once SIGINT/SIGTERM arrived (the program goes on
+/// to its own cleanup).
+pub fn dispatch(names: &[&'static str]) -> i32 {
+    for n in names {
+        open_ring(n);
+    }
+    let mut warned = vec![false; names.len()];
+    let mut fds: Vec<libc::pollfd> = names
+        .iter()
+        .map(|n| libc::pollfd {
+            fd: with(|s| s.rings.get(n).map(|r| r.as_raw_fd()).unwrap_or(-1)),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    while !STOP.load(Ordering::SeqCst) {
+        for (i, n) in names.iter().enumerate() {
+            loop {
+                // The event is copied and the ring released before the
+                // handler runs: it may use the runtime (maps, print).
+                let Some(bytes) = with(|s| {
+                    let r = s.rings.get_mut(n)?;
+                    r.next().map(|item| item.to_vec())
+                }) else {
+                    break;
+                };
+                match HANDLERS.with(|m| m.borrow().get(n).cloned()) {
+                    Some(h) => {
+                        let ret = h(&bytes);
+                        if ret != 0 {
+                            return ret;
+                        }
+                    }
+                    None if !warned[i] => {
+                        warned[i] = true;
+                        eprintln!("warning: ring buffer `{n}` has no handler yet (`{n}.on_event(f)`): its events are dropped");
+                    }
+                    None => {}
+                }
+            }
+        }
+        // SAFETY: valid pollfds, one per ring.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 100) };
+    }
+    0
+}
+
+/// `daemon()`: what was printed goes out once (flushed before the fork);
+/// the foreground process leaves with `_exit(0)`, skipping the cleanup
+/// that would detach the daemon's programs; the daemon, in a session of
+/// its own with its standard streams on /dev/null, waits for SIGTERM or
+/// SIGINT and then detaches everything and exits 0.
+pub fn daemon() {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: the runtime is single-threaded; the child goes on with the
+    // same state.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        die(format_args!(
+            "error: daemon(): cannot fork: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if pid > 0 {
+        // SAFETY: ends the foreground process at once.
+        unsafe { libc::_exit(0) };
+    }
+    // SAFETY: plain system calls on this process's own descriptors.
+    unsafe {
+        libc::setsid();
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if fd >= 0 {
+            libc::dup2(fd, 0);
+            libc::dup2(fd, 1);
+            libc::dup2(fd, 2);
+            if fd > 2 {
+                libc::close(fd);
+            }
+        }
+        // Blocked between the check and the wait, so no signal is lost.
+        let mut block: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut block);
+        libc::sigaddset(&mut block, libc::SIGINT);
+        libc::sigaddset(&mut block, libc::SIGTERM);
+        libc::sigprocmask(libc::SIG_BLOCK, &block, &mut old);
+        while !STOP.load(Ordering::SeqCst) {
+            libc::sigsuspend(&old);
+        }
+    }
+    cleanup();
+    std::process::exit(0);
 }
 
 // ------------------------------------------------------------------ tests

@@ -21,7 +21,12 @@ impl<'c, 'a> FnCx<'c, 'a> {
     ) -> ir::Expr {
         let userspace_only = matches!(
             b,
-            Builtin::Load | Builtin::Attach | Builtin::Detach | Builtin::Register | Builtin::Sleep
+            Builtin::Load
+                | Builtin::Attach
+                | Builtin::Detach
+                | Builtin::Register
+                | Builtin::Sleep
+                | Builtin::Daemon
         );
         if userspace_only && self.domain != Domain::Userspace {
             self.c
@@ -125,6 +130,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 );
             }
             Builtin::Sleep => (vec![self.c.types.u32_], void),
+            // docs/language.md, "Ring-buffer callbacks, `dispatch` and `daemon`".
+            Builtin::Daemon => (vec![], void),
             Builtin::Htons | Builtin::Ntohs => (vec![self.c.types.u16_], self.c.types.u16_),
             Builtin::Htonl | Builtin::Ntohl => (vec![self.c.types.u32_], self.c.types.u32_),
         };

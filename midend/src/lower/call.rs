@@ -63,6 +63,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if id.name == "print" {
                     return self.lower_print(args, span);
                 }
+                if id.name == "dispatch" {
+                    return self.lower_dispatch(id, args, span);
+                }
                 if let Some(b) = builtins::builtin(&id.name) {
                     return self.call_builtin(id, b, args, span);
                 }
@@ -218,9 +221,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let pt = self.c.types.ptr(vt);
                 self.mk(ir::ExprKind::RingbufRead { map: m, timeout_ms }, pt, span)
             }
+            ("on_event", true) => self.on_event(m, method, args, span),
             (other, _) => {
                 let list = if ring {
-                    "`reserve`, `submit`, `discard` (eBPF) and `read` (userspace)"
+                    "`reserve`, `submit`, `discard` (eBPF), `read` and `on_event` (userspace)"
                 } else {
                     "`contains_key`"
                 };
@@ -238,6 +242,172 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 self.err_expr(span)
             }
         }
+    }
+
+    /// `rb.on_event(handler)` (userspace): `handler` names a userspace
+    /// function `fn(event: *T) -> i32`, `T` the ring buffer's value type
+    /// (docs/language.md, "Ring-buffer callbacks, `dispatch` and `daemon`").
+    fn on_event(
+        &mut self,
+        m: ir::MapId,
+        method: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> ir::Expr {
+        let vt = self.c.maps[m.index()].value;
+        let rb = self.c.maps[m.index()].name.clone();
+        let want = format!("fn handler(event: *{}) -> i32", self.t().display(vt));
+        if self.ebpf() {
+            self.c
+                .error(
+                    method.span,
+                    "`on_event` is for userspace: eBPF code writes events with `reserve`/`submit`",
+                )
+                .help = Some(format!(
+                "register the handler in userspace (`main`), then wait for events there with `dispatch({rb})`"
+            ));
+        }
+        let handler = match args {
+            [a] => match &a.kind {
+                AE::Name(id) if self.lookup_local(&id.name).is_none() => {
+                    match self.c.lookup_sym(id) {
+                        Some(Sym::Function(f)) => Some((f, a.span)),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+            .or_else(|| {
+                self.expr(a, None);
+                let d = self.c.error(
+                    a.span,
+                    "`on_event` takes the name of the function that handles each event",
+                );
+                d.help = Some(format!(
+                    "declare `{want}` and write `{rb}.on_event(handler)`"
+                ));
+                None
+            }),
+            _ => {
+                self.c
+                    .error(
+                        span,
+                        format!(
+                            "`on_event` takes one argument (the handler) but {} were given",
+                            args.len()
+                        ),
+                    )
+                    .help = Some(format!(
+                    "declare `{want}` and write `{rb}.on_event(handler)`"
+                ));
+                None
+            }
+        };
+        let void = self.c.types.void;
+        let Some((f, at)) = handler else {
+            return self.err_expr(span);
+        };
+        let func = &self.c.functions[f.index()];
+        let userspace = func.kind == FnKind::Userspace
+            && func.domain == Domain::Userspace
+            && self.c.main != Some(f);
+        let params: Vec<TypeId> = func.locals[..func.params as usize]
+            .iter()
+            .map(|l| l.ty)
+            .collect();
+        let ret = func.ret;
+        let name = func.name.clone();
+        let pt = self.c.types.ptr(vt);
+        let i32_ = self.c.types.i32_;
+        if !userspace {
+            self.c
+                .error(
+                    at,
+                    format!("`{name}` cannot handle ring-buffer events: a handler is a userspace function other than `main`"),
+                )
+                .help = Some(format!("declare `{want}` (no attribute)"));
+        } else if params != [pt] || ret != i32_ {
+            let found = format!(
+                "fn({}) -> {}",
+                params
+                    .iter()
+                    .map(|p| self.t().display(*p))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.t().display(ret)
+            );
+            let d = self.c.error(
+                at,
+                format!(
+                    "`{name}` does not fit the events of `{rb}`: a handler is `fn(*{}) -> i32`",
+                    self.t().display(vt)
+                ),
+            );
+            d.label = format!("found `{found}`");
+            d.help = Some(format!(
+                "declare it `{}`; the handler's nonzero return ends `dispatch` with that value",
+                want.replacen("handler", &name, 1)
+            ));
+        } else {
+            self.c.ring_handlers.insert(m);
+        }
+        self.mk(
+            ir::ExprKind::RingbufOnEvent { map: m, handler: f },
+            void,
+            span,
+        )
+    }
+
+    /// `dispatch(rb, ...)` (userspace): wait for events of these ring
+    /// buffers and call their handlers; an `i32` (docs/language.md,
+    /// "Ring-buffer callbacks, `dispatch` and `daemon`").
+    fn lower_dispatch(&mut self, id: &ast::Ident, args: &[ast::Expr], span: Span) -> ir::Expr {
+        if self.domain != Domain::Userspace {
+            self.c
+                .error(id.span, "`dispatch` is a userspace function")
+                .help = Some(
+                "eBPF code writes events with `reserve`/`submit`; userspace waits for them with `dispatch`".into(),
+            );
+        }
+        if args.is_empty() {
+            self.c
+                .error(span, "`dispatch` takes the ring buffers to wait for")
+                .help = Some("write `dispatch(events)` or `dispatch(events, alerts)`".into());
+        }
+        let mut maps: Vec<ir::MapId> = Vec::new();
+        for a in args {
+            match self.map_of(a) {
+                Some(m) if self.c.maps[m.index()].kind == ir::MapKind::Ringbuf => {
+                    if maps.contains(&m) {
+                        self.c.error(
+                            a.span,
+                            format!(
+                                "`{}` is passed to `dispatch` twice",
+                                self.c.maps[m.index()].name
+                            ),
+                        );
+                    } else {
+                        maps.push(m);
+                        if self.domain == Domain::Userspace {
+                            self.c.ring_dispatches.push((m, a.span));
+                        }
+                    }
+                }
+                other => {
+                    if other.is_none() {
+                        self.expr(a, None);
+                    }
+                    self.c
+                        .error(
+                            a.span,
+                            "`dispatch` takes ring buffers (`ringbuf<T>(bytes)` maps)",
+                        )
+                        .help = Some("pass the ring buffers by name: `dispatch(events)`".into());
+                }
+            }
+        }
+        let i32_ = self.c.types.i32_;
+        self.mk(ir::ExprKind::RingbufDispatch { maps }, i32_, span)
     }
 
     pub(super) fn check_args(

@@ -164,6 +164,7 @@ pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
     locks::check(c);
     let stack = graph::stack(c, &mut pg);
     let throws = throws::throws(c);
+    ring_handlers(c, &throws);
     nonnull_params(c);
     for i in 0..n {
         flow::Flow::check_function(c, FnId(i as u32));
@@ -175,6 +176,60 @@ pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
         tail_call_slots: std::mem::take(&mut c.tail_call_slots),
     };
     (pg, analysis)
+}
+
+/// Every ring buffer `dispatch` waits for has a handler registered
+/// somewhere (`rb.on_event(f)`), and no handler can throw: `dispatch` has
+/// no caller to hand the error to (docs/language.md, "Ring-buffer
+/// callbacks, `dispatch` and `daemon`").
+fn ring_handlers(c: &mut Checker, throws: &[ir::Throws]) {
+    let dispatches = std::mem::take(&mut c.ring_dispatches);
+    let mut reported = std::collections::HashSet::new();
+    for (m, span) in dispatches {
+        if c.ring_handlers.contains(&m) || !reported.insert(m) {
+            continue;
+        }
+        let map = &c.maps[m.index()];
+        let (rb, vt) = (map.name.clone(), map.value);
+        // The reference finds `<rb>_callback` by its name; ksc registers
+        // handlers only with `on_event`.
+        let by_name = format!("{rb}_callback");
+        let has_by_name = c.functions.iter().any(|f| f.name == by_name);
+        let help = if has_by_name {
+            format!("functions are not found by their names: register `{by_name}` with `{rb}.on_event({by_name})` before `dispatch`")
+        } else {
+            format!(
+                "register a handler before `dispatch`: `{rb}.on_event(handler)` with `fn handler(event: *{}) -> i32`",
+                c.types.display(vt)
+            )
+        };
+        let d = c.error(
+            span,
+            format!("`{rb}` has no handler: nothing registers one with `{rb}.on_event(...)`"),
+        );
+        d.label = "its events would be dropped".into();
+        d.help = Some(help);
+    }
+    let mut bad = Vec::new();
+    for f in &c.functions {
+        f.body.walk_exprs(&mut |x| {
+            if let ir::ExprKind::RingbufOnEvent { handler, .. } = &x.kind {
+                if throws.get(handler.index()).is_some_and(|t| !t.is_empty()) {
+                    bad.push((*handler, x.span));
+                }
+            }
+        });
+    }
+    for (h, span) in bad {
+        let name = c.functions[h.index()].name.clone();
+        c.error(
+            span,
+            format!("handler `{name}` may throw, and `dispatch` has no caller to give the error to"),
+        )
+        .help = Some(format!(
+            "catch it inside `{name}`: `try {{ ... }} catch _ {{ return 1 }}` (a nonzero return ends `dispatch` with that value)"
+        ));
+    }
 }
 
 /// The pointer parameters that need no null check: those of functions
@@ -196,6 +251,12 @@ fn nonnull_params(c: &mut Checker) {
                 ..
             } => {
                 called.insert(*id);
+            }
+            // `dispatch` calls a registered handler with an event, never
+            // null (docs/language.md, "Ring-buffer callbacks, `dispatch`
+            // and `daemon`").
+            ir::ExprKind::RingbufOnEvent { handler, .. } => {
+                called.insert(*handler);
             }
             _ => {}
         });

@@ -189,6 +189,13 @@ fn walk_expr(e: &Expr, edges: &mut BTreeSet<Edge>) {
         | ExprKind::RingbufRead { map, .. } => {
             edges.insert(Edge::Map(*map));
         }
+        ExprKind::RingbufOnEvent { map, handler } => {
+            edges.insert(Edge::Map(*map));
+            edges.insert(Edge::Ref(*handler));
+        }
+        ExprKind::RingbufDispatch { maps } => {
+            edges.extend(maps.iter().map(|m| Edge::Map(*m)));
+        }
         _ => {}
     });
 }

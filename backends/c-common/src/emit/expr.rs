@@ -294,6 +294,14 @@ impl<'m> Gen<'m> {
                 let fl = self.fl;
                 fl.ring_read(self, e, *map, timeout_ms.as_deref(), st)
             }
+            ExprKind::RingbufOnEvent { map, handler } => {
+                let fl = self.fl;
+                fl.ring_on_event(self, e, *map, *handler)
+            }
+            ExprKind::RingbufDispatch { maps } => {
+                let fl = self.fl;
+                fl.ring_dispatch(self, e, maps)
+            }
             ExprKind::StrConcat(parts) => {
                 // Append each part, truncating to the result's capacity and
                 // always leaving a terminating NUL.

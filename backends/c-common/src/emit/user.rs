@@ -54,10 +54,11 @@ impl<'m> Gen<'m> {
                 TypeKind::Int(i) if i.bits() == 8 => mp.max_entries.to_string(),
                 _ => format!("sizeof({})", self.type_name(mp.value)),
             };
+            let n = ident(&mp.name);
             let _ = writeln!(
                 self.out,
-                "static struct __ksc_ring __ksc_ring_{} = {{ .size = {size} }};",
-                ident(&mp.name)
+                "static struct __ksc_ring __ksc_ring_{n} = {{ .size = {size}, .name = \"{}\", .map = &__ksc_maps.{n} }};",
+                esc_c(&mp.name)
             );
         }
         self.compute_throwing();
@@ -65,6 +66,23 @@ impl<'m> Gen<'m> {
         for (id, f) in &fns {
             let sig = self.signature(*id, f);
             let _ = writeln!(self.out, "{sig};");
+        }
+        // `rb.on_event(f)`: the runtime calls each handler with a `void *`
+        // (a copy of the event), so each gets a wrapper of that type.
+        let mut handlers = std::collections::BTreeSet::new();
+        for (_, f) in &fns {
+            f.body.walk_exprs(&mut |x| {
+                if let ExprKind::RingbufOnEvent { handler, .. } = &x.kind {
+                    handlers.insert(*handler);
+                }
+            });
+        }
+        for h in handlers {
+            let f = fn_ident(&m.functions[h.index()]);
+            let _ = writeln!(
+                self.out,
+                "static int __ksc_handler_{f}(void *event) {{ return {f}(event); }}"
+            );
         }
         self.out.push('\n');
         for (id, f) in &fns {
@@ -276,6 +294,7 @@ impl<'m> Gen<'m> {
             }
             Builtin::Detach => format!("__ksc_detach({})", texts[0]),
             Builtin::Sleep => format!("__ksc_sleep({})", texts[0]),
+            Builtin::Daemon => "__ksc_daemon()".into(),
             Builtin::Htons => format!("htons({})", texts[0]),
             Builtin::Ntohs => format!("ntohs({})", texts[0]),
             Builtin::Htonl => format!("htonl({})", texts[0]),
@@ -539,6 +558,24 @@ impl Flavour for User {
         st: &mut FnState,
     ) -> String {
         g.user_ring_read(map, timeout, st)
+    }
+
+    fn ring_on_event(&self, g: &mut Gen, _e: &Expr, map: MapId, handler: FnId) -> String {
+        let name = ident(&g.m.maps[map.index()].name);
+        let f = fn_ident(&g.m.functions[handler.index()]);
+        format!("__ksc_on_event(&__ksc_ring_{name}, __ksc_handler_{f})")
+    }
+
+    fn ring_dispatch(&self, g: &mut Gen, _e: &Expr, maps: &[MapId]) -> String {
+        let rings: Vec<String> = maps
+            .iter()
+            .map(|m| format!("&__ksc_ring_{}", ident(&g.m.maps[m.index()].name)))
+            .collect();
+        format!(
+            "__ksc_dispatch((struct __ksc_ring *[]){{ {} }}, {})",
+            rings.join(", "),
+            maps.len()
+        )
     }
 
     fn map_update(&self, g: &mut Gen, map: MapId, key: &str, value: &str, pad: &str) -> String {

@@ -275,7 +275,19 @@ impl<'m> Gen<'m> {
             }
             ExprKind::ArrayLit(xs) => {
                 let xs: Vec<String> = xs.iter().map(|x| self.expr(x, cx)).collect();
-                format!("[{}]", xs.join(", "))
+                match self.kind(e.ty) {
+                    // Fewer elements than the array has (`packet: [8, 0]`
+                    // of a test context): the rest are zero, as in C.
+                    TypeKind::Array(_, n) if (*n as usize) > xs.len() => {
+                        let t = self.ty(e.ty);
+                        format!(
+                            "{{ let mut a = <{t} as Plain>::zero(); a[..{}].copy_from_slice(&[{}]); a }}",
+                            xs.len(),
+                            xs.join(", ")
+                        )
+                    }
+                    _ => format!("[{}]", xs.join(", ")),
+                }
             }
             ExprKind::ArrayRepeat { value, count } => {
                 let v = self.expr(value, cx);
@@ -331,6 +343,22 @@ impl<'m> Gen<'m> {
                     self.ty(mp.value),
                     esc(&mp.name)
                 )
+            }
+            ExprKind::RingbufOnEvent { map, handler } => {
+                let mp = &self.m.maps[map.index()];
+                format!(
+                    "rt::on_event::<{}>(\"{}\", {})",
+                    self.ty(mp.value),
+                    esc(&mp.name),
+                    self.fn_name(*handler)
+                )
+            }
+            ExprKind::RingbufDispatch { maps } => {
+                let names: Vec<String> = maps
+                    .iter()
+                    .map(|m| format!("\"{}\"", esc(&self.m.maps[m.index()].name)))
+                    .collect();
+                format!("rt::dispatch(&[{}])", names.join(", "))
             }
             ExprKind::RingbufReserve { .. }
             | ExprKind::RingbufSubmit { .. }
@@ -471,6 +499,7 @@ impl<'m> Gen<'m> {
             }
             Builtin::Detach => format!("rt::detach({})", arg(0)),
             Builtin::Sleep => format!("rt::sleep({})", cast_to(&arg(0), "u32")),
+            Builtin::Daemon => "rt::daemon()".into(),
             Builtin::Htons | Builtin::Htonl => format!("{}.to_be()", operand(&arg(0))),
             Builtin::Ntohs => format!("u16::from_be({})", arg(0)),
             Builtin::Ntohl => format!("u32::from_be({})", arg(0)),
