@@ -124,6 +124,7 @@ fn check_with_scopes(
     c.texts = files.iter().map(|(_, f)| f.text.clone()).collect();
     c.collect(file);
     c.check_bodies();
+    c.register_named_ring_handlers();
     c.report_not_kfuncs();
     let (graph, analysis) = valid::run(&mut c);
     let mut diagnostics = std::mem::take(&mut c.diags);

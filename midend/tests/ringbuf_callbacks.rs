@@ -158,13 +158,15 @@ fn dispatch_takes_ring_buffers_each_with_a_handler() {
         "`alerts` has no handler: nothing registers one with `alerts.on_event(...)`",
         "`alerts.on_event(handler)` with `fn handler(event: *Al) -> i32`",
     );
-    // The reference's naming convention (`<rb>_callback`) is not a
-    // registration; the help says how to register it.
+    // The reference's naming convention: a `<rb>_callback` that fits is
+    // the handler from the start of `main`, and reads its events unchecked.
+    assert_clean(&format!("{PRE}fn alerts_callback(a: *Al) -> i32 {{\n    return a->code as i32\n}}\nfn main() -> i32 {{\n    return dispatch(alerts)\n}}\n"));
+    // One that does not fit registers nothing; the help says what fits.
     assert_error(
-        &format!("{PRE}fn alerts_callback(a: *Al) -> i32 {{\n    return 0\n}}\nfn main() -> i32 {{\n    return dispatch(alerts)\n}}\n"),
+        &format!("{PRE}fn alerts_callback(a: *Al) -> u32 {{\n    return 0\n}}\nfn main() -> i32 {{\n    return dispatch(alerts)\n}}\n"),
         9,
         "`alerts` has no handler",
-        "register `alerts_callback` with `alerts.on_event(alerts_callback)` before `dispatch`",
+        "`alerts_callback` would be the handler, but a handler is a userspace function `fn alerts_callback(event: *Al) -> i32`",
     );
     // A registration anywhere in the program counts.
     assert_clean(&format!("{PRE}fn h(e: *Ev) -> i32 {{\n    return 0\n}}\nfn setup() {{\n    events.on_event(h)\n}}\nfn main() -> i32 {{\n    setup()\n    return dispatch(events)\n}}\n"));

@@ -643,3 +643,55 @@ impl<'c, 'a> FnCx<'c, 'a> {
         }
     }
 }
+
+impl crate::checker::Checker<'_> {
+    /// A userspace function named `<rb>_callback` that fits the handler
+    /// signature is `rb`'s handler from the start of `main`, as if `main`
+    /// began with `rb.on_event(<rb>_callback)`; an explicit `on_event`
+    /// later replaces it (docs/language.md, "Ring-buffer callbacks,
+    /// `dispatch` and `daemon`").
+    pub(crate) fn register_named_ring_handlers(&mut self) {
+        let Some(main) = self.main else { return };
+        let mut regs = Vec::new();
+        for (mi, map) in self.maps.iter().enumerate() {
+            if map.kind != ir::MapKind::Ringbuf {
+                continue;
+            }
+            let by_name = format!("{}_callback", map.name);
+            let pt = self.types.ptr(map.value);
+            let Some((fi, f)) = self
+                .functions
+                .iter()
+                .enumerate()
+                .find(|(_, f)| f.name == by_name)
+            else {
+                continue;
+            };
+            let params: Vec<TypeId> = f.locals[..f.params as usize].iter().map(|l| l.ty).collect();
+            if f.kind == FnKind::Userspace
+                && f.domain == Domain::Userspace
+                && FnId(fi as u32) != main
+                && params == [pt]
+                && f.ret == self.types.i32_
+            {
+                regs.push((ir::MapId(mi as u32), FnId(fi as u32), f.span));
+            }
+        }
+        let void = self.types.void;
+        let body = &mut self.functions[main.index()].body;
+        for (k, (map, handler, span)) in regs.into_iter().enumerate() {
+            self.ring_handlers.insert(map);
+            body.stmts.insert(
+                k,
+                ir::Stmt {
+                    kind: ir::StmtKind::Expr(ir::Expr {
+                        kind: ir::ExprKind::RingbufOnEvent { map, handler },
+                        ty: void,
+                        span,
+                    }),
+                    span,
+                },
+            );
+        }
+    }
+}

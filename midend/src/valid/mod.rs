@@ -191,12 +191,15 @@ fn ring_handlers(c: &mut Checker, throws: &[ir::Throws]) {
         }
         let map = &c.maps[m.index()];
         let (rb, vt) = (map.name.clone(), map.value);
-        // The reference finds `<rb>_callback` by its name; ksc registers
-        // handlers only with `on_event`.
+        // A `<rb>_callback` that fits is registered when `main` starts
+        // (Checker::register_named_ring_handlers); one that is here did not fit.
         let by_name = format!("{rb}_callback");
         let has_by_name = c.functions.iter().any(|f| f.name == by_name);
         let help = if has_by_name {
-            format!("functions are not found by their names: register `{by_name}` with `{rb}.on_event({by_name})` before `dispatch`")
+            format!(
+                "`{by_name}` would be the handler, but a handler is a userspace function `fn {by_name}(event: *{}) -> i32`",
+                c.types.display(vt)
+            )
         } else {
             format!(
                 "register a handler before `dispatch`: `{rb}.on_event(handler)` with `fn handler(event: *{}) -> i32`",
