@@ -181,7 +181,10 @@ fn main() -> i32 {
 
 #[test]
 fn the_script_cannot_take_the_map_module_name() {
-    let p = Project::new("named", &[("prog.ks", &prog("\"prog.py\"")), ("prog.py", "")]);
+    let p = Project::new(
+        "named",
+        &[("prog.ks", &prog("\"prog.py\"")), ("prog.py", "")],
+    );
     has_error(
         &p,
         "11:10",
@@ -192,10 +195,8 @@ fn the_script_cannot_take_the_map_module_name() {
 
 #[test]
 fn the_argument_is_one_string_literal() {
-    let src = prog("\"reader.py\"").replace(
-        "exec(\"reader.py\")",
-        "var s = \"reader.py\"\n    exec(s)",
-    );
+    let src =
+        prog("\"reader.py\"").replace("exec(\"reader.py\")", "var s = \"reader.py\"\n    exec(s)");
     let p = Project::new("literal", &[("prog.ks", &src), ("reader.py", "")]);
     has_error(
         &p,
