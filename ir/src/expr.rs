@@ -62,8 +62,23 @@ pub struct PyModule {
     pub span: Span,
 }
 
+/// A Python script `exec` replaces the loader with (docs/language.md,
+/// "`exec` into Python"): the build copies it next to the executable,
+/// beside the module `<name>.py` through which it reads the maps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecScript {
+    /// Its file name next to the executable (`reader.py`); the argument
+    /// of the [`Builtin::Exec`] calls that run it.
+    pub file: String,
+    /// The file on the compiling machine, as resolved from the file that
+    /// calls `exec`.
+    pub path: String,
+    /// The first `exec` call naming it.
+    pub span: Span,
+}
+
 /// A function built into the language. `Load`, `Attach`, `Detach`,
-/// `Register`, `Test`, `Sleep` and `Daemon` exist in userspace only; the byte-order
+/// `Register`, `Test`, `Sleep`, `Daemon` and `Exec` exist in userspace only; the byte-order
 /// conversions everywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Builtin {
@@ -97,6 +112,12 @@ pub enum Builtin {
     /// process exits 0, the daemon keeps what is attached until SIGTERM or
     /// SIGINT, then detaches and exits 0. Never returns.
     Daemon,
+    /// `exec("x.py")`: replace the process with `python3 x.py`, the maps
+    /// and attachments staying open for it. Its one argument is a
+    /// [`Value::Str`] of the script's file name next to the executable
+    /// (an [`ExecScript::file`] of [`Module::exec_scripts`]). Returns only
+    /// when it fails, and then ends the process (exit status 1).
+    Exec,
 }
 
 /// One field of a [`ExprKind::StructLit`]: its index in the struct and value.

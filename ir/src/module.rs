@@ -35,6 +35,11 @@ pub struct Module {
     /// `import m from "x.py"`.
     #[serde(default)]
     pub python_modules: Vec<PyModule>,
+    /// The Python scripts `exec` runs, one per file name. Empty (and
+    /// absent from older RON) without `exec`. With any, the userspace
+    /// backends write the map module `<name>.py` too.
+    #[serde(default)]
+    pub exec_scripts: Vec<ExecScript>,
     /// The userspace entry point.
     pub main: Option<FnId>,
     /// What whole-program validation found (throws, stack, function-pointer

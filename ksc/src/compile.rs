@@ -113,6 +113,21 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
             }
         }
     }
+    // The scripts `exec` runs, next to the executable (docs/language.md,
+    // "`exec` into Python"); one also imported is copied once.
+    for script in &module.exec_scripts {
+        let path = PathBuf::from(&script.file);
+        if files.iter().any(|(p, _, _)| *p == path) {
+            continue;
+        }
+        match std::fs::read(&script.path) {
+            Ok(text) => files.push((path, text, "exec".into())),
+            Err(e) => {
+                eprintln!("error: cannot read Python script `{}`: {e}", script.path);
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
     for plugin in &plugins {
         let name = &plugin.info.name;
         match plugin.generate(&module, &options) {

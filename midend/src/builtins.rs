@@ -151,6 +151,7 @@ pub fn builtin(name: &str) -> Option<Builtin> {
         "register" => Builtin::Register,
         "test" => Builtin::Test,
         "sleep" => Builtin::Sleep,
+        "exec" => Builtin::Exec,
         "htons" => Builtin::Htons,
         "ntohs" => Builtin::Ntohs,
         "htonl" => Builtin::Htonl,

@@ -153,6 +153,7 @@ fn check_with_scopes(
         functions: c.functions,
         struct_ops: c.struct_ops,
         python_modules: c.py.modules,
+        exec_scripts: c.py.exec_scripts,
         main: c.main,
         analysis,
     });

@@ -38,6 +38,8 @@ pub(crate) struct PyState<'a> {
     /// Source file names by `FileId` (imports resolve from their file).
     pub(crate) file_names: Vec<String>,
     pub(crate) modules: Vec<ir::PyModule>,
+    /// The scripts `exec` runs, by file name.
+    pub(crate) exec_scripts: Vec<ir::ExecScript>,
     /// What each module defines; `None` when it could not be inspected
     /// (already reported: its calls are not checked further).
     pub(crate) info: Vec<Option<PyModuleInfo>>,
@@ -187,5 +189,124 @@ impl<'a> Checker<'a> {
             }
             Ok(PyInspection::Module(info)) => Some(info),
         }
+    }
+}
+
+impl<'a> Checker<'a> {
+    /// `exec("x.py")`'s argument (docs/language.md, "`exec` into Python"):
+    /// a string literal naming a `.py` file that exists, relative to the
+    /// calling file. Returns the name the build copies it under, next to
+    /// the executable; `None` when reported.
+    pub(crate) fn exec_script(&mut self, arg: &ast::Expr) -> Option<String> {
+        let ast::ExprKind::Str(written) = &arg.kind else {
+            self.error(arg.span, "`exec` takes the script's path as a string literal")
+                .help = Some(
+                "write the path in the call, e.g. `exec(\"report.py\")`: the build copies the script next to the executable"
+                    .into(),
+            );
+            return None;
+        };
+        if !written.ends_with(".py") {
+            let d = self.error(
+                arg.span,
+                format!("`exec` runs Python scripts, and `{written}` does not end in `.py`"),
+            );
+            d.label = "not a `.py` file".into();
+            d.help = Some(
+                "`exec` replaces the program with `python3 SCRIPT.py`; name the script with `.py`, e.g. `exec(\"report.py\")`"
+                    .into(),
+            );
+            return None;
+        }
+        let from = self
+            .py
+            .file_names
+            .get(arg.span.file.0 as usize)
+            .cloned()
+            .unwrap_or_default();
+        let dir = Path::new(&from)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let path: PathBuf = dir.join(written);
+        let file = path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !path.is_file() {
+            let d = self.error(arg.span, format!("cannot find Python script `{written}`"));
+            d.label = format!("looked for {}", path.display());
+            let others: Vec<String> = std::fs::read_dir(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                &dir
+            })
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".py"))
+                    .collect()
+            })
+            .unwrap_or_default();
+            d.help = Some(match suggest(&file, others.iter().map(|s| s.as_str())) {
+                Some(h) => format!("a similar file exists: `{h}`"),
+                None => "the path is relative to the file that calls `exec`".into(),
+            });
+            return None;
+        }
+        let main = self.py.file_names.first().cloned().unwrap_or_default();
+        let module = format!("{}.py", crate::project_name(&main));
+        if file == module {
+            let d = self.error(
+                arg.span,
+                format!("the script cannot be named `{module}`: the build writes the program's map module under that name"),
+            );
+            d.label = "named like the map module".into();
+            d.help = Some(format!(
+                "rename the script (e.g. `{}_main.py`); it reads the maps with `import {}`",
+                module.trim_end_matches(".py"),
+                module.trim_end_matches(".py")
+            ));
+            return None;
+        }
+        let same_file = |p: &str| {
+            let a = std::fs::canonicalize(p).ok();
+            a.is_some() && a == std::fs::canonicalize(&path).ok()
+        };
+        let clash = self
+            .py
+            .exec_scripts
+            .iter()
+            .map(|s| (s.file.clone(), s.path.clone(), s.span, "run by `exec` here"))
+            .chain(self.py.modules.iter().map(|m| {
+                (
+                    format!("{}.py", m.module),
+                    m.path.clone(),
+                    m.span,
+                    "imported here",
+                )
+            }))
+            .find(|(f, p, _, _)| *f == file && !same_file(p));
+        if let Some((_, other, span, what)) = clash {
+            let d = self.error(
+                arg.span,
+                format!("another file named `{file}` is already copied next to the executable"),
+            );
+            d.secondary.push((span, what.into()));
+            d.notes.push(format!("that one is {other}"));
+            d.help = Some(
+                "the build copies Python files next to the executable by file name: rename one of them"
+                    .into(),
+            );
+            return None;
+        }
+        if !self.py.exec_scripts.iter().any(|s| s.file == file) {
+            self.py.exec_scripts.push(ir::ExecScript {
+                file: file.clone(),
+                path: path.to_string_lossy().into_owned(),
+                span: arg.span,
+            });
+        }
+        Some(file)
     }
 }

@@ -7,8 +7,10 @@
 //! shared; maps, globals and built-in functions differ by side.
 
 mod emit;
+mod pymaps;
 
 pub use emit::{generate_c, generate_kmod_c, generate_user_c, EmitError};
+pub use pymaps::python_maps_module;
 
 /// The output directory's Makefile. The kernel side: clang 14 or newer, the
 /// UAPI and libbpf headers, no vmlinux.h (kernel structs come from BTF

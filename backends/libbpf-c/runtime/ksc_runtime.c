@@ -704,6 +704,72 @@ void __ksc_cleanup(void)
     __ksc_kmod_remove();
 }
 
+// exec("x.py") (docs/language.md, "`exec` into Python"). Links, maps and
+// programs are fds: with FD_CLOEXEC cleared they outlive the exec, and the
+// kernel detaches a link when its last fd closes, so the programs stay
+// attached while the script runs and detach when it exits. What netlink
+// attached (XDP before links, TC without tcx) is no fd: it stays.
+void __ksc_exec(const char *script)
+{
+    __ksc_load(0);
+    char exe[4096], path[4096 + 256];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = 0;
+    snprintf(path, sizeof(path), "%s/%s", n > 0 ? dirname(exe) : ".", script);
+    size_t cap = 64, used = 0;
+    char *env = malloc(cap);
+    struct bpf_map *map;
+    if (!env)
+        exit(1);
+    env[0] = 0;
+    bpf_object__for_each_map(map, __ksc_obj) {
+        char item[512];
+        int w = snprintf(item, sizeof(item), "%s%s=%d", used ? "," : "", bpf_map__name(map), bpf_map__fd(map));
+        if (w <= 0 || (size_t)w >= sizeof(item) || bpf_map__fd(map) < 0)
+            continue;
+        if (used + (size_t)w + 1 > cap) {
+            cap = 2 * (used + (size_t)w + 1);
+            char *more = realloc(env, cap);
+            if (!more)
+                exit(1);
+            env = more;
+        }
+        memcpy(env + used, item, (size_t)w + 1);
+        used += (size_t)w;
+    }
+    setenv("KSC_MAPS", env, 1);
+    free(env);
+    for (int h = 0; h < __ksc_d->nprogs; h++) {
+        int kind = __ksc_d->progs[h].kind;
+        if (__ksc_h[h].attached && __ksc_h[h].link_fd <= 0 && kind != KSC_LINK) {
+            char ifname[IF_NAMESIZE] = "?";
+            if_indextoname((unsigned)__ksc_h[h].ifindex, ifname);
+            fprintf(stderr, "warning: `%s` stays attached to %s after the script ends: this kernel attached it without a link (%s)\n",
+                    __ksc_d->progs[h].name, ifname,
+                    kind == KSC_XDP ? "detach it with `ip link set dev IF xdp off`" : "remove it with `tc filter del dev IF ingress` or `egress`");
+        }
+    }
+    DIR *fds = opendir("/proc/self/fd");
+    if (fds) {
+        struct dirent *e;
+        while ((e = readdir(fds))) {
+            int fd = atoi(e->d_name);
+            if (fd > 2 && fd != dirfd(fds)) {
+                int fl = fcntl(fd, F_GETFD);
+                if (fl >= 0)
+                    fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+            }
+        }
+        closedir(fds);
+    }
+    fflush(stdout);
+    fflush(stderr);
+    char *argv[] = { "python3", path, NULL };
+    execvp("python3", argv);
+    fprintf(stderr, "error: exec(\"%s\"): cannot run python3 %s: %s\n", script, path, strerror(errno));
+    exit(1);
+}
+
 void __ksc_sleep(__u32 ms)
 {
     while (ms > 0 && !__ksc_stop) {

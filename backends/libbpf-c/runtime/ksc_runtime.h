@@ -116,6 +116,11 @@ int __ksc_attach(int prog, const char *target, int ifindex, __u32 flags);
 void __ksc_detach(int prog);
 /* `register(impl)`: a struct_ops table. */
 int __ksc_register(int ops);
+/* `exec("x.py")`: replace the process with `python3 DIR/x.py`, DIR the
+ * executable's directory, loading the object first; every fd (maps,
+ * programs, links) stays open for the script, the maps named in
+ * $KSC_MAPS (`name=fd,...`). Returns only on failure, exiting 1. */
+void __ksc_exec(const char *script);
 /* `sleep(ms)`, stopping early (exit 130) on SIGINT/SIGTERM. */
 void __ksc_sleep(__u32 ms);
 /* An uncaught throw in userspace: the process ends. */

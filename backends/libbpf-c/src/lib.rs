@@ -81,6 +81,8 @@ pub fn generate_with(
         }
     };
     let c = ksc_backend_c_common::generate_user_c(module)?;
+    // With `exec`: the map module its scripts import.
+    let pymaps = ksc_backend_c_common::python_maps_module(module);
     Ok(vec![
         (format!("{}.c", module.name), c),
         (
@@ -101,7 +103,10 @@ pub fn generate_with(
                 python,
             ),
         ),
-    ])
+    ]
+    .into_iter()
+    .chain(pymaps)
+    .collect())
 }
 
 fn plugin_generate(
@@ -121,6 +126,6 @@ export_backend! {
     name: "libbpf-c",
     version: env!("CARGO_PKG_VERSION"),
     description: "the userspace program as C over libbpf (the eBPF object linked in), with the Makefile for both sides",
-    outputs: ["c", "s", "Makefile"],
+    outputs: ["c", "s", "Makefile", "py"],
     generate: plugin_generate,
 }

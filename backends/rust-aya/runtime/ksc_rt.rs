@@ -840,6 +840,68 @@ pub fn sleep(ms: u32) {
     check_stop();
 }
 
+/// `exec("x.py")` (docs/language.md, "`exec` into Python"): replace the
+/// process with `python3 DIR/x.py`, DIR the executable's directory,
+/// loading the object first. Maps, programs and links are fds: with
+/// FD_CLOEXEC cleared they outlive the exec (a link detaches when its last
+/// fd closes: when the script exits); the maps are named in `KSC_MAPS`
+/// (`name=fd,...`). Returns only on failure, ending the process (exit 1).
+pub fn exec(script: &str) {
+    use std::os::unix::process::CommandExt as _;
+    load(0);
+    let maps: Vec<String> = with(|s| {
+        s.ebpf
+            .as_ref()
+            .map(|e| {
+                e.maps()
+                    .map(|(n, m)| format!("{n}={}", map_data(m).fd().as_fd().as_raw_fd()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+        .unwrap_or_else(|| ".".into());
+    let path = dir.join(script);
+    with(|s| {
+        for (h, a) in s.attached.iter().enumerate() {
+            // What netlink attached is no fd: it outlives the script.
+            if matches!(a, Some(Attached::Tc(_))) && s.qdisc[h].is_some() {
+                eprintln!(
+                    "warning: `{}` stays attached after the script ends: this kernel attached it without a link (remove it with `tc filter del dev IF ingress` or `egress`)",
+                    s.desc.progs[h].name
+                );
+            }
+        }
+    });
+    if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+        let fds: Vec<i32> = dir
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        for fd in fds.into_iter().filter(|fd| *fd > 2) {
+            // SAFETY: flags of an fd; a closed one fails harmlessly.
+            unsafe {
+                let fl = libc::fcntl(fd, libc::F_GETFD);
+                if fl >= 0 {
+                    libc::fcntl(fd, libc::F_SETFD, fl & !libc::FD_CLOEXEC);
+                }
+            }
+        }
+    }
+    let _ = std::io::stdout().flush();
+    let err = std::process::Command::new("python3")
+        .arg(&path)
+        .env("KSC_MAPS", maps.join(","))
+        .exec();
+    eprintln!(
+        "error: exec(\"{script}\"): cannot run python3 {}: {err}",
+        path.display()
+    );
+    cleanup();
+    std::process::exit(1)
+}
+
 /// A `throw` nobody caught: the process ends.
 pub fn uncaught(err: i64) -> ! {
     eprintln!("error: uncaught throw {err}");

@@ -185,6 +185,9 @@ debug = false
     if let Some(p) = python {
         files.extend(python::files(module, p));
     }
+    // With `exec`: the map module its scripts import (the same file as
+    // the C loader's).
+    files.extend(ksc_backend_c_common::python_maps_module(module));
     Ok(files)
 }
 
@@ -206,6 +209,6 @@ export_backend! {
     name: "rust-aya",
     version: env!("CARGO_PKG_VERSION"),
     description: "the userspace program as a Cargo project in Rust over aya, with the Makefile for both sides",
-    outputs: ["rs", "toml", "Makefile"],
+    outputs: ["rs", "toml", "Makefile", "py"],
     generate: plugin_generate,
 }

@@ -68,3 +68,23 @@ fn what_aya_cannot_do_is_a_located_error_naming_c_libbpf() {
         "{errs:?}"
     );
 }
+
+/// With `exec`, the map module `<name>.py` (docs/language.md, "`exec` into
+/// Python"): the same file as the C loader's, from the shared writer
+/// (libbpf-c's `tests/pymaps.rs` runs it on real maps).
+#[test]
+fn the_map_module_is_the_shared_one() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../libbpf-c/tests/pymaps/prog.ks");
+    let src = std::fs::read_to_string(&path).unwrap();
+    let m = ksc_midend::check_source(&src, &path.display().to_string()).unwrap();
+    let (name, text) = ksc_backend_c_common::python_maps_module(&m).unwrap();
+    let files = ksc_backend_rust_aya::generate(&m).unwrap();
+    let ours = files.iter().find(|(n, _)| *n == name).expect("prog.py");
+    assert_eq!(ours.1, text);
+    assert!(
+        !ksc_backend_rust_aya::generate(&module("examples/xdp_blocklist.ks"))
+            .unwrap()
+            .iter()
+            .any(|(n, _)| n.ends_with(".py"))
+    );
+}

@@ -1,6 +1,6 @@
 //! Lowering calls of built-in functions: `print` (its format checked
 //! against its values), `load`, `attach`, `detach`, `register`, `test`,
-//! `sleep` and the byte-order conversions, each allowed only where it can
+//! `sleep`, `exec` and the byte-order conversions, each allowed only where it can
 //! run.
 
 use ksc_frontend::ast;
@@ -27,8 +27,16 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 | Builtin::Register
                 | Builtin::Sleep
                 | Builtin::Daemon
+                | Builtin::Exec
         );
-        if userspace_only && self.domain != Domain::Userspace {
+        if b == Builtin::Exec && self.domain != Domain::Userspace {
+            self.c
+                .error(id.span, "`exec` is a userspace function")
+                .help = Some(
+                "`exec` replaces the loader with a Python script: call it from `main` after loading and attaching"
+                    .into(),
+            );
+        } else if userspace_only && self.domain != Domain::Userspace {
             self.c
                 .error(id.span, format!("`{}` is a userspace function", id.name))
                 .help =
@@ -132,6 +140,37 @@ impl<'c, 'a> FnCx<'c, 'a> {
             Builtin::Sleep => (vec![self.c.types.u32_], void),
             // docs/language.md, "Ring-buffer callbacks, `dispatch` and `daemon`".
             Builtin::Daemon => (vec![], void),
+            // exec("x.py") (docs/language.md, "`exec` into Python"): the
+            // argument becomes the script's file name next to the executable.
+            Builtin::Exec => {
+                if args.len() != 1 {
+                    self.c
+                        .error(
+                            span,
+                            format!(
+                                "`exec` takes 1 argument (the script's path) but {} were given",
+                                args.len()
+                            ),
+                        )
+                        .help = Some("write `exec(\"report.py\")`".into());
+                }
+                let file = args.first().and_then(|a| self.c.exec_script(a));
+                let out = match (file, args.first()) {
+                    (Some(f), Some(a)) => {
+                        let ty = self.c.types.str_(f.len() as u32 + 1);
+                        vec![self.mk(ir::ExprKind::Value(Value::Str(f)), ty, a.span)]
+                    }
+                    _ => vec![],
+                };
+                return self.mk(
+                    ir::ExprKind::Call {
+                        callee: Callee::Builtin(b),
+                        args: out,
+                    },
+                    void,
+                    span,
+                );
+            }
             Builtin::Htons | Builtin::Ntohs => (vec![self.c.types.u16_], self.c.types.u16_),
             Builtin::Htonl | Builtin::Ntohl => (vec![self.c.types.u32_], self.c.types.u32_),
         };

@@ -489,6 +489,7 @@ mod tests {
             functions: vec![],
             struct_ops: vec![],
             python_modules: vec![],
+            exec_scripts: vec![],
             main: None,
             analysis: ksc_ir::Analysis::default(),
         }

@@ -300,6 +300,14 @@ impl<'m> Gen<'m> {
             Builtin::Htonl => format!("htonl({})", texts[0]),
             Builtin::Ntohl => format!("ntohl({})", texts[0]),
             Builtin::Register => format!("__ksc_register({})", texts[0]),
+            // exec("x.py") (docs/language.md, "`exec` into Python"): the
+            // script's file name next to the executable.
+            Builtin::Exec => match args.first().map(|a| &a.kind) {
+                Some(ExprKind::Value(Value::Str(file))) => {
+                    format!("__ksc_exec(\"{}\")", esc_c(file))
+                }
+                _ => "__ksc_exec(\"\")".into(),
+            },
             // `test(prog, XdpTestContext { .. })`: one run in the kernel
             // (BPF_PROG_TEST_RUN) on a packet of the given size: the
             // context's `packet` bytes, then zeros.

@@ -503,6 +503,12 @@ impl<'m> Gen<'m> {
             Builtin::Htons | Builtin::Htonl => format!("{}.to_be()", operand(&arg(0))),
             Builtin::Ntohs => format!("u16::from_be({})", arg(0)),
             Builtin::Ntohl => format!("u32::from_be({})", arg(0)),
+            // exec("x.py") (docs/language.md, "`exec` into Python"): the
+            // script's file name next to the executable.
+            Builtin::Exec => match args.first().map(|a| &a.kind) {
+                Some(ExprKind::Value(Value::Str(file))) => format!("rt::exec({file:?})"),
+                _ => "rt::exec(\"\")".into(),
+            },
             Builtin::Register => {
                 self.err(e.span, "`register` of struct_ops");
                 "0".into()

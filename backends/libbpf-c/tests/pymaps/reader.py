@@ -1,0 +1,1 @@
+# exec'd by prog (not run by the test)
