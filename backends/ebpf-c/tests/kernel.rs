@@ -239,6 +239,29 @@ fn at_offset() -> i32 {
 }
 
 #[test]
+fn probes_taking_the_registers_as_context_load() {
+    // `ctx: *pt_regs` is the context itself, not the first argument: at
+    // entry (whatever the probed function's first parameter) and at an offset.
+    let src = r#"
+var hits : hash<u32, u64>(16)
+@probe("vfs_read")
+fn on_read(ctx: *pt_regs) -> i32 {
+    hits[0] += 1
+    return 0
+}
+@probe("do_exit")
+fn on_exit(regs: *pt_regs) -> i32 {
+    return 0
+}
+@probe("vfs_read+16")
+fn at_offset(ctx: *pt_regs) -> i32 {
+    return 0
+}
+"#;
+    let _l = load("probe_regs", src);
+}
+
+#[test]
 fn print_formats_fit_the_argument_types() {
     let src = r#"
 var n: u64 = 0

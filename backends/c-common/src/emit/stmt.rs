@@ -73,8 +73,14 @@ impl<'m> Gen<'m> {
             || f.locals[..f.params as usize]
                 .iter()
                 .all(|l| !matches!(self.kind(l.ty), TypeKind::Struct(_)));
+        // `fn h(ctx: *pt_regs)`: the parameter is the context itself, so a
+        // plain signature (BPF_KPROBE would define its own `ctx`).
+        let regs_ctx = matches!(f.kind, FnKind::Program(ProgramType::Probe { .. }))
+            && f.params == 1
+            && matches!(self.kind(f.locals[0].ty), TypeKind::Pointer(t)
+                if matches!(self.kind(*t), TypeKind::Struct(s) if s.origin == StructOrigin::ProbeRegs));
         let header = match (&f.kind, self.section(f)) {
-            (FnKind::Program(ProgramType::Probe { offset: None, .. }), Some(sec)) => {
+            (FnKind::Program(ProgramType::Probe { offset: None, .. }), Some(sec)) if !regs_ctx => {
                 let args = macro_args(self);
                 format!("SEC(\"{sec}\")\nint BPF_KPROBE({})", args.join(", "))
             }
@@ -113,7 +119,7 @@ impl<'m> Gen<'m> {
         let probe_entry = matches!(
             f.kind,
             FnKind::Program(ProgramType::Probe { offset: None, .. })
-        );
+        ) && !regs_ctx;
         let ctx_macro = probe_entry
             || matches!(f.kind, FnKind::Program(ProgramType::StructOps { .. }))
             || (matches!(f.kind, FnKind::Program(ProgramType::Lsm { .. })) && lsm_args);
