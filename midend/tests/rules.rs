@@ -1231,3 +1231,79 @@ fn tracepoint_contexts_and_extern_kfuncs_are_checked_against_btf() {
     ));
     assert!(!o.rendered.contains("is not a kfunc"), "{}", o.rendered);
 }
+
+/// A reserved ring-buffer record (docs/language.md, "What ksc catches that
+/// the verifier would refuse"): `submit`/`discard` take it once known not
+/// null, and it is released on every path out of the function or the
+/// loop iteration that reserved it.
+#[test]
+fn ring_buffer_records_are_checked_and_released_on_every_path() {
+    let pre = "struct E { n: u32 }\nvar rb : ringbuf<E>(4096)\n";
+    let prog = |body: &str| {
+        format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n{body}    return XDP_PASS\n}}\n")
+    };
+    // Line 4 is the first line of the body.
+    assert_error(
+        &prog("    rb.submit(rb.reserve())\n"),
+        4,
+        "`rb.submit` of a ring-buffer record that may be null",
+    );
+    assert_error(
+        &prog("    var e = rb.reserve()\n    rb.discard(e)\n"),
+        5,
+        "`rb.discard` of a ring-buffer record that may be null",
+    );
+    assert_error(
+        &prog("    rb.reserve()\n"),
+        4,
+        "a reserved ring-buffer record must be kept in a variable",
+    );
+    // Held at an early return: the error is at the reserve and names the return.
+    let src = prog("    var e = rb.reserve()\n    if (e == null) { return XDP_PASS }\n    if (ctx->data_end - ctx->data > 64) {\n        return XDP_DROP\n    }\n    rb.submit(e)\n");
+    assert_error(
+        &src,
+        4,
+        "ring-buffer record `e` is not submitted or discarded on every path",
+    );
+    let o = check(&src);
+    assert!(
+        o.rendered.contains("7 |         return XDP_DROP")
+            && o.rendered
+                .contains("still held when the function returns here")
+            && o.rendered.contains("help: submit or discard it on every path before this: `rb.submit(e)` or `rb.discard(e)`"),
+        "{}",
+        o.rendered
+    );
+    // Never released; released on one branch only; held at a break, at the
+    // end of a loop iteration, when overwritten, at a throw out of the function.
+    assert_error(
+        &prog("    var e = rb.reserve()\n    if (e != null) { e->n = 1 }\n"),
+        4,
+        "is not submitted or discarded on every path",
+    );
+    assert_error(
+        &prog("    var e = rb.reserve()\n    if (e != null) {\n        if (e->n == 0) { rb.submit(e) }\n    }\n"),
+        4,
+        "is not submitted or discarded on every path",
+    );
+    assert_error(
+        &prog("    for (i in 0..4) {\n        var e = rb.reserve()\n        if (e != null) {\n            if (i == 2) { break }\n            rb.submit(e)\n        }\n    }\n"),
+        5,
+        "is not submitted or discarded on every path",
+    );
+    assert_error(
+        &prog("    for (i in 0..4) {\n        var e = rb.reserve()\n        if (e != null) { e->n = i }\n    }\n"),
+        5,
+        "is not submitted or discarded on every path",
+    );
+    assert_error(
+        &prog(
+            "    var e = rb.reserve()\n    e = rb.reserve()\n    if (e != null) { rb.submit(e) }\n",
+        ),
+        4,
+        "is not submitted or discarded on every path",
+    );
+    // Released on every path: both branches, the null branch, a helper
+    // that submits its parameter, a catch, a deferred submit.
+    assert_clean(&format!("{pre}@helper fn send(e: *E) {{\n    e->n = 9\n    rb.submit(e)\n}}\n@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var e = rb.reserve()\n    if (e != null) {{\n        if (ctx->data_end - ctx->data > 64) {{\n            rb.discard(e)\n            return XDP_DROP\n        }}\n        rb.submit(e)\n    }}\n    var f = rb.reserve()\n    if (!f) {{ return XDP_PASS }}\n    send(f)\n    var g = rb.reserve()\n    if (g == null) {{ return XDP_PASS }}\n    try {{\n        if (g->n == 0) {{ throw 1 }}\n        rb.submit(g)\n    }} catch 1 {{\n        rb.discard(g)\n    }}\n    for (i in 0..4) {{\n        var h = rb.reserve()\n        if (h != null) {{\n            h->n = i\n            rb.submit(h)\n        }}\n    }}\n    return XDP_PASS\n}}\n@tc(\"ingress\") fn q(ctx: *__sk_buff) -> i32 {{\n    var e = rb.reserve()\n    if (e == null) {{ return 0 }}\n    defer rb.submit(e)\n    if (ctx->len > 64) {{ return 1 }}\n    return 0\n}}\n"));
+}

@@ -262,6 +262,65 @@ fn at_offset(ctx: *pt_regs) -> i32 {
 }
 
 #[test]
+fn ring_buffer_records_released_on_every_path_load() {
+    // What ksc accepts about reserved records, the verifier accepts too
+    // (docs/language.md, "What ksc catches that the verifier would refuse").
+    let src = r#"
+struct E { n: u32 }
+var rb : ringbuf<E>(4096)
+@helper fn send(e: *E) {
+    e->n = 9
+    rb.submit(e)
+}
+@xdp fn p(ctx: *xdp_md) -> xdp_action {
+    var e = rb.reserve()
+    if (e != null) {
+        if (ctx->data_end - ctx->data > 64) {
+            rb.discard(e)
+            return XDP_DROP
+        }
+        e->n = 1
+        rb.submit(e)
+    }
+    var f = rb.reserve()
+    if (!f) { return XDP_PASS }
+    send(f)
+    var g = rb.reserve()
+    if (g == null) { return XDP_PASS }
+    g->n = 0
+    try {
+        if (ctx->data_end - ctx->data > 32) { throw 1 }
+        rb.submit(g)
+    } catch 1 {
+        rb.discard(g)
+    }
+    for (i in 0..4) {
+        var h = rb.reserve()
+        if (h != null) {
+            h->n = i
+            rb.submit(h)
+        }
+    }
+    return XDP_PASS
+}
+@tc("ingress") fn q(ctx: *__sk_buff) -> i32 {
+    var e = rb.reserve()
+    if (e == null) { return 0 }
+    e->n = ctx->len
+    defer rb.submit(e)
+    if (ctx->len > 64) { return 1 }
+    return 0
+}
+"#;
+    let l = load("ringbuf_release", src);
+    let mut big = tcp(80);
+    big.extend([0u8; 40]);
+    assert_eq!(l.run("p", &big), XDP_DROP);
+    assert_eq!(l.run("p", &tcp(80)), XDP_PASS);
+    assert_eq!(l.run("p", &eth(0x0800)), XDP_PASS);
+}
+
+#[test]
 fn print_formats_fit_the_argument_types() {
     let src = r#"
 var n: u64 = 0

@@ -55,6 +55,9 @@ struct State {
     consts: HashMap<LocalId, i64>,
     /// Packet pointers made stale by a helper that moved the packet.
     stale: HashMap<LocalId, ir::Span>,
+    /// Locals holding a ring-buffer record `reserve` gave that may still
+    /// need its `submit`/`discard` here, and where it was reserved.
+    reserved: HashMap<LocalId, ir::Span>,
 }
 
 impl State {
@@ -93,6 +96,13 @@ impl State {
                 .chain(o.stale.iter())
                 .map(|(k, v)| (*k, *v))
                 .collect(),
+            // Held on either path: the verifier follows each.
+            reserved: self
+                .reserved
+                .iter()
+                .chain(o.reserved.iter())
+                .map(|(k, v)| (*k, *v))
+                .collect(),
         }
     }
 }
@@ -103,6 +113,13 @@ pub(super) struct Flow<'c, 'a> {
     reported: HashSet<ir::Span>,
     /// Userspace locals bound to `m[k]`: they point to a copy of the entry.
     user_copies: HashMap<LocalId, MapId>,
+    /// For each enclosing `try`: the records held where a `throw` jumps
+    /// to its catches.
+    try_throws: Vec<Option<HashMap<LocalId, ir::Span>>>,
+    /// For each enclosing loop: the records held when its iteration began.
+    loops: Vec<HashSet<LocalId>>,
+    /// The ring buffer of each `reserve` (by its span), for messages.
+    reserve_maps: HashMap<ir::Span, MapId>,
 }
 
 impl<'c, 'a> Flow<'c, 'a> {
@@ -124,13 +141,92 @@ impl<'c, 'a> Flow<'c, 'a> {
             }
         }
         let body = c.functions[f.index()].body.clone();
+        let span = c.functions[f.index()].span;
         let mut fl = Flow {
             c,
             f,
             reported: HashSet::new(),
             user_copies: HashMap::new(),
+            try_throws: Vec::new(),
+            loops: Vec::new(),
+            reserve_maps: HashMap::new(),
         };
-        fl.block(&body, st);
+        if let Some(end) = fl.block(&body, st) {
+            // Falling off the end: the function's closing brace.
+            let close = ir::Span {
+                start: span.end.saturating_sub(1),
+                ..span
+            };
+            fl.leaks(&end, None, close, "the function ends here");
+        }
+    }
+
+    /// Records held in `st` (and not in `keep`) at a way out of the
+    /// function or of a loop iteration: the verifier refuses them
+    /// ("Unreleased reference"). docs/language.md, "What ksc catches that
+    /// the verifier would refuse".
+    fn leaks(&mut self, st: &State, keep: Option<&HashSet<LocalId>>, exit: ir::Span, what: &str) {
+        let mut held: Vec<(LocalId, ir::Span)> = st
+            .reserved
+            .iter()
+            .filter(|(l, _)| keep.is_none_or(|k| !k.contains(l)))
+            .map(|(l, s)| (*l, *s))
+            .collect();
+        held.sort_by_key(|(l, _)| l.0);
+        for (l, at) in held {
+            if !self.reported.insert(at) {
+                continue;
+            }
+            let name = self.c.functions[self.f.index()].locals[l.index()]
+                .name
+                .clone();
+            let rb = self
+                .reserve_maps
+                .get(&at)
+                .map_or("rb".to_string(), |m| self.c.maps[m.index()].name.clone());
+            self.c.diags.push(
+                Diagnostic::error(
+                    at,
+                    format!("ring-buffer record `{name}` is not submitted or discarded on every path"),
+                )
+                .with_label("reserved here")
+                .with_secondary(exit, format!("still held when {what}"))
+                .with_help(format!(
+                    "submit or discard it on every path before this: `{rb}.submit({name})` or `{rb}.discard({name})` (the verifier refuses a program that may leave a record unreleased)"
+                )),
+            );
+        }
+    }
+
+    /// The local a ring-buffer record expression names (`e`, `e as *T`).
+    fn record_local(e: &ir::Expr) -> Option<LocalId> {
+        match &e.kind {
+            ir::ExprKind::Local(l) => Some(*l),
+            ir::ExprKind::Cast(inner) => Self::record_local(inner),
+            _ => None,
+        }
+    }
+
+    /// The ring buffer a `reserve` expression (`rb.reserve()`, cast or not)
+    /// reserves in.
+    fn reserve_of(e: &ir::Expr) -> Option<MapId> {
+        match &e.kind {
+            ir::ExprKind::RingbufReserve { map, .. } => Some(*map),
+            ir::ExprKind::Cast(inner) => Self::reserve_of(inner),
+            _ => None,
+        }
+    }
+
+    /// Does function `g` submit or discard its parameter `p`? Then a
+    /// record passed there is released by the call.
+    fn releases_param(&self, g: FnId, p: u32) -> bool {
+        let mut found = false;
+        self.c.functions[g.index()].body.walk_exprs(&mut |x| {
+            if let ir::ExprKind::RingbufSubmit { ptr, .. } = &x.kind {
+                found |= Self::record_local(ptr) == Some(LocalId(p));
+            }
+        });
+        found
     }
 
     fn is_pointer(&self, ty: ir::TypeId) -> bool {
@@ -366,6 +462,38 @@ impl<'c, 'a> Flow<'c, 'a> {
         });
         for (p, at) in derefs {
             self.deref(&p, at, st);
+        }
+        // `submit`/`discard` take a record known not to be null (the
+        // verifier: "expected=ringbuf_mem").
+        let mut submits: Vec<(ir::Expr, MapId, bool)> = Vec::new();
+        walk_shallow(e, &mut Vec::new(), &mut |x| {
+            if let K::RingbufSubmit { map, ptr, discard } = &x.kind {
+                submits.push(((**ptr).clone(), *map, *discard));
+            }
+        });
+        for (p, map, discard) in submits {
+            if self.nonnull(&p, st) || !self.reported.insert(p.span) {
+                continue;
+            }
+            let mname = self.c.maps[map.index()].name.clone();
+            let op = if discard { "discard" } else { "submit" };
+            let help = match Self::record_local(&p) {
+                Some(l) => {
+                    let n = &self.c.functions[self.f.index()].locals[l.index()].name;
+                    format!("check it first: `if ({n} != null) {{ ...; {mname}.{op}({n}) }}`")
+                }
+                None => format!(
+                    "keep the record in a variable and check it: `var e = {mname}.reserve()` then `if (e != null) {{ ...; {mname}.{op}(e) }}`"
+                ),
+            };
+            self.c.diags.push(
+                Diagnostic::error(
+                    p.span,
+                    format!("`{mname}.{op}` of a ring-buffer record that may be null"),
+                )
+                .with_label("null when the ring buffer is full")
+                .with_help(help),
+            );
         }
         // Pointer arguments: a maybe-null one makes its parameter need a check.
         let mut calls: Vec<(FnId, Vec<ir::Expr>)> = Vec::new();
@@ -621,6 +749,9 @@ impl<'c, 'a> Flow<'c, 'a> {
                     if let Some(l) = l {
                         if (*op == ir::BinOp::Ne) == truth {
                             st.nonnull.insert(l);
+                        } else {
+                            // A null record needs no release.
+                            st.reserved.remove(&l);
                         }
                     }
                 }
@@ -640,6 +771,9 @@ impl<'c, 'a> Flow<'c, 'a> {
             } => self.refine(operand, !truth, st),
             K::Local(l) if truth && self.is_pointer(cond.ty) => {
                 st.nonnull.insert(*l);
+            }
+            K::Local(l) if self.is_pointer(cond.ty) => {
+                st.reserved.remove(l);
             }
             _ => {}
         }
@@ -771,7 +905,100 @@ impl<'c, 'a> Flow<'c, 'a> {
             }
             out.checked = 0;
         }
+        // Records this statement submits or discards, or hands to a
+        // function that does.
+        let mut released = Vec::new();
+        walk_stmt_exprs(s, &mut |e| match &e.kind {
+            ir::ExprKind::RingbufSubmit { ptr, .. } => released.extend(Self::record_local(ptr)),
+            ir::ExprKind::Call {
+                callee: Callee::Function(g),
+                args,
+            } => {
+                for (i, a) in args.iter().enumerate() {
+                    if let Some(l) = Self::record_local(a) {
+                        if out.reserved.contains_key(&l) && self.releases_param(*g, i as u32) {
+                            released.push(l);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        });
+        for l in released {
+            out.reserved.remove(&l);
+        }
+        self.stray_reserves(s);
         Some(out)
+    }
+
+    /// A `reserve` whose record is neither kept in a variable nor passed
+    /// straight to `submit` (which reports the null check) can never be
+    /// released.
+    fn stray_reserves(&mut self, s: &ir::Stmt) {
+        let kept = match &s.kind {
+            ir::StmtKind::Let { init: Some(v), .. } | ir::StmtKind::Assign { value: v, .. }
+                if Self::reserve_of(v).is_some() =>
+            {
+                Some(v.span)
+            }
+            _ => None,
+        };
+        let mut stray = Vec::new();
+        walk_stmt_exprs(s, &mut |e| {
+            if let ir::ExprKind::RingbufSubmit { ptr, .. } = &e.kind {
+                if Self::reserve_of(ptr).is_some() {
+                    stray.retain(|x: &(ir::Span, MapId)| x.0 != ptr.span);
+                    self.reported.insert(ptr.span);
+                }
+            }
+            if let ir::ExprKind::RingbufReserve { map, .. } = &e.kind {
+                stray.push((e.span, *map));
+            }
+        });
+        for (at, map) in stray {
+            if Some(at) == kept || self.reported.contains(&at) || !self.reported.insert(at) {
+                continue;
+            }
+            let rb = self.c.maps[map.index()].name.clone();
+            self.c.diags.push(
+                Diagnostic::error(
+                    at,
+                    "a reserved ring-buffer record must be kept in a variable",
+                )
+                .with_label("this record could never be submitted or discarded")
+                .with_help(format!(
+                    "`var e = {rb}.reserve()`, then `if (e != null) {{ ...; {rb}.submit(e) }}`"
+                )),
+            );
+        }
+    }
+
+    /// `l` is (re)assigned by statement `s` to `value`: a record it held is
+    /// lost; a new one from `reserve` is tracked.
+    fn reassign_record(
+        &mut self,
+        st: &mut State,
+        l: LocalId,
+        value: Option<&ir::Expr>,
+        s: &ir::Stmt,
+    ) {
+        if st.reserved.contains_key(&l) {
+            let held = State {
+                reserved: st
+                    .reserved
+                    .iter()
+                    .filter(|(k, _)| **k == l)
+                    .map(|(k, v)| (*k, *v))
+                    .collect(),
+                ..State::default()
+            };
+            self.leaks(&held, None, s.span, "it is overwritten here");
+            st.reserved.remove(&l);
+        }
+        if let Some((v, m)) = value.and_then(|v| Some((v, Self::reserve_of(v)?))) {
+            st.reserved.insert(l, v.span);
+            self.reserve_maps.insert(v.span, m);
+        }
     }
 
     fn stmt_inner(&mut self, s: &ir::Stmt, mut st: State) -> Option<State> {
@@ -783,13 +1010,15 @@ impl<'c, 'a> Flow<'c, 'a> {
                 }
                 self.note_user_copy(*local, init.as_ref());
                 self.assign_local(&mut st, *local, init.as_ref());
+                self.reassign_record(&mut st, *local, init.as_ref(), s);
             }
             K::Assign { place, value } => {
                 self.expr(value, &st);
                 match place.kind {
                     ir::ExprKind::Local(l) => {
                         self.note_user_copy(l, Some(value));
-                        self.assign_local(&mut st, l, Some(value))
+                        self.assign_local(&mut st, l, Some(value));
+                        self.reassign_record(&mut st, l, Some(value), s);
                     }
                     _ => {
                         self.write_to_user_copy(place);
@@ -838,12 +1067,12 @@ impl<'c, 'a> Flow<'c, 'a> {
                 self.expr(start, &st);
                 self.expr(end, &st);
                 let ls = self.loop_state(body, &st);
-                self.block(body, ls.clone());
+                self.loop_body(body, ls.clone(), s.span);
                 return Some(ls);
             }
             K::ForEach { body, .. } | K::Loop { body } => {
                 let ls = self.loop_state(body, &st);
-                self.block(body, ls.clone());
+                self.loop_body(body, ls.clone(), s.span);
                 return Some(ls);
             }
             K::While { cond, body } => {
@@ -851,24 +1080,43 @@ impl<'c, 'a> Flow<'c, 'a> {
                 self.cond(cond, &ls);
                 let mut inside = ls.clone();
                 self.refine(cond, true, &mut inside);
-                self.block(body, inside);
+                self.loop_body(body, inside, s.span);
                 let mut after = ls;
                 self.refine(cond, false, &mut after);
                 return Some(after);
             }
-            K::Break | K::Continue => return None,
+            K::Break | K::Continue => {
+                if let Some(entry) = self.loops.last().cloned() {
+                    self.leaks(
+                        &st,
+                        Some(&entry),
+                        s.span,
+                        "the loop's iteration is left here",
+                    );
+                }
+                return None;
+            }
             K::Return(e) => {
                 if let Some(e) = e {
                     self.expr(e, &st);
                 }
+                self.leaks(&st, None, s.span, "the function returns here");
                 return None;
             }
             K::TailCall { ctx, .. } => {
                 self.expr(ctx, &st);
+                self.leaks(&st, None, s.span, "the program tail-calls here");
                 return None;
             }
             K::Throw(e) => {
                 self.expr(e, &st);
+                match self.try_throws.last_mut() {
+                    // Caught here: the catches start with what is held.
+                    Some(t) => t
+                        .get_or_insert_with(HashMap::new)
+                        .extend(st.reserved.iter().map(|(k, v)| (*k, *v))),
+                    None => self.leaks(&st, None, s.span, "the function throws here"),
+                }
                 return None;
             }
             K::Try { body, catches } => {
@@ -878,7 +1126,13 @@ impl<'c, 'a> Flow<'c, 'a> {
                 for l in &assigned {
                     cst.nonnull.remove(l);
                 }
+                self.try_throws.push(None);
                 let mut out = self.block(body, st.clone());
+                // The catches start with what the body's throws held (with
+                // none, a called function threw: what the try began with).
+                if let Some(thrown) = self.try_throws.pop().flatten() {
+                    cst.reserved = thrown;
+                }
                 for c in catches {
                     let r = self.block(&c.body, cst.clone());
                     out = match (out, r) {
@@ -891,12 +1145,30 @@ impl<'c, 'a> Flow<'c, 'a> {
             K::Defer(b) | K::Block(b) => {
                 let r = self.block(b, st.clone());
                 if matches!(s.kind, K::Defer(_)) {
+                    // A deferred `submit(e)` releases `e` on every way out.
+                    b.walk_exprs(&mut |x| {
+                        if let ir::ExprKind::RingbufSubmit { ptr, .. } = &x.kind {
+                            if let Some(l) = Self::record_local(ptr) {
+                                st.reserved.remove(&l);
+                            }
+                        }
+                    });
                     return Some(st);
                 }
                 return r;
             }
         }
         Some(st)
+    }
+
+    /// A loop's body: a record reserved in one iteration is released in it.
+    fn loop_body(&mut self, body: &ir::Block, st: State, at: ir::Span) {
+        let entry: HashSet<LocalId> = st.reserved.keys().copied().collect();
+        self.loops.push(entry.clone());
+        if let Some(end) = self.block(body, st) {
+            self.leaks(&end, Some(&entry), at, "the loop's iteration ends here");
+        }
+        self.loops.pop();
     }
 
     fn invalidate(&mut self, map: MapId, at: ir::Span, st: &mut State) {
