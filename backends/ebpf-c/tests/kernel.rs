@@ -321,6 +321,41 @@ var rb : ringbuf<E>(4096)
 }
 
 #[test]
+fn map_keys_from_loop_counters_load() {
+    // `&i` for a counter would keep it on the stack, where the verifier
+    // cannot bound the loop: ksc copies such keys (and values) first.
+    let src = r#"
+var m : array<u32, u64>(8)
+var h : hash<u32, u32>(8)
+@xdp fn p(ctx: *xdp_md) -> xdp_action {
+    var total: u64 = 0
+    for (i in 0..4) {
+        var v = m[i]
+        if (v != null) {
+            total = total + *v + 1
+        }
+        h[i] = i
+    }
+    var j: u32 = 0
+    while (j < 3) {
+        var w = m[j]
+        if (w != null) {
+            total = total + 1
+        }
+        j = j + 1
+    }
+    if (total == 7) {
+        return XDP_DROP
+    }
+    return XDP_PASS
+}
+"#;
+    let l = load("loop_keys", src);
+    assert_eq!(l.run("p", &tcp(80)), XDP_DROP);
+    assert_eq!(l.map_u64("h", 3), 3);
+}
+
+#[test]
 fn print_formats_fit_the_argument_types() {
     let src = r#"
 var n: u64 = 0

@@ -57,6 +57,13 @@ impl<'m> Gen<'m> {
             hoisted: Default::default(),
             temps: 0,
             defer_hoisted: hoisted,
+            loop_counters: {
+                let mut lc = HashSet::new();
+                if f.domain == Domain::Ebpf {
+                    loop_counters(&f.body, &mut lc);
+                }
+                lc
+            },
         };
         // The function's name then its typed parameters, as libbpf's
         // BPF_KPROBE/BPF_PROG macros take them.
@@ -415,7 +422,10 @@ impl<'m> Gen<'m> {
             )
         };
         match f.map_arg(ty, e, aggregate) {
-            MapArg::Local(l) => return format!("&{}", st.names[l.index()]),
+            MapArg::Local(l) if !st.loop_counters.contains(&l) => {
+                return format!("&{}", st.names[l.index()])
+            }
+            MapArg::Local(_) => {}
             // The helper copies from the pointee: no copy on the stack.
             MapArg::Pointee(p) => return self.expr(p, st),
             MapArg::Temp => {}
