@@ -119,6 +119,9 @@ pub(crate) struct Checker<'a> {
     /// Pointer parameters some call passes a maybe-null pointer (found
     /// while the null analysis runs).
     pub(crate) null_args: std::collections::HashSet<(FnId, u32)>,
+    /// Calls that pass packet pointers, by the function called: each is
+    /// checked again as that call gives it (crate::valid::flow).
+    pub(crate) pkt_sites: HashMap<FnId, Vec<crate::valid::PktSite>>,
     /// The kfuncs of the kernel's BTF, read on the first `extern`.
     pub(crate) kfuncs: Option<std::collections::HashSet<String>>,
     /// "not a kfunc" warnings of `extern` functions, by name: reported
@@ -212,6 +215,7 @@ impl<'a> Checker<'a> {
             c_names: HashMap::new(),
             nonnull_params: Default::default(),
             null_args: Default::default(),
+            pkt_sites: Default::default(),
             kfuncs: None,
             not_kfuncs: Vec::new(),
         };

@@ -1307,3 +1307,42 @@ fn ring_buffer_records_are_checked_and_released_on_every_path() {
     // that submits its parameter, a catch, a deferred submit.
     assert_clean(&format!("{pre}@helper fn send(e: *E) {{\n    e->n = 9\n    rb.submit(e)\n}}\n@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var e = rb.reserve()\n    if (e != null) {{\n        if (ctx->data_end - ctx->data > 64) {{\n            rb.discard(e)\n            return XDP_DROP\n        }}\n        rb.submit(e)\n    }}\n    var f = rb.reserve()\n    if (!f) {{ return XDP_PASS }}\n    send(f)\n    var g = rb.reserve()\n    if (g == null) {{ return XDP_PASS }}\n    try {{\n        if (g->n == 0) {{ throw 1 }}\n        rb.submit(g)\n    }} catch 1 {{\n        rb.discard(g)\n    }}\n    for (i in 0..4) {{\n        var h = rb.reserve()\n        if (h != null) {{\n            h->n = i\n            rb.submit(h)\n        }}\n    }}\n    return XDP_PASS\n}}\n@tc(\"ingress\") fn q(ctx: *__sk_buff) -> i32 {{\n    var e = rb.reserve()\n    if (e == null) {{ return 0 }}\n    defer rb.submit(e)\n    if (ctx->len > 64) {{ return 1 }}\n    return 0\n}}\n"));
 }
+
+/// Packet pointers passed to a function (docs/language.md, "What ksc
+/// catches that the verifier would refuse"): the verifier follows them into
+/// the call, so reads there need the caller's length check or one in the
+/// function against `data_end`; the error names the call.
+#[test]
+fn packet_pointers_are_followed_into_calls() {
+    let helper = "@helper\nfn hash_data(p: *u8, size: u32) -> u32 {\n    return p[0] + p[3]\n}\n";
+    // Line 3 reads bytes 0..1 and 3..4; the call is on line 8.
+    let src = format!("{helper}@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var data: *u8 = ctx->data\n    var size = ctx->data_end - ctx->data\n    if (hash_data(data, size) == 5) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n");
+    assert_error(&src, 3, "packet access past the checked length: bytes 3..4");
+    let o = check(&src);
+    assert!(
+        o.rendered
+            .contains("the packet pointer comes from this call")
+            && o.rendered
+                .contains("8 |     if (hash_data(data, size) == 5)"),
+        "{}",
+        o.rendered
+    );
+    // Checked before the call, with room for both reads: clean; too short: an error.
+    assert_clean(&format!("{helper}@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var data: *u8 = ctx->data\n    if (data + 4 > ctx->data_end) {{ return XDP_PASS }}\n    if (hash_data(data, 4) == 5) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"));
+    assert_error(&format!("{helper}@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var data: *u8 = ctx->data\n    if (data + 2 > ctx->data_end) {{ return XDP_PASS }}\n    if (hash_data(data, 4) == 5) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"), 3, "bytes 3..4");
+    // Through two calls, at an offset.
+    assert_error(&format!("{helper}@helper\nfn outer(q: *u8) -> u32 {{\n    return hash_data(q + 2, 0)\n}}\n@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var data: *u8 = ctx->data\n    if (data + 4 > ctx->data_end) {{ return XDP_PASS }}\n    if (outer(data) == 5) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"), 3, "bytes 5..6");
+    // The function checks against `data_end` itself: clean.
+    assert_clean("@helper\nfn sum(p: *u8, end: *u8) -> u32 {\n    if (p + 4 > end) { return 0 }\n    return p[0] + p[3]\n}\n@xdp fn x(ctx: *xdp_md) -> xdp_action {\n    if (sum(ctx->data, ctx->data_end) == 5) { return XDP_DROP }\n    return XDP_PASS\n}\n");
+    // An index known only at run time: bounded by a loop, or an error.
+    let looped = |n: &str| {
+        format!("@helper\nfn sum(p: *u8, n: u32) -> u32 {{\n    var h: u32 = 0\n    for (i in 0..{n}) {{\n        h = h + p[i]\n    }}\n    return h\n}}\n@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var data: *u8 = ctx->data\n    if (data + 8 > ctx->data_end) {{ return XDP_PASS }}\n    if (sum(data, 8) == 5) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n")
+    };
+    assert_clean(&looped("8"));
+    assert_error(&looped("9"), 5, "bytes 8..9");
+    assert_error(
+        &looped("n"),
+        5,
+        "packet access at an offset known only at run time",
+    );
+}

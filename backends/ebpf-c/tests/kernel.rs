@@ -356,6 +356,49 @@ var h : hash<u32, u32>(8)
 }
 
 #[test]
+fn packet_pointers_checked_for_their_calls_load() {
+    // What ksc accepts about packet pointers passed to functions (checked by
+    // the caller, by the function against `data_end`, read in a bounded
+    // loop), the verifier accepts too; the results are used, so clang keeps
+    // every read.
+    let src = r#"
+@helper
+fn first_and_fourth(p: *u8) -> u32 {
+    return p[0] + p[3]
+}
+@helper
+fn sum_checked(p: *u8, end: *u8) -> u32 {
+    if (p + 6 > end) {
+        return 0
+    }
+    return p[4] + p[5]
+}
+@helper
+fn sum8(p: *u8) -> u32 {
+    var h: u32 = 0
+    for (i in 0..8) {
+        h = h + p[i]
+    }
+    return h
+}
+@xdp fn x(ctx: *xdp_md) -> xdp_action {
+    var data: *u8 = ctx->data
+    if (data + 8 > ctx->data_end) {
+        return XDP_PASS
+    }
+    var h = first_and_fourth(data) + sum_checked(data, ctx->data_end) + sum8(data)
+    if (h == 0) {
+        return XDP_DROP
+    }
+    return XDP_PASS
+}
+"#;
+    let l = load("pkt_calls", src);
+    assert_eq!(l.run("x", &[0u8; 20]), XDP_DROP);
+    assert_eq!(l.run("x", &tcp(80)), XDP_PASS);
+}
+
+#[test]
 fn print_formats_fit_the_argument_types() {
     let src = r#"
 var n: u64 = 0

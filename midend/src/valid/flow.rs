@@ -58,6 +58,8 @@ struct State {
     /// Locals holding a ring-buffer record `reserve` gave that may still
     /// need its `submit`/`discard` here, and where it was reserved.
     reserved: HashMap<LocalId, ir::Span>,
+    /// Loop counters' largest values (`for (i in 0..8)`: 7).
+    ranges: HashMap<LocalId, i64>,
 }
 
 impl State {
@@ -96,6 +98,11 @@ impl State {
                 .chain(o.stale.iter())
                 .map(|(k, v)| (*k, *v))
                 .collect(),
+            ranges: self
+                .ranges
+                .iter()
+                .filter_map(|(k, v)| Some((*k, (*v).max(*o.ranges.get(k)?))))
+                .collect(),
             // Held on either path: the verifier follows each.
             reserved: self
                 .reserved
@@ -120,6 +127,8 @@ pub(super) struct Flow<'c, 'a> {
     loops: Vec<HashSet<LocalId>>,
     /// The ring buffer of each `reserve` (by its span), for messages.
     reserve_maps: HashMap<ir::Span, MapId>,
+    /// The call whose packet pointers this run follows into the function.
+    site: Option<ir::Span>,
 }
 
 impl<'c, 'a> Flow<'c, 'a> {
@@ -150,14 +159,68 @@ impl<'c, 'a> Flow<'c, 'a> {
             try_throws: Vec::new(),
             loops: Vec::new(),
             reserve_maps: HashMap::new(),
+            site: None,
         };
-        if let Some(end) = fl.block(&body, st) {
-            // Falling off the end: the function's closing brace.
-            let close = ir::Span {
-                start: span.end.saturating_sub(1),
-                ..span
-            };
+        // Falling off the end: the function's closing brace.
+        let close = ir::Span {
+            start: span.end.saturating_sub(1),
+            ..span
+        };
+        if let Some(end) = fl.block(&body, st.clone()) {
             fl.leaks(&end, None, close, "the function ends here");
+        }
+        // Again for each call passing packet pointers, as that call gives
+        // them: reads through them need the caller's check or one here
+        // (docs/language.md, "What ksc catches that the verifier would
+        // refuse").
+        if fl.c.functions[f.index()].domain != Domain::Ebpf {
+            return;
+        }
+        let sites = fl.c.pkt_sites.get(&f).cloned().unwrap_or_default();
+        for site in sites {
+            let mut s = st.clone();
+            for &(p, off) in &site.params {
+                s.pkt.insert(LocalId(p), off);
+                s.nonnull.insert(LocalId(p));
+            }
+            for &p in &site.ends {
+                s.pkt_end.insert(LocalId(p));
+            }
+            s.checked = site.checked;
+            fl.site = Some(site.span);
+            if let Some(end) = fl.block(&body, s) {
+                fl.leaks(&end, None, close, "the function ends here");
+            }
+        }
+    }
+
+    /// A call passing packet pointers or `data_end` to a function of ours.
+    fn note_pkt_site(&mut self, g: FnId, call: ir::Span, args: &[ir::Expr], st: &State) {
+        let mut params = Vec::new();
+        let mut ends = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if let Some(o) = self.pkt_offset(a, st) {
+                params.push((i as u32, o));
+            } else if self.is_pkt_end(a, st) {
+                ends.push(i as u32);
+            }
+        }
+        if params.is_empty() {
+            return;
+        }
+        let sites = self.c.pkt_sites.entry(g).or_default();
+        match sites.iter_mut().find(|s| s.span == call) {
+            Some(s) => {
+                s.checked = s.checked.min(st.checked);
+                s.params = params;
+                s.ends = ends;
+            }
+            None => sites.push(super::PktSite {
+                span: call,
+                checked: st.checked,
+                params,
+                ends,
+            }),
         }
     }
 
@@ -323,6 +386,56 @@ impl<'c, 'a> Flow<'c, 'a> {
         }
     }
 
+    /// The largest value a non-negative integer expression may have, when
+    /// known (constants, loop counters, sums and products of them).
+    fn bound_of(&self, e: &ir::Expr, st: &State) -> Option<i64> {
+        use ir::ExprKind as K;
+        if let Some(c) = self.const_of(e, st) {
+            return Some(c);
+        }
+        match &e.kind {
+            K::Local(l) => st.ranges.get(l).copied(),
+            K::Cast(inner) => self.bound_of(inner, st),
+            K::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.bound_of(lhs, st)?, self.bound_of(rhs, st)?);
+                match op {
+                    ir::BinOp::Add => a.checked_add(b),
+                    ir::BinOp::Mul if a >= 0 && b >= 0 => a.checked_mul(b),
+                    ir::BinOp::BitAnd if b >= 0 => Some(b),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The furthest byte offset a packet pointer with a run-time offset
+    /// may have (`data + i`, `i` a loop counter), when known.
+    fn pkt_offset_max(&self, e: &ir::Expr, st: &State) -> Option<i64> {
+        use ir::ExprKind as K;
+        if let Some(o) = self.pkt_offset(e, st) {
+            return Some(o);
+        }
+        match &e.kind {
+            K::Cast(inner) => self.pkt_offset_max(inner, st),
+            K::Binary {
+                op: ir::BinOp::Add,
+                lhs,
+                rhs,
+            } => {
+                let base = self.pkt_offset_max(lhs, st)?;
+                let n = self.bound_of(rhs, st)?;
+                let elem = self
+                    .c
+                    .types
+                    .pointee(lhs.ty)
+                    .map_or(1, |p| self.c.types.size(p).max(1)) as i64;
+                base.checked_add(n.checked_mul(elem)?)
+            }
+            _ => None,
+        }
+    }
+
     /// Derived from a packet pointer, at an offset maybe unknown.
     fn pkt_derived(&self, e: &ir::Expr, st: &State) -> bool {
         use ir::ExprKind as K;
@@ -371,18 +484,48 @@ impl<'c, 'a> Flow<'c, 'a> {
     /// A read or write through packet pointer `p`, of bytes `[lo, hi)`
     /// relative to it, must lie within what a bounds check proved.
     fn pkt_access(&mut self, p: &ir::Expr, lo: i64, hi: i64, at: ir::Span, st: &State) {
-        let Some(off) = self.pkt_offset(p, st) else {
-            return;
+        let off = match self.pkt_offset(p, st) {
+            Some(off) => off,
+            // An offset known only at run time: its largest value must be
+            // checked, unless a run-time check left it to the verifier.
+            None if st.checked != i64::MAX && self.pkt_derived(p, st) => {
+                match self.pkt_offset_max(p, st) {
+                    Some(m) => m,
+                    None => {
+                        if self.reported.insert(at) {
+                            let mut d = Diagnostic::error(at, "packet access at an offset known only at run time, with no length check")
+                                .with_label(format!("only {} bytes are known to be in the packet here", st.checked.max(0)))
+                                .with_help("check the pointer you read through against the end first: `if (p + 1 > data_end) { return XDP_PASS }`; the verifier rejects unchecked packet reads");
+                            if let Some(site) = self.site {
+                                d = d.with_secondary(
+                                    site,
+                                    "the packet pointer comes from this call",
+                                );
+                            }
+                            self.c.diags.push(d);
+                        }
+                        return;
+                    }
+                }
+            }
+            None => return,
         };
         if off + hi <= st.checked || !self.reported.insert(at) {
             return;
         }
         let (a, b) = (off + lo, off + hi);
-        let d = Diagnostic::error(at, format!("packet access past the checked length: bytes {a}..{b} of the packet"))
+        let mut d = Diagnostic::error(at, format!("packet access past the checked length: bytes {a}..{b} of the packet"))
             .with_label(format!("only {} bytes are known to be in the packet here", st.checked.max(0)))
             .with_help(format!(
                 "check the length first, e.g. `if (data + {b} > data_end) {{ return XDP_PASS }}`; the verifier rejects unchecked packet reads"
             ));
+        if let Some(site) = self.site {
+            d = d
+                .with_secondary(site, "the packet pointer comes from this call")
+                .with_help(format!(
+                    "check the length before this call (`if (data + {b} > data_end) {{ return XDP_PASS }}`), or pass `ctx->data_end` too and check it in the function; the verifier follows packet pointers into calls"
+                ));
+        }
         self.c.diags.push(d);
     }
 
@@ -496,17 +639,18 @@ impl<'c, 'a> Flow<'c, 'a> {
             );
         }
         // Pointer arguments: a maybe-null one makes its parameter need a check.
-        let mut calls: Vec<(FnId, Vec<ir::Expr>)> = Vec::new();
+        let mut calls: Vec<(FnId, Vec<ir::Expr>, ir::Span)> = Vec::new();
         walk_shallow(e, &mut Vec::new(), &mut |x| {
             if let K::Call {
                 callee: Callee::Function(g),
                 args,
             } = &x.kind
             {
-                calls.push((*g, args.clone()));
+                calls.push((*g, args.clone(), x.span));
             }
         });
-        for (g, args) in calls {
+        for (g, args, span) in calls {
+            self.note_pkt_site(g, span, &args, st);
             for (i, a) in args.iter().enumerate() {
                 if self.is_pointer(a.ty) && !self.nonnull(a, st) {
                     self.c.null_args.insert((g, i as u32));
@@ -544,9 +688,24 @@ impl<'c, 'a> Flow<'c, 'a> {
                     K::Value(ir::Value::Int(n)) => Some(*n),
                     _ => None,
                 };
-                if let Some(i) = i {
-                    let size = self.c.types.size(x.ty) as i64;
-                    pkt.push(((**base).clone(), i * size, (i + 1) * size, x.span));
+                let size = self.c.types.size(x.ty) as i64;
+                match i {
+                    Some(i) => pkt.push(((**base).clone(), i * size, (i + 1) * size, x.span)),
+                    // `p[i]` is a read through `p + i`.
+                    None => pkt.push((
+                        ir::Expr {
+                            kind: K::Binary {
+                                op: ir::BinOp::Add,
+                                lhs: base.clone(),
+                                rhs: index.clone(),
+                            },
+                            ty: base.ty,
+                            span: x.span,
+                        },
+                        0,
+                        size,
+                        x.span,
+                    )),
                 }
             }
             _ => {}
@@ -654,6 +813,7 @@ impl<'c, 'a> Flow<'c, 'a> {
         let end_now = value.is_some_and(|v| self.is_pkt_end(v, st));
         let const_now = value.and_then(|v| self.const_of(v, st));
         st.invalid.remove(&l);
+        st.ranges.remove(&l);
         st.map_ptr.remove(&l);
         st.nonnull.remove(&l);
         st.stale.remove(&l);
@@ -1062,12 +1222,21 @@ impl<'c, 'a> Flow<'c, 'a> {
                 };
             }
             K::ForRange {
-                start, end, body, ..
+                var,
+                start,
+                end,
+                body,
             } => {
                 self.expr(start, &st);
                 self.expr(end, &st);
                 let ls = self.loop_state(body, &st);
-                self.loop_body(body, ls.clone(), s.span);
+                let mut inside = ls.clone();
+                inside.consts.remove(var);
+                match (self.const_of(start, &st), self.bound_of(end, &st)) {
+                    (Some(a), Some(b)) if a >= 0 => inside.ranges.insert(*var, b - 1),
+                    _ => inside.ranges.remove(var),
+                };
+                self.loop_body(body, inside, s.span);
                 return Some(ls);
             }
             K::ForEach { body, .. } | K::Loop { body } => {
