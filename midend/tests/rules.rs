@@ -1346,3 +1346,26 @@ fn packet_pointers_are_followed_into_calls() {
         "packet access at an offset known only at run time",
     );
 }
+
+/// Map flags the kernel refuses for the map's kind (creating the map fails
+/// with EINVAL when the object loads) are errors at the flags.
+#[test]
+fn map_flags_fit_the_map_kind() {
+    let main = "fn main() -> i32 {\n    return 0\n}\n";
+    assert_error(
+        &format!("@flags(BPF_F_NO_PREALLOC)\nvar a : array<u32, u64>(1)\n{main}"),
+        1,
+        "`BPF_F_NO_PREALLOC` is for `hash` and `percpu_hash` maps",
+    );
+    assert_error(
+        &format!("@flags(BPF_F_NO_PREALLOC)\nvar a : lru_hash<u32, u64>(8)\n{main}"),
+        1,
+        "the kernel refuses it on this map",
+    );
+    assert_error(
+        &format!("@flags(BPF_F_MMAPABLE)\nvar a : hash<u32, u64>(8)\n{main}"),
+        1,
+        "`BPF_F_MMAPABLE` is for `array` maps",
+    );
+    assert_clean(&format!("@flags(BPF_F_NO_PREALLOC)\nvar h : hash<u32, u64>(8)\n@flags(BPF_F_NO_COMMON_LRU)\nvar l : lru_hash<u32, u64>(8)\n@flags(BPF_F_MMAPABLE)\nvar a : array<u32, u64>(8)\n{main}"));
+}

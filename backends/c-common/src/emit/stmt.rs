@@ -757,14 +757,15 @@ impl<'m> Gen<'m> {
                 return;
             }
             StmtKind::TailCall {
+                target,
                 slot,
                 ctx,
                 fallback,
-                ..
             } => {
                 let c = self.expr(ctx, st);
                 let fb = self.expr(fallback, st);
-                let _ = writeln!(out, "{pad}bpf_tail_call({c}, &__ksc_tail_calls, {slot});");
+                let map = self.tail_map(*target);
+                let _ = writeln!(out, "{pad}bpf_tail_call({c}, &{map}, {slot});");
                 let _ = writeln!(out, "{pad}return {fb};");
                 return;
             }
