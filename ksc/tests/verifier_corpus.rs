@@ -125,10 +125,7 @@ fn first_lines(log: &str, n: usize) -> String {
 
 /// Accepted programs the verifier still refuses, with why: the test fails
 /// when one of them loads (so the list stays true) and reports them.
-const KNOWN: &[(&str, &str)] = &[(
-    "midend/tests/fixtures/spec/33_struct_ops_tcp_congestion.ks",
-    "a kernel pointer truncated to a `u32` map key (`(sk as u64) as u32`): the verifier refuses the partial spill (\"invalid size of register spill\")",
-)];
+const KNOWN: &[(&str, &str)] = &[];
 
 enum Outcome {
     /// `ksc` refused the program (its diagnostics are the other tests').

@@ -1369,3 +1369,16 @@ fn map_flags_fit_the_map_kind() {
     );
     assert_clean(&format!("@flags(BPF_F_NO_PREALLOC)\nvar h : hash<u32, u64>(8)\n@flags(BPF_F_NO_COMMON_LRU)\nvar l : lru_hash<u32, u64>(8)\n@flags(BPF_F_MMAPABLE)\nvar a : array<u32, u64>(8)\n{main}"));
 }
+
+/// A pointer converted to an integer narrower than 64 bits in eBPF code
+/// (`(p as u64) as u32`): the verifier refuses the partial copy.
+#[test]
+fn pointers_are_not_cut_in_ebpf_code() {
+    let pre = "var m : hash<u32, u64>(8)\nvar w : hash<u64, u64>(8)\n";
+    assert_error(
+        &format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var k = (ctx->data as u64) as u32\n    m[k] = 1\n    return XDP_PASS\n}}\n"),
+        4,
+        "a pointer cut to `u32` in eBPF code",
+    );
+    assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var k = ctx->data as u64\n    w[k] = 1\n    return XDP_PASS\n}}\n"));
+}

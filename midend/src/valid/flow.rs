@@ -606,6 +606,36 @@ impl<'c, 'a> Flow<'c, 'a> {
         for (p, at) in derefs {
             self.deref(&p, at, st);
         }
+        // A pointer cut to fewer than 64 bits: the verifier tracks it as a
+        // pointer and refuses the partial copy, spill or shift.
+        if self.c.functions[self.f.index()].domain == Domain::Ebpf {
+            let mut cuts: Vec<(ir::Span, ir::TypeId, ir::TypeId)> = Vec::new();
+            walk_shallow(e, &mut Vec::new(), &mut |x| {
+                if let K::Cast(inner) = &x.kind {
+                    // Through whole-width integer casts (`(p as u64) as u32`).
+                    let mut from: &ir::Expr = inner;
+                    while let K::Cast(i) = &from.kind {
+                        if self.c.types.size(from.ty) < 8 {
+                            break;
+                        }
+                        from = i;
+                    }
+                    cuts.push((x.span, from.ty, x.ty));
+                }
+            });
+            for (at, from, to) in cuts {
+                let narrow =
+                    matches!(self.c.types.kind(to), TypeKind::Int(_)) && self.c.types.size(to) < 8;
+                if narrow && self.is_pointer(from) && self.reported.insert(at) {
+                    let t = self.c.types.display(to);
+                    self.c.diags.push(
+                        Diagnostic::error(at, format!("a pointer cut to `{t}` in eBPF code"))
+                            .with_label("the verifier refuses a partial copy of a pointer")
+                            .with_help("keep the whole value: convert to `u64` (`p as u64`), and key maps by `u64`"),
+                    );
+                }
+            }
+        }
         // `submit`/`discard` take a record known not to be null (the
         // verifier: "expected=ringbuf_mem").
         let mut submits: Vec<(ir::Expr, MapId, bool)> = Vec::new();
