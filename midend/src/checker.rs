@@ -125,6 +125,9 @@ pub(crate) struct Checker<'a> {
     /// callbacks, `dispatch` and `daemon`").
     pub(crate) ring_handlers: std::collections::HashSet<ksc_ir::MapId>,
     pub(crate) ring_dispatches: Vec<(ksc_ir::MapId, Span)>,
+    /// Calls that pass packet pointers, by the function called: each is
+    /// checked again as that call gives it (crate::valid::flow).
+    pub(crate) pkt_sites: HashMap<FnId, Vec<crate::valid::PktSite>>,
     /// The kfuncs of the kernel's BTF, read on the first `extern`.
     pub(crate) kfuncs: Option<std::collections::HashSet<String>>,
     /// "not a kfunc" warnings of `extern` functions, by name: reported
@@ -226,6 +229,7 @@ impl<'a> Checker<'a> {
             null_args: Default::default(),
             ring_handlers: Default::default(),
             ring_dispatches: Vec::new(),
+            pkt_sites: Default::default(),
             kfuncs: None,
             not_kfuncs: Vec::new(),
             texts: Vec::new(),

@@ -1239,3 +1239,154 @@ fn tracepoint_contexts_and_extern_kfuncs_are_checked_against_btf() {
     ));
     assert!(!o.rendered.contains("is not a kfunc"), "{}", o.rendered);
 }
+
+/// A reserved ring-buffer record (docs/language.md, "What ksc catches that
+/// the verifier would refuse"): `submit`/`discard` take it once known not
+/// null, and it is released on every path out of the function or the
+/// loop iteration that reserved it.
+#[test]
+fn ring_buffer_records_are_checked_and_released_on_every_path() {
+    let pre = "struct E { n: u32 }\nvar rb : ringbuf<E>(4096)\n";
+    let prog = |body: &str| {
+        format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n{body}    return XDP_PASS\n}}\n")
+    };
+    // Line 4 is the first line of the body.
+    assert_error(
+        &prog("    rb.submit(rb.reserve())\n"),
+        4,
+        "`rb.submit` of a ring-buffer record that may be null",
+    );
+    assert_error(
+        &prog("    var e = rb.reserve()\n    rb.discard(e)\n"),
+        5,
+        "`rb.discard` of a ring-buffer record that may be null",
+    );
+    assert_error(
+        &prog("    rb.reserve()\n"),
+        4,
+        "a reserved ring-buffer record must be kept in a variable",
+    );
+    // Held at an early return: the error is at the reserve and names the return.
+    let src = prog("    var e = rb.reserve()\n    if (e == null) { return XDP_PASS }\n    if (ctx->data_end - ctx->data > 64) {\n        return XDP_DROP\n    }\n    rb.submit(e)\n");
+    assert_error(
+        &src,
+        4,
+        "ring-buffer record `e` is not submitted or discarded on every path",
+    );
+    let o = check(&src);
+    assert!(
+        o.rendered.contains("7 |         return XDP_DROP")
+            && o.rendered
+                .contains("still held when the function returns here")
+            && o.rendered.contains("help: submit or discard it on every path before this: `rb.submit(e)` or `rb.discard(e)`"),
+        "{}",
+        o.rendered
+    );
+    // Never released; released on one branch only; held at a break, at the
+    // end of a loop iteration, when overwritten, at a throw out of the function.
+    assert_error(
+        &prog("    var e = rb.reserve()\n    if (e != null) { e->n = 1 }\n"),
+        4,
+        "is not submitted or discarded on every path",
+    );
+    assert_error(
+        &prog("    var e = rb.reserve()\n    if (e != null) {\n        if (e->n == 0) { rb.submit(e) }\n    }\n"),
+        4,
+        "is not submitted or discarded on every path",
+    );
+    assert_error(
+        &prog("    for (i in 0..4) {\n        var e = rb.reserve()\n        if (e != null) {\n            if (i == 2) { break }\n            rb.submit(e)\n        }\n    }\n"),
+        5,
+        "is not submitted or discarded on every path",
+    );
+    assert_error(
+        &prog("    for (i in 0..4) {\n        var e = rb.reserve()\n        if (e != null) { e->n = i }\n    }\n"),
+        5,
+        "is not submitted or discarded on every path",
+    );
+    assert_error(
+        &prog(
+            "    var e = rb.reserve()\n    e = rb.reserve()\n    if (e != null) { rb.submit(e) }\n",
+        ),
+        4,
+        "is not submitted or discarded on every path",
+    );
+    // Released on every path: both branches, the null branch, a helper
+    // that submits its parameter, a catch, a deferred submit.
+    assert_clean(&format!("{pre}@helper fn send(e: *E) {{\n    e->n = 9\n    rb.submit(e)\n}}\n@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var e = rb.reserve()\n    if (e != null) {{\n        if (ctx->data_end - ctx->data > 64) {{\n            rb.discard(e)\n            return XDP_DROP\n        }}\n        rb.submit(e)\n    }}\n    var f = rb.reserve()\n    if (!f) {{ return XDP_PASS }}\n    send(f)\n    var g = rb.reserve()\n    if (g == null) {{ return XDP_PASS }}\n    try {{\n        if (g->n == 0) {{ throw 1 }}\n        rb.submit(g)\n    }} catch 1 {{\n        rb.discard(g)\n    }}\n    for (i in 0..4) {{\n        var h = rb.reserve()\n        if (h != null) {{\n            h->n = i\n            rb.submit(h)\n        }}\n    }}\n    return XDP_PASS\n}}\n@tc(\"ingress\") fn q(ctx: *__sk_buff) -> i32 {{\n    var e = rb.reserve()\n    if (e == null) {{ return 0 }}\n    defer rb.submit(e)\n    if (ctx->len > 64) {{ return 1 }}\n    return 0\n}}\n"));
+}
+
+/// Packet pointers passed to a function (docs/language.md, "What ksc
+/// catches that the verifier would refuse"): the verifier follows them into
+/// the call, so reads there need the caller's length check or one in the
+/// function against `data_end`; the error names the call.
+#[test]
+fn packet_pointers_are_followed_into_calls() {
+    let helper = "@helper\nfn hash_data(p: *u8, size: u32) -> u32 {\n    return p[0] + p[3]\n}\n";
+    // Line 3 reads bytes 0..1 and 3..4; the call is on line 8.
+    let src = format!("{helper}@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var data: *u8 = ctx->data\n    var size = ctx->data_end - ctx->data\n    if (hash_data(data, size) == 5) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n");
+    assert_error(&src, 3, "packet access past the checked length: bytes 3..4");
+    let o = check(&src);
+    assert!(
+        o.rendered
+            .contains("the packet pointer comes from this call")
+            && o.rendered
+                .contains("8 |     if (hash_data(data, size) == 5)"),
+        "{}",
+        o.rendered
+    );
+    // Checked before the call, with room for both reads: clean; too short: an error.
+    assert_clean(&format!("{helper}@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var data: *u8 = ctx->data\n    if (data + 4 > ctx->data_end) {{ return XDP_PASS }}\n    if (hash_data(data, 4) == 5) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"));
+    assert_error(&format!("{helper}@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var data: *u8 = ctx->data\n    if (data + 2 > ctx->data_end) {{ return XDP_PASS }}\n    if (hash_data(data, 4) == 5) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"), 3, "bytes 3..4");
+    // Through two calls, at an offset.
+    assert_error(&format!("{helper}@helper\nfn outer(q: *u8) -> u32 {{\n    return hash_data(q + 2, 0)\n}}\n@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var data: *u8 = ctx->data\n    if (data + 4 > ctx->data_end) {{ return XDP_PASS }}\n    if (outer(data) == 5) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"), 3, "bytes 5..6");
+    // The function checks against `data_end` itself: clean.
+    assert_clean("@helper\nfn sum(p: *u8, end: *u8) -> u32 {\n    if (p + 4 > end) { return 0 }\n    return p[0] + p[3]\n}\n@xdp fn x(ctx: *xdp_md) -> xdp_action {\n    if (sum(ctx->data, ctx->data_end) == 5) { return XDP_DROP }\n    return XDP_PASS\n}\n");
+    // An index known only at run time: bounded by a loop, or an error.
+    let looped = |n: &str| {
+        format!("@helper\nfn sum(p: *u8, n: u32) -> u32 {{\n    var h: u32 = 0\n    for (i in 0..{n}) {{\n        h = h + p[i]\n    }}\n    return h\n}}\n@xdp fn x(ctx: *xdp_md) -> xdp_action {{\n    var data: *u8 = ctx->data\n    if (data + 8 > ctx->data_end) {{ return XDP_PASS }}\n    if (sum(data, 8) == 5) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n")
+    };
+    assert_clean(&looped("8"));
+    assert_error(&looped("9"), 5, "bytes 8..9");
+    assert_error(
+        &looped("n"),
+        5,
+        "packet access at an offset known only at run time",
+    );
+}
+
+/// Map flags the kernel refuses for the map's kind (creating the map fails
+/// with EINVAL when the object loads) are errors at the flags.
+#[test]
+fn map_flags_fit_the_map_kind() {
+    let main = "fn main() -> i32 {\n    return 0\n}\n";
+    assert_error(
+        &format!("@flags(BPF_F_NO_PREALLOC)\nvar a : array<u32, u64>(1)\n{main}"),
+        1,
+        "`BPF_F_NO_PREALLOC` is for `hash` and `percpu_hash` maps",
+    );
+    assert_error(
+        &format!("@flags(BPF_F_NO_PREALLOC)\nvar a : lru_hash<u32, u64>(8)\n{main}"),
+        1,
+        "the kernel refuses it on this map",
+    );
+    assert_error(
+        &format!("@flags(BPF_F_MMAPABLE)\nvar a : hash<u32, u64>(8)\n{main}"),
+        1,
+        "`BPF_F_MMAPABLE` is for `array` maps",
+    );
+    assert_clean(&format!("@flags(BPF_F_NO_PREALLOC)\nvar h : hash<u32, u64>(8)\n@flags(BPF_F_NO_COMMON_LRU)\nvar l : lru_hash<u32, u64>(8)\n@flags(BPF_F_MMAPABLE)\nvar a : array<u32, u64>(8)\n{main}"));
+}
+
+/// A pointer converted to an integer narrower than 64 bits in eBPF code
+/// (`(p as u64) as u32`): the verifier refuses the partial copy.
+#[test]
+fn pointers_are_not_cut_in_ebpf_code() {
+    let pre = "var m : hash<u32, u64>(8)\nvar w : hash<u64, u64>(8)\n";
+    assert_error(
+        &format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var k = (ctx->data as u64) as u32\n    m[k] = 1\n    return XDP_PASS\n}}\n"),
+        4,
+        "a pointer cut to `u32` in eBPF code",
+    );
+    assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var k = ctx->data as u64\n    w[k] = 1\n    return XDP_PASS\n}}\n"));
+}

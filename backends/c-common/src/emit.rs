@@ -408,6 +408,9 @@ pub(super) struct FnState {
     /// (the deferred code runs where an inner block's locals are out of C
     /// scope), their `var` an assignment.
     defer_hoisted: HashSet<LocalId>,
+    /// eBPF loop counters (see `loop_counters`): a map key or value naming
+    /// one is copied to a temporary.
+    loop_counters: HashSet<LocalId>,
 }
 
 /// A function body's text, written in order. Each statement's first line
@@ -624,6 +627,45 @@ fn strip_parens(s: &str) -> &str {
         return &s[1..s.len() - 1];
     }
     s
+}
+
+/// The loop counters of a block: `for (i in a..b)` variables and locals a
+/// `while` tests and its body assigns. Passing `&i` to a map helper makes
+/// clang keep `i` on the stack, where the verifier cannot bound the loop
+/// ("infinite loop detected"); a copy keeps the counter in a register.
+fn loop_counters(b: &Block, out: &mut HashSet<LocalId>) {
+    for s in &b.stmts {
+        match &s.kind {
+            StmtKind::ForRange { var, .. } => {
+                out.insert(*var);
+            }
+            StmtKind::While { cond, body } => {
+                let mut tested = HashSet::new();
+                cond.walk(&mut |x| {
+                    if let ExprKind::Local(l) = x.kind {
+                        tested.insert(l);
+                    }
+                });
+                let mut assigned = HashSet::new();
+                assigned_locals(body, &mut assigned);
+                out.extend(tested.intersection(&assigned).copied());
+            }
+            _ => {}
+        }
+        s.for_each_block(|b| loop_counters(b, out));
+    }
+}
+
+/// Locals a block assigns (`=` or `op=`), nested blocks included.
+fn assigned_locals(b: &Block, out: &mut HashSet<LocalId>) {
+    for s in &b.stmts {
+        if let StmtKind::Assign { place, .. } | StmtKind::CompoundAssign { place, .. } = &s.kind {
+            if let ExprKind::Local(l) = place.kind {
+                out.insert(l);
+            }
+        }
+        s.for_each_block(|b| assigned_locals(b, out));
+    }
 }
 
 fn falls_through(b: &Block) -> bool {

@@ -239,6 +239,166 @@ fn at_offset() -> i32 {
 }
 
 #[test]
+fn probes_taking_the_registers_as_context_load() {
+    // `ctx: *pt_regs` is the context itself, not the first argument: at
+    // entry (whatever the probed function's first parameter) and at an offset.
+    let src = r#"
+var hits : hash<u32, u64>(16)
+@probe("vfs_read")
+fn on_read(ctx: *pt_regs) -> i32 {
+    hits[0] += 1
+    return 0
+}
+@probe("do_exit")
+fn on_exit(regs: *pt_regs) -> i32 {
+    return 0
+}
+@probe("vfs_read+16")
+fn at_offset(ctx: *pt_regs) -> i32 {
+    return 0
+}
+"#;
+    let _l = load("probe_regs", src);
+}
+
+#[test]
+fn ring_buffer_records_released_on_every_path_load() {
+    // What ksc accepts about reserved records, the verifier accepts too
+    // (docs/language.md, "What ksc catches that the verifier would refuse").
+    let src = r#"
+struct E { n: u32 }
+var rb : ringbuf<E>(4096)
+@helper fn send(e: *E) {
+    e->n = 9
+    rb.submit(e)
+}
+@xdp fn p(ctx: *xdp_md) -> xdp_action {
+    var e = rb.reserve()
+    if (e != null) {
+        if (ctx->data_end - ctx->data > 64) {
+            rb.discard(e)
+            return XDP_DROP
+        }
+        e->n = 1
+        rb.submit(e)
+    }
+    var f = rb.reserve()
+    if (!f) { return XDP_PASS }
+    send(f)
+    var g = rb.reserve()
+    if (g == null) { return XDP_PASS }
+    g->n = 0
+    try {
+        if (ctx->data_end - ctx->data > 32) { throw 1 }
+        rb.submit(g)
+    } catch 1 {
+        rb.discard(g)
+    }
+    for (i in 0..4) {
+        var h = rb.reserve()
+        if (h != null) {
+            h->n = i
+            rb.submit(h)
+        }
+    }
+    return XDP_PASS
+}
+@tc("ingress") fn q(ctx: *__sk_buff) -> i32 {
+    var e = rb.reserve()
+    if (e == null) { return 0 }
+    e->n = ctx->len
+    defer rb.submit(e)
+    if (ctx->len > 64) { return 1 }
+    return 0
+}
+"#;
+    let l = load("ringbuf_release", src);
+    let mut big = tcp(80);
+    big.extend([0u8; 40]);
+    assert_eq!(l.run("p", &big), XDP_DROP);
+    assert_eq!(l.run("p", &tcp(80)), XDP_PASS);
+    assert_eq!(l.run("p", &eth(0x0800)), XDP_PASS);
+}
+
+#[test]
+fn map_keys_from_loop_counters_load() {
+    // `&i` for a counter would keep it on the stack, where the verifier
+    // cannot bound the loop: ksc copies such keys (and values) first.
+    let src = r#"
+var m : array<u32, u64>(8)
+var h : hash<u32, u32>(8)
+@xdp fn p(ctx: *xdp_md) -> xdp_action {
+    var total: u64 = 0
+    for (i in 0..4) {
+        var v = m[i]
+        if (v != null) {
+            total = total + *v + 1
+        }
+        h[i] = i
+    }
+    var j: u32 = 0
+    while (j < 3) {
+        var w = m[j]
+        if (w != null) {
+            total = total + 1
+        }
+        j = j + 1
+    }
+    if (total == 7) {
+        return XDP_DROP
+    }
+    return XDP_PASS
+}
+"#;
+    let l = load("loop_keys", src);
+    assert_eq!(l.run("p", &tcp(80)), XDP_DROP);
+    assert_eq!(l.map_u64("h", 3), 3);
+}
+
+#[test]
+fn packet_pointers_checked_for_their_calls_load() {
+    // What ksc accepts about packet pointers passed to functions (checked by
+    // the caller, by the function against `data_end`, read in a bounded
+    // loop), the verifier accepts too; the results are used, so clang keeps
+    // every read.
+    let src = r#"
+@helper
+fn first_and_fourth(p: *u8) -> u32 {
+    return p[0] + p[3]
+}
+@helper
+fn sum_checked(p: *u8, end: *u8) -> u32 {
+    if (p + 6 > end) {
+        return 0
+    }
+    return p[4] + p[5]
+}
+@helper
+fn sum8(p: *u8) -> u32 {
+    var h: u32 = 0
+    for (i in 0..8) {
+        h = h + p[i]
+    }
+    return h
+}
+@xdp fn x(ctx: *xdp_md) -> xdp_action {
+    var data: *u8 = ctx->data
+    if (data + 8 > ctx->data_end) {
+        return XDP_PASS
+    }
+    var h = first_and_fourth(data) + sum_checked(data, ctx->data_end) + sum8(data)
+    if (h == 0) {
+        return XDP_DROP
+    }
+    return XDP_PASS
+}
+"#;
+    let l = load("pkt_calls", src);
+    assert_eq!(l.run("x", &[0u8; 20]), XDP_DROP);
+    assert_eq!(l.run("x", &tcp(80)), XDP_PASS);
+}
+
+#[test]
 fn print_formats_fit_the_argument_types() {
     let src = r#"
 var n: u64 = 0

@@ -560,7 +560,19 @@ pub fn load(prog: usize) -> usize {
                 .and_then(|p| p.fd().ok())
                 .map(|fd| fd.as_fd().as_raw_fd() as u32)
                 .unwrap_or(0);
-            if let Some(m) = ebpf.map("__ksc_tail_calls") {
+            // One array, or (targets of several program types) one per
+            // type, named after the first part of the target's section.
+            let family = s
+                .desc
+                .progs
+                .iter()
+                .find(|p| p.name == *name)
+                .map_or("", |p| p.sec.split('/').next().unwrap_or(""));
+            let typed = format!("__ksc_tail_calls_{family}");
+            if let Some(m) = ebpf
+                .map("__ksc_tail_calls")
+                .or_else(|| ebpf.map(&typed))
+            {
                 let mfd = map_data(m).fd().as_fd().as_raw_fd();
                 map_elem(2, mfd, (slot as u32).bytes(), fd.bytes().as_ptr() as u64, 0);
             }

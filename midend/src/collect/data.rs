@@ -127,13 +127,18 @@ impl<'a> Checker<'a> {
         }
         let mut flags = Vec::new();
         let mut flags_value = 0;
+        let mut flags_at = None;
         for a in &item.attrs {
             if a.name.name != "flags" {
                 continue;
             }
+            flags_at.get_or_insert(a.span);
             for arg in &a.args {
                 self.collect_flags(arg, &mut flags, &mut flags_value);
             }
+        }
+        if let Some(at) = flags_at {
+            self.check_flags_fit(kind, &flags, at);
         }
         let span = item.span;
         self.maps.push(ir::Map {
@@ -150,6 +155,32 @@ impl<'a> Checker<'a> {
         });
         let id = ir::MapId(self.maps.len() as u32 - 1);
         self.define(&m.name, Sym::Map(id));
+    }
+
+    /// Flags the kernel refuses for this kind of map (map creation fails
+    /// with EINVAL or ENOTSUPP when the object loads).
+    fn check_flags_fit(&mut self, kind: ir::MapKind, flags: &[String], at: ksc_frontend::Span) {
+        use ir::MapKind as K;
+        for f in flags {
+            let fits = match f.as_str() {
+                "BPF_F_NO_PREALLOC" => matches!(kind, K::Hash | K::PercpuHash),
+                "BPF_F_NO_COMMON_LRU" => kind == K::LruHash,
+                "BPF_F_MMAPABLE" => kind == K::Array,
+                _ => true,
+            };
+            if !fits {
+                let kinds = match f.as_str() {
+                    "BPF_F_NO_PREALLOC" => "`hash` and `percpu_hash` maps",
+                    "BPF_F_NO_COMMON_LRU" => "`lru_hash` maps",
+                    _ => "`array` maps",
+                };
+                self.error(
+                    at,
+                    format!("`{f}` is for {kinds}: the kernel refuses it on this map"),
+                )
+                .help = Some(format!("remove `{f}` from the flags"));
+            }
+        }
     }
 
     fn collect_flags(&mut self, e: &ast::Expr, names: &mut Vec<String>, value: &mut u32) {

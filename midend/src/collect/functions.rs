@@ -342,7 +342,11 @@ impl<'a> Checker<'a> {
                 }
             }
             FnKind::Program(ProgramType::Probe { function, offset }) => {
-                if offset.is_none() && !function.is_empty() {
+                // `fn h(ctx: *pt_regs)`: the one parameter is the context
+                // itself (the registers), not the probed function's first
+                // argument, at entry or at an offset.
+                let regs_ctx = matches!(params, [(_, t, _)] if self.is_probe_regs_ptr(*t));
+                if offset.is_none() && !function.is_empty() && !regs_ctx {
                     self.check_probe_target(f, function, params);
                 }
                 if ret != self.types.i32_ {
@@ -355,7 +359,7 @@ impl<'a> Checker<'a> {
                         "a probe takes at most 6 parameters (the argument registers)",
                     );
                 }
-                if offset.is_some() && !params.is_empty() {
+                if offset.is_some() && !params.is_empty() && !regs_ctx {
                     self.error(f.params[0].span, "a probe at an offset has no parameters")
                         .help = Some(
                         "only `@probe(\"function\")` at function entry sees the arguments".into(),
@@ -711,6 +715,17 @@ impl<'a> Checker<'a> {
 
     /// `@probe("f")` against the running kernel's BTF: the function
     /// exists, and the parameters agree in number and kind.
+    /// `*pt_regs`: a probe's context pointer.
+    fn is_probe_regs_ptr(&self, t: TypeId) -> bool {
+        match self.types.kind(t) {
+            TypeKind::Pointer(inner) => matches!(
+                self.types.kind(*inner),
+                TypeKind::Struct(s) if s.origin == StructOrigin::ProbeRegs
+            ),
+            _ => false,
+        }
+    }
+
     fn check_probe_target(
         &mut self,
         f: &ast::FnDecl,

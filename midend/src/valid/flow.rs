@@ -55,6 +55,11 @@ struct State {
     consts: HashMap<LocalId, i64>,
     /// Packet pointers made stale by a helper that moved the packet.
     stale: HashMap<LocalId, ir::Span>,
+    /// Locals holding a ring-buffer record `reserve` gave that may still
+    /// need its `submit`/`discard` here, and where it was reserved.
+    reserved: HashMap<LocalId, ir::Span>,
+    /// Loop counters' largest values (`for (i in 0..8)`: 7).
+    ranges: HashMap<LocalId, i64>,
 }
 
 impl State {
@@ -93,6 +98,18 @@ impl State {
                 .chain(o.stale.iter())
                 .map(|(k, v)| (*k, *v))
                 .collect(),
+            ranges: self
+                .ranges
+                .iter()
+                .filter_map(|(k, v)| Some((*k, (*v).max(*o.ranges.get(k)?))))
+                .collect(),
+            // Held on either path: the verifier follows each.
+            reserved: self
+                .reserved
+                .iter()
+                .chain(o.reserved.iter())
+                .map(|(k, v)| (*k, *v))
+                .collect(),
         }
     }
 }
@@ -105,6 +122,15 @@ pub(super) struct Flow<'c, 'a> {
     user_copies: HashMap<LocalId, MapId>,
     /// Locals ever bound to a map lookup `m[k]`, for the null check's help.
     lookups: HashMap<LocalId, MapId>,
+    /// For each enclosing `try`: the records held where a `throw` jumps
+    /// to its catches.
+    try_throws: Vec<Option<HashMap<LocalId, ir::Span>>>,
+    /// For each enclosing loop: the records held when its iteration began.
+    loops: Vec<HashSet<LocalId>>,
+    /// The ring buffer of each `reserve` (by its span), for messages.
+    reserve_maps: HashMap<ir::Span, MapId>,
+    /// The call whose packet pointers this run follows into the function.
+    site: Option<ir::Span>,
 }
 
 impl<'c, 'a> Flow<'c, 'a> {
@@ -126,14 +152,147 @@ impl<'c, 'a> Flow<'c, 'a> {
             }
         }
         let body = c.functions[f.index()].body.clone();
+        let span = c.functions[f.index()].span;
         let mut fl = Flow {
             c,
             f,
             reported: HashSet::new(),
             user_copies: HashMap::new(),
             lookups: HashMap::new(),
+            try_throws: Vec::new(),
+            loops: Vec::new(),
+            reserve_maps: HashMap::new(),
+            site: None,
         };
-        fl.block(&body, st);
+        // Falling off the end: the function's closing brace.
+        let close = ir::Span {
+            start: span.end.saturating_sub(1),
+            ..span
+        };
+        if let Some(end) = fl.block(&body, st.clone()) {
+            fl.leaks(&end, None, close, "the function ends here");
+        }
+        // Again for each call passing packet pointers, as that call gives
+        // them: reads through them need the caller's check or one here
+        // (docs/language.md, "What ksc catches that the verifier would
+        // refuse").
+        if fl.c.functions[f.index()].domain != Domain::Ebpf {
+            return;
+        }
+        let sites = fl.c.pkt_sites.get(&f).cloned().unwrap_or_default();
+        for site in sites {
+            let mut s = st.clone();
+            for &(p, off) in &site.params {
+                s.pkt.insert(LocalId(p), off);
+                s.nonnull.insert(LocalId(p));
+            }
+            for &p in &site.ends {
+                s.pkt_end.insert(LocalId(p));
+            }
+            s.checked = site.checked;
+            fl.site = Some(site.span);
+            if let Some(end) = fl.block(&body, s) {
+                fl.leaks(&end, None, close, "the function ends here");
+            }
+        }
+    }
+
+    /// A call passing packet pointers or `data_end` to a function of ours.
+    fn note_pkt_site(&mut self, g: FnId, call: ir::Span, args: &[ir::Expr], st: &State) {
+        let mut params = Vec::new();
+        let mut ends = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if let Some(o) = self.pkt_offset(a, st) {
+                params.push((i as u32, o));
+            } else if self.is_pkt_end(a, st) {
+                ends.push(i as u32);
+            }
+        }
+        if params.is_empty() {
+            return;
+        }
+        let sites = self.c.pkt_sites.entry(g).or_default();
+        match sites.iter_mut().find(|s| s.span == call) {
+            Some(s) => {
+                s.checked = s.checked.min(st.checked);
+                s.params = params;
+                s.ends = ends;
+            }
+            None => sites.push(super::PktSite {
+                span: call,
+                checked: st.checked,
+                params,
+                ends,
+            }),
+        }
+    }
+
+    /// Records held in `st` (and not in `keep`) at a way out of the
+    /// function or of a loop iteration: the verifier refuses them
+    /// ("Unreleased reference"). docs/language.md, "What ksc catches that
+    /// the verifier would refuse".
+    fn leaks(&mut self, st: &State, keep: Option<&HashSet<LocalId>>, exit: ir::Span, what: &str) {
+        let mut held: Vec<(LocalId, ir::Span)> = st
+            .reserved
+            .iter()
+            .filter(|(l, _)| keep.is_none_or(|k| !k.contains(l)))
+            .map(|(l, s)| (*l, *s))
+            .collect();
+        held.sort_by_key(|(l, _)| l.0);
+        for (l, at) in held {
+            if !self.reported.insert(at) {
+                continue;
+            }
+            let name = self.c.functions[self.f.index()].locals[l.index()]
+                .name
+                .clone();
+            let rb = self
+                .reserve_maps
+                .get(&at)
+                .map_or("rb".to_string(), |m| self.c.maps[m.index()].name.clone());
+            self.c.diags.push(
+                Diagnostic::error(
+                    at,
+                    format!("ring-buffer record `{name}` is not submitted or discarded on every path"),
+                )
+                .with_label("reserved here")
+                .with_secondary(exit, format!("still held when {what}"))
+                .with_help(format!(
+                    "submit or discard it on every path before this: `{rb}.submit({name})` or `{rb}.discard({name})` (the verifier refuses a program that may leave a record unreleased)"
+                )),
+            );
+        }
+    }
+
+    /// The local a ring-buffer record expression names (`e`, `e as *T`).
+    fn record_local(e: &ir::Expr) -> Option<LocalId> {
+        match &e.kind {
+            ir::ExprKind::Local(l) => Some(*l),
+            ir::ExprKind::Cast(inner) => Self::record_local(inner),
+            _ => None,
+        }
+    }
+
+    /// The ring buffer a `reserve` expression (`rb.reserve()`, cast or not)
+    /// reserves in.
+    fn reserve_of(e: &ir::Expr) -> Option<MapId> {
+        match &e.kind {
+            ir::ExprKind::RingbufReserve { map, .. } => Some(*map),
+            ir::ExprKind::Cast(inner) => Self::reserve_of(inner),
+            _ => None,
+        }
+    }
+
+    /// Does function `g` submit or discard its parameter `p`? Then a
+    /// record passed there is released by the call.
+    fn releases_param(&self, g: FnId, p: u32) -> bool {
+        let mut found = false;
+        self.c.functions[g.index()].body.walk_exprs(&mut |x| {
+            if let ir::ExprKind::RingbufSubmit { ptr, .. } = &x.kind {
+                found |= Self::record_local(ptr) == Some(LocalId(p));
+            }
+        });
+        found
     }
 
     fn is_pointer(&self, ty: ir::TypeId) -> bool {
@@ -230,6 +389,56 @@ impl<'c, 'a> Flow<'c, 'a> {
         }
     }
 
+    /// The largest value a non-negative integer expression may have, when
+    /// known (constants, loop counters, sums and products of them).
+    fn bound_of(&self, e: &ir::Expr, st: &State) -> Option<i64> {
+        use ir::ExprKind as K;
+        if let Some(c) = self.const_of(e, st) {
+            return Some(c);
+        }
+        match &e.kind {
+            K::Local(l) => st.ranges.get(l).copied(),
+            K::Cast(inner) => self.bound_of(inner, st),
+            K::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.bound_of(lhs, st)?, self.bound_of(rhs, st)?);
+                match op {
+                    ir::BinOp::Add => a.checked_add(b),
+                    ir::BinOp::Mul if a >= 0 && b >= 0 => a.checked_mul(b),
+                    ir::BinOp::BitAnd if b >= 0 => Some(b),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The furthest byte offset a packet pointer with a run-time offset
+    /// may have (`data + i`, `i` a loop counter), when known.
+    fn pkt_offset_max(&self, e: &ir::Expr, st: &State) -> Option<i64> {
+        use ir::ExprKind as K;
+        if let Some(o) = self.pkt_offset(e, st) {
+            return Some(o);
+        }
+        match &e.kind {
+            K::Cast(inner) => self.pkt_offset_max(inner, st),
+            K::Binary {
+                op: ir::BinOp::Add,
+                lhs,
+                rhs,
+            } => {
+                let base = self.pkt_offset_max(lhs, st)?;
+                let n = self.bound_of(rhs, st)?;
+                let elem = self
+                    .c
+                    .types
+                    .pointee(lhs.ty)
+                    .map_or(1, |p| self.c.types.size(p).max(1)) as i64;
+                base.checked_add(n.checked_mul(elem)?)
+            }
+            _ => None,
+        }
+    }
+
     /// Derived from a packet pointer, at an offset maybe unknown.
     fn pkt_derived(&self, e: &ir::Expr, st: &State) -> bool {
         use ir::ExprKind as K;
@@ -278,8 +487,31 @@ impl<'c, 'a> Flow<'c, 'a> {
     /// A read or write through packet pointer `p`, of bytes `[lo, hi)`
     /// relative to it, must lie within what a bounds check proved.
     fn pkt_access(&mut self, p: &ir::Expr, lo: i64, hi: i64, at: ir::Span, st: &State) {
-        let Some(off) = self.pkt_offset(p, st) else {
-            return;
+        let off = match self.pkt_offset(p, st) {
+            Some(off) => off,
+            // An offset known only at run time: its largest value must be
+            // checked, unless a run-time check left it to the verifier.
+            None if st.checked != i64::MAX && self.pkt_derived(p, st) => {
+                match self.pkt_offset_max(p, st) {
+                    Some(m) => m,
+                    None => {
+                        if self.reported.insert(at) {
+                            let mut d = Diagnostic::error(at, "packet access at an offset known only at run time, with no length check")
+                                .with_label(format!("only {} bytes are known to be in the packet here", st.checked.max(0)))
+                                .with_help("check the pointer you read through against the end first: `if (p + 1 > data_end) { return XDP_PASS }`; the verifier rejects unchecked packet reads");
+                            if let Some(site) = self.site {
+                                d = d.with_secondary(
+                                    site,
+                                    "the packet pointer comes from this call",
+                                );
+                            }
+                            self.c.diags.push(d);
+                        }
+                        return;
+                    }
+                }
+            }
+            None => return,
         };
         if off + hi <= st.checked || !self.reported.insert(at) {
             return;
@@ -308,11 +540,18 @@ impl<'c, 'a> Flow<'c, 'a> {
             FnKind::Program(ir::ProgramType::Xdp) => "return XDP_PASS",
             _ => "return ...",
         };
-        let d = Diagnostic::error(at, format!("packet access past the checked length: bytes {a}..{b} of the packet"))
+        let mut d = Diagnostic::error(at, format!("packet access past the checked length: bytes {a}..{b} of the packet"))
             .with_label(format!("only {} bytes are known to be in the packet here", st.checked.max(0)))
             .with_help(format!(
                 "check the length first, e.g. `if ({start} + {b} > {end}) {{ {pass} }}`; the verifier rejects unchecked packet reads"
             ));
+        if let Some(site) = self.site {
+            d = d
+                .with_secondary(site, "the packet pointer comes from this call")
+                .with_help(format!(
+                    "check the length before this call (`if ({start} + {b} > {end}) {{ {pass} }}`), or pass `ctx->data_end` too and check it in the function; the verifier follows packet pointers into calls"
+                ));
+        }
         self.c.diags.push(d);
     }
 
@@ -422,18 +661,81 @@ impl<'c, 'a> Flow<'c, 'a> {
         for (p, at) in derefs {
             self.deref(&p, at, st);
         }
+        // A pointer cut to fewer than 64 bits: the verifier tracks it as a
+        // pointer and refuses the partial copy, spill or shift.
+        if self.c.functions[self.f.index()].domain == Domain::Ebpf {
+            let mut cuts: Vec<(ir::Span, ir::TypeId, ir::TypeId)> = Vec::new();
+            walk_shallow(e, &mut Vec::new(), &mut |x| {
+                if let K::Cast(inner) = &x.kind {
+                    // Through whole-width integer casts (`(p as u64) as u32`).
+                    let mut from: &ir::Expr = inner;
+                    while let K::Cast(i) = &from.kind {
+                        if self.c.types.size(from.ty) < 8 {
+                            break;
+                        }
+                        from = i;
+                    }
+                    cuts.push((x.span, from.ty, x.ty));
+                }
+            });
+            for (at, from, to) in cuts {
+                let narrow =
+                    matches!(self.c.types.kind(to), TypeKind::Int(_)) && self.c.types.size(to) < 8;
+                if narrow && self.is_pointer(from) && self.reported.insert(at) {
+                    let t = self.c.types.display(to);
+                    self.c.diags.push(
+                        Diagnostic::error(at, format!("a pointer cut to `{t}` in eBPF code"))
+                            .with_label("the verifier refuses a partial copy of a pointer")
+                            .with_help("keep the whole value: convert to `u64` (`p as u64`), and key maps by `u64`"),
+                    );
+                }
+            }
+        }
+        // `submit`/`discard` take a record known not to be null (the
+        // verifier: "expected=ringbuf_mem").
+        let mut submits: Vec<(ir::Expr, MapId, bool)> = Vec::new();
+        walk_shallow(e, &mut Vec::new(), &mut |x| {
+            if let K::RingbufSubmit { map, ptr, discard } = &x.kind {
+                submits.push(((**ptr).clone(), *map, *discard));
+            }
+        });
+        for (p, map, discard) in submits {
+            if self.nonnull(&p, st) || !self.reported.insert(p.span) {
+                continue;
+            }
+            let mname = self.c.maps[map.index()].name.clone();
+            let op = if discard { "discard" } else { "submit" };
+            let help = match Self::record_local(&p) {
+                Some(l) => {
+                    let n = &self.c.functions[self.f.index()].locals[l.index()].name;
+                    format!("check it first: `if ({n} != null) {{ ...; {mname}.{op}({n}) }}`")
+                }
+                None => format!(
+                    "keep the record in a variable and check it: `var e = {mname}.reserve()` then `if (e != null) {{ ...; {mname}.{op}(e) }}`"
+                ),
+            };
+            self.c.diags.push(
+                Diagnostic::error(
+                    p.span,
+                    format!("`{mname}.{op}` of a ring-buffer record that may be null"),
+                )
+                .with_label("null when the ring buffer is full")
+                .with_help(help),
+            );
+        }
         // Pointer arguments: a maybe-null one makes its parameter need a check.
-        let mut calls: Vec<(FnId, Vec<ir::Expr>)> = Vec::new();
+        let mut calls: Vec<(FnId, Vec<ir::Expr>, ir::Span)> = Vec::new();
         walk_shallow(e, &mut Vec::new(), &mut |x| {
             if let K::Call {
                 callee: Callee::Function(g),
                 args,
             } = &x.kind
             {
-                calls.push((*g, args.clone()));
+                calls.push((*g, args.clone(), x.span));
             }
         });
-        for (g, args) in calls {
+        for (g, args, span) in calls {
+            self.note_pkt_site(g, span, &args, st);
             for (i, a) in args.iter().enumerate() {
                 if self.is_pointer(a.ty) && !self.nonnull(a, st) {
                     self.c.null_args.insert((g, i as u32));
@@ -471,9 +773,24 @@ impl<'c, 'a> Flow<'c, 'a> {
                     K::Value(ir::Value::Int(n)) => Some(*n),
                     _ => None,
                 };
-                if let Some(i) = i {
-                    let size = self.c.types.size(x.ty) as i64;
-                    pkt.push(((**base).clone(), i * size, (i + 1) * size, x.span));
+                let size = self.c.types.size(x.ty) as i64;
+                match i {
+                    Some(i) => pkt.push(((**base).clone(), i * size, (i + 1) * size, x.span)),
+                    // `p[i]` is a read through `p + i`.
+                    None => pkt.push((
+                        ir::Expr {
+                            kind: K::Binary {
+                                op: ir::BinOp::Add,
+                                lhs: base.clone(),
+                                rhs: index.clone(),
+                            },
+                            ty: base.ty,
+                            span: x.span,
+                        },
+                        0,
+                        size,
+                        x.span,
+                    )),
                 }
             }
             _ => {}
@@ -584,6 +901,7 @@ impl<'c, 'a> Flow<'c, 'a> {
         let end_now = value.is_some_and(|v| self.is_pkt_end(v, st));
         let const_now = value.and_then(|v| self.const_of(v, st));
         st.invalid.remove(&l);
+        st.ranges.remove(&l);
         st.map_ptr.remove(&l);
         st.nonnull.remove(&l);
         st.stale.remove(&l);
@@ -679,6 +997,9 @@ impl<'c, 'a> Flow<'c, 'a> {
                     if let Some(l) = l {
                         if (*op == ir::BinOp::Ne) == truth {
                             st.nonnull.insert(l);
+                        } else {
+                            // A null record needs no release.
+                            st.reserved.remove(&l);
                         }
                     }
                 }
@@ -698,6 +1019,9 @@ impl<'c, 'a> Flow<'c, 'a> {
             } => self.refine(operand, !truth, st),
             K::Local(l) if truth && self.is_pointer(cond.ty) => {
                 st.nonnull.insert(*l);
+            }
+            K::Local(l) if self.is_pointer(cond.ty) => {
+                st.reserved.remove(l);
             }
             _ => {}
         }
@@ -829,7 +1153,100 @@ impl<'c, 'a> Flow<'c, 'a> {
             }
             out.checked = 0;
         }
+        // Records this statement submits or discards, or hands to a
+        // function that does.
+        let mut released = Vec::new();
+        walk_stmt_exprs(s, &mut |e| match &e.kind {
+            ir::ExprKind::RingbufSubmit { ptr, .. } => released.extend(Self::record_local(ptr)),
+            ir::ExprKind::Call {
+                callee: Callee::Function(g),
+                args,
+            } => {
+                for (i, a) in args.iter().enumerate() {
+                    if let Some(l) = Self::record_local(a) {
+                        if out.reserved.contains_key(&l) && self.releases_param(*g, i as u32) {
+                            released.push(l);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        });
+        for l in released {
+            out.reserved.remove(&l);
+        }
+        self.stray_reserves(s);
         Some(out)
+    }
+
+    /// A `reserve` whose record is neither kept in a variable nor passed
+    /// straight to `submit` (which reports the null check) can never be
+    /// released.
+    fn stray_reserves(&mut self, s: &ir::Stmt) {
+        let kept = match &s.kind {
+            ir::StmtKind::Let { init: Some(v), .. } | ir::StmtKind::Assign { value: v, .. }
+                if Self::reserve_of(v).is_some() =>
+            {
+                Some(v.span)
+            }
+            _ => None,
+        };
+        let mut stray = Vec::new();
+        walk_stmt_exprs(s, &mut |e| {
+            if let ir::ExprKind::RingbufSubmit { ptr, .. } = &e.kind {
+                if Self::reserve_of(ptr).is_some() {
+                    stray.retain(|x: &(ir::Span, MapId)| x.0 != ptr.span);
+                    self.reported.insert(ptr.span);
+                }
+            }
+            if let ir::ExprKind::RingbufReserve { map, .. } = &e.kind {
+                stray.push((e.span, *map));
+            }
+        });
+        for (at, map) in stray {
+            if Some(at) == kept || self.reported.contains(&at) || !self.reported.insert(at) {
+                continue;
+            }
+            let rb = self.c.maps[map.index()].name.clone();
+            self.c.diags.push(
+                Diagnostic::error(
+                    at,
+                    "a reserved ring-buffer record must be kept in a variable",
+                )
+                .with_label("this record could never be submitted or discarded")
+                .with_help(format!(
+                    "`var e = {rb}.reserve()`, then `if (e != null) {{ ...; {rb}.submit(e) }}`"
+                )),
+            );
+        }
+    }
+
+    /// `l` is (re)assigned by statement `s` to `value`: a record it held is
+    /// lost; a new one from `reserve` is tracked.
+    fn reassign_record(
+        &mut self,
+        st: &mut State,
+        l: LocalId,
+        value: Option<&ir::Expr>,
+        s: &ir::Stmt,
+    ) {
+        if st.reserved.contains_key(&l) {
+            let held = State {
+                reserved: st
+                    .reserved
+                    .iter()
+                    .filter(|(k, _)| **k == l)
+                    .map(|(k, v)| (*k, *v))
+                    .collect(),
+                ..State::default()
+            };
+            self.leaks(&held, None, s.span, "it is overwritten here");
+            st.reserved.remove(&l);
+        }
+        if let Some((v, m)) = value.and_then(|v| Some((v, Self::reserve_of(v)?))) {
+            st.reserved.insert(l, v.span);
+            self.reserve_maps.insert(v.span, m);
+        }
     }
 
     fn stmt_inner(&mut self, s: &ir::Stmt, mut st: State) -> Option<State> {
@@ -841,13 +1258,15 @@ impl<'c, 'a> Flow<'c, 'a> {
                 }
                 self.note_user_copy(*local, init.as_ref());
                 self.assign_local(&mut st, *local, init.as_ref());
+                self.reassign_record(&mut st, *local, init.as_ref(), s);
             }
             K::Assign { place, value } => {
                 self.expr(value, &st);
                 match place.kind {
                     ir::ExprKind::Local(l) => {
                         self.note_user_copy(l, Some(value));
-                        self.assign_local(&mut st, l, Some(value))
+                        self.assign_local(&mut st, l, Some(value));
+                        self.reassign_record(&mut st, l, Some(value), s);
                     }
                     _ => {
                         self.write_to_user_copy(place);
@@ -891,17 +1310,26 @@ impl<'c, 'a> Flow<'c, 'a> {
                 };
             }
             K::ForRange {
-                start, end, body, ..
+                var,
+                start,
+                end,
+                body,
             } => {
                 self.expr(start, &st);
                 self.expr(end, &st);
                 let ls = self.loop_state(body, &st);
-                self.block(body, ls.clone());
+                let mut inside = ls.clone();
+                inside.consts.remove(var);
+                match (self.const_of(start, &st), self.bound_of(end, &st)) {
+                    (Some(a), Some(b)) if a >= 0 => inside.ranges.insert(*var, b - 1),
+                    _ => inside.ranges.remove(var),
+                };
+                self.loop_body(body, inside, s.span);
                 return Some(ls);
             }
             K::ForEach { body, .. } | K::Loop { body } => {
                 let ls = self.loop_state(body, &st);
-                self.block(body, ls.clone());
+                self.loop_body(body, ls.clone(), s.span);
                 return Some(ls);
             }
             K::While { cond, body } => {
@@ -909,24 +1337,43 @@ impl<'c, 'a> Flow<'c, 'a> {
                 self.cond(cond, &ls);
                 let mut inside = ls.clone();
                 self.refine(cond, true, &mut inside);
-                self.block(body, inside);
+                self.loop_body(body, inside, s.span);
                 let mut after = ls;
                 self.refine(cond, false, &mut after);
                 return Some(after);
             }
-            K::Break | K::Continue => return None,
+            K::Break | K::Continue => {
+                if let Some(entry) = self.loops.last().cloned() {
+                    self.leaks(
+                        &st,
+                        Some(&entry),
+                        s.span,
+                        "the loop's iteration is left here",
+                    );
+                }
+                return None;
+            }
             K::Return(e) => {
                 if let Some(e) = e {
                     self.expr(e, &st);
                 }
+                self.leaks(&st, None, s.span, "the function returns here");
                 return None;
             }
             K::TailCall { ctx, .. } => {
                 self.expr(ctx, &st);
+                self.leaks(&st, None, s.span, "the program tail-calls here");
                 return None;
             }
             K::Throw(e) => {
                 self.expr(e, &st);
+                match self.try_throws.last_mut() {
+                    // Caught here: the catches start with what is held.
+                    Some(t) => t
+                        .get_or_insert_with(HashMap::new)
+                        .extend(st.reserved.iter().map(|(k, v)| (*k, *v))),
+                    None => self.leaks(&st, None, s.span, "the function throws here"),
+                }
                 return None;
             }
             K::Try { body, catches } => {
@@ -936,7 +1383,13 @@ impl<'c, 'a> Flow<'c, 'a> {
                 for l in &assigned {
                     cst.nonnull.remove(l);
                 }
+                self.try_throws.push(None);
                 let mut out = self.block(body, st.clone());
+                // The catches start with what the body's throws held (with
+                // none, a called function threw: what the try began with).
+                if let Some(thrown) = self.try_throws.pop().flatten() {
+                    cst.reserved = thrown;
+                }
                 for c in catches {
                     let r = self.block(&c.body, cst.clone());
                     out = match (out, r) {
@@ -949,12 +1402,30 @@ impl<'c, 'a> Flow<'c, 'a> {
             K::Defer(b) | K::Block(b) => {
                 let r = self.block(b, st.clone());
                 if matches!(s.kind, K::Defer(_)) {
+                    // A deferred `submit(e)` releases `e` on every way out.
+                    b.walk_exprs(&mut |x| {
+                        if let ir::ExprKind::RingbufSubmit { ptr, .. } = &x.kind {
+                            if let Some(l) = Self::record_local(ptr) {
+                                st.reserved.remove(&l);
+                            }
+                        }
+                    });
                     return Some(st);
                 }
                 return r;
             }
         }
         Some(st)
+    }
+
+    /// A loop's body: a record reserved in one iteration is released in it.
+    fn loop_body(&mut self, body: &ir::Block, st: State, at: ir::Span) {
+        let entry: HashSet<LocalId> = st.reserved.keys().copied().collect();
+        self.loops.push(entry.clone());
+        if let Some(end) = self.block(body, st) {
+            self.leaks(&end, Some(&entry), at, "the loop's iteration ends here");
+        }
+        self.loops.pop();
     }
 
     fn invalidate(&mut self, map: MapId, at: ir::Span, st: &mut State) {

@@ -130,6 +130,38 @@ fn walk_stmt_exprs<'a>(s: &'a ir::Stmt, f: &mut impl FnMut(&'a ir::Expr)) {
     s.for_each_expr(|e| e.walk(f));
 }
 
+/// A call that passes packet pointers (or `data_end`) to a function: the
+/// callee's reads through them are checked against what the caller proved
+/// (the verifier follows the pointers into the call).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PktSite {
+    /// The call.
+    pub(crate) span: ir::Span,
+    /// Bytes from the packet's start the caller proved in the packet.
+    pub(crate) checked: i64,
+    /// Parameters given packet pointers, with their offsets.
+    pub(crate) params: Vec<(u32, i64)>,
+    /// Parameters given `data_end`.
+    pub(crate) ends: Vec<u32>,
+}
+
+/// Find every call passing packet pointers, through chains of calls: run
+/// the flow analysis (its diagnostics dropped) until no new call appears.
+fn pkt_sites(c: &mut Checker) {
+    c.pkt_sites.clear();
+    for _ in 0..8 {
+        let before = c.pkt_sites.clone();
+        let diags = c.diags.len();
+        for i in 0..c.functions.len() {
+            flow::Flow::check_function(c, FnId(i as u32));
+        }
+        c.diags.truncate(diags);
+        if c.pkt_sites == before {
+            break;
+        }
+    }
+}
+
 /// Run every whole-program rule; returns the program graph and the
 /// analysis record.
 pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
@@ -166,6 +198,7 @@ pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
     let throws = throws::throws(c);
     ring_handlers(c, &throws);
     nonnull_params(c);
+    pkt_sites(c);
     for i in 0..n {
         flow::Flow::check_function(c, FnId(i as u32));
     }

@@ -239,27 +239,66 @@ impl<'m> Gen<'m> {
         }
     }
 
+    /// The family of a tail-call target (`xdp`, `classifier`, ...): the
+    /// first part of its section name.
+    fn tail_family(&self, f: FnId) -> String {
+        let f = &self.m.functions[f.index()];
+        let sec = self.section(f).unwrap_or_default();
+        sec.split('/').next().unwrap_or_default().to_string()
+    }
+
+    /// Whether the tail-call targets are of more than one program type.
+    fn tail_mixed(&self) -> bool {
+        let slots = &self.m.analysis.tail_call_slots;
+        slots
+            .iter()
+            .any(|&f| self.tail_family(f) != self.tail_family(slots[0]))
+    }
+
+    /// The program array a tail call into `target` goes through. A program
+    /// array belongs to the first program type that uses it (the kernel
+    /// refuses others with EINVAL), so an object whose tail calls are of
+    /// several types has one array per type, `__ksc_tail_calls_<family>`
+    /// (the loaders name them the same way).
+    pub(super) fn tail_map(&self, target: FnId) -> String {
+        if self.tail_mixed() {
+            format!("__ksc_tail_calls_{}", self.tail_family(target))
+        } else {
+            "__ksc_tail_calls".into()
+        }
+    }
+
     pub(super) fn tail_call_array(&mut self) {
         let m = self.m;
         let n = m.analysis.tail_call_slots.len();
-        let values: Vec<String> = m
-            .analysis
-            .tail_call_slots
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                format!(
-                    "        [{i}] = (void *)&{},",
-                    ident(&m.functions[f.index()].name)
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            self.out,
-            // value_size as well as `values`: aya reads only the former.
-            "// Tail-call targets, filled when the object is loaded.\nstruct {{\n    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);\n    __uint(max_entries, {n});\n    __uint(key_size, sizeof(__u32));\n    __uint(value_size, sizeof(__u32));\n    __array(values, int(void *));\n}} __ksc_tail_calls SEC(\".maps\") = {{\n    .values = {{\n{}\n    }},\n}};",
-            values.join("\n")
-        );
+        let mut maps: Vec<String> = Vec::new();
+        for &t in &m.analysis.tail_call_slots {
+            let name = self.tail_map(t);
+            if !maps.contains(&name) {
+                maps.push(name);
+            }
+        }
+        for map in maps {
+            let values: Vec<String> = m
+                .analysis
+                .tail_call_slots
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| self.tail_map(**f) == map)
+                .map(|(i, f)| {
+                    format!(
+                        "        [{i}] = (void *)&{},",
+                        ident(&m.functions[f.index()].name)
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                self.out,
+                // value_size as well as `values`: aya reads only the former.
+                "// Tail-call targets, filled when the object is loaded.\nstruct {{\n    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);\n    __uint(max_entries, {n});\n    __uint(key_size, sizeof(__u32));\n    __uint(value_size, sizeof(__u32));\n    __array(values, int(void *));\n}} {map} SEC(\".maps\") = {{\n    .values = {{\n{}\n    }},\n}};",
+                values.join("\n")
+            );
+        }
     }
 
     pub(super) fn section(&self, f: &Function) -> Option<String> {

@@ -57,6 +57,13 @@ impl<'m> Gen<'m> {
             hoisted: Default::default(),
             temps: 0,
             defer_hoisted: hoisted,
+            loop_counters: {
+                let mut lc = HashSet::new();
+                if f.domain == Domain::Ebpf {
+                    loop_counters(&f.body, &mut lc);
+                }
+                lc
+            },
         };
         // The function's name then its typed parameters, as libbpf's
         // BPF_KPROBE/BPF_PROG macros take them.
@@ -73,8 +80,14 @@ impl<'m> Gen<'m> {
             || f.locals[..f.params as usize]
                 .iter()
                 .all(|l| !matches!(self.kind(l.ty), TypeKind::Struct(_)));
+        // `fn h(ctx: *pt_regs)`: the parameter is the context itself, so a
+        // plain signature (BPF_KPROBE would define its own `ctx`).
+        let regs_ctx = matches!(f.kind, FnKind::Program(ProgramType::Probe { .. }))
+            && f.params == 1
+            && matches!(self.kind(f.locals[0].ty), TypeKind::Pointer(t)
+                if matches!(self.kind(*t), TypeKind::Struct(s) if s.origin == StructOrigin::ProbeRegs));
         let header = match (&f.kind, self.section(f)) {
-            (FnKind::Program(ProgramType::Probe { offset: None, .. }), Some(sec)) => {
+            (FnKind::Program(ProgramType::Probe { offset: None, .. }), Some(sec)) if !regs_ctx => {
                 let args = macro_args(self);
                 format!("SEC(\"{sec}\")\nint BPF_KPROBE({})", args.join(", "))
             }
@@ -113,7 +126,7 @@ impl<'m> Gen<'m> {
         let probe_entry = matches!(
             f.kind,
             FnKind::Program(ProgramType::Probe { offset: None, .. })
-        );
+        ) && !regs_ctx;
         let ctx_macro = probe_entry
             || matches!(f.kind, FnKind::Program(ProgramType::StructOps { .. }))
             || (matches!(f.kind, FnKind::Program(ProgramType::Lsm { .. })) && lsm_args);
@@ -409,7 +422,10 @@ impl<'m> Gen<'m> {
             )
         };
         match f.map_arg(ty, e, aggregate) {
-            MapArg::Local(l) => return format!("&{}", st.names[l.index()]),
+            MapArg::Local(l) if !st.loop_counters.contains(&l) => {
+                return format!("&{}", st.names[l.index()])
+            }
+            MapArg::Local(_) => {}
             // The helper copies from the pointee: no copy on the stack.
             MapArg::Pointee(p) => return self.expr(p, st),
             MapArg::Temp => {}
@@ -741,14 +757,15 @@ impl<'m> Gen<'m> {
                 return;
             }
             StmtKind::TailCall {
+                target,
                 slot,
                 ctx,
                 fallback,
-                ..
             } => {
                 let c = self.expr(ctx, st);
                 let fb = self.expr(fallback, st);
-                let _ = writeln!(out, "{pad}bpf_tail_call({c}, &__ksc_tail_calls, {slot});");
+                let map = self.tail_map(*target);
+                let _ = writeln!(out, "{pad}bpf_tail_call({c}, &{map}, {slot});");
                 let _ = writeln!(out, "{pad}return {fb};");
                 return;
             }

@@ -243,10 +243,7 @@ impl<'m> Gen<'m> {
                 let bd = self.sub_block(body, cx, st, ind);
                 cx.in_try -= 1;
                 cx.throw_to.pop();
-                let diverges = body
-                    .stmts
-                    .last()
-                    .is_some_and(|s| matches!(s.kind, StmtKind::Throw(_) | StmtKind::Return(_)));
+                let diverges = never_completes(body);
                 let tail = if diverges {
                     String::new()
                 } else {
@@ -275,10 +272,21 @@ impl<'m> Gen<'m> {
                     let rethrow = self.throw_expr("code", cx);
                     let _ = writeln!(arms, "{pad}        code => {rethrow},");
                 }
-                let _ = writeln!(
-                    out,
-                    "{pad}if let Some(code) = thrown {{\n{pad}    match code {{\n{arms}{pad}    }}\n{pad}}}"
-                );
+                if diverges {
+                    // The body never completes: something was thrown. A
+                    // plain `match` lets rustc see that arms which all
+                    // return leave the function (an `if let` without
+                    // `else` would be a `()` there: E0317).
+                    let _ = writeln!(
+                        out,
+                        "{pad}let Some(code) = thrown else {{ unreachable!() }};\n{pad}match code {{\n{arms}{pad}}}"
+                    );
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "{pad}if let Some(code) = thrown {{\n{pad}    match code {{\n{arms}{pad}    }}\n{pad}}}"
+                    );
+                }
             }
             StmtKind::Defer(b) => {
                 if ind != 1 {
@@ -456,5 +464,20 @@ impl<'m> Gen<'m> {
                 .unwrap_or_default(),
             _ => format!("{field}"),
         }
+    }
+}
+
+/// A block that never runs to its end (as rustc sees the Rust written for
+/// it): its last statement returns, throws or tail-calls, or is an `if`
+/// whose branches both never complete, or a block or `try` that never does.
+fn never_completes(b: &Block) -> bool {
+    match b.stmts.last().map(|s| &s.kind) {
+        Some(StmtKind::Return(_) | StmtKind::Throw(_) | StmtKind::TailCall { .. }) => true,
+        Some(StmtKind::If { then, els, .. }) => never_completes(then) && never_completes(els),
+        Some(StmtKind::Block(b)) => never_completes(b),
+        Some(StmtKind::Try { body, catches }) => {
+            never_completes(body) && catches.iter().all(|c| never_completes(&c.body))
+        }
+        _ => false,
     }
 }
