@@ -59,11 +59,22 @@ impl<'a> Checker<'a> {
             });
         }
         let targs: Vec<TypeId> = m.type_args.iter().map(|t| self.resolve_type(t)).collect();
-        let (key, value) = match (kind, targs.as_slice()) {
+        let (mut key, value) = match (kind, targs.as_slice()) {
             (ir::MapKind::Ringbuf, [v, ..]) => (self.types.u32_, *v),
             (_, [k, v, ..]) => (*k, *v),
             _ => (self.types.u32_, self.types.u64_),
         };
+        // An enum keys an array map (docs/language.md, "Headers, kernel
+        // structs and enums"): the map's key is the enum's 32-bit integer
+        // (the kernel takes only a 32-bit integer key type for arrays), and
+        // the enum's values convert to it.
+        if let (ir::MapKind::Array | ir::MapKind::PercpuArray, TypeKind::Enum(e)) =
+            (kind, self.types.kind(key))
+        {
+            if e.repr.bits() == 32 {
+                key = self.types.int(e.repr);
+            }
+        }
         if matches!(kind, ir::MapKind::Array | ir::MapKind::PercpuArray)
             && !matches!(
                 self.types.kind(key),

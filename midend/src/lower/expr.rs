@@ -811,6 +811,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if self.t().is_error(sty) {
             return self.err_expr(span);
         }
+        self.c.fill_btf_struct(sty);
         let Some(def) = self.t().struct_def(sty).cloned() else {
             self.c
                 .error(
