@@ -137,6 +137,30 @@ impl<'a> Checker<'a> {
                 let et = self.btf_to_type(e, depth + 1);
                 self.types.array(et, *n)
             }
+            // A named enum of 4 or 8 bytes stays an enum: CO-RE matches an
+            // enum field only with an enum of the same name.
+            B::Enum { name, size, values } if !name.is_empty() && (*size == 4 || *size == 8) => {
+                let key = format!("enum {name}");
+                if let Some(&t) = self.btf_types.get(&key) {
+                    return t;
+                }
+                let signed = values.iter().any(|v| v.1 < 0);
+                let repr = match (size, signed) {
+                    (4, false) => IntType::U32,
+                    (4, true) => IntType::I32,
+                    (_, false) => IntType::U64,
+                    (_, true) => IntType::I64,
+                };
+                // The UAPI headers the eBPF C file includes declare some.
+                let t = self.types.new_enum(
+                    name,
+                    repr,
+                    values.clone(),
+                    UAPI_ENUMS.contains(&name.as_str()),
+                );
+                self.btf_types.insert(key, t);
+                t
+            }
             B::Enum { size, .. } => self.types.int(match size {
                 1 => IntType::U8,
                 2 => IntType::U16,
@@ -226,6 +250,35 @@ const UAPI_STRUCTS: &[&str] = &[
     "tcf_ematch_tree_hdr",
     "tcf_t",
     "xdp_md",
+];
+
+/// Enums the UAPI headers of the eBPF C file declare.
+const UAPI_ENUMS: &[&str] = &[
+    "bpf_adj_room_mode",
+    "bpf_attach_type",
+    "bpf_cgroup_iter_order",
+    "bpf_check_mtu_ret",
+    "bpf_cmd",
+    "bpf_core_relo_kind",
+    "bpf_enum_value_kind",
+    "bpf_field_info_kind",
+    "bpf_func_id",
+    "bpf_hdr_start_off",
+    "bpf_link_type",
+    "bpf_lwt_encap_mode",
+    "bpf_map_type",
+    "bpf_prog_type",
+    "bpf_ret_code",
+    "bpf_stack_build_id_status",
+    "bpf_stats_type",
+    "bpf_task_fd_type",
+    "bpf_type_id_kind",
+    "bpf_type_info_kind",
+    "libbpf_pin_type",
+    "libbpf_tristate",
+    "sk_action",
+    "tca_id",
+    "xdp_action",
 ];
 
 /// How a kernel struct of this name is read.

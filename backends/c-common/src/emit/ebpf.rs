@@ -329,6 +329,10 @@ impl Flavour for Ebpf {
         }
     }
 
+    fn core_reads(&self) -> bool {
+        true
+    }
+
     fn skips_struct(&self, _g: &Gen, s: &StructDef) -> bool {
         // The kernel's layout of a struct_ops type (from BTF) is the one
         // emitted.
