@@ -64,8 +64,27 @@ pub fn map_flags() -> &'static [(&'static str, u32)] {
         ("BPF_F_WRONLY", 1 << 4),
         ("BPF_F_RDONLY_PROG", 1 << 7),
         ("BPF_F_WRONLY_PROG", 1 << 8),
+        ("BPF_F_CLONE", 1 << 9),
         ("BPF_F_MMAPABLE", 1 << 10),
     ]
+}
+
+/// `@flags(...)` spelled as the reference compiler does (docs/language.md,
+/// "Headers, kernel structs and enums"): the `BPF_F_*` name each means.
+/// `numa_node(N)` is `BPF_F_NUMA_NODE` and the node.
+pub fn map_flag_spelling(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "rdonly" => "BPF_F_RDONLY",
+        "wronly" => "BPF_F_WRONLY",
+        "no_prealloc" => "BPF_F_NO_PREALLOC",
+        "no_common_lru" => "BPF_F_NO_COMMON_LRU",
+        "clone" => "BPF_F_CLONE",
+        "numa_node" => "BPF_F_NUMA_NODE",
+        "rdonly_prog" => "BPF_F_RDONLY_PROG",
+        "wronly_prog" => "BPF_F_WRONLY_PROG",
+        "mmapable" => "BPF_F_MMAPABLE",
+        _ => return None,
+    })
 }
 
 /// `xdp_action` values.

@@ -480,3 +480,92 @@ fn an_enum_keys_an_array_map() {
         TypeKind::Int(ksc_ir::IntType::U32)
     ));
 }
+
+#[test]
+fn map_flags_are_spelled_as_the_reference_does() {
+    let p = Project::new(
+        "flags",
+        &[(
+            "prog.ks",
+            "@flags(rdonly)\nvar a : array<u32, u64>(1)\n\
+             @flags(wronly | no_prealloc, numa_node(1))\nvar b : hash<u32, u64>(8)\n\
+             @flags(no_common_lru)\nvar c : lru_hash<u32, u64>(8)\n\
+             @flags(BPF_F_NO_PREALLOC)\nvar d : hash<u32, u64>(8)\n\
+             @xdp\nfn f(ctx: *xdp_md) -> xdp_action {\n\
+             \x20   b[1] = a[0] + c[0] + d[0]\n    return XDP_PASS\n}\n\
+             fn main() -> i32 { return 0 }\n",
+        )],
+    );
+    let m = p.check().clean().clone();
+    let flags: Vec<(Vec<String>, u32)> = m
+        .maps
+        .iter()
+        .map(|x| (x.flags.clone(), x.flags_value))
+        .collect();
+    assert_eq!(flags[0], (vec!["BPF_F_RDONLY".to_string()], 1 << 3));
+    assert_eq!(
+        flags[1],
+        (
+            vec![
+                "BPF_F_WRONLY".to_string(),
+                "BPF_F_NO_PREALLOC".into(),
+                "BPF_F_NUMA_NODE".into()
+            ],
+            (1 << 4) | 1 | (1 << 2)
+        )
+    );
+    assert_eq!(m.maps[1].extra[0].name, "numa_node");
+    assert_eq!(m.maps[1].extra[0].value, ksc_ir::Value::UInt(1));
+    assert_eq!(flags[2], (vec!["BPF_F_NO_COMMON_LRU".to_string()], 1 << 1));
+    assert_eq!(flags[3], (vec!["BPF_F_NO_PREALLOC".to_string()], 1));
+    let p = Project::new(
+        "flags-typo",
+        &[(
+            "prog.ks",
+            "@flags(rdonyl)\nvar a : array<u32, u64>(1)\nfn main() -> i32 { return 0 }\n",
+        )],
+    );
+    p.check().has_error(
+        "prog.ks:1",
+        &["unknown map flag `rdonyl`", "did you mean `rdonly`?"],
+    );
+}
+
+#[test]
+fn userspace_cannot_write_an_rdonly_map_nor_read_a_wronly_one() {
+    let p = Project::new(
+        "rdonly",
+        &[(
+            "prog.ks",
+            "@flags(rdonly)\nvar a : array<u32, u64>(1)\n\
+             @flags(wronly)\nvar b : hash<u32, u64>(8)\n\
+             @xdp\nfn f(ctx: *xdp_md) -> xdp_action {\n\
+             \x20   a[0] = 1\n    var x: u64 = b[1]\n    return XDP_PASS\n}\n\
+             fn main() -> i32 {\n\
+             \x20   var prog = load(f)\n\
+             \x20   var n: u64 = a[0]\n\
+             \x20   b[1] = n\n\
+             \x20   a[0] = 2\n\
+             \x20   a[0] += 1\n\
+             \x20   delete a[0]\n\
+             \x20   var m: u64 = b[1]\n\
+             \x20   for (k, v) in b {\n        print(\"%u\", v)\n    }\n\
+             \x20   return 0\n}\n",
+        )],
+    );
+    let o = p.check();
+    // Reading `a` and writing `b` from userspace is what the flags allow;
+    // eBPF code is not limited by them.
+    o.has_error(
+        "prog.ks:15",
+        &[
+            "map `a` is read-only for userspace",
+            "help: write it from eBPF code only",
+        ],
+    );
+    o.has_error("prog.ks:16", &["map `a` is read-only for userspace"]);
+    o.has_error("prog.ks:17", &["map `a` is read-only for userspace"]);
+    o.has_error("prog.ks:18", &["map `b` is write-only for userspace"]);
+    o.has_error("prog.ks:19", &["map `b` is write-only for userspace"]);
+    assert_eq!(o.errors.len(), 5, "{}", o.rendered);
+}

@@ -138,13 +138,21 @@ impl<'a> Checker<'a> {
         }
         let mut flags = Vec::new();
         let mut flags_value = 0;
+        let mut numa = None;
         for a in &item.attrs {
             if a.name.name != "flags" {
                 continue;
             }
             for arg in &a.args {
-                self.collect_flags(arg, &mut flags, &mut flags_value);
+                self.collect_flags(arg, &mut flags, &mut flags_value, &mut numa);
             }
+        }
+        flags.dedup();
+        if let Some(node) = numa {
+            extra.push(ir::MapOption {
+                name: "numa_node".into(),
+                value: ksc_ir::Value::UInt(node as u64),
+            });
         }
         let span = item.span;
         self.maps.push(ir::Map {
@@ -163,23 +171,70 @@ impl<'a> Checker<'a> {
         self.define(&m.name, Sym::Map(id));
     }
 
-    fn collect_flags(&mut self, e: &ast::Expr, names: &mut Vec<String>, value: &mut u32) {
+    fn collect_flags(
+        &mut self,
+        e: &ast::Expr,
+        names: &mut Vec<String>,
+        value: &mut u32,
+        numa: &mut Option<u32>,
+    ) {
+        let mut add = |name: &str, names: &mut Vec<String>| {
+            if let Some((n, v)) = builtins::map_flags().iter().find(|f| f.0 == name) {
+                if !names.iter().any(|x| x == n) {
+                    names.push(n.to_string());
+                }
+                *value |= v;
+            }
+        };
         match &e.kind {
             AE::Binary {
                 op: ast::BinOp::BitOr,
                 lhs,
                 rhs,
             } => {
-                self.collect_flags(lhs, names, value);
-                self.collect_flags(rhs, names, value);
+                self.collect_flags(lhs, names, value, numa);
+                self.collect_flags(rhs, names, value, numa);
+            }
+            // The reference's spellings: `rdonly`, `numa_node(N)`, ...
+            // (docs/language.md, "Headers, kernel structs and enums").
+            AE::Name(id) if builtins::map_flag_spelling(&id.name).is_some() => {
+                add(builtins::map_flag_spelling(&id.name).unwrap(), names);
+            }
+            AE::Call { callee, args } if matches!(&callee.kind, AE::Name(n) if n.name == "numa_node") =>
+            {
+                let node = match args.as_slice() {
+                    [a] => self.const_eval(a).and_then(|(v, _)| value_int(&v)),
+                    _ => None,
+                };
+                match node {
+                    Some(n) if (0..=u32::MAX as i128).contains(&n) => {
+                        add("BPF_F_NUMA_NODE", names);
+                        *numa = Some(n as u32);
+                    }
+                    _ => {
+                        self.error(e.span, "`numa_node` takes the node's number")
+                            .help = Some("write `numa_node(0)`".into());
+                    }
+                }
             }
             AE::Name(id) => match builtins::map_flags().iter().find(|f| f.0 == id.name) {
-                Some((n, v)) => {
-                    names.push(n.to_string());
-                    *value |= v;
-                }
+                Some((n, _)) => add(n, names),
                 None => {
-                    let hint = suggest(&id.name, builtins::map_flags().iter().map(|f| f.0));
+                    let spelled = [
+                        "rdonly",
+                        "wronly",
+                        "no_prealloc",
+                        "no_common_lru",
+                        "clone",
+                        "numa_node",
+                    ];
+                    let hint = suggest(
+                        &id.name,
+                        builtins::map_flags()
+                            .iter()
+                            .map(|f| f.0)
+                            .chain(spelled.iter().copied()),
+                    );
                     let d = self.error(id.span, format!("unknown map flag `{}`", id.name));
                     if let Some(h) = hint {
                         d.help = Some(format!("did you mean `{h}`?"));
@@ -187,7 +242,7 @@ impl<'a> Checker<'a> {
                 }
             },
             _ => {
-                self.error(e.span, "map flags are `BPF_F_*` names joined with `|`");
+                self.error(e.span, "map flags are `BPF_F_*` names (or `rdonly`, `numa_node(N)`, ...) joined with `|`");
             }
         }
     }
