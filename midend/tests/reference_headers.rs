@@ -569,3 +569,55 @@ fn userspace_cannot_write_an_rdonly_map_nor_read_a_wronly_one() {
     o.has_error("prog.ks:19", &["map `b` is write-only for userspace"]);
     assert_eq!(o.errors.len(), 5, "{}", o.rendered);
 }
+
+#[test]
+fn a_struct_ops_member_calls_a_sibling_by_name() {
+    let p = Project::new(
+        "siblings",
+        &[(
+            "prog.ks",
+            "@struct_ops(\"tcp_congestion_ops\")\nimpl cc {\n\
+             \x20   fn ssthresh(sk: *u8) -> u32 {\n        return 8\n    }\n\
+             \x20   fn undo_cwnd(sk: *u8) -> u32 {\n        return ssthresh(sk) * 2\n    }\n\
+             \x20   fn cong_avoid(sk: *u8, ack: u32, acked: u32) -> void {\n    }\n}\n\
+             fn main() -> i32 {\n    return register(cc)\n}\n",
+        )],
+    );
+    let m = p.check().clean().clone();
+    let ssthresh = m
+        .functions
+        .iter()
+        .position(|f| f.name == "cc_ssthresh")
+        .unwrap();
+    let undo = m
+        .functions
+        .iter()
+        .find(|f| f.name == "cc_undo_cwnd")
+        .unwrap();
+    let mut calls = Vec::new();
+    undo.body.walk_exprs(&mut |e| {
+        if let ksc_ir::ExprKind::Call {
+            callee: ksc_ir::Callee::Function(f),
+            ..
+        } = &e.kind
+        {
+            calls.push(f.index());
+        }
+    });
+    assert_eq!(calls, vec![ssthresh]);
+    // Only inside the impl, and not itself.
+    let p = Project::new(
+        "siblings-bad",
+        &[(
+            "prog.ks",
+            "@struct_ops(\"tcp_congestion_ops\")\nimpl cc {\n\
+             \x20   fn ssthresh(sk: *u8) -> u32 {\n        return ssthresh(sk)\n    }\n\
+             \x20   fn undo_cwnd(sk: *u8) -> u32 {\n        return 2\n    }\n}\n\
+             @helper\nfn h(sk: *u8) -> u32 {\n    return undo_cwnd(sk)\n}\n\
+             fn main() -> i32 {\n    return register(cc)\n}\n",
+        )],
+    );
+    let o = p.check();
+    o.has_error("prog.ks:4", &["recursion in eBPF code: cc_ssthresh"]);
+    o.has_error("prog.ks:12", &["cannot find function `undo_cwnd`"]);
+}

@@ -406,6 +406,13 @@ impl<'m> Gen<'m> {
                     st.uses_err = true;
                     a.push("&__ksc_err".into());
                 }
+                // A struct_ops member calling a sibling: the sibling's body,
+                // the static inline function BPF_PROG wraps (a program's
+                // entry cannot be called from another program).
+                if matches!(fun.kind, FnKind::Program(ProgramType::StructOps { .. })) {
+                    a.insert(0, "ctx".into());
+                    return format!("____{}({})", fn_ident(fun), a.join(", "));
+                }
                 format!("{}({})", fn_ident(fun), a.join(", "))
             }
             Callee::BpfHelper(h) => format!("{}({})", h.name(), a.join(", ")),
