@@ -621,3 +621,27 @@ fn a_struct_ops_member_calls_a_sibling_by_name() {
     o.has_error("prog.ks:4", &["recursion in eBPF code: cc_ssthresh"]);
     o.has_error("prog.ks:12", &["cannot find function `undo_cwnd`"]);
 }
+
+#[test]
+fn a_program_handle_compared_with_null_is_constant() {
+    let p = Project::new(
+        "handle-null",
+        &[(
+            "prog.ks",
+            "@xdp\nfn f(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\n\
+             fn main() -> i32 {\n    var prog = load(f)\n\
+             \x20   if (prog == null) {\n        return 1\n    }\n\
+             \x20   if (null != prog) {\n        return 2\n    }\n    return 0\n}\n",
+        )],
+    );
+    let o = p.check();
+    o.compiles();
+    o.has_warning(
+        "prog.ks:5",
+        &[
+            "a program handle is never null: this is always false",
+            "help: `load` ends the program",
+        ],
+    );
+    o.has_warning("prog.ks:8", &["this is always true"]);
+}
