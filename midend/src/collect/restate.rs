@@ -256,12 +256,15 @@ impl<'a> Checker<'a> {
                     self.diags.push(d);
                 }
                 Restated::Kernel => {
-                    for (f, what, help) in diffs {
+                    for (i, (f, what, help)) in diffs.into_iter().enumerate() {
                         let d = self.error(f.span, what);
                         d.label = "not as the kernel declares it".into();
                         d.help = Some(help.unwrap_or_else(|| {
                             format!("fields are read by name from {whose} (CO-RE): declare only fields it has, or leave the field out")
                         }));
+                        if i == 0 {
+                            d.notes.push(format!("a header's `struct {name}` declares the kernel's struct of that name; a struct of the program's own needs another name, or a `.ks` file"));
+                        }
                     }
                 }
             }
