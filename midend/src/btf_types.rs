@@ -167,10 +167,17 @@ impl<'a> Checker<'a> {
                 8 => IntType::U64,
                 _ => IntType::U32,
             }),
+            // An anonymous struct or union as a named member's type: C needs
+            // a tag; CO-RE matches nested members by field name, whatever
+            // the tag.
             B::Struct(l) if l.name.is_empty() => {
                 let fields = self.btf_fields(l, depth);
-                self.types
-                    .kernel_struct("", fields, l.size, ksc_ir::StructOrigin::Kernel)
+                let tag = format!("__ksc_anon{}", self.btf_types.len());
+                let t =
+                    self.types
+                        .kernel_struct(&tag, fields, l.size, ksc_ir::StructOrigin::Kernel);
+                self.btf_types.insert(tag, t);
+                t
             }
             B::Struct(l) => {
                 // One type per kernel struct name (`trace_entry` is shared
