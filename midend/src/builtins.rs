@@ -119,7 +119,7 @@ pub fn xdp_md(t: &mut Types) -> TypeId {
 
 pub fn sk_buff(t: &mut Types) -> TypeId {
     let p = t.ptr(t.u8_);
-    let u32_ = t.u32_;
+    let (u8_, u32_, u64_) = (t.u8_, t.u32_, t.u64_);
     let cb = t.array(u32_, 5);
     let ip6 = t.array(u32_, 4);
     let fields: Vec<(String, TypeId, u32)> = vec![
@@ -149,6 +149,13 @@ pub fn sk_buff(t: &mut Types) -> TypeId {
         ("remote_port", u32_, 132),
         ("local_port", u32_, 136),
         ("data_meta", p, 140),
+        // (flow_keys at 144 and sk at 168 are pointers ksc does not model.)
+        ("tstamp", u64_, 152),
+        ("wire_len", u32_, 160),
+        ("gso_segs", u32_, 164),
+        ("gso_size", u32_, 176),
+        ("tstamp_type", u8_, 180),
+        ("hwtstamp", u64_, 184),
     ]
     .into_iter()
     .map(|(n, t, o)| (n.to_string(), t, o))

@@ -193,13 +193,13 @@ fn an_incompatible_restatement_warns_and_the_kernel_layout_wins() {
         &[
             (
                 "tc.kh",
-                "struct __sk_buff {\n    len: u32,\n    mark: i32,\n    cb: u32,\n    extra: u32,\n}\n",
+                "struct __sk_buff {\n    len: u32,\n    mark: i32,\n    cb: u32,\n    extra: u32,\n    tstamp: u64,\n}\n",
             ),
             (
                 "prog.ks",
                 "include \"tc.kh\"\n\
                  @tc(\"ingress\")\nfn f(ctx: *__sk_buff) -> i32 {\n\
-                 \x20   return (ctx->cb[1] + ctx->len) as i32\n}\n\
+                 \x20   return (ctx->cb[1] + ctx->len + ctx->wire_len + (ctx->tstamp as u32)) as i32\n}\n\
                  fn main() -> i32 { return 0 }\n",
             ),
         ],
