@@ -64,8 +64,27 @@ pub fn map_flags() -> &'static [(&'static str, u32)] {
         ("BPF_F_WRONLY", 1 << 4),
         ("BPF_F_RDONLY_PROG", 1 << 7),
         ("BPF_F_WRONLY_PROG", 1 << 8),
+        ("BPF_F_CLONE", 1 << 9),
         ("BPF_F_MMAPABLE", 1 << 10),
     ]
+}
+
+/// `@flags(...)` spelled as the reference compiler does (docs/language.md,
+/// "Headers, kernel structs and enums"): the `BPF_F_*` name each means.
+/// `numa_node(N)` is `BPF_F_NUMA_NODE` and the node.
+pub fn map_flag_spelling(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "rdonly" => "BPF_F_RDONLY",
+        "wronly" => "BPF_F_WRONLY",
+        "no_prealloc" => "BPF_F_NO_PREALLOC",
+        "no_common_lru" => "BPF_F_NO_COMMON_LRU",
+        "clone" => "BPF_F_CLONE",
+        "numa_node" => "BPF_F_NUMA_NODE",
+        "rdonly_prog" => "BPF_F_RDONLY_PROG",
+        "wronly_prog" => "BPF_F_WRONLY_PROG",
+        "mmapable" => "BPF_F_MMAPABLE",
+        _ => return None,
+    })
 }
 
 /// `xdp_action` values.
@@ -100,7 +119,7 @@ pub fn xdp_md(t: &mut Types) -> TypeId {
 
 pub fn sk_buff(t: &mut Types) -> TypeId {
     let p = t.ptr(t.u8_);
-    let u32_ = t.u32_;
+    let (u8_, u32_, u64_) = (t.u8_, t.u32_, t.u64_);
     let cb = t.array(u32_, 5);
     let ip6 = t.array(u32_, 4);
     let fields: Vec<(String, TypeId, u32)> = vec![
@@ -130,6 +149,13 @@ pub fn sk_buff(t: &mut Types) -> TypeId {
         ("remote_port", u32_, 132),
         ("local_port", u32_, 136),
         ("data_meta", p, 140),
+        // (flow_keys at 144 and sk at 168 are pointers ksc does not model.)
+        ("tstamp", u64_, 152),
+        ("wire_len", u32_, 160),
+        ("gso_segs", u32_, 164),
+        ("gso_size", u32_, 176),
+        ("tstamp_type", u8_, 180),
+        ("hwtstamp", u64_, 184),
     ]
     .into_iter()
     .map(|(n, t, o)| (n.to_string(), t, o))

@@ -101,6 +101,8 @@ pub(crate) struct Checker<'a> {
     pub(crate) btf: Option<Result<crate::btf::Btf, String>>,
     /// Kernel structs already made from BTF, by name.
     pub(crate) btf_types: HashMap<String, TypeId>,
+    /// Kernel structs met through pointers, their fields not yet read.
+    pub(crate) btf_lazy: HashMap<TypeId, String>,
     /// Names of `impl` blocks, by struct_ops index.
     pub(crate) impl_names: Vec<String>,
     /// The namespace of each source file, by [`ksc_frontend::FileId`]
@@ -140,6 +142,9 @@ pub(crate) struct Checker<'a> {
     /// Functions never called by name nor used as a value (their pointer
     /// parameters have no caller vouching for them).
     pub(crate) uncalled: std::collections::HashSet<FnId>,
+    /// Struct declarations that restate a built-in or kernel struct
+    /// (collect/restate.rs): checked once every type is known.
+    pub(crate) restated: Vec<(&'a ast::StructDecl, crate::collect::Restated)>,
 }
 
 /// Bytes of packet a `@test` context carries: the headers a test feeds
@@ -221,6 +226,7 @@ impl<'a> Checker<'a> {
             spin_lock: None,
             btf: None,
             btf_types: HashMap::new(),
+            btf_lazy: HashMap::new(),
             impl_names: Vec::new(),
             scopes: Vec::new(),
             py: Default::default(),
@@ -234,6 +240,7 @@ impl<'a> Checker<'a> {
             not_kfuncs: Vec::new(),
             texts: Vec::new(),
             uncalled: Default::default(),
+            restated: Vec::new(),
         };
         // The context `test()` runs an XDP program with (spec: testing).
         let u32_ = c.types.u32_;

@@ -232,6 +232,24 @@ impl Types {
         };
     }
 
+    /// Fill a kernel struct made without fields (its size stays the
+    /// kernel's).
+    pub fn set_kernel_fields(&mut self, id: TypeId, fields: Vec<(String, TypeId, u32)>) {
+        let align = fields
+            .iter()
+            .map(|f| self.def(f.1).align)
+            .max()
+            .unwrap_or(1);
+        let d = &mut self.defs[id.index()];
+        d.align = align;
+        if let TypeKind::Struct(s) = &mut d.kind {
+            s.fields = fields
+                .into_iter()
+                .map(|(name, ty, offset)| ksc_ir::Field { name, ty, offset })
+                .collect();
+        }
+    }
+
     /// A kernel (or UAPI) struct with given field offsets (layout from
     /// the kernel).
     /// A kernel struct the program may hold but not look into
@@ -391,7 +409,7 @@ impl Types {
 
     /// Can a value of type `from` be used where `to` is expected without a
     /// cast? Lossless integer widening, `null` to pointers, shorter strings
-    /// into longer ones, `char`/`u8`, enum to its integer, any pointer to and
+    /// into longer ones, `char`/`u8`, enum to its integer and back, any pointer to and
     /// from `*void`.
     pub fn coerces(&self, from: TypeId, to: TypeId) -> bool {
         if from == to || self.is_error(from) || self.is_error(to) {
@@ -400,6 +418,10 @@ impl Types {
         match (self.kind(from), self.kind(to)) {
             (TypeKind::Int(a), TypeKind::Int(b)) => widens(*a, *b),
             (TypeKind::Enum(e), TypeKind::Int(b)) => widens(e.repr, *b),
+            // Enums are C enums: an integer that fits the enum's integer
+            // converts to it (docs/language.md, "Headers, kernel structs
+            // and enums").
+            (TypeKind::Int(a), TypeKind::Enum(e)) => widens(*a, e.repr),
             (TypeKind::Char, TypeKind::Int(IntType::U8))
             | (TypeKind::Int(IntType::U8), TypeKind::Char) => true,
             (TypeKind::Null, TypeKind::Pointer(_) | TypeKind::Function(_)) => true,

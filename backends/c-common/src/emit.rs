@@ -244,6 +244,7 @@ fn run(m: &Module, fl: &'static dyn Flavour) -> Result<String, Vec<EmitError>> {
         throwing: HashSet::new(),
         current: std::cell::Cell::new(FnId(0)),
         span: std::cell::Cell::new(None),
+        as_place: false,
     };
     fl.module(&mut g);
     if g.errors.is_empty() {
@@ -264,6 +265,12 @@ pub(super) trait Flavour {
     fn module(&self, g: &mut Gen);
     /// Whether this side writes `f`.
     fn writes(&self, f: &Function) -> bool;
+    /// Whether fields of kernel structs are read with `bpf_core_read`
+    /// (eBPF code: a kernel pointer is not directly readable in tracing
+    /// programs) rather than directly (module code).
+    fn core_reads(&self) -> bool {
+        false
+    }
     /// Whether an uncaught throw in `id` ends the process instead of
     /// passing to the caller (userspace `main`).
     fn ends_process(&self, m: &Module, id: FnId) -> bool;
@@ -385,6 +392,10 @@ pub(super) struct Gen<'m> {
     /// The statement being emitted (where flavour errors without an
     /// expression of their own point).
     span: std::cell::Cell<Option<Span>>,
+    /// The expression being written is a place (assigned to, or its
+    /// address taken), not a value read: kernel struct fields are then not
+    /// read through `bpf_core_read`.
+    as_place: bool,
 }
 
 /// Per-function state while emitting a body.

@@ -59,11 +59,22 @@ impl<'a> Checker<'a> {
             });
         }
         let targs: Vec<TypeId> = m.type_args.iter().map(|t| self.resolve_type(t)).collect();
-        let (key, value) = match (kind, targs.as_slice()) {
+        let (mut key, value) = match (kind, targs.as_slice()) {
             (ir::MapKind::Ringbuf, [v, ..]) => (self.types.u32_, *v),
             (_, [k, v, ..]) => (*k, *v),
             _ => (self.types.u32_, self.types.u64_),
         };
+        // An enum keys an array map (docs/language.md, "Headers, kernel
+        // structs and enums"): the map's key is the enum's 32-bit integer
+        // (the kernel takes only a 32-bit integer key type for arrays), and
+        // the enum's values convert to it.
+        if let (ir::MapKind::Array | ir::MapKind::PercpuArray, TypeKind::Enum(e)) =
+            (kind, self.types.kind(key))
+        {
+            if e.repr.bits() == 32 {
+                key = self.types.int(e.repr);
+            }
+        }
         if matches!(kind, ir::MapKind::Array | ir::MapKind::PercpuArray)
             && !matches!(
                 self.types.kind(key),
@@ -128,17 +139,25 @@ impl<'a> Checker<'a> {
         let mut flags = Vec::new();
         let mut flags_value = 0;
         let mut flags_at = None;
+        let mut numa = None;
         for a in &item.attrs {
             if a.name.name != "flags" {
                 continue;
             }
             flags_at.get_or_insert(a.span);
             for arg in &a.args {
-                self.collect_flags(arg, &mut flags, &mut flags_value);
+                self.collect_flags(arg, &mut flags, &mut flags_value, &mut numa);
             }
         }
+        flags.dedup();
         if let Some(at) = flags_at {
             self.check_flags_fit(kind, &flags, at);
+        }
+        if let Some(node) = numa {
+            extra.push(ir::MapOption {
+                name: "numa_node".into(),
+                value: ksc_ir::Value::UInt(node as u64),
+            });
         }
         let span = item.span;
         self.maps.push(ir::Map {
@@ -183,23 +202,70 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn collect_flags(&mut self, e: &ast::Expr, names: &mut Vec<String>, value: &mut u32) {
+    fn collect_flags(
+        &mut self,
+        e: &ast::Expr,
+        names: &mut Vec<String>,
+        value: &mut u32,
+        numa: &mut Option<u32>,
+    ) {
+        let mut add = |name: &str, names: &mut Vec<String>| {
+            if let Some((n, v)) = builtins::map_flags().iter().find(|f| f.0 == name) {
+                if !names.iter().any(|x| x == n) {
+                    names.push(n.to_string());
+                }
+                *value |= v;
+            }
+        };
         match &e.kind {
             AE::Binary {
                 op: ast::BinOp::BitOr,
                 lhs,
                 rhs,
             } => {
-                self.collect_flags(lhs, names, value);
-                self.collect_flags(rhs, names, value);
+                self.collect_flags(lhs, names, value, numa);
+                self.collect_flags(rhs, names, value, numa);
+            }
+            // The reference's spellings: `rdonly`, `numa_node(N)`, ...
+            // (docs/language.md, "Headers, kernel structs and enums").
+            AE::Name(id) if builtins::map_flag_spelling(&id.name).is_some() => {
+                add(builtins::map_flag_spelling(&id.name).unwrap(), names);
+            }
+            AE::Call { callee, args } if matches!(&callee.kind, AE::Name(n) if n.name == "numa_node") =>
+            {
+                let node = match args.as_slice() {
+                    [a] => self.const_eval(a).and_then(|(v, _)| value_int(&v)),
+                    _ => None,
+                };
+                match node {
+                    Some(n) if (0..=u32::MAX as i128).contains(&n) => {
+                        add("BPF_F_NUMA_NODE", names);
+                        *numa = Some(n as u32);
+                    }
+                    _ => {
+                        self.error(e.span, "`numa_node` takes the node's number")
+                            .help = Some("write `numa_node(0)`".into());
+                    }
+                }
             }
             AE::Name(id) => match builtins::map_flags().iter().find(|f| f.0 == id.name) {
-                Some((n, v)) => {
-                    names.push(n.to_string());
-                    *value |= v;
-                }
+                Some((n, _)) => add(n, names),
                 None => {
-                    let hint = suggest(&id.name, builtins::map_flags().iter().map(|f| f.0));
+                    let spelled = [
+                        "rdonly",
+                        "wronly",
+                        "no_prealloc",
+                        "no_common_lru",
+                        "clone",
+                        "numa_node",
+                    ];
+                    let hint = suggest(
+                        &id.name,
+                        builtins::map_flags()
+                            .iter()
+                            .map(|f| f.0)
+                            .chain(spelled.iter().copied()),
+                    );
                     let d = self.error(id.span, format!("unknown map flag `{}`", id.name));
                     if let Some(h) = hint {
                         d.help = Some(format!("did you mean `{h}`?"));
@@ -207,7 +273,7 @@ impl<'a> Checker<'a> {
                 }
             },
             _ => {
-                self.error(e.span, "map flags are `BPF_F_*` names joined with `|`");
+                self.error(e.span, "map flags are `BPF_F_*` names (or `rdonly`, `numa_node(N)`, ...) joined with `|`");
             }
         }
     }

@@ -828,6 +828,9 @@ impl<'a> Checker<'a> {
             prog_class: None,
         };
         let helper = ksc_ir::helper_named(&e.name.name).map(|h| h.id);
+        if helper.is_some() && !self.extern_matches_helper(e, &info.params, ret) {
+            return;
+        }
         if helper.is_none() && e.body.is_none() {
             self.check_extern_signature(e, &info.params, ret);
         }
@@ -839,7 +842,10 @@ impl<'a> Checker<'a> {
             ret,
             info,
         );
-        // `extern bpf_ktime_get_ns() -> u64` re-declares a helper: allowed.
+        // `extern bpf_ktime_get_ns() -> u64` re-declares a helper: allowed
+        // when the prototype is the helper's; otherwise a warning, and the
+        // name keeps meaning the helper (docs/language.md, "Headers, kernel
+        // structs and enums").
         if helper.is_some() {
             self.syms.insert(
                 self.key(&e.name),
@@ -851,6 +857,62 @@ impl<'a> Checker<'a> {
         } else {
             self.define(&e.name, Sym::Function(id));
         }
+    }
+
+    /// An `extern` restating a BPF helper: the same number of parameters,
+    /// each a pointer where the helper's is and an integer of its size
+    /// elsewhere (the sign may differ), and so the result. A different
+    /// prototype is a warning; calls then use the helper's.
+    fn extern_matches_helper(
+        &mut self,
+        e: &ast::ExternDecl,
+        params: &[(String, TypeId, Span)],
+        ret: TypeId,
+    ) -> bool {
+        use ksc_ir::HelperType as H;
+        let Some(h) = ksc_ir::helper_named(&e.name.name) else {
+            return true;
+        };
+        let fits = |c: &Self, t: TypeId, ht: H| match ht {
+            H::Ptr => c.types.pointee(t).is_some(),
+            H::U32 | H::I32 => c.types.as_int(t).is_some_and(|i| i.bits() == 32),
+            H::U64 => c.types.as_int(t).is_some_and(|i| i.bits() == 64),
+        };
+        let count_ok =
+            params.len() == h.params.len() || (h.variadic && params.len() > h.params.len());
+        let ok = count_ok
+            && params
+                .iter()
+                .zip(h.params)
+                .all(|(p, ht)| fits(self, p.1, *ht))
+            && fits(self, ret, h.ret);
+        if !ok {
+            let show = |ht: &H| match ht {
+                H::Ptr => "*void",
+                H::U32 => "u32",
+                H::U64 => "u64",
+                H::I32 => "i32",
+            };
+            let mut ps: Vec<&str> = h.params.iter().map(show).collect();
+            if h.variadic {
+                ps.push("...");
+            }
+            let d = self.warning(
+                e.name.span,
+                format!(
+                    "this `extern {}` differs from the BPF helper of that name, which ksc calls",
+                    h.name
+                ),
+            );
+            d.label = "restates a BPF helper".into();
+            d.help = Some(format!(
+                "the helper is `{}({}) -> {}`; declare it so, or leave the declaration out",
+                h.name,
+                ps.join(", "),
+                show(&h.ret)
+            ));
+        }
+        ok
     }
 
     pub(crate) fn collect_impl(&mut self, item: &'a ast::Item, i: &'a ast::ImplDecl) {

@@ -18,12 +18,18 @@ use crate::checker::{AliasEntry, Checker, ConstEntry, Eval, Sym, SymInfo};
 
 mod data;
 mod functions;
+mod restate;
+
+pub(crate) use restate::{btf_flat_fields, Restated};
 
 impl<'a> Checker<'a> {
     pub(crate) fn collect(&mut self, file: &'a ast::File) {
         // Names of types first, so declarations can refer to each other.
         for item in &file.items {
             match &item.kind {
+                // A restated built-in or kernel struct keeps the built-in
+                // meaning (docs/language.md, "Headers, kernel structs and enums").
+                ItemKind::Struct(s) if self.restates(s) => {}
                 ItemKind::Struct(s) => {
                     let ir_name = self.ir_name(&s.name);
                     let id = self
@@ -64,6 +70,9 @@ impl<'a> Checker<'a> {
         }
         for item in &file.items {
             if let ItemKind::Struct(s) = &item.kind {
+                if self.restated.iter().any(|(r, _)| std::ptr::eq(*r, s)) {
+                    continue;
+                }
                 let Some(SymInfo {
                     sym: Sym::Type(id), ..
                 }) = self.lookup(&s.name)
@@ -94,6 +103,7 @@ impl<'a> Checker<'a> {
                     .set_struct_fields(id, &ir_name, fields, ksc_ir::StructOrigin::User);
             }
         }
+        self.check_restated();
         for i in 0..self.aliases.len() {
             self.alias_type(i);
         }
@@ -135,6 +145,9 @@ impl<'a> Checker<'a> {
     }
 
     fn collect_enum(&mut self, e: &ast::EnumDecl) {
+        if self.restates_enum(e) {
+            return;
+        }
         let mut next: i64 = 0;
         let mut variants = Vec::new();
         for v in &e.variants {

@@ -72,6 +72,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if let Some(h) = ksc_ir::helper_named(&id.name) {
                     return self.call_helper(id, h, args, span);
                 }
+                if let Some(f) = self.sibling_member(&id.name) {
+                    return self.call_sibling(id, f, args, span);
+                }
                 let locals = self.local_names();
                 let refs: Vec<&str> = locals.iter().map(|s| s.as_str()).collect();
                 self.c.unknown_name(id, "function", &refs);
@@ -443,6 +446,48 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 None => self.expr(a, None),
             })
             .collect()
+    }
+
+    /// In a `@struct_ops` impl, a member's bare name is its sibling
+    /// (docs/language.md, "Headers, kernel structs and enums").
+    fn sibling_member(&self, name: &str) -> Option<FnId> {
+        let FnKind::Program(ir::ProgramType::StructOps { ops, .. }) = &self.kind else {
+            return None;
+        };
+        self.c
+            .struct_ops
+            .get(ops.index())?
+            .members
+            .iter()
+            .find(|m| m.field == name)
+            .map(|m| m.function)
+    }
+
+    /// A call of a sibling member: the eBPF C backend calls its body (the
+    /// kernel calls the member itself through the table).
+    fn call_sibling(
+        &mut self,
+        id: &ast::Ident,
+        f: FnId,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> ir::Expr {
+        // (Recursion is reported with the call graph: valid/graph.rs.)
+        let ret = self.c.functions[f.index()].ret;
+        let params: Vec<TypeId> = self.c.fn_info[f.index()]
+            .params
+            .iter()
+            .map(|p| p.1)
+            .collect();
+        let args = self.check_args(&format!("`{}`", id.name), &params, args, span);
+        self.mk(
+            ir::ExprKind::Call {
+                callee: Callee::Function(f),
+                args,
+            },
+            ret,
+            span,
+        )
     }
 
     fn call_fn(&mut self, id: &ast::Ident, f: FnId, args: &[ast::Expr], span: Span) -> ir::Expr {

@@ -146,6 +146,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let narrowing = self.t().is_integer(x.ty) && self.t().is_integer(to);
         // The fix, quoting the user's expression: `t as u32`.
         let q = self.c.quote(span).unwrap_or_else(|| "...".into());
+        // An enum destination is the program's (a return type, a
+        // parameter): widening it is no fix.
+        let to_enum = matches!(self.t().kind(to), TypeKind::Enum(_));
         let d = self.c.error(
             span,
             format!("mismatched types: expected `{t}`, found `{f}`"),
@@ -154,9 +157,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if castable && narrowing {
             // Implicit conversions are only the lossless ones (docs/language.md,
             // types and conversions; what the reference accepts and ksc refuses).
-            d.help = Some(format!(
-                "a `{f}` does not always fit in a `{t}`: convert explicitly if the value fits, `{q} as {t}`, or make the destination a `{f}`"
-            ));
+            d.help = Some(if to_enum {
+                format!("a `{f}` does not always fit in a `{t}`: convert explicitly if the value fits, `{q} as {t}`")
+            } else {
+                format!("a `{f}` does not always fit in a `{t}`: convert explicitly if the value fits, `{q} as {t}`, or make the destination a `{f}`")
+            });
         } else if castable {
             d.help = Some(format!(
                 "convert explicitly if the value fits: `{q} as {t}`"

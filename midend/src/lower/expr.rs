@@ -631,6 +631,35 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 };
                 let (a, b) = self.unify_ints(a, b, span);
                 let (ta, tb) = (a.ty, b.ty);
+                // `prog == null` of a handle `load` returned: `load` ends the
+                // program when loading fails, so a handle is never null
+                // (docs/language.md, "Headers, kernel structs and enums").
+                let handle = |x: &ir::Expr, t: &crate::types::Types| {
+                    matches!(t.kind(x.ty), TypeKind::ProgramHandle)
+                        && matches!(x.kind, ir::ExprKind::Local(_))
+                };
+                let null =
+                    |x: &ir::Expr, t: &crate::types::Types| matches!(t.kind(x.ty), TypeKind::Null);
+                if matches!(op, B::Eq | B::Ne)
+                    && ((handle(&a, self.t()) && null(&b, self.t()))
+                        || (null(&a, self.t()) && handle(&b, self.t())))
+                {
+                    let ne = op == B::Ne;
+                    self.c
+                        .warning(
+                            span,
+                            format!(
+                                "a program handle is never null: this is always {}",
+                                if ne { "true" } else { "false" }
+                            ),
+                        )
+                        .help = Some("`load` ends the program (status 1, with the kernel's message) when loading fails; the check can go".into());
+                    return self.mk(
+                        ir::ExprKind::Value(ksc_ir::Value::Bool(ne)),
+                        self.c.types.bool_,
+                        span,
+                    );
+                }
                 let t = self.t();
                 let ok = t.is_error(ta)
                     || t.is_error(tb)
@@ -832,6 +861,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if self.t().is_error(sty) {
             return self.err_expr(span);
         }
+        self.c.fill_btf_struct(sty);
         let Some(def) = self.t().struct_def(sty).cloned() else {
             self.c
                 .error(

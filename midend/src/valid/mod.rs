@@ -35,6 +35,7 @@ mod flow;
 mod graph;
 mod helpers;
 mod locks;
+mod map_access;
 mod module_maps;
 mod record;
 mod temps;
@@ -193,6 +194,7 @@ pub(crate) fn run(c: &mut Checker) -> (ProgramGraph, ir::Analysis) {
     graph::tail_calls(c, &pg);
     helpers::program_types(c, &pg);
     module_maps::check(c);
+    map_access::check(c);
     locks::check(c);
     let stack = graph::stack(c, &mut pg);
     let throws = throws::throws(c);

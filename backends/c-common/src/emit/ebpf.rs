@@ -123,6 +123,15 @@ impl<'m> Gen<'m> {
             if !map.flags.is_empty() {
                 let _ = writeln!(s, "    __uint(map_flags, {});", map.flags.join(" | "));
             }
+            // `@flags(numa_node(N))`: the node, beside BPF_F_NUMA_NODE.
+            if let Some(Value::UInt(n)) = map
+                .extra
+                .iter()
+                .find(|o| o.name == "numa_node")
+                .map(|o| &o.value)
+            {
+                let _ = writeln!(s, "    __uint(numa_node, {n});");
+            }
             if map.pinned {
                 s.push_str("    __uint(pinning, LIBBPF_PIN_BY_NAME);\n");
             }
@@ -366,6 +375,10 @@ impl Flavour for Ebpf {
             }
             _ => None,
         }
+    }
+
+    fn core_reads(&self) -> bool {
+        true
     }
 
     fn skips_struct(&self, _g: &Gen, s: &StructDef) -> bool {

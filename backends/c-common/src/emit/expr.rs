@@ -9,7 +9,15 @@ use super::*;
 impl<'m> Gen<'m> {
     // ------------------------------------------------------------ expressions
 
+    /// An expression assigned to: its fields are places, not reads.
+    pub(super) fn place(&mut self, e: &Expr, st: &mut FnState) -> String {
+        self.as_place = true;
+        self.expr(e, st)
+    }
+
     pub(super) fn expr(&mut self, e: &Expr, st: &mut FnState) -> String {
+        // Whether this expression (not its operands) is a place.
+        let place = std::mem::take(&mut self.as_place);
         match &e.kind {
             ExprKind::Value(v) => match v {
                 Value::Str(s) => match self.kind(e.ty) {
@@ -149,7 +157,6 @@ impl<'m> Gen<'m> {
                 field,
                 through_pointer,
             } => {
-                let b = self.expr(base, st);
                 let sty = if *through_pointer {
                     match self.kind(base.ty) {
                         TypeKind::Pointer(p) => *p,
@@ -158,6 +165,12 @@ impl<'m> Gen<'m> {
                 } else {
                     base.ty
                 };
+                let kernel = self.fl.core_reads()
+                    && matches!(self.kind(sty), TypeKind::Struct(s) if s.origin == StructOrigin::Kernel);
+                // A pointer base is a value; a struct base is part of the
+                // place (or of the kernel path read at once below).
+                self.as_place = !*through_pointer && (place || kernel);
+                let b = self.expr(base, st);
                 let TypeKind::Struct(s) = self.kind(sty) else {
                     self.err(e.span, "field of a non-struct");
                     return "0".into();
@@ -168,6 +181,27 @@ impl<'m> Gen<'m> {
                     if *through_pointer { "->" } else { "." },
                     ident(&f.name)
                 );
+                // A kernel struct's scalar field read in eBPF code: through
+                // `bpf_core_read` (relocated by name, CO-RE), which tracing
+                // programs need for kernel pointers (docs/language.md,
+                // "Headers, kernel structs and enums").
+                if kernel
+                    && !place
+                    && matches!(
+                        self.kind(f.ty),
+                        TypeKind::Int(_)
+                            | TypeKind::Enum(_)
+                            | TypeKind::Char
+                            | TypeKind::Bool
+                            | TypeKind::Pointer(_)
+                    )
+                {
+                    self.need_helper(
+                        "#define __ksc_kread",
+                        "/* A kernel struct's field, read by name (CO-RE). */\n#define __ksc_kread(x) ({ typeof(x) __ksc_r; bpf_core_read(&__ksc_r, sizeof(__ksc_r), &(x)); __ksc_r; })\n",
+                    );
+                    return format!("__ksc_kread({access})");
+                }
                 // Context packet pointers are 32-bit fields in the UAPI struct.
                 if s.origin == StructOrigin::Uapi && matches!(self.kind(f.ty), TypeKind::Pointer(_))
                 {
@@ -177,6 +211,8 @@ impl<'m> Gen<'m> {
                 format!("({access})")
             }
             ExprKind::Index { base, index } => {
+                // An array element is part of the array's place.
+                self.as_place = place && matches!(self.kind(base.ty), TypeKind::Array(..));
                 let b = self.expr(base, st);
                 let i = self.expr(index, st);
                 if matches!(self.kind(base.ty), TypeKind::Str(_)) {
@@ -190,6 +226,7 @@ impl<'m> Gen<'m> {
                 format!("(*{x})")
             }
             ExprKind::AddrOf(x) => {
+                self.as_place = true;
                 let v = self.expr(x, st);
                 format!("(&{v})")
             }
@@ -376,6 +413,13 @@ impl<'m> Gen<'m> {
                 if self.throwing.contains(f) {
                     st.uses_err = true;
                     a.push("&__ksc_err".into());
+                }
+                // A struct_ops member calling a sibling: the sibling's body,
+                // the static inline function BPF_PROG wraps (a program's
+                // entry cannot be called from another program).
+                if matches!(fun.kind, FnKind::Program(ProgramType::StructOps { .. })) {
+                    a.insert(0, "ctx".into());
+                    return format!("____{}({})", fn_ident(fun), a.join(", "));
                 }
                 format!("{}({})", fn_ident(fun), a.join(", "))
             }

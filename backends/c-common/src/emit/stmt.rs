@@ -555,7 +555,7 @@ impl<'m> Gen<'m> {
                 self.word_copy(&p, &v, out, &pad);
             }
             StmtKind::Assign { place, value } => {
-                let p = self.expr(place, st);
+                let p = self.place(place, st);
                 let v = self.expr(value, st);
                 if matches!(self.kind(place.ty), TypeKind::Array(..)) {
                     let _ = writeln!(out, "{pad}__builtin_memcpy(&{p}, &{v}, sizeof({p}));");
@@ -564,7 +564,7 @@ impl<'m> Gen<'m> {
                 }
             }
             StmtKind::CompoundAssign { place, op, value } => {
-                let p = self.expr(place, st);
+                let p = self.place(place, st);
                 let v = self.expr(value, st);
                 let shared = matches!(place.kind, ExprKind::Global(_))
                     || matches!(
