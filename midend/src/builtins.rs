@@ -159,7 +159,11 @@ pub fn builtin(name: &str) -> Option<Builtin> {
     })
 }
 
-/// Names a user may not redefine.
+/// Names a user may not redefine. `test` is not one: it is the built-in
+/// only inside `@test` functions, elsewhere a user's function of that name
+/// is an ordinary one (docs/language.md, "Syntax the reference accepts").
 pub fn reserved(name: &str) -> bool {
-    name == "print" || builtin(name).is_some() || ksc_ir::helper_named(name).is_some()
+    name == "print"
+        || (name != "test" && builtin(name).is_some())
+        || ksc_ir::helper_named(name).is_some()
 }

@@ -137,3 +137,21 @@ fn match_on_bool_and_exhaustive_enums() {
         "needs a `default` arm",
     );
 }
+
+#[test]
+fn test_is_a_built_in_only_in_test_functions() {
+    // A program, or a userspace function, may be named `test`.
+    assert_clean("@xdp fn test(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\n@test fn t() -> i32 {\n    var c = XdpTestContext { packet_size: 64, interface_id: 1, expected_action: 2 }\n    return if (test(test, c) == XDP_PASS) { 0 } else { 1 }\n}\nfn main() -> i32 {\n    var h = load(test)\n    return 0\n}\n");
+    let m = assert_clean(
+        "fn test(x: u32) -> u32 { return x * 2 }\nfn main() -> i32 { return test(2) as i32 }\n",
+    );
+    assert!(m.functions.iter().any(|f| f.name == "test"));
+    // Without one, `test()` outside `@test` is still the built-in, refused there.
+    assert_error("@xdp fn p(ctx: *xdp_md) -> xdp_action { return XDP_PASS }\nfn main() -> i32 {\n    var c = XdpTestContext { packet_size: 64, interface_id: 1, expected_action: 2 }\n    return test(p, c) as i32\n}\n", 4, "can only be called from a `@test` function");
+    // Other built-ins stay reserved.
+    assert_error(
+        "fn load(x: u32) -> u32 { return x }\nfn main() -> i32 { return 0 }\n",
+        1,
+        "cannot be redefined",
+    );
+}
