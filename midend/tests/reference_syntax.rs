@@ -155,3 +155,30 @@ fn test_is_a_built_in_only_in_test_functions() {
         "cannot be redefined",
     );
 }
+
+#[test]
+fn enum_values_may_be_64_bit() {
+    let m = assert_clean("enum Wide {\n    A = 1,\n    B = 5000000000,\n    C = 9223372036854775810,\n    D = 18446744073709551615,\n}\nenum Neg { N = -1, P = 3000000000 }\nenum Small { X = 0, Y = 4294967295 }\nenum Int { I = -1, J = 5 }\nfn main() -> i32 {\n    var x: u64 = B\n    var y: u64 = D\n    var n: i64 = N\n    return if (x < y && n < 0) { 0 } else { 1 }\n}\n");
+    let repr = |name: &str| {
+        m.types
+            .iter()
+            .find_map(|t| match &t.kind {
+                ksc_ir::TypeKind::Enum(e) if e.name == name => Some(e.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let wide = repr("Wide");
+    assert_eq!(wide.repr, ksc_ir::IntType::U64);
+    assert_eq!(wide.value_of(wide.variants[2].value), 9223372036854775810);
+    assert_eq!(wide.value_of(wide.variants[3].value), u64::MAX as i128);
+    assert_eq!(repr("Neg").repr, ksc_ir::IntType::I64);
+    assert_eq!(repr("Small").repr, ksc_ir::IntType::U32);
+    assert_eq!(repr("Int").repr, ksc_ir::IntType::I32);
+    // Negative values and values above 2^63 do not fit one 64-bit type.
+    assert_error(
+        "enum Bad {\n    A = -1,\n    B = 9223372036854775810,\n}\nfn main() -> i32 { return 0 }\n",
+        1,
+        "span more than 64 bits",
+    );
+}

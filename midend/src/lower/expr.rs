@@ -360,7 +360,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 Some((v, ty)) => self.mk(ir::ExprKind::Value(v), ty, span),
                 None => self.err_expr(span),
             },
-            Some(Sym::EnumVariant(ty, v)) => self.mk(ir::ExprKind::Value(Value::Int(v)), ty, span),
+            Some(Sym::EnumVariant(ty, v)) => {
+                let v = crate::consteval::enum_value(self.t(), ty, v);
+                self.mk(ir::ExprKind::Value(v), ty, span)
+            }
             Some(Sym::BuiltinConst(v, ty)) => {
                 let it = self.t().as_int(ty).unwrap_or(IntType::U32);
                 self.mk(ir::ExprKind::Value(int_value(it, v as i128)), ty, span)
