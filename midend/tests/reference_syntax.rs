@@ -182,3 +182,13 @@ fn enum_values_may_be_64_bit() {
         "span more than 64 bits",
     );
 }
+
+#[test]
+fn block_values_through_if_var_and_assignment() {
+    // An `if (var ...)` with `else` as a body's last statement returns.
+    assert_clean(&format!("{MAP}@helper fn count(k: u32) -> u64 {{\n    if (var s = stats[k]) {{\n        s.count\n    }} else {{\n        0\n    }}\n}}\n@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    if (count(1) > 2) {{ return XDP_DROP }}\n    return XDP_PASS\n}}\n"));
+    // `x = match` with block arms assigns a variable.
+    assert_clean("fn f(x: u32) -> u32 {\n    var v: u32 = 0\n    v = match (x) {\n        1: { print(\"one\")\n 10 },\n        default: 20\n    }\n    return v\n}\nfn main() -> i32 { return f(1) as i32 }\n");
+    // Not a constant.
+    assert_error("fn f(x: u32) -> u32 {\n    const v: u32 = 0\n    v = match (x) {\n        1: { 10 },\n        default: 20\n    }\n    return v\n}\n", 3, "cannot assign to `v`, a constant");
+}

@@ -251,6 +251,15 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 kind: ir::StmtKind::Block(self.tail_block(b, sink)),
                 span: s.span,
             }),
+            AS::IfVar {
+                name,
+                ty,
+                init,
+                then,
+                els: Some(els),
+            } if sink != Sink::Discard => {
+                self.if_var(s, name, ty.as_ref(), init, then, Some(els), Some(sink))
+            }
             AS::If {
                 cond,
                 then,
@@ -276,7 +285,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         }
     }
 
-    fn tail_sub_block(&mut self, s: &ast::Stmt, sink: Sink) -> ir::Block {
+    pub(super) fn tail_sub_block(&mut self, s: &ast::Stmt, sink: Sink) -> ir::Block {
         match &s.kind {
             AS::Block(b) => self.tail_block(b, sink),
             _ => {

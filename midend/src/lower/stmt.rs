@@ -103,6 +103,23 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 }
                 ir::StmtKind::Let { local, init }
             }
+            // `x = match (...) { PAT: { ... } }` on a variable.
+            AS::Assign {
+                target: ast::Expr {
+                    kind: AE::Name(id), ..
+                },
+                op: None,
+                value:
+                    ast::Expr {
+                        kind: AE::Match { scrutinee, arms },
+                        span: mspan,
+                    },
+            } if Self::has_block_arm(arms)
+                && self.lookup_local(&id.name).is_some_and(|(_, c)| !c) =>
+            {
+                let (l, _) = self.lookup_local(&id.name).expect("a local");
+                return Some(self.match_stmt(scrutinee, arms, Sink::Local(l), *mspan));
+            }
             AS::Assign { target, op, value } => return self.assign(s, target, *op, value),
             AS::Expr(m) if matches!(&m.kind, AE::Match { arms, .. } if Self::has_block_arm(arms)) =>
             {
@@ -140,7 +157,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 init,
                 then,
                 els,
-            } => return self.if_var(s, name, ty.as_ref(), init, then, els.as_deref()),
+            } => return self.if_var(s, name, ty.as_ref(), init, then, els.as_deref(), None),
             AS::ForRange {
                 var,
                 start,
@@ -439,7 +456,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
     /// once, and exists in the then-branch only. For a pointer (a map
     /// lookup) the then-branch runs when it is not null; for any other
     /// value when it is true, as `if (e)` (not zero).
-    fn if_var(
+    /// With `tail`, both branches' last values go there (the statement is
+    /// the last of a block whose value is used).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn if_var(
         &mut self,
         s: &ast::Stmt,
         name: &ast::Ident,
@@ -447,6 +467,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         init: &ast::Expr,
         then: &ast::Stmt,
         els: Option<&ast::Stmt>,
+        tail: Option<Sink>,
     ) -> Option<ir::Stmt> {
         let span = s.span;
         let var = ast::Stmt {
@@ -485,11 +506,15 @@ impl<'c, 'a> FnCx<'c, 'a> {
             id
         };
         let cond = self.cond(&cond);
-        let then = self.sub_block(then);
+        let then = match tail {
+            Some(k) => self.tail_sub_block(then, k),
+            None => self.sub_block(then),
+        };
         self.scopes.pop();
-        let els = match els {
-            Some(e) => self.sub_block(e),
-            None => ir::Block { stmts: vec![] },
+        let els = match (els, tail) {
+            (Some(e), Some(k)) => self.tail_sub_block(e, k),
+            (Some(e), None) => self.sub_block(e),
+            (None, _) => ir::Block { stmts: vec![] },
         };
         let mut stmts: Vec<ir::Stmt> = decl.into_iter().collect();
         stmts.push(ir::Stmt {
