@@ -325,6 +325,16 @@ pub enum StmtKind {
         then: Box<Stmt>,
         els: Option<Box<Stmt>>,
     },
+    /// `if (var x [: T] = e) { } else { }`: `x` is bound to `e` (evaluated
+    /// once) and exists in the then-branch only (docs/language.md,
+    /// "Syntax the reference accepts").
+    IfVar {
+        name: Ident,
+        ty: Option<Type>,
+        init: Expr,
+        then: Box<Stmt>,
+        els: Option<Box<Stmt>>,
+    },
     /// `for (i in start..end) { }`: `end` excluded.
     ForRange {
         var: Ident,
@@ -516,6 +526,9 @@ pub enum ExprKind {
         els: Box<Expr>,
     },
     Sizeof(Type),
+    /// `{ stmts }` as a match arm's body: its statements run, and its last
+    /// statement, when an expression, is the arm's value.
+    Block(Block),
     Error,
 }
 
@@ -537,6 +550,8 @@ pub struct MatchArm {
 pub enum Pattern {
     Int(i128, Span),
     Char(u8, Span),
+    /// `true` or `false` (a `match` on a `bool`).
+    Bool(bool, Span),
     /// A constant: enum variant or `const`.
     Name(Ident),
     /// `default` or `_`

@@ -144,6 +144,22 @@ fn stmt_children<'a>(s: &'a Stmt, push: &mut impl FnMut(Node<'a>)) {
                 push(Node::Stmt(e));
             }
         }
+        StmtKind::IfVar {
+            ty,
+            init,
+            then,
+            els,
+            ..
+        } => {
+            if let Some(t) = ty {
+                push(Node::Type(t));
+            }
+            push(Node::Expr(init));
+            push(Node::Stmt(then));
+            if let Some(e) = els {
+                push(Node::Stmt(e));
+            }
+        }
         StmtKind::ForRange {
             start, end, body, ..
         } => {
@@ -211,6 +227,7 @@ fn expr_children<'a>(e: &'a Expr, push: &mut impl FnMut(Node<'a>)) {
             push(Node::Expr(els));
         }
         ExprKind::Sizeof(t) => push(Node::Type(t)),
+        ExprKind::Block(b) => push(Node::Block(b)),
         ExprKind::Int(_)
         | ExprKind::Bool(_)
         | ExprKind::Char(_)

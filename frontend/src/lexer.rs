@@ -148,7 +148,14 @@ impl<'a> Lexer<'a> {
                     }
                     // Identifiers are ASCII, so this slice is valid UTF-8.
                     let word = std::str::from_utf8(&self.src[start..self.pos]).unwrap_or("");
-                    let tok = Tok::keyword(word).unwrap_or_else(|| Tok::Ident(word.to_string()));
+                    // After `.` or `->` a keyword is a field name (`hdr.type`),
+                    // and like any name it may end a statement.
+                    let after_dot =
+                        matches!(self.tokens.last(), Some((_, Tok::Dot | Tok::Arrow, _)));
+                    let tok = match Tok::keyword(word) {
+                        Some(k) if !after_dot => k,
+                        _ => Tok::Ident(word.to_string()),
+                    };
                     self.push(start, tok, self.pos);
                 }
                 _ => {

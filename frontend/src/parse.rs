@@ -266,6 +266,27 @@ pub enum VarRest {
     Map(Ident, Vec<Type>, Vec<MapArg>),
 }
 
+/// The condition of an `if`: an expression, or `var x [: T] = e`.
+pub enum IfCond {
+    Expr(Expr),
+    Var(Ident, Option<Type>, Expr),
+}
+
+pub(crate) fn if_stmt(cond: IfCond, then: Stmt, els: Option<Stmt>, span: Span) -> Stmt {
+    let (then, els) = (Box::new(then), els.map(Box::new));
+    let kind = match cond {
+        IfCond::Expr(cond) => StmtKind::If { cond, then, els },
+        IfCond::Var(name, ty, init) => StmtKind::IfVar {
+            name,
+            ty,
+            init,
+            then,
+            els,
+        },
+    };
+    Stmt { kind, span }
+}
+
 /// The name of a struct literal `m.Type { ... }`: one name `m.Type`, which
 /// the import loader resolves; `m` must be a plain name.
 pub(crate) fn qualified_struct_name(ctx: &mut ParseCtx, base: Expr, name: Ident) -> Ident {

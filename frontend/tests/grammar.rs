@@ -53,6 +53,7 @@ fn sx(e: &Expr) -> String {
             format!("(? {} {} {})", sx(cond), sx(then), sx(els))
         }
         ExprKind::Sizeof(t) => format!("(sizeof {})", tx(t)),
+        ExprKind::Block(b) => format!("{{{} stmts}}", b.stmts.len()),
         ExprKind::Error => "ERROR".into(),
     }
 }
@@ -61,6 +62,7 @@ fn px(p: &Pattern) -> String {
     match p {
         Pattern::Int(n, _) => n.to_string(),
         Pattern::Char(c, _) => format!("'{}'", *c as char),
+        Pattern::Bool(b, _) => b.to_string(),
         Pattern::Name(n) => n.name.clone(),
         Pattern::Default(_) => "default".into(),
     }
@@ -228,6 +230,53 @@ fn match_and_if_expressions() {
         expr("match (a) {\n 1: match (b) { 2: x, default: y },\n default: z\n}"),
         "(match a 1=>(match b 2=>x default=>y) default=>z)"
     );
+}
+
+// docs/language.md, "Syntax the reference accepts".
+#[test]
+fn reference_syntax() {
+    // Match arms with blocks, `bool` patterns.
+    assert_eq!(
+        expr(
+            "match (p) {\n 1: { print(\"a\")\n 2 },\n true: {\n },\n false: 3,\n default: { x }\n}"
+        ),
+        "(match p 1=>{2 stmts} true=>{0 stmts} false=>3 default=>{1 stmts})"
+    );
+    // A match statement with block arms separated by line breaks.
+    let s = stmts("match (x) {\n 1: {\n a()\n }\n default: {\n b()\n }\n}\nreturn 1");
+    assert_eq!(s.len(), 2);
+    // `if (var x = e)`, with and without a type and `else`.
+    let s =
+        stmts("if (var s = m[k]) {\n s.n = 1\n} else {\n m[k] = 1\n}\nif (var n: u32 = f()) g(n)");
+    match &s[0].kind {
+        StmtKind::IfVar {
+            name,
+            ty: None,
+            init,
+            els: Some(_),
+            ..
+        } => assert_eq!((name.name.as_str(), sx(init).as_str()), ("s", "(idx m k)")),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        &s[1].kind,
+        StmtKind::IfVar {
+            ty: Some(_),
+            els: None,
+            ..
+        }
+    ));
+    // Keywords as field names: declarations, literals, `.` and `->`.
+    let f = parse_ok("struct H {\n type: u16,\n match: u8\n}\nfn f() {\n var h = H { type: 1, match: 2 }\n h.type = h.match\n}\n");
+    match &f.items[0].kind {
+        ItemKind::Struct(s) => {
+            let names: Vec<&str> = s.fields.iter().map(|f| f.name.name.as_str()).collect();
+            assert_eq!(names, ["type", "match"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(expr("H { type: 1, match: 2 }"), "(struct H type=1 match=2)");
+    assert_eq!(expr("p->type + q.match"), "(+ (-> p type) (. q match))");
 }
 
 #[test]

@@ -201,13 +201,26 @@ pub struct EnumDef {
     pub kernel: bool,
 }
 
+impl EnumDef {
+    /// The number a variant's [`EnumVariant::value`] stands for.
+    pub fn value_of(&self, value: i64) -> i128 {
+        if self.repr == IntType::U64 {
+            value as u64 as i128
+        } else {
+            value as i128
+        }
+    }
+}
+
 /// One variant of an [`EnumDef`]: its name and value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnumVariant {
     /// The name as declared (`XDP_PASS`), also its name in C.
     pub name: String,
     /// Its integer value; in expressions the variant is a [`Value::Int`]
-    /// of the enum's type.
+    /// of the enum's type. For an enum stored as `u64`, the value's 64
+    /// bits (values above `i64::MAX` are negative here, a [`Value::UInt`]
+    /// in expressions; [`EnumDef::value_of`] reads them).
     pub value: i64,
 }
 

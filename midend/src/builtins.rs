@@ -189,9 +189,11 @@ pub fn builtin(name: &str) -> Option<Builtin> {
 
 /// Names a user may not redefine. `daemon` and `dispatch` stay free: a
 /// program's own function of that name wins (sched_ext has a `dispatch`
-/// callback).
+/// callback). Nor is `test`: it is the built-in only inside `@test`
+/// functions, elsewhere a user's function of that name is an ordinary one
+/// (docs/language.md, "Syntax the reference accepts").
 pub fn reserved(name: &str) -> bool {
     name == "print"
-        || builtin(name).is_some_and(|b| b != Builtin::Daemon)
+        || (name != "test" && builtin(name).is_some_and(|b| b != Builtin::Daemon))
         || ksc_ir::helper_named(name).is_some()
 }

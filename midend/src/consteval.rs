@@ -118,7 +118,7 @@ impl<'a> Checker<'a> {
             AE::Null => (Value::Null, t.null),
             AE::Name(id) => match self.lookup_sym(id) {
                 Some(Sym::Const(i)) => return self.const_value(i),
-                Some(Sym::EnumVariant(ty, v)) => (Value::Int(v), ty),
+                Some(Sym::EnumVariant(ty, v)) => (enum_value(&self.types, ty, v), ty),
                 Some(Sym::BuiltinConst(v, ty)) => (
                     if self.types.as_int(ty).is_some_and(|i| i.signed()) {
                         Value::Int(v)
@@ -304,6 +304,14 @@ impl<'a> Checker<'a> {
             span: id.span,
         };
         self.const_eval(&e).and_then(|(v, _)| value_int(&v))
+    }
+}
+
+/// The value of an enum variant stored as `v` (its 64 bits for a `u64` enum).
+pub(crate) fn enum_value(types: &crate::types::Types, ty: ksc_ir::TypeId, v: i64) -> Value {
+    match types.kind(ty) {
+        ksc_ir::TypeKind::Enum(e) if e.repr == ksc_ir::IntType::U64 => Value::UInt(v as u64),
+        _ => Value::Int(v),
     }
 }
 

@@ -639,6 +639,22 @@ impl Rewriter<'_> {
                     self.stmt(e);
                 }
             }
+            S::IfVar {
+                ty,
+                init,
+                then,
+                els,
+                ..
+            } => {
+                if let Some(t) = ty {
+                    self.ty(t);
+                }
+                self.expr(init);
+                self.stmt(then);
+                if let Some(e) = els {
+                    self.stmt(e);
+                }
+            }
             S::ForRange {
                 start, end, body, ..
             } => {
@@ -729,6 +745,7 @@ impl Rewriter<'_> {
                 self.expr(els);
             }
             AE::Sizeof(t) => self.ty(t),
+            AE::Block(b) => self.block(b),
             AE::Int(_)
             | AE::Bool(_)
             | AE::Char(_)

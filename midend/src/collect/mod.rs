@@ -148,13 +148,15 @@ impl<'a> Checker<'a> {
         if self.restates_enum(e) {
             return;
         }
-        let mut next: i64 = 0;
-        let mut variants = Vec::new();
+        // Values as C has them: up to 64 bits, signed or unsigned
+        // (docs/language.md, "Syntax the reference accepts").
+        let mut next: i128 = 0;
+        let mut values: Vec<(String, i128)> = Vec::new();
         for v in &e.variants {
             let value = match &v.value {
                 Some(expr) => match self.const_eval(expr) {
-                    Some((Value::Int(n), _)) => n,
-                    Some((Value::UInt(n), _)) if n <= i64::MAX as u64 => n as i64,
+                    Some((Value::Int(n), _)) => n as i128,
+                    Some((Value::UInt(n), _)) => n as i128,
                     Some(_) => {
                         self.error(expr.span, "enum values must be integers");
                         next
@@ -163,19 +165,39 @@ impl<'a> Checker<'a> {
                 },
                 None => next,
             };
-            variants.push((self.ir_name(&v.name), value));
-            next = value.wrapping_add(1);
+            if value > u64::MAX as i128 {
+                self.error(v.span, "an enum value must fit in 64 bits")
+                    .label = format!("`{}` is {value}", v.name.name);
+            }
+            values.push((self.ir_name(&v.name), value));
+            next = value + 1;
         }
-        let (lo, hi) = variants
+        let (lo, hi) = values
             .iter()
-            .fold((0i64, 0i64), |(lo, hi), v| (lo.min(v.1), hi.max(v.1)));
-        let repr = if lo >= 0 && hi <= u32::MAX as i64 {
+            .fold((0i128, 0i128), |(lo, hi), v| (lo.min(v.1), hi.max(v.1)));
+        // The C type of an enum with these values: `unsigned int`, `int`,
+        // then 64 bits (`unsigned long long` when none is negative).
+        let repr = if lo >= 0 && hi <= u32::MAX as i128 {
             IntType::U32
-        } else if lo >= i32::MIN as i64 && hi <= i32::MAX as i64 {
+        } else if lo >= i32::MIN as i128 && hi <= i32::MAX as i128 {
             IntType::I32
+        } else if lo >= 0 {
+            IntType::U64
         } else {
+            if hi > i64::MAX as i128 {
+                self.error(
+                    e.name.span,
+                    "an enum's values span more than 64 bits (negative and above 2^63)",
+                );
+            }
             IntType::I64
         };
+        // Stored as 64-bit patterns: a `U64` enum's values above 2^63 read
+        // back through `ksc_ir::EnumDef::value_of`.
+        let variants: Vec<(String, i64)> = values
+            .into_iter()
+            .map(|(n, v)| (n, v as u64 as i64))
+            .collect();
         let ty = self
             .types
             .new_enum(&self.ir_name(&e.name), repr, variants.clone(), false);

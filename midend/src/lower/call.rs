@@ -48,6 +48,12 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let f = self.mk(ir::ExprKind::Local(l), ty, id.span);
             return self.call_pointer(f, args, span);
         }
+        // In a `@test` function `test(...)` is the built-in even when the
+        // program has a function named `test` (docs/language.md, "Syntax
+        // the reference accepts").
+        if id.name == "test" && self.kind == FnKind::Test {
+            return self.call_builtin(id, ir::Builtin::Test, args, span);
+        }
         match self.c.lookup_sym(id) {
             Some(Sym::Function(f)) => self.call_fn(id, f, args, span),
             Some(Sym::Global(_)) => {

@@ -224,59 +224,43 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 )
             }
             AE::Match { scrutinee, arms } => {
-                let s = self.expr(scrutinee, None);
-                let s = self.read_through(s);
-                if !self.t().is_integer(s.ty) && !self.t().is_error(s.ty) {
+                if Self::has_block_arm(arms) {
                     self.c
-                        .error(scrutinee.span, "`match` works on integers and enums")
-                        .label = format!("found `{}`", self.t().display(s.ty));
+                        .error(
+                            span,
+                            "a `match` with block arms stands where a statement does",
+                        )
+                        .help = Some("use it as a statement, after `return`, or as a variable's initial value: `var v = match (...) { ... }`".into());
+                    return self.err_expr(span);
                 }
-                let mut out: Vec<ir::SwitchArm> = Vec::new();
-                let mut default = None;
+                let (s, raw) = self.match_scrutinee(scrutinee);
+                let is_bool = matches!(self.t().kind(raw), TypeKind::Bool);
+                let super::matches::Cases { cases, default } =
+                    self.match_cases(raw, is_bool, arms, span);
+                // Bodies lowered in source order; the first fixes the type.
                 let mut ty = expect;
-                for arm in arms {
+                let mut lower = |fx: &mut Self, arm: &ast::MatchArm| {
                     let body = match ty {
-                        Some(t) => self.coerce_expr(&arm.body, t, true),
-                        None => self.expr(&arm.body, None),
+                        Some(t) => fx.coerce_expr(&arm.body, t, true),
+                        None => fx.expr(&arm.body, None),
                     };
                     ty = ty.or(Some(body.ty));
-                    match &arm.pattern {
-                        ast::Pattern::Default(ps) => {
-                            if default.is_some() {
-                                self.c.error(*ps, "`match` has more than one `default` arm");
-                            }
-                            default = Some(body);
-                        }
-                        p => {
-                            let v = match p {
-                                ast::Pattern::Int(n, _) => Some(*n as i64),
-                                ast::Pattern::Char(c, _) => Some(*c as i64),
-                                ast::Pattern::Name(id) => self.c.const_int(id).map(|n| n as i64),
-                                ast::Pattern::Default(_) => None,
-                            };
-                            if let Some(v) = v {
-                                if out.iter().any(|a: &ir::SwitchArm| a.value == v) {
-                                    self.c.warning(
-                                        arm.span,
-                                        format!("value {v} is already matched by an earlier arm"),
-                                    );
-                                }
-                                out.push(ir::SwitchArm {
-                                    value: v,
-                                    result: body,
-                                });
-                            }
-                        }
+                    body
+                };
+                let mut out: Vec<ir::SwitchArm> = Vec::new();
+                let mut default_body = None;
+                for arm in arms {
+                    if default.is_some_and(|d| std::ptr::eq(d, arm)) {
+                        default_body = Some(lower(self, arm));
+                    } else if let Some((v, _)) = cases.iter().find(|(_, a)| std::ptr::eq(*a, arm)) {
+                        let result = lower(self, arm);
+                        out.push(ir::SwitchArm { value: *v, result });
                     }
                 }
                 let ty = ty.unwrap_or(self.c.types.void);
-                let default = match default {
+                let default = match default_body {
                     Some(d) => d,
-                    None => {
-                        self.c.error(span, "`match` needs a `default` arm").help =
-                            Some("add `default: value` for the values no arm names".into());
-                        self.err_expr(span)
-                    }
+                    None => self.err_expr(span),
                 };
                 self.mk(
                     ir::ExprKind::Switch {
@@ -287,6 +271,12 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     ty,
                     span,
                 )
+            }
+            AE::Block(_) => {
+                self.c
+                    .error(span, "a block is a value only as a `match` arm")
+                    .help = Some("write the value itself".into());
+                self.err_expr(span)
             }
             AE::If { cond, then, els } | AE::Ternary { cond, then, els } => {
                 let c = self.cond(cond);
@@ -375,7 +365,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 Some((v, ty)) => self.mk(ir::ExprKind::Value(v), ty, span),
                 None => self.err_expr(span),
             },
-            Some(Sym::EnumVariant(ty, v)) => self.mk(ir::ExprKind::Value(Value::Int(v)), ty, span),
+            Some(Sym::EnumVariant(ty, v)) => {
+                let v = crate::consteval::enum_value(self.t(), ty, v);
+                self.mk(ir::ExprKind::Value(v), ty, span)
+            }
             Some(Sym::BuiltinConst(v, ty)) => {
                 let it = self.t().as_int(ty).unwrap_or(IntType::U32);
                 self.mk(ir::ExprKind::Value(int_value(it, v as i128)), ty, span)

@@ -22,11 +22,13 @@ use ksc_ir::{Domain, FnId, FnKind, LocalId, TypeId, TypeKind, Value};
 
 use crate::checker::Checker;
 use crate::types::Types;
+use matches::Sink;
 
 mod builtin;
 mod call;
 mod convert;
 mod expr;
+mod matches;
 mod python;
 mod stmt;
 
@@ -36,7 +38,11 @@ impl<'a> Checker<'a> {
             if let Some(decl) = self.fn_info[i].decl {
                 let body = {
                     let mut fx = FnCx::new(self, FnId(i as u32));
-                    let b = fx.block(&decl.body);
+                    // A body ending in an expression returns it (implicit
+                    // return, docs/language.md "Syntax the reference accepts").
+                    let implicit =
+                        !matches!(fx.t().kind(fx.ret), TypeKind::Void) && fx.ret_local.is_none();
+                    let b = fx.block_with_tail(&decl.body, implicit.then_some(Sink::Return));
                     let ret_local = fx.ret_local;
                     let locals = std::mem::take(&mut fx.locals);
                     let falls = fx.falls_off(&b);
@@ -120,6 +126,9 @@ struct FnCx<'c, 'a> {
     /// Locals declared from a map lookup (`var v = m[k]`): used as a value
     /// they read through (docs/language.md, a map lookup used as a value).
     lookup_locals: std::collections::HashSet<LocalId>,
+    /// Statements the last lowered statement needs before it, in the same
+    /// block (the declaration of `var x = match ...` with block arms).
+    pre_stmts: Vec<ir::Stmt>,
 }
 
 impl<'c, 'a> FnCx<'c, 'a> {
@@ -144,6 +153,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             in_defer: false,
             packet_locals: Default::default(),
             lookup_locals: Default::default(),
+            pre_stmts: Vec::new(),
         };
         if let Some((name, span)) = fx.c.fn_info[id.index()].ret_name.clone() {
             let l = fx.declare(&name, ret, span, false);
@@ -274,10 +284,16 @@ impl<'c, 'a> FnCx<'c, 'a> {
     }
 
     pub(super) fn block(&mut self, b: &ast::Block) -> ir::Block {
+        self.block_with_tail(b, None)
+    }
+
+    /// A block; with `tail`, its last statement's value goes there
+    /// (`matches::Sink`).
+    pub(super) fn block_with_tail(&mut self, b: &ast::Block, tail: Option<Sink>) -> ir::Block {
         self.scopes.push(HashMap::new());
         let mut stmts = Vec::new();
         let mut dead_reported = false;
-        for s in &b.stmts {
+        for (i, s) in b.stmts.iter().enumerate() {
             if !dead_reported
                 && stmts.last().is_some_and(|l: &ir::Stmt| {
                     matches!(
@@ -295,9 +311,18 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     "control never reaches this".into();
                 dead_reported = true;
             }
-            if let Some(st) = self.stmt(s) {
+            let st = match tail {
+                Some(sink) if i + 1 == b.stmts.len() => self.tail_stmt(s, sink),
+                _ => self.stmt(s),
+            };
+            stmts.append(&mut self.pre_stmts);
+            if let Some(st) = st {
                 stmts.push(st);
             }
+        }
+        if let (Some(Sink::Local(_)), true) = (tail, b.stmts.is_empty()) {
+            self.c.error(b.span, "this arm has no value").help =
+                Some("end the block with the arm's value, e.g. `{ print(\"x\"); 1 }`".into());
         }
         self.scopes.pop();
         ir::Block { stmts }
@@ -310,9 +335,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 self.scopes.push(HashMap::new());
                 let st = self.stmt(s);
                 self.scopes.pop();
-                ir::Block {
-                    stmts: st.into_iter().collect(),
-                }
+                let mut stmts = std::mem::take(&mut self.pre_stmts);
+                stmts.extend(st);
+                ir::Block { stmts }
             }
         }
     }

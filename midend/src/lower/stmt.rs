@@ -8,11 +8,11 @@ use std::collections::HashMap;
 
 use ksc_frontend::ast::{self, ExprKind as AE, StmtKind as AS};
 use ksc_ir as ir;
-use ksc_ir::{Domain, FnId, FnKind, IntType, LocalId, TypeKind, Value};
+use ksc_ir::{Domain, FnId, FnKind, LocalId, TypeKind, Value};
 
+use super::matches::Sink;
 use super::{binop, FnCx};
 use crate::checker::Sym;
-use crate::consteval::int_value;
 
 impl<'c, 'a> FnCx<'c, 'a> {
     pub(super) fn stmt(&mut self, s: &ast::Stmt) -> Option<ir::Stmt> {
@@ -24,6 +24,23 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 ty,
                 init,
             } => {
+                if let Some(ast::Expr {
+                    kind: AE::Match { scrutinee, arms },
+                    span: mspan,
+                }) = init
+                {
+                    if Self::has_block_arm(arms) {
+                        return self.var_match(
+                            s,
+                            *is_const,
+                            name,
+                            ty.as_ref(),
+                            scrutinee,
+                            arms,
+                            *mspan,
+                        );
+                    }
+                }
                 let declared = ty.as_ref().map(|t| self.c.resolve_type(t));
                 let init = match (init, declared) {
                     (Some(e), Some(t)) => Some(self.coerce_expr(e, t, true)),
@@ -95,7 +112,31 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 }
                 ir::StmtKind::Let { local, init }
             }
+            // `x = match (...) { PAT: { ... } }` on a variable.
+            AS::Assign {
+                target: ast::Expr {
+                    kind: AE::Name(id), ..
+                },
+                op: None,
+                value:
+                    ast::Expr {
+                        kind: AE::Match { scrutinee, arms },
+                        span: mspan,
+                    },
+            } if Self::has_block_arm(arms)
+                && self.lookup_local(&id.name).is_some_and(|(_, c)| !c) =>
+            {
+                let (l, _) = self.lookup_local(&id.name).expect("a local");
+                return Some(self.match_stmt(scrutinee, arms, Sink::Local(l), *mspan));
+            }
             AS::Assign { target, op, value } => return self.assign(s, target, *op, value),
+            AS::Expr(m) if matches!(&m.kind, AE::Match { arms, .. } if Self::has_block_arm(arms)) =>
+            {
+                let AE::Match { scrutinee, arms } = &m.kind else {
+                    unreachable!()
+                };
+                return Some(self.match_stmt(scrutinee, arms, Sink::Discard, s.span));
+            }
             AS::Expr(e) => {
                 let x = match self.python_call(e, super::python::PyExpect::Discard) {
                     Some(x) => x,
@@ -119,6 +160,13 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 };
                 ir::StmtKind::If { cond, then, els }
             }
+            AS::IfVar {
+                name,
+                ty,
+                init,
+                then,
+                els,
+            } => return self.if_var(s, name, ty.as_ref(), init, then, els.as_deref(), None),
             AS::ForRange {
                 var,
                 start,
@@ -287,7 +335,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         Some(ir::Stmt { kind, span })
     }
 
-    fn ret(&mut self, s: &ast::Stmt, e: Option<&ast::Expr>) -> Option<ir::Stmt> {
+    pub(super) fn ret(&mut self, s: &ast::Stmt, e: Option<&ast::Expr>) -> Option<ir::Stmt> {
         let span = s.span;
         if self.in_defer {
             self.c.error(s.span, "`return` inside `defer`").help = Some(
@@ -321,9 +369,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
         };
         // `return match (x) { A: prog(ctx), ... }`: each arm returns, and
         // arms calling programs become tail calls (spec: tail calls).
+        // Arms with blocks return their blocks' values.
         if let AE::Match { scrutinee, arms } = &e.kind {
-            if arms.iter().any(|a| self.is_program_call(&a.body)) {
-                return self.ret_match(s, scrutinee, arms);
+            if Self::has_block_arm(arms) || arms.iter().any(|a| self.is_program_call(&a.body)) {
+                return Some(self.match_stmt(scrutinee, arms, Sink::Return, s.span));
             }
         }
         // `return prog(ctx)` between programs of one type is a tail call.
@@ -356,7 +405,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         })
     }
 
-    fn is_program_call(&self, e: &ast::Expr) -> bool {
+    pub(super) fn is_program_call(&self, e: &ast::Expr) -> bool {
         let AE::Call { callee, .. } = &e.kind else {
             return false;
         };
@@ -370,84 +419,120 @@ impl<'c, 'a> FnCx<'c, 'a> {
             )
     }
 
-    /// `return match (...) { ... }` with program calls in arms, lowered to
-    /// an `if` chain of returns and tail calls.
-    fn ret_match(
+    /// `var x [: T] = match (...) { PAT: { ... }, ... }`: `x` is declared
+    /// first (visible after the statement only), then the arms store their
+    /// values in it.
+    #[allow(clippy::too_many_arguments)]
+    fn var_match(
         &mut self,
         s: &ast::Stmt,
+        is_const: bool,
+        name: &ast::Ident,
+        ty: Option<&ast::Type>,
         scrutinee: &ast::Expr,
         arms: &[ast::MatchArm],
+        mspan: ksc_frontend::Span,
+    ) -> Option<ir::Stmt> {
+        let declared = ty.map(|t| self.c.resolve_type(t));
+        // `void` until the first arm's value fixes the type.
+        let ty0 = declared.unwrap_or(self.c.types.void);
+        let shadowed = self
+            .scopes
+            .last()
+            .and_then(|sc| sc.get(&name.name).copied());
+        let local = self.declare(&name.name, ty0, name.span, is_const);
+        // Not visible to the arms: they see what the name meant before.
+        let scope = self.scopes.last_mut().unwrap();
+        match shadowed {
+            Some(old) => scope.insert(name.name.clone(), old),
+            None => scope.remove(&name.name),
+        };
+        let m = self.match_stmt(scrutinee, arms, Sink::Local(local), mspan);
+        if matches!(self.t().kind(self.locals[local.index()].ty), TypeKind::Void) {
+            self.locals[local.index()].ty = self.c.types.error;
+        }
+        self.scopes
+            .last_mut()
+            .unwrap()
+            .insert(name.name.clone(), (local, is_const));
+        // The declaration goes before the `match`, in the same block.
+        self.pre_stmts.push(ir::Stmt {
+            kind: ir::StmtKind::Let { local, init: None },
+            span: s.span,
+        });
+        Some(m)
+    }
+
+    /// `if (var x [: T] = e) { ... } else { ... }` (docs/language.md,
+    /// "Syntax the reference accepts"): `x` is bound to `e`, evaluated
+    /// once, and exists in the then-branch only. For a pointer (a map
+    /// lookup) the then-branch runs when it is not null; for any other
+    /// value when it is true, as `if (e)` (not zero).
+    /// With `tail`, both branches' last values go there (the statement is
+    /// the last of a block whose value is used).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn if_var(
+        &mut self,
+        s: &ast::Stmt,
+        name: &ast::Ident,
+        ty: Option<&ast::Type>,
+        init: &ast::Expr,
+        then: &ast::Stmt,
+        els: Option<&ast::Stmt>,
+        tail: Option<Sink>,
     ) -> Option<ir::Stmt> {
         let span = s.span;
-        let x = self.expr(scrutinee, None);
-        if !self.t().is_integer(x.ty) && !self.t().is_error(x.ty) {
-            self.c
-                .error(scrutinee.span, "`match` works on integers and enums");
-        }
-        let ty = x.ty;
-        let m = self.declare("__match", ty, scrutinee.span, true);
-        let mut chain: Option<ir::Block> = None;
-        let mut default: Option<&ast::MatchArm> = None;
-        let mut cases: Vec<(i64, &ast::MatchArm)> = Vec::new();
-        for arm in arms {
-            match &arm.pattern {
-                ast::Pattern::Default(_) => default = Some(arm),
-                ast::Pattern::Int(n, _) => cases.push((*n as i64, arm)),
-                ast::Pattern::Char(c, _) => cases.push((*c as i64, arm)),
-                ast::Pattern::Name(id) => {
-                    if let Some(v) = self.c.const_int(id) {
-                        cases.push((v as i64, arm));
-                    }
-                }
-            }
-        }
-        let arm_stmt = |fx: &mut Self, arm: &ast::MatchArm| -> ir::Block {
-            let st = ast::Stmt {
-                kind: AS::Return(Some(arm.body.clone())),
-                span: arm.span,
-            };
-            ir::Block {
-                stmts: fx.ret(&st, Some(&arm.body)).into_iter().collect(),
-            }
-        };
-        match default {
-            Some(d) => chain = Some(arm_stmt(self, d)),
-            None => {
-                self.c.error(s.span, "`match` needs a `default` arm").help =
-                    Some("add `default: value` for the values no arm names".into());
-            }
-        }
-        for (v, arm) in cases.into_iter().rev() {
-            let then = arm_stmt(self, arm);
-            let it = self.t().as_int(ty).unwrap_or(IntType::I64);
-            let lit = self.mk(ir::ExprKind::Value(int_value(it, v as i128)), ty, arm.span);
-            let local = self.mk(ir::ExprKind::Local(m), ty, arm.span);
-            let bool_ = self.c.types.bool_;
-            let cond = self.mk(
-                ir::ExprKind::Binary {
-                    op: ir::BinOp::Eq,
-                    lhs: Box::new(local),
-                    rhs: Box::new(lit),
-                },
-                bool_,
-                arm.span,
-            );
-            let els = chain.take().unwrap_or(ir::Block { stmts: vec![] });
-            chain = Some(ir::Block {
-                stmts: vec![ir::Stmt {
-                    kind: ir::StmtKind::If { cond, then, els },
-                    span: arm.span,
-                }],
-            });
-        }
-        let mut stmts = vec![ir::Stmt {
-            kind: ir::StmtKind::Let {
-                local: m,
-                init: Some(x),
+        let var = ast::Stmt {
+            kind: AS::Var {
+                is_const: false,
+                name: name.clone(),
+                ty: ty.cloned(),
+                init: Some(init.clone()),
             },
+            span: name.span.to(init.span),
+        };
+        self.scopes.push(HashMap::new());
+        let decl = self.stmt(&var);
+        let id = ast::Expr {
+            kind: AE::Name(name.clone()),
+            span: name.span,
+        };
+        let pointer = self
+            .lookup_local(&name.name)
+            .is_some_and(|(l, _)| self.t().pointee(self.locals[l.index()].ty).is_some());
+        // The null check written out, so the null-safety pass sees `x`
+        // non-null in the then-branch.
+        let cond = if pointer {
+            ast::Expr {
+                kind: AE::Binary {
+                    op: ast::BinOp::Ne,
+                    lhs: Box::new(id),
+                    rhs: Box::new(ast::Expr {
+                        kind: AE::Null,
+                        span: name.span,
+                    }),
+                },
+                span: name.span,
+            }
+        } else {
+            id
+        };
+        let cond = self.cond(&cond);
+        let then = match tail {
+            Some(k) => self.tail_sub_block(then, k),
+            None => self.sub_block(then),
+        };
+        self.scopes.pop();
+        let els = match (els, tail) {
+            (Some(e), Some(k)) => self.tail_sub_block(e, k),
+            (Some(e), None) => self.sub_block(e),
+            (None, _) => ir::Block { stmts: vec![] },
+        };
+        let mut stmts: Vec<ir::Stmt> = decl.into_iter().collect();
+        stmts.push(ir::Stmt {
+            kind: ir::StmtKind::If { cond, then, els },
             span,
-        }];
-        stmts.extend(chain.map(|b| b.stmts).unwrap_or_default());
+        });
         Some(ir::Stmt {
             kind: ir::StmtKind::Block(ir::Block { stmts }),
             span,

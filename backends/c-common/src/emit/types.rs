@@ -108,13 +108,17 @@ impl<'m> Gen<'m> {
             let _ = writeln!(self.out, "typedef struct {{ char s[{n}]; }} ks_str{n};");
         }
         // User enums: their constants.
-        for t in &self.m.types {
+        for (i, t) in self.m.types.iter().enumerate() {
             if let TypeKind::Enum(e) = &t.kind {
                 if !e.kernel {
+                    // 64-bit values with their C suffix (`ULL` above 2^63).
                     let vs: Vec<String> = e
                         .variants
                         .iter()
-                        .map(|v| format!("{} = {}", ident(&v.name), v.value))
+                        .map(|v| {
+                            let n = self.int_lit(TypeId(i as u32), e.value_of(v.value));
+                            format!("{} = {n}", ident(&v.name))
+                        })
                         .collect();
                     let _ = writeln!(self.out, "enum {} {{ {} }};", ident(&e.name), vs.join(", "));
                 }
@@ -179,6 +183,13 @@ impl<'m> Gen<'m> {
             TypeKind::Int(i) => *i,
             TypeKind::Enum(e) => e.repr,
             _ => IntType::I64,
+        };
+        // An unsigned value may arrive as its bit pattern (a `u64` enum's
+        // variant above 2^63, a match arm's `i64`).
+        let v = if !it.signed() && v < 0 {
+            v + (1i128 << it.bits())
+        } else {
+            v
         };
         if (0..=i32::MAX as i128).contains(&v) {
             return v.to_string();

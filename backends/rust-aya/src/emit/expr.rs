@@ -58,6 +58,11 @@ impl<'m> Gen<'m> {
         match self.kind(t) {
             TypeKind::Bool => (v != 0).to_string(),
             TypeKind::Int(i) => {
+                let v = if !i.signed() && v < 0 {
+                    v + (1i128 << i.bits())
+                } else {
+                    v
+                };
                 if (i32::MIN as i128..=i32::MAX as i128).contains(&v) {
                     v.to_string()
                 } else {
@@ -65,6 +70,12 @@ impl<'m> Gen<'m> {
                 }
             }
             TypeKind::Enum(ed) => {
+                // A `u64` enum's values above 2^63 arrive as their bit pattern.
+                let v = if !ed.repr.signed() && v < 0 {
+                    v + (1i128 << ed.repr.bits())
+                } else {
+                    v
+                };
                 if (i32::MIN as i128..=i32::MAX as i128).contains(&v) {
                     v.to_string()
                 } else {
@@ -310,7 +321,10 @@ impl<'m> Gen<'m> {
                 for arm in arms {
                     let (v, a) = (arm.value, self.expr(&arm.result, cx));
                     if seen.insert(v) {
-                        let _ = write!(out, "{v} => {a}, ");
+                        // Typed as the scrutinee (a `u64` enum's values above
+                        // 2^63 are negative `i64`s in the IR).
+                        let lit = self.int_lit(v as i128, scrutinee.ty);
+                        let _ = write!(out, "{lit} => {a}, ");
                     }
                 }
                 let d = self.expr(default, cx);
