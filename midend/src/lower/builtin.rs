@@ -243,7 +243,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             None => out.push(self.mk(ir::ExprKind::Value(Value::UInt(0)), u32_, span)),
         }
         let Some(ast::Expr {
-            kind: ast::ExprKind::StructLit { name, fields },
+            kind: ast::ExprKind::StructLit { fields, .. },
             span: lit_span,
         }) = args.get(1)
         else {
@@ -326,7 +326,6 @@ impl<'c, 'a> FnCx<'c, 'a> {
             };
             given[i] = Some(v);
         }
-        let _ = name;
         // pid -1 (every process) with cpu -1 (every CPU): perf_event_open
         // refuses it (docs/language.md, "`@perf_event` programs").
         let (pid, cpu) = (
@@ -388,9 +387,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         )
     }
 
-    /// `read(att)`: a perf counter's value. `read` is built in only for a
-    /// call with one argument that is a [`TypeKind::PerfAttachment`] (a
-    /// program's own `read` is an ordinary name).
+    /// `read(att)`: a perf counter's value. Not a reserved name: a
+    /// program's own `read` is found before this.
     pub(super) fn lower_read(
         &mut self,
         id: &ast::Ident,
