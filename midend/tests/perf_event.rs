@@ -259,6 +259,15 @@ fn every_process_on_every_cpu_is_refused_when_constant() {
         "cannot watch every process on every CPU",
         "every process on one CPU (`pid: -1`, `cpu: 0`)",
     );
+    assert_error(
+        &with_main(
+            "    var att = attach(prog, perf_options { perf_type: perf_type_software, perf_config: cpu_clock, pid: -2 }, 0)",
+        ),
+        9,
+        Some(103),
+        "`pid` is -1 (any) or a number, not -2",
+        "`pid: 0` is this process",
+    );
     assert_clean(&with_main(
         "    var c: i32 = -1\n    var att = attach(prog, perf_options { perf_type: perf_type_software, perf_config: cpu_clock, pid: -1, cpu: c }, 0)\n    detach(att)",
     ));

@@ -332,6 +332,20 @@ impl<'c, 'a> FnCx<'c, 'a> {
             given[2].as_ref().and_then(const_int),
             given[3].as_ref().and_then(const_int),
         );
+        for (i, what, v) in [(2, "pid", pid), (3, "cpu", cpu)] {
+            if v.is_some_and(|v| v < -1) {
+                let at = written[i].map_or(*lit_span, |e| e.span);
+                let d = self.c.error(
+                    at,
+                    format!("`{what}` is -1 (any) or a number, not {}", v.unwrap_or(0)),
+                );
+                d.help = Some(if what == "pid" {
+                    "`pid: 0` is this process, `pid: -1` every process".into()
+                } else {
+                    "`cpu: -1` is any CPU, `cpu: 0` the first".into()
+                });
+            }
+        }
         if pid == Some(-1) && cpu == Some(-1) {
             let at = written[2].or(written[3]).map_or(*lit_span, |e| e.span);
             let d = self.c.error(
