@@ -89,8 +89,24 @@ pub enum Builtin {
     /// target (an interface, function or tracepoint name, or an interface
     /// index); gives 0 or an error (`i32`).
     Attach,
-    /// `detach(handle)`: detach a program attached with `attach`.
+    /// `detach(handle)`: detach a program attached with `attach` (and
+    /// every perf counter it is still attached to).
     Detach,
+    /// `attach(handle, perf_options { .. }, flags)` for a `@perf_event`
+    /// program: open a perf counter (`perf_event_open`), reset it, attach
+    /// the program to it, enable it; gives a
+    /// [`TypeKind::PerfAttachment`]. The midend flattens the options, with
+    /// their defaults filled in, into the arguments: `handle`, `flags`
+    /// (`u32`, 0), then [`PERF_OPTIONS`] in that order. A failure is a
+    /// run-time error: the executable says why (naming the counter) and
+    /// exits with status 1.
+    AttachPerf,
+    /// `read(att)`: the counter's current value (`i64`), -1 for a
+    /// detached attachment or a failed read.
+    ReadPerf,
+    /// `detach(att)`: disable the counter, unlink the program, close the
+    /// counter, in that order; a detached attachment is left alone.
+    DetachPerf,
     /// `register(impl)`: register a `@struct_ops` impl block with the
     /// kernel; gives 0 or an error (`i32`).
     Register,
@@ -119,6 +135,22 @@ pub enum Builtin {
     /// when it fails, and then ends the process (exit status 1).
     Exec,
 }
+
+/// The fields of a `perf_options` literal, in the order
+/// [`Builtin::AttachPerf`] takes them: name, integer type (`None`: `bool`)
+/// and default (`None`: required) (docs/language.md, "`@perf_event`
+/// programs").
+pub const PERF_OPTIONS: &[(&str, Option<IntType>, Option<i64>)] = &[
+    ("perf_type", Some(IntType::U32), None),
+    ("perf_config", Some(IntType::U64), None),
+    ("pid", Some(IntType::I32), Some(-1)),
+    ("cpu", Some(IntType::I32), Some(0)),
+    ("period", Some(IntType::U64), Some(1_000_000)),
+    ("wakeup", Some(IntType::U32), Some(1)),
+    ("inherit", None, Some(0)),
+    ("exclude_kernel", None, Some(0)),
+    ("exclude_user", None, Some(0)),
+];
 
 /// One field of a [`ExprKind::StructLit`]: its index in the struct and value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

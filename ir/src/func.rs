@@ -50,6 +50,9 @@ pub enum ProgramType {
         /// The LSM hook's name (`file_open`).
         hook: String,
     },
+    /// `@perf_event`: runs on each sample of a perf counter that
+    /// userspace opens and attaches it to (`SEC("perf_event")`).
+    PerfEvent,
     /// A member function of a `@struct_ops` impl block.
     StructOps {
         /// The impl block.
@@ -80,6 +83,7 @@ impl ProgramType {
             } => format!("kprobe/{function}+{o}"),
             ProgramType::Lsm { hook } => format!("lsm/{hook}"),
             ProgramType::StructOps { member, .. } => format!("struct_ops/{member}"),
+            ProgramType::PerfEvent => "perf_event".into(),
         }
     }
 }
@@ -497,6 +501,7 @@ impl FnKind {
                 },
                 ProgramType::Lsm { hook } => format!("@lsm(\"{hook}\")"),
                 ProgramType::StructOps { member, .. } => format!("@struct_ops .{member}"),
+                ProgramType::PerfEvent => "@perf_event".into(),
             },
             FnKind::Helper => "@helper".into(),
             FnKind::Kfunc => "@kfunc".into(),

@@ -46,14 +46,16 @@ impl ProgramTypes {
     pub const LSM: ProgramTypes = ProgramTypes(1 << 4);
     /// Members of `@struct_ops` impl blocks.
     pub const STRUCT_OPS: ProgramTypes = ProgramTypes(1 << 5);
+    /// `@perf_event`
+    pub const PERF_EVENT: ProgramTypes = ProgramTypes(1 << 6);
     /// Packet programs: XDP and TC.
     pub const PACKET: ProgramTypes = ProgramTypes(Self::XDP.0 | Self::TC.0);
-    /// Tracing programs: tracepoints, probes and LSM hooks (the kernel
-    /// gives all three the tracing helpers).
+    /// Tracing programs: tracepoints, probes, LSM hooks and perf events
+    /// (the kernel gives them all the tracing helpers).
     pub const TRACING: ProgramTypes =
-        ProgramTypes(Self::TRACEPOINT.0 | Self::PROBE.0 | Self::LSM.0);
+        ProgramTypes(Self::TRACEPOINT.0 | Self::PROBE.0 | Self::LSM.0 | Self::PERF_EVENT.0);
     /// Every program type.
-    pub const ALL: ProgramTypes = ProgramTypes(0x3f);
+    pub const ALL: ProgramTypes = ProgramTypes(0x7f);
 
     /// The union of two sets.
     pub const fn or(self, other: ProgramTypes) -> ProgramTypes {
@@ -69,6 +71,7 @@ impl ProgramTypes {
             ProgramType::Probe { .. } => Self::PROBE,
             ProgramType::Lsm { .. } => Self::LSM,
             ProgramType::StructOps { .. } => Self::STRUCT_OPS,
+            ProgramType::PerfEvent => Self::PERF_EVENT,
         }
     }
 
@@ -87,6 +90,7 @@ impl ProgramTypes {
             (Self::PROBE, "@probe"),
             (Self::LSM, "@lsm"),
             (Self::STRUCT_OPS, "@struct_ops"),
+            (Self::PERF_EVENT, "@perf_event"),
         ]
         .into_iter()
         .filter(|(s, _)| self.0 & s.0 != 0)
@@ -139,13 +143,15 @@ const ALL: ProgramTypes = ProgramTypes::ALL;
 const XDP: ProgramTypes = ProgramTypes::XDP;
 const TC: ProgramTypes = ProgramTypes::TC;
 const PACKET: ProgramTypes = ProgramTypes::PACKET;
+const PERF_EVENT: ProgramTypes = ProgramTypes::PERF_EVENT;
 /// `bpf_get_current_comm`/`_uid_gid`: tracing programs; struct_ops
 /// programs get them on some kernels, so they are not refused there.
 const TASK: ProgramTypes = ProgramTypes::TRACING.or(ProgramTypes::STRUCT_OPS);
 const TRACING: ProgramTypes = ProgramTypes::TRACING;
 /// `bpf_spin_lock`/`_unlock`: the verifier refuses maps holding a spin
 /// lock in kprobe and tracepoint programs ("tracing progs cannot use
-/// bpf_spin_lock yet"); LSM and struct_ops programs may take them.
+/// bpf_spin_lock yet", perf_event programs too); LSM and struct_ops
+/// programs may take them.
 const LOCK: ProgramTypes = ProgramTypes::PACKET
     .or(ProgramTypes::LSM)
     .or(ProgramTypes::STRUCT_OPS);
@@ -177,6 +183,7 @@ helpers! {
     "bpf_get_socket_cookie" = 46 (Ptr) -> U64 in TC;
     "bpf_set_hash" = 48 (Ptr, U32) -> I32 in TC;
     "bpf_xdp_adjust_meta" = 54 (Ptr, I32) -> I32 in XDP;
+    "bpf_perf_prog_read_value" = 55 (Ptr, Ptr, U32) -> I32 in PERF_EVENT;
     "bpf_xdp_adjust_tail" = 65 (Ptr, I32) -> I32 in XDP;
     "bpf_spin_lock" = 93 (Ptr) -> I32 in LOCK;
     "bpf_spin_unlock" = 94 (Ptr) -> I32 in LOCK;

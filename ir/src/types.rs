@@ -114,6 +114,11 @@ pub enum TypeKind {
     ProgramRef,
     /// What `load` returns and `attach`/`detach` take.
     ProgramHandle,
+    /// One perf counter a `@perf_event` program is attached to: what
+    /// `attach(handle, perf_options { .. }, 0)` returns and `read`/`detach`
+    /// take. 8 bytes: a handle of the loader runtime (a slot and a
+    /// generation, so a copy used after `detach` is refused).
+    PerfAttachment,
     /// A reference to a `@struct_ops` impl block (what `register` takes).
     StructOpsRef,
     /// The type of `null` before it meets a pointer type.

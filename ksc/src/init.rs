@@ -30,6 +30,7 @@ const KINDS: &[&str] = &[
     "tracepoint/CAT/EVENT",
     "probe/FUNCTION",
     "struct_ops/TYPE",
+    "perf_event",
 ];
 
 /// What kind of program the project holds.
@@ -39,6 +40,7 @@ enum Kind {
     Tracepoint { category: String, event: String },
     Probe { function: String },
     StructOps { ops: String },
+    PerfEvent,
 }
 
 impl Kind {
@@ -48,7 +50,8 @@ impl Kind {
         match self {
             Kind::Xdp => &[Generic, Xdp, Conntrack, Crypto],
             Kind::Tc => &[Generic, Skb, Conntrack, Crypto],
-            Kind::Tracepoint { .. } | Kind::Probe { .. } => &[Generic, Tracing],
+            // The kernel gives perf_event programs the tracing kfuncs.
+            Kind::Tracepoint { .. } | Kind::Probe { .. } | Kind::PerfEvent => &[Generic, Tracing],
             Kind::StructOps { ops } if ops == "tcp_congestion_ops" => {
                 &[Generic, Tracing, TcpCongestion]
             }
@@ -65,6 +68,7 @@ impl Kind {
             Kind::Tracepoint { .. } => "tracepoint",
             Kind::Probe { .. } => "probe",
             Kind::StructOps { .. } => "struct_ops",
+            Kind::PerfEvent => "perf_event",
         }
     }
 }
@@ -220,7 +224,7 @@ fn parse_kind(kind: &str) -> Result<Kind, Fail> {
         )
     };
     Ok(match head {
-        "xdp" | "tc" if !rest.is_empty() => {
+        "xdp" | "tc" | "perf_event" if !rest.is_empty() => {
             return fail(
                 format!("`{head}` takes nothing after it: `ksc init {head} NAME`"),
                 None,
@@ -228,6 +232,7 @@ fn parse_kind(kind: &str) -> Result<Kind, Fail> {
         }
         "xdp" => Kind::Xdp,
         "tc" => Kind::Tc,
+        "perf_event" => Kind::PerfEvent,
         "tracepoint" => {
             let Some((category, event)) = rest.split_once('/') else {
                 return Err(need("a category and an event", "sched/sched_switch"));
@@ -249,7 +254,14 @@ fn parse_kind(kind: &str) -> Result<Kind, Fail> {
         }
         "struct_ops" => return Err(need("a kernel struct", "tcp_congestion_ops")),
         _ => {
-            let heads = ["xdp", "tc", "tracepoint", "probe", "struct_ops"];
+            let heads = [
+                "xdp",
+                "tc",
+                "tracepoint",
+                "probe",
+                "struct_ops",
+                "perf_event",
+            ];
             let near = closest(head, heads.iter().copied(), 1);
             return fail(
                 format!("unknown program kind `{kind}`"),
@@ -425,7 +437,50 @@ fn template(kind: &Kind, ident: &str, btf: &Btf, host: bool) -> Result<String, F
         }
         Kind::Probe { function } => probe_template(ident, function, btf),
         Kind::StructOps { ops } => struct_ops_template(ident, ops, btf),
+        Kind::PerfEvent => Ok(perf_event_template(ident)),
     }
+}
+
+fn perf_event_template(ident: &str) -> String {
+    format!(
+        r#"// {ident}: a perf_event program (made by `ksc init perf_event {ident}`).
+// It runs on each sample of a perf counter and counts the samples. `make
+// run` attaches it to a software counter of its own process's CPU time
+// (a sample every 100 us of it), works for a moment, and prints what
+// the program counted and the counter's value.
+
+var samples : array<u32, u64>(1)
+
+@perf_event
+fn {ident}(ctx: *bpf_perf_event_data) -> i32 {{
+    samples[0] += 1
+    return 0
+}}
+
+fn work(n: u64) -> u64 {{
+    var x: u64 = 0
+    for (i in 0..n) {{
+        x = x * 31 + i
+    }}
+    return x
+}}
+
+fn main() -> i32 {{
+    var prog = load({ident})
+    // pid 0: this process, on any CPU (cpu -1). Hardware counters
+    // (perf_type_hardware, cpu_cycles, cache_misses, ...) need a machine
+    // with a PMU; software ones (cpu_clock, page_faults, ...) work everywhere.
+    var att = attach(prog, perf_options {{ perf_type: perf_type_software, perf_config: cpu_clock, pid: 0, cpu: -1, period: 100000 }}, 0)
+    var x = work(100000000)
+    var ns = read(att)
+    detach(att)
+    var n: u64 = samples[0]
+    print("%llu samples in %lld ns of CPU time (%llu)", n, ns, x % 10)
+    detach(prog)
+    return 0
+}}
+"#
+    )
 }
 
 fn xdp_template(ident: &str) -> String {
@@ -1143,6 +1198,10 @@ fn readme(kind: &Kind, ident: &str, btf_name: &str, kh: Option<&str>) -> String 
         Kind::StructOps { ops } => {
             format!("an implementation of the kernel's `{ops}` with a neutral body for each member")
         }
+        Kind::PerfEvent => {
+            "a perf_event program: it counts the samples of a software counter of its own process"
+                .to_string()
+        }
     };
     let test = match kind {
         Kind::Xdp | Kind::Tc => "make test     # run the @test functions in the kernel (root)\n",
@@ -1151,6 +1210,7 @@ fn readme(kind: &Kind, ident: &str, btf_name: &str, kh: Option<&str>) -> String 
     let run = match kind {
         Kind::Xdp | Kind::Tc => "sudo make run IFACE=veth0   # attach for 5 seconds",
         Kind::StructOps { .. } => "sudo make run   # register for 5 seconds",
+        Kind::PerfEvent => "sudo make run   # attach, work a moment, print the counts",
         _ => "sudo make run   # attach for 5 seconds",
     };
     let kh = kh.map_or(String::new(), |kh| {

@@ -173,7 +173,8 @@ fn tree_version(kdir: &Path) -> Option<(u32, u32)> {
 /// does not let call kfuncs (its verifier refuses them: "calling kernel
 /// function ... is not allowed"). XDP, TC, LSM and struct_ops programs
 /// may on every kernel ksc builds modules for; kprobes since 6.10 (the
-/// kfunc hook for BPF_PROG_TYPE_KPROBE), tracepoints since 6.12.
+/// kfunc hook for BPF_PROG_TYPE_KPROBE), tracepoints and perf events
+/// since 6.12.
 /// (docs/language.md, "Which programs may call a `@kfunc`").
 fn kfunc_calls_refused(
     module: &ksc_ir::Module,
@@ -186,6 +187,8 @@ fn kfunc_calls_refused(
         let (kind, since) = match &module.function(id).kind {
             FnKind::Program(ProgramType::Probe { .. }) => ("probe", (6, 10)),
             FnKind::Program(ProgramType::Tracepoint { .. }) => ("tracepoint", (6, 12)),
+            // The same kernel gave perf_event programs the tracing kfunc hook.
+            FnKind::Program(ProgramType::PerfEvent) => ("perf_event", (6, 12)),
             _ => continue,
         };
         if version < since {

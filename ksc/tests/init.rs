@@ -197,6 +197,31 @@ fn tracepoint_project_counts_real_events() {
 }
 
 #[test]
+fn perf_event_project_counts_samples_of_its_own_cpu_time() {
+    if !btf() {
+        return;
+    }
+    let dir = init(&["--kfuncs", "perf_event", "cycles-watch"]);
+    let src = read(&dir.join("cycles_watch.ks"));
+    assert!(
+        src.contains("@perf_event\nfn cycles_watch(ctx: *bpf_perf_event_data) -> i32 {"),
+        "{src}"
+    );
+    assert!(dir.join("perf_event_kfuncs.kh").is_file());
+    build(&dir);
+    let o = Command::new(dir.join("out/cycles_watch")).output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    let n: u64 = t
+        .split(" samples")
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(n > 0, "{t}");
+    assert!(t.contains(" ns of CPU time"), "{t}");
+}
+
+#[test]
 fn tracepoint_contexts_of_syscalls_and_event_classes() {
     if !btf() {
         return;
@@ -350,6 +375,17 @@ fn unknown_kinds_events_functions_and_types_are_errors_with_suggestions() {
     refused(
         &["xpd", "p"],
         &["unknown program kind `xpd`", "did you mean `xdp`?"],
+    );
+    refused(
+        &["perf_evnt", "p"],
+        &[
+            "unknown program kind `perf_evnt`",
+            "did you mean `perf_event`?",
+        ],
+    );
+    refused(
+        &["perf_event/cpu_clock", "p"],
+        &["`perf_event` takes nothing after it"],
     );
     refused(
         &["tracepoint", "p"],

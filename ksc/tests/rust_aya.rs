@@ -424,4 +424,68 @@ fn daemon_leaves_the_programs_attached_until_sigterm() {
         let _ = std::fs::remove_dir_all(exe.parent().unwrap());
     }
     let _ = std::fs::remove_dir_all(&dir);
+/// `@perf_event` attaches the kernel refuses, with both targets: a
+/// hardware counter this machine lacks (virtual machines have no PMU) is
+/// named in a plain error, not an errno; pid -1 with cpu -1 and flags
+/// other than 0, when not constant, are refused at run time. Exit 1, the
+/// same stderr from both.
+#[test]
+fn perf_counters_refused_at_run_time_are_named_alike() {
+    let dir = std::env::temp_dir().join(format!("ksc-aya-perf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ks = dir.join("perf_refused.ks");
+    std::fs::write(
+        &ks,
+        r#"
+@perf_event
+fn on_sample(ctx: *bpf_perf_event_data) -> i32 {
+    return 0
+}
+
+struct Args {
+    which: u32,
+}
+
+fn main(args: Args) -> i32 {
+    var prog = load(on_sample)
+    var any: i32 = -1
+    if (args.which == 0) {
+        var att = attach(prog, perf_options { perf_type: perf_type_hardware, perf_config: cpu_cycles, pid: 0, cpu: -1 }, 0)
+        print("cycles: %s", if (read(att) >= 0) { "counted" } else { "none" })
+    } else if (args.which == 1) {
+        var att = attach(prog, perf_options { perf_type: perf_type_software, perf_config: cpu_clock, pid: any, cpu: any }, 0)
+    } else {
+        var att = attach(prog, perf_options { perf_type: perf_type_software, perf_config: cpu_clock, pid: 0, cpu: any }, args.which)
+    }
+    return 0
+}
+"#,
+    )
+    .unwrap();
+    let c = build(&ks, "c-libbpf");
+    let rust = build(&ks, "rust-aya");
+    for (which, want) in [
+        ("0", "error: cannot attach `on_sample` to the hardware counter `cpu_cycles`: this machine has no such counter (no hardware performance counters, as in most virtual machines); software counters such as `cpu_clock` or `page_faults` work everywhere\n"),
+        ("1", "error: cannot attach `on_sample` to the software counter `cpu_clock`: pid -1 with cpu -1 (every process on every CPU) is not a counter the kernel opens: give a pid (0 is this process) or a cpu\n"),
+        ("2", "error: cannot attach `on_sample` to the software counter `cpu_clock`: a perf attach takes no flags (0), not 2\n"),
+    ] {
+        let oc = Command::new(&c).arg(format!("--which={which}")).output().unwrap();
+        let or = Command::new(&rust).arg(format!("--which={which}")).output().unwrap();
+        let (ec, er) = (
+            String::from_utf8_lossy(&oc.stderr),
+            String::from_utf8_lossy(&or.stderr),
+        );
+        assert_eq!(show(&oc), show(&or), "which={which}: {ec} / {er}");
+        assert_eq!(ec, er, "which={which}");
+        if which == "0" && oc.status.success() {
+            // This machine has a PMU: the counter counts instead.
+            assert_eq!(show(&oc).1, "cycles: counted\n");
+            continue;
+        }
+        assert_eq!(oc.status.code(), Some(1), "which={which}: {ec}");
+        assert_eq!(ec, want, "which={which}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(c.parent().unwrap());
+    let _ = std::fs::remove_dir_all(rust.parent().unwrap());
 }

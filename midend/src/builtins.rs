@@ -46,12 +46,53 @@ pub fn constants() -> Vec<(&'static str, i64, IntType)> {
         // What a failed Python call throws (docs/language.md, "Python imports").
         ("PYTHON_ERROR", ksc_ir::PYTHON_ERROR, IntType::I32),
     ];
+    v.extend(PERF_TYPES.iter().map(|&(n, x)| (n, x, IntType::U32)));
+    v.extend(PERF_CONFIGS.iter().map(|&(n, _, x)| (n, x, IntType::U64)));
     v.extend(
         map_flags()
             .iter()
             .map(|&(n, x)| (n, x as i64, IntType::U32)),
     );
     v
+}
+
+/// `perf_options.perf_type` values: `PERF_TYPE_*` of linux/perf_event.h.
+pub const PERF_TYPES: &[(&str, i64)] = &[
+    ("perf_type_hardware", 0),
+    ("perf_type_software", 1),
+    ("perf_type_tracepoint", 2),
+    ("perf_type_hw_cache", 3),
+    ("perf_type_raw", 4),
+    ("perf_type_breakpoint", 5),
+];
+
+/// Named `perf_options.perf_config` values (`u64`): the counter, with the
+/// `perf_type` it is meant for (0 hardware, 1 software):
+/// `PERF_COUNT_HW_*` / `PERF_COUNT_SW_*` of linux/perf_event.h.
+pub const PERF_CONFIGS: &[(&str, i64, i64)] = &[
+    ("cpu_cycles", 0, 0),
+    ("instructions", 0, 1),
+    ("cache_references", 0, 2),
+    ("cache_misses", 0, 3),
+    ("branch_instructions", 0, 4),
+    ("branch_misses", 0, 5),
+    ("bus_cycles", 0, 6),
+    ("ref_cpu_cycles", 0, 9),
+    ("cpu_clock", 1, 0),
+    ("task_clock", 1, 1),
+    ("page_faults", 1, 2),
+    ("context_switches", 1, 3),
+    ("cpu_migrations", 1, 4),
+    ("page_faults_min", 1, 5),
+    ("page_faults_maj", 1, 6),
+];
+
+/// Built-in names a program may define for itself (common words such as
+/// `instructions`): its own definition hides the built-in one.
+pub fn weak(name: &str) -> bool {
+    PERF_TYPES.iter().any(|(n, _)| *n == name)
+        || PERF_CONFIGS.iter().any(|(n, ..)| *n == name)
+        || name == "perf_type"
 }
 
 /// `@flags(...)` names and values (include/uapi/linux/bpf.h).

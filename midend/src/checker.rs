@@ -98,6 +98,8 @@ pub(crate) struct Checker<'a> {
     /// The kernel's `struct bpf_spin_lock`, made at its first use (so
     /// programs without it keep their type numbering).
     pub(crate) spin_lock: Option<TypeId>,
+    /// `bpf_perf_event_data`, likewise made at its first use.
+    pub(crate) perf_ctx: Option<TypeId>,
     pub(crate) btf: Option<Result<crate::btf::Btf, String>>,
     /// Kernel structs already made from BTF, by name.
     pub(crate) btf_types: HashMap<String, TypeId>,
@@ -224,6 +226,7 @@ impl<'a> Checker<'a> {
             sk_buff,
             xdp_action,
             spin_lock: None,
+            perf_ctx: None,
             btf: None,
             btf_types: HashMap::new(),
             btf_lazy: HashMap::new(),
@@ -266,6 +269,8 @@ impl<'a> Checker<'a> {
             ("__sk_buff", sk_buff),
             ("pt_regs", pt_regs),
             ("xdp_action", xdp_action),
+            // `perf_options.perf_type`'s type, as the reference names it.
+            ("perf_type", u32_),
         ] {
             c.syms.insert(
                 name.into(),
@@ -471,7 +476,12 @@ impl<'a> Checker<'a> {
     pub(crate) fn define(&mut self, name: &ast::Ident, sym: Sym) {
         let key = self.key(name);
         // A module's names cannot hide its headers' or the built-in ones.
-        let prev = self.syms.get(&key).or_else(|| self.lookup(name));
+        let prev = self
+            .syms
+            .get(&key)
+            .or_else(|| self.lookup(name))
+            // A program's own `instructions` hides the perf constant.
+            .filter(|p| !(p.span.is_none() && builtins::weak(&name.name)));
         if let Some(prev) = prev {
             let d = Diagnostic::error(
                 name.span,

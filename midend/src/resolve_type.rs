@@ -45,6 +45,29 @@ impl<'a> Checker<'a> {
         t
     }
 
+    /// The context of `@perf_event` programs, made at its first use (so
+    /// other programs keep their type numbering). The kernel's struct
+    /// (linux/bpf_perf_event.h): `regs` (the sampled registers, opaque
+    /// here, as for probes) then the two counters' fields, read by name
+    /// (CO-RE).
+    pub(crate) fn perf_ctx_type(&mut self) -> TypeId {
+        if let Some(t) = self.perf_ctx {
+            return t;
+        }
+        let u64_ = self.types.u64_;
+        let t = self.types.kernel_struct(
+            "bpf_perf_event_data",
+            vec![
+                ("sample_period".into(), u64_, 168),
+                ("addr".into(), u64_, 176),
+            ],
+            184,
+            ksc_ir::StructOrigin::Kernel,
+        );
+        self.perf_ctx = Some(t);
+        t
+    }
+
     pub(crate) fn named_type(&mut self, id: &ast::Ident) -> TypeId {
         match self.lookup_sym(id) {
             Some(Sym::Type(t)) => t,
@@ -56,6 +79,7 @@ impl<'a> Checker<'a> {
             // The kernel's lock for map values (docs/language.md, "Spin
             // locks"): a type here, the helper of the same name in a call.
             None if id.name == "bpf_spin_lock" => self.spin_lock_type(),
+            None if id.name == "bpf_perf_event_data" => self.perf_ctx_type(),
             None if id.name.starts_with("trace_event_raw_") || self.btf_has(&id.name) => {
                 self.btf_struct(id)
             }
@@ -106,6 +130,7 @@ impl<'a> Checker<'a> {
             T::Named(id) => match id.name.as_str() {
                 "FunctionRef" | "ProgramRef" => self.types.program_ref(),
                 "ProgramHandle" => self.types.program_handle(),
+                "PerfAttachment" => self.types.perf_attachment(),
                 "string" => self.types.str_(256),
                 _ => self.named_type(id),
             },

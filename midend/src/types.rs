@@ -19,6 +19,7 @@ enum Key {
     Fn(Vec<TypeId>, TypeId),
     ProgramRef,
     ProgramHandle,
+    PerfAttachment,
     StructOpsRef,
     Null,
 }
@@ -124,6 +125,7 @@ impl Types {
             ),
             Key::ProgramRef => (TypeKind::ProgramRef, 8, 8),
             Key::ProgramHandle => (TypeKind::ProgramHandle, 8, 8),
+            Key::PerfAttachment => (TypeKind::PerfAttachment, 8, 8),
             Key::StructOpsRef => (TypeKind::StructOpsRef, 8, 8),
             Key::Null => (TypeKind::Null, 8, 8),
         };
@@ -155,6 +157,9 @@ impl Types {
     }
     pub fn program_handle(&mut self) -> TypeId {
         self.intern(Key::ProgramHandle)
+    }
+    pub fn perf_attachment(&mut self) -> TypeId {
+        self.intern(Key::PerfAttachment)
     }
     pub fn struct_ops_ref(&mut self) -> TypeId {
         self.intern(Key::StructOpsRef)
@@ -402,6 +407,7 @@ impl Types {
             ),
             TypeKind::ProgramRef => "FunctionRef".into(),
             TypeKind::ProgramHandle => "ProgramHandle".into(),
+            TypeKind::PerfAttachment => "PerfAttachment".into(),
             TypeKind::StructOpsRef => "StructOpsRef".into(),
             TypeKind::Null => "null".into(),
         }

@@ -19,7 +19,7 @@
 #include <bpf/libbpf.h>
 
 /* How a program attaches. */
-enum { KSC_XDP, KSC_TC_INGRESS, KSC_TC_EGRESS, KSC_LINK };
+enum { KSC_XDP, KSC_TC_INGRESS, KSC_TC_EGRESS, KSC_LINK, KSC_PERF };
 
 /* One eBPF program of the object: the name libbpf knows it under, how it
  * attaches, its ELF section (what it attaches to). */
@@ -114,6 +114,18 @@ int __ksc_load(int prog);
  * or nothing for the programs that attach by their section. */
 int __ksc_attach(int prog, const char *target, int ifindex, __u32 flags);
 void __ksc_detach(int prog);
+/* `attach(prog, perf_options { .. }, flags)` for a `@perf_event` program:
+ * open the counter (disabled), reset it, attach the program, enable it.
+ * Gives a handle of the runtime's perf table; on failure says why (the
+ * counter by name) and exits with status 1. `detach(prog)` also detaches
+ * the program's counters. */
+__u64 __ksc_perf_attach(int prog, __u32 flags, __u32 type, __u64 config, __s32 pid, __s32 cpu,
+                        __u64 period, __u32 wakeup, _Bool inherit, _Bool exclude_kernel,
+                        _Bool exclude_user);
+/* `read(att)`: the counter's value; -1 once detached or when the read fails. */
+__s64 __ksc_perf_read(__u64 att);
+/* `detach(att)`: disable, unlink, close; nothing for a detached handle. */
+void __ksc_perf_detach(__u64 att);
 /* `register(impl)`: a struct_ops table. */
 int __ksc_register(int ops);
 /* `exec("x.py")`: replace the process with `python3 DIR/x.py`, DIR the

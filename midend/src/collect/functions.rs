@@ -126,6 +126,7 @@ impl<'a> Checker<'a> {
                     }),
                     Some("lsm"),
                 ),
+                "perf_event" => (FnKind::Program(ProgramType::PerfEvent), Some("perf_event")),
                 "helper" => (FnKind::Helper, None),
                 "kfunc" => (FnKind::Kfunc, None),
                 "private" => (FnKind::Private, None),
@@ -141,6 +142,7 @@ impl<'a> Checker<'a> {
                         "tracepoint",
                         "probe",
                         "lsm",
+                        "perf_event",
                         "helper",
                         "kfunc",
                         "private",
@@ -339,6 +341,14 @@ impl<'a> Checker<'a> {
                         "an `@lsm` program returns `i32` (0 allows, a negative errno denies)",
                     )
                     .label = format!("found `{}`", self.types.display(ret));
+                }
+            }
+            FnKind::Program(ProgramType::PerfEvent) => {
+                let ctx = self.perf_ctx_type();
+                self.expect_ctx(f, params, ctx, "*bpf_perf_event_data");
+                if !int_ret(&self.types) {
+                    self.error(ret_span, "a `@perf_event` program returns `i32`")
+                        .label = format!("found `{}`", self.types.display(ret));
                 }
             }
             FnKind::Program(ProgramType::Probe { function, offset }) => {

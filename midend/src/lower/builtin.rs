@@ -28,6 +28,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 | Builtin::Sleep
                 | Builtin::Daemon
                 | Builtin::Exec
+                | Builtin::AttachPerf
+                | Builtin::ReadPerf
+                | Builtin::DetachPerf
         );
         if b == Builtin::Exec && self.domain != Domain::Userspace {
             self.c
@@ -48,6 +51,15 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let pr = self.c.types.program_ref();
                 let ph = self.c.types.program_handle();
                 (vec![pr], ph)
+            }
+            Builtin::Attach
+                if matches!(
+                    args.get(1).map(|a| &a.kind),
+                    Some(ast::ExprKind::StructLit { name, .. })
+                        if name.name == "perf_options" && self.c.lookup_sym(name).is_none()
+                ) =>
+            {
+                return self.lower_attach_perf(args, span);
             }
             Builtin::Attach => {
                 let ph = self.c.types.program_handle();
@@ -97,8 +109,41 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             Builtin::Detach => {
                 let ph = self.c.types.program_handle();
+                // `detach(att)` tears one perf counter down.
+                if let [a] = args {
+                    let x = self.expr(a, None);
+                    if matches!(self.t().kind(x.ty), TypeKind::PerfAttachment) {
+                        return self.mk(
+                            ir::ExprKind::Call {
+                                callee: Callee::Builtin(Builtin::DetachPerf),
+                                args: vec![x],
+                            },
+                            void,
+                            span,
+                        );
+                    }
+                    let x = self.coerce(x, ph, a.span);
+                    return self.mk(
+                        ir::ExprKind::Call {
+                            callee: Callee::Builtin(b),
+                            args: vec![x],
+                        },
+                        void,
+                        span,
+                    );
+                }
                 (vec![ph], void)
             }
+            Builtin::ReadPerf | Builtin::DetachPerf => {
+                let pa = self.c.types.perf_attachment();
+                let ret = if b == Builtin::ReadPerf {
+                    self.c.types.i64_
+                } else {
+                    void
+                };
+                (vec![pa], ret)
+            }
+            Builtin::AttachPerf => return self.lower_attach_perf(args, span),
             Builtin::Register => {
                 let so = self.c.types.struct_ops_ref();
                 (vec![so], self.c.types.i32_)
@@ -183,6 +228,230 @@ impl<'c, 'a> FnCx<'c, 'a> {
             ret,
             span,
         )
+    }
+
+    /// `attach(handle, perf_options { .. }, flags)`: the options' fields
+    /// checked and flattened, with their defaults, into the arguments of
+    /// [`Builtin::AttachPerf`] (docs/language.md, "`@perf_event`
+    /// programs"); constant flags other than 0 and a constant `pid: -1`
+    /// with `cpu: -1` are errors here (the runtime refuses the others).
+    fn lower_attach_perf(&mut self, args: &[ast::Expr], span: Span) -> ir::Expr {
+        let ph = self.c.types.program_handle();
+        let pa = self.c.types.perf_attachment();
+        let mut out = Vec::new();
+        if let Some(a) = args.first() {
+            let x = self.expr(a, None);
+            if x.ty != ph && !self.t().is_error(x.ty) {
+                let found = self.t().display(x.ty);
+                let d = self
+                    .c
+                    .error(a.span, "`attach` takes the handle that `load` returned");
+                d.label = format!("found `{found}`");
+                d.help = Some(
+                    "write `var h = load(program)` then `attach(h, perf_options { .. }, 0)`".into(),
+                );
+            }
+            out.push(x);
+        }
+        let u32_ = self.c.types.u32_;
+        if args.len() != 3 {
+            self.c
+                .error(
+                    span,
+                    format!(
+                    "`attach` takes 3 arguments (handle, perf_options, flags) but {} were given",
+                    args.len()
+                ),
+                )
+                .help = Some("write `attach(handle, perf_options { .. }, 0)`".into());
+        }
+        match args.get(2) {
+            Some(a) => {
+                let flags = self.coerce_expr(a, u32_, false);
+                if let Some(v) = const_int(&flags) {
+                    if v != 0 {
+                        let d = self
+                            .c
+                            .error(a.span, format!("a perf attach takes no flags: this is {v}"));
+                        d.label = "must be 0".into();
+                        d.help = Some(
+                            "write 0: the counter's settings are the fields of `perf_options`"
+                                .into(),
+                        );
+                    }
+                }
+                out.push(flags);
+            }
+            None => out.push(self.mk(ir::ExprKind::Value(Value::UInt(0)), u32_, span)),
+        }
+        let Some(ast::Expr {
+            kind: ast::ExprKind::StructLit { fields, .. },
+            span: lit_span,
+        }) = args.get(1)
+        else {
+            return self.mk(
+                ir::ExprKind::Call {
+                    callee: Callee::Builtin(Builtin::AttachPerf),
+                    args: out,
+                },
+                pa,
+                span,
+            );
+        };
+        let mut given: Vec<Option<ir::Expr>> = vec![None; ir::PERF_OPTIONS.len()];
+        let mut written: Vec<Option<&ast::Expr>> = vec![None; ir::PERF_OPTIONS.len()];
+        for f in fields {
+            let Some(i) = ir::PERF_OPTIONS
+                .iter()
+                .position(|(n, ..)| *n == f.name.name)
+            else {
+                let hint = crate::checker::suggest(
+                    &f.name.name,
+                    ir::PERF_OPTIONS.iter().map(|(n, ..)| *n),
+                );
+                let d = self.c.error(
+                    f.name.span,
+                    format!("`perf_options` has no field `{}`", f.name.name),
+                );
+                d.help = Some(match hint {
+                    Some(h) => format!("did you mean `{h}`?"),
+                    None => format!(
+                        "its fields are {}",
+                        ir::PERF_OPTIONS
+                            .iter()
+                            .map(|(n, ..)| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+                self.expr(&f.value, None);
+                continue;
+            };
+            if given[i].is_some() {
+                self.c
+                    .error(f.name.span, format!("field `{}` is set twice", f.name.name));
+            }
+            let ty = match ir::PERF_OPTIONS[i].1 {
+                Some(it) => self.c.types.int(it),
+                None => self.c.types.bool_,
+            };
+            given[i] = Some(self.coerce_expr(&f.value, ty, false));
+            written[i] = Some(&f.value);
+        }
+        for (i, (fname, it, default)) in ir::PERF_OPTIONS.iter().enumerate() {
+            if given[i].is_some() {
+                continue;
+            }
+            let v = match default {
+                Some(d) => {
+                    let (ty, v) = match it {
+                        Some(it) => (
+                            self.c.types.int(*it),
+                            crate::consteval::int_value(*it, *d as i128),
+                        ),
+                        None => (self.c.types.bool_, Value::Bool(*d != 0)),
+                    };
+                    self.mk(ir::ExprKind::Value(v), ty, *lit_span)
+                }
+                None => {
+                    let d = self.c.error(
+                        *lit_span,
+                        format!("`perf_options` needs the field `{fname}`"),
+                    );
+                    d.label = format!("`{fname}` missing");
+                    d.help = Some(
+                        "name the counter: `perf_options { perf_type: perf_type_software, perf_config: page_faults }`"
+                            .into(),
+                    );
+                    self.err_expr(*lit_span)
+                }
+            };
+            given[i] = Some(v);
+        }
+        // pid -1 (every process) with cpu -1 (every CPU): perf_event_open
+        // refuses it (docs/language.md, "`@perf_event` programs").
+        let (pid, cpu) = (
+            given[2].as_ref().and_then(const_int),
+            given[3].as_ref().and_then(const_int),
+        );
+        for (i, what, v) in [(2, "pid", pid), (3, "cpu", cpu)] {
+            if v.is_some_and(|v| v < -1) {
+                let at = written[i].map_or(*lit_span, |e| e.span);
+                let d = self.c.error(
+                    at,
+                    format!("`{what}` is -1 (any) or a number, not {}", v.unwrap_or(0)),
+                );
+                d.help = Some(if what == "pid" {
+                    "`pid: 0` is this process, `pid: -1` every process".into()
+                } else {
+                    "`cpu: -1` is any CPU, `cpu: 0` the first".into()
+                });
+            }
+        }
+        if pid == Some(-1) && cpu == Some(-1) {
+            let at = written[2].or(written[3]).map_or(*lit_span, |e| e.span);
+            let d = self.c.error(
+                at,
+                "a perf counter cannot watch every process on every CPU (`pid: -1` with `cpu: -1`)",
+            );
+            d.label = "pid -1 and cpu -1".into();
+            d.help = Some(
+                "watch one process on any CPU (`pid: 0` is this process, `cpu: -1`), or every process on one CPU (`pid: -1`, `cpu: 0`)"
+                    .into(),
+            );
+        }
+        // A named counter meant for the other type (`page_faults` with
+        // `perf_type_hardware`) means another counter: say which.
+        if let (Some(ast::ExprKind::Name(t)), Some(ast::ExprKind::Name(c))) =
+            (written[0].map(|e| &e.kind), written[1].map(|e| &e.kind))
+        {
+            let ty = crate::builtins::PERF_TYPES
+                .iter()
+                .find(|(n, _)| *n == t.name && self.c.lookup(t).is_some_and(|s| s.span.is_none()));
+            let conf = crate::builtins::PERF_CONFIGS
+                .iter()
+                .find(|(n, ..)| *n == c.name && self.c.lookup(c).is_some_and(|s| s.span.is_none()));
+            if let (Some((tn, tv)), Some((cn, ct, cv))) = (ty, conf) {
+                if (*tv == 0 || *tv == 1) && tv != ct {
+                    let meant = if *ct == 0 {
+                        "perf_type_hardware"
+                    } else {
+                        "perf_type_software"
+                    };
+                    let other = crate::builtins::PERF_CONFIGS
+                        .iter()
+                        .find(|(_, t2, v2)| t2 == tv && v2 == cv)
+                        .map_or(String::new(), |(n, ..)| {
+                            format!(" (with `{tn}` it is `{n}`)")
+                        });
+                    let d = self.c.warning(
+                        c.span,
+                        format!("`{cn}` is a counter of `{meant}`, not of `{tn}`{other}"),
+                    );
+                    d.help = Some(format!("write `perf_type: {meant}`"));
+                }
+            }
+        }
+        out.extend(given.into_iter().flatten());
+        self.mk(
+            ir::ExprKind::Call {
+                callee: Callee::Builtin(Builtin::AttachPerf),
+                args: out,
+            },
+            pa,
+            span,
+        )
+    }
+
+    /// `read(att)`: a perf counter's value. Not a reserved name: a
+    /// program's own `read` is found before this.
+    pub(super) fn lower_read(
+        &mut self,
+        id: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> ir::Expr {
+        self.call_builtin(id, Builtin::ReadPerf, args, span)
     }
 
     /// `print("fmt", values...)`: the values checked, the format parsed
@@ -476,4 +745,19 @@ fn parse_format(fmt: &str) -> Result<Vec<Piece>, String> {
         out.push(Piece::Text(text));
     }
     Ok(out)
+}
+
+/// The value of a constant integer expression (a literal, maybe negated or
+/// converted), for the checks that can be made at compile time.
+fn const_int(e: &ir::Expr) -> Option<i128> {
+    match &e.kind {
+        ir::ExprKind::Value(Value::Int(v)) => Some(*v as i128),
+        ir::ExprKind::Value(Value::UInt(v)) => Some(*v as i128),
+        ir::ExprKind::Cast(x) => const_int(x),
+        ir::ExprKind::Unary {
+            op: ir::UnOp::Neg,
+            operand,
+        } => const_int(operand).map(|v| -v),
+        _ => None,
+    }
 }

@@ -75,6 +75,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if let Some(b) = builtins::builtin(&id.name) {
                     return self.call_builtin(id, b, args, span);
                 }
+                // Not reserved: a program's own `read` is found above.
+                if id.name == "read" {
+                    return self.lower_read(id, args, span);
+                }
                 if let Some(h) = ksc_ir::helper_named(&id.name) {
                     return self.call_helper(id, h, args, span);
                 }

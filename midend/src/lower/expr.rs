@@ -134,6 +134,18 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 )
             }
             AE::StructLit { name, fields } => {
+                if name.name == "perf_options" && self.c.lookup_sym(name).is_none() {
+                    // Only `attach` takes one (lower_attach_perf).
+                    let d = self.c.error(
+                        span,
+                        "a `perf_options` literal is written as the second argument of `attach`",
+                    );
+                    d.help = Some("write `attach(handle, perf_options { perf_type: ..., perf_config: ... }, 0)`".into());
+                    for f in fields {
+                        self.expr(&f.value, None);
+                    }
+                    return self.err_expr(span);
+                }
                 let ty = self.c.named_type(name);
                 let Some(def) = self.t().struct_def(ty).cloned() else {
                     if !self.t().is_error(ty) {

@@ -368,7 +368,10 @@ impl Flavour for Ebpf {
             // of the function (0 is null) and calls dispatch on it.
             TypeKind::Function(_) if name.is_empty() => Some("__u32".into()),
             TypeKind::Function(_) => Some(format!("__u32 {name}")),
-            TypeKind::ProgramRef | TypeKind::ProgramHandle | TypeKind::StructOpsRef => {
+            TypeKind::ProgramRef
+            | TypeKind::ProgramHandle
+            | TypeKind::PerfAttachment
+            | TypeKind::StructOpsRef => {
                 let msg = format!("values of type {:?} cannot exist in eBPF code", g.kind(t));
                 g.errors.push(msg.into());
                 Some(format!("void *{name}"))

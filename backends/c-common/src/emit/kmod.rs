@@ -31,6 +31,7 @@ fn prog_types(m: &Module) -> Vec<&'static str> {
             ProgramType::Probe { .. } => "BPF_PROG_TYPE_KPROBE",
             ProgramType::Lsm { .. } => "BPF_PROG_TYPE_LSM",
             ProgramType::StructOps { .. } => "BPF_PROG_TYPE_STRUCT_OPS",
+            ProgramType::PerfEvent => "BPF_PROG_TYPE_PERF_EVENT",
         };
         if !out.contains(&t) {
             out.push(t);
@@ -160,7 +161,10 @@ impl Flavour for Kmod {
                 };
                 Some(g.decl(sig.ret, &format!("(*{name})({params})")))
             }
-            TypeKind::ProgramRef | TypeKind::ProgramHandle | TypeKind::StructOpsRef => {
+            TypeKind::ProgramRef
+            | TypeKind::ProgramHandle
+            | TypeKind::PerfAttachment
+            | TypeKind::StructOpsRef => {
                 g.not_in_module("a program or struct_ops value");
                 Some(format!("void *{name}"))
             }

@@ -54,6 +54,7 @@ impl<'m> Gen<'m> {
             TypeKind::Function(_)
             | TypeKind::ProgramRef
             | TypeKind::ProgramHandle
+            | TypeKind::PerfAttachment
             | TypeKind::StructOpsRef => format!("void *{name}"),
         }
     }

@@ -163,6 +163,7 @@ impl<'m> Gen<'m> {
                     FnKind::Program(ProgramType::Xdp) => "KSC_XDP",
                     FnKind::Program(ProgramType::Tc { ingress: true }) => "KSC_TC_INGRESS",
                     FnKind::Program(ProgramType::Tc { ingress: false }) => "KSC_TC_EGRESS",
+                    FnKind::Program(ProgramType::PerfEvent) => "KSC_PERF",
                     _ => "KSC_LINK",
                 };
                 // What it attaches to, for the runtime's messages.
@@ -293,6 +294,10 @@ impl<'m> Gen<'m> {
                 )
             }
             Builtin::Detach => format!("__ksc_detach({})", texts[0]),
+            // handle, flags, then the options in ksc_ir::PERF_OPTIONS order.
+            Builtin::AttachPerf => format!("__ksc_perf_attach({})", texts.join(", ")),
+            Builtin::ReadPerf => format!("__ksc_perf_read({})", texts[0]),
+            Builtin::DetachPerf => format!("__ksc_perf_detach({})", texts[0]),
             Builtin::Sleep => format!("__ksc_sleep({})", texts[0]),
             Builtin::Daemon => "__ksc_daemon()".into(),
             Builtin::Htons => format!("htons({})", texts[0]),
@@ -467,6 +472,12 @@ impl Flavour for User {
                     format!("int {name}")
                 })
             }
+            // A handle of the runtime's perf table (slot and generation).
+            TypeKind::PerfAttachment => Some(if name.is_empty() {
+                "__u64".into()
+            } else {
+                format!("__u64 {name}")
+            }),
             TypeKind::Function(sig) => {
                 let sig = sig.clone();
                 let params: Vec<String> = sig.params.iter().map(|p| g.type_name(*p)).collect();

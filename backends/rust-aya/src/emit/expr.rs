@@ -512,6 +512,19 @@ impl<'m> Gen<'m> {
                 )
             }
             Builtin::Detach => format!("rt::detach({})", arg(0)),
+            // handle, flags, then the options in ksc_ir::PERF_OPTIONS order.
+            Builtin::AttachPerf => {
+                let mut a = vec![arg(0), cast_to(&arg(1), "u32")];
+                for (i, (_, it, _)) in PERF_OPTIONS.iter().enumerate() {
+                    a.push(match it {
+                        Some(it) => cast_to(&arg(i + 2), it.name()),
+                        None => arg(i + 2),
+                    });
+                }
+                format!("rt::perf_attach({})", a.join(", "))
+            }
+            Builtin::ReadPerf => format!("rt::perf_read({})", arg(0)),
+            Builtin::DetachPerf => format!("rt::perf_detach({})", arg(0)),
             Builtin::Sleep => format!("rt::sleep({})", cast_to(&arg(0), "u32")),
             Builtin::Daemon => "rt::daemon()".into(),
             Builtin::Htons | Builtin::Htonl => format!("{}.to_be()", operand(&arg(0))),

@@ -169,6 +169,8 @@ impl<'m> Gen<'m> {
             TypeKind::ProgramRef | TypeKind::ProgramHandle | TypeKind::StructOpsRef => {
                 "usize".into()
             }
+            // A handle of the runtime's perf table (slot and generation).
+            TypeKind::PerfAttachment => "u64".into(),
             TypeKind::Null => "Ptr<()>".into(),
         }
     }
@@ -191,7 +193,10 @@ impl<'m> Gen<'m> {
         match self.kind(t) {
             TypeKind::Bool => "false".into(),
             TypeKind::Int(_) | TypeKind::Char | TypeKind::Enum(_) => "0".into(),
-            TypeKind::ProgramRef | TypeKind::ProgramHandle | TypeKind::StructOpsRef => "0".into(),
+            TypeKind::ProgramRef
+            | TypeKind::ProgramHandle
+            | TypeKind::PerfAttachment
+            | TypeKind::StructOpsRef => "0".into(),
             TypeKind::Pointer(_) | TypeKind::Null => "Ptr::Null".into(),
             _ => format!("<{} as Plain>::zero()", self.ty(t)),
         }
@@ -343,6 +348,7 @@ impl<'m> Gen<'m> {
                 ProgramType::Xdp => "Xdp",
                 ProgramType::Tc { ingress: true } => "TcIngress",
                 ProgramType::Tc { ingress: false } => "TcEgress",
+                ProgramType::PerfEvent => "Perf",
                 _ => "Link",
             };
             let _ = writeln!(
