@@ -424,6 +424,8 @@ fn daemon_leaves_the_programs_attached_until_sigterm() {
         let _ = std::fs::remove_dir_all(exe.parent().unwrap());
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `@perf_event` attaches the kernel refuses, with both targets: a
 /// hardware counter this machine lacks (virtual machines have no PMU) is
 /// named in a plain error, not an errno; pid -1 with cpu -1 and flags
