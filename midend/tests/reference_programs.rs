@@ -428,3 +428,17 @@ fn a_python_result_of_unknown_type_asks_for_an_annotation_or_a_type() {
         "{help}"
     );
 }
+
+#[test]
+fn a_struct_assigned_to_a_lookup_says_how_to_store_or_point_at_it() {
+    // Programs written for the reference fill a missing entry by assigning
+    // a struct to the lookup's variable; it is a pointer, and the help
+    // shows both fixes.
+    assert_error(
+        "struct S { n: u64 }\nvar m : hash<u32, S>(8)\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var s = m[1]\n    if (s == null) {\n        s = S { n: 0 }\n    }\n    return XDP_PASS\n}\n",
+        6,
+        Some(13),
+        "mismatched types: expected `*S`, found `S`",
+        "to store this value in a map write the entry (`m[key] = value`); to point at it, keep it in a variable and take its address (`var v: S = ...`, then `&v`)",
+    );
+}

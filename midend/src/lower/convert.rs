@@ -149,6 +149,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
         // An enum destination is the program's (a return type, a
         // parameter): widening it is no fix.
         let to_enum = matches!(self.t().kind(to), TypeKind::Enum(_));
+        // A value where a pointer to it is expected: typically a struct
+        // assigned to `var v = m[k]` when the lookup found nothing
+        // (docs/language.md, "A map lookup used as a value").
+        let value_for_pointer = self.t().pointee(to) == Some(x.ty);
         let d = self.c.error(
             span,
             format!("mismatched types: expected `{t}`, found `{f}`"),
@@ -165,6 +169,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
         } else if castable {
             d.help = Some(format!(
                 "convert explicitly if the value fits: `{q} as {t}`"
+            ));
+        } else if value_for_pointer {
+            d.help = Some(format!(
+                "a `{t}` points to a `{f}` somewhere else: to store this value in a map write the entry (`m[key] = value`); to point at it, keep it in a variable and take its address (`var v: {f} = ...`, then `&v`)"
             ));
         }
         self.err_expr(span)
