@@ -442,3 +442,28 @@ fn a_struct_assigned_to_a_lookup_says_how_to_store_or_point_at_it() {
         "to store this value in a map write the entry (`m[key] = value`); to point at it, keep it in a variable and take its address (`var v: S = ...`, then `&v`)",
     );
 }
+
+#[test]
+fn a_helper_takes_memory_not_null() {
+    // The verifier refuses null where a helper takes memory ("R1
+    // type=scalar expected=fp, ..."), also through an `extern` restating
+    // the helper, as the reference's headers do.
+    assert_error(
+        "extern bpf_trace_printk(fmt: *u8, fmt_size: u32) -> i32\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var r = bpf_trace_printk(null, 0)\n    return XDP_PASS\n}\n",
+        3,
+        Some(30),
+        "`bpf_trace_printk` takes memory as argument 1, not `null`",
+        "pass a pointer to a variable or a string",
+    );
+    assert_error(
+        "var m : hash<u32, u64>(8)\n@tracepoint(\"syscalls/sys_enter_read\") fn p(ctx: *trace_event_raw_sys_enter) -> i32 {\n    var v = m[1]\n    var r = bpf_probe_read_kernel(v, 8, v)\n    return 0\n}\n",
+        4,
+        Some(35),
+        "`bpf_probe_read_kernel` takes memory as argument 1, not a pointer that may be null",
+        "check it first",
+    );
+    // The unsafe pointer of `bpf_probe_read_kernel` may be anything.
+    assert_clean(
+        "var m : hash<u32, u64>(8)\n@tracepoint(\"syscalls/sys_enter_read\") fn p(ctx: *trace_event_raw_sys_enter) -> i32 {\n    var x: u64 = 0\n    var v = m[1]\n    var r = bpf_probe_read_kernel(&x, 8, v)\n    return 0\n}\n",
+    );
+}

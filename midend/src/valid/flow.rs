@@ -691,6 +691,72 @@ impl<'c, 'a> Flow<'c, 'a> {
                 }
             }
         }
+        // A BPF helper's pointer parameters take memory, not null, except
+        // the few the kernel marks maybe-null or "anything" (the verifier:
+        // "R1 type=scalar expected=fp, ..."): docs/language.md, "What ksc
+        // catches that the verifier would refuse".
+        let mut helper_args: Vec<(ir::Expr, &'static str, usize)> = Vec::new();
+        let functions = &self.c.functions;
+        walk_shallow(e, &mut Vec::new(), &mut |x| {
+            if let K::Call { callee, args } = &x.kind {
+                // An `extern` restating a helper calls the helper.
+                let def = match callee {
+                    Callee::BpfHelper(h) => ir::helper(*h),
+                    Callee::Function(f)
+                        if matches!(functions[f.index()].kind, FnKind::Extern { .. }) =>
+                    {
+                        ir::helper_named(&functions[f.index()].name)
+                    }
+                    _ => None,
+                };
+                if let Some(def) = def {
+                    for (i, a) in args.iter().enumerate() {
+                        let ptr_param = def.params.get(i) == Some(&ir::HelperType::Ptr);
+                        let nullable = matches!(
+                            (def.name, i),
+                            ("bpf_csum_diff", 0 | 2)
+                                | (
+                                    "bpf_probe_read_user"
+                                        | "bpf_probe_read_kernel"
+                                        | "bpf_probe_read_user_str"
+                                        | "bpf_probe_read_kernel_str",
+                                    2
+                                )
+                        );
+                        if ptr_param && !nullable {
+                            helper_args.push((a.clone(), def.name, i));
+                        }
+                    }
+                }
+            }
+        });
+        for (a, name, i) in helper_args {
+            let null_literal = matches!(&a.kind, K::Value(ir::Value::Null))
+                || matches!(&a.kind, K::Cast(x) if matches!(x.kind, K::Value(ir::Value::Null)));
+            if !(null_literal || (self.is_pointer(a.ty) && !self.nonnull(&a, st))) {
+                continue;
+            }
+            if !self.reported.insert(a.span) {
+                continue;
+            }
+            let what = if null_literal {
+                "`null`"
+            } else {
+                "a pointer that may be null"
+            };
+            self.c.diags.push(
+                Diagnostic::error(
+                    a.span,
+                    format!("`{name}` takes memory as argument {}, not {what}", i + 1),
+                )
+                .with_label("the verifier refuses a null pointer here")
+                .with_help(if null_literal {
+                    "pass a pointer to a variable or a string (`&buf`, `\"text\"`)".to_string()
+                } else {
+                    "check it first: `if (p != null) { ... }`".to_string()
+                }),
+            );
+        }
         // `submit`/`discard` take a record known not to be null (the
         // verifier: "expected=ringbuf_mem").
         let mut submits: Vec<(ir::Expr, MapId, bool)> = Vec::new();
