@@ -165,8 +165,12 @@ impl<'m> Gen<'m> {
                 } else {
                     base.ty
                 };
+                // Not the perf_event context (UAPI `bpf_perf_event_data`,
+                // laid out by the checker): the verifier rewrites loads from
+                // a context, and a probe read of it would read other memory.
                 let kernel = self.fl.core_reads()
-                    && matches!(self.kind(sty), TypeKind::Struct(s) if s.origin == StructOrigin::Kernel);
+                    && matches!(self.kind(sty), TypeKind::Struct(s)
+                        if s.origin == StructOrigin::Kernel && s.name != "bpf_perf_event_data");
                 // A pointer base is a value; a struct base is part of the
                 // place (or of the kernel path read at once below).
                 self.as_place = !*through_pointer && (place || kernel);
