@@ -354,6 +354,8 @@ pub enum StmtKind {
         map: Expr,
         key: Expr,
     },
+    /// `delete p` of an object `new` allocated.
+    DeleteObj(Expr),
     Try {
         body: Block,
         catches: Vec<Catch>,
@@ -516,6 +518,12 @@ pub enum ExprKind {
         els: Box<Expr>,
     },
     Sizeof(Type),
+    /// `new T()` / `new T(flags)`: a zeroed `T` on the heap, as a `*T`
+    /// (`new` is a name elsewhere, so it is recognised by position).
+    New {
+        ty: Ident,
+        args: Vec<Expr>,
+    },
     Error,
 }
 

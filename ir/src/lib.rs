@@ -101,7 +101,7 @@ pub use source::*;
 pub use types::*;
 
 /// Version of this schema. Bump on any change a backend could notice.
-pub const IR_VERSION: u32 = 11;
+pub const IR_VERSION: u32 = 12;
 
 macro_rules! id {
     ($(#[$m:meta])* $name:ident) => {

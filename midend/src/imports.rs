@@ -666,6 +666,7 @@ impl Rewriter<'_> {
                 }
             }
             S::Defer(s) => self.stmt(s),
+            S::DeleteObj(e) => self.expr(e),
             S::Break | S::Continue | S::Return(None) | S::Error => {}
         }
     }
@@ -729,6 +730,7 @@ impl Rewriter<'_> {
                 self.expr(els);
             }
             AE::Sizeof(t) => self.ty(t),
+            AE::New { args, .. } => args.iter_mut().for_each(|a| self.expr(a)),
             AE::Int(_)
             | AE::Bool(_)
             | AE::Char(_)
