@@ -1517,6 +1517,13 @@ fn new_and_delete() {
         "{}",
         check(&src).rendered
     );
+    // No kfunc call under a spin lock (the verifier: "function calls are
+    // not allowed while holding a lock").
+    assert_error(
+        "struct C { lock: bpf_spin_lock, n: u64 }\nstruct Acc { n: u64 }\nvar cs : array<u32, C>(1)\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var c = cs[0]\n    if (c != null) {\n        bpf_spin_lock(&c->lock)\n        var a = new Acc()\n        delete a\n        bpf_spin_unlock(&c->lock)\n    }\n    return XDP_PASS\n}\n",
+        8,
+        "`new`/`delete` (a kfunc call) while a `bpf_spin_lock` is held",
+    );
     // `new` stays an ordinary name elsewhere.
     assert_clean("fn new(x: u32) -> u32 {\n    return x\n}\nfn main() -> i32 {\n    var new_n = new(1)\n    return new_n as i32\n}\n");
 }
