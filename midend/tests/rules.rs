@@ -1524,6 +1524,28 @@ fn new_and_delete() {
         8,
         "`new`/`delete` (a kfunc call) while a `bpf_spin_lock` is held",
     );
+    // Used after `delete` (the same for a record after `submit`); a copy
+    // takes over the object; an object stored in a struct is not kept.
+    assert_error(
+        &xdp("    var a = new Acc()\n    if (a == null) { return XDP_PASS }\n    delete a\n    a->hits = 1\n"),
+        6,
+        "`a` is used after it was released",
+    );
+    assert_error(
+        "struct E { n: u32 }\nvar rb : ringbuf<E>(4096)\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var e = rb.reserve()\n    if (e == null) { return XDP_PASS }\n    rb.submit(e)\n    if (e->n == 1) { return XDP_DROP }\n    return XDP_PASS\n}\n",
+        7,
+        "`e` is used after it was released",
+    );
+    assert_clean(&xdp("    var a = new Acc()\n    var b = a\n    delete b\n"));
+    assert_clean(&user("    var a = new Acc()\n    delete a\n    a = new Acc()\n    if (a != null) { a->hits = 1 }\n    delete a\n"));
+    assert_error(
+        &format!(
+            "struct H {{ p: *Acc }}\n{}",
+            xdp("    var h = H { p: null }\n    h.p = new Acc()\n")
+        ),
+        5,
+        "an object from `new` must be kept in a variable",
+    );
     // `new` stays an ordinary name elsewhere.
     assert_clean("fn new(x: u32) -> u32 {\n    return x\n}\nfn main() -> i32 {\n    var new_n = new(1)\n    return new_n as i32\n}\n");
 }

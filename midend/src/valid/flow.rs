@@ -60,6 +60,9 @@ struct State {
     reserved: HashMap<LocalId, ir::Span>,
     /// Loop counters' largest values (`for (i in 0..8)`: 7).
     ranges: HashMap<LocalId, i64>,
+    /// Locals whose object or record was released (`delete`, `submit`,
+    /// `discard`, or a function doing so) on some path, and where.
+    freed: HashMap<LocalId, ir::Span>,
 }
 
 impl State {
@@ -102,6 +105,12 @@ impl State {
                 .ranges
                 .iter()
                 .filter_map(|(k, v)| Some((*k, (*v).max(*o.ranges.get(k)?))))
+                .collect(),
+            freed: self
+                .freed
+                .iter()
+                .chain(o.freed.iter())
+                .map(|(k, v)| (*k, *v))
                 .collect(),
             // Held on either path: the verifier follows each.
             reserved: self
@@ -586,6 +595,24 @@ impl<'c, 'a> Flow<'c, 'a> {
     }
 
     fn deref(&mut self, p: &ir::Expr, at: ir::Span, st: &State) {
+        if let Some(l) = Self::record_local(p) {
+            if let Some(&gone) = st.freed.get(&l) {
+                if self.reported.insert(at) {
+                    let n = self.c.functions[self.f.index()].locals[l.index()]
+                        .name
+                        .clone();
+                    self.c.diags.push(
+                        Diagnostic::error(at, format!("`{n}` is used after it was released"))
+                            .with_label("its object or record may be gone here")
+                            .with_secondary(gone, "released here")
+                            .with_help(format!(
+                                "read what you need from `{n}` before releasing it"
+                            )),
+                    );
+                }
+                return;
+            }
+        }
         if !self.is_pointer(p.ty) || self.nonnull(p, st) {
             return;
         }
@@ -967,6 +994,7 @@ impl<'c, 'a> Flow<'c, 'a> {
         st.map_ptr.remove(&l);
         st.nonnull.remove(&l);
         st.stale.remove(&l);
+        st.freed.remove(&l);
         let Some(v) = value else {
             st.pkt.remove(&l);
             st.pkt_end.remove(&l);
@@ -1238,6 +1266,7 @@ impl<'c, 'a> Flow<'c, 'a> {
         });
         for l in released {
             out.reserved.remove(&l);
+            out.freed.insert(l, s.span);
         }
         self.stray_reserves(s);
         Some(out)
@@ -1248,11 +1277,15 @@ impl<'c, 'a> Flow<'c, 'a> {
     /// released.
     fn stray_reserves(&mut self, s: &ir::Stmt) {
         let kept = match &s.kind {
-            ir::StmtKind::Let { init: Some(v), .. } | ir::StmtKind::Assign { value: v, .. }
-                if Self::reserve_of(v).is_some() =>
-            {
-                Some(v.span)
-            }
+            ir::StmtKind::Let { init: Some(v), .. }
+            | ir::StmtKind::Assign {
+                place:
+                    ir::Expr {
+                        kind: ir::ExprKind::Local(_),
+                        ..
+                    },
+                value: v,
+            } if Self::reserve_of(v).is_some() => Some(v.span),
             _ => None,
         };
         let mut stray = Vec::new();
@@ -1327,6 +1360,15 @@ impl<'c, 'a> Flow<'c, 'a> {
             };
             self.leaks(&held, None, s.span, "it is overwritten here");
             st.reserved.remove(&l);
+        }
+        // `var b = a`: what `a` held is now `b`'s to release.
+        if let Some(src) = value.and_then(Self::record_local) {
+            if src != l {
+                if let Some(at) = st.reserved.remove(&src) {
+                    st.reserved.insert(l, at);
+                    return;
+                }
+            }
         }
         if let Some((v, m)) = value.and_then(|v| Some((v, Self::reserve_of(v)?))) {
             if m == Held::Object && !self.tracks_objects() {
