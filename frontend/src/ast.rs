@@ -364,6 +364,8 @@ pub enum StmtKind {
         map: Expr,
         key: Expr,
     },
+    /// `delete p` of an object `new` allocated.
+    DeleteObj(Expr),
     Try {
         body: Block,
         catches: Vec<Catch>,
@@ -529,6 +531,12 @@ pub enum ExprKind {
     /// `{ stmts }` as a match arm's body: its statements run, and its last
     /// statement, when an expression, is the arm's value.
     Block(Block),
+    /// `new T()` / `new T(flags)`: a zeroed `T` on the heap, as a `*T`
+    /// (`new` is a name elsewhere, so it is recognised by position).
+    New {
+        ty: Ident,
+        args: Vec<Expr>,
+    },
     Error,
 }
 

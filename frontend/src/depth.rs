@@ -185,6 +185,7 @@ fn stmt_children<'a>(s: &'a Stmt, push: &mut impl FnMut(Node<'a>)) {
             catches.iter().for_each(|c| push(Node::Block(&c.body)));
         }
         StmtKind::Defer(s) => push(Node::Stmt(s)),
+        StmtKind::DeleteObj(e) => push(Node::Expr(e)),
         StmtKind::Break | StmtKind::Continue | StmtKind::Return(None) | StmtKind::Error => {}
     }
 }
@@ -228,6 +229,7 @@ fn expr_children<'a>(e: &'a Expr, push: &mut impl FnMut(Node<'a>)) {
         }
         ExprKind::Sizeof(t) => push(Node::Type(t)),
         ExprKind::Block(b) => push(Node::Block(b)),
+        ExprKind::New { args, .. } => args.iter().for_each(|a| push(Node::Expr(a))),
         ExprKind::Int(_)
         | ExprKind::Bool(_)
         | ExprKind::Char(_)

@@ -54,6 +54,13 @@ fn sx(e: &Expr) -> String {
         }
         ExprKind::Sizeof(t) => format!("(sizeof {})", tx(t)),
         ExprKind::Block(b) => format!("{{{} stmts}}", b.stmts.len()),
+        ExprKind::New { ty, args } => format!(
+            "(new {}{})",
+            ty.name,
+            args.iter()
+                .map(|a| format!(" {}", sx(a)))
+                .collect::<String>()
+        ),
         ExprKind::Error => "ERROR".into(),
     }
 }
@@ -546,4 +553,24 @@ fn several_errors_are_all_reported() {
     let src = "fn a() {\n    var x = = 1\n    return 0\n}\n\nfn b() {\n    if x > 0 { }\n    var ok = 1\n}\n\nfn c() -> u32 {\n    return 1 2\n}\n";
     let lines: Vec<usize> = errors(src).into_iter().map(|(l, _)| l).collect();
     assert_eq!(lines, [2, 7, 12]);
+}
+
+/// `new T(...)` by position (`new` stays a name), `delete p` of an object.
+#[test]
+fn new_and_delete_object() {
+    assert_eq!(expr("new T()"), "(new T)");
+    assert_eq!(
+        expr("new T(GFP_ATOMIC | __GFP_ZERO)"),
+        "(new T (| GFP_ATOMIC __GFP_ZERO))"
+    );
+    assert_eq!(expr("new(1)"), "(call new 1)");
+    let s = stmts("var p = new T()\ndelete p\ndelete m[k]");
+    assert!(matches!(&s[1].kind, StmtKind::DeleteObj(e) if matches!(e.kind, ExprKind::Name(_))));
+    assert!(matches!(&s[2].kind, StmtKind::Delete { .. }));
+    let e = errors("fn f() {\n    var p = make T()\n}\n");
+    assert!(
+        e.iter()
+            .any(|(l, m)| *l == 2 && m.contains("unexpected name `T` after `make`")),
+        "{e:?}"
+    );
 }

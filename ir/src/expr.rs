@@ -403,6 +403,18 @@ pub enum ExprKind {
         /// Drop the event instead of publishing it.
         discard: bool,
     },
+    /// `new T()`: a zeroed `T` on the heap, null when memory is short; the
+    /// expression's type is `*T`. eBPF: `bpf_obj_new`; kernel module:
+    /// `kzalloc`; userspace: `calloc`. See docs/language.md, "`new` and
+    /// `delete`".
+    ObjNew {
+        /// GFP flag names (`GFP_ATOMIC`), kernel-module code only; empty:
+        /// the default (`GFP_ATOMIC`).
+        gfp: Vec<String>,
+    },
+    /// `delete p` of an object [`ExprKind::ObjNew`] gave; nothing when `p`
+    /// is null. Type `void`.
+    ObjDelete(Box<Expr>),
     /// `rb.submit(value)`: copy an event into the ring buffer.
     RingbufOutput {
         /// The ring buffer.
@@ -487,14 +499,14 @@ impl Expr {
                     f(s);
                 }
             }
-            K::RingbufSubmit { ptr, .. } => f(ptr),
+            K::RingbufSubmit { ptr, .. } | K::ObjDelete(ptr) => f(ptr),
             K::RingbufOutput { value, .. } => f(value),
             K::RingbufRead { timeout_ms, .. } => {
                 if let Some(t) = timeout_ms {
                     f(t)
                 }
             }
-            K::RingbufOnEvent { .. } | K::RingbufDispatch { .. } => {}
+            K::RingbufOnEvent { .. } | K::RingbufDispatch { .. } | K::ObjNew { .. } => {}
             K::Value(_)
             | K::Local(_)
             | K::Global(_)

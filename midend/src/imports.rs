@@ -682,6 +682,7 @@ impl Rewriter<'_> {
                 }
             }
             S::Defer(s) => self.stmt(s),
+            S::DeleteObj(e) => self.expr(e),
             S::Break | S::Continue | S::Return(None) | S::Error => {}
         }
     }
@@ -746,6 +747,7 @@ impl Rewriter<'_> {
             }
             AE::Sizeof(t) => self.ty(t),
             AE::Block(b) => self.block(b),
+            AE::New { args, .. } => args.iter_mut().for_each(|a| self.expr(a)),
             AE::Int(_)
             | AE::Bool(_)
             | AE::Char(_)

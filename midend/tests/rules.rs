@@ -1390,3 +1390,162 @@ fn pointers_are_not_cut_in_ebpf_code() {
     );
     assert_clean(&format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var k = ctx->data as u64\n    w[k] = 1\n    return XDP_PASS\n}}\n"));
 }
+
+/// `new T()` / `delete p` (docs/language.md, "`new` and `delete`"): the
+/// object may be null until checked; in eBPF it is deleted on every path,
+/// once, and only what `new` gave; GFP flags only in kernel-module code; a
+/// map holding objects is refused at its value type.
+#[test]
+fn new_and_delete() {
+    let pre = "struct Acc { total: u64, hits: u32 }\n";
+    let xdp = |body: &str| {
+        format!("{pre}@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n{body}    return XDP_PASS\n}}\n")
+    };
+    let user = |body: &str| format!("{pre}fn main() -> i32 {{\n{body}    return 0\n}}\n");
+    // Line 3 is the first line of the body.
+    assert_clean(&xdp(
+        "    var a = new Acc()\n    if (a != null) {\n        a->hits = 1\n    }\n    delete a\n",
+    ));
+    assert_clean(&user(
+        "    var a = new Acc()\n    if (a == null) { return 1 }\n    a->total = 2\n    delete a\n",
+    ));
+    // Delete of a null object does nothing, so no check is needed before it.
+    assert_clean(&xdp("    var a = new Acc()\n    delete a\n"));
+    // The null check, as for a lookup, in eBPF and in userspace.
+    for src in [
+        xdp("    var a = new Acc()\n    a->hits = 1\n    delete a\n"),
+        user("    var a = new Acc()\n    a->hits = 1\n    delete a\n"),
+    ] {
+        assert_error(&src, 4, "potential null pointer dereference of `a`");
+    }
+    // Released on every path in eBPF: the error at `new`, naming the exit.
+    let src = xdp("    var a = new Acc()\n    if (a == null) { return XDP_PASS }\n    if (a->hits > 2) {\n        return XDP_DROP\n    }\n    delete a\n");
+    assert_error(
+        &src,
+        3,
+        "object `a` from `new` is not deleted on every path",
+    );
+    let o = check(&src);
+    assert!(
+        o.rendered
+            .contains("still held when the function returns here")
+            && o.rendered
+                .contains("help: delete it on every path before this: `delete a`"),
+        "{}",
+        o.rendered
+    );
+    assert_error(
+        &xdp("    var a = new Acc()\n    a = new Acc()\n    delete a\n"),
+        3,
+        "is not deleted on every path",
+    );
+    assert_error(
+        &xdp("    new Acc()\n"),
+        3,
+        "an object from `new` must be kept in a variable",
+    );
+    // A helper that deletes its parameter releases the object passed.
+    assert_clean(&format!(
+        "{pre}@helper fn drop_it(a: *Acc) {{\n    delete a\n}}\n@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var a = new Acc()\n    drop_it(a)\n    return XDP_PASS\n}}\n"
+    ));
+    // In userspace a leak is only a leak.
+    assert_clean(&user("    var a = new Acc()\n"));
+    // Delete only what `new` gave, once (eBPF: bpf_obj_drop of anything
+    // else is refused by the verifier); never a non-pointer.
+    assert_error(
+        &xdp("    var a = new Acc()\n    delete a\n    delete a\n"),
+        5,
+        "`delete` of a pointer that holds no object from `new` here",
+    );
+    assert_error(
+        &format!(
+            "var m : hash<u32, Acc>(4)\n{}",
+            xdp("    var v = m[1]\n    delete v\n")
+        ),
+        5,
+        "`delete` of a pointer that holds no object from `new` here",
+    );
+    assert_error(
+        &user("    var x: u32 = 1\n    delete x\n"),
+        4,
+        "`delete` frees an object `new` allocated, or removes a map entry",
+    );
+    // What `new` allocates: a struct the program declares.
+    assert_error(
+        &user("    var a = new xdp_md()\n"),
+        3,
+        "`new` allocates a struct the program declares",
+    );
+    // GFP flags: kernel-module code only; GFP_KERNEL there is a warning.
+    assert_error(
+        &xdp("    var a = new Acc(GFP_ATOMIC)\n    delete a\n"),
+        3,
+        "GFP flags are for kernel-module code (`@kfunc`, `@private`), not eBPF code",
+    );
+    assert_error(
+        &user("    var a = new Acc(GFP_KERNEL)\n    delete a\n"),
+        3,
+        "GFP flags are for kernel-module code (`@kfunc`, `@private`), not userspace code",
+    );
+    let main = "fn main() -> i32 {\n    return 0\n}\n";
+    assert_clean(&format!(
+        "{pre}@kfunc fn k() -> i32 {{\n    var a = new Acc(GFP_ATOMIC | __GFP_NOWARN)\n    delete a\n    return 0\n}}\n{main}"
+    ));
+    assert_error(
+        &format!("{pre}@kfunc fn k() -> i32 {{\n    var a = new Acc(42)\n    delete a\n    return 0\n}}\n{main}"),
+        3,
+        "`new` takes GFP flags",
+    );
+    let o = check(&format!(
+        "{pre}@kfunc fn k() -> i32 {{\n    var a = new Acc(GFP_KERNEL)\n    delete a\n    return 0\n}}\n{main}"
+    ));
+    assert!(
+        o.errors.is_empty()
+            && o.warnings
+                .iter()
+                .any(|(l, m)| *l == 3 && m.contains("`GFP_KERNEL` may sleep")),
+        "{}",
+        o.rendered
+    );
+    // A map of objects: refused at its value type, with what to write.
+    let src = format!("{pre}var m : hash<u32, *Acc>(16)\n{main}");
+    assert_error(&src, 2, "a map cannot hold a pointer to `Acc`");
+    assert!(
+        check(&src)
+            .rendered
+            .contains("help: keep the struct itself in the map, `hash<u32, Acc>`"),
+        "{}",
+        check(&src).rendered
+    );
+    // No kfunc call under a spin lock (the verifier: "function calls are
+    // not allowed while holding a lock").
+    assert_error(
+        "struct C { lock: bpf_spin_lock, n: u64 }\nstruct Acc { n: u64 }\nvar cs : array<u32, C>(1)\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var c = cs[0]\n    if (c != null) {\n        bpf_spin_lock(&c->lock)\n        var a = new Acc()\n        delete a\n        bpf_spin_unlock(&c->lock)\n    }\n    return XDP_PASS\n}\n",
+        8,
+        "`new`/`delete` (a kfunc call) while a `bpf_spin_lock` is held",
+    );
+    // Used after `delete` (the same for a record after `submit`); a copy
+    // takes over the object; an object stored in a struct is not kept.
+    assert_error(
+        &xdp("    var a = new Acc()\n    if (a == null) { return XDP_PASS }\n    delete a\n    a->hits = 1\n"),
+        6,
+        "`a` is used after it was released",
+    );
+    assert_error(
+        "struct E { n: u32 }\nvar rb : ringbuf<E>(4096)\n@xdp fn p(ctx: *xdp_md) -> xdp_action {\n    var e = rb.reserve()\n    if (e == null) { return XDP_PASS }\n    rb.submit(e)\n    if (e->n == 1) { return XDP_DROP }\n    return XDP_PASS\n}\n",
+        7,
+        "`e` is used after it was released",
+    );
+    assert_clean(&xdp("    var a = new Acc()\n    var b = a\n    delete b\n"));
+    assert_clean(&user("    var a = new Acc()\n    delete a\n    a = new Acc()\n    if (a != null) { a->hits = 1 }\n    delete a\n"));
+    assert_error(
+        &format!(
+            "struct H {{ p: *Acc }}\n{}",
+            xdp("    var h = H { p: null }\n    h.p = new Acc()\n")
+        ),
+        5,
+        "an object from `new` must be kept in a variable",
+    );
+    // `new` stays an ordinary name elsewhere.
+    assert_clean("fn new(x: u32) -> u32 {\n    return x\n}\nfn main() -> i32 {\n    var new_n = new(1)\n    return new_n as i32\n}\n");
+}

@@ -335,6 +335,10 @@ pub(super) trait Flavour {
     // zeroed temporary the writer filled)
     /// `m[k] = v` as a statement (lines at `pad`).
     fn map_update(&self, g: &mut Gen, map: MapId, key: &str, value: &str, pad: &str) -> String;
+    /// `new T()` of C type `t` (`struct T`), with the GFP flags written.
+    fn obj_new(&self, g: &mut Gen, t: &str, gfp: &[String]) -> String;
+    /// `delete p` (nothing when `p` is null).
+    fn obj_delete(&self, g: &mut Gen, p: &str) -> String;
     /// `delete m[k]`.
     fn map_delete(&self, g: &mut Gen, map: MapId, key: &str, pad: &str) -> String;
     /// `m[k]` as a pointer to the entry (`pointer`) or its value (zero

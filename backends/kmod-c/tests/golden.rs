@@ -12,6 +12,8 @@ use std::path::Path;
 const INPUTS: &[&str] = &[
     // Maps only module code uses: every kind, lowered to module storage.
     "conformance/cases/kmod-module-map/prog.ks",
+    // `new`/`delete`: kzalloc (GFP_ATOMIC by default) and kfree.
+    "conformance/cases/kmod-new-delete/prog.ks",
     "examples/kfunc_packet_score.ks",
     "midend/tests/fixtures/spec/28_private_functions.ks",
 ];

@@ -146,6 +146,20 @@ impl<T: Copy> Ptr<T> {
             _ => panic!("{what} of a pointer that is not the address of a variable"),
         }
     }
+    /// `new T()`: a zeroed value on the heap, owned by the program until
+    /// `delete` (the C loader's `calloc`).
+    pub fn alloc(v: T) -> Self {
+        Ptr::Addr(Box::into_raw(Box::new(v)))
+    }
+    /// `delete p`: frees what `alloc` gave; nothing for null.
+    pub fn free(self) {
+        match self {
+            Ptr::Null => {}
+            // SAFETY: `delete` takes what `new` (`alloc`) returned, once.
+            Ptr::Addr(p) => drop(unsafe { Box::from_raw(p) }),
+            Ptr::Snap(_) => panic!("delete of a pointer that `new` did not return"),
+        }
+    }
     /// `p + n`, `p - n`: `n` elements on.
     pub fn offset(self, n: i64) -> Self {
         Ptr::Addr(self.addr("arithmetic").wrapping_offset(n as isize))

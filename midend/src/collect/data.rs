@@ -59,7 +59,7 @@ impl<'a> Checker<'a> {
             });
         }
         let targs: Vec<TypeId> = m.type_args.iter().map(|t| self.resolve_type(t)).collect();
-        let (mut key, value) = match (kind, targs.as_slice()) {
+        let (mut key, mut value) = match (kind, targs.as_slice()) {
             (ir::MapKind::Ringbuf, [v, ..]) => (self.types.u32_, *v),
             (_, [k, v, ..]) => (*k, *v),
             _ => (self.types.u32_, self.types.u64_),
@@ -84,6 +84,37 @@ impl<'a> Checker<'a> {
         {
             self.error(m.type_args[0].span, "array maps are indexed by `u32`")
                 .label = format!("found `{}`", self.types.display(key));
+        }
+        // An object from `new` kept in a map would be a `__kptr` field moved
+        // in and out with `bpf_kptr_xchg`; ksc does not generate that, so it
+        // is refused here rather than by the verifier (docs/language.md,
+        // "`new` and `delete`").
+        if let Some(obj) = self.types.pointee(value) {
+            if self
+                .types
+                .struct_def(obj)
+                .is_some_and(|s| !s.origin.is_kernel())
+            {
+                let vspan = m
+                    .type_args
+                    .get(1)
+                    .or(m.type_args.first())
+                    .map_or(m.name.span, |t| t.span);
+                let t = self.types.display(obj);
+                let mk = m.kind.name.clone();
+                let help = format!(
+                    "keep the struct itself in the map, `{mk}<{}, {t}>`: write it with `{}[key] = {t} {{ ... }}` and update it in place through `var s = {}[key]` then `if (s != null) {{ s->field = ... }}`",
+                    self.types.display(key),
+                    m.name.name,
+                    m.name.name
+                );
+                let d = self.error(vspan, format!("a map cannot hold a pointer to `{t}`"));
+                d.label = "maps hold values, not objects from `new`".into();
+                d.help = Some(help);
+                // Go on as if the struct were written, so uses of the map
+                // are checked without a cascade.
+                value = obj;
+            }
         }
         let mut max_entries = 0u32;
         let mut extra = Vec::new();

@@ -328,7 +328,134 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     span,
                 )
             }
+            AE::New { ty, args } => self.new_object(ty, args, span),
             AE::Error => self.err_expr(span),
+        }
+    }
+
+    /// `new T()` / `new T(GFP_...)` (docs/language.md, "`new` and `delete`").
+    fn new_object(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> ir::Expr {
+        let written = ast::Type {
+            kind: ast::TypeKind::Named(name.clone()),
+            span: name.span,
+        };
+        let ty = self.c.resolve_type(&written);
+        if self.t().is_error(ty) {
+            return self.err_expr(span);
+        }
+        let ours = self
+            .t()
+            .struct_def(ty)
+            .is_some_and(|s| !s.origin.is_kernel());
+        if !ours {
+            self.c
+                .error(
+                    name.span,
+                    format!(
+                        "`new` allocates a struct the program declares, not `{}`",
+                        name.name
+                    ),
+                )
+                .help = Some(format!(
+                "declare one, `struct Box {{ value: {} }}`, and write `new Box()`",
+                self.t().display(ty)
+            ));
+            return self.err_expr(span);
+        }
+        let mut gfp = Vec::new();
+        match args {
+            [] => {}
+            [flags] => {
+                if !self.gfp_names(flags, &mut gfp) {
+                    self.c
+                        .error(
+                            flags.span,
+                            "`new` takes GFP flags: `GFP_ATOMIC`, `GFP_KERNEL`, ...",
+                        )
+                        .help = Some(format!(
+                        "write `new {}(GFP_ATOMIC)`, flags joined with `|`",
+                        name.name
+                    ));
+                    gfp.clear();
+                } else if self.domain != Domain::KernelModule {
+                    let where_ = if self.ebpf() { "eBPF" } else { "userspace" };
+                    let how = if self.ebpf() {
+                        "bpf_obj_new allocates without sleeping and takes no flags"
+                    } else {
+                        "userspace memory comes from calloc"
+                    };
+                    self.c
+                        .error(
+                            flags.span,
+                            format!("GFP flags are for kernel-module code (`@kfunc`, `@private`), not {where_} code"),
+                        )
+                        .help = Some(format!("write `new {}()`: {how}", name.name));
+                    gfp.clear();
+                } else if gfp.iter().any(|g| g == "GFP_KERNEL") {
+                    let d = self.c.warning(
+                        flags.span,
+                        "`GFP_KERNEL` may sleep, and kernel-module functions run inside eBPF programs, which must not",
+                    );
+                    d.help = Some(format!(
+                        "write `new {}(GFP_ATOMIC)` (the default: `new {}()`)",
+                        name.name, name.name
+                    ));
+                }
+            }
+            _ => {
+                self.c
+                    .error(span, "`new` takes at most one argument, the GFP flags")
+                    .help = Some(format!("write `new {}()`", name.name));
+            }
+        }
+        if self.ebpf() {
+            let missing = self
+                .c
+                .btf()
+                .is_some_and(|b| !b.has_func("bpf_obj_new_impl"));
+            if missing {
+                self.c
+                    .error(span, "this kernel has no `bpf_obj_new` (it came in Linux 6.2)")
+                    .help = Some(
+                    "allocate in a map instead: a one-entry `percpu_array<u32, T>(1)` as scratch space, or a `hash` entry per object".into(),
+                );
+            }
+        }
+        let pt = self.c.types.ptr(ty);
+        self.mk(ir::ExprKind::ObjNew { gfp }, pt, span)
+    }
+
+    /// The flag names of `GFP_A | GFP_B`; false when it is anything else.
+    fn gfp_names(&self, e: &ast::Expr, out: &mut Vec<String>) -> bool {
+        const KNOWN: &[&str] = &[
+            "GFP_ATOMIC",
+            "GFP_KERNEL",
+            "GFP_KERNEL_ACCOUNT",
+            "GFP_NOWAIT",
+            "GFP_NOIO",
+            "GFP_NOFS",
+            "GFP_USER",
+            "GFP_DMA",
+            "GFP_DMA32",
+            "__GFP_ZERO",
+            "__GFP_NOWARN",
+            "__GFP_HIGH",
+            "__GFP_NORETRY",
+            "__GFP_RETRY_MAYFAIL",
+            "__GFP_NOFAIL",
+            "__GFP_ACCOUNT",
+        ];
+        match &e.kind {
+            AE::Name(id) if KNOWN.contains(&id.name.as_str()) => {
+                out.push(id.name.clone());
+                true
+            }
+            AE::Binary {
+                op: ast::BinOp::BitOr,
+                lhs,
+                rhs,
+            } => self.gfp_names(lhs, out) && self.gfp_names(rhs, out),
+            _ => false,
         }
     }
 

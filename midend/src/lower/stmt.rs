@@ -296,6 +296,28 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let key = self.coerce_expr(key, kt, false);
                 ir::StmtKind::MapDelete { map: m, key }
             }
+            AS::DeleteObj(e) => {
+                let x = self.expr(e, None);
+                let from_new = self
+                    .t()
+                    .pointee(x.ty)
+                    .and_then(|p| self.t().struct_def(p))
+                    .is_some_and(|s| !s.origin.is_kernel());
+                if !from_new && !self.t().is_error(x.ty) {
+                    let found = self.t().display(x.ty);
+                    let d = self.c.error(
+                        e.span,
+                        "`delete` frees an object `new` allocated, or removes a map entry",
+                    );
+                    d.label = format!("found `{found}`");
+                    d.help = Some(
+                        "write `delete p` with `var p = new T()`, or `delete map_name[key]`".into(),
+                    );
+                    return None;
+                }
+                let void = self.c.types.void;
+                ir::StmtKind::Expr(self.mk(ir::ExprKind::ObjDelete(Box::new(x)), void, span))
+            }
             AS::Try { body, catches } => {
                 let body = self.block(body);
                 let mut cs = Vec::new();

@@ -60,6 +60,9 @@ struct State {
     reserved: HashMap<LocalId, ir::Span>,
     /// Loop counters' largest values (`for (i in 0..8)`: 7).
     ranges: HashMap<LocalId, i64>,
+    /// Locals whose object or record was released (`delete`, `submit`,
+    /// `discard`, or a function doing so) on some path, and where.
+    freed: HashMap<LocalId, ir::Span>,
 }
 
 impl State {
@@ -103,6 +106,12 @@ impl State {
                 .iter()
                 .filter_map(|(k, v)| Some((*k, (*v).max(*o.ranges.get(k)?))))
                 .collect(),
+            freed: self
+                .freed
+                .iter()
+                .chain(o.freed.iter())
+                .map(|(k, v)| (*k, *v))
+                .collect(),
             // Held on either path: the verifier follows each.
             reserved: self
                 .reserved
@@ -127,10 +136,19 @@ pub(super) struct Flow<'c, 'a> {
     try_throws: Vec<Option<HashMap<LocalId, ir::Span>>>,
     /// For each enclosing loop: the records held when its iteration began.
     loops: Vec<HashSet<LocalId>>,
-    /// The ring buffer of each `reserve` (by its span), for messages.
-    reserve_maps: HashMap<ir::Span, MapId>,
+    /// What each `reserve` or `new` (by its span) holds, for messages.
+    reserve_maps: HashMap<ir::Span, Held>,
     /// The call whose packet pointers this run follows into the function.
     site: Option<ir::Span>,
+}
+
+/// What a tracked local holds until it is released.
+#[derive(Clone, Copy, PartialEq)]
+enum Held {
+    /// A ring-buffer record of this map (`reserve`).
+    Record(MapId),
+    /// An object from `new`.
+    Object,
 }
 
 impl<'c, 'a> Flow<'c, 'a> {
@@ -246,21 +264,34 @@ impl<'c, 'a> Flow<'c, 'a> {
             let name = self.c.functions[self.f.index()].locals[l.index()]
                 .name
                 .clone();
-            let rb = self
-                .reserve_maps
-                .get(&at)
-                .map_or("rb".to_string(), |m| self.c.maps[m.index()].name.clone());
-            self.c.diags.push(
-                Diagnostic::error(
+            let held = self.reserve_maps.get(&at).copied();
+            let d = match held {
+                Some(Held::Object) => Diagnostic::error(
                     at,
-                    format!("ring-buffer record `{name}` is not submitted or discarded on every path"),
+                    format!("object `{name}` from `new` is not deleted on every path"),
                 )
-                .with_label("reserved here")
+                .with_label("allocated here")
                 .with_secondary(exit, format!("still held when {what}"))
                 .with_help(format!(
-                    "submit or discard it on every path before this: `{rb}.submit({name})` or `{rb}.discard({name})` (the verifier refuses a program that may leave a record unreleased)"
+                    "delete it on every path before this: `delete {name}` (the verifier refuses a program that may leave an allocated object unreleased)"
                 )),
-            );
+                _ => {
+                    let rb = match held {
+                        Some(Held::Record(m)) => self.c.maps[m.index()].name.clone(),
+                        _ => "rb".to_string(),
+                    };
+                    Diagnostic::error(
+                        at,
+                        format!("ring-buffer record `{name}` is not submitted or discarded on every path"),
+                    )
+                    .with_label("reserved here")
+                    .with_secondary(exit, format!("still held when {what}"))
+                    .with_help(format!(
+                        "submit or discard it on every path before this: `{rb}.submit({name})` or `{rb}.discard({name})` (the verifier refuses a program that may leave a record unreleased)"
+                    ))
+                }
+            };
+            self.c.diags.push(d);
         }
     }
 
@@ -273,26 +304,34 @@ impl<'c, 'a> Flow<'c, 'a> {
         }
     }
 
-    /// The ring buffer a `reserve` expression (`rb.reserve()`, cast or not)
-    /// reserves in.
-    fn reserve_of(e: &ir::Expr) -> Option<MapId> {
+    /// What a `reserve` or `new` expression (cast or not) acquires.
+    fn reserve_of(e: &ir::Expr) -> Option<Held> {
         match &e.kind {
-            ir::ExprKind::RingbufReserve { map, .. } => Some(*map),
+            ir::ExprKind::RingbufReserve { map, .. } => Some(Held::Record(*map)),
+            ir::ExprKind::ObjNew { .. } => Some(Held::Object),
             ir::ExprKind::Cast(inner) => Self::reserve_of(inner),
             _ => None,
         }
     }
 
-    /// Does function `g` submit or discard its parameter `p`? Then a
-    /// record passed there is released by the call.
+    /// Does function `g` submit or discard its parameter `p` (or delete
+    /// it)? Then a record (object) passed there is released by the call.
     fn releases_param(&self, g: FnId, p: u32) -> bool {
         let mut found = false;
         self.c.functions[g.index()].body.walk_exprs(&mut |x| {
-            if let ir::ExprKind::RingbufSubmit { ptr, .. } = &x.kind {
+            if let Some(ptr) = Self::released_ptr(x) {
                 found |= Self::record_local(ptr) == Some(LocalId(p));
             }
         });
         found
+    }
+
+    /// The pointer a `submit`/`discard`/`delete` releases.
+    fn released_ptr(e: &ir::Expr) -> Option<&ir::Expr> {
+        match &e.kind {
+            ir::ExprKind::RingbufSubmit { ptr, .. } | ir::ExprKind::ObjDelete(ptr) => Some(ptr),
+            _ => None,
+        }
     }
 
     fn is_pointer(&self, ty: ir::TypeId) -> bool {
@@ -556,6 +595,24 @@ impl<'c, 'a> Flow<'c, 'a> {
     }
 
     fn deref(&mut self, p: &ir::Expr, at: ir::Span, st: &State) {
+        if let Some(l) = Self::record_local(p) {
+            if let Some(&gone) = st.freed.get(&l) {
+                if self.reported.insert(at) {
+                    let n = self.c.functions[self.f.index()].locals[l.index()]
+                        .name
+                        .clone();
+                    self.c.diags.push(
+                        Diagnostic::error(at, format!("`{n}` is used after it was released"))
+                            .with_label("its object or record may be gone here")
+                            .with_secondary(gone, "released here")
+                            .with_help(format!(
+                                "read what you need from `{n}` before releasing it"
+                            )),
+                    );
+                }
+                return;
+            }
+        }
         if !self.is_pointer(p.ty) || self.nonnull(p, st) {
             return;
         }
@@ -789,6 +846,38 @@ impl<'c, 'a> Flow<'c, 'a> {
                 .with_help(help),
             );
         }
+        // eBPF `delete` takes what `new` gave and still holds: the verifier
+        // refuses `bpf_obj_drop` of anything else (a map value, a freed
+        // object).
+        if self.tracks_objects() {
+            let mut deletes: Vec<ir::Expr> = Vec::new();
+            walk_shallow(e, &mut Vec::new(), &mut |x| {
+                if let K::ObjDelete(p) = &x.kind {
+                    deletes.push((**p).clone());
+                }
+            });
+            let params = self.c.functions[self.f.index()].params;
+            for p in deletes {
+                let ok = match Self::record_local(&p) {
+                    Some(l) => {
+                        l.0 < params
+                            || st
+                                .reserved
+                                .get(&l)
+                                .is_some_and(|at| self.reserve_maps.get(at) == Some(&Held::Object))
+                    }
+                    None => Self::reserve_of(&p) == Some(Held::Object),
+                };
+                if ok || !self.reported.insert(p.span) {
+                    continue;
+                }
+                self.c.diags.push(
+                    Diagnostic::error(p.span, "`delete` of a pointer that holds no object from `new` here")
+                        .with_label("not allocated by `new` on every path to here, or already deleted")
+                        .with_help("delete each object `new` returned exactly once: `var p = new T()`, then `delete p`"),
+                );
+            }
+        }
         // Pointer arguments: a maybe-null one makes its parameter need a check.
         let mut calls: Vec<(FnId, Vec<ir::Expr>, ir::Span)> = Vec::new();
         walk_shallow(e, &mut Vec::new(), &mut |x| {
@@ -971,6 +1060,7 @@ impl<'c, 'a> Flow<'c, 'a> {
         st.map_ptr.remove(&l);
         st.nonnull.remove(&l);
         st.stale.remove(&l);
+        st.freed.remove(&l);
         let Some(v) = value else {
             st.pkt.remove(&l);
             st.pkt_end.remove(&l);
@@ -1223,7 +1313,9 @@ impl<'c, 'a> Flow<'c, 'a> {
         // function that does.
         let mut released = Vec::new();
         walk_stmt_exprs(s, &mut |e| match &e.kind {
-            ir::ExprKind::RingbufSubmit { ptr, .. } => released.extend(Self::record_local(ptr)),
+            ir::ExprKind::RingbufSubmit { ptr, .. } | ir::ExprKind::ObjDelete(ptr) => {
+                released.extend(Self::record_local(ptr))
+            }
             ir::ExprKind::Call {
                 callee: Callee::Function(g),
                 args,
@@ -1240,6 +1332,7 @@ impl<'c, 'a> Flow<'c, 'a> {
         });
         for l in released {
             out.reserved.remove(&l);
+            out.freed.insert(l, s.span);
         }
         self.stray_reserves(s);
         Some(out)
@@ -1250,29 +1343,54 @@ impl<'c, 'a> Flow<'c, 'a> {
     /// released.
     fn stray_reserves(&mut self, s: &ir::Stmt) {
         let kept = match &s.kind {
-            ir::StmtKind::Let { init: Some(v), .. } | ir::StmtKind::Assign { value: v, .. }
-                if Self::reserve_of(v).is_some() =>
-            {
-                Some(v.span)
-            }
+            ir::StmtKind::Let { init: Some(v), .. }
+            | ir::StmtKind::Assign {
+                place:
+                    ir::Expr {
+                        kind: ir::ExprKind::Local(_),
+                        ..
+                    },
+                value: v,
+            } if Self::reserve_of(v).is_some() => Some(v.span),
             _ => None,
         };
         let mut stray = Vec::new();
         walk_stmt_exprs(s, &mut |e| {
-            if let ir::ExprKind::RingbufSubmit { ptr, .. } = &e.kind {
+            if let Some(ptr) = Self::released_ptr(e) {
                 if Self::reserve_of(ptr).is_some() {
-                    stray.retain(|x: &(ir::Span, MapId)| x.0 != ptr.span);
+                    stray.retain(|x: &(ir::Span, Held)| x.0 != ptr.span);
                     self.reported.insert(ptr.span);
                 }
             }
             if let ir::ExprKind::RingbufReserve { map, .. } = &e.kind {
-                stray.push((e.span, *map));
+                stray.push((e.span, Held::Record(*map)));
+            }
+            if let ir::ExprKind::ObjNew { .. } = &e.kind {
+                stray.push((e.span, Held::Object));
             }
         });
-        for (at, map) in stray {
+        for (at, held) in stray {
             if Some(at) == kept || self.reported.contains(&at) || !self.reported.insert(at) {
                 continue;
             }
+            let map = match held {
+                Held::Record(m) => m,
+                Held::Object => {
+                    if self.tracks_objects() {
+                        self.c.diags.push(
+                            Diagnostic::error(
+                                at,
+                                "an object from `new` must be kept in a variable",
+                            )
+                            .with_label("this object could never be deleted")
+                            .with_help(
+                                "`var p = new T()`, then `if (p != null) { ... }` and `delete p`",
+                            ),
+                        );
+                    }
+                    continue;
+                }
+            };
             let rb = self.c.maps[map.index()].name.clone();
             self.c.diags.push(
                 Diagnostic::error(
@@ -1309,10 +1427,28 @@ impl<'c, 'a> Flow<'c, 'a> {
             self.leaks(&held, None, s.span, "it is overwritten here");
             st.reserved.remove(&l);
         }
+        // `var b = a`: what `a` held is now `b`'s to release.
+        if let Some(src) = value.and_then(Self::record_local) {
+            if src != l {
+                if let Some(at) = st.reserved.remove(&src) {
+                    st.reserved.insert(l, at);
+                    return;
+                }
+            }
+        }
         if let Some((v, m)) = value.and_then(|v| Some((v, Self::reserve_of(v)?))) {
+            if m == Held::Object && !self.tracks_objects() {
+                return;
+            }
             st.reserved.insert(l, v.span);
             self.reserve_maps.insert(v.span, m);
         }
+    }
+
+    /// Objects from `new` must be released on every path only in eBPF code,
+    /// where the verifier refuses a leak; elsewhere a leak is only a leak.
+    fn tracks_objects(&self) -> bool {
+        self.c.functions[self.f.index()].domain == Domain::Ebpf
     }
 
     fn stmt_inner(&mut self, s: &ir::Stmt, mut st: State) -> Option<State> {
@@ -1470,7 +1606,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 if matches!(s.kind, K::Defer(_)) {
                     // A deferred `submit(e)` releases `e` on every way out.
                     b.walk_exprs(&mut |x| {
-                        if let ir::ExprKind::RingbufSubmit { ptr, .. } = &x.kind {
+                        if let Some(ptr) = Self::released_ptr(x) {
                             if let Some(l) = Self::record_local(ptr) {
                                 st.reserved.remove(&l);
                             }

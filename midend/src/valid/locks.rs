@@ -112,6 +112,9 @@ fn locked(s: &ir::Stmt, at: Span, deferred: bool, diags: &mut Vec<Diagnostic>) {
                 | ExprKind::RingbufSubmit { .. }
                 | ExprKind::RingbufOutput { .. } => Some("a ring-buffer operation".to_string()),
                 ExprKind::Print { .. } => Some("`print`".to_string()),
+                ExprKind::ObjNew { .. } | ExprKind::ObjDelete(_) => {
+                    Some("`new`/`delete` (a kfunc call)".to_string())
+                }
                 _ => None,
             };
             if let Some(w) = what {

@@ -510,6 +510,24 @@ impl Flavour for Ebpf {
         format!("{pad}bpf_map_update_elem(&{mn}, {key}, {value}, BPF_ANY);\n")
     }
 
+    fn obj_new(&self, g: &mut Gen, t: &str, _gfp: &[String]) -> String {
+        // The kfuncs behind libbpf's bpf_obj_new/bpf_obj_drop macros
+        // (bpf_experimental.h is not installed with libbpf); the type is
+        // named by its id in the program's own BTF.
+        g.need_helper(
+            "bpf_obj_new_impl(",
+            "extern void *bpf_obj_new_impl(__u64 local_type_id, void *meta) __ksym;\nextern void bpf_obj_drop_impl(void *kptr, void *meta) __ksym;\n\n",
+        );
+        format!("(({t} *)bpf_obj_new_impl(bpf_core_type_id_local({t}), NULL))")
+    }
+
+    fn obj_delete(&self, g: &mut Gen, p: &str) -> String {
+        let n = g.fresh();
+        format!(
+            "({{ void *__ksc_o{n} = {p}; if (__ksc_o{n}) bpf_obj_drop_impl(__ksc_o{n}, NULL); }})"
+        )
+    }
+
     fn map_delete(&self, g: &mut Gen, map: MapId, key: &str, pad: &str) -> String {
         let (mn, _, _) = g.map_parts(map);
         format!("{pad}bpf_map_delete_elem(&{mn}, {key});\n")

@@ -321,6 +321,20 @@ impl<'m> Gen<'m> {
                 };
                 format!("{f}({p}, 0)")
             }
+            ExprKind::ObjNew { gfp } => {
+                let pointee = match self.kind(e.ty) {
+                    TypeKind::Pointer(p) => *p,
+                    _ => e.ty,
+                };
+                let t = self.type_name(pointee);
+                let fl = self.fl;
+                fl.obj_new(self, &t, gfp)
+            }
+            ExprKind::ObjDelete(p) => {
+                let p = self.expr(p, st);
+                let fl = self.fl;
+                fl.obj_delete(self, &p)
+            }
             ExprKind::RingbufOutput { map, value } => {
                 let (mn, _, vt) = self.map_parts(*map);
                 let n = self.fresh();

@@ -246,6 +246,21 @@ impl Flavour for Kmod {
         g.kmod_map_update(map, key, value, pad)
     }
 
+    fn obj_new(&self, _g: &mut Gen, t: &str, gfp: &[String]) -> String {
+        // GFP_ATOMIC by default: kfuncs run inside eBPF programs, which
+        // must not sleep (docs/language.md, "`new` and `delete`").
+        let flags = if gfp.is_empty() {
+            "GFP_ATOMIC".to_string()
+        } else {
+            gfp.join(" | ")
+        };
+        format!("(({t} *)kzalloc(sizeof({t}), {flags}))")
+    }
+
+    fn obj_delete(&self, _g: &mut Gen, p: &str) -> String {
+        format!("kfree({p})")
+    }
+
     fn map_delete(&self, g: &mut Gen, map: MapId, key: &str, pad: &str) -> String {
         g.kmod_map_delete(map, key, pad)
     }

@@ -608,6 +608,14 @@ impl Flavour for User {
         )
     }
 
+    fn obj_new(&self, _g: &mut Gen, t: &str, _gfp: &[String]) -> String {
+        format!("(({t} *)calloc(1, sizeof({t})))")
+    }
+
+    fn obj_delete(&self, _g: &mut Gen, p: &str) -> String {
+        format!("free({p})")
+    }
+
     fn map_delete(&self, g: &mut Gen, map: MapId, key: &str, pad: &str) -> String {
         let (fd, _, _) = g.user_map(map);
         format!("{pad}bpf_map_delete_elem({fd}, {key});\n")

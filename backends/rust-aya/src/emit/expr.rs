@@ -374,6 +374,17 @@ impl<'m> Gen<'m> {
                     .collect();
                 format!("rt::dispatch(&[{}])", names.join(", "))
             }
+            ExprKind::ObjNew { .. } => {
+                let pointee = match self.kind(e.ty) {
+                    TypeKind::Pointer(p) => *p,
+                    _ => e.ty,
+                };
+                format!("Ptr::alloc({})", self.zero(pointee))
+            }
+            ExprKind::ObjDelete(p) => {
+                let p = self.expr(p, cx);
+                format!("{}.free()", operand(&p))
+            }
             ExprKind::RingbufReserve { .. }
             | ExprKind::RingbufSubmit { .. }
             | ExprKind::RingbufOutput { .. } => {

@@ -189,7 +189,7 @@ impl<'m> Gen<'m> {
     }
 
     /// A zero value of `t` (C's `= {}`).
-    fn zero(&self, t: TypeId) -> String {
+    pub(super) fn zero(&self, t: TypeId) -> String {
         match self.kind(t) {
             TypeKind::Bool => "false".into(),
             TypeKind::Int(_) | TypeKind::Char | TypeKind::Enum(_) => "0".into(),
