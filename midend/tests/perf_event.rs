@@ -4,80 +4,8 @@
 //! decided at compile time (each at its line and column, with its help),
 //! and the built-in names a program may still define for itself.
 
-struct Diag {
-    line: usize,
-    col: usize,
-    message: String,
-    help: String,
-}
-
-struct Outcome {
-    errors: Vec<Diag>,
-    warnings: Vec<Diag>,
-    module: Option<ksc_ir::Module>,
-    rendered: String,
-}
-
-fn check(src: &str) -> Outcome {
-    let mut files = ksc_frontend::SourceMap::single("test.ks", src);
-    let parsed = ksc_frontend::parse(src);
-    let mut diags = parsed.diagnostics.clone();
-    let mut module = None;
-    if !parsed.has_errors() {
-        let loaded = ksc_midend::imports::load(parsed.file, &mut files);
-        diags.extend(loaded.diagnostics.iter().cloned());
-        if !loaded.has_errors() {
-            let c = ksc_midend::check_loaded(&loaded, &files);
-            diags.extend(c.diagnostics.iter().cloned());
-            module = c.module;
-        }
-    }
-    let at = |d: &ksc_frontend::Diagnostic| {
-        let (line, col) = files.line_col(d.span);
-        Diag {
-            line: line as usize,
-            col: col as usize,
-            message: d.message.clone(),
-            help: d.help.clone().unwrap_or_default(),
-        }
-    };
-    Outcome {
-        errors: diags.iter().filter(|d| d.is_error()).map(at).collect(),
-        warnings: diags.iter().filter(|d| !d.is_error()).map(at).collect(),
-        module,
-        rendered: ksc_frontend::diag::render_files(&files, &diags),
-    }
-}
-
-fn has(ds: &[Diag], line: usize, col: Option<usize>, message: &str, help: &str) -> bool {
-    ds.iter().any(|d| {
-        d.line == line
-            && col.is_none_or(|c| d.col == c)
-            && d.message.contains(message)
-            && d.help.contains(help)
-    })
-}
-
-/// An error of `src` is on `line` (and `col`, when given), its message
-/// contains `message` and its help contains `help`.
-fn assert_error(src: &str, line: usize, col: Option<usize>, message: &str, help: &str) {
-    let o = check(src);
-    assert!(
-        has(&o.errors, line, col, message, help),
-        "want an error at {line}:{col:?} containing {message:?} with help {help:?}, got:\n{}",
-        o.rendered
-    );
-}
-
-fn assert_clean(src: &str) -> ksc_ir::Module {
-    let o = check(src);
-    assert!(
-        o.errors.is_empty() && o.warnings.is_empty(),
-        "{}",
-        o.rendered
-    );
-    o.module.expect("a module")
-}
+mod support;
+use support::*;
 
 /// A program and a `main` whose body is `body`.
 fn with_main(body: &str) -> String {

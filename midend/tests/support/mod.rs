@@ -1,0 +1,82 @@
+//! What the midend's test files share: check a source text as `ksc check`
+//! does (parse, imports, checks) and find its diagnostics by line, column,
+//! message and help.
+// Each test file uses what it needs of this.
+#![allow(dead_code)]
+
+pub struct Diag {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+    pub help: String,
+}
+
+pub struct Outcome {
+    pub errors: Vec<Diag>,
+    pub warnings: Vec<Diag>,
+    pub module: Option<ksc_ir::Module>,
+    pub rendered: String,
+}
+
+pub fn check(src: &str) -> Outcome {
+    let mut files = ksc_frontend::SourceMap::single("test.ks", src);
+    let parsed = ksc_frontend::parse(src);
+    let mut diags = parsed.diagnostics.clone();
+    let mut module = None;
+    if !parsed.has_errors() {
+        let loaded = ksc_midend::imports::load(parsed.file, &mut files);
+        diags.extend(loaded.diagnostics.iter().cloned());
+        if !loaded.has_errors() {
+            let c = ksc_midend::check_loaded(&loaded, &files);
+            diags.extend(c.diagnostics.iter().cloned());
+            module = c.module;
+        }
+    }
+    let at = |d: &ksc_frontend::Diagnostic| {
+        let (line, col) = files.line_col(d.span);
+        Diag {
+            line: line as usize,
+            col: col as usize,
+            message: d.message.clone(),
+            help: d.help.clone().unwrap_or_default(),
+        }
+    };
+    Outcome {
+        errors: diags.iter().filter(|d| d.is_error()).map(at).collect(),
+        warnings: diags.iter().filter(|d| !d.is_error()).map(at).collect(),
+        module,
+        rendered: ksc_frontend::diag::render_files(&files, &diags),
+    }
+}
+
+/// An error of `src` is on `line` (and `col`, when given), its message
+/// contains `message` and its help contains `help`.
+pub fn assert_error(src: &str, line: usize, col: Option<usize>, message: &str, help: &str) {
+    let o = check(src);
+    assert!(
+        has(&o.errors, line, col, message, help),
+        "want an error at {line}:{col:?} containing {message:?} with help {help:?}, got:\n{}",
+        o.rendered
+    );
+}
+
+pub fn assert_clean(src: &str) -> ksc_ir::Module {
+    let o = check(src);
+    assert!(
+        o.errors.is_empty() && o.warnings.is_empty(),
+        "{}",
+        o.rendered
+    );
+    o.module.expect("a module")
+}
+
+/// Is there a diagnostic in `ds` on `line` (and `col`, when given) whose
+/// message contains `message` and whose help contains `help`?
+pub fn has(ds: &[Diag], line: usize, col: Option<usize>, message: &str, help: &str) -> bool {
+    ds.iter().any(|d| {
+        d.line == line
+            && col.is_none_or(|c| d.col == c)
+            && d.message.contains(message)
+            && d.help.contains(help)
+    })
+}
