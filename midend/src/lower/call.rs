@@ -483,6 +483,12 @@ impl<'c, 'a> FnCx<'c, 'a> {
         span: Span,
     ) -> ir::Expr {
         // (Recursion is reported with the call graph: valid/graph.rs.)
+        self.plain_call(id, f, args, span)
+    }
+
+    /// A call of function `f`, its arguments checked against its
+    /// parameters.
+    fn plain_call(&mut self, id: &ast::Ident, f: FnId, args: &[ast::Expr], span: Span) -> ir::Expr {
         let ret = self.c.functions[f.index()].ret;
         let params: Vec<TypeId> = self.c.fn_info[f.index()]
             .params
@@ -501,9 +507,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
     }
 
     fn call_fn(&mut self, id: &ast::Ident, f: FnId, args: &[ast::Expr], span: Span) -> ir::Expr {
-        let (kind, fdom, ret) = {
+        let (kind, fdom) = {
             let fun = &self.c.functions[f.index()];
-            (fun.kind.clone(), fun.domain, fun.ret)
+            (fun.kind.clone(), fun.domain)
         };
         // Who may call whom (spec: scoping rules, @helper, @kfunc, @private, extern).
         let me = self.domain;
@@ -543,20 +549,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             d.help = Some(help);
         }
         let _ = fdom;
-        let params: Vec<TypeId> = self.c.fn_info[f.index()]
-            .params
-            .iter()
-            .map(|p| p.1)
-            .collect();
-        let args = self.check_args(&format!("`{}`", id.name), &params, args, span);
-        self.mk(
-            ir::ExprKind::Call {
-                callee: Callee::Function(f),
-                args,
-            },
-            ret,
-            span,
-        )
+        self.plain_call(id, f, args, span)
     }
 
     fn call_pointer(&mut self, f: ir::Expr, args: &[ast::Expr], span: Span) -> ir::Expr {
