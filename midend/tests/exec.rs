@@ -8,22 +8,10 @@ use std::path::PathBuf;
 
 use ksc_frontend::SourceMap;
 
-struct Project {
-    dir: PathBuf,
-}
+mod support;
+use support::Project;
 
 impl Project {
-    fn new(name: &str, files: &[(&str, &str)]) -> Project {
-        let dir = std::env::temp_dir().join(format!("ksc-exec-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for (path, text) in files {
-            let p = dir.join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        Project { dir }
-    }
-
     /// Check `prog.ks`: errors as `line:col: message`, the rendered text.
     fn check(&self) -> (Vec<String>, Option<ksc_ir::Module>, String) {
         let main = self.dir.join("prog.ks");
@@ -44,12 +32,6 @@ impl Project {
             .collect();
         let rendered = ksc_frontend::diag::render_files(&files, &c.diagnostics);
         (errors, c.module, rendered)
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

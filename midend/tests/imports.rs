@@ -3,35 +3,17 @@
 //! to a temporary directory and checks it as `ksc` does; the kernel runs
 //! of such programs are conformance cases (`lang-imports`, `reject-*`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ksc_frontend::{FileId, SourceMap};
 
-struct Project {
-    dir: PathBuf,
-}
+mod support;
+use support::Project;
 
 impl Project {
-    fn new(name: &str, files: &[(&str, &str)]) -> Project {
-        let dir = std::env::temp_dir().join(format!("ksc-imports-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for (path, text) in files {
-            let p = dir.join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        Project { dir }
-    }
-
     fn check(&self) -> Outcome {
         let main = self.dir.join("prog.ks");
         check_file(&main)
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

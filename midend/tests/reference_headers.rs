@@ -6,27 +6,13 @@
 //! conformance cases (`lang-ref-headers`, `lang-kernel-structs`,
 //! `lang-enum-keys`).
 
-use std::path::PathBuf;
-
 use ksc_frontend::{Diagnostic, SourceMap};
 use ksc_ir::{StructOrigin, TypeKind};
 
-struct Project {
-    dir: PathBuf,
-}
+mod support;
+use support::Project;
 
 impl Project {
-    fn new(name: &str, files: &[(&str, &str)]) -> Project {
-        let dir = std::env::temp_dir().join(format!("ksc-refhdr-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for (path, text) in files {
-            let p = dir.join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        Project { dir }
-    }
-
     fn check(&self) -> Outcome {
         let main = self.dir.join("prog.ks");
         let src = std::fs::read_to_string(&main).unwrap();
@@ -67,12 +53,6 @@ impl Project {
             module,
             rendered: ksc_frontend::diag::render_files(&files, &diags),
         }
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

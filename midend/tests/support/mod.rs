@@ -80,3 +80,32 @@ pub fn has(ds: &[Diag], line: usize, col: Option<usize>, message: &str, help: &s
             && d.help.contains(help)
     })
 }
+
+/// A small project written to a temporary directory (removed when
+/// dropped), to check as `ksc` does.
+pub struct Project {
+    pub dir: std::path::PathBuf,
+}
+
+impl Project {
+    pub fn new(name: &str, files: &[(&str, &str)]) -> Project {
+        let dir = std::env::temp_dir().join(format!(
+            "ksc-{}-{}-{name}",
+            env!("CARGO_CRATE_NAME"),
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (path, text) in files {
+            let p = dir.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        Project { dir }
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
