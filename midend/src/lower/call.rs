@@ -320,49 +320,42 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let Some((f, at)) = handler else {
             return self.err_expr(span);
         };
-        let func = &self.c.functions[f.index()];
-        let userspace = func.kind == FnKind::Userspace
-            && func.domain == Domain::Userspace
-            && self.c.main != Some(f);
-        let params: Vec<TypeId> = func.locals[..func.params as usize]
-            .iter()
-            .map(|l| l.ty)
-            .collect();
-        let ret = func.ret;
-        let name = func.name.clone();
-        let pt = self.c.types.ptr(vt);
-        let i32_ = self.c.types.i32_;
-        if !userspace {
-            self.c
-                .error(
+        let name = self.c.functions[f.index()].name.clone();
+        match self.c.handler_fit(f, m) {
+            HandlerFit::Fits => {
+                self.c.ring_handlers.insert(m);
+            }
+            HandlerFit::NotUserspace => {
+                self.c
+                    .error(
+                        at,
+                        format!("`{name}` cannot handle ring-buffer events: a handler is a userspace function other than `main`"),
+                    )
+                    .help = Some(format!("declare `{want}` (no attribute)"));
+            }
+            HandlerFit::Signature { params, ret } => {
+                let found = format!(
+                    "fn({}) -> {}",
+                    params
+                        .iter()
+                        .map(|p| self.t().display(*p))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.t().display(ret)
+                );
+                let d = self.c.error(
                     at,
-                    format!("`{name}` cannot handle ring-buffer events: a handler is a userspace function other than `main`"),
-                )
-                .help = Some(format!("declare `{want}` (no attribute)"));
-        } else if params != [pt] || ret != i32_ {
-            let found = format!(
-                "fn({}) -> {}",
-                params
-                    .iter()
-                    .map(|p| self.t().display(*p))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                self.t().display(ret)
-            );
-            let d = self.c.error(
-                at,
-                format!(
-                    "`{name}` does not fit the events of `{rb}`: a handler is `fn(*{}) -> i32`",
-                    self.t().display(vt)
-                ),
-            );
-            d.label = format!("found `{found}`");
-            d.help = Some(format!(
-                "declare it `{}`; the handler's nonzero return ends `dispatch` with that value",
-                want.replacen("handler", &name, 1)
-            ));
-        } else {
-            self.c.ring_handlers.insert(m);
+                    format!(
+                        "`{name}` does not fit the events of `{rb}`: a handler is `fn(*{}) -> i32`",
+                        self.t().display(vt)
+                    ),
+                );
+                d.label = format!("found `{found}`");
+                d.help = Some(format!(
+                    "declare it `{}`; the handler's nonzero return ends `dispatch` with that value",
+                    want.replacen("handler", &name, 1)
+                ));
+            }
         }
         self.mk(
             ir::ExprKind::RingbufOnEvent { map: m, handler: f },
@@ -698,31 +691,49 @@ impl crate::checker::Checker<'_> {
     /// began with `rb.on_event(<rb>_callback)`; an explicit `on_event`
     /// later replaces it (docs/language.md, "Ring-buffer callbacks,
     /// `dispatch` and `daemon`").
+    /// Can `f` handle the events of ring buffer `m`: a userspace function
+    /// other than `main`, `fn(event: *T) -> i32` with `T` the ring's value
+    /// type (docs/language.md, "Ring-buffer callbacks, `dispatch` and
+    /// `daemon`").
+    pub(crate) fn handler_fit(&mut self, f: FnId, m: ir::MapId) -> HandlerFit {
+        let pt = self.types.ptr(self.maps[m.index()].value);
+        let func = &self.functions[f.index()];
+        if func.kind != FnKind::Userspace
+            || func.domain != Domain::Userspace
+            || self.main == Some(f)
+        {
+            return HandlerFit::NotUserspace;
+        }
+        let params: Vec<TypeId> = func.locals[..func.params as usize]
+            .iter()
+            .map(|l| l.ty)
+            .collect();
+        if params != [pt] || func.ret != self.types.i32_ {
+            return HandlerFit::Signature {
+                params,
+                ret: func.ret,
+            };
+        }
+        HandlerFit::Fits
+    }
+
     pub(crate) fn register_named_ring_handlers(&mut self) {
         let Some(main) = self.main else { return };
+        let named: Vec<(ir::MapId, FnId)> = self
+            .maps
+            .iter()
+            .enumerate()
+            .filter(|(_, map)| map.kind == ir::MapKind::Ringbuf)
+            .filter_map(|(mi, map)| {
+                let by_name = format!("{}_callback", map.name);
+                let f = self.functions.iter().position(|f| f.name == by_name)?;
+                Some((ir::MapId(mi as u32), FnId(f as u32)))
+            })
+            .collect();
         let mut regs = Vec::new();
-        for (mi, map) in self.maps.iter().enumerate() {
-            if map.kind != ir::MapKind::Ringbuf {
-                continue;
-            }
-            let by_name = format!("{}_callback", map.name);
-            let pt = self.types.ptr(map.value);
-            let Some((fi, f)) = self
-                .functions
-                .iter()
-                .enumerate()
-                .find(|(_, f)| f.name == by_name)
-            else {
-                continue;
-            };
-            let params: Vec<TypeId> = f.locals[..f.params as usize].iter().map(|l| l.ty).collect();
-            if f.kind == FnKind::Userspace
-                && f.domain == Domain::Userspace
-                && FnId(fi as u32) != main
-                && params == [pt]
-                && f.ret == self.types.i32_
-            {
-                regs.push((ir::MapId(mi as u32), FnId(fi as u32), f.span));
+        for (m, f) in named {
+            if matches!(self.handler_fit(f, m), HandlerFit::Fits) {
+                regs.push((m, f, self.functions[f.index()].span));
             }
         }
         let void = self.types.void;
@@ -742,4 +753,16 @@ impl crate::checker::Checker<'_> {
             );
         }
     }
+}
+
+/// What [`crate::checker::Checker::handler_fit`] found.
+pub(crate) enum HandlerFit {
+    Fits,
+    /// Not a plain userspace function, or `main`.
+    NotUserspace,
+    /// Its parameters and return type, which do not fit.
+    Signature {
+        params: Vec<TypeId>,
+        ret: TypeId,
+    },
 }
