@@ -25,8 +25,12 @@ pub enum HelperType {
     U64,
     /// `i32`
     I32,
-    /// Any pointer (`*void` accepts every pointer).
+    /// Any pointer (`*void` accepts every pointer) to memory: never null
+    /// (the verifier refuses it).
     Ptr,
+    /// Any pointer, also null: the kernel's `ARG_PTR_TO_MEM_OR_NULL` and
+    /// `ARG_ANYTHING` (the unsafe pointer `bpf_probe_read_*` reads from).
+    PtrOrNull,
 }
 
 /// A set of program types (the ones that may call a helper).
@@ -173,7 +177,7 @@ helpers! {
     "bpf_skb_vlan_pop" = 19 (Ptr) -> I32 in TC;
     "bpf_redirect" = 23 (U32, U64) -> I32 in PACKET;
     "bpf_skb_load_bytes" = 26 (Ptr, U32, Ptr, U32) -> I32 in TC;
-    "bpf_csum_diff" = 28 (Ptr, U32, Ptr, U32, U32) -> I32 in PACKET;
+    "bpf_csum_diff" = 28 (PtrOrNull, U32, PtrOrNull, U32, U32) -> I32 in PACKET;
     "bpf_get_hash_recalc" = 34 (Ptr) -> U32 in TC;
     "bpf_get_current_task" = 35 () -> U64 in ALL;
     "bpf_skb_pull_data" = 39 (Ptr, U32) -> I32 in TC;
@@ -188,10 +192,10 @@ helpers! {
     "bpf_spin_lock" = 93 (Ptr) -> I32 in LOCK;
     "bpf_spin_unlock" = 94 (Ptr) -> I32 in LOCK;
     "bpf_send_signal" = 109 (U32) -> I32 in TRACING;
-    "bpf_probe_read_user" = 112 (Ptr, U32, Ptr) -> I32 in ALL;
-    "bpf_probe_read_kernel" = 113 (Ptr, U32, Ptr) -> I32 in ALL;
-    "bpf_probe_read_user_str" = 114 (Ptr, U32, Ptr) -> I32 in ALL;
-    "bpf_probe_read_kernel_str" = 115 (Ptr, U32, Ptr) -> I32 in ALL;
+    "bpf_probe_read_user" = 112 (Ptr, U32, PtrOrNull) -> I32 in ALL;
+    "bpf_probe_read_kernel" = 113 (Ptr, U32, PtrOrNull) -> I32 in ALL;
+    "bpf_probe_read_user_str" = 114 (Ptr, U32, PtrOrNull) -> I32 in ALL;
+    "bpf_probe_read_kernel_str" = 115 (Ptr, U32, PtrOrNull) -> I32 in ALL;
     "bpf_jiffies64" = 118 () -> U64 in ALL;
     "bpf_ktime_get_boot_ns" = 125 () -> U64 in ALL;
     "bpf_ktime_get_coarse_ns" = 160 () -> U64 in ALL;

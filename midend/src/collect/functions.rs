@@ -884,7 +884,7 @@ impl<'a> Checker<'a> {
             return true;
         };
         let fits = |c: &Self, t: TypeId, ht: H| match ht {
-            H::Ptr => c.types.pointee(t).is_some(),
+            H::Ptr | H::PtrOrNull => c.types.pointee(t).is_some(),
             H::U32 | H::I32 => c.types.as_int(t).is_some_and(|i| i.bits() == 32),
             H::U64 => c.types.as_int(t).is_some_and(|i| i.bits() == 64),
         };
@@ -898,7 +898,7 @@ impl<'a> Checker<'a> {
             && fits(self, ret, h.ret);
         if !ok {
             let show = |ht: &H| match ht {
-                H::Ptr => "*void",
+                H::Ptr | H::PtrOrNull => "*void",
                 H::U32 => "u32",
                 H::U64 => "u64",
                 H::I32 => "i32",

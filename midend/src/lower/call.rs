@@ -593,7 +593,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             ksc_ir::HelperType::U32 => t.u32_,
             ksc_ir::HelperType::U64 => t.u64_,
             ksc_ir::HelperType::I32 => t.i32_,
-            ksc_ir::HelperType::Ptr => void_ptr,
+            ksc_ir::HelperType::Ptr | ksc_ir::HelperType::PtrOrNull => void_ptr,
         };
         let ps: Vec<TypeId> = h
             .params

@@ -749,7 +749,7 @@ impl<'c, 'a> Flow<'c, 'a> {
             }
         }
         // A BPF helper's pointer parameters take memory, not null, except
-        // the few the kernel marks maybe-null or "anything" (the verifier:
+        // those the table marks `PtrOrNull` (the verifier:
         // "R1 type=scalar expected=fp, ..."): docs/language.md, "What ksc
         // catches that the verifier would refuse".
         let mut helper_args: Vec<(ir::Expr, &'static str, usize)> = Vec::new();
@@ -759,28 +759,16 @@ impl<'c, 'a> Flow<'c, 'a> {
                 // An `extern` restating a helper calls the helper.
                 let def = match callee {
                     Callee::BpfHelper(h) => ir::helper(*h),
-                    Callee::Function(f)
-                        if matches!(functions[f.index()].kind, FnKind::Extern { .. }) =>
-                    {
-                        ir::helper_named(&functions[f.index()].name)
-                    }
+                    Callee::Function(f) => match functions[f.index()].kind {
+                        FnKind::Extern { helper: Some(h) } => ir::helper(h),
+                        _ => None,
+                    },
                     _ => None,
                 };
                 if let Some(def) = def {
                     for (i, a) in args.iter().enumerate() {
                         let ptr_param = def.params.get(i) == Some(&ir::HelperType::Ptr);
-                        let nullable = matches!(
-                            (def.name, i),
-                            ("bpf_csum_diff", 0 | 2)
-                                | (
-                                    "bpf_probe_read_user"
-                                        | "bpf_probe_read_kernel"
-                                        | "bpf_probe_read_user_str"
-                                        | "bpf_probe_read_kernel_str",
-                                    2
-                                )
-                        );
-                        if ptr_param && !nullable {
+                        if ptr_param {
                             helper_args.push((a.clone(), def.name, i));
                         }
                     }
