@@ -2,37 +2,18 @@
 //! (docs/language.md, "Syntax the reference accepts"): each construct
 //! checks clean where it is valid, and its misuses are errors at their line.
 
-fn check(src: &str) -> (Vec<(usize, String)>, Option<ksc_ir::Module>, String) {
-    let files = ksc_frontend::SourceMap::single("test.ks", src);
-    let parsed = ksc_frontend::parse(src);
-    let mut diags = parsed.diagnostics.clone();
-    let mut module = None;
-    if !parsed.has_errors() {
-        let c = ksc_midend::check(&parsed.file, src, "test.ks");
-        diags.extend(c.diagnostics.iter().cloned());
-        module = c.module;
-    }
-    let errors = diags
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| (files.line_col(d.span).0 as usize, d.message.clone()))
-        .collect();
-    let rendered = ksc_frontend::diag::render_files(&files, &diags);
-    (errors, module, rendered)
-}
+mod support;
+use support::check;
 
 fn assert_error(src: &str, line: usize, phrase: &str) {
-    let (errors, _, rendered) = check(src);
-    assert!(
-        errors.iter().any(|(l, m)| *l == line && m.contains(phrase)),
-        "want an error on line {line} containing {phrase:?}, got:\n{rendered}"
-    );
+    support::assert_error(src, line, None, phrase, "");
 }
 
+/// No errors (warnings allowed).
 fn assert_clean(src: &str) -> ksc_ir::Module {
-    let (errors, module, rendered) = check(src);
-    assert!(errors.is_empty(), "{rendered}");
-    module.expect("a module")
+    let o = check(src);
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    o.module.expect("a module")
 }
 
 const MAP: &str = "struct Stats { count: u64 }\nvar stats : hash<u32, Stats>(16)\n";
