@@ -9,6 +9,7 @@
 //! plugin failed (panicked, answered nonsense).
 
 mod compile;
+mod fmt;
 mod init;
 mod kmod;
 mod python;
@@ -133,6 +134,17 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         btf: Option<PathBuf>,
     },
+    /// Format source files in the canonical layout, in place; directories
+    /// are searched for .ks and .kh files; `-` formats stdin to stdout.
+    Fmt {
+        /// Change nothing: list the files that are not formatted (with the
+        /// first difference) and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+        /// Files, directories, or `-` for stdin.
+        #[arg(required = true, value_name = "FILE|DIR|-")]
+        files: Vec<PathBuf>,
+    },
     /// List the backend plugins found, with their versions and files.
     Plugins,
     /// List the targets.
@@ -209,6 +221,7 @@ fn run(cli: Cli) -> ExitCode {
             kfuncs,
             btf,
         } => init::init(&kind, &name, kfuncs, btf.as_deref(), color),
+        Command::Fmt { check, files } => fmt::fmt(&files, check, color),
         Command::Plugins => compile::list_plugins(),
         Command::Targets => compile::list_targets(),
         Command::Check { file, emit } => {
@@ -269,7 +282,7 @@ pub(crate) struct Source {
 }
 
 impl Source {
-    fn new(name: String, text: String) -> Source {
+    pub(crate) fn new(name: String, text: String) -> Source {
         Source {
             files: SourceMap::single(name, text),
         }
