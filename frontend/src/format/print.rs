@@ -200,6 +200,21 @@ impl<'a> Printer<'a> {
             .map_or(end, |t| t.0)
     }
 
+    /// The offset of the `{` that the `}` at `close` closes.
+    fn open_brace(&self, close: usize) -> usize {
+        let i = self.tokens.partition_point(|t| t.0 < close);
+        let mut depth = 0usize;
+        for t in self.tokens[..i].iter().rev() {
+            match t.1 {
+                Tok::RBrace => depth += 1,
+                Tok::LBrace if depth == 0 => return t.0,
+                Tok::LBrace => depth -= 1,
+                _ => {}
+            }
+        }
+        close
+    }
+
     /// The source text of the first token in `sp` matching `want`.
     pub fn token_text(&self, sp: Span, want: impl Fn(&Tok) -> bool) -> Option<&'a str> {
         let i = self.tokens.partition_point(|t| t.0 < sp.start as usize);
@@ -235,8 +250,16 @@ impl<'a> Printer<'a> {
         if elems.is_empty() && !has_comments {
             return text("{}");
         }
+        // A comment after the `{` stays there.
+        let after_open = self.trailing(self.open_brace(close) + 1);
         let body = self.lines(elems, span, sep, print, close, true);
-        concat(vec![text("{"), nest(body), Doc::Hard, text("}")])
+        concat(vec![
+            text("{"),
+            after_open,
+            nest(body),
+            Doc::Hard,
+            text("}"),
+        ])
     }
 
     // ------------------------------------------------------------ items
