@@ -75,7 +75,13 @@ pub fn format_source(text: &str) -> Result<String, FormatError> {
     if !same_tree(&parsed.file, &again.file) {
         return Err(FormatError::Unchanged("the syntax tree changed".into()));
     }
-    if comment_texts(text) != comment_texts(&out) {
+    // A trailing comment may move to the end of its line, past others.
+    let sorted = |t: &str| {
+        let mut v = comment_texts(t);
+        v.sort();
+        v
+    };
+    if sorted(text) != sorted(&out) {
         return Err(FormatError::Unchanged("the comments changed".into()));
     }
     Ok(out)
