@@ -153,8 +153,9 @@ fn text_that_does_not_parse_is_refused_with_its_diagnostics() {
     }
 }
 
-/// A comment at every place one can go (between any two tokens, where it
-/// leaves the tree as it is) is kept, and formatting is idempotent.
+/// A comment or an empty line at every place one can go (between any two
+/// tokens, where it leaves the tree as it is) is kept, and formatting is
+/// idempotent.
 #[test]
 fn comments_anywhere_survive_and_formatting_stays_idempotent() {
     let mut sources = vec![ALL.to_string()];
@@ -165,7 +166,7 @@ fn comments_anywhere_survive_and_formatting_stays_idempotent() {
         let tree = parse(src).file;
         let toks = ksc_frontend::lexer::lex(src).tokens;
         for &(_, _, end) in &toks {
-            for c in [" /* c */ ", " // c\n"] {
+            for c in [" /* c */ ", " // c\n", "\n\n"] {
                 let mut s = src.clone();
                 s.insert_str(end, c);
                 let p = parse(&s);

@@ -168,8 +168,7 @@ impl<'a> Printer<'a> {
             if sep(e) == Sep::Comma {
                 out.push(text(","));
             }
-            let end = self.stmt_end(sp);
-            out.push(self.trailing(end));
+            out.push(self.trailing(sp.end as usize));
         }
         self.own_line_comments(close, &mut out, &mut first, &mut brk);
         concat(out)
@@ -197,12 +196,6 @@ impl<'a> Printer<'a> {
                 out.push(text(t));
             }
         }
-    }
-
-    /// Where a trailing comment of the element spanning `sp` may start:
-    /// its end (a parenthesised element's span already covers the `)`).
-    fn stmt_end(&self, sp: Span) -> usize {
-        sp.end as usize
     }
 
     /// The offset of the last `}` token ending at or before `end`.
@@ -307,7 +300,7 @@ impl<'a> Printer<'a> {
             }
             out.push(text(format!("@{}", a.name.name)));
             if !a.args.is_empty() {
-                out.push(self.args(&a.args, a.span.end as usize));
+                out.push(self.args(&a.args));
             }
             out.push(self.trailing(a.span.end as usize));
             out.push(Doc::Hard);
@@ -353,7 +346,7 @@ impl<'a> Printer<'a> {
                 v.push(text(">"));
                 let args: Vec<(Option<&Ident>, &Expr)> =
                     m.args.iter().map(|a| (a.name.as_ref(), &a.value)).collect();
-                v.push(self.named_args(&args, item.span.end as usize));
+                v.push(self.named_args(&args));
                 concat(v)
             }
             ItemKind::Const(c) => {
