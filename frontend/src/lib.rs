@@ -14,7 +14,7 @@
 //! * [`ast`] is the tree, every node with its [`Span`] (the one span type
 //!   of ksc, `ksc_ir::Span`: a file id and a byte range).
 //! * [`diag`] is the diagnostic type every stage of ksc reports with.
-//! * [`format`] prints a tree back in the canonical layout, with the
+//! * [`format`](mod@format) prints a tree back in the canonical layout, with the
 //!   comments of its source (`ksc fmt`, the language server's formatting).
 //!
 //! Name resolution, types and the safety rules are the midend's job.
