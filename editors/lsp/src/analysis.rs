@@ -43,6 +43,7 @@ pub struct Decl {
 }
 
 /// One check of the program whose main file is open.
+#[derive(Clone)]
 pub struct Analysis {
     /// The program's files: the main file first, then those it includes
     /// and imports (read from disk).
@@ -83,7 +84,7 @@ impl Analysis {
                 }
             }
         };
-        let parsed = !ksc_frontend::parse(text).has_errors();
+        let parsed = program.checked.is_some() || !ksc_frontend::parse(text).has_errors();
         let (files, module) = match program.checked {
             Some(c) => (files, c.module.or(c.partial.map(|m| *m))),
             None => recovered(path, text, python),

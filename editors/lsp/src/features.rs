@@ -81,8 +81,7 @@ impl<'p> Server<'p> {
     pub fn update(&mut self, uri: Url, text: String) {
         let a = Analysis::new(&path_of(&uri), &text, self.python);
         if a.parsed {
-            let again = Analysis::new(&path_of(&uri), &text, self.python);
-            self.docs.last_good.insert(uri.clone(), again);
+            self.docs.last_good.insert(uri.clone(), a.clone());
         }
         self.docs.analysis.insert(uri.clone(), a);
         self.docs.text.insert(uri, text);
