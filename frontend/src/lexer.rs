@@ -29,6 +29,9 @@ pub struct Lexed {
     pub unclosed: Vec<(usize, u8)>,
     /// Where the nesting limit stopped the lexer, if it did.
     pub stopped_at: Option<usize>,
+    /// Byte ranges of the comments (`//` to the end of the line, without
+    /// the line break; `/* */` whole), in order: the formatter keeps them.
+    pub comments: Vec<(usize, usize)>,
 }
 
 /// Lex the main file ([`FileId::MAIN`]).
@@ -48,6 +51,7 @@ pub fn lex_file(file: FileId, src: &str) -> Lexed {
         stack: Vec::new(),
         pending_newline: None,
         too_deep: false,
+        comments: Vec::new(),
     };
     lx.run();
     let stopped_at = lx.too_deep.then(|| lx.tokens.last().map_or(0, |t| t.2));
@@ -57,6 +61,7 @@ pub fn lex_file(file: FileId, src: &str) -> Lexed {
         diagnostics: lx.diagnostics,
         unclosed: lx.stack,
         stopped_at,
+        comments: lx.comments,
     }
 }
 
@@ -72,6 +77,7 @@ struct Lexer<'a> {
     pending_newline: Option<usize>,
     /// The nesting limit stopped the lexer.
     too_deep: bool,
+    comments: Vec<(usize, usize)>,
 }
 
 fn is_ident_start(b: u8) -> bool {
@@ -137,8 +143,12 @@ impl<'a> Lexer<'a> {
                         }
                         self.pos += 1;
                     }
+                    self.comments.push((start, self.pos));
                 }
-                b'/' if self.peek_at(1) == Some(b'*') => self.block_comment(),
+                b'/' if self.peek_at(1) == Some(b'*') => {
+                    self.block_comment();
+                    self.comments.push((start, self.pos));
+                }
                 b'"' => self.string(),
                 b'\'' => self.char_lit(),
                 b'0'..=b'9' => self.number(),

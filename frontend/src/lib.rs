@@ -20,6 +20,7 @@
 pub mod ast;
 mod depth;
 pub mod diag;
+pub mod format;
 pub mod lexer;
 pub mod parse;
 pub mod span;
@@ -32,5 +33,6 @@ mod grammar {
 
 pub use depth::MAX_DEPTH;
 pub use diag::{Diagnostic, Severity};
+pub use format::{format_source, FormatError};
 pub use parse::{parse, parse_file, Parsed};
 pub use span::{FileId, SourceMap, Span};

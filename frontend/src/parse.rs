@@ -57,6 +57,7 @@ pub fn parse_file(id: FileId, src: &str) -> Parsed {
         diagnostics: lex_diags,
         unclosed,
         stopped_at,
+        ..
     } = lexer::lex_file(id, src);
     let mut ctx = ParseCtx {
         file: id,

@@ -9,6 +9,7 @@
 //! plugin failed (panicked, answered nonsense).
 
 mod compile;
+mod fmt;
 mod init;
 mod kmod;
 mod python;
@@ -136,6 +137,17 @@ enum Command {
     /// Serve an editor: the language server, over stdin/stdout (see
     /// docs/editors.md).
     Lsp,
+    /// Format source files in the canonical layout, in place; directories
+    /// are searched for .ks and .kh files; `-` formats stdin to stdout.
+    Fmt {
+        /// Change nothing: list the files that are not formatted (with the
+        /// first difference) and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+        /// Files, directories, or `-` for stdin.
+        #[arg(required = true, value_name = "FILE|DIR|-")]
+        files: Vec<PathBuf>,
+    },
     /// List the backend plugins found, with their versions and files.
     Plugins,
     /// List the targets.
@@ -214,7 +226,7 @@ fn run(cli: Cli) -> ExitCode {
         } => init::init(&kind, &name, kfuncs, btf.as_deref(), color),
         Command::Lsp => {
             let bridge = python::LazyBridge::default();
-            match ksc_lsp::run(Some(&bridge), None) {
+            match ksc_lsp::run(Some(&bridge)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: ksc lsp: {e}");
@@ -222,6 +234,7 @@ fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
+        Command::Fmt { check, files } => fmt::fmt(&files, check, color),
         Command::Plugins => compile::list_plugins(),
         Command::Targets => compile::list_targets(),
         Command::Check { file, emit } => {
@@ -282,7 +295,7 @@ pub(crate) struct Source {
 }
 
 impl Source {
-    fn new(name: String, text: String) -> Source {
+    pub(crate) fn new(name: String, text: String) -> Source {
         Source {
             files: SourceMap::single(name, text),
         }

@@ -324,12 +324,23 @@ fn protocol_on_an_example() {
         "{sig}"
     );
 
-    // Formatting answers (an edit list, or null without a formatter).
-    let f = c.request(
-        "textDocument/formatting",
-        json!({ "textDocument": { "uri": u }, "options": { "tabSize": 4, "insertSpaces": true } }),
+    // Formatting: `ksc fmt`'s layout; the example is already in it.
+    let fmt = |c: &mut Client| {
+        c.request(
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": u }, "options": { "tabSize": 4, "insertSpaces": true } }),
+        )
+    };
+    assert_eq!(fmt(&mut c), json!([]));
+    let messy = text.replacen(
+        "    var data = ctx->data\n",
+        "      var   data=ctx->data\n",
+        1,
     );
-    assert!(f.is_null() || f.is_array(), "{f}");
+    c.change(&u, 2, &messy);
+    assert!(c.diagnostics(&u).is_empty());
+    let edits = fmt(&mut c);
+    assert_eq!(edits[0]["newText"], json!(text), "{edits}");
     c.shutdown();
 }
 

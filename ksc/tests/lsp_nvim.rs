@@ -49,7 +49,10 @@ vim.cmd('qa!')
     .unwrap();
     let mut child = Command::new("nvim")
         .args(["--headless", "-u", "NONE", "-i", "NONE", "--cmd"])
-        .arg(format!("set runtimepath^={}", root.join("editors/nvim").display()))
+        .arg(format!(
+            "set runtimepath^={}",
+            root.join("editors/nvim").display()
+        ))
         .arg("-c")
         .arg(format!("luafile {}", script.display()))
         .env("HOME", &dir)
@@ -74,5 +77,8 @@ vim.cmd('qa!')
     assert_eq!(lines.get(1), Some(&"received=true"), "{result}");
     // Severity 1 is ERROR in vim.diagnostic.severity.
     let want = format!("{line}:1:mismatched types: expected `u8`, found `u64`");
-    assert!(lines[2..].iter().any(|l| l.starts_with(&want)), "want {want} in {result}");
+    assert!(
+        lines[2..].iter().any(|l| l.starts_with(&want)),
+        "want {want} in {result}"
+    );
 }

@@ -52,7 +52,7 @@ fn main() {
     text.push_str("fn main() -> i32 {\n    return 0\n}\n");
     let lines = text.lines().count();
     let uri = Url::parse("file:///tmp/ksc-bench/recheck.ks").unwrap();
-    let mut server = ksc_lsp::Server::new(None, None);
+    let mut server = ksc_lsp::Server::new(None);
 
     // The first check reads the kernel's BTF (the server does that on a
     // thread at startup): not counted.

@@ -9,12 +9,11 @@ use lsp_types::{self as lsp, Url};
 
 use crate::analysis::{Analysis, DeclKind};
 use crate::pos::{offset, path_of, range, uri_of};
-use crate::{btfview, Docs, Formatter};
+use crate::{btfview, Docs};
 
 pub struct Server<'p> {
     pub(crate) docs: Docs,
     python: Option<&'p dyn ksc_midend::PythonBridge>,
-    format: Option<Formatter>,
 }
 
 /// A name in the source: its token's text and byte range.
@@ -66,14 +65,10 @@ const BUILTINS: &[(&str, &str)] = &[
 ];
 
 impl<'p> Server<'p> {
-    pub fn new(
-        python: Option<&'p dyn ksc_midend::PythonBridge>,
-        format: Option<Formatter>,
-    ) -> Self {
+    pub fn new(python: Option<&'p dyn ksc_midend::PythonBridge>) -> Self {
         Server {
             docs: Docs::default(),
             python,
-            format,
         }
     }
 
@@ -239,13 +234,16 @@ impl<'p> Server<'p> {
         &self,
         p: lsp::DocumentFormattingParams,
     ) -> Result<Option<Vec<lsp::TextEdit>>, String> {
-        let Some(format) = self.format else {
-            return Ok(None);
-        };
         let Some(text) = self.docs.text.get(&p.text_document.uri) else {
             return Ok(None);
         };
-        let new = format(text)?;
+        // `ksc fmt`'s formatter; text that does not parse is left alone
+        // (the diagnostics say why).
+        let new = match ksc_frontend::format_source(text) {
+            Ok(t) => t,
+            Err(ksc_frontend::FormatError::Parse(_)) => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
         if new == *text {
             return Ok(Some(Vec::new()));
         }

@@ -28,22 +28,15 @@ use analysis::Analysis;
 pub use btfview::btf_view_path;
 pub use features::Server;
 
-/// The formatter the `textDocument/formatting` request uses: the source
-/// laid out canonically, or why it cannot be.
-pub type Formatter = fn(&str) -> Result<String, String>;
-
 /// Serve one editor on stdin/stdout until it says `exit`.
-pub fn run(
-    python: Option<&dyn ksc_midend::PythonBridge>,
-    format: Option<Formatter>,
-) -> Result<(), String> {
+pub fn run(python: Option<&dyn ksc_midend::PythonBridge>) -> Result<(), String> {
     let (conn, io) = Connection::stdio();
-    serve(&conn, python, format)?;
+    serve(&conn, python)?;
     drop(conn);
     io.join().map_err(|e| e.to_string())
 }
 
-fn capabilities(format: bool) -> lsp::ServerCapabilities {
+fn capabilities() -> lsp::ServerCapabilities {
     use lsp::*;
     ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
@@ -51,7 +44,7 @@ fn capabilities(format: bool) -> lsp::ServerCapabilities {
         definition_provider: Some(OneOf::Left(true)),
         references_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
-        document_formatting_provider: format.then_some(OneOf::Left(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
         code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
         completion_provider: Some(CompletionOptions {
             trigger_characters: Some(vec![".".into(), ">".into(), "@".into()]),
@@ -73,18 +66,14 @@ fn capabilities(format: bool) -> lsp::ServerCapabilities {
     }
 }
 
-fn serve(
-    conn: &Connection,
-    python: Option<&dyn ksc_midend::PythonBridge>,
-    format: Option<Formatter>,
-) -> Result<(), String> {
-    let caps = serde_json::to_value(capabilities(format.is_some())).map_err(|e| e.to_string())?;
+fn serve(conn: &Connection, python: Option<&dyn ksc_midend::PythonBridge>) -> Result<(), String> {
+    let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
     conn.initialize(caps).map_err(|e| e.to_string())?;
     // Read the kernel's BTF now, off the request path.
     std::thread::spawn(|| {
         let _ = ksc_midend::btf::Btf::vmlinux();
     });
-    let mut server = Server::new(python, format);
+    let mut server = Server::new(python);
     for msg in &conn.receiver {
         match msg {
             Message::Request(r) => {
