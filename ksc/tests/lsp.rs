@@ -400,6 +400,98 @@ fn diagnostics_follow_edits_with_help_and_fixes() {
     c.shutdown();
 }
 
+/// `text` with LSP text edits applied (ASCII text).
+fn apply(text: &str, edits: &[Value]) -> String {
+    let off = |p: &Value| {
+        let line = p["line"].as_u64().unwrap() as usize;
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        start + p["character"].as_u64().unwrap() as usize
+    };
+    let mut spans: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|e| {
+            (
+                off(&e["range"]["start"]),
+                off(&e["range"]["end"]),
+                e["newText"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut out = text.to_string();
+    for (s, e, new) in spans {
+        out.replace_range(s..e, &new);
+    }
+    out
+}
+
+#[test]
+fn quick_fixes_make_the_program_check() {
+    let mut c = Client::start();
+    let dir = std::env::temp_dir().join(format!("ksc-lsp-fix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("fix.ks");
+    let text = "var counts : hash<u32, u64>(1024)
+
+enum Color {
+    Red = 0,
+    Green = 1,
+    Blue = 2,
+}
+
+@xdp
+fn prog(ctx: *xdp_md) -> xdp_action {
+    var key: u32 = 1
+    var c = counts[key]
+    *c += 1
+    var col: Color = Red
+    var v: u32 = match (col) {
+        Red: 1,
+        Green: 2,
+    }
+    return XDP_PASS
+}
+
+fn main() -> i32 {
+    return 0
+}
+";
+    std::fs::write(&path, text).unwrap();
+    let (u, _) = c.open(&path);
+    let d = c.diagnostics(&u);
+    assert_eq!(d.len(), 2, "{d:?}");
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": u }, "range": d[0]["range"], "context": { "diagnostics": d } }),
+    );
+    let titles: Vec<&str> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Check `c != null` first", "Add a `default` arm"]);
+    let edits: Vec<Value> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["edit"]["changes"][&u][0].clone())
+        .collect();
+    let fixed = apply(text, &edits);
+    assert!(
+        fixed.contains("    if (c != null) {\n        *c += 1\n    }\n"),
+        "{fixed}"
+    );
+    assert!(
+        fixed.contains("        Green: 2,\n        default: 0,\n    }"),
+        "{fixed}"
+    );
+    c.change(&u, 2, &fixed);
+    assert_eq!(c.diagnostics(&u), Vec::<Value>::new(), "{fixed}");
+    let _ = std::fs::remove_dir_all(&dir);
+    c.shutdown();
+}
+
 #[test]
 fn includes_and_imports() {
     let mut c = Client::start();

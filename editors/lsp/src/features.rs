@@ -91,7 +91,20 @@ impl<'p> Server<'p> {
     /// Diagnostics to publish after a check of `uri`: for it and for each
     /// file it includes or imports (the `ksc check` diagnostics located in
     /// that file).
-    pub fn diagnostics(&self, uri: &Url) -> Vec<(Url, Vec<lsp::Diagnostic>)> {
+    pub fn diagnostics(&mut self, uri: &Url) -> Vec<(Url, Vec<lsp::Diagnostic>)> {
+        let mut out = self.diagnostics_now(uri);
+        // A file the program no longer reads keeps no stale diagnostics.
+        let now: Vec<Url> = out.iter().map(|(u, _)| u.clone()).collect();
+        let before = self.docs.published.insert(uri.clone(), now.clone());
+        for u in before.unwrap_or_default() {
+            if !now.contains(&u) {
+                out.push((u, Vec::new()));
+            }
+        }
+        out
+    }
+
+    fn diagnostics_now(&self, uri: &Url) -> Vec<(Url, Vec<lsp::Diagnostic>)> {
         let Some(a) = self.docs.analysis.get(uri) else {
             return Vec::new();
         };

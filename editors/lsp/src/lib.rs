@@ -188,4 +188,6 @@ pub(crate) struct Docs {
     /// The last check of each document whose text parsed: completion and
     /// signature help use it while the text being typed does not parse.
     pub(crate) last_good: HashMap<Url, Analysis>,
+    /// The files each document's last diagnostics were published on.
+    pub(crate) published: HashMap<Url, Vec<Url>>,
 }
