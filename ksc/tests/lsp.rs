@@ -574,3 +574,151 @@ fn kernel_structs_from_btf() {
     assert!(h.as_str().unwrap().contains("struct task_struct {"), "{h}");
     c.shutdown();
 }
+
+#[test]
+fn completion_by_program_type_attributes_methods_and_signatures() {
+    // The tracepoint's context is a kernel struct.
+    testkit::require!(testkit::vmlinux_btf());
+    let mut c = Client::start();
+    let path = root().join("examples/tracepoint_sched_switch.ks");
+    let (u, text) = c.open(&path);
+    assert!(c.diagnostics(&u).is_empty());
+    // In a tracepoint program: tracing helpers, no packet helpers.
+    let in_tp = find(&text, "    var cpu = bpf_get_smp_processor_id()", 0, 4);
+    let l = labels(&c.at("textDocument/completion", &u, in_tp));
+    assert!(l.contains(&"bpf_send_signal".to_string()), "{l:?}");
+    assert!(
+        !l.contains(&"bpf_redirect".to_string()) && !l.contains(&"bpf_xdp_adjust_head".to_string()),
+        "{l:?}"
+    );
+    for name in [
+        "switches",
+        "per_cpu",
+        "ctx",
+        "CommKey",
+        "TASK_RUNNING",
+        "print",
+    ] {
+        assert!(l.contains(&name.to_string()), "{name} in {l:?}");
+    }
+
+    // In an XDP program: the packet helpers, not the tracing ones.
+    let xdp = root().join("examples/xdp_flow_counter.ks");
+    let (ux, xtext) = c.open(&xdp);
+    assert!(c.diagnostics(&ux).is_empty());
+    let l = labels(&c.at(
+        "textDocument/completion",
+        &ux,
+        find(&xtext, "var data = ctx->data", 0, 0),
+    ));
+    assert!(
+        l.contains(&"bpf_xdp_adjust_head".to_string())
+            && !l.contains(&"bpf_send_signal".to_string()),
+        "{l:?}"
+    );
+
+    // Typing: `@` offers attributes; `per_cpu.` the map's methods; a
+    // helper's signature while its arguments are written.
+    let edited = text.replacen(
+        "    switches[0] += 1\n",
+        "    switches[0] += 1\n    per_cpu.\n",
+        1,
+    );
+    c.change(&u, 2, &edited);
+    c.diagnostics(&u);
+    let l = labels(&c.at(
+        "textDocument/completion",
+        &u,
+        find(&edited, "per_cpu.\n", 0, 8),
+    ));
+    assert_eq!(l, ["contains_key"]);
+    let edited = format!("@\n{text}");
+    c.change(&u, 3, &edited);
+    c.diagnostics(&u);
+    let l = labels(&c.at("textDocument/completion", &u, (0, 1)));
+    for a in [
+        "xdp",
+        "tc",
+        "tracepoint",
+        "probe",
+        "helper",
+        "kfunc",
+        "test",
+    ] {
+        assert!(l.contains(&a.to_string()), "{a} in {l:?}");
+    }
+    c.change(&u, 4, &text);
+    c.diagnostics(&u);
+    let at = find(&text, "bpf_probe_read_kernel(&key.comm, 16", 0, 34);
+    let sig = c.at("textDocument/signatureHelp", &u, at);
+    assert_eq!(sig["activeParameter"], json!(1), "{sig}");
+    assert!(
+        sig["signatures"][0]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("bpf_probe_read_kernel("),
+        "{sig}"
+    );
+
+    // Hover on an expression: its type.
+    let h = hover_text(&c.at(
+        "textDocument/hover",
+        &u,
+        find(&text, "ctx->prev_state as i64", 0, 7),
+    ));
+    assert!(h.contains(".prev_state: "), "{h}");
+    let h = hover_text(&c.at(
+        "textDocument/hover",
+        &u,
+        find(&text, "ctx->next_pid == 0", 0, 15),
+    ));
+    assert!(h.contains("bool"), "{h}");
+
+    // Semantic tokens: the map in `switches[0]` is a variable, `on_switch`
+    // a function, `@tracepoint` a decorator.
+    let t = c.request(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": u } }),
+    );
+    let data: Vec<u64> = t["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let legend = [
+        "keyword",
+        "function",
+        "variable",
+        "parameter",
+        "property",
+        "struct",
+        "enum",
+        "enumMember",
+        "type",
+        "number",
+        "string",
+        "decorator",
+        "method",
+    ];
+    let (mut line, mut col) = (0u64, 0u64);
+    let mut kinds = std::collections::HashMap::new();
+    for tok in data.chunks(5) {
+        if tok[0] > 0 {
+            col = 0;
+        }
+        line += tok[0];
+        col += tok[1];
+        let word: String = text.lines().nth(line as usize).unwrap()
+            [col as usize..(col + tok[2]) as usize]
+            .to_string();
+        kinds.entry(word).or_insert(legend[tok[3] as usize]);
+    }
+    assert_eq!(kinds["switches"], "variable");
+    assert_eq!(kinds["on_switch"], "function");
+    assert_eq!(kinds["tracepoint"], "decorator");
+    assert_eq!(kinds["fn"], "keyword");
+    assert_eq!(kinds["next_pid"], "property");
+    assert_eq!(kinds["bpf_probe_read_kernel"], "function");
+    c.shutdown();
+}
