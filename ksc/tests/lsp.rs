@@ -569,7 +569,18 @@ fn kernel_structs_from_btf() {
         file.ends_with("trace_event_raw_sched_switch.kh") && view.contains("next_pid: i32"),
         "{view}"
     );
-    // A kfunc's signature, from BTF.
+    // A kfunc: hover, signature help and completion from BTF.
+    let typed = text.replacen("    var cpu = ", "    bpf_task_from_pid(1)\n    var cpu = ", 1);
+    c.change(&u, 2, &typed);
+    c.diagnostics(&u);
+    let at = find(&typed, "bpf_task_from_pid(1)", 0, 3);
+    let h = hover_text(&c.at("textDocument/hover", &u, at));
+    assert!(h.contains("extern bpf_task_from_pid(pid: i32) -> *task_struct"), "{h}");
+    let sig = c.at("textDocument/signatureHelp", &u, find(&typed, "bpf_task_from_pid(1)", 0, 18));
+    assert_eq!(sig["signatures"][0]["parameters"][0]["label"], json!("pid: i32"), "{sig}");
+    let l = labels(&c.at("textDocument/completion", &u, find(&typed, "bpf_task_from_pid(1)", 0, 10)));
+    assert!(l.contains(&"bpf_task_from_pid".to_string()), "{l:?}");
+    // The view of a kernel struct, for clients that open `ksc-btf:` URIs.
     let h = c.request("ksc/btfView", json!({ "uri": "ksc-btf:///task_struct.kh" }));
     assert!(h.as_str().unwrap().contains("struct task_struct {"), "{h}");
     c.shutdown();
