@@ -509,6 +509,43 @@ fn includes_and_imports() {
     let d = c.at("textDocument/definition", &u, find(&text, "classify", 0, 2));
     assert_eq!(d["uri"], json!(uri(&case.join("lib/filter.ks"))), "{d}");
 
+    // References of the header's struct in every file of the program.
+    let r = c.at(
+        "textDocument/references",
+        &u,
+        find(&text, "Verdict =", 0, 1),
+    );
+    let mut got: Vec<String> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let file = l["uri"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
+            format!(
+                "{file}:{}",
+                l["range"]["start"]["line"].as_u64().unwrap() + 1
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = Vec::new();
+    for f in ["prog.ks", "lib/filter.ks", "types.kh"] {
+        let t = std::fs::read_to_string(case.join(f)).unwrap();
+        for (i, l) in t.lines().enumerate() {
+            for _ in l.matches("Verdict") {
+                want.push(format!("{}:{}", f.rsplit('/').next().unwrap(), i + 1));
+            }
+        }
+    }
+    want.sort();
+    assert_eq!(got, want);
+
     // An error in an imported module is published on that module.
     let case = root().join("conformance/cases/reject-error-in-module");
     let (u, _) = c.open(&case.join("prog.ks"));
@@ -570,15 +607,34 @@ fn kernel_structs_from_btf() {
         "{view}"
     );
     // A kfunc: hover, signature help and completion from BTF.
-    let typed = text.replacen("    var cpu = ", "    bpf_task_from_pid(1)\n    var cpu = ", 1);
+    let typed = text.replacen(
+        "    var cpu = ",
+        "    bpf_task_from_pid(1)\n    var cpu = ",
+        1,
+    );
     c.change(&u, 2, &typed);
     c.diagnostics(&u);
     let at = find(&typed, "bpf_task_from_pid(1)", 0, 3);
     let h = hover_text(&c.at("textDocument/hover", &u, at));
-    assert!(h.contains("extern bpf_task_from_pid(pid: i32) -> *task_struct"), "{h}");
-    let sig = c.at("textDocument/signatureHelp", &u, find(&typed, "bpf_task_from_pid(1)", 0, 18));
-    assert_eq!(sig["signatures"][0]["parameters"][0]["label"], json!("pid: i32"), "{sig}");
-    let l = labels(&c.at("textDocument/completion", &u, find(&typed, "bpf_task_from_pid(1)", 0, 10)));
+    assert!(
+        h.contains("extern bpf_task_from_pid(pid: i32) -> *task_struct"),
+        "{h}"
+    );
+    let sig = c.at(
+        "textDocument/signatureHelp",
+        &u,
+        find(&typed, "bpf_task_from_pid(1)", 0, 18),
+    );
+    assert_eq!(
+        sig["signatures"][0]["parameters"][0]["label"],
+        json!("pid: i32"),
+        "{sig}"
+    );
+    let l = labels(&c.at(
+        "textDocument/completion",
+        &u,
+        find(&typed, "bpf_task_from_pid(1)", 0, 10),
+    ));
     assert!(l.contains(&"bpf_task_from_pid".to_string()), "{l:?}");
     // The view of a kernel struct, for clients that open `ksc-btf:` URIs.
     let h = c.request("ksc/btfView", json!({ "uri": "ksc-btf:///task_struct.kh" }));

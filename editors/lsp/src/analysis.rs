@@ -156,18 +156,29 @@ impl Analysis {
     }
 
     /// The local variable named at `span` (its use or its declaration).
+    /// Only a local whose name is the one written there counts (the
+    /// checker's own temporaries carry the span of what they stand for).
     pub fn local_at(&self, file: FileId, at: u32) -> Option<(&Function, usize)> {
         let f = self.function_at(file, at)?;
-        if let Some(i) = f
-            .locals
-            .iter()
-            .position(|l| l.span.file == file && l.span.start <= at && at <= l.span.end)
-        {
+        let text = self.text(file).as_bytes();
+        let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut s = (at as usize).min(text.len());
+        while s > 0 && ident(text[s - 1]) {
+            s -= 1;
+        }
+        let mut e = (at as usize).min(text.len());
+        while e < text.len() && ident(text[e]) {
+            e += 1;
+        }
+        let word = std::str::from_utf8(&text[s..e]).unwrap_or("");
+        if let Some(i) = f.locals.iter().position(|l| {
+            l.span.file == file && l.span.start <= at && at <= l.span.end && l.name == word
+        }) {
             return Some((f, i));
         }
         match self.expr_at(file, at) {
             Some((f, e)) => match e.kind {
-                ExprKind::Local(l) => Some((f, l.0 as usize)),
+                ExprKind::Local(l) if f.locals[l.index()].name == word => Some((f, l.index())),
                 _ => None,
             },
             None => None,

@@ -12,7 +12,8 @@ use lsp_types::{self as lsp, CompletionItem, CompletionItemKind as CK, Url};
 use crate::analysis::{Analysis, DeclKind};
 use crate::btfview;
 use crate::features::{
-    attributes, builtins, fn_params, fn_signature, helper_signature, helpers_for, keywords,
+    attributes, builtins, fn_params, fn_signature, helper_signature, helpers_for, is_member,
+    keywords,
 };
 use crate::pos::range;
 
@@ -167,7 +168,11 @@ pub fn complete(a: &Analysis, _cur: &Analysis, text: &str, at: usize) -> Vec<Com
         }
         return filter(out, prefix);
     }
-    let member = head.strip_suffix("->").or_else(|| head.strip_suffix('.'));
+    let member = head
+        .strip_suffix("->")
+        .or_else(|| head.strip_suffix('.'))
+        // `fn f() -> T`: a return type, not a member.
+        .filter(|r| !r.trim_end().ends_with(')'));
     if let Some(recv) = member {
         match receiver(a, f, recv) {
             Some(Ty::Map(kind)) => {
@@ -407,7 +412,7 @@ pub fn semantic_tokens(a: &Analysis) -> lsp::SemanticTokens {
             Tok::Newline => continue,
             Tok::Int(_) => (T::NUMBER, 0),
             Tok::Str(_) | Tok::Char(_) => (T::STRING, 0),
-            Tok::Ident(name) => classify(a, name, *s as u32, prev, next),
+            Tok::Ident(name) => classify(a, name, *s as u32, prev, next, is_member(toks, i)),
             _ if Tok::keyword(&text[*s..*e]).is_some() => (T::KEYWORD, 0),
             _ => continue,
         };
@@ -445,6 +450,7 @@ fn classify(
     at: u32,
     prev: Option<&Tok>,
     next: Option<&Tok>,
+    member: bool,
 ) -> (lsp::SemanticTokenType, u32) {
     use lsp::SemanticTokenType as T;
     const READONLY: u32 = 1;
@@ -452,7 +458,7 @@ fn classify(
     if matches!(prev, Some(Tok::At)) {
         return (T::DECORATOR, 0);
     }
-    if matches!(prev, Some(Tok::Dot | Tok::Arrow)) {
+    if member {
         return if matches!(next, Some(Tok::LParen)) {
             (T::METHOD, 0)
         } else {

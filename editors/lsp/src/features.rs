@@ -191,7 +191,7 @@ impl<'p> Server<'p> {
         let def = def?;
         for (id, f) in a.files.iter() {
             for w in words(&f.text, id) {
-                if w.name != word.name || w.member != word.member {
+                if w.name != word.name {
                     continue;
                 }
                 if a.local_at(id, w.start).is_some() {
@@ -392,19 +392,28 @@ fn to_lsp_diagnostic(a: &Analysis, uri: &Url, d: &ksc_frontend::Diagnostic) -> l
 pub(crate) fn words(text: &str, file: FileId) -> Vec<Word> {
     let lexed = lex_file(file, text);
     let mut out = Vec::new();
-    let mut prev: Option<&Tok> = None;
-    for (s, t, e) in &lexed.tokens {
+    let toks = &lexed.tokens;
+    for (i, (s, t, e)) in toks.iter().enumerate() {
         if let Tok::Ident(name) = t {
             out.push(Word {
                 name: name.clone(),
                 start: *s as u32,
                 end: *e as u32,
-                member: matches!(prev, Some(Tok::Dot | Tok::Arrow)),
+                member: is_member(toks, i),
             });
         }
-        prev = Some(t);
     }
     out
+}
+
+/// Whether token `i` is written after `.` or `->` as a field or method
+/// (`-> T` after a parameter list is a return type).
+pub(crate) fn is_member(toks: &[ksc_frontend::lexer::Spanned], i: usize) -> bool {
+    match i.checked_sub(1).map(|j| &toks[j].1) {
+        Some(Tok::Dot) => true,
+        Some(Tok::Arrow) => !matches!(i.checked_sub(2).map(|j| &toks[j].1), Some(Tok::RParen)),
+        _ => false,
+    }
 }
 
 /// The name under (or just before) the cursor.
