@@ -606,6 +606,27 @@ fn kernel_structs_from_btf() {
         file.ends_with("trace_event_raw_sched_switch.kh") && view.contains("next_pid: i32"),
         "{view}"
     );
+    let d = c.at(
+        "textDocument/definition",
+        &u,
+        find(&text, "ctx->next_pid", 0, 7),
+    );
+    assert!(
+        d["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/trace_event_raw_sched_switch.kh"),
+        "{d}"
+    );
+    let line = d["range"]["start"]["line"].as_u64().unwrap() as usize;
+    assert!(
+        view.lines()
+            .nth(line)
+            .unwrap()
+            .trim_start()
+            .starts_with("next_pid: i32"),
+        "{d}"
+    );
     // A kfunc: hover, signature help and completion from BTF.
     let typed = text.replacen(
         "    var cpu = ",

@@ -162,9 +162,19 @@ impl<'p> Server<'p> {
         let word = word_at(a.text(file), file, at)?;
         let loc = match definition(a, file, &word)? {
             Def::Span(s) => location(a, s)?,
-            Def::Kernel(name) => {
+            Def::Kernel(name, field) => {
                 let path = btfview::btf_view_path(&name)?;
-                lsp::Location::new(Url::from_file_path(path).ok()?, lsp::Range::default())
+                // The field's line in the view, else the struct's.
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let line = text
+                    .lines()
+                    .position(|l| match &field {
+                        Some(f) => l.trim_start().starts_with(&format!("{f}:")),
+                        None => l.starts_with("struct "),
+                    })
+                    .unwrap_or(0) as u32;
+                let at = lsp::Position::new(line, 0);
+                lsp::Location::new(Url::from_file_path(path).ok()?, lsp::Range::new(at, at))
             }
         };
         Some(lsp::GotoDefinitionResponse::Scalar(loc))
@@ -199,7 +209,7 @@ impl<'p> Server<'p> {
                 }
                 let same = match (&def, definition(a, id, &w)) {
                     (Def::Span(s), Some(Def::Span(t))) => *s == t,
-                    (Def::Kernel(n), Some(Def::Kernel(m))) => *n == m,
+                    (Def::Kernel(n, f), Some(Def::Kernel(m, g))) => *n == m && *f == g,
                     _ => false,
                 };
                 let is_decl = matches!(&def, Def::Span(s) if s.file == id && s.start == w.start);
@@ -425,8 +435,8 @@ pub(crate) fn word_at(text: &str, file: FileId, at: u32) -> Option<Word> {
 
 pub(crate) enum Def {
     Span(Span),
-    /// A kernel struct, shown from BTF.
-    Kernel(String),
+    /// A kernel struct (and one of its fields), shown from BTF.
+    Kernel(String, Option<String>),
 }
 
 /// Where the name `w` of file `file` is declared.
@@ -469,7 +479,7 @@ pub(crate) fn definition(a: &Analysis, file: FileId, w: &Word) -> Option<Def> {
                     return Some(Def::Span(d.name_span));
                 }
                 if s.origin != ksc_ir::StructOrigin::User {
-                    return Some(Def::Kernel(s.name.clone()));
+                    return Some(Def::Kernel(s.name.clone(), Some(w.name.clone())));
                 }
                 let _ = field;
             }
@@ -487,7 +497,7 @@ pub(crate) fn definition(a: &Analysis, file: FileId, w: &Word) -> Option<Def> {
         return Some(Def::Span(d.name_span));
     }
     if btfview::btf().is_some_and(|b| b.has_struct(&w.name)) {
-        return Some(Def::Kernel(w.name.clone()));
+        return Some(Def::Kernel(w.name.clone(), None));
     }
     None
 }
