@@ -810,3 +810,47 @@ fn completion_by_program_type_attributes_methods_and_signatures() {
     assert_eq!(kinds["bpf_probe_read_kernel"], "function");
     c.shutdown();
 }
+
+/// Every example and conformance program: opened, and asked at many places
+/// what an editor asks; every answer is a result, never an error.
+#[test]
+fn every_program_answers_everywhere() {
+    let mut c = Client::start();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ks"))
+        .collect();
+    for e in std::fs::read_dir(root().join("conformance/cases")).unwrap() {
+        let p = e.unwrap().path().join("prog.ks");
+        if p.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    assert!(files.len() > 40);
+    for path in files {
+        let (u, text) = c.open(&path);
+        c.diagnostics(&u);
+        let doc = json!({ "textDocument": { "uri": u } });
+        c.request("textDocument/documentSymbol", doc.clone());
+        c.request("textDocument/semanticTokens/full", doc);
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate().step_by(3) {
+            let col = (l.len() / 2) as u32;
+            for m in [
+                "textDocument/hover",
+                "textDocument/definition",
+                "textDocument/completion",
+                "textDocument/signatureHelp",
+            ] {
+                c.at(m, &u, (i as u32, col));
+            }
+        }
+        c.notify(
+            "textDocument/didClose",
+            json!({ "textDocument": { "uri": u } }),
+        );
+    }
+    c.shutdown();
+}

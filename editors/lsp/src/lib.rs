@@ -80,7 +80,19 @@ fn serve(conn: &Connection, python: Option<&dyn ksc_midend::PythonBridge>) -> Re
                 if conn.handle_shutdown(&r).map_err(|e| e.to_string())? {
                     return Ok(());
                 }
-                let resp = handle_request(&mut server, r);
+                // A bug in one answer must not end the editor's session.
+                let id = r.id.clone();
+                let method = r.method.clone();
+                let resp = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    handle_request(&mut server, r)
+                }))
+                .unwrap_or_else(|_| {
+                    Response::new_err(
+                        id,
+                        lsp_server::ErrorCode::InternalError as i32,
+                        format!("internal error: ksc lsp panicked answering {method}"),
+                    )
+                });
                 conn.sender
                     .send(Message::Response(resp))
                     .map_err(|e| e.to_string())?;
