@@ -546,6 +546,33 @@ fn includes_and_imports() {
     want.sort();
     assert_eq!(got, want);
 
+    // A header saved with an error: the program that includes it is
+    // checked again and the error published on the header.
+    let dir = std::env::temp_dir().join(format!("ksc-lsp-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let header = dir.join("h.kh");
+    std::fs::write(&header, "const LIMIT: u32 = 10\n").unwrap();
+    let main = dir.join("main.ks");
+    std::fs::write(
+        &main,
+        "include \"h.kh\"\n\n@xdp\nfn p(ctx: *xdp_md) -> xdp_action {\n    var n: u32 = LIMIT\n    return XDP_PASS\n}\n\nfn main() -> i32 {\n    return 0\n}\n",
+    )
+    .unwrap();
+    let (mu, _) = c.open(&main);
+    assert!(c.diagnostics(&mu).is_empty());
+    assert!(c.diagnostics(&uri(&header)).is_empty());
+    std::fs::write(&header, "const LIMIT: u8 = 300\n").unwrap();
+    c.notify(
+        "textDocument/didSave",
+        json!({ "textDocument": { "uri": uri(&header) } }),
+    );
+    let hd = c.diagnostics(&uri(&header));
+    assert!(
+        hd[0]["message"].as_str().unwrap().contains("300"),
+        "the header's error is published on it: {hd:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
     // An error in an imported module is published on that module.
     let case = root().join("conformance/cases/reject-error-in-module");
     let (u, _) = c.open(&case.join("prog.ks"));

@@ -82,6 +82,15 @@ impl<'p> Server<'p> {
         self.docs.text.insert(uri, text);
     }
 
+    /// The open documents and their texts.
+    pub fn open_documents(&self) -> Vec<(Url, String)> {
+        self.docs
+            .text
+            .iter()
+            .map(|(u, t)| (u.clone(), t.clone()))
+            .collect()
+    }
+
     pub fn close(&mut self, uri: &Url) {
         self.docs.text.remove(uri);
         self.docs.analysis.remove(uri);

@@ -39,7 +39,15 @@ pub fn run(python: Option<&dyn ksc_midend::PythonBridge>) -> Result<(), String> 
 fn capabilities() -> lsp::ServerCapabilities {
     use lsp::*;
     ServerCapabilities {
-        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::FULL),
+                // A saved header or module changes the programs that read it.
+                save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                ..Default::default()
+            },
+        )),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
         definition_provider: Some(OneOf::Left(true)),
         references_provider: Some(OneOf::Left(true)),
@@ -168,6 +176,16 @@ fn handle_notification(s: &mut Server, n: Notification) -> Vec<Notification> {
                 return vec![publish(p.text_document.uri, Vec::new())];
             }
             None
+        }
+        notif::DidSaveTextDocument::METHOD => {
+            // Included and imported files are read from disk: check every
+            // open program again.
+            let mut out = Vec::new();
+            for (uri, text) in s.open_documents() {
+                s.update(uri.clone(), text);
+                out.extend(s.diagnostics(&uri).into_iter().map(|(u, d)| publish(u, d)));
+            }
+            return out;
         }
         _ => None,
     };
