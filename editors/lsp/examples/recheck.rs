@@ -54,8 +54,10 @@ fn main() {
     let uri = Url::parse("file:///tmp/ksc-bench/recheck.ks").unwrap();
     let mut server = ksc_lsp::Server::new(None);
 
-    // The first check reads the kernel's BTF (the server does that on a
-    // thread at startup): not counted.
+    // The server reads the kernel's BTF on a thread at startup.
+    let t = Instant::now();
+    let btf = ksc_midend::btf::Btf::vmlinux().is_ok();
+    let btf_ms = t.elapsed().as_secs_f64() * 1000.0;
     let t = Instant::now();
     server.update(uri.clone(), text.clone());
     let first = t.elapsed();
@@ -73,13 +75,23 @@ fn main() {
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         assert!(d.iter().all(|(_, v)| v.is_empty()));
     }
+    // What an editor asks next: the highlighting of the whole file.
+    let t = Instant::now();
+    let tokens = server.semantic_tokens(lsp_types::SemanticTokensParams {
+        work_done_progress_params: Default::default(),
+        partial_result_params: Default::default(),
+        text_document: lsp_types::TextDocumentIdentifier::new(uri.clone()),
+    });
+    let tokens_ms = t.elapsed().as_secs_f64() * 1000.0;
+    assert!(tokens.is_some());
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let median = times[times.len() / 2];
     println!(
         "ksc lsp re-check of a {lines}-line program ({i} programs): median {median:.1} ms, \
-         max {:.1} ms over {} edits (first check with BTF load {:.1} ms); goal < 150 ms",
+         max {:.1} ms over {} edits (first check {:.1} ms); goal < 150 ms",
         times[times.len() - 1],
         times.len(),
         first.as_secs_f64() * 1000.0
     );
+    println!("semantic tokens of the whole file: {tokens_ms:.1} ms; kernel BTF read once at startup: {btf_ms:.1} ms (found: {btf})");
 }

@@ -405,6 +405,7 @@ pub fn semantic_tokens(a: &Analysis) -> lsp::SemanticTokens {
     let mut data = Vec::new();
     let (mut last_line, mut last_col) = (0u32, 0u32);
     let toks = &lexed.tokens;
+    let index = NameIndex::new(a);
     for (i, (s, t, e)) in toks.iter().enumerate() {
         let prev = i.checked_sub(1).map(|j| &toks[j].1);
         let next = toks.get(i + 1).map(|x| &x.1);
@@ -412,7 +413,7 @@ pub fn semantic_tokens(a: &Analysis) -> lsp::SemanticTokens {
             Tok::Newline => continue,
             Tok::Int(_) => (T::NUMBER, 0),
             Tok::Str(_) | Tok::Char(_) => (T::STRING, 0),
-            Tok::Ident(name) => classify(a, name, *s as u32, prev, next, is_member(toks, i)),
+            Tok::Ident(name) => classify(&index, name, *s as u32, prev, next, is_member(toks, i)),
             _ if Tok::keyword(&text[*s..*e]).is_some() => (T::KEYWORD, 0),
             _ => continue,
         };
@@ -444,8 +445,50 @@ pub fn semantic_tokens(a: &Analysis) -> lsp::SemanticTokens {
     }
 }
 
+/// What the check knows about the main file's names, indexed once per
+/// request (a lookup per token would walk the functions again).
+struct NameIndex<'a> {
+    /// Start of each local's declaration or use: a parameter?
+    locals: std::collections::HashMap<u32, bool>,
+    decls: std::collections::HashMap<&'a str, DeclKind>,
+}
+
+impl<'a> NameIndex<'a> {
+    fn new(a: &'a Analysis) -> Self {
+        let mut locals = std::collections::HashMap::new();
+        let text = a.text(FileId::MAIN);
+        if let Some(m) = &a.module {
+            for f in m.functions.iter().filter(|f| f.span.file == FileId::MAIN) {
+                let written = |s: ksc_ir::Span, name: &str| {
+                    text.get(s.start as usize..s.end as usize) == Some(name)
+                };
+                for (i, l) in f.locals.iter().enumerate() {
+                    if l.span.file == FileId::MAIN && written(l.span, &l.name) {
+                        locals.insert(l.span.start, (i as u32) < f.params);
+                    }
+                }
+                f.body.walk_exprs(&mut |e| {
+                    if let ksc_ir::ExprKind::Local(l) = e.kind {
+                        let local = &f.locals[l.index()];
+                        if e.span.file == FileId::MAIN && written(e.span, &local.name) {
+                            locals.insert(e.span.start, l.0 < f.params);
+                        }
+                    }
+                });
+            }
+        }
+        let mut decls = std::collections::HashMap::new();
+        for d in &a.decls {
+            if d.kind != DeclKind::Field {
+                decls.entry(d.name.as_str()).or_insert(d.kind);
+            }
+        }
+        NameIndex { locals, decls }
+    }
+}
+
 fn classify(
-    a: &Analysis,
+    a: &NameIndex,
     name: &str,
     at: u32,
     prev: Option<&Tok>,
@@ -465,28 +508,23 @@ fn classify(
             (T::PROPERTY, 0)
         };
     }
-    if let Some((f, l)) = a.local_at(FileId::MAIN, at) {
-        return if (l as u32) < f.params {
+    if let Some(param) = a.locals.get(&at) {
+        return if *param {
             (T::PARAMETER, 0)
         } else {
             (T::VARIABLE, 0)
         };
     }
-    if let Some(d) = a.decl(name) {
-        return match d.kind {
+    if let Some(kind) = a.decls.get(name) {
+        return match kind {
             DeclKind::Function | DeclKind::Extern => (T::FUNCTION, 0),
             DeclKind::Const => (T::VARIABLE, READONLY),
             DeclKind::Struct => (T::STRUCT, 0),
             DeclKind::Enum => (T::ENUM, 0),
             DeclKind::Alias => (T::TYPE, 0),
+            DeclKind::Variant => (T::ENUM_MEMBER, 0),
             _ => (T::VARIABLE, 0),
         };
-    }
-    if a.decls
-        .iter()
-        .any(|d| d.kind == DeclKind::Variant && d.name == name)
-    {
-        return (T::ENUM_MEMBER, 0);
     }
     if BUILTIN_TYPES.contains(&name) {
         return (T::TYPE, LIBRARY);
