@@ -629,6 +629,12 @@ fn kernel_structs_from_btf() {
         .unwrap()
         .to_string();
     let view = std::fs::read_to_string(&file).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o222,
+        0,
+        "the view is read-only"
+    );
     assert!(
         file.ends_with("trace_event_raw_sched_switch.kh") && view.contains("next_pid: i32"),
         "{view}"

@@ -105,8 +105,13 @@ pub fn btf_view_path(name: &str) -> Option<PathBuf> {
     let path = dir.join(format!("{name}.kh"));
     let text = render(&layout);
     if std::fs::read_to_string(&path).ok().as_deref() != Some(&text) {
+        // Read-only on disk, so editors open it read-only (another
+        // kernel's BTF replaces it: remove, then write).
+        let _ = std::fs::remove_file(&path);
         std::fs::write(&path, &text).ok()?;
     }
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444));
     Some(path)
 }
 
