@@ -509,6 +509,20 @@ fn includes_and_imports() {
     let d = c.at("textDocument/definition", &u, find(&text, "classify", 0, 2));
     assert_eq!(d["uri"], json!(uri(&case.join("lib/filter.ks"))), "{d}");
 
+    // Signature help and hover for a function of the imported module.
+    let sig = c.at(
+        "textDocument/signatureHelp",
+        &u,
+        find(&text, "classify(len)", 0, 9),
+    );
+    assert_eq!(
+        sig["signatures"][0]["parameters"][0]["label"],
+        json!("len: u32"),
+        "{sig}"
+    );
+    let h = hover_text(&c.at("textDocument/hover", &u, find(&text, "classify(len)", 0, 2)));
+    assert!(h.contains("(len: u32) -> Verdict"), "{h}");
+
     // References of the header's struct in every file of the program.
     let r = c.at(
         "textDocument/references",

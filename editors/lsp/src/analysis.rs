@@ -185,6 +185,16 @@ impl Analysis {
         }
     }
 
+    /// The function of that name; one of an imported module (`m.f`,
+    /// `m__f` in the IR) if the program has none.
+    pub fn function_named(&self, name: &str) -> Option<&Function> {
+        let fs = &self.module.as_ref()?.functions;
+        let suffix = format!("__{name}");
+        fs.iter()
+            .find(|f| f.name == name)
+            .or_else(|| fs.iter().find(|f| f.name.ends_with(&suffix)))
+    }
+
     pub fn decl(&self, name: &str) -> Option<&Decl> {
         self.decls
             .iter()

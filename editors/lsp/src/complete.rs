@@ -227,11 +227,7 @@ pub fn complete(a: &Analysis, _cur: &Analysis, text: &str, at: usize) -> Vec<Com
             DeclKind::Config | DeclKind::Import | DeclKind::Impl => CK::MODULE,
             DeclKind::Field => continue,
         };
-        let detail = match a
-            .module
-            .as_ref()
-            .and_then(|m| m.functions.iter().find(|x| x.name == d.name))
-        {
+        let detail = match a.function_named(&d.name) {
             Some(func) if kind == CK::FUNCTION => Some(fn_signature(a, func)),
             _ => None,
         };
@@ -317,11 +313,7 @@ fn open_call(text: &str, at: usize) -> Option<(String, u32)> {
 
 pub fn signature_help(a: &Analysis, text: &str, at: usize) -> Option<lsp::SignatureHelp> {
     let (name, active) = open_call(text, at)?;
-    let (label, params): (String, Vec<String>) = if let Some(f) = a
-        .module
-        .as_ref()
-        .and_then(|m| m.functions.iter().find(|f| f.name == name))
-    {
+    let (label, params): (String, Vec<String>) = if let Some(f) = a.function_named(&name) {
         (fn_signature(a, f), fn_params(a, f))
     } else if let Some(h) = ksc_ir::helper_named(&name) {
         let sig = helper_signature(h);

@@ -442,6 +442,24 @@ pub(crate) fn word_at(text: &str, file: FileId, at: u32) -> Option<Word> {
         .find(|w| w.start <= at && at <= w.end)
 }
 
+/// Whether member `w` is written after an imported module's name
+/// (`filter.classify`).
+fn of_import(a: &Analysis, file: FileId, w: &Word) -> bool {
+    let text = a.text(file);
+    let recv: String = text[..w.start as usize]
+        .trim_end_matches(['.', '>', '-'])
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect::<String>()
+        .chars()
+        .rev()
+        .collect();
+    a.decls
+        .iter()
+        .any(|d| d.kind == DeclKind::Import && d.name == recv)
+}
+
 pub(crate) enum Def {
     Span(Span),
     /// A kernel struct (and one of its fields), shown from BTF.
@@ -455,20 +473,7 @@ pub(crate) fn definition(a: &Analysis, file: FileId, w: &Word) -> Option<Def> {
     }
     if w.member {
         // `module.name`: a declaration of an imported module.
-        let text = a.text(file);
-        let recv: String = text[..w.start as usize]
-            .trim_end_matches(['.', '>', '-'])
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect::<String>()
-            .chars()
-            .rev()
-            .collect();
-        if a.decls
-            .iter()
-            .any(|d| d.kind == DeclKind::Import && d.name == recv)
-        {
+        if of_import(a, file, w) {
             let d = a
                 .decls
                 .iter()
@@ -530,7 +535,7 @@ fn hover_text(a: &Analysis, file: FileId, at: u32, w: Option<&Word>) -> Option<S
         ));
     }
     if let Some(w) = w {
-        if !w.member {
+        if !w.member || of_import(a, file, w) {
             if let Some(s) = name_hover(a, &w.name) {
                 return Some(s);
             }
@@ -545,11 +550,7 @@ fn hover_text(a: &Analysis, file: FileId, at: u32, w: Option<&Word>) -> Option<S
 /// What a top-level name is: a user declaration, a BPF helper, a kfunc or
 /// a kernel struct.
 pub(crate) fn name_hover(a: &Analysis, name: &str) -> Option<String> {
-    if let Some(f) = a
-        .module
-        .as_ref()
-        .and_then(|m| m.functions.iter().find(|f| f.name == name))
-    {
+    if let Some(f) = a.function_named(&name) {
         let mut s = code(&fn_signature(a, f));
         if let FnKind::Program(_) = f.kind {
             s.push_str("\n\neBPF program");

@@ -60,3 +60,26 @@ pub fn uri_of(path: &str) -> Option<Url> {
     };
     Url::from_file_path(abs).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_columns_round_trip() {
+        // `é` is 2 bytes, 1 UTF-16 unit; `𝔁` is 4 bytes, 2 units.
+        let text = "// é 𝔁\nvar x = 1\n";
+        let x = text.find("x =").unwrap() as u32;
+        assert_eq!(position(text, x), Position::new(1, 4));
+        assert_eq!(offset(text, Position::new(1, 4)), x);
+        let after = text.find('𝔁').unwrap() as u32 + 4;
+        assert_eq!(position(text, after), Position::new(0, 7));
+        assert_eq!(offset(text, Position::new(0, 7)), after);
+        // Past the end of a line: its end; past the last line: the text's.
+        assert_eq!(
+            offset(text, Position::new(1, 99)),
+            text.find("1\n").unwrap() as u32 + 1
+        );
+        assert_eq!(offset(text, Position::new(9, 0)), text.len() as u32);
+    }
+}
