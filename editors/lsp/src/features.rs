@@ -550,7 +550,7 @@ fn hover_text(a: &Analysis, file: FileId, at: u32, w: Option<&Word>) -> Option<S
 /// What a top-level name is: a user declaration, a BPF helper, a kfunc or
 /// a kernel struct.
 pub(crate) fn name_hover(a: &Analysis, name: &str) -> Option<String> {
-    if let Some(f) = a.function_named(&name) {
+    if let Some(f) = a.function_named(name) {
         let mut s = code(&fn_signature(a, f));
         if let FnKind::Program(_) = f.kind {
             s.push_str("\n\neBPF program");
