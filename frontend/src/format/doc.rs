@@ -101,7 +101,7 @@ pub fn render(doc: &Doc) -> String {
             Doc::Suffix(s) => r.suffixes.push(s.clone()),
         }
     }
-    r.flush_suffixes();
+    r.flush_suffixes(0);
     align_suffixes(&r.out)
 }
 
@@ -172,9 +172,17 @@ impl Renderer {
         self.col += s.chars().count();
     }
 
-    fn flush_suffixes(&mut self) {
+    /// Trailing comments waiting for the line break, before one that starts
+    /// a line indented by `indent`.
+    fn flush_suffixes(&mut self, indent: usize) {
+        let mut line_comment = false;
         for s in std::mem::take(&mut self.suffixes) {
-            if self.pending_indent.is_some() {
+            if line_comment {
+                // Text after a `//` comment would join it: a line of its own.
+                self.out.push('\n');
+                self.pending_indent = Some(indent);
+            }
+            if self.pending_indent.is_some() || self.out.is_empty() {
                 // Nothing on this line yet: the comment is the line.
                 self.text(&s);
             } else if s.contains('\n') {
@@ -184,11 +192,12 @@ impl Renderer {
                 self.out.push(SUFFIX_MARK);
                 self.out.push_str(&s);
             }
+            line_comment = s.starts_with("//");
         }
     }
 
     fn newline(&mut self, indent: usize, n: usize) {
-        self.flush_suffixes();
+        self.flush_suffixes(indent);
         if !self.out.is_empty() {
             if n == 1 {
                 self.out.push('\n');

@@ -115,9 +115,7 @@ impl Printer<'_> {
                 let mut operands = Vec::new();
                 let mut cur = e;
                 while let ExprKind::Binary { op, lhs, rhs } = &cur.kind {
-                    if bin_level(*op) != lvl
-                        || (cur as *const _ != e as *const _ && self.parenthesized(cur))
-                    {
+                    if bin_level(*op) != lvl || (!std::ptr::eq(cur, e) && self.parenthesized(cur)) {
                         break;
                     }
                     operands.push((*op, rhs.as_ref()));
@@ -154,10 +152,9 @@ impl Printer<'_> {
             ExprKind::Cast { expr, ty } => {
                 concat(vec![self.expr(expr, CAST), text(" as "), self.ty(ty)])
             }
-            ExprKind::Call { callee, args } => concat(vec![
-                self.expr(callee, POSTFIX),
-                self.args(args, e.span.end as usize),
-            ]),
+            ExprKind::Call { callee, args } => {
+                concat(vec![self.expr(callee, POSTFIX), self.args(args)])
+            }
             ExprKind::Field { base, field, arrow } => concat(vec![
                 self.expr(base, POSTFIX),
                 text(if *arrow { "->" } else { "." }),
@@ -247,10 +244,9 @@ impl Printer<'_> {
             ]),
             ExprKind::Sizeof(t) => concat(vec![text("sizeof("), self.ty(t), text(")")]),
             ExprKind::Block(b) => self.block(b),
-            ExprKind::New { ty, args } => concat(vec![
-                text(format!("new {}", ty.name)),
-                self.args(args, e.span.end as usize),
-            ]),
+            ExprKind::New { ty, args } => {
+                concat(vec![text(format!("new {}", ty.name)), self.args(args)])
+            }
             ExprKind::Error => text(self.src[rng(e.span)].to_string()),
         }
     }
@@ -279,12 +275,12 @@ impl Printer<'_> {
     }
 
     /// Call arguments `(a, b)`.
-    pub fn args(&mut self, args: &[Expr], _end: usize) -> Doc {
+    pub fn args(&mut self, args: &[Expr]) -> Doc {
         self.paren_list(args, |x| x.span, |p, x| p.expr(x, 0), "(", ")", false)
     }
 
     /// Map arguments `(1024, flags = 1)`.
-    pub fn named_args(&mut self, args: &[(Option<&Ident>, &Expr)], _end: usize) -> Doc {
+    pub fn named_args(&mut self, args: &[(Option<&Ident>, &Expr)]) -> Doc {
         self.paren_list(
             args,
             |a| a.1.span,

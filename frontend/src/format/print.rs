@@ -50,6 +50,16 @@ impl<'a> Printer<'a> {
         line.trim().is_empty()
     }
 
+    /// Is the rest of the line after `pos` blank (or a line comment)?
+    fn ends_line(&self, pos: usize) -> bool {
+        let rest = self.src[pos..]
+            .split('\n')
+            .next()
+            .unwrap_or("")
+            .trim_start();
+        rest.is_empty() || rest.starts_with("//")
+    }
+
     /// Comments before `pos` where an expression goes on: block comments in
     /// place, line comments at the end of the line (never a new line
     /// break, which could end a statement).
@@ -61,9 +71,10 @@ impl<'a> Printer<'a> {
             }
             self.next += 1;
             let t = self.comment_text(c);
+            // No forced break: the comment goes to the end of the line the
+            // layout makes anyway (so formatting again finds it there).
             if t.starts_with("//") || t.contains('\n') {
                 out.push(Doc::Suffix(t));
-                out.push(Doc::BreakParent);
             } else {
                 out.push(text(t));
                 out.push(text(" "));
@@ -82,7 +93,7 @@ impl<'a> Printer<'a> {
             }
             self.next += 1;
             let t = self.comment_text(c);
-            if self.starts_line(c.start) {
+            if self.starts_line(c.start) && self.ends_line(c.end) {
                 out.push(Doc::Suffix(t));
                 out.push(Doc::BreakParent);
                 out.push(Doc::Hard);
@@ -108,6 +119,10 @@ impl<'a> Printer<'a> {
                 .chars()
                 .all(|ch| matches!(ch, ' ' | '\t' | ',' | ';'))
             {
+                break;
+            }
+            // A block comment with code after it on its line belongs to that code.
+            if !self.ends_line(c.end) {
                 break;
             }
             self.next += 1;
@@ -153,8 +168,7 @@ impl<'a> Printer<'a> {
             if sep(e) == Sep::Comma {
                 out.push(text(","));
             }
-            let end = self.stmt_end(sp);
-            out.push(self.trailing(end));
+            out.push(self.trailing(sp.end as usize));
         }
         self.own_line_comments(close, &mut out, &mut first, &mut brk);
         concat(out)
@@ -182,12 +196,6 @@ impl<'a> Printer<'a> {
                 out.push(text(t));
             }
         }
-    }
-
-    /// Where a trailing comment of the element spanning `sp` may start:
-    /// its end (a parenthesised element's span already covers the `)`).
-    fn stmt_end(&self, sp: Span) -> usize {
-        sp.end as usize
     }
 
     /// The offset of the last `}` token ending at or before `end`.
@@ -280,10 +288,19 @@ impl<'a> Printer<'a> {
     fn attrs(&mut self, attrs: &[Attribute]) -> Doc {
         let mut out = Vec::new();
         for a in attrs {
-            out.push(self.inline_comments(a.span.start as usize));
+            // Comments before an attribute: on lines of their own, as they
+            // will be when formatted again.
+            while let Some(&c) = self.comments.get(self.next) {
+                if c.start >= a.span.start as usize {
+                    break;
+                }
+                self.next += 1;
+                out.push(Doc::Suffix(self.comment_text(c)));
+                out.push(Doc::Hard);
+            }
             out.push(text(format!("@{}", a.name.name)));
             if !a.args.is_empty() {
-                out.push(self.args(&a.args, a.span.end as usize));
+                out.push(self.args(&a.args));
             }
             out.push(self.trailing(a.span.end as usize));
             out.push(Doc::Hard);
@@ -329,7 +346,7 @@ impl<'a> Printer<'a> {
                 v.push(text(">"));
                 let args: Vec<(Option<&Ident>, &Expr)> =
                     m.args.iter().map(|a| (a.name.as_ref(), &a.value)).collect();
-                v.push(self.named_args(&args, item.span.end as usize));
+                v.push(self.named_args(&args));
                 concat(v)
             }
             ItemKind::Const(c) => {
