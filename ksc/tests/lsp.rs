@@ -521,7 +521,10 @@ fn includes_and_imports() {
         "{sig}"
     );
     let h = hover_text(&c.at("textDocument/hover", &u, find(&text, "classify(len)", 0, 2)));
-    assert!(h.contains("(len: u32) -> Verdict"), "{h}");
+    assert!(
+        h.contains("@helper fn filter.classify(len: u32) -> Verdict"),
+        "{h}"
+    );
 
     // References of the header's struct in every file of the program.
     let r = c.at(

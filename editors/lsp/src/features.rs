@@ -669,9 +669,13 @@ pub(crate) fn fn_signature(a: &Analysis, f: &Function) -> String {
     } else {
         "fn"
     };
+    // A module's function is `m__f` in the IR, `m.f` where it is called.
+    let name = match f.name.split_once("__") {
+        Some((m, n)) if f.span.file != FileId::MAIN && !m.is_empty() => format!("{m}.{n}"),
+        _ => f.name.clone(),
+    };
     format!(
-        "{attr}{kw} {}({}) -> {}",
-        f.name,
+        "{attr}{kw} {name}({}) -> {}",
         fn_params(a, f).join(", "),
         a.type_name(f.ret)
     )
