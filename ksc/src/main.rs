@@ -134,6 +134,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         btf: Option<PathBuf>,
     },
+    /// Serve an editor: the language server, over stdin/stdout (see
+    /// docs/editors.md).
+    Lsp,
     /// Format source files in the canonical layout, in place; directories
     /// are searched for .ks and .kh files; `-` formats stdin to stdout.
     Fmt {
@@ -221,6 +224,16 @@ fn run(cli: Cli) -> ExitCode {
             kfuncs,
             btf,
         } => init::init(&kind, &name, kfuncs, btf.as_deref(), color),
+        Command::Lsp => {
+            let bridge = python::LazyBridge::default();
+            match ksc_lsp::run(Some(&bridge)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: ksc lsp: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Fmt { check, files } => fmt::fmt(&files, check, color),
         Command::Plugins => compile::list_plugins(),
         Command::Targets => compile::list_targets(),
@@ -302,22 +315,14 @@ pub(crate) fn check_source(
     color: ColorChoice,
     bridge: &python::LazyBridge,
 ) -> Option<(ksc_midend::Checked, Vec<ksc_frontend::Diagnostic>)> {
-    let parsed = ksc_frontend::parse(src.text());
-    if parsed.has_errors() {
-        report(src, &parsed.diagnostics, color);
-        return None;
+    let program = ksc_midend::check_main(&mut src.files, Some(bridge));
+    match program.checked {
+        Some(checked) => Some((checked, program.diagnostics)),
+        None => {
+            report(src, &program.diagnostics, color);
+            None
+        }
     }
-    let mut diags = parsed.diagnostics;
-    let loaded = ksc_midend::imports::load(parsed.file, &mut src.files);
-    diags.extend(loaded.diagnostics.iter().cloned());
-    if loaded.has_errors() {
-        report(src, &diags, color);
-        return None;
-    }
-    // The Python bridge loads only if a `.py` import asks it something.
-    let checked = ksc_midend::check_loaded_with_python(&loaded, &src.files, Some(bridge));
-    diags.extend(checked.diagnostics.iter().cloned());
-    Some((checked, diags))
 }
 
 /// Exit status after `read_source` failed: 2 when the file could not be read

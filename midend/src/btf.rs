@@ -295,7 +295,17 @@ fn sections(data: &[u8]) -> Result<(&[u8], &[u8]), String> {
     Ok((type_sec, str_sec))
 }
 
+/// The running kernel's BTF, read once per process: a language server
+/// checks on every edit, and the kernel's BTF does not change under it.
+static VMLINUX: std::sync::OnceLock<Result<Btf, String>> = std::sync::OnceLock::new();
+
 impl Btf {
+    /// The running kernel's BTF ([`Btf::load_vmlinux`]), loaded on first
+    /// use and shared by every later check.
+    pub fn vmlinux() -> &'static Result<Btf, String> {
+        VMLINUX.get_or_init(Btf::load_vmlinux)
+    }
+
     /// Loads the running kernel's BTF from `/sys/kernel/btf/vmlinux`.
     pub fn load_vmlinux() -> Result<Btf, String> {
         let data = std::fs::read(VMLINUX_PATH).map_err(|e| {

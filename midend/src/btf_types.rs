@@ -15,9 +15,9 @@ use crate::checker::{Checker, Sym, SymInfo};
 impl<'a> Checker<'a> {
     pub(crate) fn btf(&mut self) -> Option<&crate::btf::Btf> {
         if self.btf.is_none() {
-            self.btf = Some(crate::btf::Btf::load_vmlinux());
+            self.btf = Some(crate::btf::Btf::vmlinux());
         }
-        self.btf.as_ref().and_then(|b| b.as_ref().ok())
+        self.btf.and_then(|b| b.as_ref().ok())
     }
 
     /// Any struct of the kernel's BTF may be named without a declaration
@@ -81,7 +81,7 @@ impl<'a> Checker<'a> {
     pub(crate) fn btf_struct(&mut self, id: &ast::Ident) -> TypeId {
         let layout = self.btf().and_then(|b| b.find_struct(&id.name));
         let Some(layout) = layout else {
-            let why = match &self.btf {
+            let why = match self.btf {
                 Some(Err(e)) => format!(" ({e})"),
                 _ => String::new(),
             };

@@ -100,7 +100,8 @@ pub(crate) struct Checker<'a> {
     pub(crate) spin_lock: Option<TypeId>,
     /// `bpf_perf_event_data`, likewise made at its first use.
     pub(crate) perf_ctx: Option<TypeId>,
-    pub(crate) btf: Option<Result<crate::btf::Btf, String>>,
+    /// The running kernel's BTF, shared by every check of the process.
+    pub(crate) btf: Option<&'static Result<crate::btf::Btf, String>>,
     /// Kernel structs already made from BTF, by name.
     pub(crate) btf_types: HashMap<String, TypeId>,
     /// Kernel structs met through pointers, their fields not yet read.

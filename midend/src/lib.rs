@@ -47,6 +47,10 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// Call and tail-call graphs (built even when there are errors).
     pub graph: Option<valid::ProgramGraph>,
+    /// When the program has errors: the IR as far as it was typed and
+    /// lowered (what an editor shows types and definitions from while the
+    /// code is being written); never given to a backend.
+    pub partial: Option<Box<ksc_ir::Module>>,
 }
 
 impl Checked {
@@ -141,7 +145,7 @@ fn check_with_scopes(
             has_errors = true;
         }
     }
-    let module = (!has_errors).then(|| ksc_ir::Module {
+    let module = ksc_ir::Module {
         version: ksc_ir::IR_VERSION,
         name: project_name(path),
         source_path: path.to_string(),
@@ -156,11 +160,56 @@ fn check_with_scopes(
         exec_scripts: c.py.exec_scripts,
         main: c.main,
         analysis,
-    });
+    };
+    let (module, partial) = if has_errors {
+        (None, Some(Box::new(module)))
+    } else {
+        (Some(module), None)
+    };
     Checked {
         module,
         diagnostics,
         graph: Some(graph),
+        partial,
+    }
+}
+
+/// A program checked as `ksc check` checks it: every diagnostic, in the
+/// order they are shown, and the check's result.
+pub struct Program {
+    /// What parsing, loading the included and imported files, and
+    /// checking reported.
+    pub diagnostics: Vec<Diagnostic>,
+    /// `None` when parsing or loading failed: the check stops there.
+    pub checked: Option<Checked>,
+}
+
+/// Parse the main file of `files` ([`FileId::MAIN`]), load the files it
+/// includes and imports (adding them to `files`), and check the program:
+/// the one entry point of `ksc check`, `ksc build` and the language server.
+pub fn check_main(files: &mut SourceMap, python: Option<&dyn PythonBridge>) -> Program {
+    let text = files.get(FileId::MAIN).map_or("", |f| &f.text);
+    let parsed = ksc_frontend::parse(text);
+    if parsed.has_errors() {
+        return Program {
+            diagnostics: parsed.diagnostics,
+            checked: None,
+        };
+    }
+    let mut diagnostics = parsed.diagnostics;
+    let loaded = imports::load(parsed.file, files);
+    diagnostics.extend(loaded.diagnostics.iter().cloned());
+    if loaded.has_errors() {
+        return Program {
+            diagnostics,
+            checked: None,
+        };
+    }
+    let checked = check_loaded_with_python(&loaded, files, python);
+    diagnostics.extend(checked.diagnostics.iter().cloned());
+    Program {
+        diagnostics,
+        checked: Some(checked),
     }
 }
 
