@@ -114,7 +114,7 @@ features! {
     "prog:lsm": "`@lsm` programs (BPF LSM)" since (5, 7) btf E("bpf_prog_type", "BPF_PROG_TYPE_LSM"); "fc611f47f218";
     // Attach modes: the oldest one the loaders use, and the newer ones
     // they prefer where the kernel has them (falling back otherwise).
-    "attach:clsact": "the `clsact` qdisc (TC attach)" since (4, 5) btf F("clsact_init"); "1f211a1b929c";
+    "attach:clsact": "the `clsact` qdisc (TC attach)" since (4, 5); "1f211a1b929c";
     "attach:tcx": "tcx links (TC attach through BPF links)" since (6, 6) btf E("bpf_attach_type", "BPF_TCX_INGRESS"); "e420bed02507";
     "attach:xdp_netlink": "XDP attach by netlink" since (4, 8) btf E("bpf_prog_type", "BPF_PROG_TYPE_XDP"); "6a773a15a1e8";
     "attach:xdp_link": "XDP links (`bpf_link`)" since (5, 9) btf E("bpf_attach_type", "BPF_XDP"); "aa8d3a716b59";
@@ -128,14 +128,14 @@ features! {
     "code:core": "kernel structs read through CO-RE (the kernel's BTF in /sys/kernel/btf/vmlinux)" since (5, 4) btf S("task_struct"); "341dfcf8d78e";
     "code:printk_many": "`print` with more than three values (`bpf_trace_vprintk`)" since (5, 16) btf E("bpf_func_id", "BPF_FUNC_trace_vprintk"); "10aceb629e19";
     // Kfunc facilities.
-    "kfunc:calls": "kfunc calls (kernel functions called from eBPF)" since (5, 13) btf E("bpf_pseudo_kfunc_call", "BPF_PSEUDO_KFUNC_CALL"); "e6ac2450d6de";
+    "kfunc:calls": "kfunc calls (kernel functions called from eBPF)" since (5, 13); "e6ac2450d6de";
     "kfunc:module": "kfuncs of kernel modules (`@kfunc`)" since (5, 18) btf F("register_btf_kfunc_id_set"); "dee872e124e8";
     "kfunc:obj_new": "`new`/`delete` in eBPF (`bpf_obj_new`)" since (6, 2) btf F("bpf_obj_new_impl"); "958cf2e273f0";
     "kfunc:probe_hook": "kfunc calls from `@probe` programs" since (6, 10); "kmod.rs: the kfunc hook for BPF_PROG_TYPE_KPROBE, Linux 6.10";
     "kfunc:tracing_hook": "kfunc calls from `@tracepoint` and `@perf_event` programs" since (6, 12); "kmod.rs: tracing kfunc hook for tracepoint/perf_event, Linux 6.12";
     // struct_ops kinds (`@struct_ops` impl blocks, by the kernel struct).
     "ops:tcp_congestion_ops": "`tcp_congestion_ops` struct_ops" since (5, 6) btf S("tcp_congestion_ops"); "0baf26b0fcd7";
-    "ops:hid_bpf_ops": "`hid_bpf_ops` struct_ops" since (6, 11) btf S("hid_bpf_ops"); "HID-BPF on struct_ops, Linux 6.11";
+    "ops:hid_bpf_ops": "`hid_bpf_ops` struct_ops" since (6, 11); "HID-BPF on struct_ops, Linux 6.11";
     "ops:sched_ext_ops": "`sched_ext_ops` struct_ops (sched_ext)" since (6, 12) btf S("sched_ext_ops"); "f0e1a0643a59";
     "ops:Qdisc_ops": "`Qdisc_ops` struct_ops (BPF qdiscs)" since (6, 16); "bpf qdisc, Linux 6.16";
     // Userspace.

@@ -101,6 +101,10 @@ pub(crate) struct Checker<'a> {
     /// `bpf_perf_event_data`, likewise made at its first use.
     pub(crate) perf_ctx: Option<TypeId>,
     pub(crate) btf: Option<Result<crate::btf::Btf, String>>,
+    /// The user chose a kernel (`--kernel`): checks of what the kernel
+    /// has are [`crate::kernels::check_target`]'s, against that kernel,
+    /// not the running kernel's.
+    pub(crate) kernel_chosen: bool,
     /// Kernel structs already made from BTF, by name.
     pub(crate) btf_types: HashMap<String, TypeId>,
     /// Kernel structs met through pointers, their fields not yet read.
@@ -228,6 +232,7 @@ impl<'a> Checker<'a> {
             spin_lock: None,
             perf_ctx: None,
             btf: None,
+            kernel_chosen: false,
             btf_types: HashMap::new(),
             btf_lazy: HashMap::new(),
             impl_names: Vec::new(),

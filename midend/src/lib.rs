@@ -28,6 +28,7 @@ mod checker;
 mod collect;
 mod consteval;
 pub mod imports;
+pub mod kernels;
 mod lower;
 pub mod python;
 mod resolve_type;
@@ -82,7 +83,7 @@ pub fn check_source(source: &str, path: &str) -> Result<ksc_ir::Module, String> 
 /// them as [`ksc_ir::Module::files`]); the name of the main file
 /// ([`FileId::MAIN`]) names the project.
 pub fn check_program(file: &ast::File, files: &SourceMap) -> Checked {
-    check_with_scopes(file, files, Vec::new(), None)
+    check_with_scopes(file, files, Vec::new(), None, None)
 }
 
 /// [`check_program`], with the Python bridge that answers what imported
@@ -92,7 +93,7 @@ pub fn check_program_with_python(
     files: &SourceMap,
     python: Option<&dyn PythonBridge>,
 ) -> Checked {
-    check_with_scopes(file, files, Vec::new(), python)
+    check_with_scopes(file, files, Vec::new(), python, None)
 }
 
 /// Check a program [`imports::load`] put together from several files
@@ -107,7 +108,20 @@ pub fn check_loaded_with_python(
     files: &SourceMap,
     python: Option<&dyn PythonBridge>,
 ) -> Checked {
-    check_with_scopes(&loaded.file, files, loaded.scopes.clone(), python)
+    check_with_scopes(&loaded.file, files, loaded.scopes.clone(), python, None)
+}
+
+/// [`check_loaded_with_python`] for a chosen kernel (`--kernel`): each use
+/// that kernel lacks is a located error ([`kernels::check_target`]), and
+/// the kernel checks that otherwise ask the running kernel's BTF (`new`)
+/// are left to it.
+pub fn check_loaded_for_kernel(
+    loaded: &imports::Loaded,
+    files: &SourceMap,
+    python: Option<&dyn PythonBridge>,
+    kernel: Option<&kernels::TargetKernel>,
+) -> Checked {
+    check_with_scopes(&loaded.file, files, loaded.scopes.clone(), python, kernel)
 }
 
 fn check_with_scopes(
@@ -115,9 +129,11 @@ fn check_with_scopes(
     files: &SourceMap,
     scopes: Vec<imports::Scope>,
     python: Option<&dyn PythonBridge>,
+    kernel: Option<&kernels::TargetKernel>,
 ) -> Checked {
     let path = files.name(FileId::MAIN);
     let mut c = checker::Checker::new();
+    c.kernel_chosen = kernel.is_some();
     c.scopes = scopes;
     c.py.bridge = python;
     c.py.file_names = files.iter().map(|(_, f)| f.name.clone()).collect();
@@ -141,7 +157,7 @@ fn check_with_scopes(
             has_errors = true;
         }
     }
-    let module = (!has_errors).then(|| ksc_ir::Module {
+    let mut module = (!has_errors).then(|| ksc_ir::Module {
         version: ksc_ir::IR_VERSION,
         name: project_name(path),
         source_path: path.to_string(),
@@ -157,6 +173,14 @@ fn check_with_scopes(
         main: c.main,
         analysis,
     });
+    if let (Some(m), Some(k)) = (&module, kernel) {
+        let lacking = kernels::check_target(m, k);
+        if lacking.iter().any(Diagnostic::is_error) {
+            module = None;
+        }
+        diagnostics.extend(lacking);
+        diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.span.end));
+    }
     Checked {
         module,
         diagnostics,
