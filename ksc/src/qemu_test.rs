@@ -101,7 +101,8 @@ fn run_one(
         }
         Err(e) => return not_run(label, tests, "n/a", e),
     }
-    let mut say = |m: &str| eprintln!("kernel {label}: {m}");
+    // ksc-qemu's messages name the kernel already.
+    let mut say = |m: &str| eprintln!("{m}");
     let kernel = match ksc_qemu::fetch(label, &mut say) {
         Ok(k) => k,
         Err(e) => return not_run(label, tests, "error", e.to_string()),
@@ -126,7 +127,7 @@ fn run_one(
         memory_mb: 1024,
         ..ksc_qemu::Guest::default()
     };
-    say(&format!("booting {} under qemu", kernel.release));
+    say(&format!("kernel {label}: booting {} under qemu", kernel.release));
     let outcome = match ksc_qemu::boot(&kernel, &guest) {
         Ok(o) => o,
         Err(e) => return not_run(label, tests, "error", e.to_string()),
@@ -240,7 +241,7 @@ fn kmod_for(
             std::fs::copy(e.path(), dir.join(e.file_name())).map_err(|e| e.to_string())?;
         }
     }
-    say(&format!("building {name}.ko"));
+    say(&format!("kernel {label}: building {name}.ko"));
     let o = Command::new("make")
         .arg("-C")
         .arg(dir.join("kmod"))

@@ -59,10 +59,17 @@ pub(crate) fn resolve(spec: &str) -> Result<TargetKernel, String> {
         } else {
             Release::parse(spec)
         };
+        let btf = cached.and_then(|(_, dir)| btf_in(&dir));
+        if release.is_none() && btf.is_none() {
+            eprintln!(
+                "warning: kernel `{spec}` is not in ksc's cache ({}): the program is not checked against it (`ksc test --kernel {spec}` fetches it)",
+                ksc_qemu::cache_dir().display()
+            );
+        }
         return Ok(TargetKernel {
             name: spec.to_string(),
             release,
-            btf: cached.and_then(|(_, dir)| btf_in(&dir)),
+            btf,
         });
     }
     let Some(release) = Release::parse(spec) else {

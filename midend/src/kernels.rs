@@ -406,7 +406,7 @@ impl TargetKernel {
         }
         let what = match u.probe? {
             BtfProbe::Enumerator(e, v) => format!("`{v}` in `enum {e}`"),
-            BtfProbe::Func(f) => format!("the function `{f}`"),
+            BtfProbe::Func(f) => format!("function `{f}`"),
             BtfProbe::Struct(s) => format!("`struct {s}`"),
         };
         Some(format!(" (its BTF has no {what})"))
