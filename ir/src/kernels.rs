@@ -140,6 +140,7 @@ features! {
     "ops:Qdisc_ops": "`Qdisc_ops` struct_ops (BPF qdiscs)" since (6, 16); "bpf qdisc, Linux 6.16";
     // Userspace.
     "user:test_run": "running a program from a `@test` (`BPF_PROG_TEST_RUN`)" since (4, 12) btf E("bpf_cmd", "BPF_PROG_TEST_RUN"); "1cf1cae963c2";
+    "user:test_run_xdp_ctx": "an XDP context in `test()` (a nonzero `interface_id`: `ctx_in` of BPF_PROG_TEST_RUN for XDP)" since (5, 15); "47316f4a3053";
     "user:pin": "pinned maps and globals (bpffs)" since (4, 4) btf E("bpf_cmd", "BPF_OBJ_PIN"); "b2197755b263";
 }
 

@@ -469,3 +469,65 @@ fn main() -> i32 {
     assert_eq!(row, ["boxes_hold_values", "n/a", "ok"], "{table}\n{e}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A `@test` giving an XDP program an interface makes the runtime pass an
+/// XDP context to BPF_PROG_TEST_RUN (5.15); a `tcp_congestion_ops`
+/// struct_ops needs 5.6. Both located, with their releases.
+#[test]
+fn test_contexts_and_struct_ops_have_their_releases() {
+    let d = dir();
+    let ks = write(
+        &d,
+        r#"var calls : array<u32, u64>(1)
+
+@struct_ops("tcp_congestion_ops")
+impl ksc_floor {
+    fn ssthresh(sk: *u8) -> u32 {
+        calls[0] += 1
+        return 8
+    }
+    fn undo_cwnd(sk: *u8) -> u32 {
+        return 16
+    }
+    fn cong_avoid(sk: *u8, ack: u32, acked: u32) -> void {
+    }
+}
+
+@xdp
+fn p(ctx: *xdp_md) -> xdp_action {
+    return XDP_PASS
+}
+
+@test
+fn t() -> i32 {
+    var r = test(p, XdpTestContext { packet_size: 64, interface_id: 1, expected_action: 2 })
+    return if (r == XDP_PASS) { 0 } else { 1 }
+}
+
+fn main() -> i32 {
+    return register(ksc_floor)
+}
+"#,
+    );
+    let o = ksc(&d, &["check", &ks, "--kernel", "5.4"]);
+    let e = err(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("an XDP context in `test()`")
+            && e.contains("needs Linux 5.15; 5.4 lacks it")
+            && e.contains("prog.ks:23:69")
+            && e.contains("help: give `interface_id: 0`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`@struct_ops` programs needs Linux 5.6; 5.4 lacks it")
+            && e.contains("`tcp_congestion_ops` struct_ops needs Linux 5.6; 5.4 lacks it")
+            && e.contains("prog.ks:3:1"),
+        "{e}"
+    );
+    let o = ksc(&d, &["check", "--emit=kernels", &ks]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("program `ksc_floor_ssthresh` (struct_ops/ssthresh): Linux 5.6"), "{out}");
+    assert!(out.trim_end().ends_with("Linux 5.15 (set by an XDP context in `test()` (a nonzero `interface_id`: `ctx_in` of BPF_PROG_TEST_RUN for XDP))"), "{out}");
+    let _ = std::fs::remove_dir_all(&d);
+}

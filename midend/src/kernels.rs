@@ -91,15 +91,50 @@ pub fn floors(m: &Module) -> (Vec<ProgramFloor>, Vec<Use>) {
     for map in &m.maps {
         file.push(feature_use(map_feature(map.kind), map.span));
     }
-    if m.functions.iter().any(|f| f.kind == FnKind::Test) {
-        let span = m
-            .functions
-            .iter()
-            .find(|f| f.kind == FnKind::Test)
-            .map_or_else(Span::default, |f| first_line(m, f.span));
-        file.push(feature_use("user:test_run", span));
+    for f in m.functions.iter().filter(|f| f.domain == Domain::Userspace) {
+        f.body.walk_exprs(&mut |e| test_run_uses(m, e, &mut file));
     }
     (out, dedup(file))
+}
+
+/// What a `test(prog, ctx)` call in userspace code needs: the test-run
+/// command, and for an XDP program given an interface, the XDP context
+/// the runtime then passes (`ctx_in`, 5.15).
+fn test_run_uses(m: &Module, e: &ksc_ir::Expr, file: &mut Vec<Use>) {
+    let ExprKind::Call {
+        callee: Callee::Builtin(ksc_ir::Builtin::Test),
+        args,
+    } = &e.kind
+    else {
+        return;
+    };
+    file.push(feature_use("user:test_run", e.span));
+    let xdp = matches!(
+        args.first().map(|a| &a.kind),
+        Some(ExprKind::FnRef(p)) if m.function(*p).kind == FnKind::Program(ProgramType::Xdp)
+    );
+    let Some(ctx) = args.get(1).filter(|_| xdp) else {
+        return;
+    };
+    let ExprKind::StructLit(fields) = &ctx.kind else {
+        return;
+    };
+    let TypeKind::Struct(def) = &m.ty(ctx.ty).kind else {
+        return;
+    };
+    for fi in fields {
+        let named = def
+            .fields
+            .get(fi.field as usize)
+            .is_some_and(|d| d.name == "interface_id");
+        let zero = matches!(
+            fi.value.kind,
+            ExprKind::Value(ksc_ir::Value::UInt(0) | ksc_ir::Value::Int(0))
+        );
+        if named && !zero {
+            file.push(feature_use("user:test_run_xdp_ctx", fi.value.span));
+        }
+    }
 }
 
 /// The floor of the whole file: the newest of its programs' and of the
@@ -154,6 +189,7 @@ fn instead(key: &str) -> Option<&'static str> {
         "kfunc:obj_new" => "allocate in a map instead: a one-entry `percpu_array<u32, T>(1)` as scratch space, or a `hash` entry per object",
         "kfunc:module" => "do the work in eBPF code (a `@helper`), or build for Linux 5.18 or later",
         "code:printk_many" => "print at most three values per `print`",
+        "user:test_run_xdp_ctx" => "give `interface_id: 0`: the program then runs without an XDP context",
         "code:bounded_loops" => "kernels before 5.3 take only loops the compiler unrolls: use constant bounds small enough to unroll",
         _ => return None,
     })
@@ -198,10 +234,11 @@ impl<'m> Walker<'m> {
             ProgramType::Lsm { .. } => self.add("prog:lsm", span),
             ProgramType::PerfEvent => self.add("prog:perf_event", span),
             ProgramType::StructOps { ops, .. } => {
-                self.add("prog:struct_ops", span);
+                // At the impl block, once for all its members (the
+                // struct_ops map came with the program type).
                 if let Some(o) = self.m.struct_ops.get(ops.index()) {
                     let at = first_line(self.m, o.span);
-                    self.add("map:struct_ops", at);
+                    self.add("prog:struct_ops", at);
                     let key = format!("ops:{}", o.ops_type);
                     if k::feature(&key).is_some() {
                         self.add(&key, at);
@@ -486,6 +523,20 @@ pub fn describe(m: &Module) -> String {
         }
     }
     let floor = file_floor(&programs, &file);
+    if !file.is_empty() {
+        out.push_str("maps and userspace:\n");
+        let mut file = file.clone();
+        file.sort_by(|a, b| b.since.cmp(&a.since));
+        for u in &file {
+            let mark = if u.since == floor { '*' } else { ' ' };
+            out.push_str(&format!(
+                "  {mark} {:<6} {}  {}\n",
+                u.since.to_string(),
+                u.what,
+                at(u.span)
+            ));
+        }
+    }
     out.push_str(&format!("file `{}`: Linux {floor}", m.source_path));
     let by: Vec<String> = programs
         .iter()
