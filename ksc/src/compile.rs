@@ -127,6 +127,12 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         backends: backends.clone(),
         settings: target.settings.clone(),
     };
+    // The loaders' compile-time choices follow the chosen kernel's release.
+    if let Some(r) = kernel.as_ref().and_then(|k| k.release) {
+        options
+            .settings
+            .insert("kernel-release".into(), r.to_string());
+    }
     let mut files: Vec<(PathBuf, Vec<u8>, String)> = Vec::new();
     if !module.python_modules.is_empty() {
         // What the C loader links for the Python calls (the bridge's

@@ -531,3 +531,34 @@ fn main() -> i32 {
     assert!(out.trim_end().ends_with("Linux 5.15 (set by an XDP context in `test()` (a nonzero `interface_id`: `ctx_in` of BPF_PROG_TEST_RUN for XDP))"), "{out}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The loader's compile-time attach choice follows the chosen kernel's
+/// release, from the same table: built for 5.10 (before tcx, 6.6) it
+/// attaches TC programs through clsact straight away; for 6.12 it tries
+/// a tcx link first.
+#[test]
+fn a_loader_built_for_a_kernel_before_tcx_goes_straight_to_clsact() {
+    let d = dir();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/tc_counter.ks");
+    for (kernel, clsact) in [("5.10", true), ("6.12", false)] {
+        let out = d.join(kernel);
+        let o = ksc(
+            &d,
+            &[
+                example.to_str().unwrap(),
+                "--kernel",
+                kernel,
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", err(&o));
+        let c = std::fs::read_to_string(out.join("tc_counter.c")).unwrap();
+        assert_eq!(
+            c.contains("setenv(\"KSC_NO_TCX\", \"1\", 0);"),
+            clsact,
+            "{kernel}: {c}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
