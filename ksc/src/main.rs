@@ -327,8 +327,7 @@ pub(crate) fn check_source(
         return None;
     }
     // The Python bridge loads only if a `.py` import asks it something.
-    let checked =
-        ksc_midend::check_loaded_for_kernel(&loaded, &src.files, Some(bridge), kernel);
+    let checked = ksc_midend::check_loaded_for_kernel(&loaded, &src.files, Some(bridge), kernel);
     diags.extend(checked.diagnostics.iter().cloned());
     Some((checked, diags))
 }

@@ -127,7 +127,10 @@ fn run_one(
         memory_mb: 1024,
         ..ksc_qemu::Guest::default()
     };
-    say(&format!("kernel {label}: booting {} under qemu", kernel.release));
+    say(&format!(
+        "kernel {label}: booting {} under qemu",
+        kernel.release
+    ));
     let outcome = match ksc_qemu::boot(&kernel, &guest) {
         Ok(o) => o,
         Err(e) => return not_run(label, tests, "error", e.to_string()),
@@ -203,7 +206,10 @@ fn print_table(tests: &[&str], columns: &[Column]) {
         println!("{}", line.trim_end());
     };
     row("kernel", columns.iter().map(|c| c.label.as_str()).collect());
-    row("release", columns.iter().map(|c| c.release.as_str()).collect());
+    row(
+        "release",
+        columns.iter().map(|c| c.release.as_str()).collect(),
+    );
     for (i, t) in tests.iter().enumerate() {
         row(t, columns.iter().map(|c| c.results[i].as_str()).collect());
     }

@@ -159,9 +159,15 @@ fn btf_in(dir: &Path) -> Option<Btf> {
             }
         }
     }
+    // Where ksc-qemu prepares the build tree, before looking anywhere.
+    let release = dir.file_name()?.to_string_lossy().into_owned();
+    let tree = dir.join(format!(
+        "kbuild/root/usr/src/linux-headers-{release}/vmlinux"
+    ));
+    if let Ok(b) = Btf::load_raw_or_elf(&tree) {
+        return Some(b);
+    }
     let mut found = vec![];
     walk(dir, 0, &mut found);
-    found
-        .iter()
-        .find_map(|p| Btf::load_raw_or_elf(p).ok())
+    found.iter().find_map(|p| Btf::load_raw_or_elf(p).ok())
 }

@@ -75,7 +75,14 @@ fn main() -> i32 {
     let out = d.join("out");
     let o = ksc(
         &d,
-        &["build", &ks, "--kernel", "5.10", "-o", out.to_str().unwrap()],
+        &[
+            "build",
+            &ks,
+            "--kernel",
+            "5.10",
+            "-o",
+            out.to_str().unwrap(),
+        ],
     );
     let e = err(&o);
     assert_eq!(o.status.code(), Some(1), "{e}");
@@ -155,7 +162,10 @@ fn main() -> i32 {
     let o = ksc(&d, &["check", &ks, "--kernel", "6.1"]);
     let e = err(&o);
     assert!(!e.contains("`@kfunc`) needs"), "{e}");
-    assert!(e.contains("`bpf_iter_num_new` needs Linux 6.4; 6.1 lacks it"), "{e}");
+    assert!(
+        e.contains("`bpf_iter_num_new` needs Linux 6.4; 6.1 lacks it"),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -367,7 +377,7 @@ fn ksc_test_runs_the_tests_inside_each_kernel() {
     ksc_testkit::require!(qemu_present());
     let cached = cached_labels();
     let mut labels: Vec<&str> = vec![];
-    for want in ["5.10", "6.1", "6.12"] {
+    for want in ["5.10", "6.1", "6.12", "7.2"] {
         if cached.iter().any(|c| c == want) {
             labels.push(want);
         }
@@ -527,7 +537,10 @@ fn main() -> i32 {
     );
     let o = ksc(&d, &["check", "--emit=kernels", &ks]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("program `ksc_floor_ssthresh` (struct_ops/ssthresh): Linux 5.6"), "{out}");
+    assert!(
+        out.contains("program `ksc_floor_ssthresh` (struct_ops/ssthresh): Linux 5.6"),
+        "{out}"
+    );
     assert!(out.trim_end().ends_with("Linux 5.15 (set by an XDP context in `test()` (a nonzero `interface_id`: `ctx_in` of BPF_PROG_TEST_RUN for XDP))"), "{out}");
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -79,7 +79,7 @@ pub fn floors(m: &Module) -> (Vec<ProgramFloor>, Vec<Use>) {
             }
         }
         let mut uses = dedup(w.uses);
-        uses.sort_by(|a, b| b.since.cmp(&a.since));
+        uses.sort_by_key(|u| std::cmp::Reverse(u.since));
         let floor = uses.iter().map(|u| u.since).max().unwrap_or(k::r(3, 18));
         out.push(ProgramFloor {
             program: id,
@@ -271,7 +271,10 @@ impl<'m> Walker<'m> {
             what: format!("`{name}`"),
             since,
             span,
-            probe: Some(BtfProbe::Enumerator("bpf_func_id", leak(k::helper_enumerator(name)))),
+            probe: Some(BtfProbe::Enumerator(
+                "bpf_func_id",
+                leak(k::helper_enumerator(name)),
+            )),
             warn_only: false,
             instead: None,
         });
@@ -289,7 +292,7 @@ impl<'m> Walker<'m> {
         f.body.walk_exprs(&mut |e| {
             let here = e.span;
             match &e.kind {
-                ExprKind::Call { callee, args } => match callee {
+                ExprKind::Call { callee, .. } => match callee {
                     Callee::BpfHelper(h) => {
                         if let Some(h) = ksc_ir::helper(*h) {
                             self.helper(h.name, h.since, here);
@@ -303,9 +306,7 @@ impl<'m> Walker<'m> {
                             }
                         }
                     }
-                    _ => {
-                        let _ = args;
-                    }
+                    _ => {}
                 },
                 ExprKind::MapLookup { map, .. } | ExprKind::MapRead { map, .. } => {
                     self.map(*map, here)
@@ -338,7 +339,7 @@ impl<'m> Walker<'m> {
         for (c, span) in calls {
             let g = self.m.function(c);
             match &g.kind {
-                FnKind::Kfunc => self.add_at("kfunc:module", span),
+                FnKind::Kfunc => self.add("kfunc:module", span),
                 FnKind::Extern { helper: Some(h) } => {
                     if let Some(h) = ksc_ir::helper(*h) {
                         self.helper(h.name, h.since, span);
@@ -348,10 +349,6 @@ impl<'m> Walker<'m> {
                 _ => self.function(c),
             }
         }
-    }
-
-    fn add_at(&mut self, key: &str, span: Span) {
-        self.add(key, span)
     }
 
     /// A call of an `extern` kernel function from eBPF code: a helper the
@@ -469,9 +466,15 @@ pub fn check_target(m: &Module, target: &TargetKernel) -> Vec<Diagnostic> {
         let name = &target.name;
         let msg = if u.warn_only {
             let p = program.map_or(String::new(), |p| {
-                format!(": its verifier will refuse this call in `{}`", m.function(p).name)
+                format!(
+                    ": its verifier will refuse this call in `{}`",
+                    m.function(p).name
+                )
             });
-            format!("{} need Linux {}; {name} lacks them{why}{p}", u.what, u.since)
+            format!(
+                "{} need Linux {}; {name} lacks them{why}{p}",
+                u.what, u.since
+            )
         } else {
             format!("{} needs Linux {}; {name} lacks it{why}", u.what, u.since)
         };
@@ -526,7 +529,7 @@ pub fn describe(m: &Module) -> String {
     if !file.is_empty() {
         out.push_str("maps and userspace:\n");
         let mut file = file.clone();
-        file.sort_by(|a, b| b.since.cmp(&a.since));
+        file.sort_by_key(|u| std::cmp::Reverse(u.since));
         for u in &file {
             let mark = if u.since == floor { '*' } else { ' ' };
             out.push_str(&format!(

@@ -97,7 +97,9 @@ pub fn generate_with(
         let has_tc = module.functions.iter().any(|f| {
             matches!(
                 f.kind,
-                ksc_plugin_abi::ksc_ir::FnKind::Program(ksc_plugin_abi::ksc_ir::ProgramType::Tc { .. })
+                ksc_plugin_abi::ksc_ir::FnKind::Program(
+                    ksc_plugin_abi::ksc_ir::ProgramType::Tc { .. }
+                )
             )
         });
         let main = "int main(int argc, char **argv)\n{\n";
