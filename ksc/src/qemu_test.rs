@@ -90,7 +90,22 @@ fn run_one(
         Ok(t) => {
             let lacking = ksc_midend::kernels::check_target(module, &t);
             if lacking.iter().any(Diagnostic::is_error) {
-                report(&lacking);
+                // The program itself compiled: for this kernel's column
+                // each use it lacks is shown, as a warning (the table
+                // and the exit status say the run failed).
+                let shown: Vec<Diagnostic> = lacking
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(|d| {
+                        let mut w = Diagnostic::warning(
+                            d.span,
+                            format!("not run on {label}: {}", d.message),
+                        );
+                        w.help = d.help.clone();
+                        w
+                    })
+                    .collect();
+                report(&shown);
                 let first = lacking
                     .iter()
                     .find(|d| d.is_error())
@@ -193,9 +208,9 @@ fn print_table(tests: &[&str], columns: &[Column]) {
             c.results
                 .iter()
                 .map(String::len)
-                .chain([c.label.len(), c.release.len()])
+                .chain([c.label.len(), c.release.len(), "FAILED".len()])
                 .max()
-                .unwrap_or(2)
+                .unwrap_or(6)
         })
         .collect();
     let row = |head: &str, cells: Vec<&str>| {
@@ -236,7 +251,9 @@ fn kmod_for(
         .map_err(|e| e.to_string())?
         .flatten()
     {
-        if e.file_type().is_ok_and(|t| t.is_file()) {
+        if e.file_type().is_ok_and(|t| t.is_file())
+            && matches!(e.file_name().to_str(), Some("Kbuild" | "Makefile"))
+        {
             std::fs::copy(e.path(), dir.join("kmod").join(e.file_name()))
                 .map_err(|e| e.to_string())?;
         }
@@ -260,7 +277,8 @@ fn kmod_for(
             String::from_utf8_lossy(&o.stderr)
         ));
     }
-    let ko = dir.join("kmod").join(format!("{name}.ko"));
+    // The Makefile leaves it beside `kmod/`, where the sources are.
+    let ko = dir.join(format!("{name}.ko"));
     crate::kmod::check_btf(&ko)?;
     Ok(ko)
 }

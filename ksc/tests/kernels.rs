@@ -477,6 +477,34 @@ fn main() -> i32 {
         .split_whitespace()
         .collect();
     assert_eq!(row, ["boxes_hold_values", "n/a", "ok"], "{table}\n{e}");
+
+    // A program with a kernel module: built for each kernel and loaded
+    // there by the loader before the test runs; 5.10 has no module
+    // kfuncs (5.18), so its column is n/a when it is cached.
+    let kmod =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/cases/kmod-loader/prog.ks");
+    let with_510 = labels.contains(&"5.10");
+    let kernels = if with_510 { "5.10,6.12" } else { "6.12" };
+    let o = run(&kmod, kernels, "kmod");
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    let e = err(&o);
+    let row: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("test_kfunc"))
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    if with_510 {
+        assert_eq!(o.status.code(), Some(1), "{table}\n{e}");
+        assert_eq!(row, ["test_kfunc", "n/a", "ok"], "{table}\n{e}");
+        assert!(
+            e.contains("not run on 5.10: kfuncs of kernel modules (`@kfunc`) needs Linux 5.18; 5.10 lacks it"),
+            "{e}"
+        );
+    } else {
+        assert_eq!(o.status.code(), Some(0), "{table}\n{e}");
+        assert_eq!(row, ["test_kfunc", "ok"], "{table}\n{e}");
+    }
     let _ = std::fs::remove_dir_all(&d);
 }
 

@@ -187,7 +187,7 @@ fn instead(key: &str) -> Option<&'static str> {
     Some(match key {
         "map:ringbuf" => "on kernels before 5.8 send events through a map userspace reads (a `hash` or `percpu_array`)",
         "kfunc:obj_new" => "allocate in a map instead: a one-entry `percpu_array<u32, T>(1)` as scratch space, or a `hash` entry per object",
-        "kfunc:module" => "do the work in eBPF code (a `@helper`), or build for Linux 5.18 or later",
+        "kfunc:module" => "do the work in eBPF code (a `@helper`)",
         "code:printk_many" => "print at most three values per `print`",
         "user:test_run_xdp_ctx" => "give `interface_id: 0`: the program then runs without an XDP context",
         "code:bounded_loops" => "kernels before 5.3 take only loops the compiler unrolls: use constant bounds small enough to unroll",
