@@ -603,3 +603,51 @@ fn a_loader_built_for_a_kernel_before_tcx_goes_straight_to_clsact() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A build tree as the kernel: its release from `utsrelease.h`, its BTF
+/// from its `vmlinux` (here raw BTF the test writes): both are asked.
+#[test]
+fn a_build_tree_gives_its_release_and_its_btf() {
+    let d = dir();
+    let tree = d.join("tree");
+    std::fs::create_dir_all(tree.join("include/generated")).unwrap();
+    std::fs::write(
+        tree.join("include/generated/utsrelease.h"),
+        "#define UTS_RELEASE \"5.10.0-99-amd64\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tree.join("vmlinux"),
+        btf_with_helpers(&["bpf_ktime_get_ns"]),
+    )
+    .unwrap();
+    let ks = write(
+        &d,
+        r#"var seen : array<u32, u64>(1)
+
+@xdp
+fn stamp(ctx: *xdp_md) -> xdp_action {
+    seen[0] = bpf_ktime_get_coarse_ns() + (bpf_get_prandom_u32() as u64)
+    return XDP_PASS
+}
+
+fn main() -> i32 {
+    return 0
+}
+"#,
+    );
+    let o = ksc(&d, &["check", &ks, "--kernel", tree.to_str().unwrap()]);
+    let e = err(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    // By the release,
+    assert!(
+        e.contains("`bpf_ktime_get_coarse_ns` needs Linux 5.11; 5.10.0-99-amd64 lacks it\n"),
+        "{e}"
+    );
+    // and by the BTF.
+    assert!(
+        e.contains("`bpf_get_prandom_u32` needs Linux 4.1; 5.10.0-99-amd64 lacks it (its BTF has no `BPF_FUNC_get_prandom_u32` in `enum bpf_func_id`)"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
