@@ -213,159 +213,40 @@ pub const OTHER_HELPERS: &[(&str, Release, &str)] = &[
 ];
 
 /// Kernel kfuncs (called through `extern`), with the release that brought
-/// each (the kernel's `Documentation/bpf/kfuncs.rst` and git history).
+/// each (from the kernel's `Documentation/bpf/kfuncs.rst` and git
+/// history; the source column names the release, not a commit).
 pub const KFUNCS: &[(&str, Release, &str)] = &[
-    (
-        "bpf_skb_ct_lookup",
-        r(5, 18),
-        "Linux 5.18 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_xdp_ct_lookup",
-        r(5, 18),
-        "Linux 5.18 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_ct_release",
-        r(5, 18),
-        "Linux 5.18 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_obj_new_impl",
-        r(6, 2),
-        "Linux 6.2 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_obj_drop_impl",
-        r(6, 2),
-        "Linux 6.2 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_list_push_front_impl",
-        r(6, 2),
-        "Linux 6.2 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_list_push_back_impl",
-        r(6, 2),
-        "Linux 6.2 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_rcu_read_lock",
-        r(6, 2),
-        "Linux 6.2 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_rcu_read_unlock",
-        r(6, 2),
-        "Linux 6.2 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_task_acquire",
-        r(6, 2),
-        "Linux 6.2 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_task_release",
-        r(6, 2),
-        "Linux 6.2 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_cgroup_acquire",
-        r(6, 2),
-        "Linux 6.2 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_cgroup_release",
-        r(6, 2),
-        "Linux 6.2 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_cpumask_create",
-        r(6, 3),
-        "Linux 6.3 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_cpumask_release",
-        r(6, 3),
-        "Linux 6.3 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_task_from_pid",
-        r(6, 3),
-        "Linux 6.3 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_dynptr_from_skb",
-        r(6, 3),
-        "Linux 6.3 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_dynptr_from_xdp",
-        r(6, 3),
-        "Linux 6.3 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_dynptr_slice",
-        r(6, 3),
-        "Linux 6.3 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_rbtree_add_impl",
-        r(6, 3),
-        "Linux 6.3 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_xdp_metadata_rx_timestamp",
-        r(6, 3),
-        "Linux 6.3 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_xdp_metadata_rx_hash",
-        r(6, 3),
-        "Linux 6.3 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_iter_num_new",
-        r(6, 4),
-        "Linux 6.4 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_iter_num_next",
-        r(6, 4),
-        "Linux 6.4 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_iter_num_destroy",
-        r(6, 4),
-        "Linux 6.4 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_refcount_acquire_impl",
-        r(6, 4),
-        "Linux 6.4 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_sock_destroy",
-        r(6, 5),
-        "Linux 6.5 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_percpu_obj_new_impl",
-        r(6, 6),
-        "Linux 6.6 (kfuncs.rst, git log)",
-    ),
-    (
-        "bpf_map_sum_elem_count",
-        r(6, 6),
-        "Linux 6.6 (kfuncs.rst, git log)",
-    ),
-    ("bpf_throw", r(6, 7), "Linux 6.7 (kfuncs.rst, git log)"),
-    (
-        "bpf_get_file_xattr",
-        r(6, 8),
-        "Linux 6.8 (kfuncs.rst, git log)",
-    ),
+    ("bpf_skb_ct_lookup", r(5, 18), "Linux 5.18"),
+    ("bpf_xdp_ct_lookup", r(5, 18), "Linux 5.18"),
+    ("bpf_ct_release", r(5, 18), "Linux 5.18"),
+    ("bpf_obj_new_impl", r(6, 2), "Linux 6.2"),
+    ("bpf_obj_drop_impl", r(6, 2), "Linux 6.2"),
+    ("bpf_list_push_front_impl", r(6, 2), "Linux 6.2"),
+    ("bpf_list_push_back_impl", r(6, 2), "Linux 6.2"),
+    ("bpf_rcu_read_lock", r(6, 2), "Linux 6.2"),
+    ("bpf_rcu_read_unlock", r(6, 2), "Linux 6.2"),
+    ("bpf_task_acquire", r(6, 2), "Linux 6.2"),
+    ("bpf_task_release", r(6, 2), "Linux 6.2"),
+    ("bpf_cgroup_acquire", r(6, 2), "Linux 6.2"),
+    ("bpf_cgroup_release", r(6, 2), "Linux 6.2"),
+    ("bpf_cpumask_create", r(6, 3), "Linux 6.3"),
+    ("bpf_cpumask_release", r(6, 3), "Linux 6.3"),
+    ("bpf_task_from_pid", r(6, 3), "Linux 6.3"),
+    ("bpf_dynptr_from_skb", r(6, 3), "Linux 6.3"),
+    ("bpf_dynptr_from_xdp", r(6, 3), "Linux 6.3"),
+    ("bpf_dynptr_slice", r(6, 3), "Linux 6.3"),
+    ("bpf_rbtree_add_impl", r(6, 3), "Linux 6.3"),
+    ("bpf_xdp_metadata_rx_timestamp", r(6, 3), "Linux 6.3"),
+    ("bpf_xdp_metadata_rx_hash", r(6, 3), "Linux 6.3"),
+    ("bpf_iter_num_new", r(6, 4), "Linux 6.4"),
+    ("bpf_iter_num_next", r(6, 4), "Linux 6.4"),
+    ("bpf_iter_num_destroy", r(6, 4), "Linux 6.4"),
+    ("bpf_refcount_acquire_impl", r(6, 4), "Linux 6.4"),
+    ("bpf_sock_destroy", r(6, 5), "Linux 6.5"),
+    ("bpf_percpu_obj_new_impl", r(6, 6), "Linux 6.6"),
+    ("bpf_map_sum_elem_count", r(6, 6), "Linux 6.6"),
+    ("bpf_throw", r(6, 7), "Linux 6.7"),
+    ("bpf_get_file_xattr", r(6, 8), "Linux 6.8"),
 ];
 
 /// The release that brought the BPF helper or kernel kfunc `name`, if
