@@ -34,7 +34,9 @@ pub enum Packet {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Expect {
-    Requires(u32, u32),
+    /// `requires K.M [WHAT...]`: n/a on kernels before K.M; WHAT names
+    /// what they lack (shown in the n/a cell).
+    Requires(u32, u32, String),
     /// `requires python`: the executable embeds Python (the case imports
     /// a `.py` module); n/a where no Python 3 runs (the qemu guests).
     RequiresPython,
@@ -180,11 +182,21 @@ impl Case {
             .any(|l| matches!(&l.expect, Expect::Unsupported(t) if t == target))
     }
 
+    /// The newest `requires K.M` (a case may need several things, each
+    /// on its own line).
     pub fn requires(&self) -> Option<(u32, u32)> {
-        self.lines.iter().find_map(|l| match l.expect {
-            Expect::Requires(a, b) => Some((a, b)),
-            _ => None,
-        })
+        self.requirements().into_iter().map(|r| r.0).max()
+    }
+
+    /// Every `requires K.M WHAT` line: the version and what it brought.
+    pub fn requirements(&self) -> Vec<((u32, u32), String)> {
+        self.lines
+            .iter()
+            .filter_map(|l| match &l.expect {
+                Expect::Requires(a, b, what) => Some(((*a, *b), what.clone())),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -213,12 +225,17 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
             Expect::RequiresPython
         }
         "requires" => {
-            want(1, "a kernel version: `requires 6.6`, or `requires python`")?;
+            if rest.is_empty() {
+                return Err(
+                    "`requires` takes a kernel version and what it brought: `requires 6.6 tcx links`, or `requires python`"
+                        .into(),
+                );
+            }
             let (a, b) = rest[0]
                 .split_once('.')
                 .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
                 .ok_or_else(|| format!("`{}` is not a kernel version like 6.6", rest[0]))?;
-            Expect::Requires(a, b)
+            Expect::Requires(a, b, rest[1..].join(" "))
         }
         "unsupported" => {
             want(1, "a target: `unsupported rust-aya`")?;

@@ -59,7 +59,27 @@ pub struct Loaded {
     pub name: String,
     pub xlated_bytes: u64,
     pub jited_bytes: u64,
+    /// bpf_prog_info's count (Linux 5.16 on; 0 before).
     pub verified_insns: u64,
+    /// "processed N insns" of the verifier's load log (every kernel; 0
+    /// when loaded without ksc-conf-load).
+    #[serde(default)]
+    pub processed_insns: u64,
+}
+
+/// The name ksc-conf-load (load.c) has on the host (`$KSC_CONF_LOADER`,
+/// set by the runner once it built it) or in a guest (on `PATH`).
+pub const LOADER: &str = "ksc-conf-load";
+
+fn loader() -> Option<String> {
+    if let Some(l) = std::env::var_os("KSC_CONF_LOADER").filter(|l| !l.is_empty()) {
+        return Some(l.to_string_lossy().into_owned());
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .any(|d| d.join(LOADER).is_file())
+        .then(|| LOADER.to_string())
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -73,6 +93,10 @@ pub struct JobResult {
     pub programs: Vec<Loaded>,
     /// The end of the verifier's log when loading failed.
     pub verifier_log: String,
+    /// How long the case took on this kernel (its lines, the module's
+    /// insertion and removal), in milliseconds.
+    #[serde(default)]
+    pub elapsed_ms: u64,
 }
 
 impl JobResult {
@@ -96,6 +120,7 @@ impl JobResult {
                 .collect(),
             programs: vec![],
             verifier_log: String::new(),
+            elapsed_ms: 0,
         }
     }
 }
@@ -240,9 +265,24 @@ impl Drop for Run<'_> {
 /// the executable's pins) start empty and vanish with the job, whatever
 /// ran before or runs beside it.
 pub fn run(job: &Job) -> JobResult {
+    let start = Instant::now();
+    let mut r = run_timed(job);
+    r.elapsed_ms = start.elapsed().as_millis() as u64;
+    r
+}
+
+fn run_timed(job: &Job) -> JobResult {
     let Some(name) = &job.kmod else {
         return run_job(job);
     };
+    // A kernel older than the case requires: n/a, with no module.
+    if job
+        .case
+        .requires()
+        .is_some_and(|want| version_of(&release()) < want)
+    {
+        return run_job(job);
+    }
     if !std::path::Path::new("/proc/modules").exists() {
         let mut r = JobResult::failed(job, release(), "");
         for l in &mut r.lines {
@@ -411,10 +451,22 @@ pub fn run_here(job: &Job) -> JobResult {
         packet_out: None,
         verifier_log: String::new(),
     };
-    let na = job
+    // What this kernel lacks, by the case's `requires` lines.
+    let have = version_of(&release);
+    let lacks: Vec<String> = job
         .case
-        .requires()
-        .is_some_and(|want| version_of(&release) < want);
+        .requirements()
+        .into_iter()
+        .filter(|(want, _)| have < *want)
+        .map(|((a, b), what)| {
+            if what.is_empty() {
+                format!("Linux {a}.{b}")
+            } else {
+                format!("{what} (Linux {a}.{b})")
+            }
+        })
+        .collect();
+    let na = !lacks.is_empty();
     let no_python = job.case.requires_python() && !python_here();
     let mut lines = vec![];
     for l in &job.case.lines {
@@ -422,7 +474,7 @@ pub fn run_here(job: &Job) -> JobResult {
             (
                 Verdict::NotApplicable,
                 String::new(),
-                format!("this kernel ({release}) is older than the case requires"),
+                format!("this kernel ({release}) lacks {}", lacks.join(", ")),
             )
         } else if no_python {
             (
@@ -452,6 +504,7 @@ pub fn run_here(job: &Job) -> JobResult {
         lines,
         programs: std::mem::take(&mut r.programs),
         verifier_log: std::mem::take(&mut r.verifier_log),
+        elapsed_ms: 0,
     }
 }
 
@@ -742,14 +795,27 @@ impl Run<'_> {
         // maps are pinned by name already keeps them there instead.
         let maps = pins.join("maps").to_string_lossy().into_owned();
         let (obj, pinned) = (obj.to_string_lossy(), pins.to_string_lossy());
-        let (mut ok, mut out, mut err) = tool(
-            "bpftool",
-            &["prog", "loadall", &obj, &pinned, "pinmaps", &maps],
-        );
-        if !ok && err.contains("already has pin path") {
+        // ksc-conf-load (load.c) loads as bpftool does and reads the
+        // verifier's statistics; bpftool where it was not built.
+        let loader = loader();
+        let (mut ok, mut out, mut err) = match &loader {
+            Some(l) => tool(l, &[&obj, &pinned, &maps]),
+            None => tool(
+                "bpftool",
+                &["prog", "loadall", &obj, &pinned, "pinmaps", &maps],
+            ),
+        };
+        if loader.is_none() && !ok && err.contains("already has pin path") {
             let _ = std::fs::remove_dir_all(&pins);
             (ok, out, err) = tool("bpftool", &["prog", "loadall", &obj, &pinned]);
         }
+        let processed: Vec<(String, u64)> = out
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.strip_prefix("PROG ")?.split_whitespace();
+                Some((w.next()?.to_string(), w.next()?.parse().ok()?))
+            })
+            .collect();
         if !ok {
             let _ = std::fs::remove_dir_all(&pins);
             self.verifier_log = last_lines(&(out + &err), 20);
@@ -801,6 +867,11 @@ impl Run<'_> {
                     }
                 }
                 Loaded {
+                    processed_insns: processed
+                        .iter()
+                        .find(|p| p.0 == name)
+                        .map(|p| p.1)
+                        .unwrap_or(0),
                     xlated_bytes: n("bytes_xlated"),
                     jited_bytes: n("bytes_jited"),
                     verified_insns: n("verified_insns"),

@@ -7,13 +7,16 @@ use std::time::Duration;
 
 use crate::exec::{Job, JobResult};
 
-/// Kernel labels ksc-qemu can fetch and boot.
-pub const KERNELS: &[&str] = &["6.1", "6.12"];
+/// Kernel labels ksc-qemu can fetch and boot (`latest` is sid's newest,
+/// 7.2 today).
+pub const KERNELS: &[&str] = &["5.10", "6.1", "6.12", "7.2", "latest"];
 
-/// Runs `jobs` in kernel `label`: its `uname -r` and each job's result
-/// (in the order of `jobs`). `say` reports progress.
+/// Runs `jobs` in kernel `label` (one boot; `batch` tells apart boots of
+/// the same kernel running side by side): its `uname -r` and each job's
+/// result (in the order of `jobs`). `say` reports progress.
 pub fn run(
     label: &str,
+    batch: usize,
     jobs: &[&Job],
     work: &Path,
     say: &mut dyn FnMut(&str),
@@ -29,6 +32,9 @@ pub fn run(
         "ip".into(),
         "tc".into(),
     ];
+    if let Some(l) = std::env::var_os("KSC_CONF_LOADER") {
+        programs.push(l.to_string_lossy().into_owned());
+    }
     let mut plan: Vec<Job> = vec![];
     let mut with_libs: Vec<String> = vec![];
     for job in jobs {
@@ -55,7 +61,11 @@ pub fn run(
             }
             // The kernel module, built for this kernel (a job without it
             // fails with "not built for this kernel").
-            if let Some(name) = &job.kmod {
+            let too_old = job
+                .case
+                .requires()
+                .is_some_and(|want| crate::exec::version_of(&kernel.release) < want);
+            if let Some(name) = job.kmod.as_ref().filter(|_| !too_old) {
                 match kmod_for(label, &job.out, name, work, say) {
                     // Beside the executable, where its loader looks (`prog.ks` -> `prog.ko`).
                     Ok(ko) => files.push((ko, format!("{out_dir}/prog.ko"))),
@@ -76,7 +86,7 @@ pub fn run(
         j.out = out_dir.into();
         plan.push(j);
     }
-    let plan_file = work.join(format!("plan-{label}.json"));
+    let plan_file = work.join(format!("plan-{label}-{batch}.json"));
     std::fs::write(&plan_file, serde_json::to_vec(&plan).unwrap()).map_err(|e| e.to_string())?;
     files.push((plan_file, "/conf/plan.json".into()));
     let exe_name = me.file_name().unwrap().to_string_lossy().into_owned();

@@ -30,7 +30,8 @@ use report::{CaseReport, Cell, Column, Report};
 struct Cli {
     #[command(subcommand)]
     command: Option<Sub>,
-    /// Kernels to run on: `host` (this machine's) and Debian's `6.1` and `6.12` under qemu.
+    /// Kernels to run on: `host` (this machine's) and Debian's `5.10`,
+    /// `6.1`, `6.12`, `7.2` (or `latest`: sid's newest) under qemu.
     #[arg(long, value_delimiter = ',', default_value = "host,6.1,6.12")]
     kernels: Vec<String>,
     /// Targets to build with (default: every target that builds a userspace program).
@@ -49,6 +50,11 @@ struct Cli {
     /// Builds and host runs at once.
     #[arg(short = 'j', long, default_value_t = 2)]
     jobs: usize,
+    /// qemu guests at once (each emulates one CPU on one host core; a
+    /// kernel's cases are split over several guests when there are fewer
+    /// kernels than guests). Default: the host's cores.
+    #[arg(long, value_name = "N")]
+    guests: Option<usize>,
     /// Build rust-aya executables with the program's own crate at this
     /// opt-level (its dependencies stay optimised, as `--release` builds
     /// them): `0` builds a case in about 0.5 s instead of 2.6 s (cargo
@@ -250,6 +256,30 @@ fn read_cases(dirs: &[PathBuf]) -> Result<Vec<Case>, String> {
     Ok(cases)
 }
 
+/// ksc-conf-load (load.c: loads as `bpftool prog loadall` does, printing
+/// the verifier's processed-instruction counts), built with the host's C
+/// compiler and libbpf into `work`.
+fn build_loader(work: &Path) -> Result<PathBuf, String> {
+    let src = work.join("ksc-conf-load.c");
+    let bin = work.join(exec::LOADER);
+    std::fs::write(&src, include_str!("load.c")).map_err(|e| format!("{}: {e}", src.display()))?;
+    let o = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .arg("-lbpf")
+        .output()
+        .map_err(|e| format!("cannot run cc to build {}: {e}", exec::LOADER))?;
+    if !o.status.success() {
+        return Err(format!(
+            "building {} failed (it needs libbpf-dev): {}",
+            exec::LOADER,
+            tail(&String::from_utf8_lossy(&o.stderr), 5)
+        ));
+    }
+    Ok(bin)
+}
+
 /// What building one case for one target gave.
 struct Built {
     job: Job,
@@ -409,6 +439,7 @@ fn refusal(b: &Built, refused: &Result<String, String>) -> JobResult {
             .collect(),
         programs: vec![],
         verifier_log: String::new(),
+        elapsed_ms: 0,
     }
 }
 
@@ -462,6 +493,66 @@ fn parallel<T: Sync, R: Send>(
         .collect()
 }
 
+/// Runs the jobs on every qemu kernel, `guests` boots at a time: each
+/// kernel's jobs are split into as many boots as make the guests busy
+/// (a boot costs 10-20 s of emulated time; a case a few seconds).
+/// Per kernel: its release and the results in the order of `runnable`.
+fn run_guests(
+    kernels: &[&String],
+    runnable: &[&Built],
+    work: &Path,
+    guests: usize,
+) -> BTreeMap<String, (String, Vec<JobResult>)> {
+    let jobs: Vec<&Job> = runnable.iter().map(|b| &b.job).collect();
+    let split = guests.div_ceil(kernels.len()).clamp(1, jobs.len().max(1));
+    let chunk = jobs.len().div_ceil(split).max(1);
+    let batches: Vec<(&String, usize, &[&Job])> = kernels
+        .iter()
+        .flat_map(|k| jobs.chunks(chunk).enumerate().map(move |(i, c)| (*k, i, c)))
+        .collect();
+    // Fetch (and prepare the module build trees) once per kernel before
+    // the boots start, so that side-by-side boots do not race for them.
+    for k in kernels {
+        let _ = ksc_qemu::fetch(k, &mut |_| {});
+    }
+    let pb = progress(batches.len() as u64, "booting qemu kernels");
+    pb.enable_steady_tick(std::time::Duration::from_millis(500));
+    let results = parallel(&batches, guests, &pb, |(k, i, c)| {
+        let start = std::time::Instant::now();
+        let mut say = |m: &str| pb.set_message(format!("kernel {k}: {m}"));
+        let r = guest::run(k, *i, c, work, &mut say);
+        let secs = start.elapsed().as_secs_f64();
+        pb.println(format!(
+            "kernel {k}: boot {} of {} ({} jobs) took {secs:.0} s",
+            i + 1,
+            jobs.len().div_ceil(chunk),
+            c.len()
+        ));
+        r
+    });
+    pb.finish_and_clear();
+    let mut out: BTreeMap<String, (String, Vec<JobResult>)> = BTreeMap::new();
+    for ((k, _, c), r) in batches.iter().zip(results) {
+        let entry = out
+            .entry(k.to_string())
+            .or_insert_with(|| (String::new(), vec![]));
+        match r {
+            Ok((release, r)) => {
+                entry.0 = release;
+                entry.1.extend(r);
+            }
+            Err(e) => {
+                eprintln!("{k}: {e}");
+                if entry.0.is_empty() {
+                    entry.0 = "did not run".into();
+                }
+                entry.1.extend(c.iter().map(|j| guest::failed(j, k, &e)));
+            }
+        }
+    }
+    out
+}
+
 /// Merges the host-decided lines (compile, reject) into a run's results.
 fn merge(built: &Built, mut r: JobResult) -> JobResult {
     for l in &mut r.lines {
@@ -507,6 +598,14 @@ fn run(cli: Cli) -> Result<bool, String> {
     };
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let work = work.canonicalize().map_err(|e| e.to_string())?;
+    match build_loader(&work) {
+        // Read by exec (here and in its exec-job children); the guests get
+        // the program on their PATH (guest.rs).
+        Ok(l) => std::env::set_var("KSC_CONF_LOADER", l),
+        Err(e) => eprintln!(
+            "warning: {e}: objects load with bpftool, and the verifier's processed-instruction counts are missing"
+        ),
+    }
 
     // Build every case once per target, on the host.
     let pairs: Vec<(&Case, &String)> = cases
@@ -536,36 +635,39 @@ fn run(cli: Cli) -> Result<bool, String> {
         .iter()
         .filter(|b| !b.job.case.is_reject() && b.refused.is_none())
         .collect();
-    for kernel in &cli.kernels {
-        let runs: Vec<JobResult> = if kernel == "host" {
-            releases.insert(kernel.clone(), exec::release());
+    // The guests first, side by side on a thread of their own (each boot
+    // serves many cases), while the host runs its cases.
+    let guest_runs = std::sync::Mutex::new(BTreeMap::new());
+    std::thread::scope(|scope| {
+        let qemu: Vec<&String> = cli.kernels.iter().filter(|k| *k != "host").collect();
+        if !qemu.is_empty() {
+            let runnable = &runnable;
+            let work = &work;
+            let guest_runs = &guest_runs;
+            let guests = cli
+                .guests
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            scope.spawn(move || {
+                let out = run_guests(&qemu, runnable, work, guests.max(1));
+                *guest_runs.lock().unwrap() = out;
+            });
+        }
+        if cli.kernels.iter().any(|k| k == "host") {
             let pb = progress(runnable.len() as u64, "running on this kernel");
             let r = parallel(&runnable, cli.jobs, &pb, |b| exec::run(&b.job));
             pb.finish_and_clear();
-            r
-        } else {
-            let jobs: Vec<&Job> = runnable.iter().map(|b| &b.job).collect();
-            let pb = ProgressBar::new_spinner();
-            pb.enable_steady_tick(std::time::Duration::from_millis(200));
-            pb.set_message(format!("kernel {kernel}"));
-            let mut say = |m: &str| pb.set_message(format!("kernel {kernel}: {m}"));
-            let r = guest::run(kernel, &jobs, &work, &mut say);
-            pb.finish_and_clear();
-            match r {
-                Ok((release, r)) => {
-                    releases.insert(kernel.clone(), release);
-                    r
-                }
-                Err(e) => {
-                    eprintln!("{kernel}: {e}");
-                    releases.insert(kernel.clone(), "did not run".into());
-                    runnable
-                        .iter()
-                        .map(|b| guest::failed(&b.job, kernel, &e))
-                        .collect()
-                }
-            }
-        };
+            guest_runs
+                .lock()
+                .unwrap()
+                .insert("host".to_string(), (exec::release(), r));
+        }
+    });
+    let mut guest_runs = guest_runs.into_inner().unwrap();
+    for kernel in &cli.kernels {
+        let (release, runs) = guest_runs
+            .remove(kernel)
+            .unwrap_or_else(|| ("did not run".into(), vec![]));
+        releases.insert(kernel.clone(), release);
         for (b, r) in runnable.iter().zip(runs) {
             results.insert(
                 (
@@ -596,6 +698,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                 lines: b.lines.clone(),
                 programs: vec![],
                 verifier_log: String::new(),
+                elapsed_ms: 0,
             };
             results.insert(
                 (

@@ -187,9 +187,36 @@ impl Report {
                 }
             }
         }
+        out += "\n";
+        out += &self.totals();
         if !failures.is_empty() {
             out += "\n";
             out += &failures;
+        }
+        out
+    }
+
+    /// A line per column: its passes, failures, n/a and the time its cases
+    /// took on that kernel (the cases' own time, without the builds or
+    /// the boot).
+    pub fn totals(&self) -> String {
+        let mut out = String::new();
+        for col in &self.columns {
+            let (mut p, mut f, mut n, mut ms) = (0, 0, 0, 0u64);
+            for c in &self.cases {
+                if let Some(cell) = c.cells.get(&col.to_string()) {
+                    match cell.verdict {
+                        Verdict::Pass => p += 1,
+                        Verdict::Fail => f += 1,
+                        Verdict::NotApplicable => n += 1,
+                    }
+                    ms += cell.result.elapsed_ms;
+                }
+            }
+            out += &format!(
+                "{col}: {p} pass, {f} FAIL, {n} n/a; cases took {:.1} s\n",
+                ms as f64 / 1000.0
+            );
         }
         out
     }
@@ -272,14 +299,20 @@ impl Report {
                             x.reason.replace('|', "\\|").replace('\n', " ")
                         )
                     }
+                    Some(x) if x.result.elapsed_ms > 0 => {
+                        out += &format!(" {text} {:.1}s |", x.result.elapsed_ms as f64 / 1000.0)
+                    }
                     _ => out += &format!(" {text} |"),
                 }
             }
             out.push('\n');
         }
         out += &format!(
-            "\n{} passed, {} failed, {} n/a\n\n## Programs\n\nInstructions as compiled, and as translated by each kernel's verifier (xlated bytes / 8).\n\n| case | program | section | insns |",
-            self.passed, self.failed, self.not_applicable
+            "\n{} passed, {} failed, {} n/a\n\n{}\n## Programs\n\nInstructions as compiled, then per kernel: the verifier's processed instructions (\"processed N insns\" of the load log's statistics) / the instructions as translated (xlated bytes / 8).\n\n| case | program | section | insns |",
+            self.passed,
+            self.failed,
+            self.not_applicable,
+            self.totals().lines().map(|l| format!("- {l}\n")).collect::<String>()
         );
         let kernels = self.kernels();
         for k in &kernels {
@@ -309,10 +342,13 @@ impl Report {
                                 .programs
                                 .iter()
                                 .find(|l| l.name == p.name)
-                                .map(|l| l.xlated_bytes / 8)
+                                .map(|l| {
+                                    (l.processed_insns.max(l.verified_insns), l.xlated_bytes / 8)
+                                })
                         });
                     out += &match xlated {
-                        Some(x) => format!(" {x} |"),
+                        Some((0, x)) => format!(" ? / {x} |"),
+                        Some((p, x)) => format!(" {p} / {x} |"),
                         None => " - |".into(),
                     };
                 }
@@ -341,6 +377,7 @@ mod tests {
             }],
             programs: vec![],
             verifier_log: String::new(),
+            elapsed_ms: 0,
         })
     }
 

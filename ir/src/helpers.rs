@@ -120,10 +120,13 @@ pub struct Helper {
     pub variadic: bool,
     /// The program types whose verifier accepts a call to it.
     pub programs: ProgramTypes,
+    /// The Linux release that brought it (bcc's `docs/kernel-versions.md`,
+    /// from the kernel's git history); see [`crate::kernels`].
+    pub since: crate::kernels::Release,
 }
 
 macro_rules! helpers {
-    ($($name:literal = $id:literal ($($p:ident),*) -> $ret:ident $(, $variadic:ident)? in $progs:expr;)*) => {
+    ($($name:literal = $id:literal ($($p:ident),*) -> $ret:ident $(, $variadic:ident)? since ($ma:literal, $mi:literal) in $progs:expr;)*) => {
         /// Every BPF helper KernelScript code may call, in helper-number
         /// order. Signatures follow `bpf/bpf_helper_defs.h` (results the
         /// kernel declares `long` are typed `i32`); the program types are
@@ -136,6 +139,7 @@ macro_rules! helpers {
                 ret: HelperType::$ret,
                 variadic: helpers!(@v $($variadic)?),
                 programs: $progs,
+                since: crate::kernels::r($ma, $mi),
             },)*
         ];
     };
@@ -161,44 +165,44 @@ const LOCK: ProgramTypes = ProgramTypes::PACKET
     .or(ProgramTypes::STRUCT_OPS);
 
 helpers! {
-    "bpf_ktime_get_ns" = 5 () -> U64 in ALL;
-    "bpf_trace_printk" = 6 (Ptr, U32) -> I32, variadic in ALL;
-    "bpf_get_prandom_u32" = 7 () -> U32 in ALL;
-    "bpf_get_smp_processor_id" = 8 () -> U32 in ALL;
-    "bpf_skb_store_bytes" = 9 (Ptr, U32, Ptr, U32, U64) -> I32 in TC;
-    "bpf_l3_csum_replace" = 10 (Ptr, U32, U64, U64, U64) -> I32 in TC;
-    "bpf_l4_csum_replace" = 11 (Ptr, U32, U64, U64, U64) -> I32 in TC;
-    "bpf_clone_redirect" = 13 (Ptr, U32, U64) -> I32 in TC;
-    "bpf_get_current_pid_tgid" = 14 () -> U64 in ALL;
-    "bpf_get_current_uid_gid" = 15 () -> U64 in TASK;
-    "bpf_get_current_comm" = 16 (Ptr, U32) -> I32 in TASK;
-    "bpf_get_cgroup_classid" = 17 (Ptr) -> U32 in TC;
-    "bpf_skb_vlan_push" = 18 (Ptr, U32, U32) -> I32 in TC;
-    "bpf_skb_vlan_pop" = 19 (Ptr) -> I32 in TC;
-    "bpf_redirect" = 23 (U32, U64) -> I32 in PACKET;
-    "bpf_skb_load_bytes" = 26 (Ptr, U32, Ptr, U32) -> I32 in TC;
-    "bpf_csum_diff" = 28 (PtrOrNull, U32, PtrOrNull, U32, U32) -> I32 in PACKET;
-    "bpf_get_hash_recalc" = 34 (Ptr) -> U32 in TC;
-    "bpf_get_current_task" = 35 () -> U64 in ALL;
-    "bpf_skb_pull_data" = 39 (Ptr, U32) -> I32 in TC;
-    "bpf_get_numa_node_id" = 42 () -> I32 in ALL;
-    "bpf_skb_change_head" = 43 (Ptr, U32, U64) -> I32 in TC;
-    "bpf_xdp_adjust_head" = 44 (Ptr, I32) -> I32 in XDP;
-    "bpf_get_socket_cookie" = 46 (Ptr) -> U64 in TC;
-    "bpf_set_hash" = 48 (Ptr, U32) -> I32 in TC;
-    "bpf_xdp_adjust_meta" = 54 (Ptr, I32) -> I32 in XDP;
-    "bpf_perf_prog_read_value" = 55 (Ptr, Ptr, U32) -> I32 in PERF_EVENT;
-    "bpf_xdp_adjust_tail" = 65 (Ptr, I32) -> I32 in XDP;
-    "bpf_spin_lock" = 93 (Ptr) -> I32 in LOCK;
-    "bpf_spin_unlock" = 94 (Ptr) -> I32 in LOCK;
-    "bpf_send_signal" = 109 (U32) -> I32 in TRACING;
-    "bpf_probe_read_user" = 112 (Ptr, U32, PtrOrNull) -> I32 in ALL;
-    "bpf_probe_read_kernel" = 113 (Ptr, U32, PtrOrNull) -> I32 in ALL;
-    "bpf_probe_read_user_str" = 114 (Ptr, U32, PtrOrNull) -> I32 in ALL;
-    "bpf_probe_read_kernel_str" = 115 (Ptr, U32, PtrOrNull) -> I32 in ALL;
-    "bpf_jiffies64" = 118 () -> U64 in ALL;
-    "bpf_ktime_get_boot_ns" = 125 () -> U64 in ALL;
-    "bpf_ktime_get_coarse_ns" = 160 () -> U64 in ALL;
+    "bpf_ktime_get_ns" = 5 () -> U64 since (4, 1) in ALL;
+    "bpf_trace_printk" = 6 (Ptr, U32) -> I32, variadic since (4, 1) in ALL;
+    "bpf_get_prandom_u32" = 7 () -> U32 since (4, 1) in ALL;
+    "bpf_get_smp_processor_id" = 8 () -> U32 since (4, 1) in ALL;
+    "bpf_skb_store_bytes" = 9 (Ptr, U32, Ptr, U32, U64) -> I32 since (4, 1) in TC;
+    "bpf_l3_csum_replace" = 10 (Ptr, U32, U64, U64, U64) -> I32 since (4, 1) in TC;
+    "bpf_l4_csum_replace" = 11 (Ptr, U32, U64, U64, U64) -> I32 since (4, 1) in TC;
+    "bpf_clone_redirect" = 13 (Ptr, U32, U64) -> I32 since (4, 2) in TC;
+    "bpf_get_current_pid_tgid" = 14 () -> U64 since (4, 2) in ALL;
+    "bpf_get_current_uid_gid" = 15 () -> U64 since (4, 2) in TASK;
+    "bpf_get_current_comm" = 16 (Ptr, U32) -> I32 since (4, 2) in TASK;
+    "bpf_get_cgroup_classid" = 17 (Ptr) -> U32 since (4, 3) in TC;
+    "bpf_skb_vlan_push" = 18 (Ptr, U32, U32) -> I32 since (4, 3) in TC;
+    "bpf_skb_vlan_pop" = 19 (Ptr) -> I32 since (4, 3) in TC;
+    "bpf_redirect" = 23 (U32, U64) -> I32 since (4, 4) in PACKET;
+    "bpf_skb_load_bytes" = 26 (Ptr, U32, Ptr, U32) -> I32 since (4, 5) in TC;
+    "bpf_csum_diff" = 28 (PtrOrNull, U32, PtrOrNull, U32, U32) -> I32 since (4, 6) in PACKET;
+    "bpf_get_hash_recalc" = 34 (Ptr) -> U32 since (4, 8) in TC;
+    "bpf_get_current_task" = 35 () -> U64 since (4, 8) in ALL;
+    "bpf_skb_pull_data" = 39 (Ptr, U32) -> I32 since (4, 9) in TC;
+    "bpf_get_numa_node_id" = 42 () -> I32 since (4, 10) in ALL;
+    "bpf_skb_change_head" = 43 (Ptr, U32, U64) -> I32 since (4, 10) in TC;
+    "bpf_xdp_adjust_head" = 44 (Ptr, I32) -> I32 since (4, 10) in XDP;
+    "bpf_get_socket_cookie" = 46 (Ptr) -> U64 since (4, 12) in TC;
+    "bpf_set_hash" = 48 (Ptr, U32) -> I32 since (4, 13) in TC;
+    "bpf_xdp_adjust_meta" = 54 (Ptr, I32) -> I32 since (4, 15) in XDP;
+    "bpf_perf_prog_read_value" = 55 (Ptr, Ptr, U32) -> I32 since (4, 15) in PERF_EVENT;
+    "bpf_xdp_adjust_tail" = 65 (Ptr, I32) -> I32 since (4, 18) in XDP;
+    "bpf_spin_lock" = 93 (Ptr) -> I32 since (5, 1) in LOCK;
+    "bpf_spin_unlock" = 94 (Ptr) -> I32 since (5, 1) in LOCK;
+    "bpf_send_signal" = 109 (U32) -> I32 since (5, 3) in TRACING;
+    "bpf_probe_read_user" = 112 (Ptr, U32, PtrOrNull) -> I32 since (5, 5) in ALL;
+    "bpf_probe_read_kernel" = 113 (Ptr, U32, PtrOrNull) -> I32 since (5, 5) in ALL;
+    "bpf_probe_read_user_str" = 114 (Ptr, U32, PtrOrNull) -> I32 since (5, 5) in ALL;
+    "bpf_probe_read_kernel_str" = 115 (Ptr, U32, PtrOrNull) -> I32 since (5, 5) in ALL;
+    "bpf_jiffies64" = 118 () -> U64 since (5, 5) in ALL;
+    "bpf_ktime_get_boot_ns" = 125 () -> U64 since (5, 8) in ALL;
+    "bpf_ktime_get_coarse_ns" = 160 () -> U64 since (5, 11) in ALL;
 }
 
 /// The helper with this number, if KernelScript knows it.

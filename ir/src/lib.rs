@@ -84,6 +84,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod helpers;
+pub mod kernels;
 pub mod python;
 
 mod data;

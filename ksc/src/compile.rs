@@ -43,13 +43,46 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         );
         return ExitCode::from(EXIT_USAGE);
     }
+    // `ksc test --kernel A,B`: the tests run inside those kernels under
+    // qemu; the program is checked against each there. Otherwise the
+    // chosen kernel is what the program is checked for.
+    let test_kernels: Option<Vec<String>> = match (mode, &opts.kernel) {
+        (Mode::Test, Some(k)) => Some(
+            k.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        ),
+        _ => None,
+    };
+    if let Some(bad) = test_kernels
+        .iter()
+        .flatten()
+        .find(|k| !crate::target::is_label(k))
+    {
+        eprintln!(
+            "error: `ksc test --kernel` takes kernel labels to boot under qemu (5.10, 6.1, 6.12, 7.2, latest), separated by commas; `{bad}` is not one"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let kernel = match (&test_kernels, opts.kernel.as_deref()) {
+        (None, Some(k)) => match crate::target::resolve(k) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        _ => None,
+    };
     let Some(mut src) = read_source(file, color) else {
         return ExitCode::from(input_error_code(file));
     };
     // Loaded at most once: the check asks it about `.py` imports, the
     // build below for what the loader links.
     let bridge = crate::python::LazyBridge::default();
-    let Some((checked, diags)) = crate::check_source(&mut src, color, &bridge) else {
+    let Some((checked, diags)) = crate::check_source(&mut src, color, &bridge, kernel.as_ref())
+    else {
         return ExitCode::from(EXIT_PROGRAM);
     };
     report(&src, &diags, color);
@@ -94,6 +127,12 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         backends: backends.clone(),
         settings: target.settings.clone(),
     };
+    // The loaders' compile-time choices follow the chosen kernel's release.
+    if let Some(r) = kernel.as_ref().and_then(|k| k.release) {
+        options
+            .settings
+            .insert("kernel-release".into(), r.to_string());
+    }
     let mut files: Vec<(PathBuf, Vec<u8>, String)> = Vec::new();
     if !module.python_modules.is_empty() {
         // What the C loader links for the Python calls (the bridge's
@@ -192,6 +231,10 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         return built;
     }
     let mut located = |d: &[ksc_frontend::Diagnostic]| report(&src, d, color);
+    if let Some(labels) = &test_kernels {
+        // Each kernel gets its own build of the module, in qemu_test.
+        return crate::qemu_test::run(&out_dir, &module, labels, &mut located);
+    }
     if let Err(e) = crate::kmod::build(&out_dir, &module, opts.kernel.as_deref(), &mut located) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_PROGRAM);

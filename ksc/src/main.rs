@@ -13,6 +13,8 @@ mod fmt;
 mod init;
 mod kmod;
 mod python;
+mod qemu_test;
+mod target;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -73,11 +75,14 @@ struct CompileOpts {
     /// The output directory. [default: out/<file stem>]
     #[arg(long, short = 'o', value_name = "DIR")]
     output: Option<PathBuf>,
-    /// The kernel the program's kernel module (its @kfunc functions) is
-    /// built for: a build tree (directory), a release with
-    /// /lib/modules/<release>/build, or a Debian label (6.1, 6.12) whose
-    /// build tree ksc fetches. [env: KSC_KERNEL; default: the running kernel]
-    #[arg(long, value_name = "RELEASE|DIR|LABEL")]
+    /// The kernel to build for: each use it lacks is a located error
+    /// (docs/kernels.md), and the program's kernel module (its @kfunc
+    /// functions) is built for it. A Debian label (5.10, 6.1, 6.12, 7.2,
+    /// latest), a release (with /lib/modules/<release>/build for the
+    /// module), a build tree (directory) or a BTF file. `ksc test` takes a
+    /// list (5.10,6.12) and runs the tests in each under qemu.
+    /// [env: KSC_KERNEL, for the module only; default: the running kernel]
+    #[arg(long, value_name = "LABEL|RELEASE|DIR|BTF")]
     kernel: Option<String>,
 }
 
@@ -90,6 +95,10 @@ enum Command {
         /// Also print the checked program.
         #[arg(long, value_enum)]
         emit: Option<CheckEmit>,
+        /// Check for this kernel: each use it lacks is a located error (a
+        /// label such as 5.10, a release, a build tree or a BTF file).
+        #[arg(long, value_name = "LABEL|RELEASE|DIR|BTF")]
+        kernel: Option<String>,
     },
     /// Parse a program and print its syntax tree.
     Parse {
@@ -160,6 +169,8 @@ enum CheckEmit {
     Ir,
     /// The call and tail-call graph, as Graphviz DOT.
     Graph,
+    /// The oldest kernel each program runs on, and which uses set it.
+    Kernels,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -237,12 +248,20 @@ fn run(cli: Cli) -> ExitCode {
         Command::Fmt { check, files } => fmt::fmt(&files, check, color),
         Command::Plugins => compile::list_plugins(),
         Command::Targets => compile::list_targets(),
-        Command::Check { file, emit } => {
+        Command::Check { file, emit, kernel } => {
+            let kernel = match kernel.as_deref().map(target::resolve).transpose() {
+                Ok(k) => k,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let Some(mut src) = read_source(&file, color) else {
                 return ExitCode::from(input_error_code(&file));
             };
             let bridge = python::LazyBridge::default();
-            let Some((checked, diags)) = check_source(&mut src, color, &bridge) else {
+            let Some((checked, diags)) = check_source(&mut src, color, &bridge, kernel.as_ref())
+            else {
                 return ExitCode::from(1);
             };
             report(&src, &diags, color);
@@ -255,6 +274,11 @@ fn run(cli: Cli) -> ExitCode {
                 Some(CheckEmit::Graph) => {
                     if let Some(g) = &checked.graph {
                         print!("{}", g.to_dot());
+                    }
+                }
+                Some(CheckEmit::Kernels) => {
+                    if let Some(m) = &checked.module {
+                        print!("{}", ksc_midend::kernels::describe(m));
                     }
                 }
                 None => {}
@@ -314,8 +338,9 @@ pub(crate) fn check_source(
     src: &mut Source,
     color: ColorChoice,
     bridge: &python::LazyBridge,
+    kernel: Option<&ksc_midend::kernels::TargetKernel>,
 ) -> Option<(ksc_midend::Checked, Vec<ksc_frontend::Diagnostic>)> {
-    let program = ksc_midend::check_main(&mut src.files, Some(bridge));
+    let program = ksc_midend::check_main_for_kernel(&mut src.files, Some(bridge), kernel);
     match program.checked {
         Some(checked) => Some((checked, program.diagnostics)),
         None => {

@@ -261,6 +261,35 @@ fn field32(data: &[u8], off: usize) -> u32 {
     le32(data, off).unwrap_or(0)
 }
 
+/// The contents of section `name` of a 64-bit little-endian ELF file,
+/// bounds-checked (`None` for anything else).
+fn elf_section<'a>(elf: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    let le64 = |off: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(elf.get(off..off + 8)?.try_into().ok()?))
+    };
+    // ELFCLASS64, ELFDATA2LSB
+    if elf.get(4) != Some(&2) || elf.get(5) != Some(&1) {
+        return None;
+    }
+    let shoff = usize::try_from(le64(0x28)?).ok()?;
+    let shentsize = usize::from(le16(elf, 0x3a)?);
+    let shnum = usize::from(le16(elf, 0x3c)?);
+    let shstrndx = usize::from(le16(elf, 0x3e)?);
+    let header = |i: usize| -> Option<(u32, usize, usize)> {
+        let h = shoff.checked_add(i.checked_mul(shentsize)?)?;
+        let off = usize::try_from(le64(h + 0x18)?).ok()?;
+        let size = usize::try_from(le64(h + 0x20)?).ok()?;
+        Some((le32(elf, h)?, off, size))
+    };
+    let (_, str_off, str_size) = header(shstrndx)?;
+    let names = elf.get(str_off..str_off.checked_add(str_size)?)?;
+    (0..shnum).find_map(|i| {
+        let (n, off, size) = header(i)?;
+        (c_str(names, n) == name).then_some(())?;
+        elf.get(off..off.checked_add(size)?)
+    })
+}
+
 /// The type and string sections of raw BTF, after checking its header.
 fn sections(data: &[u8]) -> Result<(&[u8], &[u8]), String> {
     if data.len() < HEADER_MIN_LEN {
@@ -446,6 +475,36 @@ impl Btf {
         v.sort();
         v.dedup();
         v
+    }
+
+    /// Whether a kernel enum named `enum_name` has an enumerator `value`
+    /// (`bpf_func_id`'s `BPF_FUNC_loop`): how a kernel's BTF says it has a
+    /// helper, map type or program type (`ir::kernels::BtfProbe`).
+    pub fn has_enumerator(&self, enum_name: &str, value: &str) -> bool {
+        self.types.iter().any(|t| {
+            let stride = match t.kind() {
+                KIND_ENUM => 8,
+                KIND_ENUM64 => 12,
+                _ => return false,
+            };
+            self.name(t.name_off) == enum_name
+                && (0..t.vlen())
+                    .any(|i| self.name(field32(&self.type_data, t.extra + i * stride)) == value)
+        })
+    }
+
+    /// Loads BTF from raw BTF or from the `.BTF` section of an ELF file
+    /// (a kernel's `vmlinux`: a build tree's, or Debian's `-dbg` one).
+    pub fn load_raw_or_elf(path: &std::path::Path) -> Result<Btf, String> {
+        let data = std::fs::read(path)
+            .map_err(|e| format!("cannot read BTF from {}: {e}", path.display()))?;
+        let raw = if data.starts_with(b"\x7fELF") {
+            elf_section(&data, ".BTF")
+                .ok_or_else(|| format!("{} has no .BTF section", path.display()))?
+        } else {
+            &data[..]
+        };
+        Btf::from_bytes(raw).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// The raw type with this id (`None` for void or out-of-range ids).

@@ -102,6 +102,10 @@ pub(crate) struct Checker<'a> {
     pub(crate) perf_ctx: Option<TypeId>,
     /// The running kernel's BTF, shared by every check of the process.
     pub(crate) btf: Option<&'static Result<crate::btf::Btf, String>>,
+    /// The user chose a kernel (`--kernel`): checks of what the kernel
+    /// has are [`crate::kernels::check_target`]'s, against that kernel,
+    /// not the running kernel's.
+    pub(crate) kernel_chosen: bool,
     /// Kernel structs already made from BTF, by name.
     pub(crate) btf_types: HashMap<String, TypeId>,
     /// Kernel structs met through pointers, their fields not yet read.
@@ -229,6 +233,7 @@ impl<'a> Checker<'a> {
             spin_lock: None,
             perf_ctx: None,
             btf: None,
+            kernel_chosen: false,
             btf_types: HashMap::new(),
             btf_lazy: HashMap::new(),
             impl_names: Vec::new(),

@@ -28,6 +28,7 @@ mod checker;
 mod collect;
 mod consteval;
 pub mod imports;
+pub mod kernels;
 mod lower;
 pub mod python;
 mod resolve_type;
@@ -86,7 +87,7 @@ pub fn check_source(source: &str, path: &str) -> Result<ksc_ir::Module, String> 
 /// them as [`ksc_ir::Module::files`]); the name of the main file
 /// ([`FileId::MAIN`]) names the project.
 pub fn check_program(file: &ast::File, files: &SourceMap) -> Checked {
-    check_with_scopes(file, files, Vec::new(), None)
+    check_with_scopes(file, files, Vec::new(), None, None)
 }
 
 /// [`check_program`], with the Python bridge that answers what imported
@@ -96,7 +97,7 @@ pub fn check_program_with_python(
     files: &SourceMap,
     python: Option<&dyn PythonBridge>,
 ) -> Checked {
-    check_with_scopes(file, files, Vec::new(), python)
+    check_with_scopes(file, files, Vec::new(), python, None)
 }
 
 /// Check a program [`imports::load`] put together from several files
@@ -111,7 +112,20 @@ pub fn check_loaded_with_python(
     files: &SourceMap,
     python: Option<&dyn PythonBridge>,
 ) -> Checked {
-    check_with_scopes(&loaded.file, files, loaded.scopes.clone(), python)
+    check_with_scopes(&loaded.file, files, loaded.scopes.clone(), python, None)
+}
+
+/// [`check_loaded_with_python`] for a chosen kernel (`--kernel`): each use
+/// that kernel lacks is a located error ([`kernels::check_target`]), and
+/// the kernel checks that otherwise ask the running kernel's BTF (`new`)
+/// are left to it.
+pub fn check_loaded_for_kernel(
+    loaded: &imports::Loaded,
+    files: &SourceMap,
+    python: Option<&dyn PythonBridge>,
+    kernel: Option<&kernels::TargetKernel>,
+) -> Checked {
+    check_with_scopes(&loaded.file, files, loaded.scopes.clone(), python, kernel)
 }
 
 fn check_with_scopes(
@@ -119,9 +133,11 @@ fn check_with_scopes(
     files: &SourceMap,
     scopes: Vec<imports::Scope>,
     python: Option<&dyn PythonBridge>,
+    kernel: Option<&kernels::TargetKernel>,
 ) -> Checked {
     let path = files.name(FileId::MAIN);
     let mut c = checker::Checker::new();
+    c.kernel_chosen = kernel.is_some();
     c.scopes = scopes;
     c.py.bridge = python;
     c.py.file_names = files.iter().map(|(_, f)| f.name.clone()).collect();
@@ -161,6 +177,12 @@ fn check_with_scopes(
         main: c.main,
         analysis,
     };
+    if let (false, Some(k)) = (has_errors, kernel) {
+        let lacking = kernels::check_target(&module, k);
+        has_errors = lacking.iter().any(Diagnostic::is_error);
+        diagnostics.extend(lacking);
+        diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.span.end));
+    }
     let (module, partial) = if has_errors {
         (None, Some(Box::new(module)))
     } else {
@@ -188,6 +210,16 @@ pub struct Program {
 /// includes and imports (adding them to `files`), and check the program:
 /// the one entry point of `ksc check`, `ksc build` and the language server.
 pub fn check_main(files: &mut SourceMap, python: Option<&dyn PythonBridge>) -> Program {
+    check_main_for_kernel(files, python, None)
+}
+
+/// [`check_main`] for a chosen kernel (`--kernel`), as
+/// [`check_loaded_for_kernel`] checks.
+pub fn check_main_for_kernel(
+    files: &mut SourceMap,
+    python: Option<&dyn PythonBridge>,
+    kernel: Option<&kernels::TargetKernel>,
+) -> Program {
     let text = files.get(FileId::MAIN).map_or("", |f| &f.text);
     let parsed = ksc_frontend::parse(text);
     if parsed.has_errors() {
@@ -205,7 +237,7 @@ pub fn check_main(files: &mut SourceMap, python: Option<&dyn PythonBridge>) -> P
             checked: None,
         };
     }
-    let checked = check_loaded_with_python(&loaded, files, python);
+    let checked = check_loaded_for_kernel(&loaded, files, python, kernel);
     diagnostics.extend(checked.diagnostics.iter().cloned());
     Program {
         diagnostics,

@@ -55,6 +55,9 @@ pub fn generate(
 /// bridge's static library and its link flags.
 pub const PYTHON_LIB: &str = "python-bridge-lib";
 pub const PYTHON_LDFLAGS: &str = "python-ldflags";
+/// The setting ksc passes for `--kernel K` when K's release is known
+/// (`5.10`): the loader's compile-time attach choices follow it.
+pub const KERNEL_RELEASE: &str = "kernel-release";
 
 /// [`generate`] with the options of the run (the Python bridge's link).
 pub fn generate_with(
@@ -80,7 +83,34 @@ pub fn generate_with(
             }
         }
     };
-    let c = ksc_backend_c_common::generate_user_c(module)?;
+    let mut c = ksc_backend_c_common::generate_user_c(module)?;
+    // Built for a kernel older than tcx (`ksc build --kernel 5.10`): the
+    // loader attaches TC programs through clsact straight away, as it does
+    // with KSC_NO_TCX, instead of trying a tcx link first (the release
+    // from the same table as the compile-time check, docs/kernels.md).
+    let tcx = ksc_plugin_abi::ksc_ir::kernels::feature("attach:tcx").map(|f| f.since);
+    let target = options
+        .settings
+        .get(KERNEL_RELEASE)
+        .and_then(|r| ksc_plugin_abi::ksc_ir::kernels::Release::parse(r));
+    if let (Some(t), Some(tcx)) = (target, tcx) {
+        let has_tc = module.functions.iter().any(|f| {
+            matches!(
+                f.kind,
+                ksc_plugin_abi::ksc_ir::FnKind::Program(
+                    ksc_plugin_abi::ksc_ir::ProgramType::Tc { .. }
+                )
+            )
+        });
+        let main = "int main(int argc, char **argv)\n{\n";
+        if t < tcx && has_tc && c.contains(main) {
+            c = c.replacen(
+                main,
+                &format!("{main}    /* built for Linux {t}, before tcx ({tcx}) */\n    setenv(\"KSC_NO_TCX\", \"1\", 0);\n"),
+                1,
+            );
+        }
+    }
     // With `exec`: the map module its scripts import.
     let pymaps = ksc_backend_c_common::python_maps_module(module);
     Ok(vec![

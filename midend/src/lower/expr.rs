@@ -408,7 +408,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     .help = Some(format!("write `new {}()`", name.name));
             }
         }
-        if self.ebpf() {
+        // With a chosen kernel, `kernels::check_target` asks that kernel.
+        if self.ebpf() && !self.c.kernel_chosen {
             let missing = self
                 .c
                 .btf()
