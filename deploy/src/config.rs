@@ -76,15 +76,16 @@ pub enum Attach {
 }
 
 impl Attach {
-    /// The name of the link's pin under `links/`.
+    /// The name of the link's pin under `links/` (bpffs refuses `.` in
+    /// names).
     pub fn pin_name(&self, program: &str) -> String {
         let target = match self {
-            Attach::Interface(i) => format!("if.{i}"),
-            Attach::Tracepoint(t) => format!("tp.{}", t.replace('/', ".")),
-            Attach::Hook(h) => format!("lsm.{h}"),
-            Attach::Function(f) => format!("fn.{f}"),
+            Attach::Interface(i) => format!("if:{i}"),
+            Attach::Tracepoint(t) => format!("tp:{}", t.replace('/', ":")),
+            Attach::Hook(h) => format!("lsm:{h}"),
+            Attach::Function(f) => format!("fn:{f}"),
         };
-        format!("{program}@{target}")
+        crate::config::pin_safe(&format!("{program}@{target}"))
     }
 
     pub fn describe(&self) -> String {
@@ -95,6 +96,12 @@ impl Attach {
             Attach::Function(f) => format!("function {f}"),
         }
     }
+}
+
+/// A name bpffs accepts: it reserves `.` (libbpf's internal maps are
+/// `.bss`, `.data.NAME`).
+pub fn pin_safe(name: &str) -> String {
+    name.trim_start_matches('.').replace('.', "_")
 }
 
 /// XDP `mode`.

@@ -3,9 +3,10 @@
 //! back from the kernel:
 //!
 //! ```text
-//! DIR/maps/<map>            every map but .rodata (reused on redeploy: contents kept)
+//! DIR/maps/<map>            every map but .rodata (reused on redeploy: contents kept;
+//!                           `.` in a name becomes `_`, bpffs refuses it)
 //! DIR/progs/<program>       each deployed program
-//! DIR/links/<program>@<at>  each attachment (if.<ifname>, tp.<cat>.<event>, lsm.<hook>, fn.<function>)
+//! DIR/links/<program>@<at>  each attachment (if:<ifname>, tp:<cat>:<event>, lsm:<hook>, fn:<function>)
 //! DIR/supervisor            the userspace supervisor's pids (a one-entry array map)
 //! ```
 
@@ -81,7 +82,7 @@ pub fn deploy(plan: &Plan, object: &Path) -> Result<Vec<String>, Error> {
         if !keeps_state(&name) {
             continue;
         }
-        let pin = maps_dir(dir).join(&name);
+        let pin = maps_dir(dir).join(crate::config::pin_safe(&name));
         if pin.exists() {
             done.push(format!("map {name}: reusing {}", pin.display()));
         }
@@ -97,7 +98,10 @@ pub fn deploy(plan: &Plan, object: &Path) -> Result<Vec<String>, Error> {
     for m in obj.maps() {
         let name = m.name().to_string_lossy().into_owned();
         if keeps_state(&name) && !done.iter().any(|d| d.starts_with(&format!("map {name}:"))) {
-            done.push(format!("map {name}: pinned at {}", maps_dir(dir).join(&name).display()));
+            done.push(format!(
+                "map {name}: pinned at {}",
+                maps_dir(dir).join(crate::config::pin_safe(&name)).display()
+            ));
         }
     }
     let mut wanted_links = Vec::new();
@@ -175,7 +179,7 @@ fn attach_or_update(
         }
         let new = kernel::attach(prog_fd, t)
             .map_err(|e| err(format!("cannot attach `{prog}` to {}", a.describe()), e))?;
-        let tmp = links_dir(dir).join(format!(".new.{pin_name}"));
+        let tmp = links_dir(dir).join(format!("new+{pin_name}"));
         let _ = std::fs::remove_file(&tmp);
         kernel::obj_pin(&new, &tmp).map_err(|e| err("cannot pin a link", e))?;
         std::fs::rename(&tmp, &path).map_err(|e| err("cannot replace a link's pin", e))?;
