@@ -219,11 +219,16 @@ impl Cx<'_> {
                 "the deployment file must be a mapping (`apiVersion:`, `kind:`, ...)".to_string(),
             ),
             LoadError::TopLevelMustBeSequence(m) => (m, "unexpected sequence".to_string()),
-            LoadError::UnexpectedAnchor(m) => {
-                (m, "anchors (`&name`) are not used in deployment files".into())
+            LoadError::UnexpectedAnchor(m) => (
+                m,
+                "anchors (`&name`) are not used in deployment files".into(),
+            ),
+            LoadError::MappingKeyMustBeScalar(m) => {
+                (m, "a mapping key must be a plain word".into())
             }
-            LoadError::MappingKeyMustBeScalar(m) => (m, "a mapping key must be a plain word".into()),
-            LoadError::UnexpectedTag(m) => (m, "tags (`!name`) are not used in deployment files".into()),
+            LoadError::UnexpectedTag(m) => {
+                (m, "tags (`!name`) are not used in deployment files".into())
+            }
             LoadError::ScanError(m, se) => (m, format!("invalid YAML: {}", se.info())),
             LoadError::DuplicateKey(d) => {
                 let at = d.key.span().start().copied().unwrap_or_default_marker();
@@ -241,7 +246,12 @@ impl Cx<'_> {
         Diagnostic::error(Span::new(self.file, at, end), msg).with_label("here")
     }
 
-    fn mapping<'n>(&self, n: &'n Node, what: &str, errs: &mut Errs) -> Option<&'n MarkedMappingNode> {
+    fn mapping<'n>(
+        &self,
+        n: &'n Node,
+        what: &str,
+        errs: &mut Errs,
+    ) -> Option<&'n MarkedMappingNode> {
         match n.as_mapping() {
             Some(m) => Some(m),
             None => {
@@ -332,8 +342,11 @@ impl Cx<'_> {
         }
         let Some(seq) = n.as_sequence() else {
             errs.push(
-                Diagnostic::error(self.node_span(n), format!("`{key}` must be a list of names"))
-                    .with_label("not a list"),
+                Diagnostic::error(
+                    self.node_span(n),
+                    format!("`{key}` must be a list of names"),
+                )
+                .with_label("not a list"),
             );
             return Vec::new();
         };
@@ -345,8 +358,11 @@ impl Cx<'_> {
                     span: self.scalar_span(s),
                 }),
                 None => errs.push(
-                    Diagnostic::error(self.node_span(item), format!("each of `{key}` must be a name"))
-                        .with_label("not a name"),
+                    Diagnostic::error(
+                        self.node_span(item),
+                        format!("each of `{key}` must be a name"),
+                    )
+                    .with_label("not a name"),
                 ),
             }
         }
@@ -356,7 +372,12 @@ impl Cx<'_> {
     fn deployment(&self, root: &Node, errs: &mut Errs) -> Option<Deployment> {
         let top = self.mapping(root, "the deployment file", errs)?;
         let whole = self.node_span(root);
-        self.known_keys(top, "the deployment file", &["apiVersion", "kind", "metadata", "spec"], errs);
+        self.known_keys(
+            top,
+            "the deployment file",
+            &["apiVersion", "kind", "metadata", "spec"],
+            errs,
+        );
         if let Some(v) = self.required(top, "apiVersion", "the deployment file", whole, errs) {
             if v.value != "kernelscript.dev/v1" {
                 errs.push(
@@ -415,7 +436,14 @@ impl Cx<'_> {
         self.known_keys(
             spec,
             "`spec`",
-            &["source", "image", "programs", "auto_attach", "global_maps", "userspace"],
+            &[
+                "source",
+                "image",
+                "programs",
+                "auto_attach",
+                "global_maps",
+                "userspace",
+            ],
             errs,
         );
         let source = self.string(spec, "source", errs);
@@ -445,9 +473,12 @@ impl Cx<'_> {
         for (i, p) in programs.iter().enumerate() {
             if let Some(first) = programs[..i].iter().find(|q| q.name.value == p.name.value) {
                 errs.push(
-                    Diagnostic::error(p.name.span, format!("program `{}` is listed twice", p.name.value))
-                        .with_label("again here")
-                        .with_secondary(first.name.span, "first here"),
+                    Diagnostic::error(
+                        p.name.span,
+                        format!("program `{}` is listed twice", p.name.value),
+                    )
+                    .with_label("again here")
+                    .with_secondary(first.name.span, "first here"),
                 );
             }
         }
@@ -471,22 +502,35 @@ impl Cx<'_> {
         let mut userspace = None;
         if let Some(n) = spec.get_node("userspace") {
             if let Some(m) = self.mapping(n, "userspace", errs) {
-                self.known_keys(m, "`userspace`", &["auto_start", "restart_policy", "args"], errs);
+                self.known_keys(
+                    m,
+                    "`userspace`",
+                    &["auto_start", "restart_policy", "args"],
+                    errs,
+                );
                 let auto_start = self.boolean(m, "auto_start", false, errs);
                 let mut restart_policy = RestartPolicy::OnFailure;
                 if let Some(p) = self.string(m, "restart_policy", errs) {
                     match RestartPolicy::parse(&p.value) {
                         Some(r) => restart_policy = r,
                         None => errs.push(
-                            Diagnostic::error(p.span, format!("unknown restart_policy `{}`", p.value))
-                                .with_label("not a policy")
-                                .with_help("use `always`, `on-failure` or `never`"),
+                            Diagnostic::error(
+                                p.span,
+                                format!("unknown restart_policy `{}`", p.value),
+                            )
+                            .with_label("not a policy")
+                            .with_help("use `always`, `on-failure` or `never`"),
                         ),
                     }
                 }
                 let args = m
                     .get_node("args")
-                    .map(|a| self.strings(a, "args", errs).into_iter().map(|l| l.value).collect())
+                    .map(|a| {
+                        self.strings(a, "args", errs)
+                            .into_iter()
+                            .map(|l| l.value)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 userspace = Some(Userspace {
                     auto_start,

@@ -126,13 +126,15 @@ pub enum Target {
 pub fn attach(prog: i32, target: &Target) -> io::Result<OwnedFd> {
     match target {
         Target::Xdp { ifindex, mode } => {
-            let mut opts: sys::bpf_link_create_opts = Default::default();
-            opts.sz = std::mem::size_of::<sys::bpf_link_create_opts>() as _;
-            opts.flags = match mode {
-                XdpMode::Default => 0,
-                XdpMode::Generic => sys::XDP_FLAGS_SKB_MODE,
-                XdpMode::Native => sys::XDP_FLAGS_DRV_MODE,
-                XdpMode::Offload => sys::XDP_FLAGS_HW_MODE,
+            let opts = sys::bpf_link_create_opts {
+                sz: std::mem::size_of::<sys::bpf_link_create_opts>() as _,
+                flags: match mode {
+                    XdpMode::Default => 0,
+                    XdpMode::Generic => sys::XDP_FLAGS_SKB_MODE,
+                    XdpMode::Native => sys::XDP_FLAGS_DRV_MODE,
+                    XdpMode::Offload => sys::XDP_FLAGS_HW_MODE,
+                },
+                ..Default::default()
             };
             // SAFETY: valid fds and options.
             check(unsafe { sys::bpf_link_create(prog, *ifindex as i32, sys::BPF_XDP, &opts) })
@@ -304,7 +306,14 @@ pub fn pids_map_create() -> io::Result<OwnedFd> {
     let name = CString::new("ksc_supervisor").expect("no NUL");
     // SAFETY: valid name; no options.
     check(unsafe {
-        sys::bpf_map_create(sys::BPF_MAP_TYPE_ARRAY, name.as_ptr(), 4, 8, 1, std::ptr::null())
+        sys::bpf_map_create(
+            sys::BPF_MAP_TYPE_ARRAY,
+            name.as_ptr(),
+            4,
+            8,
+            1,
+            std::ptr::null(),
+        )
     })
     .map(owned)
 }

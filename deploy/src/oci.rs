@@ -49,7 +49,11 @@ pub fn labels(m: &Module) -> (String, String) {
         .into_iter()
         .map(|(n, t, _)| (n, bpfman_type(t)))
         .collect();
-    let maps: BTreeMap<&str, &str> = m.maps.iter().map(|mp| (mp.name.as_str(), map_type(&mp.kind))).collect();
+    let maps: BTreeMap<&str, &str> = m
+        .maps
+        .iter()
+        .map(|mp| (mp.name.as_str(), map_type(&mp.kind)))
+        .collect();
     (
         serde_json::to_string(&progs).unwrap_or_default(),
         serde_json::to_string(&maps).unwrap_or_default(),
@@ -75,7 +79,8 @@ fn oci_err(e: impl std::fmt::Display) -> Error {
 /// Write the image layout for `object` (the built `.o`) to `dir`, tagged
 /// `tag`. Returns the manifest's digest.
 pub fn package(m: &Module, object: &Path, dir: &Path, tag: &str) -> Result<String, Error> {
-    let obj = std::fs::read(object).map_err(|e| Error(format!("cannot read `{}`: {e}", object.display())))?;
+    let obj = std::fs::read(object)
+        .map_err(|e| Error(format!("cannot read `{}`: {e}", object.display())))?;
     std::fs::create_dir_all(dir.join("blobs/sha256"))
         .map_err(|e| Error(format!("cannot create `{}`: {e}", dir.display())))?;
     let file_name = format!("{}.o", m.name);
@@ -90,13 +95,16 @@ pub fn package(m: &Module, object: &Path, dir: &Path, tag: &str) -> Result<Strin
         h.set_cksum();
         t.append_data(&mut h, &file_name, obj.as_slice())
             .map_err(|e| Error(format!("cannot write the layer: {e}")))?;
-        t.finish().map_err(|e| Error(format!("cannot write the layer: {e}")))?;
+        t.finish()
+            .map_err(|e| Error(format!("cannot write the layer: {e}")))?;
     }
     let diff_id = format!("sha256:{}", sha256(&tar_bytes));
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&tar_bytes)
         .map_err(|e| Error(format!("cannot compress the layer: {e}")))?;
-    let layer = gz.finish().map_err(|e| Error(format!("cannot compress the layer: {e}")))?;
+    let layer = gz
+        .finish()
+        .map_err(|e| Error(format!("cannot compress the layer: {e}")))?;
     let layer_digest = blob(dir, &layer)?;
 
     let (progs, maps) = labels(m);
@@ -107,7 +115,12 @@ pub fn package(m: &Module, object: &Path, dir: &Path, tag: &str) -> Result<Strin
     let config = ImageConfigurationBuilder::default()
         .architecture(oci_spec::image::Arch::Amd64)
         .os(oci_spec::image::Os::Linux)
-        .config(ConfigBuilder::default().labels(lbl).build().map_err(oci_err)?)
+        .config(
+            ConfigBuilder::default()
+                .labels(lbl)
+                .build()
+                .map_err(oci_err)?,
+        )
         .rootfs(
             RootFsBuilder::default()
                 .typ("layers")
@@ -126,14 +139,22 @@ pub fn package(m: &Module, object: &Path, dir: &Path, tag: &str) -> Result<Strin
         .config(
             DescriptorBuilder::default()
                 .media_type(MediaType::ImageConfig)
-                .digest(config_digest.parse::<oci_spec::image::Digest>().map_err(oci_err)?)
+                .digest(
+                    config_digest
+                        .parse::<oci_spec::image::Digest>()
+                        .map_err(oci_err)?,
+                )
                 .size(config_json.len() as u64)
                 .build()
                 .map_err(oci_err)?,
         )
         .layers(vec![DescriptorBuilder::default()
             .media_type(MediaType::ImageLayerGzip)
-            .digest(layer_digest.parse::<oci_spec::image::Digest>().map_err(oci_err)?)
+            .digest(
+                layer_digest
+                    .parse::<oci_spec::image::Digest>()
+                    .map_err(oci_err)?,
+            )
             .size(layer.len() as u64)
             .build()
             .map_err(oci_err)?])
@@ -142,13 +163,20 @@ pub fn package(m: &Module, object: &Path, dir: &Path, tag: &str) -> Result<Strin
     let manifest_json = serde_json::to_vec(&manifest).map_err(oci_err)?;
     let manifest_digest = blob(dir, &manifest_json)?;
     let mut ann = std::collections::HashMap::new();
-    ann.insert("org.opencontainers.image.ref.name".to_string(), tag.to_string());
+    ann.insert(
+        "org.opencontainers.image.ref.name".to_string(),
+        tag.to_string(),
+    );
     let index = ImageIndexBuilder::default()
         .schema_version(SCHEMA_VERSION)
         .media_type(MediaType::ImageIndex)
         .manifests(vec![DescriptorBuilder::default()
             .media_type(MediaType::ImageManifest)
-            .digest(manifest_digest.parse::<oci_spec::image::Digest>().map_err(oci_err)?)
+            .digest(
+                manifest_digest
+                    .parse::<oci_spec::image::Digest>()
+                    .map_err(oci_err)?,
+            )
             .size(manifest_json.len() as u64)
             .annotations(ann)
             .build()
@@ -156,7 +184,8 @@ pub fn package(m: &Module, object: &Path, dir: &Path, tag: &str) -> Result<Strin
         .build()
         .map_err(oci_err)?;
     let w = |name: &str, bytes: &[u8]| {
-        std::fs::write(dir.join(name), bytes).map_err(|e| Error(format!("cannot write `{name}`: {e}")))
+        std::fs::write(dir.join(name), bytes)
+            .map_err(|e| Error(format!("cannot write `{name}`: {e}")))
     };
     w("index.json", &serde_json::to_vec(&index).map_err(oci_err)?)?;
     w("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
@@ -172,7 +201,11 @@ pub fn push(dir: &Path, tag: &str, reference: &str) -> Result<(), Error> {
         .arg(format!("oci:{}:{tag}", dir.display()))
         .arg(format!("docker://{reference}"))
         .output()
-        .map_err(|e| Error(format!("cannot run `skopeo` to push (install it: apt-get install skopeo): {e}")))?;
+        .map_err(|e| {
+            Error(format!(
+                "cannot run `skopeo` to push (install it: apt-get install skopeo): {e}"
+            ))
+        })?;
     if !out.status.success() {
         return Err(Error(format!(
             "pushing to `{reference}` failed: {}",
@@ -194,7 +227,10 @@ pub fn bpf_application(d: &Deployment, m: &Module, image: &str) -> String {
     o.push_str(&format!("  name: {}\n", yq(&d.name.value)));
     o.push_str("  labels:\n    app.kubernetes.io/managed-by: ksc\n");
     o.push_str("spec:\n  nodeselector: {}\n  bytecode:\n    image:\n");
-    o.push_str(&format!("      url: {}\n      imagepullpolicy: IfNotPresent\n", yq(image)));
+    o.push_str(&format!(
+        "      url: {}\n      imagepullpolicy: IfNotPresent\n",
+        yq(image)
+    ));
     o.push_str("  programs:\n");
     let progs = crate::plan::programs(m);
     for p in &d.programs {

@@ -63,7 +63,8 @@ fn entries(dir: &Path) -> Vec<String> {
 
 fn mkdirs(dir: &Path) -> Result<(), Error> {
     for d in [maps_dir(dir), progs_dir(dir), links_dir(dir)] {
-        std::fs::create_dir_all(&d).map_err(|e| err(format!("cannot create `{}`", d.display()), e))?;
+        std::fs::create_dir_all(&d)
+            .map_err(|e| err(format!("cannot create `{}`", d.display()), e))?;
     }
     Ok(())
 }
@@ -117,9 +118,14 @@ pub fn deploy(plan: &Plan, object: &Path) -> Result<Vec<String>, Error> {
             .as_fd()
             .try_clone_to_owned()
             .map_err(|e| err("cannot duplicate a program fd", e))?;
-        kernel::obj_pin(&owned, &ppin).map_err(|e| err(format!("cannot pin `{}`", ppin.display()), e))?;
+        kernel::obj_pin(&owned, &ppin)
+            .map_err(|e| err(format!("cannot pin `{}`", ppin.display()), e))?;
         let id = kernel::prog_info(prog_fd).map(|i| i.id).unwrap_or(0);
-        done.push(format!("program {}: loaded (id {id}), pinned at {}", p.name, ppin.display()));
+        done.push(format!(
+            "program {}: loaded (id {id}), pinned at {}",
+            p.name,
+            ppin.display()
+        ));
         for (a, t) in &p.attach {
             let pin_name = a.pin_name(&p.name);
             wanted_links.push(pin_name.clone());
@@ -175,7 +181,10 @@ fn attach_or_update(
     let path = links_dir(dir).join(pin_name);
     if let Ok(old) = kernel::obj_get(&path) {
         if kernel::link_update(&old, prog_fd).is_ok() {
-            return Ok(format!("link {pin_name}: {prog} replaced in place on {}", a.describe()));
+            return Ok(format!(
+                "link {pin_name}: {prog} replaced in place on {}",
+                a.describe()
+            ));
         }
         let new = kernel::attach(prog_fd, t)
             .map_err(|e| err(format!("cannot attach `{prog}` to {}", a.describe()), e))?;
@@ -195,8 +204,12 @@ fn attach_or_update(
             e,
         )
     })?;
-    kernel::obj_pin(&link, &path).map_err(|e| err(format!("cannot pin `{}`", path.display()), e))?;
-    Ok(format!("link {pin_name}: {prog} attached to {}", a.describe()))
+    kernel::obj_pin(&link, &path)
+        .map_err(|e| err(format!("cannot pin `{}`", path.display()), e))?;
+    Ok(format!(
+        "link {pin_name}: {prog} attached to {}",
+        a.describe()
+    ))
 }
 
 /// `ksc attach`: attach a deployed (pinned) program.
@@ -222,7 +235,10 @@ pub fn detach(dir: &Path, prog: &str) -> Result<Vec<String>, Error> {
         }
     }
     if done.is_empty() {
-        return Err(Error(format!("program `{prog}` has no attachment in `{}`", dir.display())));
+        return Err(Error(format!(
+            "program `{prog}` has no attachment in `{}`",
+            dir.display()
+        )));
     }
     Ok(done)
 }
@@ -248,7 +264,10 @@ pub fn undeploy(dir: &Path, keep_maps: bool) -> Result<Vec<String>, Error> {
     let _ = std::fs::remove_dir(links_dir(dir));
     let _ = std::fs::remove_dir(progs_dir(dir));
     if keep_maps {
-        done.push(format!("maps kept in {} (cleanup_on_exit: false)", maps_dir(dir).display()));
+        done.push(format!(
+            "maps kept in {} (cleanup_on_exit: false)",
+            maps_dir(dir).display()
+        ));
     } else {
         for m in entries(&maps_dir(dir)) {
             let _ = std::fs::remove_file(maps_dir(dir).join(&m));
@@ -311,7 +330,11 @@ fn ifname(index: u32) -> Option<String> {
         return None;
     }
     // SAFETY: if_indextoname wrote a NUL-terminated name.
-    Some(unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned())
+    Some(
+        unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned(),
+    )
 }
 
 pub fn status(dir: &Path) -> Status {
@@ -389,7 +412,10 @@ impl Status {
                         k.kind,
                         k.id,
                         k.prog_id,
-                        l.interface.as_ref().map(|i| format!(", interface {i}")).unwrap_or_default()
+                        l.interface
+                            .as_ref()
+                            .map(|i| format!(", interface {i}"))
+                            .unwrap_or_default()
                     );
                 }
                 None => {
@@ -399,7 +425,11 @@ impl Status {
         }
         let _ = writeln!(o, "maps:");
         for m in &self.maps {
-            let _ = writeln!(o, "  {} (id {}, type {}, {} entries)", m.name, m.id, m.map_type, m.max_entries);
+            let _ = writeln!(
+                o,
+                "  {} (id {}, type {}, {} entries)",
+                m.name, m.id, m.map_type, m.max_entries
+            );
         }
         match &self.userspace {
             Some(u) => {
@@ -407,7 +437,11 @@ impl Status {
                     o,
                     "userspace: supervisor pid {} ({}), process pid {} ({})",
                     u.supervisor_pid,
-                    if u.supervisor_running { "running" } else { "gone" },
+                    if u.supervisor_running {
+                        "running"
+                    } else {
+                        "gone"
+                    },
                     u.pid,
                     if u.running { "running" } else { "not running" }
                 );

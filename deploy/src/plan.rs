@@ -49,15 +49,33 @@ fn type_matches(word: &str, t: &ProgramType) -> bool {
         )
 }
 
-/// The eBPF programs of `m`: name, type, declaration span.
+/// The eBPF programs of `m`: name, type, and where the name is declared.
 pub fn programs(m: &Module) -> Vec<(&str, &ProgramType, ksc_ir::Span)> {
     m.functions
         .iter()
         .filter_map(|f| match &f.kind {
-            FnKind::Program(t) => Some((f.name.as_str(), t, f.span)),
+            FnKind::Program(t) => Some((f.name.as_str(), t, name_span(m, f))),
             _ => None,
         })
         .collect()
+}
+
+/// The span of `fn NAME`'s name within the function's (whole) span.
+fn name_span(m: &Module, f: &ksc_ir::Function) -> ksc_ir::Span {
+    let Some(file) = m.files.get(f.span.file) else {
+        return f.span;
+    };
+    let (start, end) = (f.span.start as usize, f.span.end as usize);
+    let Some(text) = file.text.get(start..end) else {
+        return f.span;
+    };
+    match text.find(&format!("fn {}", f.name)) {
+        Some(at) => {
+            let s = start + at + 3;
+            ksc_ir::Span::new(f.span.file, s, s + f.name.len())
+        }
+        None => f.span,
+    }
 }
 
 /// Resolve an attach point of a program of type `ty` against the kernel.
@@ -79,11 +97,13 @@ pub fn resolve(ty: &ProgramType, a: &Attach, mode: XdpMode) -> Result<Target, (S
                 _ => Target::Xdp { ifindex, mode },
             })
         }
-        (ProgramType::Tracepoint { .. }, Attach::Tracepoint(tp)) => match kernel::tracepoint_id(tp) {
+        (ProgramType::Tracepoint { .. }, Attach::Tracepoint(tp)) => match kernel::tracepoint_id(tp)
+        {
             Some(id) => Ok(Target::Tracepoint { id }),
             None => Err((
                 format!("the kernel has no tracepoint `{tp}`"),
-                "the tracepoints are listed under /sys/kernel/tracing/events/ (CATEGORY/EVENT)".into(),
+                "the tracepoints are listed under /sys/kernel/tracing/events/ (CATEGORY/EVENT)"
+                    .into(),
             )),
         },
         (ProgramType::Lsm { hook }, Attach::Hook(h)) => {
@@ -95,7 +115,8 @@ pub fn resolve(ty: &ProgramType, a: &Attach, mode: XdpMode) -> Result<Target, (S
             }
             if !kernel::bpf_lsm_active() {
                 return Err((
-                    "the kernel's BPF LSM is not active (no `bpf` in /sys/kernel/security/lsm)".into(),
+                    "the kernel's BPF LSM is not active (no `bpf` in /sys/kernel/security/lsm)"
+                        .into(),
                     "boot with `lsm=...,bpf`".into(),
                 ));
             }
@@ -120,7 +141,11 @@ pub fn resolve(ty: &ProgramType, a: &Attach, mode: XdpMode) -> Result<Target, (S
             })
         }
         (t, a) => Err((
-            format!("a {} program cannot attach to a {}", type_word(t), a.describe()),
+            format!(
+                "a {} program cannot attach to a {}",
+                type_word(t),
+                a.describe()
+            ),
             match t {
                 ProgramType::Xdp | ProgramType::Tc { .. } => "give `interfaces:`".into(),
                 ProgramType::Tracepoint { .. } => "give `tracepoints:` (CATEGORY/EVENT)".into(),
@@ -157,9 +182,14 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
             .as_ref()
             .map_or(d.name.span, |p| p.span);
         errs.push(
-            Diagnostic::error(at, format!("`{}` is not on a bpf filesystem", dir.display()))
-                .with_label("pins live on bpffs")
-                .with_help("use a directory under /sys/fs/bpf (mount it with `mount -t bpf bpf /sys/fs/bpf`)"),
+            Diagnostic::error(
+                at,
+                format!("`{}` is not on a bpf filesystem", dir.display()),
+            )
+            .with_label("pins live on bpffs")
+            .with_help(
+                "use a directory under /sys/fs/bpf (mount it with `mount -t bpf bpf /sys/fs/bpf`)",
+            ),
         );
     }
     let mut planned = Vec::new();
@@ -185,7 +215,7 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
                 Diagnostic::error(
                     p.ty.span,
                     format!(
-                        "program `{name}` is a {} program, not `{}`",
+                        "program `{name}` is of type `{}` in the source, not `{}`",
                         type_word(ty),
                         p.ty.value
                     ),
@@ -243,9 +273,12 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
                 | ProgramType::Probe { .. }
         ) {
             errs.push(
-                Diagnostic::error(p.ty.span, format!("ksc deploy cannot attach {} programs", type_word(ty)))
-                    .with_label("not deployable")
-                    .with_help("ksc deploy attaches xdp, tc, tracepoint, lsm and kprobe programs"),
+                Diagnostic::error(
+                    p.ty.span,
+                    format!("ksc deploy cannot attach {} programs", type_word(ty)),
+                )
+                .with_label("not deployable")
+                .with_help("ksc deploy attaches xdp, tc, tracepoint, lsm and kprobe programs"),
             );
         }
         planned.push(PlannedProgram {

@@ -126,9 +126,12 @@ pub fn start(
             Ok(())
         });
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| Error(format!("cannot start the supervisor `{}`: {e}", ksc.display())))?;
+    let child = cmd.spawn().map_err(|e| {
+        Error(format!(
+            "cannot start the supervisor `{}`: {e}",
+            ksc.display()
+        ))
+    })?;
     let pid = child.id();
     drop(child);
     // Wait until it has recorded itself and started the program.
@@ -176,7 +179,11 @@ pub fn run(dir: &Path, policy: RestartPolicy, log: &Path, exe: &Path, args: &[St
     let me = std::process::id();
     let note = |s: &str| {
         use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
             let _ = writeln!(f, "[ksc supervisor {me}] {s}");
         }
     };
@@ -195,13 +202,22 @@ pub fn run(dir: &Path, policy: RestartPolicy, log: &Path, exe: &Path, args: &[St
     }
     let mut backoff = FIRST_BACKOFF;
     while !STOP.load(Ordering::SeqCst) {
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(log);
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log);
         let (o, e) = match out.and_then(|f| Ok((f.try_clone()?, f))) {
             Ok((a, b)) => (Stdio::from(a), Stdio::from(b)),
             Err(_) => (Stdio::null(), Stdio::null()),
         };
         let started = Instant::now();
-        let mut child = match Command::new(exe).args(args).stdin(Stdio::null()).stdout(o).stderr(e).spawn() {
+        let mut child = match Command::new(exe)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(o)
+            .stderr(e)
+            .spawn()
+        {
             Ok(c) => c,
             Err(err) => {
                 note(&format!("cannot start {}: {err}", exe.display()));
@@ -244,7 +260,10 @@ pub fn run(dir: &Path, policy: RestartPolicy, log: &Path, exe: &Path, args: &[St
             RestartPolicy::Never => false,
         };
         if !restart {
-            note(&format!("not restarted (restart_policy {})", policy.as_str()));
+            note(&format!(
+                "not restarted (restart_policy {})",
+                policy.as_str()
+            ));
             return 0;
         }
         if started.elapsed() >= STABLE {

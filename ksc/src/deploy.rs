@@ -29,7 +29,10 @@ fn read_config(config: &Path, color: ColorChoice) -> Result<(String, Deployment)
     let text = match std::fs::read_to_string(config) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: cannot read the deployment file `{}`: {e}", config.display());
+            eprintln!(
+                "error: cannot read the deployment file `{}`: {e}",
+                config.display()
+            );
             return Err(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -39,7 +42,12 @@ fn read_config(config: &Path, color: ColorChoice) -> Result<(String, Deployment)
     match ksc_deploy::parse(&text, FileId::MAIN) {
         Ok(d) => Ok((text, d)),
         Err(diags) => {
-            report(&src, &diags, color);
+            report_deploy(
+                &src,
+                &diags,
+                color,
+                &format!("`{}` is not a valid deployment file", config.display()),
+            );
             Err(ExitCode::from(EXIT_PROGRAM))
         }
     }
@@ -127,11 +135,18 @@ fn build(
             return Err(code);
         }
     }
-    let yid = src.files.add(config.display().to_string(), yaml.to_string());
+    let yid = src
+        .files
+        .add(config.display().to_string(), yaml.to_string());
     let deployment = match ksc_deploy::parse(yaml, yid) {
         Ok(d) => d,
         Err(diags) => {
-            report(&src, &diags, color);
+            report_deploy(
+                &src,
+                &diags,
+                color,
+                &format!("`{}` is not a valid deployment file", config.display()),
+            );
             return Err(ExitCode::from(EXIT_PROGRAM));
         }
     };
@@ -141,6 +156,26 @@ fn build(
         out,
         deployment,
     })
+}
+
+/// Show diagnostics about a deployment: like the program's, but closed
+/// with what failed (not "could not compile").
+fn report_deploy(src: &Source, diags: &[ksc_frontend::Diagnostic], color: ColorChoice, what: &str) {
+    use codespan_reporting::term::termcolor::Buffer;
+    let mut buf = if matches!(color, ColorChoice::Never) {
+        Buffer::no_color()
+    } else {
+        Buffer::ansi()
+    };
+    ksc_frontend::diag::emit(&mut buf, &src.files, diags);
+    let text = String::from_utf8_lossy(buf.as_slice()).into_owned();
+    let shown = match text.rfind("could not compile") {
+        Some(at) => &text[..text[..at].rfind('\n').map_or(0, |n| n + 1)],
+        None => &text,
+    };
+    eprint!("{shown}");
+    let n = diags.iter().filter(|d| d.is_error()).count();
+    eprintln!("error: {what}: {n} error{}", if n == 1 { "" } else { "s" });
 }
 
 fn print_all(lines: &[String]) {
@@ -177,7 +212,8 @@ pub(crate) fn deploy(
     };
     let object = b.out.join(format!("{}.ebpf.o", b.module.name));
     if let Some(DeployEmit::Bpfman) = emit {
-        let Some(image) = image.or_else(|| b.deployment.image.as_ref().map(|i| i.value.clone())) else {
+        let Some(image) = image.or_else(|| b.deployment.image.as_ref().map(|i| i.value.clone()))
+        else {
             eprintln!(
                 "error: `--emit=bpfman` needs the bytecode image: `--image REF` or `spec.image` \
                  (make it with `ksc package {} --oci DIR --push REF`)",
@@ -194,23 +230,34 @@ pub(crate) fn deploy(
                 diags.push(
                     ksc_frontend::Diagnostic::error(
                         p.name.span,
-                        format!("`{}` has no eBPF program `{}`", b.module.source_path, p.name.value),
+                        format!(
+                            "`{}` has no eBPF program `{}`",
+                            b.module.source_path, p.name.value
+                        ),
                     )
                     .with_label("unknown program"),
                 );
             }
         }
         if !diags.is_empty() {
-            report(&b.src, &diags, color);
+            report_deploy(&b.src, &diags, color, "nothing written");
             return ExitCode::from(EXIT_PROGRAM);
         }
-        print!("{}", ksc_deploy::oci::bpf_application(&b.deployment, &b.module, &image));
+        print!(
+            "{}",
+            ksc_deploy::oci::bpf_application(&b.deployment, &b.module, &image)
+        );
         return ExitCode::SUCCESS;
     }
     let plan = match ksc_deploy::plan(&b.deployment, &b.module) {
         Ok(p) => p,
         Err(diags) => {
-            report(&b.src, &diags, color);
+            report_deploy(
+                &b.src,
+                &diags,
+                color,
+                &format!("`{}` not deployed", b.deployment.name.value),
+            );
             return ExitCode::from(EXIT_PROGRAM);
         }
     };
@@ -235,13 +282,24 @@ pub(crate) fn deploy(
                 Err(e) => return fail(format!("cannot find ksc's own executable: {e}")),
             };
             let log = ksc_deploy::supervisor::log_path(&b.deployment.name.value);
-            match ksc_deploy::supervisor::start(&ksc, &plan.dir, u.restart_policy, &log, &exe, &u.args) {
+            match ksc_deploy::supervisor::start(
+                &ksc,
+                &plan.dir,
+                u.restart_policy,
+                &log,
+                &exe,
+                &u.args,
+            ) {
                 Ok(l) => println!("{l}"),
                 Err(e) => return fail(e),
             }
         }
     }
-    println!("deployed `{}` at {}", b.deployment.name.value, plan.dir.display());
+    println!(
+        "deployed `{}` at {}",
+        b.deployment.name.value,
+        plan.dir.display()
+    );
     ExitCode::SUCCESS
 }
 
@@ -262,19 +320,42 @@ pub(crate) fn undeploy(config: &Path, color: ColorChoice) -> ExitCode {
 }
 
 /// `ksc status`
-pub(crate) fn status(config: &Path, json: bool, color: ColorChoice) -> ExitCode {
-    let (_, d) = match read_config(config, color) {
-        Ok(x) => x,
-        Err(c) => return c,
+pub(crate) fn status(config: Option<PathBuf>, json: bool, color: ColorChoice) -> ExitCode {
+    let config = config.or_else(|| Some(PathBuf::from("deploy.yaml")).filter(|p| p.exists()));
+    let dirs: Vec<PathBuf> = match &config {
+        Some(c) => match read_config(c, color) {
+            Ok((_, d)) => vec![d.pin_dir()],
+            Err(code) => return code,
+        },
+        None => {
+            let root = Path::new(ksc_deploy::config::DEFAULT_PIN_ROOT);
+            let mut v: Vec<PathBuf> = std::fs::read_dir(root)
+                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            v.sort();
+            v
+        }
     };
-    let s = ksc_deploy::ops::status(&d.pin_dir());
+    let all: Vec<ksc_deploy::Status> = dirs.iter().map(|d| ksc_deploy::ops::status(d)).collect();
     if json {
-        match serde_json::to_string_pretty(&s) {
+        let text = if config.is_some() {
+            serde_json::to_string_pretty(&all[0])
+        } else {
+            serde_json::to_string_pretty(&all)
+        };
+        match text {
             Ok(t) => println!("{t}"),
             Err(e) => return fail(e),
         }
+    } else if all.is_empty() {
+        println!(
+            "nothing deployed under {}",
+            ksc_deploy::config::DEFAULT_PIN_ROOT
+        );
     } else {
-        print!("{}", s.render());
+        for s in &all {
+            print!("{}", s.render());
+        }
     }
     ExitCode::SUCCESS
 }
@@ -301,15 +382,19 @@ pub(crate) struct AttachTo {
 
 /// The program's type, read back from the pinned program's source: the
 /// deployment file's entry names it, the `.ks` decides it.
-fn deployed_type(d: &Deployment, config: &Path, prog: &str, color: ColorChoice) -> Result<ksc_ir::ProgramType, ExitCode> {
+fn deployed_type(
+    d: &Deployment,
+    config: &Path,
+    prog: &str,
+    color: ColorChoice,
+) -> Result<ksc_ir::ProgramType, ExitCode> {
     if !d.programs.iter().any(|p| p.name.value == prog) {
         eprintln!("error: `{}` deploys no program `{prog}`", config.display());
         return Err(ExitCode::from(EXIT_USAGE));
     }
-    let file = source_file(None, config, d).or_else(|_| {
-        eprintln!("error: `ksc attach` needs `spec.source` in the deployment file to know the program's type");
-        Err(ExitCode::from(EXIT_USAGE))
-    })?;
+    // `ksc attach` has no FILE argument: the program's type comes from
+    // the file's `spec.source`.
+    let file = source_file(None, config, d)?;
     let Some(mut src) = read_source(&file, color) else {
         return Err(ExitCode::from(crate::input_error_code(&file)));
     };
@@ -418,15 +503,24 @@ pub(crate) fn package(
         return ExitCode::from(crate::input_error_code(file));
     };
     let bridge = crate::python::LazyBridge::default();
-    let Some(module) = crate::check_source(&mut src, ColorChoice::Never, &bridge).and_then(|(c, _)| c.module) else {
+    let Some(module) =
+        crate::check_source(&mut src, ColorChoice::Never, &bridge).and_then(|(c, _)| c.module)
+    else {
         return ExitCode::from(EXIT_PROGRAM);
     };
     let out = opts.output.clone().unwrap_or_else(|| {
-        Path::new("out").join(file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default())
+        Path::new("out").join(
+            file.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        )
     });
     let object = out.join(format!("{}.ebpf.o", module.name));
     match ksc_deploy::oci::package(&module, &object, oci, tag) {
-        Ok(digest) => println!("wrote bpfman bytecode image {}:{tag} ({digest})", oci.display()),
+        Ok(digest) => println!(
+            "wrote bpfman bytecode image {}:{tag} ({digest})",
+            oci.display()
+        ),
         Err(e) => return fail(e),
     }
     if let Some(r) = push {

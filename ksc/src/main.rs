@@ -161,10 +161,12 @@ enum Command {
         #[arg(long, value_name = "FILE", default_value = "deploy.yaml")]
         config: PathBuf,
     },
-    /// Show what is deployed, read from the kernel and the pins.
+    /// Show what is deployed, read from the kernel and the pins: one
+    /// deployment, or (no --config and no ./deploy.yaml) every deployment
+    /// under /sys/fs/bpf/ksc.
     Status {
-        #[arg(long, value_name = "FILE", default_value = "deploy.yaml")]
-        config: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// As JSON.
         #[arg(long)]
         json: bool,
@@ -295,7 +297,7 @@ fn run(cli: Cli) -> ExitCode {
             opts,
         } => deploy::deploy(file, &config, emit, image, &opts, color),
         Command::Undeploy { config } => deploy::undeploy(&config, color),
-        Command::Status { config, json } => deploy::status(&config, json, color),
+        Command::Status { config, json } => deploy::status(config, json, color),
         Command::Attach {
             program,
             config,

@@ -24,10 +24,17 @@ fn link_ids(status: &serde_json::Value) -> Vec<u64> {
 }
 
 fn assert_gone(case: &Case, link_ids: &[u64], prog_ids: &[u64]) {
-    assert!(!case.pins().exists(), "pins left: {}", sh(&format!("ls -R {}", case.pins().display())));
+    assert!(
+        !case.pins().exists(),
+        "pins left: {}",
+        sh(&format!("ls -R {}", case.pins().display()))
+    );
     for id in link_ids {
         let o = sh(&format!("bpftool link show id {id}"));
-        assert!(o.contains("Error") || o.trim().is_empty(), "link {id} left: {o}");
+        assert!(
+            o.contains("Error") || o.trim().is_empty(),
+            "link {id} left: {o}"
+        );
     }
     for id in prog_ids {
         // A program's release is deferred (RCU): give it a moment.
@@ -37,7 +44,10 @@ fn assert_gone(case: &Case, link_ids: &[u64], prog_ids: &[u64]) {
             if o.contains("Error") || o.trim().is_empty() {
                 break;
             }
-            assert!(t.elapsed() < Duration::from_secs(5), "program {id} left: {o}");
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "program {id} left: {o}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -71,7 +81,11 @@ fn xdp_example_outlives_ksc_counts_is_replaced_in_place_and_undeploys_clean() {
     require!(root());
     require!(ksc_testkit::bpffs());
     let v = Veth::new();
-    let case = Case::new("xdp", &example("xdp_firewall.ks"), &XDP_YAML.replace("@IF@", &v.host));
+    let case = Case::new(
+        "xdp",
+        &example("xdp_firewall.ks"),
+        &XDP_YAML.replace("@IF@", &v.host),
+    );
     let out = case.ok(&["deploy"]);
     assert!(out.contains("attached to interface"), "{out}");
     // ksc has exited: the program is still attached, through its pinned link.
@@ -81,10 +95,17 @@ fn xdp_example_outlives_ksc_counts_is_replaced_in_place_and_undeploys_clean() {
     assert_eq!(s1["links"][0]["interface"], v.host.as_str(), "{s1}");
     let shown = sh(&format!("bpftool net show dev {}", v.host));
     let id1 = prog_ids(&s1)[0];
-    assert!(shown.contains(&format!("id {id1}")), "not attached after ksc exited:\n{shown}");
+    assert!(
+        shown.contains(&format!("id {id1}")),
+        "not attached after ksc exited:\n{shown}"
+    );
     let counts = case.pins().join("maps/proto_counts");
     sh(&v.udp_cmd(6000, 5, 1));
-    assert_eq!(map_value(&counts, 17), 5, "UDP packets counted in the pinned map");
+    assert_eq!(
+        map_value(&counts, 17),
+        5,
+        "UDP packets counted in the pinned map"
+    );
 
     // Redeploy a changed program while traffic flows: every packet is
     // counted once (the link is updated atomically and the map is reused).
@@ -94,16 +115,27 @@ fn xdp_example_outlives_ksc_counts_is_replaced_in_place_and_undeploys_clean() {
         1,
     );
     std::fs::write(case.dir.join("prog.ks"), changed).unwrap();
-    let sender = Command::new("sh").arg("-c").arg(v.udp_cmd(6000, 200, 5)).spawn().unwrap();
+    let sender = Command::new("sh")
+        .arg("-c")
+        .arg(v.udp_cmd(6000, 200, 5))
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let out = case.ok(&["deploy"]);
     assert!(out.contains("replaced in place"), "{out}");
     assert!(out.contains("reusing"), "maps not reused: {out}");
     let mut sender = sender;
     sender.wait().unwrap();
-    assert_eq!(map_value(&counts, 17), 205, "a packet went uncounted across the redeploy");
+    assert_eq!(
+        map_value(&counts, 17),
+        205,
+        "a packet went uncounted across the redeploy"
+    );
     let after = map_value(&counts, 255);
-    assert!(after > 0 && after < 205, "the new program never ran (or ran from the start): {after}");
+    assert!(
+        after > 0 && after < 205,
+        "the new program never ran (or ran from the start): {after}"
+    );
     let s2 = case.status();
     assert_eq!(link_ids(&s2), links1, "the same link, updated in place");
     assert_ne!(prog_ids(&s2), prog_ids(&s1), "a new program");
@@ -140,7 +172,10 @@ spec:
         Command::new("/bin/true").status().unwrap();
     }
     let mid = map_value(&by_uid, 0);
-    assert!(mid >= before + 5, "execs not counted after ksc exited: {before} -> {mid}");
+    assert!(
+        mid >= before + 5,
+        "execs not counted after ksc exited: {before} -> {mid}"
+    );
     // Redeploy: a perf-event link cannot be updated, so the new one is
     // attached before the old one goes; the map keeps its counts.
     let out = case.ok(&["deploy"]);
@@ -149,10 +184,17 @@ spec:
         Command::new("/bin/true").status().unwrap();
     }
     let end = map_value(&by_uid, 0);
-    assert!(end >= mid + 5, "counts lost or not counted after redeploy: {mid} -> {end}");
+    assert!(
+        end >= mid + 5,
+        "counts lost or not counted after redeploy: {mid} -> {end}"
+    );
     let s2 = case.status();
     case.ok(&["undeploy"]);
-    assert_gone(&case, &[link_ids(&s1), link_ids(&s2)].concat(), &[prog_ids(&s1), prog_ids(&s2)].concat());
+    assert_gone(
+        &case,
+        &[link_ids(&s1), link_ids(&s2)].concat(),
+        &[prog_ids(&s1), prog_ids(&s2)].concat(),
+    );
 }
 
 const SUPERVISED: &str = "
@@ -204,7 +246,11 @@ fn killed_userspace_is_restarted_under_always_not_under_never() {
     require!(ksc_testkit::bpffs());
     let v = Veth::new();
     for (policy, restarts) in [("always", true), ("never", false)] {
-        let case = Case::new(&format!("sup-{policy}"), SUPERVISED, &supervised_yaml(policy, &v.host));
+        let case = Case::new(
+            &format!("sup-{policy}"),
+            SUPERVISED,
+            &supervised_yaml(policy, &v.host),
+        );
         let out = case.ok(&["deploy"]);
         assert!(out.contains("under supervisor"), "{out}");
         let (pid, running) = userspace_pid(&case);
@@ -220,17 +266,28 @@ fn killed_userspace_is_restarted_under_always_not_under_never() {
             std::thread::sleep(Duration::from_millis(100));
         }
         if restarts {
-            assert!(seen.0 != pid && seen.1, "not restarted under `{policy}`: {seen:?}");
+            assert!(
+                seen.0 != pid && seen.1,
+                "not restarted under `{policy}`: {seen:?}"
+            );
         } else {
             assert_eq!(seen, (pid, false), "restarted under `never`");
         }
         let s = case.status();
         let sup = s["userspace"]["supervisor_pid"].as_u64().unwrap();
         case.ok(&["undeploy"]);
-        assert!(!Path::new(&format!("/proc/{sup}")).exists() || sh(&format!("cat /proc/{sup}/stat")).contains(") Z"), "supervisor {sup} left running");
+        assert!(
+            !Path::new(&format!("/proc/{sup}")).exists()
+                || sh(&format!("cat /proc/{sup}/stat")).contains(") Z"),
+            "supervisor {sup} left running"
+        );
         if seen.1 {
             let left = sh(&format!("cat /proc/{}/stat 2>/dev/null", seen.0));
-            assert!(left.is_empty() || left.contains(") Z"), "userspace {} left running", seen.0);
+            assert!(
+                left.is_empty() || left.contains(") Z"),
+                "userspace {} left running",
+                seen.0
+            );
         }
         assert!(!case.pins().exists());
     }
@@ -257,7 +314,7 @@ fn deployment_file_errors_are_located() {
         (
             "type-mismatch",
             "apiVersion: kernelscript.dev/v1\nkind: ProgramDeployment\nmetadata:\n  name: x\nspec:\n  source: prog.ks\n  programs:\n    - name: firewall_filter\n      type: tracepoint\n",
-            &["deploy.yaml:9:13", "is a xdp program, not `tracepoint`", "prog.ks:"],
+            &["deploy.yaml:9:13", "is of type `xdp` in the source, not `tracepoint`", "prog.ks:38:4"],
         ),
         (
             "unknown-field",
@@ -301,7 +358,12 @@ spec:
     let case = Case::new("attach", &example("xdp_firewall.ks"), yaml);
     case.ok(&["deploy"]);
     assert!(link_ids(&case.status()).is_empty());
-    case.ok(&["attach", "firewall_filter", &format!("--interface={}", v.host), "--mode=generic"]);
+    case.ok(&[
+        "attach",
+        "firewall_filter",
+        &format!("--interface={}", v.host),
+        "--mode=generic",
+    ]);
     let s = case.status();
     assert_eq!(link_ids(&s).len(), 1, "{s}");
     sh(&v.udp_cmd(6000, 3, 1));

@@ -17,7 +17,9 @@ fn json(p: &Path) -> serde_json::Value {
 }
 
 fn blob(layout: &Path, digest: &str) -> std::path::PathBuf {
-    layout.join("blobs/sha256").join(digest.trim_start_matches("sha256:"))
+    layout
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
 }
 
 #[test]
@@ -28,17 +30,28 @@ fn package_writes_a_bytecode_image_with_labels_from_the_ir() {
     assert_eq!(json(&img.join("oci-layout"))["imageLayoutVersion"], "1.0.0");
     let index = json(&img.join("index.json"));
     let m = &index["manifests"][0];
-    assert_eq!(m["annotations"]["org.opencontainers.image.ref.name"], "latest");
+    assert_eq!(
+        m["annotations"]["org.opencontainers.image.ref.name"],
+        "latest"
+    );
     let manifest = json(&blob(&img, m["digest"].as_str().unwrap()));
     let layers = manifest["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 1, "{manifest}");
-    assert_eq!(layers[0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip");
+    assert_eq!(
+        layers[0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    );
     let config = json(&blob(&img, manifest["config"]["digest"].as_str().unwrap()));
     let labels = &config["config"]["Labels"];
-    let progs: serde_json::Value = serde_json::from_str(labels["io.ebpf.programs"].as_str().unwrap()).unwrap();
+    let progs: serde_json::Value =
+        serde_json::from_str(labels["io.ebpf.programs"].as_str().unwrap()).unwrap();
     assert_eq!(progs, serde_json::json!({"firewall_filter": "xdp"}));
-    let maps: serde_json::Value = serde_json::from_str(labels["io.ebpf.maps"].as_str().unwrap()).unwrap();
-    assert_eq!(maps, serde_json::json!({"proto_counts": "percpu_array", "dropped": "array"}));
+    let maps: serde_json::Value =
+        serde_json::from_str(labels["io.ebpf.maps"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        maps,
+        serde_json::json!({"proto_counts": "percpu_array", "dropped": "array"})
+    );
     // The layer: the object, alone, at the root.
     let x = case.dir.join("x");
     std::fs::create_dir_all(&x).unwrap();
@@ -55,7 +68,10 @@ fn package_writes_a_bytecode_image_with_labels_from_the_ir() {
     );
     // An independent reader of the layout agrees.
     if ksc_testkit::command("skopeo").is_ok() {
-        let o = sh(&format!("skopeo inspect --config oci:{}:latest", img.display()));
+        let o = sh(&format!(
+            "skopeo inspect --config oci:{}:latest",
+            img.display()
+        ));
         assert!(o.contains("io.ebpf.programs"), "skopeo: {o}");
     }
 }
@@ -111,7 +127,11 @@ impl Registry {
             cert.display()
         ));
         assert!(cert.exists(), "openssl: {o}");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let addr = format!("127.0.0.1:{port}");
         let cfg = dir.join("registry.yml");
         std::fs::write(
@@ -133,7 +153,10 @@ impl Registry {
             .unwrap();
         let t = Instant::now();
         while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(20), "the registry did not start");
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "the registry did not start"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Registry { child, addr, cert }
@@ -155,7 +178,11 @@ fn package_and_push(case: &Case, reg: &Registry, image: &str) {
         .env("SSL_CERT_FILE", &reg.cert)
         .output()
         .unwrap();
-    assert!(o.status.success(), "ksc package --push: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "ksc package --push: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -174,7 +201,10 @@ fn package_pushes_to_a_local_registry() {
         .unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(text.contains("io.ebpf.programs") && text.contains("ingress_counter"), "{text}");
+    assert!(
+        text.contains("io.ebpf.programs") && text.contains("ingress_counter"),
+        "{text}"
+    );
 }
 
 fn bpfman() -> Result<std::path::PathBuf, String> {
@@ -185,7 +215,10 @@ fn bpfman() -> Result<std::path::PathBuf, String> {
     if p.exists() {
         Ok(p.into())
     } else {
-        Err("bpfman is not installed (cargo install bpfman --version '^0.6'; .ci/setup does)".into())
+        Err(
+            "bpfman is not installed (cargo install bpfman --version '^0.6'; .ci/setup does)"
+                .into(),
+        )
     }
 }
 
@@ -208,11 +241,20 @@ fn bpfman_loads_the_packaged_image_from_a_local_registry() {
     let wrote_cfg = !cfg.exists();
     if wrote_cfg {
         std::fs::create_dir_all("/etc/bpfman").unwrap();
-        std::fs::write(cfg, "[signing]\nallow_unsigned = true\nverify_enabled = false\n").unwrap();
+        std::fs::write(
+            cfg,
+            "[signing]\nallow_unsigned = true\nverify_enabled = false\n",
+        )
+        .unwrap();
     }
     let run = |args: &[&str]| {
-        let o = Command::new(&bpfman).args(args).env("SSL_CERT_FILE", &reg.cert).output().unwrap();
-        let text = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        let o = Command::new(&bpfman)
+            .args(args)
+            .env("SSL_CERT_FILE", &reg.cert)
+            .output()
+            .unwrap();
+        let text =
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
         (o.status.success(), text)
     };
     let (ok, out) = run(&[
@@ -228,18 +270,36 @@ fn bpfman_loads_the_packaged_image_from_a_local_registry() {
     let id: Option<u32> = out
         .lines()
         .find(|l| l.contains("Program ID"))
-        .and_then(|l| l.split(|c: char| !c.is_ascii_digit()).find(|w| !w.is_empty()))
+        .and_then(|l| {
+            l.split(|c: char| !c.is_ascii_digit())
+                .find(|w| !w.is_empty())
+        })
         .and_then(|w| w.parse().ok());
     let result = std::panic::catch_unwind(|| {
         assert!(ok, "bpfman load image:\n{out}");
         let id = id.unwrap_or_else(|| panic!("no program id in:\n{out}"));
         let v = Veth::new();
-        let (ok, out) = run(&["attach", &id.to_string(), "tcx", "--iface", &v.host, "--direction", "ingress", "--priority", "50"]);
+        let (ok, out) = run(&[
+            "attach",
+            &id.to_string(),
+            "tcx",
+            "--iface",
+            &v.host,
+            "--direction",
+            "ingress",
+            "--priority",
+            "50",
+        ]);
         assert!(ok, "bpfman attach:\n{out}");
         sh(&v.udp_cmd(6000, 4, 1));
-        let stats = Path::new("/run/bpfman/fs/maps").join(id.to_string()).join("stats");
+        let stats = Path::new("/run/bpfman/fs/maps")
+            .join(id.to_string())
+            .join("stats");
         let counted = map_value(&stats, 2);
-        assert!(counted >= 4, "ingress packets counted through bpfman: {counted}");
+        assert!(
+            counted >= 4,
+            "ingress packets counted through bpfman: {counted}"
+        );
     });
     if let Some(id) = id {
         let (ok, out) = run(&["unload", &id.to_string()]);

@@ -17,8 +17,12 @@ pub fn plugin_dir() -> PathBuf {
 }
 
 pub fn example(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name))
-        .unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(name),
+    )
+    .unwrap()
 }
 
 /// A scratch directory with the program and its deployment file.
@@ -129,7 +133,10 @@ impl Veth {
 
 impl Drop for Veth {
     fn drop(&mut self) {
-        sh(&format!("ip link del {} 2>/dev/null; ip netns del {}", self.host, self.ns));
+        sh(&format!(
+            "ip link del {} 2>/dev/null; ip netns del {}",
+            self.host, self.ns
+        ));
     }
 }
 
@@ -144,12 +151,14 @@ pub fn map_value(pin: &Path, key: u32) -> u64 {
         k[2],
         k[3]
     ));
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("bpftool: {out}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|_| panic!("bpftool: {out}"));
     let f = &v["formatted"];
     if let Some(vals) = f["values"].as_array() {
         vals.iter().map(|c| c["value"].as_u64().unwrap_or(0)).sum()
     } else {
-        f["value"].as_u64().unwrap_or_else(|| panic!("no value in {out}"))
+        f["value"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no value in {out}"))
     }
 }
-
