@@ -61,6 +61,37 @@ pub fn on_bpffs(path: &Path) -> bool {
     }
 }
 
+/// Mount `fstype` at `dir` unless something is mounted there, as the
+/// generated loaders do (a fresh machine may have neither bpffs nor
+/// tracefs mounted). Failures are left to the caller's next step to
+/// report.
+pub fn ensure_mounted(dir: &str, fstype: &str) {
+    let mounted = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(' ').nth(1) == Some(dir));
+    if mounted || !Path::new(dir).is_dir() {
+        return;
+    }
+    let (Ok(src), Ok(target), Ok(ty)) = (
+        CString::new(fstype),
+        CString::new(dir),
+        CString::new(fstype),
+    ) else {
+        return;
+    };
+    // SAFETY: valid C strings; no data.
+    unsafe {
+        libc::mount(
+            src.as_ptr(),
+            target.as_ptr(),
+            ty.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+}
+
 pub fn obj_get(path: &Path) -> io::Result<OwnedFd> {
     let c = cpath(path)?;
     // SAFETY: valid C string.
@@ -91,6 +122,7 @@ const TRACEFS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 
 /// The id of tracepoint `cat/event`, if the kernel has it.
 pub fn tracepoint_id(tp: &str) -> Option<u64> {
+    ensure_mounted(TRACEFS[0], "tracefs");
     TRACEFS.iter().find_map(|root| {
         std::fs::read_to_string(Path::new(root).join("events").join(tp).join("id"))
             .ok()

@@ -175,6 +175,9 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
     let mut errs = Vec::new();
     let progs = programs(m);
     let dir = d.pin_dir();
+    if dir.starts_with("/sys/fs/bpf") {
+        kernel::ensure_mounted("/sys/fs/bpf", "bpf");
+    }
     if !kernel::on_bpffs(&dir) || !dir.is_absolute() {
         let at = d
             .global_maps
