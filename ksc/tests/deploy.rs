@@ -373,3 +373,58 @@ spec:
     case.ok(&["undeploy"]);
     assert!(!case.pins().exists());
 }
+
+#[test]
+fn tc_example_deploys_on_tcx_links_and_is_replaced_in_place() {
+    require!(root());
+    require!(ksc_testkit::bpffs());
+    let v = Veth::new();
+    let yaml = format!(
+        "apiVersion: kernelscript.dev/v1
+kind: ProgramDeployment
+metadata:
+  name: @NAME@
+spec:
+  source: prog.ks
+  programs:
+    - name: ingress_counter
+      type: tc
+      attach:
+        interfaces: {host}
+    - name: egress_counter
+      type: tc
+      attach:
+        interfaces: {host}
+",
+        host = v.host
+    );
+    let case = Case::new("tc", &example("tc_counter.ks"), &yaml);
+    case.ok(&["deploy"]);
+    let s1 = case.status();
+    let kinds: Vec<&str> = s1["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["link"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["tcx", "tcx"], "{s1}");
+    let stats = case.pins().join("maps/stats");
+    sh(&v.udp_cmd(6000, 3, 1));
+    assert!(map_value(&stats, 2) >= 3, "ingress not counted");
+    let out = case.ok(&["deploy"]);
+    assert_eq!(out.matches("replaced in place").count(), 2, "{out}");
+    assert_eq!(link_ids(&case.status()), link_ids(&s1));
+    let before = map_value(&stats, 2);
+    sh(&v.udp_cmd(6000, 3, 1));
+    assert!(
+        map_value(&stats, 2) >= before + 3,
+        "counts lost or not counted after redeploy"
+    );
+    let s2 = case.status();
+    case.ok(&["undeploy"]);
+    assert_gone(
+        &case,
+        &link_ids(&s1),
+        &[prog_ids(&s1), prog_ids(&s2)].concat(),
+    );
+}
