@@ -222,6 +222,43 @@ fn bpfman() -> Result<std::path::PathBuf, String> {
     }
 }
 
+/// bpfman refuses to run unless it can raise RLIMIT_MEMLOCK to infinity.
+/// Kernels since 5.11 charge BPF memory to the memory cgroup instead, so
+/// the limit is moot; but a sandbox without CAP_SYS_RESOURCE (this
+/// machine's) cannot raise it. Where it cannot, a preloaded shim lets that
+/// one failing call succeed (every other setrlimit is the real one).
+fn memlock_shim(dir: &Path) -> Option<std::path::PathBuf> {
+    let can = sh("prlimit --memlock=unlimited:unlimited --pid $$ && echo raised");
+    if can.contains("raised") {
+        return None;
+    }
+    let c = dir.join("memlock_shim.c");
+    let so = dir.join("memlock_shim.so");
+    std::fs::write(
+        &c,
+        r#"#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <sys/resource.h>
+typedef int (*setrlimit_fn)(__rlimit_resource_t, const struct rlimit *);
+static int call(const char *name, __rlimit_resource_t r, const struct rlimit *l) {
+    setrlimit_fn real = (setrlimit_fn)dlsym(RTLD_NEXT, name);
+    int rc = real(r, l);
+    return (rc != 0 && r == RLIMIT_MEMLOCK) ? 0 : rc;
+}
+int setrlimit(__rlimit_resource_t r, const struct rlimit *l) { return call("setrlimit", r, l); }
+int setrlimit64(__rlimit_resource_t r, const struct rlimit64 *l) { return call("setrlimit64", r, (const struct rlimit *)l); }
+"#,
+    )
+    .unwrap();
+    let o = sh(&format!(
+        "cc -shared -fPIC -o {} {} -ldl 2>&1",
+        so.display(),
+        c.display()
+    ));
+    assert!(so.exists(), "cannot build the memlock shim: {o}");
+    Some(so)
+}
+
 #[test]
 fn bpfman_loads_the_packaged_image_from_a_local_registry() {
     require!(root());
@@ -247,12 +284,14 @@ fn bpfman_loads_the_packaged_image_from_a_local_registry() {
         )
         .unwrap();
     }
+    let shim = memlock_shim(&case.dir);
     let run = |args: &[&str]| {
-        let o = Command::new(&bpfman)
-            .args(args)
-            .env("SSL_CERT_FILE", &reg.cert)
-            .output()
-            .unwrap();
+        let mut cmd = Command::new(&bpfman);
+        cmd.args(args).env("SSL_CERT_FILE", &reg.cert);
+        if let Some(s) = &shim {
+            cmd.env("LD_PRELOAD", s);
+        }
+        let o = cmd.output().unwrap();
         let text =
             String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
         (o.status.success(), text)
