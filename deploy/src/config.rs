@@ -200,6 +200,13 @@ impl Cx<'_> {
     }
 
     fn node_span(&self, n: &Node) -> Span {
+        // A block mapping's own marker is at its first key's `:`; point
+        // at the key instead.
+        if let Some((k, _)) = n.as_mapping().and_then(|m| m.iter().next()) {
+            return self.span_of(&marked_yaml::Span::new_start(
+                k.span().start().copied().unwrap_or_default_marker(),
+            ));
+        }
         self.span_of(n.span())
     }
 
