@@ -186,8 +186,31 @@ fn attach_or_update(
                 a.describe()
             ));
         }
-        let new = kernel::attach(prog_fd, t)
-            .map_err(|e| err(format!("cannot attach `{prog}` to {}", a.describe()), e))?;
+        let new = match kernel::attach(prog_fd, t) {
+            Ok(l) => l,
+            // The hook takes one link (the old one could not be updated:
+            // the program's type changed): replace it, with a gap.
+            Err(e)
+                if e.raw_os_error() == Some(libc::EBUSY)
+                    || e.raw_os_error() == Some(libc::EEXIST) =>
+            {
+                let _ = std::fs::remove_file(&path);
+                drop(old);
+                let l = kernel::attach(prog_fd, t)
+                    .map_err(|e| err(format!("cannot attach `{prog}` to {}", a.describe()), e))?;
+                kernel::obj_pin(&l, &path).map_err(|e| err("cannot pin a link", e))?;
+                return Ok(format!(
+                    "link {pin_name}: {prog} replaced on {} (detached, then attached: the old link could not be updated)",
+                    a.describe()
+                ));
+            }
+            Err(e) => {
+                return Err(err(
+                    format!("cannot attach `{prog}` to {}", a.describe()),
+                    e,
+                ))
+            }
+        };
         let tmp = links_dir(dir).join(format!("new+{pin_name}"));
         let _ = std::fs::remove_file(&tmp);
         kernel::obj_pin(&new, &tmp).map_err(|e| err("cannot pin a link", e))?;
