@@ -38,7 +38,8 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
     if !file.exists() && file.extension().is_none() && file.components().count() == 1 {
         eprintln!(
             "error: `{}` is neither a command nor a file; commands: check, parse, build, test, \
-             plugins, targets (see `ksc --help`)",
+             init, plugins, targets, deploy, undeploy, status, attach, detach, package \
+             (see `ksc --help`)",
             file.display()
         );
         return ExitCode::from(EXIT_USAGE);

@@ -9,6 +9,7 @@
 //! plugin failed (panicked, answered nonsense).
 
 mod compile;
+mod deploy;
 mod fmt;
 mod init;
 mod kmod;
@@ -161,6 +162,84 @@ enum Command {
     Plugins,
     /// List the targets.
     Targets,
+    /// Build a program, load it, attach and pin it on bpffs as a deployment
+    /// file says, so that it outlives ksc (docs/deploy.md); again: replace
+    /// it in place, map contents kept.
+    Deploy {
+        /// The KernelScript source file (.ks) [default: the file's `spec.source`].
+        file: Option<PathBuf>,
+        /// The deployment file (`kind: ProgramDeployment`).
+        #[arg(long, value_name = "FILE", default_value = "deploy.yaml")]
+        config: PathBuf,
+        /// Write bpfman's Kubernetes resources for the deployment instead.
+        #[arg(long, value_enum)]
+        emit: Option<deploy::DeployEmit>,
+        /// The bytecode image (`ksc package`) for `--emit=bpfman` [default: `spec.image`].
+        #[arg(long, value_name = "REF")]
+        image: Option<String>,
+        #[command(flatten)]
+        opts: CompileOpts,
+    },
+    /// Stop, detach and unpin a deployment (its maps too with `cleanup_on_exit: true`).
+    Undeploy {
+        #[arg(long, value_name = "FILE", default_value = "deploy.yaml")]
+        config: PathBuf,
+    },
+    /// Show what is deployed, read from the kernel and the pins: one
+    /// deployment, or (no --config and no ./deploy.yaml) every deployment
+    /// under /sys/fs/bpf/ksc.
+    Status {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Attach a deployed program (`auto_attach: false`).
+    Attach {
+        /// The program.
+        program: String,
+        #[arg(long, value_name = "FILE", default_value = "deploy.yaml")]
+        config: PathBuf,
+        #[command(flatten)]
+        to: deploy::AttachTo,
+    },
+    /// Detach a deployed program everywhere.
+    Detach {
+        /// The program.
+        program: String,
+        #[arg(long, value_name = "FILE", default_value = "deploy.yaml")]
+        config: PathBuf,
+    },
+    /// Build a program and write its eBPF object as a bpfman bytecode image
+    /// (an OCI image layout); `--push` sends it to a registry.
+    Package {
+        /// The KernelScript source file (.ks).
+        file: PathBuf,
+        /// The OCI image layout directory to write.
+        #[arg(long, value_name = "DIR")]
+        oci: PathBuf,
+        /// The image's tag in the layout.
+        #[arg(long, default_value = "latest")]
+        tag: String,
+        /// Push the image to this reference (HOST[:PORT]/NAME:TAG) with skopeo.
+        #[arg(long, value_name = "REF")]
+        push: Option<String>,
+        #[command(flatten)]
+        opts: CompileOpts,
+    },
+    /// The userspace supervisor `ksc deploy` starts (internal).
+    #[command(name = "__supervise", hide = true)]
+    Supervise {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        policy: String,
+        #[arg(long)]
+        log: PathBuf,
+        #[arg(last = true)]
+        cmd: Vec<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -247,6 +326,34 @@ fn run(cli: Cli) -> ExitCode {
         }
         Command::Fmt { check, files } => fmt::fmt(&files, check, color),
         Command::Plugins => compile::list_plugins(),
+        Command::Deploy {
+            file,
+            config,
+            emit,
+            image,
+            opts,
+        } => deploy::deploy(file, &config, emit, image, &opts, color),
+        Command::Undeploy { config } => deploy::undeploy(&config, color),
+        Command::Status { config, json } => deploy::status(config, json, color),
+        Command::Attach {
+            program,
+            config,
+            to,
+        } => deploy::attach(&program, &config, &to, color),
+        Command::Detach { program, config } => deploy::detach(&program, &config, color),
+        Command::Package {
+            file,
+            oci,
+            tag,
+            push,
+            opts,
+        } => deploy::package(&file, &oci, &tag, push.as_deref(), &opts, color),
+        Command::Supervise {
+            dir,
+            policy,
+            log,
+            cmd,
+        } => deploy::supervise(&dir, &policy, &log, &cmd),
         Command::Targets => compile::list_targets(),
         Command::Check { file, emit, kernel } => {
             let kernel = match kernel.as_deref().map(target::resolve).transpose() {
