@@ -15,6 +15,8 @@ use crate::span::{FileId, SourceFile, SourceMap, Span};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Severity {
+    /// Only from backend plugins (ksc's own checks have warnings and errors).
+    Note,
     Warning,
     Error,
 }
@@ -102,6 +104,7 @@ impl Diagnostic {
         let d = match self.severity {
             Severity::Error => CsDiagnostic::error(),
             Severity::Warning => CsDiagnostic::warning(),
+            Severity::Note => CsDiagnostic::note(),
         };
         d.with_message(&self.message)
             .with_labels(labels)
@@ -220,6 +223,7 @@ fn emit_windowed(
     let kind = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Note => "note",
     };
     writeln!(w, "{kind}: {}", d.message)?;
     writeln!(w, "{:gutter$}--> {path}:{line}:{col}", "")?;
@@ -291,7 +295,10 @@ pub fn emit(w: &mut dyn termcolor::WriteColor, files: &SourceMap, diags: &[Diagn
     }
     let path = files.name(FileId::MAIN);
     let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
+    let warnings = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     if errors > 0 {
         let _ = writeln!(

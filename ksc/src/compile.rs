@@ -175,7 +175,11 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
                 files: out,
                 diagnostics,
             }) => {
-                report_plugin_diags(&src, name, &diagnostics, color);
+                // An error fails the build even when the plugin said `Ok`:
+                // nothing is written.
+                if report_plugin_diags(&src, name, &diagnostics, color) {
+                    return ExitCode::from(EXIT_PROGRAM);
+                }
                 for (path, contents) in out {
                     if let Some((_, _, other)) = files.iter().find(|(p, _, _)| *p == path) {
                         eprintln!(
@@ -192,8 +196,7 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
                 ref message,
                 ..
             }) => {
-                report_plugin_diags(&src, name, &diagnostics, color);
-                if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
+                if !report_plugin_diags(&src, name, &diagnostics, color) {
                     eprintln!("error: backend `{name}` failed: {message}");
                 }
                 return ExitCode::from(EXIT_PROGRAM);
@@ -302,37 +305,37 @@ fn write_files(dir: &Path, files: &[(PathBuf, Vec<u8>, String)]) -> Result<(), S
     Ok(())
 }
 
-/// Show a backend's diagnostics: located ones rustc-style with the source
-/// line, the others as one line each.
+/// Show a backend's diagnostics in the order it gave them, through the
+/// same renderer as ksc's own (so the summary counts every error): located
+/// ones rustc-style with the source line, the others as one line with the
+/// note. Returns whether any is an error.
 fn report_plugin_diags(
     src: &Source,
     backend: &str,
     diags: &[ksc_plugins::Diag],
     color: ColorChoice,
-) {
-    let mut located = Vec::new();
-    for d in diags {
-        let note = format!("reported by the `{backend}` backend");
-        match (d.span, d.severity) {
-            (Some(span), Severity::Error | Severity::Warning) => {
-                let diag = if d.severity == Severity::Error {
-                    ksc_frontend::Diagnostic::error(span, d.message.clone())
-                } else {
-                    ksc_frontend::Diagnostic::warning(span, d.message.clone())
-                };
-                located.push(diag.with_note(note));
-            }
-            (_, severity) => {
-                let level = match severity {
-                    Severity::Error => "error",
-                    Severity::Warning => "warning",
-                    Severity::Note => "note",
-                };
-                eprintln!("{level}: {} ({note})", d.message);
-            }
-        }
-    }
-    report(src, &located, color);
+) -> bool {
+    // A span in no file of the program: rendered without a source line.
+    const NOWHERE: ksc_ir::Span = ksc_ir::Span {
+        file: ksc_ir::FileId(u32::MAX),
+        start: 0,
+        end: 0,
+    };
+    let shown: Vec<ksc_frontend::Diagnostic> = diags
+        .iter()
+        .map(|d| {
+            let mut diag = ksc_frontend::Diagnostic::error(d.span.unwrap_or(NOWHERE), &d.message)
+                .with_note(format!("reported by the `{backend}` backend"));
+            diag.severity = match d.severity {
+                Severity::Error => ksc_frontend::diag::Severity::Error,
+                Severity::Warning => ksc_frontend::diag::Severity::Warning,
+                Severity::Note => ksc_frontend::diag::Severity::Note,
+            };
+            diag
+        })
+        .collect();
+    report(src, &shown, color);
+    diags.iter().any(|d| d.severity == Severity::Error)
 }
 
 /// Run the target's build command in the output directory: with a spinner
@@ -489,6 +492,9 @@ pub(crate) fn list_plugins() -> ExitCode {
             p.output_kinds.join(", "),
             p.path.display()
         );
+        if let Some(h) = &p.homepage {
+            println!("    {h}");
+        }
     }
     for (_, e) in &listing.broken {
         eprintln!("warning: skipped: {e}");

@@ -433,7 +433,7 @@ fn plugin_diagnostics_are_shown_with_the_source() {
     let o = s.ksc(&["--target", &t, &s.prog(), "-o", "o"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("warning: the test plugin ran (reported by the `test` backend)"),
+        stderr(&o).contains("warning: the test plugin ran\n = reported by the `test` backend\n"),
         "{}",
         stderr(&o)
     );
@@ -495,4 +495,81 @@ fn build_runs_the_targets_build_command_and_passes_its_errors_through() {
         stderr(&o)
     );
     assert!(stderr(&o).contains(": not found"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_ok_with_an_error_fails_and_writes_nothing() {
+    let s = Setup::new("okerror").with_test_plugin();
+    let t = s.target("t", "Target(description: \"x\", backends: [\"test\"])");
+    let o = s.ksc(
+        &["--target", &t, &s.prog(), "-o", "o"],
+        &[("KSC_TEST_PLUGIN", "ok-error")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_no_crash(&o);
+    let e = stderr(&o);
+    assert!(
+        e.starts_with("error: the test plugin says Ok, with an error\n"),
+        "{e}"
+    );
+    assert!(e.contains("reported by the `test` backend"), "{e}");
+    assert!(e.contains("due to 1 previous error"), "{e}");
+    assert!(!e.contains("wrote "), "{e}");
+    assert!(!s.dir.join("o").exists(), "nothing is written");
+}
+
+#[test]
+fn plugin_diagnostics_keep_their_order_counts_and_places() {
+    let s = Setup::new("order").with_test_plugin();
+    let t = s.target("t", "Target(description: \"x\", backends: [\"test\"])");
+    let o = s.ksc(
+        &["--target", &t, &s.prog()],
+        &[("KSC_TEST_PLUGIN", "mixed")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    let order: Vec<usize> = ["first:", "second:", "third:", "fourth:", "fifth:"]
+        .iter()
+        .map(|m| e.find(m).unwrap_or_else(|| panic!("{m} missing: {e}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{e}");
+    assert!(e.contains("warning: first: an unlocated warning\n"), "{e}");
+    assert!(e.contains("error: third: an unlocated error\n"), "{e}");
+    // The note keeps its place in the source.
+    let note = &e[order[3]..order[4]];
+    assert!(note.contains(&format!("--> {}:", s.prog())), "{note}");
+    assert!(
+        e.contains("error: could not compile `") && e.contains("due to 3 previous errors; 1 warning emitted"),
+        "{e}"
+    );
+
+    let o = s.ksc(
+        &["--target", &t, &s.prog()],
+        &[("KSC_TEST_PLUGIN", "empty-error")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("error: backend `test` failed: the backend failed without saying why"),
+        "{e}"
+    );
+    assert!(!e.contains("0 errors"), "{e}");
+}
+
+#[test]
+fn a_plugin_that_ends_the_process_is_a_plugin_failure() {
+    let s = Setup::new("exit").with_test_plugin();
+    let t = s.target("t", "Target(description: \"x\", backends: [\"test\"])");
+    let o = s.ksc(
+        &["--target", &t, &s.prog(), "-o", "o"],
+        &[("KSC_TEST_PLUGIN", "exit")],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("error: backend `test` (")
+            && e.contains("ended the ksc process while generating"),
+        "{e}"
+    );
+    assert!(!s.dir.join("o").exists(), "nothing is written");
 }

@@ -397,6 +397,7 @@ fn to_lsp_diagnostic(a: &Analysis, uri: &Url, d: &ksc_frontend::Diagnostic) -> l
         severity: Some(match d.severity {
             Severity::Error => lsp::DiagnosticSeverity::ERROR,
             Severity::Warning => lsp::DiagnosticSeverity::WARNING,
+            Severity::Note => lsp::DiagnosticSeverity::INFORMATION,
         }),
         source: Some("ksc".into()),
         message,

@@ -28,12 +28,19 @@
 //!
 //! ## Versioning
 //!
-//! * This crate's version is the ABI version. abi_stable refuses a plugin
-//!   built against an incompatible one (for 0.x: another minor version, or
-//!   an older patch than ksc's when fields were added).
+//! * [`ABI_VERSION`] (`0.2.0`) is the version abi_stable checks when it
+//!   loads a plugin. For a 0.x version abi_stable 0.11 requires the same
+//!   minor and a plugin patch at least the host's (`0.2.0` host, `0.2.1`
+//!   plugin: loads; the other way round: refused), so the patch stays 0:
+//!   only an incompatible change bumps it, and then the minor.
 //! * [`BackendMod`] is a prefix type: fields may be added after
-//!   `generate` in later patch versions; a host reading an older plugin sees
-//!   them as absent (`None`). Nothing before may change.
+//!   `generate` (the last field every plugin has) without touching
+//!   [`ABI_VERSION`]; abi_stable's layout check accepts a plugin with fewer
+//!   or more of them, and the host reads them as `Option`s (`None` from an
+//!   older plugin). Nothing before them may change.
+//! * This crate's own version (Cargo.toml) moves its patch with every such
+//!   addition; abi_stable checks each type's crate version only loosely
+//!   (for 0.x: the same minor).
 //! * The IR has its own schema version ([`ksc_ir::IR_VERSION`]); a plugin
 //!   declares the one it accepts ([`BackendMod::ir_version`]) and ksc runs
 //!   it only when that is the version it produces.
@@ -54,8 +61,10 @@ use serde::{Deserialize, Serialize};
 pub use abi_stable;
 pub use ksc_ir;
 
-/// The plugin ABI version (this crate's version).
-pub const ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The plugin ABI version abi_stable checks (see the crate docs,
+/// "Versioning"); not this crate's version, whose patch moves with every
+/// field added at the end of [`BackendMod`].
+pub const ABI_VERSION: &str = "0.2.0";
 
 /// The file name prefix of backend plugins: `libksc_backend_<name>.so` on
 /// Linux (the `cdylib` of a crate named `ksc-backend-<name>`).
@@ -64,7 +73,8 @@ pub const FILE_PREFIX: &str = "ksc_backend_";
 /// The root module every backend plugin exports.
 ///
 /// Fields up to `generate` exist in every version of the ABI; fields added
-/// later go after it and are read as `Option`s by the host.
+/// later go after it and are read as `Option`s by the host (accessors
+/// `homepage()` and so on return `None` for a plugin built before them).
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = BackendModRef, prefix_fields = BackendModPrefix)))]
@@ -83,13 +93,16 @@ pub struct BackendMod {
     #[sabi(last_prefix_field)]
     pub generate:
         extern "C" fn(ir_ron: RStr<'_>, options_ron: RStr<'_>) -> RResult<Output, PluginError>,
+    /// Where the plugin comes from (a URL), empty when not given; shown by
+    /// `ksc plugins`. Added in crate version 0.2.1 (ABI 0.2.0).
+    pub homepage: RStr<'static>,
 }
 
 impl RootModule for BackendModRef {
     abi_stable::declare_root_module_statics! {BackendModRef}
     const BASE_NAME: &'static str = "ksc_backend";
     const NAME: &'static str = "ksc backend plugin";
-    const VERSION_STRINGS: VersionStrings = abi_stable::package_version_strings!();
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new(ABI_VERSION);
 }
 
 /// What a successful `generate` returns.
@@ -305,13 +318,15 @@ impl<F: Into<File>, W: Into<Diag>, D: Into<Diag>> IntoOutput for Result<(Vec<F>,
                     .iter()
                     .filter(|d| d.severity == Severity::Error)
                     .count();
+                let message = match errors {
+                    0 => "the backend failed without saying why (it returned no error message)"
+                        .to_string(),
+                    1 => "the backend reported 1 error".to_string(),
+                    n => format!("the backend reported {n} errors"),
+                };
                 Err(PluginError {
                     kind: ErrorKind::Failed,
-                    message: format!(
-                        "the backend reported {errors} error{}",
-                        if errors == 1 { "" } else { "s" }
-                    )
-                    .into(),
+                    message: message.into(),
                     diagnostics,
                 })
             }
@@ -425,7 +440,7 @@ fn invalid_input(message: String) -> PluginError {
 /// `Result<Vec<F>, Vec<D>>` or `Result<(Vec<F>, Vec<W>), Vec<D>>` with
 /// `F: Into<File>` and `D, W: Into<Diag>` (`String` converts to an error).
 /// `ir_version` defaults to the [`ksc_ir::IR_VERSION`] the plugin is built
-/// with. Panics in `generate` become errors, never crashes of ksc.
+/// with; `homepage` (optional, after it) to none. Panics in `generate` become errors, never crashes of ksc.
 #[macro_export]
 macro_rules! export_backend {
     (
@@ -434,6 +449,7 @@ macro_rules! export_backend {
         description: $description:expr,
         outputs: [$($output:expr),* $(,)?],
         $(ir_version: $ir_version:expr,)?
+        $(homepage: $homepage:expr,)?
         generate: $generate:expr $(,)?
     ) => {
         #[::abi_stable::export_root_module]
@@ -457,6 +473,9 @@ macro_rules! export_backend {
                 #[allow(unused_variables)]
                 let ir_version: u32 = $crate::ksc_ir::IR_VERSION;
                 $(let ir_version: u32 = $ir_version;)?
+                #[allow(unused_variables)]
+                let homepage: &'static str = "";
+                $(let homepage: &'static str = $homepage;)?
                 $crate::BackendMod {
                     name: RStr::from_str($name),
                     version: RStr::from_str($version),
@@ -464,6 +483,7 @@ macro_rules! export_backend {
                     description: RStr::from_str($description),
                     output_kinds: RSlice::from_slice(OUTPUTS),
                     generate: __ksc_backend_generate,
+                    homepage: RStr::from_str(homepage),
                 }
                 .leak_into_prefix()
             })

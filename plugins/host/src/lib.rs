@@ -23,7 +23,9 @@
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
+use abi_stable::abi_stability::abi_checking::{AbiInstability, AbiInstabilityErrors};
 use abi_stable::library::{lib_header_from_path, LibraryError};
+use abi_stable::type_layout::TLFieldOrFunction;
 use ksc_plugin_abi::{BackendModRef, ErrorKind};
 
 pub use ksc_plugin_abi::{Options, Severity, ABI_VERSION};
@@ -45,6 +47,9 @@ pub struct PluginInfo {
     pub abi_version: String,
     pub description: String,
     pub output_kinds: Vec<String>,
+    /// Where it comes from; `None` when not given, or from a plugin built
+    /// before the field existed (crate version 0.2.0 of the ABI).
+    pub homepage: Option<String>,
     pub path: PathBuf,
 }
 
@@ -188,12 +193,20 @@ impl fmt::Display for Error {
                 path,
                 plugin_abi,
                 detail,
-            } => write!(
-                f,
-                "`{}` was built for plugin ABI {plugin_abi}, but this ksc uses plugin ABI \
-                 {ABI_VERSION}; rebuild the plugin against ksc-plugin-abi {ABI_VERSION}\n{detail}",
-                path.display()
-            ),
+            } => {
+                if plugin_abi == ABI_VERSION {
+                    write!(f, "`{}` {detail}", path.display())
+                } else {
+                    write!(
+                        f,
+                        "`{}` was built for plugin ABI {plugin_abi}, but this ksc uses plugin ABI \
+                         {ABI_VERSION}; rebuild the plugin against ksc-plugin-abi {ABI_VERSION}.x\
+                         {}{detail}",
+                        path.display(),
+                        if detail.is_empty() { "" } else { ": " }
+                    )
+                }
+            }
             Error::LoadFailed { path, reason } => {
                 write!(
                     f,
@@ -442,6 +455,11 @@ pub fn load_path(path: &Path) -> Result<Plugin, Error> {
             .iter()
             .map(|k| k.to_string())
             .collect(),
+        // A field after the last prefix field: `None` in older plugins.
+        homepage: module
+            .homepage()
+            .map(|h| h.to_string())
+            .filter(|h| !h.is_empty()),
         path: path.to_path_buf(),
     };
     Ok(Plugin { info, module })
@@ -466,7 +484,8 @@ fn library_error(path: &Path, plugin_abi: Option<&str>, e: LibraryError) -> Erro
             plugin_abi: abi,
             detail: format!(
                 "it was built with an incompatible abi_stable (header {h:?}); ksc uses abi_stable 0.11"
-            ),
+            )
+            .replace('\n', " "),
         },
         LibraryError::IncompatibleVersionNumber {
             expected_version,
@@ -476,7 +495,8 @@ fn library_error(path: &Path, plugin_abi: Option<&str>, e: LibraryError) -> Erro
             path,
             plugin_abi: actual_version.to_string(),
             detail: format!(
-                "(ksc-plugin-abi {actual_version} cannot be loaded by ksc-plugin-abi {expected_version})"
+                "abi_stable 0.11 loads a 0.x plugin only with the same minor version and a patch \
+                 at least ksc's ({expected_version})"
             ),
         },
         LibraryError::ParseVersionError(v) => Error::AbiMismatch {
@@ -484,14 +504,26 @@ fn library_error(path: &Path, plugin_abi: Option<&str>, e: LibraryError) -> Erro
             plugin_abi: abi,
             detail: format!("its plugin ABI version is unreadable: {v}"),
         },
-        LibraryError::AbiInstability(detail) => Error::AbiMismatch {
-            path,
-            plugin_abi: abi,
-            detail: format!(
-                "the layout of its root module differs from ksc's:\n{}",
-                first_lines(&detail.to_string(), 30)
-            ),
-        },
+        LibraryError::AbiInstability(detail) => {
+            let first = detail
+                .downcast_ref::<AbiInstabilityErrors>()
+                .map(first_difference)
+                .unwrap_or_else(|| first_lines(&detail.to_string(), 3));
+            let detail = if abi == ABI_VERSION {
+                format!(
+                    "says plugin ABI {abi} like this ksc, but its types differ from ksc's: {first}; \
+                     it was built against a changed ksc-plugin-abi whose version was not bumped, \
+                     rebuild it against the ksc-plugin-abi of this ksc"
+                )
+            } else {
+                format!("its types differ from ksc's: {first}")
+            };
+            Error::AbiMismatch {
+                path,
+                plugin_abi: abi,
+                detail,
+            }
+        }
         LibraryError::RootModule { err, .. } => Error::LoadFailed {
             path,
             reason: match err {
@@ -508,6 +540,70 @@ fn library_error(path: &Path, plugin_abi: Option<&str>, e: LibraryError) -> Erro
     }
 }
 
+/// The first difference abi_stable found, in one line: where (the path of
+/// fields from the root module down) and what.
+fn first_difference(e: &AbiInstabilityErrors) -> String {
+    let Some(first) = e.errors.iter().find(|x| !x.errs.is_empty()) else {
+        return "(abi_stable reported no detail)".to_string();
+    };
+    let mut place = vec![e.interface.name().to_string()];
+    for step in first.stack_trace.iter() {
+        place.push(match &step.expected {
+            TLFieldOrFunction::Field(f) => f.name().to_string(),
+            TLFieldOrFunction::Function(f) => format!("{}()", f.name),
+        });
+    }
+    let what = match &first.errs[0] {
+        AbiInstability::FieldCountMismatch(v) => format!(
+            "ksc's type has {} fields, the plugin's {}",
+            v.expected, v.found
+        ),
+        AbiInstability::UnexpectedField(v) => format!(
+            "ksc has the field `{}: {}` where the plugin has `{}: {}`",
+            v.expected.name(),
+            v.expected.full_type(),
+            v.found.name(),
+            v.found.full_type()
+        ),
+        AbiInstability::Name(v) => {
+            format!("ksc's type is `{}`, the plugin's `{}`", v.expected, v.found)
+        }
+        AbiInstability::Size(v) => format!(
+            "ksc's type is {} bytes, the plugin's {}",
+            v.expected, v.found
+        ),
+        AbiInstability::Alignment(v) => format!(
+            "ksc's type is aligned to {} bytes, the plugin's to {}",
+            v.expected, v.found
+        ),
+        AbiInstability::TooManyVariants(v) => format!(
+            "ksc's enum has {} variants, the plugin's {}",
+            v.expected, v.found
+        ),
+        AbiInstability::UnexpectedVariant(v) => format!(
+            "ksc has the variant `{}` where the plugin has `{}`",
+            v.expected, v.found
+        ),
+        AbiInstability::Package(v) => format!(
+            "ksc's type comes from the crate `{}`, the plugin's from `{}`",
+            v.expected, v.found
+        ),
+        AbiInstability::PackageVersion(v) => format!(
+            "ksc's type comes from crate version {}, the plugin's from {}",
+            v.expected, v.found
+        ),
+        other => {
+            let text = format!("{other:?}");
+            let mut short: String = text.chars().take(160).collect();
+            if short.len() < text.len() {
+                short.push_str("...");
+            }
+            short
+        }
+    };
+    format!("at `{}`, {what}", place.join("."))
+}
+
 fn first_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.trim().lines().collect();
     if lines.len() <= n {
@@ -521,13 +617,76 @@ fn first_lines(text: &str, n: usize) -> String {
     }
 }
 
+/// The exit status of a process a plugin ended (ksc's "plugin failure").
+pub const EXIT_PLUGIN_ENDED: i32 = 3;
+
+/// Set while a plugin's `generate` runs: what to say if it ends the process.
+static RUNNING: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+extern "C" {
+    fn atexit(callback: extern "C" fn()) -> std::os::raw::c_int;
+    fn _exit(status: std::os::raw::c_int) -> !;
+}
+
+/// Runs at `exit()`: when a plugin is running, it is the plugin that ended
+/// the process (`std::process::exit`, C `exit`), so say so and end with
+/// the plugin-failure status instead of the status it chose.
+extern "C" fn plugin_ended_process() {
+    let message = match RUNNING.try_lock() {
+        Ok(mut running) => running.take(),
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().take(),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    };
+    if let Some(message) = message {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "error: {message}");
+        let _ = err.flush();
+        // SAFETY: ends the process without running the remaining exit
+        // handlers, which is what exit() was about to do anyway.
+        unsafe { _exit(EXIT_PLUGIN_ENDED) }
+    }
+}
+
+/// Clears [`RUNNING`] when `generate` returns (or unwinds).
+struct RunningGuard;
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        if let Ok(mut r) = RUNNING.lock() {
+            *r = None;
+        }
+    }
+}
+
 impl Plugin {
     /// Run the backend on a module.
+    ///
+    /// The plugin runs in ksc's process (a child process per plugin would
+    /// cost a copy of the IR and a second protocol for no other gain); a
+    /// plugin that calls `exit` is caught by an `atexit` handler, which
+    /// reports it and exits with [`EXIT_PLUGIN_ENDED`]. A plugin that
+    /// crashes (a signal) or calls `_exit` cannot be caught this way.
     pub fn generate(&self, module: &ksc_ir::Module, options: &Options) -> Result<Generated, Error> {
+        static REGISTERED: std::sync::Once = std::sync::Once::new();
+        // SAFETY: registers a plain `extern "C" fn` with libc.
+        REGISTERED.call_once(|| unsafe {
+            atexit(plugin_ended_process);
+        });
         let ir = module.to_ron();
         let opts = options.to_ron();
         let generate = self.module.generate();
+        if let Ok(mut r) = RUNNING.lock() {
+            *r = Some(format!(
+                "backend `{}` ({}) ended the ksc process while generating, without an answer; \
+                 this is a bug in the plugin (a plugin returns its errors, it never exits)",
+                self.info.name,
+                self.info.path.display()
+            ));
+        }
+        let guard = RunningGuard;
         let result = generate(ir.as_str().into(), opts.as_str().into()).into_result();
+        drop(guard);
         let name = self.info.name.clone();
         let path = self.info.path.clone();
         let diags = |ds: &abi_stable::std_types::RVec<ksc_plugin_abi::Diagnostic>| -> Vec<Diag> {

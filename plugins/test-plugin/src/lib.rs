@@ -12,6 +12,10 @@
 //! | `KSC_TEST_PLUGIN=panic-at-load` | the root module constructor panics |
 //! | `KSC_TEST_PLUGIN=error` | `generate` reports an error at the first function |
 //! | `KSC_TEST_PLUGIN=escape` | `generate` returns a file outside the output dir |
+//! | `KSC_TEST_PLUGIN=ok-error` | `generate` returns files and an error diagnostic |
+//! | `KSC_TEST_PLUGIN=mixed` | `generate` fails with located and unlocated errors, a warning and a located note, interleaved |
+//! | `KSC_TEST_PLUGIN=empty-error` | `generate` fails with no diagnostics |
+//! | `KSC_TEST_PLUGIN=exit` | `generate` ends the process (`exit(0)`) |
 //! | otherwise | writes `<module>.txt` listing the options and a warning |
 
 use ksc_plugin_abi::ksc_ir::Module;
@@ -34,6 +38,22 @@ fn generate(module: &Module, options: &Options) -> Generated {
             Err(vec![d])
         }
         "escape" => Ok((vec![File::new("../escaped.txt", "x")], vec![])),
+        "ok-error" => Ok((
+            vec![File::new(format!("{}.txt", module.name), "x")],
+            vec![Diag::error("the test plugin says Ok, with an error")],
+        )),
+        "mixed" => {
+            let at = |i: usize| module.functions[i % module.functions.len()].span;
+            Err(vec![
+                Diag::warning("first: an unlocated warning"),
+                Diag::error("second: a located error").at(at(1)),
+                Diag::error("third: an unlocated error"),
+                Diag::note("fourth: a located note").at(at(0)),
+                Diag::error("fifth: a located error").at(at(2)),
+            ])
+        }
+        "empty-error" => Err(vec![]),
+        "exit" => std::process::exit(0),
         _ => Ok((
             vec![File::new(
                 format!("{}.txt", module.name),
