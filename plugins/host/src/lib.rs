@@ -23,9 +23,12 @@
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
-use abi_stable::abi_stability::abi_checking::{AbiInstability, AbiInstabilityErrors};
-use abi_stable::library::{lib_header_from_path, LibraryError};
-use abi_stable::type_layout::TLFieldOrFunction;
+use abi_stable::abi_stability::abi_checking::{
+    check_layout_compatibility, AbiInstability, AbiInstabilityError, AbiInstabilityErrors,
+};
+use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
+use abi_stable::type_layout::{TLFieldOrFunction, TypeLayout};
+use abi_stable::StableAbi;
 use ksc_plugin_abi::{BackendModRef, ErrorKind};
 
 pub use ksc_plugin_abi::{Options, Severity, ABI_VERSION};
@@ -200,7 +203,7 @@ impl fmt::Display for Error {
                     write!(
                         f,
                         "`{}` was built for plugin ABI {plugin_abi}, but this ksc uses plugin ABI \
-                         {ABI_VERSION}; rebuild the plugin against ksc-plugin-abi {ABI_VERSION}.x\
+                         {ABI_VERSION}; rebuild the plugin against this ksc's ksc-plugin-abi\
                          {}{detail}",
                         path.display(),
                         if detail.is_empty() { "" } else { ": " }
@@ -441,8 +444,46 @@ pub fn data_dir() -> Option<PathBuf> {
 pub fn load_path(path: &Path) -> Result<Plugin, Error> {
     let header = lib_header_from_path(path).map_err(|e| library_error(path, None, e))?;
     let plugin_abi = header.version_strings().to_string();
-    let module = header
-        .init_root_module::<BackendModRef>()
+    // The version first (abi_stable's rule), then the layout, by hand: see
+    // `check_root_layout`.
+    let ours = <BackendModRef as RootModule>::VERSION_STRINGS.parsed();
+    let theirs = header.version_strings().parsed();
+    match (ours, theirs) {
+        (Ok(o), Ok(t)) if o.is_compatible(t) => {}
+        (Ok(o), Ok(t)) => {
+            return Err(library_error(
+                path,
+                Some(&plugin_abi),
+                LibraryError::IncompatibleVersionNumber {
+                    library_name: "ksc backend plugin",
+                    expected_version: o,
+                    actual_version: t,
+                },
+            ))
+        }
+        (_, Err(e)) | (Err(e), _) => {
+            return Err(library_error(
+                path,
+                Some(&plugin_abi),
+                LibraryError::ParseVersionError(e),
+            ))
+        }
+    }
+    let Some(layout) = header.layout() else {
+        return Err(Error::NotLoadable {
+            path: path.to_path_buf(),
+            reason: "its root module carries no type layout to check".to_string(),
+        });
+    };
+    check_root_layout(layout).map_err(|detail| Error::AbiMismatch {
+        path: path.to_path_buf(),
+        detail: mismatch_detail(&plugin_abi, &detail),
+        plugin_abi: plugin_abi.clone(),
+    })?;
+    // SAFETY: the layout was checked just above: everything the plugin has
+    // matches ksc's; fields it lacks are read through accessors that see
+    // the plugin's own field count and answer `None`.
+    let module = unsafe { header.init_root_module_with_unchecked_layout::<BackendModRef>() }
         .map_err(|e| library_error(path, Some(&plugin_abi), e))?;
     let info = PluginInfo {
         name: module.name().to_string(),
@@ -504,26 +545,11 @@ fn library_error(path: &Path, plugin_abi: Option<&str>, e: LibraryError) -> Erro
             plugin_abi: abi,
             detail: format!("its plugin ABI version is unreadable: {v}"),
         },
-        LibraryError::AbiInstability(detail) => {
-            let first = detail
-                .downcast_ref::<AbiInstabilityErrors>()
-                .map(first_difference)
-                .unwrap_or_else(|| first_lines(&detail.to_string(), 3));
-            let detail = if abi == ABI_VERSION {
-                format!(
-                    "says plugin ABI {abi} like this ksc, but its types differ from ksc's: {first}; \
-                     it was built against a changed ksc-plugin-abi whose version was not bumped, \
-                     rebuild it against the ksc-plugin-abi of this ksc"
-                )
-            } else {
-                format!("its types differ from ksc's: {first}")
-            };
-            Error::AbiMismatch {
-                path,
-                plugin_abi: abi,
-                detail,
-            }
-        }
+        LibraryError::AbiInstability(detail) => Error::AbiMismatch {
+            path,
+            detail: mismatch_detail(&abi, &first_lines(&detail.to_string(), 3)),
+            plugin_abi: abi,
+        },
         LibraryError::RootModule { err, .. } => Error::LoadFailed {
             path,
             reason: match err {
@@ -540,18 +566,78 @@ fn library_error(path: &Path, plugin_abi: Option<&str>, e: LibraryError) -> Erro
     }
 }
 
+/// The number of fields every plugin's root module has (up to `generate`,
+/// its `last_prefix_field`).
+const PREFIX_FIELDS: usize = 6;
+
+/// Check the plugin's root module against ksc's with abi_stable's checker,
+/// accepting one thing it refuses: a plugin built before fields were added
+/// at the end of `BackendMod` (abi_stable 0.11 lets the plugin have more
+/// fields than the host, not fewer). Every field both have is still
+/// checked, since the checker compares all common fields before giving
+/// its errors. Returns the first real difference, in one line.
+fn check_root_layout(plugin: &'static TypeLayout) -> Result<(), String> {
+    let Err(errors) = check_layout_compatibility(BackendModRef::LAYOUT, plugin) else {
+        return Ok(());
+    };
+    let older_plugin = |e: &AbiInstabilityError| {
+        let on_root = match e.stack_trace.last() {
+            Some(step) => match &step.expected {
+                TLFieldOrFunction::Field(f) => f.layout().name() == "BackendMod",
+                TLFieldOrFunction::Function(_) => false,
+            },
+            None => false,
+        };
+        e.errs.iter().all(|x| match x {
+            AbiInstability::FieldCountMismatch(v) => {
+                on_root && v.expected > v.found && v.found >= PREFIX_FIELDS
+            }
+            AbiInstability::Size(v) => on_root && v.expected > v.found,
+            _ => false,
+        })
+    };
+    if errors.errors.iter().all(older_plugin) {
+        return Ok(());
+    }
+    Err(first_difference(&errors, &older_plugin))
+}
+
+/// The whole message of a layout mismatch, for a plugin saying `abi`.
+fn mismatch_detail(abi: &str, first: &str) -> String {
+    if abi == ABI_VERSION {
+        format!(
+            "says plugin ABI {abi} like this ksc, but its types differ from ksc's: {first}; \
+             it was built against a changed ksc-plugin-abi whose ABI version was not bumped: \
+             rebuild it against the ksc-plugin-abi of this ksc"
+        )
+    } else {
+        format!("its types differ from ksc's: {first}")
+    }
+}
+
 /// The first difference abi_stable found, in one line: where (the path of
 /// fields from the root module down) and what.
-fn first_difference(e: &AbiInstabilityErrors) -> String {
-    let Some(first) = e.errors.iter().find(|x| !x.errs.is_empty()) else {
+fn first_difference(
+    e: &AbiInstabilityErrors,
+    tolerated: &dyn Fn(&AbiInstabilityError) -> bool,
+) -> String {
+    let Some(first) = e.errors.iter().find(|x| !tolerated(x)) else {
         return "(abi_stable reported no detail)".to_string();
     };
-    let mut place = vec![e.interface.name().to_string()];
+    // Field names from the root down; a tuple field (the `0` of
+    // `PrefixRef`) by its type's name (`BackendMod`).
+    let mut place = Vec::new();
     for step in first.stack_trace.iter() {
         place.push(match &step.expected {
+            TLFieldOrFunction::Field(f) if f.name().parse::<u32>().is_ok() => {
+                f.layout().name().to_string()
+            }
             TLFieldOrFunction::Field(f) => f.name().to_string(),
             TLFieldOrFunction::Function(f) => format!("{}()", f.name),
         });
+    }
+    if place.is_empty() {
+        place.push(e.interface.name().to_string());
     }
     let what = match &first.errs[0] {
         AbiInstability::FieldCountMismatch(v) => format!(
