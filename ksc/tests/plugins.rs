@@ -539,7 +539,8 @@ fn plugin_diagnostics_keep_their_order_counts_and_places() {
     let note = &e[order[3]..order[4]];
     assert!(note.contains(&format!("--> {}:", s.prog())), "{note}");
     assert!(
-        e.contains("error: could not compile `") && e.contains("due to 3 previous errors; 1 warning emitted"),
+        e.contains("error: could not compile `")
+            && e.contains("due to 3 previous errors; 1 warning emitted"),
         "{e}"
     );
 

@@ -178,43 +178,7 @@ fn ident(name: &str) -> String {
     }
 }
 
-/// Something the C emitter cannot express, located in the source when it
-/// comes from an expression or statement.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EmitError {
-    pub message: String,
-    /// Where in the source.
-    pub span: Option<Span>,
-    /// 1-based line and column of the span's start (from the module's
-    /// [`SourceMap`](ksc_ir::SourceMap)), for messages shown without the
-    /// source.
-    pub line_col: Option<(u32, u32)>,
-}
-
-impl std::fmt::Display for EmitError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line_col {
-            Some((l, c)) => write!(f, "{l}:{c}: {}", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-impl From<String> for EmitError {
-    fn from(message: String) -> EmitError {
-        EmitError {
-            message,
-            span: None,
-            line_col: None,
-        }
-    }
-}
-
-impl From<&str> for EmitError {
-    fn from(message: &str) -> EmitError {
-        message.to_string().into()
-    }
-}
+pub use ksc_plugin_abi::EmitError;
 
 pub fn generate_c(m: &Module) -> Result<String, Vec<EmitError>> {
     run(m, &ebpf::Ebpf)
@@ -487,11 +451,7 @@ fn esc_c(s: &str) -> String {
 
 impl<'m> Gen<'m> {
     fn err(&mut self, span: Span, msg: impl Into<String>) {
-        self.errors.push(EmitError {
-            message: msg.into(),
-            span: Some(span),
-            line_col: Some(self.m.files.line_col(span)),
-        });
+        self.errors.push(EmitError::at(&self.m.files, span, msg));
     }
 
     fn kind(&self, t: TypeId) -> &'m TypeKind {

@@ -2,28 +2,24 @@
 //! export through the stable plugin ABI (see `plugins/README.md`).
 
 use ksc_plugin_abi::ksc_ir::Module;
-use ksc_plugin_abi::{export_backend, Diag, File};
+use ksc_plugin_abi::{export_backend, EmitError, File};
 
-fn generate(module: &Module, options: &ksc_plugin_abi::Options) -> Result<Vec<File>, Vec<Diag>> {
+fn generate(
+    module: &Module,
+    options: &ksc_plugin_abi::Options,
+) -> Result<Vec<File>, Vec<EmitError>> {
     // With a userspace backend in the same run, its Makefile builds both
     // sides; this one's is only for targets without it.
     let with_user = options
         .backends
         .iter()
         .any(|b| b == "libbpf-c" || b == "rust-aya");
-    crate::generate(module, &crate::Options::default())
-        .map(|files| {
-            files
-                .into_iter()
-                .filter(|f| !(with_user && f.path == "Makefile"))
-                .map(|f| File::new(f.path, f.contents))
-                .collect()
-        })
-        .map_err(|errs| {
-            errs.into_iter()
-                .map(|e| Diag::error_at(e.message, e.span))
-                .collect()
-        })
+    let files = crate::generate(module, &crate::Options::default())?;
+    Ok(files
+        .into_iter()
+        .filter(|f| !(with_user && f.path == "Makefile"))
+        .map(|f| File::new(f.path, f.contents))
+        .collect())
 }
 
 export_backend! {

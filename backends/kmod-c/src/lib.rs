@@ -11,8 +11,8 @@
 //! The module's name is `ksc_<name>_<hash of its source>`: a module
 //! already loaded under it is this very build, which the loader reuses.
 
+use ksc_plugin_abi::export_backend;
 use ksc_plugin_abi::ksc_ir::Module;
-use ksc_plugin_abi::{export_backend, Diag, File};
 
 /// The files: `<name>.mod.c`, `kmod/Kbuild`, `kmod/Makefile`.
 pub fn generate(
@@ -52,23 +52,10 @@ clean:
     ])
 }
 
-fn plugin_generate(
-    module: &Module,
-    _options: &ksc_plugin_abi::Options,
-) -> Result<Vec<File>, Vec<Diag>> {
-    generate(module)
-        .map(|files| files.into_iter().map(|(p, c)| File::new(p, c)).collect())
-        .map_err(|errs| {
-            errs.into_iter()
-                .map(|e| Diag::error_at(e.message, e.span))
-                .collect()
-        })
-}
-
 export_backend! {
     name: "kmod-c",
     version: env!("CARGO_PKG_VERSION"),
     description: "the @kfunc and @private functions as an out-of-tree kernel module in C, with its Kbuild files",
     outputs: ["c", "Kbuild", "Makefile"],
-    generate: plugin_generate,
+    generate: |module, _options| generate(module),
 }

@@ -7,8 +7,8 @@
 //! `<name>.o`, then `<name>`).
 //! The C emitter is shared with the eBPF backend (`ksc-backend-c-common`).
 
+use ksc_plugin_abi::export_backend;
 use ksc_plugin_abi::ksc_ir::Module;
-use ksc_plugin_abi::{export_backend, Diag, File};
 
 /// The loader runtime every program links (see `runtime/ksc_runtime.h`).
 pub const RUNTIME_H: &str = include_str!("../runtime/ksc_runtime.h");
@@ -73,13 +73,13 @@ pub fn generate_with(
         ) {
             (Some(lib), Some(ldflags)) => Some(ksc_backend_c_common::PythonLink { lib, ldflags }),
             _ => {
-                return Err(vec![ksc_backend_c_common::EmitError {
-                    message: format!(
+                return Err(vec![ksc_backend_c_common::EmitError::at(
+                    &module.files,
+                    module.python_modules[0].span,
+                    format!(
                         "the program imports Python modules, but ksc did not pass the Python bridge's library (settings `{PYTHON_LIB}`, `{PYTHON_LDFLAGS}`)"
                     ),
-                    span: Some(module.python_modules[0].span),
-                    line_col: None,
-                }])
+                )])
             }
         }
     };
@@ -139,23 +139,10 @@ pub fn generate_with(
     .collect())
 }
 
-fn plugin_generate(
-    module: &Module,
-    options: &ksc_plugin_abi::Options,
-) -> Result<Vec<File>, Vec<Diag>> {
-    generate_with(module, options)
-        .map(|files| files.into_iter().map(|(p, c)| File::new(p, c)).collect())
-        .map_err(|errs| {
-            errs.into_iter()
-                .map(|e| Diag::error_at(e.message, e.span))
-                .collect()
-        })
-}
-
 export_backend! {
     name: "libbpf-c",
     version: env!("CARGO_PKG_VERSION"),
     description: "the userspace program as C over libbpf (the eBPF object linked in), with the Makefile for both sides",
     outputs: ["c", "s", "Makefile", "py"],
-    generate: plugin_generate,
+    generate: generate_with,
 }

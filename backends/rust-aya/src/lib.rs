@@ -14,10 +14,10 @@
 mod emit;
 mod python;
 
+use ksc_plugin_abi::export_backend;
 use ksc_plugin_abi::ksc_ir::Module;
-use ksc_plugin_abi::{export_backend, Diag, File};
 
-pub use emit::EmitError;
+pub use ksc_plugin_abi::EmitError;
 
 /// The loader runtime every program compiles in (`src/ksc_rt.rs`).
 pub const RUNTIME_RS: &str = include_str!("../runtime/ksc_rt.rs");
@@ -125,13 +125,14 @@ pub fn generate_with(
         (false, _) => None,
         (true, Some(p)) => Some(p),
         (true, None) => {
-            return Err(vec![EmitError {
-                message: format!(
+            return Err(vec![EmitError::at(
+                &module.files,
+                module.python_modules[0].span,
+                format!(
                     "the program imports Python modules, but ksc did not pass the Python bridge's interpreter (setting `{}`)",
                     python::SETTING
                 ),
-                span: Some(module.python_modules[0].span),
-            }])
+            )])
         }
     };
     let mut hashed = vec![main.as_str(), RUNTIME_RS];
@@ -191,24 +192,12 @@ debug = false
     Ok(files)
 }
 
-fn plugin_generate(
-    module: &Module,
-    options: &ksc_plugin_abi::Options,
-) -> Result<Vec<File>, Vec<Diag>> {
-    let python = options.settings.get(python::SETTING);
-    generate_with(module, python.map(|s| s.as_str()))
-        .map(|files| files.into_iter().map(|(p, c)| File::new(p, c)).collect())
-        .map_err(|errs| {
-            errs.into_iter()
-                .map(|e| Diag::error_at(e.message, e.span))
-                .collect()
-        })
-}
-
 export_backend! {
     name: "rust-aya",
     version: env!("CARGO_PKG_VERSION"),
     description: "the userspace program as a Cargo project in Rust over aya, with the Makefile for both sides",
     outputs: ["rs", "toml", "Makefile", "py"],
-    generate: plugin_generate,
+    generate: |module, options| {
+        generate_with(module, options.settings.get(python::SETTING).map(String::as_str))
+    },
 }

@@ -287,6 +287,72 @@ impl From<File> for OutFile {
     }
 }
 
+/// The one error type of the backends: something the backend cannot
+/// express, located in the source when it comes from an IR node. Every
+/// backend's `generate` returns `Vec<EmitError>` on failure, which
+/// [`export_backend!`] turns into located error diagnostics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmitError {
+    pub message: String,
+    /// Where in the source.
+    pub span: Option<ksc_ir::Span>,
+    /// 1-based line and column of the span's start (from the module's
+    /// [`SourceMap`](ksc_ir::SourceMap)), for messages shown without the
+    /// source ([`Display`](std::fmt::Display)); ksc itself shows the span.
+    pub line_col: Option<(u32, u32)>,
+}
+
+impl EmitError {
+    /// An error at an IR node, its line and column from `files`.
+    pub fn at(files: &ksc_ir::SourceMap, span: ksc_ir::Span, message: impl Into<String>) -> Self {
+        EmitError {
+            message: message.into(),
+            span: Some(span),
+            line_col: Some(files.line_col(span)),
+        }
+    }
+}
+
+impl std::fmt::Display for EmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line_col {
+            Some((l, c)) => write!(f, "{l}:{c}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for EmitError {}
+
+impl From<String> for EmitError {
+    fn from(message: String) -> EmitError {
+        EmitError {
+            message,
+            span: None,
+            line_col: None,
+        }
+    }
+}
+
+impl From<&str> for EmitError {
+    fn from(message: &str) -> EmitError {
+        message.to_string().into()
+    }
+}
+
+impl From<EmitError> for Diag {
+    fn from(e: EmitError) -> Diag {
+        Diag::error_at(e.message, e.span)
+    }
+}
+
+/// A `(path, text)` pair, as the backends build their files.
+impl From<(String, String)> for File {
+    fn from((path, contents): (String, String)) -> File {
+        File::new(path, contents)
+    }
+}
+
 /// What a backend's generate function may return: its files (and, with
 /// the second form, warnings or notes), or its errors.
 pub trait IntoOutput {

@@ -95,7 +95,10 @@ fn loads_and_runs(plugin: &Path, crate_version: &str) -> ksc_plugins::PluginInfo
     let out = p.generate(&module(), &Options::default()).unwrap();
     assert_eq!(
         out.files,
-        vec![(PathBuf::from("fixture.txt"), crate_version.as_bytes().to_vec())]
+        vec![(
+            PathBuf::from("fixture.txt"),
+            crate_version.as_bytes().to_vec()
+        )]
     );
     p.info
 }
@@ -114,7 +117,10 @@ fn a_plugin_built_against_the_next_abi_loads() {
     let info = loads_and_runs(&plugin, "0.2.9");
     // A field both know is read; the one after it (`priority`) is unknown
     // to this host and ignored.
-    assert_eq!(info.homepage.as_deref(), Some("https://example.org/fixture"));
+    assert_eq!(
+        info.homepage.as_deref(),
+        Some("https://example.org/fixture")
+    );
 }
 
 #[test]
@@ -154,7 +160,7 @@ fn abi_versions_are_checked_as_documented() {
     for other in ["0.3.0", "0.1.0"] {
         let plugin = build_fixture(&format!("minor-{other}"), "0.2.0", "", other);
         let text = load_path(&plugin).unwrap_err().to_string();
-    eprintln!("{text}");
+        eprintln!("{text}");
         assert!(
             text.contains(&format!(
                 "was built for plugin ABI {other}, but this ksc uses plugin ABI {ABI_VERSION}"
@@ -169,7 +175,9 @@ fn abi_versions_are_checked_as_documented() {
     let text = load_path(&plugin).unwrap_err().to_string();
     eprintln!("{text}");
     assert!(
-        text.contains("at `BackendMod`, ksc's type comes from crate version 0.2.1, the plugin's from 0.3.0"),
+        text.contains(
+            "at `BackendMod`, ksc's type comes from crate version 0.2.1, the plugin's from 0.3.0"
+        ),
         "{text}"
     );
     assert_eq!(text.lines().count(), 1, "{text}");

@@ -44,10 +44,11 @@ impl<'m> Gen<'m> {
         let call = if f.params == 1 {
             let at = f.locals[0].ty;
             let TypeKind::Struct(sd) = self.kind(at) else {
-                self.errors.push(EmitError {
-                    message: "main's parameter must be a struct".into(),
-                    span: Some(f.span),
-                });
+                self.errors.push(EmitError::at(
+                    &self.m.files,
+                    f.span,
+                    "main's parameter must be a struct",
+                ));
                 return;
             };
             let tn = self.ty(at);

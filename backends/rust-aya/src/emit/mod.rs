@@ -15,12 +15,7 @@ mod main_fn;
 mod python;
 mod stmt;
 
-/// A located error: the construct this target cannot express.
-#[derive(Clone, Debug)]
-pub struct EmitError {
-    pub message: String,
-    pub span: Option<Span>,
-}
+pub use ksc_plugin_abi::EmitError;
 
 const KEYWORDS: &[&str] = &[
     "as", "async", "await", "box", "break", "const", "continue", "crate", "dyn", "else", "enum",
@@ -118,12 +113,9 @@ pub fn generate_main(m: &Module) -> Result<String, Vec<EmitError>> {
 
 impl<'m> Gen<'m> {
     fn err(&mut self, span: Span, what: &str) {
-        self.errors.push(EmitError {
-            message: format!(
+        self.errors.push(EmitError::at(&self.m.files, span, format!(
                 "{what} is not supported by the rust-aya target (aya cannot do it, or this backend does not yet); the c-libbpf target supports it"
-            ),
-            span: Some(span),
-        });
+            )));
     }
 
     fn n(&mut self) -> u32 {
@@ -313,17 +305,11 @@ impl<'m> Gen<'m> {
         let m = self.m;
         // What aya cannot do: refused here, at compile time.
         for so in &m.struct_ops {
-            self.errors.push(EmitError {
-                message: format!("`@struct_ops` impl block `{}`: registering struct_ops is not supported by aya, so not by the rust-aya target; the c-libbpf target supports it", so.name),
-                span: Some(so.span),
-            });
+            self.errors.push(EmitError::at(&self.m.files, so.span, format!("`@struct_ops` impl block `{}`: registering struct_ops is not supported by aya, so not by the rust-aya target; the c-libbpf target supports it", so.name)));
         }
         for f in &m.functions {
             match &f.kind {
-                FnKind::Kfunc | FnKind::Private => self.errors.push(EmitError {
-                    message: format!("`{}` `{}`: kfuncs from kernel modules are not supported by aya, so not by the rust-aya target; the c-libbpf target supports them", f.kind.attribute(), f.name),
-                    span: Some(f.span),
-                }),
+                FnKind::Kfunc | FnKind::Private => self.errors.push(EmitError::at(&self.m.files, f.span, format!("`{}` `{}`: kfuncs from kernel modules are not supported by aya, so not by the rust-aya target; the c-libbpf target supports them", f.kind.attribute(), f.name))),
                 FnKind::Program(ProgramType::Lsm { .. }) => self.err(f.span, "an `@lsm` program"),
                 _ => {}
             }
