@@ -38,7 +38,7 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
     if !file.exists() && file.extension().is_none() && file.components().count() == 1 {
         eprintln!(
             "error: `{}` is neither a command nor a file; commands: check, parse, build, test, \
-             init, plugins, targets, deploy, undeploy, status, attach, detach, package \
+             init, plugins, plugin, targets, deploy, undeploy, status, attach, detach, package \
              (see `ksc --help`)",
             file.display()
         );

@@ -13,6 +13,7 @@ mod deploy;
 mod fmt;
 mod init;
 mod kmod;
+mod plugin_new;
 mod python;
 mod qemu_test;
 mod target;
@@ -85,6 +86,24 @@ struct CompileOpts {
     /// [env: KSC_KERNEL, for the module only; default: the running kernel]
     #[arg(long, value_name = "LABEL|RELEASE|DIR|BTF")]
     kernel: Option<String>,
+}
+
+/// `ksc plugin ...`.
+#[derive(Subcommand)]
+enum PluginAction {
+    /// Write an out-of-tree backend plugin crate (`ksc-backend-NAME/`) that
+    /// builds with cargo and runs as it is, with a target file naming it.
+    New {
+        /// The backend's name, as targets name it (lowercase, digits, `-`).
+        name: String,
+        /// The `plugins/abi` directory of ksc's source to build against
+        /// [default: this ksc's, when built from a checkout].
+        #[arg(long, value_name = "DIR")]
+        abi_path: Option<PathBuf>,
+        /// Where to write the crate [default: ./ksc-backend-NAME].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -160,6 +179,11 @@ enum Command {
     },
     /// List the backend plugins found, with their versions and files.
     Plugins,
+    /// Work on backend plugins: `ksc plugin new NAME` writes a plugin crate.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginAction,
+    },
     /// List the targets.
     Targets,
     /// Build a program, load it, attach and pin it on bpffs as a deployment
@@ -326,6 +350,14 @@ fn run(cli: Cli) -> ExitCode {
         }
         Command::Fmt { check, files } => fmt::fmt(&files, check, color),
         Command::Plugins => compile::list_plugins(),
+        Command::Plugin {
+            action:
+                PluginAction::New {
+                    name,
+                    abi_path,
+                    dir,
+                },
+        } => plugin_new::new(&name, abi_path.as_deref(), dir.as_deref()),
         Command::Deploy {
             file,
             config,
