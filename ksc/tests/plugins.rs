@@ -363,6 +363,15 @@ fn an_ir_version_mismatch_names_both_versions() {
         "{}",
         stdout(&o)
     );
+    // The optional root-module field, given by this plugin.
+    assert!(
+        stdout(&o).contains(&format!(
+            "    {}\n    https://example.org/ksc-test-plugin\n",
+            path.display()
+        )),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

@@ -91,5 +91,6 @@ export_backend! {
     description: "misbehaves on request (ksc's tests)",
     outputs: ["txt"],
     ir_version: ir_version(),
+    homepage: "https://example.org/ksc-test-plugin",
     generate: generate,
 }
