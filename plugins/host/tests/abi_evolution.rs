@@ -182,3 +182,19 @@ fn abi_versions_are_checked_as_documented() {
     );
     assert_eq!(text.lines().count(), 1, "{text}");
 }
+
+#[test]
+fn older_and_newer_plugins_load_side_by_side() {
+    // abi_stable keeps a global view of each prefix type across the
+    // libraries it checked: one process (one ksc run) loads both kinds,
+    // in either order, and each still answers for itself.
+    let previous = build_fixture("side-previous", "0.2.0", "", "0.2.0");
+    let next = build_fixture("side-next", "0.2.9", "next", "0.2.0");
+    for _ in 0..2 {
+        assert_eq!(
+            loads_and_runs(&next, "0.2.9").homepage.as_deref(),
+            Some("https://example.org/fixture")
+        );
+        assert_eq!(loads_and_runs(&previous, "0.2.0").homepage, None);
+    }
+}
