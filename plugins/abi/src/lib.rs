@@ -1,10 +1,10 @@
 //! # The ksc backend plugin ABI
 //!
 //! A backend plugin is a `cdylib` that exports one [`BackendMod`] root
-//! module through [abi_stable]. ksc loads it (dlopen), abi_stable checks
-//! that both sides agree on this crate's version and on the layout of every
-//! type below, and ksc then calls [`BackendMod::generate`] with the checked
-//! program as RON text ([`ksc_ir::Module::to_ron`]) and the [`Options`] as
+//! module through [abi_stable]. ksc loads it (dlopen), checks with
+//! abi_stable's checker that both sides agree on [`ABI_VERSION`] and on the
+//! layout of every type below (see "Versioning"), and then calls
+//! [`BackendMod::generate`] with the checked program as RON text ([`ksc_ir::Module::to_ron`]) and the [`Options`] as
 //! RON text. The plugin answers with files and diagnostics.
 //!
 //! Writing a plugin in Rust takes one macro call, see [`export_backend!`]:

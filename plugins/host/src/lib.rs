@@ -12,7 +12,9 @@
 //!
 //! Loading checks, with a clear error naming the file and the versions:
 //! that the file loads at all, that it is an abi_stable library exporting
-//! a ksc backend, that its ABI version and type layouts match ksc's, and
+//! a ksc backend, that its ABI version and type layouts match ksc's (a
+//! plugin built before fields were added at the end of the root module
+//! included: see `plugins/README.md`, "Versioning rules"), and
 //! that it accepts the IR version ksc produces. Running one serialises the
 //! IR and the options to RON, and turns the plugin's answer (files,
 //! diagnostics, errors, panics) into Rust values; output paths are
