@@ -85,6 +85,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod helpers;
 pub mod python;
+pub mod sched_ext;
 
 mod data;
 mod expr;

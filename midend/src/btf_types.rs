@@ -15,7 +15,13 @@ use crate::checker::{Checker, Sym, SymInfo};
 impl<'a> Checker<'a> {
     pub(crate) fn btf(&mut self) -> Option<&crate::btf::Btf> {
         if self.btf.is_none() {
-            self.btf = Some(crate::btf::Btf::load_vmlinux());
+            // $KSC_BTF: another kernel's BTF (raw, as its
+            // /sys/kernel/btf/vmlinux), to check a program for the kernel
+            // it will run on rather than the machine building it.
+            self.btf = Some(match std::env::var_os("KSC_BTF") {
+                Some(p) if !p.is_empty() => crate::btf::Btf::load_file(std::path::Path::new(&p)),
+                _ => crate::btf::Btf::load_vmlinux(),
+            });
         }
         self.btf.as_ref().and_then(|b| b.as_ref().ok())
     }

@@ -543,6 +543,11 @@ void __ksc_open(const struct ksc_rt_desc *desc)
 int __ksc_load(int prog)
 {
     if (!__ksc_loaded) {
+        for (int i = 0; i < __ksc_d->nsleepable; i++) {
+            struct bpf_program *p = bpf_object__find_program_by_name(__ksc_obj, __ksc_d->sleepable[i]);
+            if (p)
+                bpf_program__set_flags(p, bpf_program__flags(p) | BPF_F_SLEEPABLE);
+        }
         int err = bpf_object__load_skeleton(__ksc_skel);
         if (err) {
             fprintf(stderr, "error: the kernel rejected the eBPF programs of `%s` (%s); the end of the verifier's log:\n", __ksc_d->name, strerror(-err));

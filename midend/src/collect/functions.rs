@@ -530,7 +530,19 @@ impl<'a> Checker<'a> {
             let set = self.btf().map(|b| b.kfuncs().into_iter().collect());
             self.kfuncs = Some(set.unwrap_or_default());
         }
-        let name = &e.name.name;
+        // A renamed sched_ext kfunc is checked against the name this
+        // kernel has: the eBPF C calls that one.
+        let name = match ksc_ir::sched_ext::kfunc_renamed(&e.name.name) {
+            Some((other, _))
+                if self.kfuncs.as_ref().is_some_and(|k| {
+                    !k.contains(&e.name.name) && k.contains(other)
+                }) =>
+            {
+                other.to_string()
+            }
+            _ => e.name.name.clone(),
+        };
+        let name = &name;
         let kfuncs = self.kfuncs.as_ref().map_or(0, |k| k.len());
         let is_kfunc = self.kfuncs.as_ref().is_some_and(|k| k.contains(name));
         let Some(btf) = self.btf() else { return };
@@ -841,7 +853,7 @@ impl<'a> Checker<'a> {
         if helper.is_some() && !self.extern_matches_helper(e, &info.params, ret) {
             return;
         }
-        if helper.is_none() && e.body.is_none() {
+        if helper.is_none() && e.body.is_none() && !self.builtin_decl {
             self.check_extern_signature(e, &info.params, ret);
         }
         let id = self.push_function(
@@ -962,13 +974,15 @@ impl<'a> Checker<'a> {
                 Some(None) => {
                     // Warning: e.g. `sched_ext_ops` exists only on newer kernels
                     // than the build machine's; members go unchecked.
-                    self.warning(
+                    let d = self.warning(
                         i.name.span,
                         format!("kernel struct `{ops_type}` is not in this kernel's BTF"),
-                    )
-                    .help = Some(
-                        "members are not checked, and registering fails on this kernel".into(),
                     );
+                    d.help = Some(if ops_type == "sched_ext_ops" {
+                        "this kernel has no sched_ext (built without CONFIG_SCHED_CLASS_EXT): members are not checked, and registering fails here; check against the kernel the scheduler will run on with KSC_BTF=FILE, its raw BTF (its /sys/kernel/btf/vmlinux)".into()
+                    } else {
+                        "members are not checked, and registering fails on this kernel; KSC_BTF=FILE checks against another kernel's raw BTF".into()
+                    });
                     None
                 }
                 None => None,
