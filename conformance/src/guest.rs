@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use crate::exec::{Job, JobResult};
 
-/// Kernel labels ksc-qemu can fetch and boot.
-pub const KERNELS: &[&str] = &["6.1", "6.12"];
+/// Kernel labels ksc-qemu can fetch and boot (`latest` is sid's newest,
+/// 7.2 today).
+pub const KERNELS: &[&str] = &["5.10", "6.1", "6.12", "7.2", "latest"];
 
 /// Runs `jobs` in kernel `label`: its `uname -r` and each job's result
 /// (in the order of `jobs`). `say` reports progress.

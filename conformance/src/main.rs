@@ -30,7 +30,8 @@ use report::{CaseReport, Cell, Column, Report};
 struct Cli {
     #[command(subcommand)]
     command: Option<Sub>,
-    /// Kernels to run on: `host` (this machine's) and Debian's `6.1` and `6.12` under qemu.
+    /// Kernels to run on: `host` (this machine's) and Debian's `5.10`,
+    /// `6.1`, `6.12`, `7.2` (or `latest`: sid's newest) under qemu.
     #[arg(long, value_delimiter = ',', default_value = "host,6.1,6.12")]
     kernels: Vec<String>,
     /// Targets to build with (default: every target that builds a userspace program).

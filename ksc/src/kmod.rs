@@ -27,6 +27,9 @@ fn running_release() -> String {
 }
 
 fn is_label(s: &str) -> bool {
+    if s == "latest" {
+        return true;
+    }
     let mut p = s.split('.');
     let num =
         |x: Option<&str>| x.is_some_and(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()));

@@ -74,7 +74,7 @@ struct CompileOpts {
     output: Option<PathBuf>,
     /// The kernel the program's kernel module (its @kfunc functions) is
     /// built for: a build tree (directory), a release with
-    /// /lib/modules/<release>/build, or a Debian label (6.1, 6.12) whose
+    /// /lib/modules/<release>/build, or a Debian label (5.10, 6.1, 6.12, 7.2, latest) whose
     /// build tree ksc fetches. [env: KSC_KERNEL; default: the running kernel]
     #[arg(long, value_name = "RELEASE|DIR|LABEL")]
     kernel: Option<String>,

@@ -1,6 +1,7 @@
 //! Debian's kernel packages: which one a label means, downloading and
 //! unpacking it into the cache.
 
+use crate::apt::Apt;
 use crate::{Error, Kernel};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,13 +40,18 @@ const PRUNED: &[&str] = &[
 const COMPLETE: &str = "complete";
 
 pub(crate) fn fetch(label: &str, progress: &mut dyn FnMut(&str)) -> Result<Kernel, Error> {
+    if label == LATEST {
+        let label = latest_label(progress)?;
+        progress(&format!("kernel latest: {label}"));
+        return fetch(&label, progress);
+    }
     if !label_is_valid(label) {
         return Err(Error::Fetch(format!(
-            "`{label}` is not a kernel label: expected MAJOR.MINOR, e.g. 6.1 or 6.12"
+            "`{label}` is not a kernel label: expected MAJOR.MINOR (5.10, 6.1, 6.12, 7.2) or `latest`"
         )));
     }
     let cache = crate::cache_dir();
-    let package = match newest_package(label, progress) {
+    let (package, apt) = match newest_package(label, progress) {
         Ok(p) => p,
         Err(e) => {
             // Without apt (or without a package for the label) a kernel
@@ -81,7 +87,17 @@ pub(crate) fn fetch(label: &str, progress: &mut dyn FnMut(&str)) -> Result<Kerne
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)
         .map_err(|e| Error::Fetch(format!("cannot create {}: {e}", tmp.display())))?;
-    let result = download_and_unpack(&package, &tmp, progress);
+    let mut result = download_and_unpack(&package, apt, &tmp, progress);
+    if result.is_err() && apt == Apt::Private {
+        // sid keeps only its newest upload: a stale list names packages
+        // the archive no longer has.
+        progress("downloading failed: updating the private list and trying again");
+        let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::create_dir_all(&tmp);
+        result = apt
+            .update(progress)
+            .and_then(|()| download_and_unpack(&package, apt, &tmp, progress));
+    }
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
@@ -107,6 +123,9 @@ pub(crate) fn fetch(label: &str, progress: &mut dyn FnMut(&str)) -> Result<Kerne
     prune_older(&cache, label, &release, progress);
     kernel_in(&dir, label, &release)
 }
+
+/// The label of the newest kernel Debian has (sid's).
+pub(crate) const LATEST: &str = "latest";
 
 fn label_is_valid(label: &str) -> bool {
     let mut parts = label.split('.');
@@ -170,41 +189,106 @@ fn prune_older(cache: &Path, label: &str, keep: &str, progress: &mut dyn FnMut(&
     }
 }
 
-/// `linux-image-<label>.*-amd64-unsigned`, newest first, as apt knows
-/// them; runs `apt-get update` once when it knows none.
-fn newest_package(label: &str, progress: &mut dyn FnMut(&str)) -> Result<String, Error> {
+/// The newest kernel image package for `label` and the apt source that has
+/// it: the machine's sources first, then the private list (updated when
+/// it has none, or none for the label); the machine's `apt-get update`
+/// last.
+fn newest_package(label: &str, progress: &mut dyn FnMut(&str)) -> Result<(String, Apt), Error> {
     progress(&format!(
-        "kernel {label}: asking apt for linux-image-{label}.*-amd64-unsigned"
+        "kernel {label}: asking apt for linux-image-{label}.*-amd64[-unsigned]"
     ));
-    let mut names = search(label)?;
-    if names.is_empty() {
-        progress("apt knows no such package: running apt-get update");
-        let out = Command::new("apt-get")
-            .args(["update", "-qq"])
-            .output()
-            .map_err(|e| Error::Fetch(format!("cannot run apt-get update: {e}")))?;
-        if !out.status.success() {
-            return Err(Error::Fetch(format!(
-                "apt-get update failed (it needs root): {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        names = search(label)?;
+    let found = |apt: Apt| -> Result<Option<(String, Apt)>, Error> {
+        let mut images = search(apt, label)?;
+        images.sort_by(|a, b| version_cmp(&a.0, &b.0).then(a.1.len().cmp(&b.1.len())));
+        Ok(images.pop().map(|(_, package)| (package, apt)))
+    };
+    if let Some(p) = found(Apt::System)? {
+        return Ok(p);
     }
-    names.sort_by(|a, b| version_cmp(a, b));
-    names.pop().ok_or_else(|| {
-        Error::Fetch(format!(
-            "apt knows no package linux-image-{label}.*-amd64-unsigned: add a Debian suite that has Linux {label} to apt's sources"
-        ))
-    })
+    if Apt::Private.has_lists() {
+        if let Some(p) = found(Apt::Private)? {
+            return Ok(p);
+        }
+    }
+    progress("apt knows no such package");
+    for apt in [Apt::Private, Apt::System] {
+        apt.update(progress)?;
+        if let Some(p) = found(apt)? {
+            return Ok(p);
+        }
+    }
+    Err(Error::Fetch(format!(
+        "apt knows no package linux-image-{label}.*-amd64: neither the machine's apt sources nor Debian's bullseye and sid have Linux {label}"
+    )))
 }
 
-fn search(label: &str) -> Result<Vec<String>, Error> {
-    let pattern = format!(
-        "^linux-image-{}\\..*-amd64-unsigned$",
-        label.replace('.', "\\.")
-    );
-    let out = Command::new("apt-cache")
+/// The label (`MAJOR.MINOR`) of the newest kernel image apt knows (sid's),
+/// after updating the private list when it is older than a day (sid moves
+/// on); offline, the newest kernel in the cache.
+fn latest_label(progress: &mut dyn FnMut(&str)) -> Result<String, Error> {
+    let stale = std::fs::metadata(crate::cache_dir().join(".apt/lists"))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_none_or(|age| age.as_secs() > 24 * 3600);
+    let updated = if stale || !Apt::Private.has_lists() {
+        Apt::Private.update(progress)
+    } else {
+        Ok(())
+    };
+    let mut releases = vec![];
+    if updated.is_ok() {
+        for apt in Apt::ALL {
+            releases.extend(search(apt, "").unwrap_or_default().into_iter().map(|r| r.0));
+        }
+    }
+    if releases.is_empty() {
+        // Offline: the newest kernel cached.
+        for entry in std::fs::read_dir(crate::cache_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') && entry.path().join(COMPLETE).exists() {
+                releases.push(name);
+            }
+        }
+    }
+    releases.sort_by(|a, b| version_cmp(a, b));
+    let newest = releases.pop().ok_or_else(|| match updated {
+        Err(e) => e,
+        Ok(()) => Error::Fetch("apt knows no linux-image-*-amd64 package".into()),
+    })?;
+    let mut parts = newest.split(|c: char| !c.is_ascii_digit());
+    match (parts.next(), parts.next()) {
+        (Some(major), Some(minor)) if !major.is_empty() && !minor.is_empty() => {
+            Ok(format!("{major}.{minor}"))
+        }
+        _ => Err(Error::Fetch(format!("cannot tell the label of {newest}"))),
+    }
+}
+
+/// `(release, package)` for each `linux-image-<label>.*-amd64` and
+/// `...-amd64-unsigned` apt knows in `apt` (any label when `label` is
+/// empty). bookworm and bullseye name the kernel itself `-unsigned`; sid's
+/// `linux-image-<release>` is the kernel (through what it depends on).
+fn search(apt: Apt, label: &str) -> Result<Vec<(String, String)>, Error> {
+    let prefix = if label.is_empty() {
+        "linux-image-".to_string()
+    } else {
+        format!("linux-image-{label}.")
+    };
+    let pattern = if label.is_empty() {
+        "^linux-image-[0-9]+\\.[0-9]+\\..*-amd64(-unsigned)?$".to_string()
+    } else {
+        format!(
+            "^linux-image-{}\\..*-amd64(-unsigned)?$",
+            label.replace('.', "\\.")
+        )
+    };
+    let out = apt
+        .command("apt-cache")
         .args(["search", "--names-only", &pattern])
         .output()
         .map_err(|e| match e.kind() {
@@ -214,30 +298,32 @@ fn search(label: &str) -> Result<Vec<String>, Error> {
             },
             _ => Error::Fetch(format!("cannot run apt-cache: {e}")),
         })?;
-    let prefix = format!("linux-image-{label}.");
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().next())
-        .filter(|name| {
-            let Some(rest) = name
-                .strip_prefix(&prefix)
-                .and_then(|r| r.strip_suffix("-amd64-unsigned"))
-            else {
-                return false;
-            };
-            // 6.1: "0-57"; 6.12: "117+deb12". Not the cloud, rt or dbg flavours.
-            rest.starts_with(|c: char| c.is_ascii_digit())
+        .filter_map(|name| {
+            let rest = name.strip_prefix(&prefix)?;
+            let rest = rest
+                .strip_suffix("-amd64-unsigned")
+                .or_else(|| rest.strip_suffix("-amd64"))?;
+            // 6.1: "0-57"; 6.12: "117+deb12"; 7.2: "13+deb14". Not the
+            // cloud, rt or dbg flavours.
+            let plain = rest.starts_with(|c: char| c.is_ascii_digit())
                 && !rest.ends_with("-cloud")
                 && !rest.ends_with("-rt")
-                && !rest.contains("dbg")
+                && !rest.contains("dbg");
+            let release = name
+                .trim_start_matches("linux-image-")
+                .trim_end_matches("-unsigned")
+                .to_string();
+            plain.then(|| (release, name.to_string()))
         })
-        .map(str::to_string)
         .collect())
 }
 
 /// Compares the runs of digits as numbers, the rest as text:
 /// `6.1.0-9` < `6.1.0-57`.
-pub(crate) fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     fn chunks(s: &str) -> Vec<(bool, &str)> {
         let mut out = vec![];
         let mut start = 0;
@@ -268,41 +354,100 @@ pub(crate) fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 
 fn download_and_unpack(
     package: &str,
+    apt: Apt,
     dir: &Path,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), Error> {
-    progress(&format!("downloading {package}"));
-    let out = Command::new("apt-get")
-        // As root apt drops to the `_apt` user to download, which cannot
-        // write into a root-owned cache: download as the caller.
-        .args(["-q", "-o", "APT::Sandbox::User=root", "download", package])
+    // sid's image package is empty: the kernel, its modules and its config
+    // are in the packages it depends on that carry its release.
+    let release = package
+        .trim_start_matches("linux-image-")
+        .trim_end_matches("-unsigned");
+    let mut packages = vec![package.to_string()];
+    if let Ok(out) = apt
+        .command("apt-cache")
+        .args(["show", "--no-all-versions", package])
+        .output()
+    {
+        let show = String::from_utf8_lossy(&out.stdout);
+        let depends = show
+            .lines()
+            .find_map(|l| l.strip_prefix("Depends:"))
+            .unwrap_or("");
+        for dep in depends.split([',', '|']) {
+            let name = dep.split_whitespace().next().unwrap_or("");
+            let split = ["linux-binary-", "linux-modules-", "linux-base-"];
+            if split.iter().any(|p| name.starts_with(p)) && name.ends_with(release) {
+                packages.push(name.to_string());
+            }
+        }
+    }
+    progress(&format!("downloading {}", packages.join(" ")));
+    let out = apt
+        .command("apt-get")
+        .args(["-q", "download"])
+        .args(&packages)
         .current_dir(dir)
         .output()
         .map_err(|e| Error::Fetch(format!("cannot run apt-get download: {e}")))?;
     if !out.status.success() {
         return Err(Error::Fetch(format!(
-            "apt-get download {package} failed: {}",
+            "apt-get download {} failed: {}",
+            packages.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    let deb = std::fs::read_dir(dir)
+    let debs: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::Fetch(format!("cannot read {}: {e}", dir.display())))?
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .ok_or_else(|| {
-            Error::Fetch(format!(
-                "apt-get download {package} left no .deb in {}",
-                dir.display()
-            ))
-        })?;
+        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+        .collect();
+    if debs.is_empty() {
+        return Err(Error::Fetch(format!(
+            "apt-get download {package} left no .deb in {}",
+            dir.display()
+        )));
+    }
+    for deb in debs {
+        unpack(&deb, dir, progress)?;
+    }
+    // sid installs under /usr/lib/modules/<release>, the image beside the
+    // modules: the cache keeps bookworm's layout.
+    let usr_modules = dir.join("usr/lib/modules");
+    if usr_modules.is_dir() {
+        let _ = std::fs::create_dir_all(dir.join("lib"));
+        std::fs::rename(&usr_modules, dir.join("lib/modules"))
+            .map_err(|e| Error::Fetch(format!("cannot move {}: {e}", usr_modules.display())))?;
+    }
+    let inside = dir.join("lib/modules").join(release).join("vmlinuz");
+    if inside.is_file() {
+        let _ = std::fs::create_dir_all(dir.join("boot"));
+        std::fs::rename(&inside, dir.join("boot").join(format!("vmlinuz-{release}")))
+            .map_err(|e| Error::Fetch(format!("cannot move {}: {e}", inside.display())))?;
+    }
+    // Only the kernel and its modules are kept.
+    for extra in ["usr", "etc", "var"] {
+        let _ = std::fs::remove_dir_all(dir.join(extra));
+    }
+    if let Ok(releases) = std::fs::read_dir(dir.join("lib/modules")) {
+        for r in releases.flatten() {
+            for p in PRUNED {
+                let _ = std::fs::remove_dir_all(r.path().join("kernel").join(p));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn unpack(deb: &Path, dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<(), Error> {
     progress(&format!(
         "unpacking {}",
         deb.file_name().unwrap_or_default().to_string_lossy()
     ));
     let out = Command::new("dpkg-deb")
         .arg("-x")
-        .arg(&deb)
+        .arg(deb)
         .arg(dir)
         .output()
         .map_err(|e| match e.kind() {
@@ -319,18 +464,7 @@ fn download_and_unpack(
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    let _ = std::fs::remove_file(&deb);
-    // Only the kernel and its modules are kept.
-    for extra in ["usr", "etc", "var"] {
-        let _ = std::fs::remove_dir_all(dir.join(extra));
-    }
-    if let Ok(releases) = std::fs::read_dir(dir.join("lib/modules")) {
-        for r in releases.flatten() {
-            for p in PRUNED {
-                let _ = std::fs::remove_dir_all(r.path().join("kernel").join(p));
-            }
-        }
-    }
+    let _ = std::fs::remove_file(deb);
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 //!   `linux-source` package (only that tool), cached, the source deleted;
 //! - `pahole` (Debian's dwarves), from the host.
 
+use crate::apt::Apt;
 use crate::{Error, Kernel};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -84,10 +85,28 @@ pub(crate) fn build_tree(
     std::fs::create_dir_all(&root)
         .map_err(|e| fail(format!("cannot create {}: {e}", root.display())))?;
     let headers = format!("linux-headers-{release}");
-    let show = run(
-        Command::new("apt-cache").args(["show", "--no-all-versions", &headers]),
-        &format!("apt-cache show {headers}"),
-    )?;
+    // From the apt source that has the kernel: the machine's, or the
+    // private list of bullseye and sid.
+    let mut found = None;
+    for apt in Apt::ALL {
+        let show = run(
+            apt.command("apt-cache")
+                .args(["show", "--no-all-versions", &headers]),
+            &format!("apt-cache show {headers}"),
+        );
+        match show {
+            Ok(show) if show.contains("Version:") => {
+                found = Some((apt, show));
+                break;
+            }
+            Ok(_) if apt == Apt::Private => {
+                return Err(fail(format!("apt knows no package {headers}")))
+            }
+            Err(e) if apt == Apt::Private => return Err(e),
+            _ => {}
+        }
+    }
+    let (apt, show) = found.ok_or_else(|| fail(format!("apt knows no package {headers}")))?;
     let field = |name: &str| {
         show.lines()
             .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
@@ -105,7 +124,7 @@ pub(crate) fn build_tree(
         "kernel {release}: downloading {}",
         packages.join(" ")
     ));
-    download(&base, &packages)?;
+    download(apt, &base, &packages)?;
     for deb in debs(&base)? {
         run(
             Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root),
@@ -134,7 +153,7 @@ pub(crate) fn build_tree(
 
     let rb = kdir.join("tools/bpf/resolve_btfids/resolve_btfids");
     if !rb.exists() {
-        let bin = resolve_btfids(&base, &kernel.label, &version, progress)?;
+        let bin = resolve_btfids(apt, &base, &kernel.label, &version, progress)?;
         let dir = rb.parent().unwrap();
         std::fs::create_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
         std::fs::copy(&bin, &rb).map_err(|e| fail(format!("{}: {e}", rb.display())))?;
@@ -151,13 +170,9 @@ fn tool_exists(name: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn download(dir: &Path, packages: &[String]) -> Result<(), Error> {
-    let mut cmd = Command::new("apt-get");
-    // As root apt drops to `_apt` to download, which cannot write into a
-    // root-owned cache: download as the caller.
-    cmd.args(["-q", "-o", "APT::Sandbox::User=root", "download"])
-        .args(packages)
-        .current_dir(dir);
+fn download(apt: Apt, dir: &Path, packages: &[String]) -> Result<(), Error> {
+    let mut cmd = apt.command("apt-get");
+    cmd.args(["-q", "download"]).args(packages).current_dir(dir);
     run(
         &mut cmd,
         &format!("apt-get download {}", packages.join(" ")),
@@ -227,6 +242,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// resolve_btfids built from `linux-source-<label>` at `version`, cached
 /// in `~/.cache/ksc/tools/` (the source is deleted after).
 fn resolve_btfids(
+    apt: Apt,
     base: &Path,
     label: &str,
     version: &str,
@@ -248,7 +264,7 @@ fn resolve_btfids(
         "building resolve_btfids from {package} {version} (once)"
     ));
     let result = (|| {
-        download(&src, &[format!("{package}={version}")])?;
+        download(apt, &src, &[format!("{package}={version}")])?;
         for deb in debs(&src)? {
             run(
                 Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&src),

@@ -55,20 +55,33 @@
 //! directory per kernel release (`6.1.0-57-amd64/`), holding
 //! `boot/vmlinuz-<release>` and `lib/modules/<release>/` as unpacked from
 //! the `.deb` (which is deleted), less the drivers for hardware a guest
-//! never has: 140 MB for 6.1, 46 MB for 6.12 (whose modules are
-//! xz-compressed). A newer package of the same label
+//! never has: 117 MB for 5.10, 140 MB for 6.1, 46 MB for 6.12, 52 MB for 7.2 (the last two xz-compress their modules);
+//! the private apt list adds 55 MB. A newer package of the same label
 //! replaces the older one when fetched.
 //!
 //! # Kernel labels
-//! A label is `MAJOR.MINOR`; [`fetch`] takes the newest package named
-//! `linux-image-<label>.*-amd64-unsigned` (not `-cloud`, `-rt`) that apt
-//! knows. Adding a label is adding an apt source that has such packages
-//! (bookworm has 6.1, and 6.12 in its security and point releases; a
-//! newer one comes from backports or a newer suite): nothing here
-//! changes.
+//! A label is `MAJOR.MINOR` (`5.10`, `6.1`, `6.12`, `7.2`) or `latest`.
+//! [`fetch`] takes the newest package named
+//! `linux-image-<label>.*-amd64-unsigned` or `...-amd64` (not `-cloud`,
+//! `-rt`, `-dbg`) that apt knows: first from the machine's own apt sources
+//! (bookworm has 6.1, and 6.12 in its security and point releases), then
+//! from a private list of Debian's bullseye (5.10) and sid (the newest
+//! kernel: 7.2 today) kept in `<cache>/.apt` and read with apt's
+//! `Dir::Etc::sourcelist`/`Dir::State::Lists`/`Dir::Cache` options, so
+//! the machine's sources never change. sid's image package is empty and
+//! depends on `linux-binary-*`, `linux-modules-*` and `linux-base-*`
+//! (installed under `/usr/lib/modules`): those are fetched and laid out as
+//! bookworm's. `latest` is the newest kernel of all (the private list is
+//! refreshed when a day old) and is fetched under its own label
+//! ([`Kernel::label`] says which). No debug (`-dbg`) package is needed:
+//! the module build tree takes `vmlinux` from the image (see
+//! [`kernel_build_tree`]).
 
+mod apt;
 mod fetch;
 mod initramfs;
+
+pub use fetch::version_cmp;
 mod kbuild;
 
 use std::ffi::OsString;
@@ -80,7 +93,8 @@ use std::time::{Duration, Instant};
 /// A kernel ready to boot: Debian's image and its modules, unpacked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kernel {
-    /// What it was fetched as: `6.1`, `6.12`.
+    /// What it was fetched as: `5.10`, `6.1`, `6.12`, `7.2` (`latest`
+    /// resolves to the label of the newest kernel).
     pub label: String,
     /// Its `uname -r`: `6.1.0-57-amd64`.
     pub release: String,
@@ -102,9 +116,10 @@ pub fn cache_dir() -> PathBuf {
     PathBuf::from(home).join(".cache/ksc/kernels")
 }
 
-/// The kernel for `label` (`"6.1"`, `"6.12"`): the newest
-/// `linux-image-<label>.*-amd64-unsigned` apt knows (after one
-/// `apt-get update` if it knows none), downloaded and unpacked into
+/// The kernel for `label` (`"5.10"`, `"6.1"`, `"6.12"`, `"7.2"`,
+/// `"latest"`): the newest `linux-image-<label>.*-amd64[-unsigned]` apt
+/// knows (see the crate's "Kernel labels"; lists are updated when they
+/// have none), downloaded and unpacked into
 /// [`cache_dir`], or the copy already there. `progress` hears what is
 /// being done, a line at a time. Without apt, the newest kernel cached
 /// for the label serves.

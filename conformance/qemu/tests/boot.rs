@@ -1,4 +1,4 @@
-//! Boots Debian's 6.1 and 6.12 kernels under qemu and runs eBPF in them;
+//! Boots Debian's 5.10, 6.1, 6.12 and 7.2 kernels under qemu and runs eBPF in them;
 //! checks the failures (a hanging guest, a panic, no kernel, no qemu).
 //!
 //! The kernels are fetched into the cache on first use (apt-get download,
@@ -142,6 +142,37 @@ fn linux_6_1_boots_and_runs_ebpf() {
 #[test]
 fn linux_6_12_boots_and_runs_ebpf() {
     boots_and_runs_ebpf("6.12");
+}
+
+/// Debian bullseye's, from the private apt list (the machine's sources
+/// have no 5.10).
+#[test]
+fn linux_5_10_boots_and_runs_ebpf() {
+    boots_and_runs_ebpf("5.10");
+}
+
+/// Debian sid's 7.2: its image package is split (binary, modules, base)
+/// and installs under /usr/lib/modules.
+#[test]
+fn linux_7_2_boots_and_runs_ebpf() {
+    boots_and_runs_ebpf("7.2");
+}
+
+/// `latest` is sid's newest kernel, fetched under its own label.
+#[test]
+fn latest_is_the_newest_label() {
+    let Some(kernel) = kernel("latest") else {
+        return;
+    };
+    assert_ne!(kernel.label, "latest");
+    for older in ["5.10", "6.1", "6.12"] {
+        assert!(
+            ksc_qemu::version_cmp(&kernel.label, older).is_gt(),
+            "latest is {}, not newer than {older}",
+            kernel.label
+        );
+    }
+    assert!(kernel.vmlinuz.is_file() && kernel.modules.is_dir());
 }
 
 #[test]
