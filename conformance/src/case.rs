@@ -38,6 +38,9 @@ pub enum Expect {
     /// `requires python`: the executable embeds Python (the case imports
     /// a `.py` module); n/a where no Python 3 runs (the qemu guests).
     RequiresPython,
+    /// `requires sched_ext`: the kernel has sched_ext
+    /// (`/sys/kernel/sched_ext`, CONFIG_SCHED_CLASS_EXT); n/a elsewhere.
+    RequiresSchedExt,
     /// The target refuses the case at compile time by design (a feature it
     /// cannot support): building with it must fail with a diagnostic
     /// naming it; the case is `n/a` for it.
@@ -80,6 +83,17 @@ pub enum Expect {
     },
     Sigint {
         ms: u64,
+    },
+    /// For the next `user`/`userrc` line: once the executable has printed
+    /// its first line, the file `path` (under /sys) reads `text`.
+    Watch {
+        path: String,
+        text: String,
+    },
+    /// After the lines so far, the file `path` (under /sys) reads `text`.
+    FileIs {
+        path: String,
+        text: String,
     },
     NothingLeft,
 }
@@ -167,6 +181,12 @@ impl Case {
         matches!(self.lines[0].expect, Expect::Reject { .. })
     }
 
+    pub fn requires_sched_ext(&self) -> bool {
+        self.lines
+            .iter()
+            .any(|l| matches!(l.expect, Expect::RequiresSchedExt))
+    }
+
     pub fn requires_python(&self) -> bool {
         self.lines
             .iter()
@@ -208,6 +228,10 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
         parse_int(s).ok_or_else(|| format!("`{s}` is not {what}"))
     };
     Ok(match kw {
+        "requires" if rest.first() == Some(&"sched_ext") => {
+            want(1, "`sched_ext`, `python` or a kernel version")?;
+            Expect::RequiresSchedExt
+        }
         "requires" if rest.first() == Some(&"python") => {
             want(1, "`python` or a kernel version")?;
             Expect::RequiresPython
@@ -324,6 +348,22 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
                 pings: num(rest[1], "a count")? as u32,
             }
         }
+        "watch" | "file" => {
+            if rest.len() < 2 {
+                return Err(format!("`{kw}` takes a path under /sys and the text it reads"));
+            }
+            // Only the kernel's state is read: a case cannot reach the
+            // machine's other files.
+            if !rest[0].starts_with("/sys/") || rest[0].contains("..") {
+                return Err(format!("`{}` is not a path under /sys", rest[0]));
+            }
+            let (path, text) = (rest[0].to_string(), rest[1..].join(" "));
+            if kw == "watch" {
+                Expect::Watch { path, text }
+            } else {
+                Expect::FileIs { path, text }
+            }
+        }
         "sigint" => {
             want(1, "milliseconds: `sigint 500`")?;
             Expect::Sigint {
@@ -332,7 +372,7 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
         }
         other => {
             return Err(format!(
-                "unknown expectation `{other}` (known: requires, unsupported, compile, reject, rejectin, verify, run, packet, map, global, user, userrc, tests, net, traffic, sigint, nothing-left)"
+                "unknown expectation `{other}` (known: requires, unsupported, compile, reject, rejectin, verify, run, packet, map, global, user, userrc, tests, net, traffic, sigint, watch, file, nothing-left)"
             ))
         }
     })

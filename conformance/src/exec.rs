@@ -218,6 +218,8 @@ struct Run<'j> {
     net: Option<Net>,
     traffic: Option<u32>,
     sigint: Option<u64>,
+    /// `watch` lines for the next run: (path, text).
+    watch: Vec<(String, String)>,
     programs: Vec<Loaded>,
     /// The loaded object's maps: the kernel's name (at most 15 bytes) and id.
     maps: Vec<(String, u64)>,
@@ -406,6 +408,7 @@ pub fn run_here(job: &Job) -> JobResult {
         net: None,
         traffic: None,
         sigint: None,
+        watch: vec![],
         programs: vec![],
         maps: vec![],
         packet_out: None,
@@ -416,6 +419,8 @@ pub fn run_here(job: &Job) -> JobResult {
         .requires()
         .is_some_and(|want| version_of(&release) < want);
     let no_python = job.case.requires_python() && !python_here();
+    let no_sched_ext =
+        job.case.requires_sched_ext() && !std::path::Path::new("/sys/kernel/sched_ext").exists();
     let mut lines = vec![];
     for l in &job.case.lines {
         let (verdict, observed, message) = if na {
@@ -423,6 +428,12 @@ pub fn run_here(job: &Job) -> JobResult {
                 Verdict::NotApplicable,
                 String::new(),
                 format!("this kernel ({release}) is older than the case requires"),
+            )
+        } else if no_sched_ext {
+            (
+                Verdict::NotApplicable,
+                String::new(),
+                format!("this kernel ({release}) has no sched_ext (CONFIG_SCHED_CLASS_EXT)"),
             )
         } else if no_python {
             (
@@ -467,6 +478,15 @@ fn python_here() -> bool {
 }
 
 type LineOutcome = Result<String, (String, String)>;
+
+/// A file's contents, trimmed (`watch`/`file` lines); the error text when
+/// it cannot be read.
+fn read_trimmed(path: &str) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(t) => t.trim().to_string(),
+        Err(e) => format!("(unreadable: {e})"),
+    }
+}
 /// How the executable ended (`exit N`, `signal N`), its stdout and stderr.
 type Ran = (String, Vec<u8>, Vec<u8>);
 
@@ -481,9 +501,11 @@ impl Run<'_> {
             e,
             Expect::Requires(..)
                 | Expect::RequiresPython
+                | Expect::RequiresSchedExt
                 | Expect::Unsupported(_)
                 | Expect::Reject { .. }
                 | Expect::Net
+                | Expect::Watch { .. }
                 | Expect::Traffic { .. }
                 | Expect::Sigint { .. }
         );
@@ -494,6 +516,7 @@ impl Run<'_> {
             // Decided when the case was built (on the host).
             Expect::Requires(..)
             | Expect::RequiresPython
+            | Expect::RequiresSchedExt
             | Expect::Unsupported(_)
             | Expect::Compile
             | Expect::Reject { .. } => Ok("built".into()),
@@ -672,6 +695,18 @@ impl Run<'_> {
             Expect::Sigint { ms } => {
                 self.sigint = Some(*ms);
                 Ok(String::new())
+            }
+            Expect::Watch { path, text } => {
+                self.watch.push((path.clone(), text.clone()));
+                Ok(String::new())
+            }
+            Expect::FileIs { path, text } => {
+                let got = read_trimmed(path);
+                if got == *text {
+                    Ok(got)
+                } else {
+                    Err((got, format!("{path} reads something else than `{text}`")))
+                }
             }
             Expect::NothingLeft => {
                 let Some(net) = &self.net else {
@@ -866,6 +901,8 @@ impl Run<'_> {
         let start = Instant::now();
         let mut traffic = self.traffic.take();
         let sigint = self.sigint.take();
+        let mut watch = std::mem::take(&mut self.watch);
+        let mut watched: Vec<String> = vec![];
         let mut interrupted = false;
         let mut traffic_done: Option<Duration> = None;
         let limit = Duration::from_secs(20);
@@ -887,6 +924,15 @@ impl Run<'_> {
                         net.peer_ns
                     ));
                     traffic_done = Some(start.elapsed());
+                }
+            }
+            if !watch.is_empty() && said.load(Ordering::Relaxed) {
+                // Read while it runs, once it has said it is set up.
+                for (path, text) in watch.drain(..) {
+                    let got = read_trimmed(&path);
+                    if got != text {
+                        watched.push(format!("{path} read `{got}` while it ran, not `{text}`"));
+                    }
                 }
             }
             if let Some(ms) = sigint {
@@ -922,6 +968,15 @@ impl Run<'_> {
                 ),
             ));
         };
+        if !watch.is_empty() {
+            watched.push("it printed nothing, so the `watch` files were not read".into());
+        }
+        if !watched.is_empty() {
+            return Err((
+                "watch".into(),
+                format!("{}{}", watched.join("; "), stderr_note(&err)),
+            ));
+        }
         use std::os::unix::process::ExitStatusExt as _;
         let shown = match (status.code(), status.signal()) {
             (Some(c), _) => format!("exit {c}"),

@@ -36,3 +36,16 @@ pub fn struct_ops_member_sleepable(ops_type: &str, member: &str) -> bool {
     ops_type == "sched_ext_ops" && matches!(member, "init" | "exit")
 }
 
+
+/// The data members of `sched_ext_ops` and their sizes (the same in 6.12
+/// and 7.2), for a program built where the kernel's BTF has no sched_ext:
+/// the table's C struct must give each the kernel's size (libbpf refuses
+/// another), and `name` (128 bytes) is required.
+pub const SCHED_EXT_OPS_FIELDS: &[(&str, u32)] = &[
+    ("dispatch_max_batch", 4),
+    ("flags", 8),
+    ("timeout_ms", 4),
+    ("exit_dump_len", 4),
+    ("hotplug_seq", 8),
+    ("name", 128),
+];

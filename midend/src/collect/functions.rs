@@ -1027,11 +1027,14 @@ impl<'a> Checker<'a> {
                             );
                             continue;
                         }
-                        (None, _) => 8,
+                        // Without the kernel's struct: sched_ext_ops's are
+                        // known (ksc_ir::sched_ext); others are taken as 8.
+                        (None, _) => known_size(&ops_type, &name.name).unwrap_or(8),
                     };
                     if let Some((v, _)) = self.const_eval(value) {
                         // A string member (`name`) is a char array with its NUL.
-                        if let (Value::Str(text), Some(_)) = (&v, &layout) {
+                        let known = layout.is_some() || known_size(&ops_type, &name.name).is_some();
+                        if let (Value::Str(text), true) = (&v, known) {
                             if text.len() >= size as usize {
                                 self.error(
                                     value.span,
@@ -1059,8 +1062,11 @@ impl<'a> Checker<'a> {
         }
         // A table needs its name (tcp_congestion_ops does): the impl's name.
         if !fields.iter().any(|f| f.name == "name") {
-            if let Some(m) = member_of("name") {
-                let size = btf_size(&m.ty);
+            let size = match &layout {
+                Some(_) => member_of("name").map(|m| btf_size(&m.ty)),
+                None => known_size(&ops_type, "name"),
+            };
+            if let Some(size) = size {
                 let mut default = i.name.name.clone();
                 let max = (size as usize).saturating_sub(1);
                 if default.len() > max {
@@ -1089,4 +1095,16 @@ impl<'a> Checker<'a> {
         });
         self.define(&i.name, Sym::StructOps(index));
     }
+}
+
+/// A data member's size in a struct_ops table ksc knows without BTF
+/// (`sched_ext_ops`).
+fn known_size(ops_type: &str, field: &str) -> Option<u32> {
+    if ops_type != "sched_ext_ops" {
+        return None;
+    }
+    ksc_ir::sched_ext::SCHED_EXT_OPS_FIELDS
+        .iter()
+        .find(|(n, _)| *n == field)
+        .map(|&(_, s)| s)
 }

@@ -216,7 +216,7 @@ impl<'m> Gen<'m> {
             let mut fields: Vec<String> = Vec::new();
             for o in m.struct_ops.iter().filter(|o| o.ops_type == ty) {
                 for mem in &o.members {
-                    let f = format!("    void (*{})(void);", ident(&mem.field));
+                    let f = format!("    void (*{})(void);", mem.field);
                     if !fields.contains(&f) {
                         fields.push(f);
                     }
@@ -224,8 +224,8 @@ impl<'m> Gen<'m> {
                 for fld in &o.fields {
                     let (name, size) = (&fld.name, fld.size);
                     let f = match &fld.value {
-                        Value::Str(_) => format!("    char {}[{size}];", ident(name)),
-                        _ => format!("    __u{} {};", size * 8, ident(name)),
+                        Value::Str(_) => format!("    char {name}[{size}];"),
+                        _ => format!("    __u{} {name};", size * 8),
                     };
                     if !fields.contains(&f) {
                         fields.push(f);
@@ -241,7 +241,7 @@ impl<'m> Gen<'m> {
                 .map(|mem| {
                     format!(
                         "    .{} = (void *){},",
-                        ident(&mem.field),
+                        mem.field,
                         ident(&m.functions[mem.function.index()].name)
                     )
                 })
@@ -255,7 +255,7 @@ impl<'m> Gen<'m> {
                     Value::Bool(b) => (*b as u8).to_string(),
                     _ => "0".into(),
                 };
-                inits.push(format!("    .{} = {val},", ident(name)));
+                inits.push(format!("    .{name} = {val},"));
             }
             let _ = writeln!(
                 self.out,
