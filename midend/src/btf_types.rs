@@ -19,7 +19,16 @@ impl<'a> Checker<'a> {
             // /sys/kernel/btf/vmlinux), to check a program for the kernel
             // it will run on rather than the machine building it.
             self.btf = Some(match std::env::var_os("KSC_BTF") {
-                Some(p) if !p.is_empty() => crate::btf::Btf::load_file(std::path::Path::new(&p)),
+                Some(p) if !p.is_empty() => {
+                    let b = crate::btf::Btf::load_file(std::path::Path::new(&p));
+                    if let Err(e) = &b {
+                        // Checking against no kernel would pass what the
+                        // chosen one refuses.
+                        self.error(ksc_ir::Span::default(), format!("KSC_BTF: {e}"))
+                            .help = Some("KSC_BTF names a kernel's raw BTF: a copy of its /sys/kernel/btf/vmlinux, or the .BTF section of its vmlinux (`llvm-objcopy --dump-section .BTF=FILE vmlinux`)".into());
+                    }
+                    b
+                }
                 _ => crate::btf::Btf::load_vmlinux(),
             });
         }

@@ -46,11 +46,20 @@ impl<'a> Checker<'a> {
         if !self.struct_ops.iter().any(|o| o.ops_type == "sched_ext_ops") {
             return;
         }
-        for item in &kfuncs().items {
+        // One declaration a line, in the order of the items.
+        let lines = KFUNCS.lines().filter(|l| !l.trim().is_empty());
+        for (line, item) in lines.zip(&kfuncs().items) {
             let ItemKind::Extern(e) = &item.kind else {
                 continue;
             };
             if self.lookup_sym(&e.name).is_some() {
+                continue;
+            }
+            // Its text is ksc's, not the program's: nothing may be
+            // reported at it. A kernel without `task_struct` in its BTF
+            // (none at all, or a foreign file without it) leaves the
+            // kfuncs taking one undeclared.
+            if line.contains("task_struct") && !self.btf_has("task_struct") {
                 continue;
             }
             self.builtin_decl = true;
