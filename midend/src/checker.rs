@@ -141,6 +141,8 @@ pub(crate) struct Checker<'a> {
     /// Collecting ksc's own `extern`s (sched_ext's kfuncs), which are not
     /// checked against BTF as a program's are.
     pub(crate) builtin_decl: bool,
+    /// The functions ksc declared itself (sched_ext's kfuncs).
+    pub(crate) builtin_fns: std::collections::HashSet<FnId>,
     /// The source files' texts by `FileId`, for quoting the user's own
     /// code in a `help:` line.
     pub(crate) texts: Vec<String>,
@@ -245,6 +247,7 @@ impl<'a> Checker<'a> {
             kfuncs: None,
             not_kfuncs: Vec::new(),
             builtin_decl: false,
+            builtin_fns: std::collections::HashSet::new(),
             texts: Vec::new(),
             uncalled: Default::default(),
             restated: Vec::new(),

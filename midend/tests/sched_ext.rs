@@ -134,3 +134,38 @@ fn a_string_member_too_long_for_the_kernel_is_an_error() {
     );
     assert_error(&src, 6, None, "holds at most 127 characters", "");
 }
+
+#[test]
+fn a_task_may_be_any_pointer_as_the_spec_writes_it() {
+    // The reference's spec types the members' tasks `*u8`: ksc's kfuncs
+    // take any pointer there (C converts); a program's own `extern` keeps
+    // its declared types.
+    let src = r#"
+@struct_ops("sched_ext_ops")
+impl s {
+    fn enqueue(p: *u8, enq_flags: u64) -> void {
+        scx_bpf_dsq_insert(p, SCX_DSQ_GLOBAL, SCX_SLICE_DFL, enq_flags)
+    }
+    fn dispatch(cpu: i32, prev: *u8) -> void {
+        scx_bpf_consume(SCX_DSQ_GLOBAL)
+    }
+}
+"#;
+    let o = check(src);
+    assert!(o.errors.is_empty(), "{}", o.rendered);
+    assert_error(
+        r#"
+extern scx_bpf_task_cpu(p: *task_struct) -> i32
+@struct_ops("sched_ext_ops")
+impl s {
+    fn running(p: *u8) -> void {
+        scx_bpf_task_cpu(p)
+    }
+}
+"#,
+        6,
+        None,
+        "mismatched types",
+        "",
+    );
+}

@@ -65,6 +65,8 @@ impl<'a> Checker<'a> {
             self.builtin_decl = true;
             self.collect_extern(item, e);
             self.builtin_decl = false;
+            self.builtin_fns
+                .insert(ksc_ir::FnId(self.functions.len() as u32 - 1));
         }
     }
 }
