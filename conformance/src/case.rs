@@ -96,6 +96,12 @@ pub enum Expect {
         text: String,
     },
     NothingLeft,
+    /// After the lines so far: an XDP program or tc filter is on `$IFACE`
+    /// (a daemon left it attached).
+    Attached,
+    /// SIGTERM to the daemons the case's executable left (`daemon()`):
+    /// at least one, and each exits within 5 s.
+    DaemonStop,
 }
 
 impl Case {
@@ -268,6 +274,14 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
             want(0, "nothing")?;
             Expect::NothingLeft
         }
+        "attached" => {
+            want(0, "nothing")?;
+            Expect::Attached
+        }
+        "daemon-stop" => {
+            want(0, "nothing")?;
+            Expect::DaemonStop
+        }
         "reject" => {
             want(1, "a line number: `reject 12`")?;
             Expect::Reject {
@@ -372,7 +386,7 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
         }
         other => {
             return Err(format!(
-                "unknown expectation `{other}` (known: requires, unsupported, compile, reject, rejectin, verify, run, packet, map, global, user, userrc, tests, net, traffic, sigint, watch, file, nothing-left)"
+                "unknown expectation `{other}` (known: requires, unsupported, compile, reject, rejectin, verify, run, packet, map, global, user, userrc, tests, net, traffic, sigint, watch, file, nothing-left, attached, daemon-stop)"
             ))
         }
     })

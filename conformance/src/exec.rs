@@ -717,7 +717,51 @@ impl Run<'_> {
                     l => Err((l.clone(), format!("left on the interface: {l}"))),
                 }
             }
+            Expect::Attached => {
+                let Some(net) = &self.net else {
+                    return fail("no `net` line before");
+                };
+                match net.leftovers() {
+                    l if l.is_empty() => fail("nothing is attached to the interface"),
+                    l => Ok(l),
+                }
+            }
+            Expect::DaemonStop => self.daemon_stop(),
         }
+    }
+
+    /// SIGTERM to every process running the case's executable (what
+    /// `daemon()` left); waits for each to end (a zombie has ended).
+    fn daemon_stop(&self) -> LineOutcome {
+        let exe = std::fs::canonicalize(self.job.out.join("prog"))
+            .or_else(|e| fail(format!("no executable: {e}")))?;
+        let me = std::process::id();
+        let pids: Vec<u32> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&p| p != me)
+            .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|x| x == exe))
+            .collect();
+        if pids.is_empty() {
+            return fail("no daemon of the executable is running");
+        }
+        for p in &pids {
+            sh(&format!("kill -TERM {p}"));
+        }
+        let ended = |p: &u32| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .map_or(true, |s| s.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z')))
+        };
+        let start = Instant::now();
+        while !pids.iter().all(ended) {
+            if start.elapsed() > Duration::from_secs(5) {
+                return fail("the daemon did not exit within 5 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(format!("stopped {}", pids.len()))
     }
 
     fn packet_bytes(&self, p: &Packet) -> Result<Vec<u8>, (String, String)> {
