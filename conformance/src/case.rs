@@ -476,6 +476,24 @@ mod tests {
     }
 
     #[test]
+    fn sched_ext_watch_file_and_daemon_lines_parse() {
+        let c = case("requires sched_ext\nwatch /sys/kernel/sched_ext/state enabled\nuser out.txt\nfile /sys/kernel/sched_ext/root/ops a b\nattached\ndaemon-stop\n").unwrap();
+        assert!(c.requires_sched_ext());
+        assert_eq!(
+            c.lines[3].expect,
+            Expect::FileIs {
+                path: "/sys/kernel/sched_ext/root/ops".into(),
+                text: "a b".into()
+            }
+        );
+        assert_eq!(c.lines[4].expect, Expect::Attached);
+        assert_eq!(c.lines[5].expect, Expect::DaemonStop);
+        assert!(case("watch /etc/passwd root\n").is_err());
+        assert!(case("file /sys/../etc/passwd x\n").is_err());
+        assert!(case("watch /sys/kernel/sched_ext/state\n").is_err());
+    }
+
+    #[test]
     fn requires_python_parses() {
         let c = case("requires python\nuser out.txt\n").unwrap();
         assert_eq!(c.lines[0].expect, Expect::RequiresPython);
