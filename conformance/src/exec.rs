@@ -751,8 +751,10 @@ impl Run<'_> {
             sh(&format!("kill -TERM {p}"));
         }
         let ended = |p: &u32| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .map_or(true, |s| s.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z')))
+            std::fs::read_to_string(format!("/proc/{p}/stat")).map_or(true, |s| {
+                s.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
         };
         let start = Instant::now();
         while !pids.iter().all(ended) {

@@ -36,7 +36,6 @@ pub fn struct_ops_member_sleepable(ops_type: &str, member: &str) -> bool {
     ops_type == "sched_ext_ops" && matches!(member, "init" | "exit")
 }
 
-
 /// The data members of `sched_ext_ops` and their sizes (the same in 6.12
 /// and 7.2), for a program built where the kernel's BTF has no sched_ext:
 /// the table's C struct must give each the kernel's size (libbpf refuses

@@ -65,7 +65,13 @@ impl s {
 "#;
     let out = check(src);
     assert!(
-        has(&out.errors, 7, None, "`sched_ext_ops` has no function member `tick`", ""),
+        has(
+            &out.errors,
+            7,
+            None,
+            "`sched_ext_ops` has no function member `tick`",
+            ""
+        ),
         "{}",
         out.rendered
     );

@@ -45,7 +45,9 @@ fn a_scheduler_uses_the_kfuncs_and_constants_without_declaring_them() {
     let o = check(SPEC_LIKE);
     assert!(o.errors.is_empty(), "{}", o.rendered);
     assert!(
-        o.warnings.iter().all(|w| w.message.contains("sched_ext_ops")),
+        o.warnings
+            .iter()
+            .all(|w| w.message.contains("sched_ext_ops")),
         "{}",
         o.rendered
     );
@@ -70,7 +72,10 @@ fn a_scheduler_uses_the_kfuncs_and_constants_without_declaring_them() {
     for f in &m.functions {
         f.body.walk_exprs(&mut |e| {
             if let ksc_ir::ExprKind::Value(Value::UInt(v)) = &e.kind {
-                if matches!(m.types[e.ty.index()].kind, TypeKind::Int(ksc_ir::IntType::U64)) {
+                if matches!(
+                    m.types[e.ty.index()].kind,
+                    TypeKind::Int(ksc_ir::IntType::U64)
+                ) {
                     seen.push(*v);
                 }
             }
@@ -82,8 +87,14 @@ fn a_scheduler_uses_the_kfuncs_and_constants_without_declaring_them() {
     // The table's name: the impl's, in the kernel's 128 bytes, with or
     // without sched_ext in this kernel's BTF.
     let name = m.struct_ops[0].fields.iter().find(|f| f.name == "name");
-    assert_eq!(name.map(|f| (&f.value, f.size)), Some((&Value::Str("fifo".into()), 128)));
-    let timeout = m.struct_ops[0].fields.iter().find(|f| f.name == "timeout_ms");
+    assert_eq!(
+        name.map(|f| (&f.value, f.size)),
+        Some((&Value::Str("fifo".into()), 128))
+    );
+    let timeout = m.struct_ops[0]
+        .fields
+        .iter()
+        .find(|f| f.name == "timeout_ms");
     assert_eq!(timeout.map(|f| f.size), Some(4));
 }
 

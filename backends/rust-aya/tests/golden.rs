@@ -102,7 +102,8 @@ fn ebpf_kfunc_calls_are_refused_when_the_object_is_loaded() {
     assert!(
         errs.iter().any(|e| e.message.contains("kfuncs")
             && e.message.contains("the rust-aya target")
-            && e.span.is_some_and(|s| &src[s.start as usize..s.end as usize] == "new B()")),
+            && e.span
+                .is_some_and(|s| &src[s.start as usize..s.end as usize] == "new B()")),
         "{errs:?}"
     );
     let unloaded = src.replace("    var p = load(f)\n", "");

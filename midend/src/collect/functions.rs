@@ -534,9 +534,10 @@ impl<'a> Checker<'a> {
         // kernel has: the eBPF C calls that one.
         let name = match ksc_ir::sched_ext::kfunc_renamed(&e.name.name) {
             Some((other, _))
-                if self.kfuncs.as_ref().is_some_and(|k| {
-                    !k.contains(&e.name.name) && k.contains(other)
-                }) =>
+                if self
+                    .kfuncs
+                    .as_ref()
+                    .is_some_and(|k| !k.contains(&e.name.name) && k.contains(other)) =>
             {
                 other.to_string()
             }

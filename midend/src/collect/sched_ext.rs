@@ -43,7 +43,11 @@ fn kfuncs() -> &'static ast::File {
 impl<'a> Checker<'a> {
     /// Declares sched_ext's kfuncs the program has not declared itself.
     pub(crate) fn collect_sched_ext_kfuncs(&mut self) {
-        if !self.struct_ops.iter().any(|o| o.ops_type == "sched_ext_ops") {
+        if !self
+            .struct_ops
+            .iter()
+            .any(|o| o.ops_type == "sched_ext_ops")
+        {
             return;
         }
         // One declaration a line, in the order of the items.
