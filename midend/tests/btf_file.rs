@@ -85,6 +85,15 @@ impl s {
         "{}",
         out.rendered
     );
+    // `new` in eBPF on a kernel without bpf_obj_new (this one has no
+    // kfuncs at all): located, for the kernel KSC_BTF names.
+    let alloc = "struct B {\n    n: u64,\n}\n\n@xdp\nfn f(ctx: *xdp_md) -> xdp_action {\n    var b = new B()\n    if (b != null) {\n        delete b\n    }\n    return XDP_PASS\n}\n";
+    let out = check(alloc);
+    assert!(
+        has(&out.errors, 7, None, "this kernel has no `bpf_obj_new`", ""),
+        "{}",
+        out.rendered
+    );
     // A file that is no BTF is an error, not a check against no kernel.
     std::env::set_var("KSC_BTF", &c);
     let out = check(src);
