@@ -543,10 +543,18 @@ void __ksc_open(const struct ksc_rt_desc *desc)
 int __ksc_load(int prog)
 {
     if (!__ksc_loaded) {
+        for (int i = 0; i < __ksc_d->nsleepable; i++) {
+            struct bpf_program *p = bpf_object__find_program_by_name(__ksc_obj, __ksc_d->sleepable[i]);
+            if (p)
+                bpf_program__set_flags(p, bpf_program__flags(p) | BPF_F_SLEEPABLE);
+        }
         int err = bpf_object__load_skeleton(__ksc_skel);
         if (err) {
             fprintf(stderr, "error: the kernel rejected the eBPF programs of `%s` (%s); the end of the verifier's log:\n", __ksc_d->name, strerror(-err));
             __ksc_print_log_tail(25);
+            struct btf *obtf = bpf_object__btf(__ksc_obj);
+            if (obtf && btf__find_by_name_kind(obtf, "sched_ext_ops", BTF_KIND_STRUCT) > 0 && access("/sys/kernel/sched_ext", F_OK) != 0)
+                fprintf(stderr, "note: this kernel has no sched_ext (no /sys/kernel/sched_ext: it is built without CONFIG_SCHED_CLASS_EXT); a sched_ext_ops scheduler needs a kernel that has it (6.12 or later)\n");
             if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
                 fprintf(stderr, "note: this kernel has no BTF (/sys/kernel/btf/vmlinux): programs that read kernel structs need a kernel built with CONFIG_DEBUG_INFO_BTF\n");
             exit(1);
