@@ -520,6 +520,24 @@ mod tests {
     }
 
     #[test]
+    fn requires_lines_name_what_the_kernel_lacks() {
+        let c = case(
+            "requires 5.18 kfuncs of kernel modules\nrequires 6.10 kfuncs from kprobes\nverify\n",
+        )
+        .unwrap();
+        assert_eq!(c.requires(), Some((6, 10)));
+        assert_eq!(
+            c.requirements(),
+            vec![
+                ((5, 18), "kfuncs of kernel modules".to_string()),
+                ((6, 10), "kfuncs from kprobes".to_string())
+            ]
+        );
+        assert!(case("requires\n").is_err());
+        assert!(case("requires five\n").is_err());
+    }
+
+    #[test]
     fn lines_parse() {
         let c = case("# what\nverify\nrun f hex:0a0B XDP_PASS # two bytes\nmap m 00 none\nuser out.txt --x=1\nuserrc 2 --bad\nrequires 6.6\n").unwrap();
         assert_eq!(c.lines.len(), 6);

@@ -31,6 +31,10 @@ pub struct Job {
     /// removed after.
     #[serde(default)]
     pub kmod: Option<String>,
+    /// Why no module can be built for the kernel the job runs on (this
+    /// machine's toolchain cannot build for it): the case is n/a there.
+    #[serde(default)]
+    pub kmod_unbuildable: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,6 +288,14 @@ fn run_timed(job: &Job) -> JobResult {
         .is_some_and(|want| version_of(&release()) < want)
     {
         return run_job(job);
+    }
+    if let Some(why) = &job.kmod_unbuildable {
+        let mut r = JobResult::failed(job, release(), "");
+        for l in &mut r.lines {
+            l.verdict = Verdict::NotApplicable;
+            l.message = format!("no kernel module for this kernel: {why}");
+        }
+        return r;
     }
     if !std::path::Path::new("/proc/modules").exists() {
         let mut r = JobResult::failed(job, release(), "");
