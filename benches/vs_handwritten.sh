@@ -5,7 +5,8 @@
 # instruction count (xlated) and BPF_PROG_TEST_RUN time per run, for each
 # program that has a twin under benches/handwritten/. The goal is a ratio
 # of 1.00 (within 5%). Needs root, clang, libbpf-dev, bpftool, bpffs.
-# The same figures per qemu kernel: ksc-conformance's --markdown table.
+# With KERNELS=5.10,6.1,6.12,7.2 the verifier's figures (processed and
+# xlated) also per Debian kernel under qemu (ksc-qemu's boot example).
 #
 #   benches/vs_handwritten.sh            # prints the table
 set -euo pipefail
@@ -42,7 +43,8 @@ for twin in benches/handwritten/*.bpf.c; do
     $gen "examples/$name.ks" > "$work/$name.ksc.c"
     clang $cflags -c "$work/$name.ksc.c" -o "$work/$name.ksc.o"
     clang $cflags -c "$twin" -o "$work/$name.c.o"
-    mkdir -p "$pins/$name"
+    mkdir -p "$pins/$name" "$work/objs"
+    cp "$work/$name.ksc.o" "$work/$name.c.o" "$work/objs/"
     load "$work/$name.ksc.o" "$pins/$name/ksc"
     load "$work/$name.c.o" "$pins/$name/c"
     for prog in $(ls "$pins/$name/c"); do
@@ -53,4 +55,31 @@ for twin in benches/handwritten/*.bpf.c; do
             "$kv" "$cv" "$(echo "$kv / $cv" | bc -l)" "$ki" "$ci" "$(echo "$ki / $ci" | bc -l)" \
             "$kt" "$ct" "$(echo "$kt / ($ct + 0.0001)" | bc -l)"
     done
+done
+
+# The verifier's figures on each qemu kernel: one boot loads every object.
+[ -n "${KERNELS:-}" ] || exit 0
+cargo build -q -p ksc-qemu --example boot
+boot=${CARGO_TARGET_DIR:-target}/debug/examples/boot
+cp "$work/load" "$work/ksc-conf-load"
+guest_script='for o in /bench/*.o; do
+  b=$(basename "$o" .o | tr . _); mkdir -p /sys/fs/bpf/$b
+  ksc-conf-load "$o" /sys/fs/bpf/$b | sed -n "s/^PROG //p" | while read p v; do
+    x=$(bpftool prog show pinned /sys/fs/bpf/$b/$p | sed -n "s/.*xlated \([0-9]*\)B.*/\1/p")
+    echo "$b $p $v $((x / 8))" >>"$KSC_OUT"
+  done
+done'
+for k in ${KERNELS//,/ }; do
+    "$boot" "$k" "$guest_script" --file "$work/objs=/bench" --program "$work/ksc-conf-load" \
+        > "$work/kernel-$k" 2> "$work/kernel-$k.log" || { echo "$k: did not boot:"; tail -5 "$work/kernel-$k.log"; continue; }
+    echo
+    echo "Linux $k ($(sed -n 's/: status.*//p' "$work/kernel-$k.log" | tail -1)):"
+    printf '%-16s %-18s %8s %8s %6s %8s %8s %6s\n' example program "ksc ver" "C ver" ratio "ksc ins" "C ins" ratio
+    while read -r obj prog v x; do
+        case "$obj" in *_ksc) ;; *) continue ;; esac
+        name=${obj%_ksc}
+        read -r cv cx < <(awk -v o="${name}_c" -v p="$prog" '$1 == o && $2 == p { print $3, $4 }' "$work/kernel-$k")
+        printf '%-16s %-18s %8d %8d %6.2f %8d %8d %6.2f\n' "$name" "$prog" "$v" "$cv" \
+            "$(echo "$v / $cv" | bc -l)" "$x" "$cx" "$(echo "$x / $cx" | bc -l)"
+    done < "$work/kernel-$k"
 done

@@ -40,6 +40,9 @@ pub enum Expect {
     /// `requires python`: the executable embeds Python (the case imports
     /// a `.py` module); n/a where no Python 3 runs (the qemu guests).
     RequiresPython,
+    /// `requires sched_ext`: the kernel has sched_ext
+    /// (`/sys/kernel/sched_ext`, CONFIG_SCHED_CLASS_EXT); n/a elsewhere.
+    RequiresSchedExt,
     /// The target refuses the case at compile time by design (a feature it
     /// cannot support): building with it must fail with a diagnostic
     /// naming it; the case is `n/a` for it.
@@ -83,7 +86,24 @@ pub enum Expect {
     Sigint {
         ms: u64,
     },
+    /// For the next `user`/`userrc` line: once the executable has printed
+    /// its first line, the file `path` (under /sys) reads `text`.
+    Watch {
+        path: String,
+        text: String,
+    },
+    /// After the lines so far, the file `path` (under /sys) reads `text`.
+    FileIs {
+        path: String,
+        text: String,
+    },
     NothingLeft,
+    /// After the lines so far: an XDP program or tc filter is on `$IFACE`
+    /// (a daemon left it attached).
+    Attached,
+    /// SIGTERM to the daemons the case's executable left (`daemon()`):
+    /// at least one, and each exits within 5 s.
+    DaemonStop,
 }
 
 impl Case {
@@ -169,6 +189,12 @@ impl Case {
         matches!(self.lines[0].expect, Expect::Reject { .. })
     }
 
+    pub fn requires_sched_ext(&self) -> bool {
+        self.lines
+            .iter()
+            .any(|l| matches!(l.expect, Expect::RequiresSchedExt))
+    }
+
     pub fn requires_python(&self) -> bool {
         self.lines
             .iter()
@@ -220,6 +246,10 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
         parse_int(s).ok_or_else(|| format!("`{s}` is not {what}"))
     };
     Ok(match kw {
+        "requires" if rest.first() == Some(&"sched_ext") => {
+            want(1, "`sched_ext`, `python` or a kernel version")?;
+            Expect::RequiresSchedExt
+        }
         "requires" if rest.first() == Some(&"python") => {
             want(1, "`python` or a kernel version")?;
             Expect::RequiresPython
@@ -260,6 +290,14 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
         "nothing-left" => {
             want(0, "nothing")?;
             Expect::NothingLeft
+        }
+        "attached" => {
+            want(0, "nothing")?;
+            Expect::Attached
+        }
+        "daemon-stop" => {
+            want(0, "nothing")?;
+            Expect::DaemonStop
         }
         "reject" => {
             want(1, "a line number: `reject 12`")?;
@@ -341,6 +379,22 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
                 pings: num(rest[1], "a count")? as u32,
             }
         }
+        "watch" | "file" => {
+            if rest.len() < 2 {
+                return Err(format!("`{kw}` takes a path under /sys and the text it reads"));
+            }
+            // Only the kernel's state is read: a case cannot reach the
+            // machine's other files.
+            if !rest[0].starts_with("/sys/") || rest[0].contains("..") {
+                return Err(format!("`{}` is not a path under /sys", rest[0]));
+            }
+            let (path, text) = (rest[0].to_string(), rest[1..].join(" "));
+            if kw == "watch" {
+                Expect::Watch { path, text }
+            } else {
+                Expect::FileIs { path, text }
+            }
+        }
         "sigint" => {
             want(1, "milliseconds: `sigint 500`")?;
             Expect::Sigint {
@@ -349,7 +403,7 @@ fn parse_line(content: &str, dir: &Path) -> Result<Expect, String> {
         }
         other => {
             return Err(format!(
-                "unknown expectation `{other}` (known: requires, unsupported, compile, reject, rejectin, verify, run, packet, map, global, user, userrc, tests, net, traffic, sigint, nothing-left)"
+                "unknown expectation `{other}` (known: requires, unsupported, compile, reject, rejectin, verify, run, packet, map, global, user, userrc, tests, net, traffic, sigint, watch, file, nothing-left, attached, daemon-stop)"
             ))
         }
     })
@@ -439,12 +493,48 @@ mod tests {
     }
 
     #[test]
+    fn sched_ext_watch_file_and_daemon_lines_parse() {
+        let c = case("requires sched_ext\nwatch /sys/kernel/sched_ext/state enabled\nuser out.txt\nfile /sys/kernel/sched_ext/root/ops a b\nattached\ndaemon-stop\n").unwrap();
+        assert!(c.requires_sched_ext());
+        assert_eq!(
+            c.lines[3].expect,
+            Expect::FileIs {
+                path: "/sys/kernel/sched_ext/root/ops".into(),
+                text: "a b".into()
+            }
+        );
+        assert_eq!(c.lines[4].expect, Expect::Attached);
+        assert_eq!(c.lines[5].expect, Expect::DaemonStop);
+        assert!(case("watch /etc/passwd root\n").is_err());
+        assert!(case("file /sys/../etc/passwd x\n").is_err());
+        assert!(case("watch /sys/kernel/sched_ext/state\n").is_err());
+    }
+
+    #[test]
     fn requires_python_parses() {
         let c = case("requires python\nuser out.txt\n").unwrap();
         assert_eq!(c.lines[0].expect, Expect::RequiresPython);
         assert!(c.requires_python());
         assert_eq!(c.requires(), None);
         assert!(case("requires python3\n").is_err());
+    }
+
+    #[test]
+    fn requires_lines_name_what_the_kernel_lacks() {
+        let c = case(
+            "requires 5.18 kfuncs of kernel modules\nrequires 6.10 kfuncs from kprobes\nverify\n",
+        )
+        .unwrap();
+        assert_eq!(c.requires(), Some((6, 10)));
+        assert_eq!(
+            c.requirements(),
+            vec![
+                ((5, 18), "kfuncs of kernel modules".to_string()),
+                ((6, 10), "kfuncs from kprobes".to_string())
+            ]
+        );
+        assert!(case("requires\n").is_err());
+        assert!(case("requires five\n").is_err());
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct Job {
     /// removed after.
     #[serde(default)]
     pub kmod: Option<String>,
+    /// Why no module can be built for the kernel the job runs on (this
+    /// machine's toolchain cannot build for it): the case is n/a there.
+    #[serde(default)]
+    pub kmod_unbuildable: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,6 +247,8 @@ struct Run<'j> {
     net: Option<Net>,
     traffic: Option<u32>,
     sigint: Option<u64>,
+    /// `watch` lines for the next run: (path, text).
+    watch: Vec<(String, String)>,
     programs: Vec<Loaded>,
     /// The loaded object's maps: the kernel's name (at most 15 bytes) and id.
     maps: Vec<(String, u64)>,
@@ -282,6 +288,14 @@ fn run_timed(job: &Job) -> JobResult {
         .is_some_and(|want| version_of(&release()) < want)
     {
         return run_job(job);
+    }
+    if let Some(why) = &job.kmod_unbuildable {
+        let mut r = JobResult::failed(job, release(), "");
+        for l in &mut r.lines {
+            l.verdict = Verdict::NotApplicable;
+            l.message = format!("no kernel module for this kernel: {why}");
+        }
+        return r;
     }
     if !std::path::Path::new("/proc/modules").exists() {
         let mut r = JobResult::failed(job, release(), "");
@@ -446,6 +460,7 @@ pub fn run_here(job: &Job) -> JobResult {
         net: None,
         traffic: None,
         sigint: None,
+        watch: vec![],
         programs: vec![],
         maps: vec![],
         packet_out: None,
@@ -468,6 +483,8 @@ pub fn run_here(job: &Job) -> JobResult {
         .collect();
     let na = !lacks.is_empty();
     let no_python = job.case.requires_python() && !python_here();
+    let no_sched_ext =
+        job.case.requires_sched_ext() && !std::path::Path::new("/sys/kernel/sched_ext").exists();
     let mut lines = vec![];
     for l in &job.case.lines {
         let (verdict, observed, message) = if na {
@@ -475,6 +492,12 @@ pub fn run_here(job: &Job) -> JobResult {
                 Verdict::NotApplicable,
                 String::new(),
                 format!("this kernel ({release}) lacks {}", lacks.join(", ")),
+            )
+        } else if no_sched_ext {
+            (
+                Verdict::NotApplicable,
+                String::new(),
+                format!("this kernel ({release}) has no sched_ext (CONFIG_SCHED_CLASS_EXT)"),
             )
         } else if no_python {
             (
@@ -520,6 +543,15 @@ fn python_here() -> bool {
 }
 
 type LineOutcome = Result<String, (String, String)>;
+
+/// A file's contents, trimmed (`watch`/`file` lines); the error text when
+/// it cannot be read.
+fn read_trimmed(path: &str) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(t) => t.trim().to_string(),
+        Err(e) => format!("(unreadable: {e})"),
+    }
+}
 /// How the executable ended (`exit N`, `signal N`), its stdout and stderr.
 type Ran = (String, Vec<u8>, Vec<u8>);
 
@@ -534,9 +566,11 @@ impl Run<'_> {
             e,
             Expect::Requires(..)
                 | Expect::RequiresPython
+                | Expect::RequiresSchedExt
                 | Expect::Unsupported(_)
                 | Expect::Reject { .. }
                 | Expect::Net
+                | Expect::Watch { .. }
                 | Expect::Traffic { .. }
                 | Expect::Sigint { .. }
         );
@@ -547,6 +581,7 @@ impl Run<'_> {
             // Decided when the case was built (on the host).
             Expect::Requires(..)
             | Expect::RequiresPython
+            | Expect::RequiresSchedExt
             | Expect::Unsupported(_)
             | Expect::Compile
             | Expect::Reject { .. } => Ok("built".into()),
@@ -726,6 +761,18 @@ impl Run<'_> {
                 self.sigint = Some(*ms);
                 Ok(String::new())
             }
+            Expect::Watch { path, text } => {
+                self.watch.push((path.clone(), text.clone()));
+                Ok(String::new())
+            }
+            Expect::FileIs { path, text } => {
+                let got = read_trimmed(path);
+                if got == *text {
+                    Ok(got)
+                } else {
+                    Err((got, format!("{path} reads something else than `{text}`")))
+                }
+            }
             Expect::NothingLeft => {
                 let Some(net) = &self.net else {
                     return fail("no `net` line before");
@@ -735,7 +782,53 @@ impl Run<'_> {
                     l => Err((l.clone(), format!("left on the interface: {l}"))),
                 }
             }
+            Expect::Attached => {
+                let Some(net) = &self.net else {
+                    return fail("no `net` line before");
+                };
+                match net.leftovers() {
+                    l if l.is_empty() => fail("nothing is attached to the interface"),
+                    l => Ok(l),
+                }
+            }
+            Expect::DaemonStop => self.daemon_stop(),
         }
+    }
+
+    /// SIGTERM to every process running the case's executable (what
+    /// `daemon()` left); waits for each to end (a zombie has ended).
+    fn daemon_stop(&self) -> LineOutcome {
+        let exe = std::fs::canonicalize(self.job.out.join("prog"))
+            .or_else(|e| fail(format!("no executable: {e}")))?;
+        let me = std::process::id();
+        let pids: Vec<u32> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&p| p != me)
+            .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|x| x == exe))
+            .collect();
+        if pids.is_empty() {
+            return fail("no daemon of the executable is running");
+        }
+        for p in &pids {
+            sh(&format!("kill -TERM {p}"));
+        }
+        let ended = |p: &u32| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).map_or(true, |s| {
+                s.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+        };
+        let start = Instant::now();
+        while !pids.iter().all(ended) {
+            if start.elapsed() > Duration::from_secs(5) {
+                return fail("the daemon did not exit within 5 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(format!("stopped {}", pids.len()))
     }
 
     fn packet_bytes(&self, p: &Packet) -> Result<Vec<u8>, (String, String)> {
@@ -937,6 +1030,8 @@ impl Run<'_> {
         let start = Instant::now();
         let mut traffic = self.traffic.take();
         let sigint = self.sigint.take();
+        let mut watch = std::mem::take(&mut self.watch);
+        let mut watched: Vec<String> = vec![];
         let mut interrupted = false;
         let mut traffic_done: Option<Duration> = None;
         let limit = Duration::from_secs(20);
@@ -958,6 +1053,15 @@ impl Run<'_> {
                         net.peer_ns
                     ));
                     traffic_done = Some(start.elapsed());
+                }
+            }
+            if !watch.is_empty() && said.load(Ordering::Relaxed) {
+                // Read while it runs, once it has said it is set up.
+                for (path, text) in watch.drain(..) {
+                    let got = read_trimmed(&path);
+                    if got != text {
+                        watched.push(format!("{path} read `{got}` while it ran, not `{text}`"));
+                    }
                 }
             }
             if let Some(ms) = sigint {
@@ -993,6 +1097,15 @@ impl Run<'_> {
                 ),
             ));
         };
+        if !watch.is_empty() {
+            watched.push("it printed nothing, so the `watch` files were not read".into());
+        }
+        if !watched.is_empty() {
+            return Err((
+                "watch".into(),
+                format!("{}{}", watched.join("; "), stderr_note(&err)),
+            ));
+        }
         use std::os::unix::process::ExitStatusExt as _;
         let shown = match (status.code(), status.signal()) {
             (Some(c), _) => format!("exit {c}"),

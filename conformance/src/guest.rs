@@ -36,6 +36,15 @@ pub fn run(
         programs.push(l.to_string_lossy().into_owned());
     }
     let mut plan: Vec<Job> = vec![];
+    // Whether modules can be built for this kernel here at all.
+    let unbuildable = if jobs.iter().any(|j| j.kmod.is_some()) {
+        match ksc_qemu::kernel_build_tree(label, say) {
+            Err(e @ ksc_qemu::Error::Toolchain(_)) => Some(e.to_string()),
+            _ => None,
+        }
+    } else {
+        None
+    };
     let mut with_libs: Vec<String> = vec![];
     for job in jobs {
         let case_dir = format!("/conf/{}/src", job.case.name);
@@ -65,7 +74,11 @@ pub fn run(
                 .case
                 .requires()
                 .is_some_and(|want| crate::exec::version_of(&kernel.release) < want);
-            if let Some(name) = job.kmod.as_ref().filter(|_| !too_old) {
+            if let Some(name) = job
+                .kmod
+                .as_ref()
+                .filter(|_| !too_old && unbuildable.is_none())
+            {
                 match kmod_for(label, &job.out, name, work, say) {
                     // Beside the executable, where its loader looks (`prog.ks` -> `prog.ko`).
                     Ok(ko) => files.push((ko, format!("{out_dir}/prog.ko"))),
@@ -82,6 +95,9 @@ pub fn run(
             }
         }
         let mut j = (*job).clone();
+        if j.kmod.is_some() {
+            j.kmod_unbuildable.clone_from(&unbuildable);
+        }
         j.case.dir = case_dir.into();
         j.out = out_dir.into();
         plan.push(j);

@@ -406,6 +406,7 @@ fn build(ksc: &Path, case: &Case, target: &str, work: &Path, rust_opt: Option<u8
             built: ok,
             build_error: if ok { String::new() } else { tail(&stderr, 12) },
             kmod,
+            kmod_unbuildable: None,
         },
         lines,
         object,
@@ -649,7 +650,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
             scope.spawn(move || {
                 let out = run_guests(&qemu, runnable, work, guests.max(1));
-                *guest_runs.lock().unwrap() = out;
+                guest_runs.lock().unwrap().extend(out);
             });
         }
         if cli.kernels.iter().any(|k| k == "host") {

@@ -5,7 +5,8 @@
 //!
 //! `config` reads the deployment file, `plan` checks it against the
 //! program and the kernel (located errors), `ops` does the work on the
-//! kernel through `kernel`, `supervisor` runs the userspace side, `oci`
+//! kernel through `kernel`, `supervisor` runs the userspace side (through `systemd` where it runs the
+//! machine), `oci`
 //! packages.
 
 pub mod config;
@@ -14,6 +15,7 @@ pub mod oci;
 pub mod ops;
 pub mod plan;
 pub mod supervisor;
+pub mod systemd;
 
 pub use config::{parse, Deployment, RestartPolicy};
 pub use ops::{Error, Status};

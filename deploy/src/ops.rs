@@ -339,6 +339,9 @@ pub struct MapStatus {
 
 #[derive(Debug, serde::Serialize)]
 pub struct UserspaceStatus {
+    /// `ksc` (its own supervisor) or `systemd` (a unit).
+    pub manager: &'static str,
+    /// The ksc supervisor's pid (0 under systemd).
     pub supervisor_pid: u32,
     pub supervisor_running: bool,
     pub pid: u32,
@@ -401,13 +404,26 @@ pub fn status(dir: &Path) -> Status {
             });
         }
     }
-    s.userspace = crate::supervisor::pids(dir).map(|(sup, child)| UserspaceStatus {
+    s.userspace = crate::systemd::main_pid(dir)
+        .map(|(pid, active)| UserspaceStatus {
+            manager: "systemd",
+            supervisor_pid: 0,
+            supervisor_running: active,
+            pid,
+            running: active && pid != 0,
+        })
+        .or_else(|| supervisor_status(dir));
+    s
+}
+
+fn supervisor_status(dir: &Path) -> Option<UserspaceStatus> {
+    crate::supervisor::pids(dir).map(|(sup, child)| UserspaceStatus {
+        manager: "ksc",
         supervisor_pid: sup,
         supervisor_running: crate::supervisor::alive(sup),
         pid: child,
         running: child != 0 && crate::supervisor::alive(child),
-    });
-    s
+    })
 }
 
 impl Status {
@@ -455,6 +471,19 @@ impl Status {
             );
         }
         match &self.userspace {
+            Some(u) if u.manager == "systemd" => {
+                let _ = writeln!(
+                    o,
+                    "userspace: systemd unit {} ({}), process pid {}",
+                    crate::systemd::unit_name(Path::new(&self.dir)),
+                    if u.supervisor_running {
+                        "active"
+                    } else {
+                        "inactive"
+                    },
+                    u.pid
+                );
+            }
             Some(u) => {
                 let _ = writeln!(
                     o,

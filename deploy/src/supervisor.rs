@@ -1,6 +1,6 @@
-//! The userspace side's supervisor (`userspace: auto_start: true`): where
-//! systemd does not run the machine, ksc's own small process, detached
-//! (its own session), restarting the program's `main` per `restart_policy`
+//! The userspace side's supervisor (`userspace: auto_start: true`): a
+//! systemd unit where systemd runs the machine (`systemd.rs`); elsewhere
+//! ksc's own small process, detached (its own session), restarting the program's `main` per `restart_policy`
 //! with a back-off. Its pids live in a one-entry array map pinned at
 //! `DIR/supervisor` (bpffs holds no plain files), so `status` and
 //! `undeploy` find it from the deployment's directory alone.
@@ -74,8 +74,18 @@ fn wait_gone(pid: u32, within: Duration) -> bool {
     !alive(pid)
 }
 
-/// Stop a running supervisor (and with it the program); remove its pin.
+/// Stop the userspace side: the deployment's systemd unit, or a running
+/// supervisor (and with it the program), removing its pin.
 pub fn stop(dir: &Path) -> Option<String> {
+    let unit = crate::systemd::stop(dir);
+    let own = stop_own(dir);
+    match (unit, own) {
+        (Some(u), Some(o)) => Some(format!("{u}; {o}")),
+        (u, o) => u.or(o),
+    }
+}
+
+fn stop_own(dir: &Path) -> Option<String> {
     let (sup, child) = pids(dir)?;
     let mut msg = String::from("userspace: not running");
     if alive(sup) && is_supervisor(sup) {
@@ -94,8 +104,9 @@ pub fn stop(dir: &Path) -> Option<String> {
     Some(msg)
 }
 
-/// Start the supervisor for `exe args`, detached; `ksc` is the ksc binary
-/// (the supervisor is `ksc __supervise`).
+/// Start `exe args` supervised: as a systemd unit where systemd runs the
+/// machine, else under ksc's own supervisor, detached (`ksc` is the ksc
+/// binary; the supervisor is `ksc __supervise`).
 pub fn start(
     ksc: &Path,
     dir: &Path,
@@ -105,6 +116,13 @@ pub fn start(
     args: &[String],
 ) -> Result<String, Error> {
     stop(dir);
+    if crate::systemd::running() {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return crate::systemd::start(dir, &name, policy, log, exe, args);
+    }
     let mut cmd = Command::new(ksc);
     cmd.arg("__supervise")
         .arg("--dir")

@@ -86,6 +86,7 @@ use serde::{Deserialize, Serialize};
 pub mod helpers;
 pub mod kernels;
 pub mod python;
+pub mod sched_ext;
 
 mod data;
 mod expr;

@@ -293,6 +293,65 @@ fn killed_userspace_is_restarted_under_always_not_under_never() {
     }
 }
 
+/// Where systemd runs the machine, `auto_start` is a unit: written with
+/// `Restart=` from the policy, started, shown by `status`, stopped and
+/// removed by `undeploy`. This machine has no systemd: the unit directory
+/// is a scratch one and `systemctl` a script that records its calls.
+#[test]
+fn under_systemd_userspace_is_a_unit_started_and_removed() {
+    require!(root());
+    require!(ksc_testkit::bpffs());
+    let v = Veth::new();
+    for (policy, restart) in [("always", "always"), ("never", "no")] {
+        let mut case = Case::new(
+            &format!("sd-{policy}"),
+            SUPERVISED,
+            &supervised_yaml(policy, &v.host),
+        );
+        let units = case.dir.join("units");
+        let bin = case.dir.join("bin");
+        std::fs::create_dir_all(&units).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        let calls = case.dir.join("systemctl.log");
+        let fake = bin.join("systemctl");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> '{}'\nif [ \"$1\" = show ]; then printf 'MainPID=4242\\nActiveState=active\\n'; fi\n",
+                calls.display()
+            ),
+        )
+        .unwrap();
+        sh(&format!("chmod +x '{}'", fake.display()));
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        case.env.push(("PATH".into(), path));
+        case.env
+            .push(("KSC_SYSTEMD_UNIT_DIR".into(), units.display().to_string()));
+        let unit = format!("ksc-{}.service", case.name);
+        let out = case.ok(&["deploy"]);
+        assert!(out.contains(&format!("systemd unit {unit}")), "{out}");
+        let text = std::fs::read_to_string(units.join(&unit)).unwrap();
+        assert!(text.contains(&format!("Restart={restart}\n")), "{text}");
+        assert!(text.contains("ExecStart=\""), "{text}");
+        let log = std::fs::read_to_string(&calls).unwrap();
+        assert!(
+            log.contains("daemon-reload") && log.contains(&format!("restart {unit}")),
+            "{log}"
+        );
+        let s = case.status();
+        assert_eq!(s["userspace"]["manager"], "systemd", "{s}");
+        assert_eq!(s["userspace"]["pid"], 4242, "{s}");
+        // No ksc supervisor beside the unit.
+        assert!(!case.pins().join("supervisor").exists());
+        let out = case.ok(&["undeploy"]);
+        assert!(out.contains("stopped and removed"), "{out}");
+        let log = std::fs::read_to_string(&calls).unwrap();
+        assert!(log.contains(&format!("stop {unit}")), "{log}");
+        assert!(!units.join(&unit).exists());
+        assert!(!case.pins().exists());
+    }
+}
+
 #[test]
 fn deployment_file_errors_are_located() {
     let cases: &[(&str, &str, &[&str])] = &[

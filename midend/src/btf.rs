@@ -335,6 +335,28 @@ impl Btf {
         VMLINUX.get_or_init(Btf::load_vmlinux)
     }
 
+    /// The BTF the checks read: `$KSC_BTF`'s file when it is set (another
+    /// kernel's raw BTF, to check a program for the kernel it will run on
+    /// rather than the machine building it), else the running kernel's;
+    /// each file loaded once per process. The path is returned when
+    /// `$KSC_BTF` chose it.
+    pub fn for_checks() -> (&'static Result<Btf, String>, Option<std::path::PathBuf>) {
+        type Loaded = HashMap<std::path::PathBuf, &'static Result<Btf, String>>;
+        static BY_PATH: std::sync::Mutex<Option<Loaded>> = std::sync::Mutex::new(None);
+        match std::env::var_os("KSC_BTF") {
+            Some(p) if !p.is_empty() => {
+                let path = std::path::PathBuf::from(p);
+                let mut loaded = BY_PATH.lock().unwrap_or_else(|e| e.into_inner());
+                let btf = *loaded
+                    .get_or_insert_with(HashMap::new)
+                    .entry(path.clone())
+                    .or_insert_with(|| Box::leak(Box::new(Btf::load_file(&path))));
+                (btf, Some(path))
+            }
+            _ => (Btf::vmlinux(), None),
+        }
+    }
+
     /// Loads the running kernel's BTF from `/sys/kernel/btf/vmlinux`.
     pub fn load_vmlinux() -> Result<Btf, String> {
         let data = std::fs::read(VMLINUX_PATH).map_err(|e| {

@@ -15,7 +15,14 @@ use crate::checker::{Checker, Sym, SymInfo};
 impl<'a> Checker<'a> {
     pub(crate) fn btf(&mut self) -> Option<&crate::btf::Btf> {
         if self.btf.is_none() {
-            self.btf = Some(crate::btf::Btf::vmlinux());
+            let (btf, from_env) = crate::btf::Btf::for_checks();
+            if let (Some(_), Err(e)) = (from_env, btf) {
+                // Checking against no kernel would pass what the chosen
+                // one refuses.
+                self.error(ksc_ir::Span::default(), format!("KSC_BTF: {e}"))
+                    .help = Some("KSC_BTF names a kernel's raw BTF: a copy of its /sys/kernel/btf/vmlinux, or the .BTF section of its vmlinux (`llvm-objcopy --dump-section .BTF=FILE vmlinux`)".into());
+            }
+            self.btf = Some(btf);
         }
         self.btf.and_then(|b| b.as_ref().ok())
     }

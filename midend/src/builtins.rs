@@ -47,6 +47,7 @@ pub fn constants() -> Vec<(&'static str, i64, IntType)> {
         ("PYTHON_ERROR", ksc_ir::PYTHON_ERROR, IntType::I32),
     ];
     v.extend(PERF_TYPES.iter().map(|&(n, x)| (n, x, IntType::U32)));
+    v.extend(SCX_CONSTS.iter().map(|&(n, x)| (n, x as i64, IntType::U64)));
     v.extend(PERF_CONFIGS.iter().map(|&(n, _, x)| (n, x, IntType::U64)));
     v.extend(
         map_flags()
@@ -87,12 +88,44 @@ pub const PERF_CONFIGS: &[(&str, i64, i64)] = &[
     ("page_faults_maj", 1, 6),
 ];
 
+/// sched_ext's constants (include/linux/sched/ext.h, kernel/sched/ext.c;
+/// the same values in Linux 6.12 and 7.2): dispatch-queue ids, slices and
+/// flags. 64-bit values (`SCX_DSQ_GLOBAL` is 2^63 + 1), typed `u64` and
+/// written with `ULL` in C (docs/language.md, "sched_ext schedulers").
+pub const SCX_CONSTS: &[(&str, u64)] = &[
+    ("SCX_DSQ_FLAG_BUILTIN", 1 << 63),
+    ("SCX_DSQ_FLAG_LOCAL_ON", 1 << 62),
+    ("SCX_DSQ_INVALID", 1 << 63),
+    ("SCX_DSQ_GLOBAL", (1 << 63) | 1),
+    ("SCX_DSQ_LOCAL", (1 << 63) | 2),
+    ("SCX_DSQ_LOCAL_ON", (1 << 63) | (1 << 62)),
+    ("SCX_DSQ_LOCAL_CPU_MASK", 0xffff_ffff),
+    ("SCX_SLICE_DFL", 20_000_000),
+    ("SCX_SLICE_INF", u64::MAX),
+    ("SCX_ENQ_WAKEUP", 1),
+    ("SCX_ENQ_HEAD", 1 << 16),
+    ("SCX_ENQ_PREEMPT", 1 << 32),
+    ("SCX_ENQ_REENQ", 1 << 40),
+    ("SCX_ENQ_LAST", 1 << 41),
+    ("SCX_DEQ_SLEEP", 1),
+    ("SCX_KICK_IDLE", 1),
+    ("SCX_KICK_PREEMPT", 2),
+    ("SCX_KICK_WAIT", 4),
+    ("SCX_OPS_KEEP_BUILTIN_IDLE", 1),
+    ("SCX_OPS_ENQ_LAST", 2),
+    ("SCX_OPS_ENQ_EXITING", 4),
+    ("SCX_OPS_SWITCH_PARTIAL", 8),
+    ("SCX_PICK_IDLE_CORE", 1),
+];
+
 /// Built-in names a program may define for itself (common words such as
 /// `instructions`): its own definition hides the built-in one.
 pub fn weak(name: &str) -> bool {
     PERF_TYPES.iter().any(|(n, _)| *n == name)
         || PERF_CONFIGS.iter().any(|(n, ..)| *n == name)
         || name == "perf_type"
+        // Headers written for the reference declare sched_ext's enums.
+        || SCX_CONSTS.iter().any(|(n, _)| *n == name)
 }
 
 /// `@flags(...)` names and values (include/uapi/linux/bpf.h).

@@ -143,6 +143,11 @@ pub(crate) struct Checker<'a> {
     /// only for those eBPF code calls (kernel-module code may call any
     /// function the kernel exports to modules; kmod-c checks those).
     pub(crate) not_kfuncs: Vec<(String, ksc_frontend::Diagnostic)>,
+    /// Collecting ksc's own `extern`s (sched_ext's kfuncs), which are not
+    /// checked against BTF as a program's are.
+    pub(crate) builtin_decl: bool,
+    /// The functions ksc declared itself (sched_ext's kfuncs).
+    pub(crate) builtin_fns: std::collections::HashSet<FnId>,
     /// The source files' texts by `FileId`, for quoting the user's own
     /// code in a `help:` line.
     pub(crate) texts: Vec<String>,
@@ -247,6 +252,8 @@ impl<'a> Checker<'a> {
             pkt_sites: Default::default(),
             kfuncs: None,
             not_kfuncs: Vec::new(),
+            builtin_decl: false,
+            builtin_fns: std::collections::HashSet::new(),
             texts: Vec::new(),
             uncalled: Default::default(),
             restated: Vec::new(),

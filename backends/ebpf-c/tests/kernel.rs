@@ -823,3 +823,42 @@ fn count_opens(file: *u8) -> i32 {
     }
     assert!(ok, "the verifier rejected the LSM program:\n{out}\n{err}");
 }
+
+/// A sched_ext scheduler (docs/language.md, "sched_ext schedulers"): the
+/// C builds without warnings; its kfuncs renamed in 6.13 are declared
+/// weak under both names and called through the one the kernel has, the
+/// 64-bit queue ids are `ULL`, and the table's members keep the kernel's
+/// names (`exit`, which C code elsewhere renames). This kernel has no
+/// sched_ext: loading it is proven under qemu (conformance `lang-sched-ext`).
+#[test]
+fn a_sched_ext_scheduler_builds_with_either_kfunc_name() {
+    let src = r#"
+@struct_ops("sched_ext_ops")
+impl fifo {
+    fn enqueue(p: *task_struct, enq_flags: u64) -> void {
+        scx_bpf_dispatch(p, SCX_DSQ_GLOBAL, SCX_SLICE_DFL, enq_flags)
+    }
+    fn dispatch(cpu: i32, prev: *task_struct) -> void {
+        scx_bpf_dsq_move_to_local(SCX_DSQ_GLOBAL)
+    }
+    fn exit(info: *u8) -> void {
+    }
+}
+"#;
+    let (work, _, _) = build("sched_fifo", src);
+    let c = std::fs::read_to_string(work.join("sched_fifo.ebpf.c")).unwrap();
+    for want in [
+        "extern void scx_bpf_dispatch(struct task_struct *p, __u64 dsq_id, __u64 slice, __u64 enq_flags) __ksym __weak;",
+        "extern void scx_bpf_dsq_insert(struct task_struct *p, __u64 dsq_id, __u64 slice, __u64 enq_flags) __ksym __weak;",
+        "#define scx_bpf_dispatch(...) (!!(scx_bpf_dispatch) ? scx_bpf_dispatch(__VA_ARGS__) : scx_bpf_dsq_insert(__VA_ARGS__))",
+        "extern _Bool scx_bpf_consume(__u64 dsq_id) __ksym __weak;",
+        "9223372036854775809ULL",
+        "void (*exit)(void);",
+        ".exit = (void *)fifo_exit",
+        ".name = \"fifo\"",
+        "char name[128];",
+    ] {
+        assert!(c.contains(want), "want {want:?} in:\n{c}");
+    }
+    let _ = std::fs::remove_dir_all(work);
+}

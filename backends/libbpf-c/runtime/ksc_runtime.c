@@ -509,6 +509,10 @@ void __ksc_open(const struct ksc_rt_desc *desc)
     // Line-buffered even into a pipe: a loader runs for long, and its
     // lines should reach `| grep` or a log as they are printed.
     setvbuf(stdout, NULL, _IOLBF, 0);
+    // First: a SIGINT while the module goes in or the object is read (slow
+    // on an emulated CPU) ends the program at its first wait, cleanly.
+    signal(SIGINT, __ksc_on_signal);
+    signal(SIGTERM, __ksc_on_signal);
     libbpf_set_print(__ksc_libbpf_print);
     __ksc_h = calloc(desc->nprogs > 0 ? (size_t)desc->nprogs : 1, sizeof(*__ksc_h));
     __ksc_ops_link = calloc(desc->nops > 0 ? (size_t)desc->nops : 1, sizeof(*__ksc_ops_link));
@@ -535,18 +539,24 @@ void __ksc_open(const struct ksc_rt_desc *desc)
         bpf_map__set_pin_path(bpf_object__find_map_by_name(__ksc_obj, ".data.pinned_globals"), desc->globals_pin);
     }
     atexit(__ksc_cleanup);
-    signal(SIGINT, __ksc_on_signal);
-    signal(SIGTERM, __ksc_on_signal);
 }
 
 // `load(prog)`: loading any program loads the object (and creates maps).
 int __ksc_load(int prog)
 {
     if (!__ksc_loaded) {
+        for (int i = 0; i < __ksc_d->nsleepable; i++) {
+            struct bpf_program *p = bpf_object__find_program_by_name(__ksc_obj, __ksc_d->sleepable[i]);
+            if (p)
+                bpf_program__set_flags(p, bpf_program__flags(p) | BPF_F_SLEEPABLE);
+        }
         int err = bpf_object__load_skeleton(__ksc_skel);
         if (err) {
             fprintf(stderr, "error: the kernel rejected the eBPF programs of `%s` (%s); the end of the verifier's log:\n", __ksc_d->name, strerror(-err));
             __ksc_print_log_tail(25);
+            struct btf *obtf = bpf_object__btf(__ksc_obj);
+            if (obtf && btf__find_by_name_kind(obtf, "sched_ext_ops", BTF_KIND_STRUCT) > 0 && access("/sys/kernel/sched_ext", F_OK) != 0)
+                fprintf(stderr, "note: this kernel has no sched_ext (no /sys/kernel/sched_ext: it is built without CONFIG_SCHED_CLASS_EXT); a sched_ext_ops scheduler needs a kernel that has it (6.12 or later)\n");
             if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
                 fprintf(stderr, "note: this kernel has no BTF (/sys/kernel/btf/vmlinux): programs that read kernel structs need a kernel built with CONFIG_DEBUG_INFO_BTF\n");
             exit(1);
@@ -1132,6 +1142,18 @@ int __ksc_test(int h, __u32 size, __u32 ifindex, const void *bytes, size_t nbyte
         opts.ctx_size_in = sizeof(xctx);
     }
     int err = bpf_prog_test_run_opts(fd, &opts);
+    if (err && errno == EINVAL && opts.ctx_in && ifindex == 1) {
+        // Before 5.15 an XDP test run takes no context (EINVAL); it runs
+        // on the loopback device's queue, whose ifindex is 1: the same
+        // run without one.
+        opts.ctx_in = NULL;
+        opts.ctx_size_in = 0;
+        err = bpf_prog_test_run_opts(fd, &opts);
+    } else if (err && errno == EINVAL && opts.ctx_in) {
+        free(pkt);
+        fprintf(stderr, "error: test(%s): this kernel cannot give an XDP test run an interface (interface_id %u): Linux 5.15 brought that; before it the run is on lo (interface_id 1)\n", __ksc_d->progs[h].name, ifindex);
+        return -EINVAL;
+    }
     free(pkt);
     if (err) {
         err = -errno;

@@ -68,6 +68,10 @@ struct ksc_rt_desc {
     /* The struct_ops tables `register` takes the index of (map names). */
     const char *const *ops;
     int nops;
+    /* Programs loaded sleepable (BPF_F_SLEEPABLE), by name: struct_ops
+     * members the kernel lets sleep (sched_ext's init and exit). */
+    const char *const *sleepable;
+    int nsleepable;
     /* Maps pinned by name live in pin_root (NULL: none); pin_dir is made
      * before loading (NULL: none). */
     const char *pin_root;

@@ -88,3 +88,27 @@ fn the_map_module_is_the_shared_one() {
             .any(|(n, _)| n.ends_with(".py"))
     );
 }
+
+/// aya 0.13 does not resolve kfuncs: eBPF `new`/`delete` (bpf_obj_new,
+/// bpf_obj_drop) in an object userspace loads is refused at the `new`, not
+/// left to fail at load ("Unable to determine the size of section
+/// `.ksyms`"). A program that never loads its object (conformance
+/// `lang-new-delete`'s userspace) still builds.
+#[test]
+fn ebpf_kfunc_calls_are_refused_when_the_object_is_loaded() {
+    let src = "struct B {\n    n: u64,\n}\n\n@xdp\nfn f(ctx: *xdp_md) -> xdp_action {\n    var b = new B()\n    if (b == null) {\n        return XDP_PASS\n    }\n    delete b\n    return XDP_PASS\n}\n\nfn main() -> i32 {\n    var p = load(f)\n    return 0\n}\n";
+    let m = ksc_midend::check_source(src, "k.ks").unwrap();
+    let errs = ksc_backend_rust_aya::generate(&m).unwrap_err();
+    assert!(
+        errs.iter().any(|e| e.message.contains("kfuncs")
+            && e.message.contains("the rust-aya target")
+            && e.span
+                .is_some_and(|s| &src[s.start as usize..s.end as usize] == "new B()")),
+        "{errs:?}"
+    );
+    let unloaded = src.replace("    var p = load(f)\n", "");
+    let m = ksc_midend::check_source(&unloaded, "k.ks").unwrap();
+    assert!(ksc_backend_rust_aya::generate(&m).is_ok());
+    let m = module("conformance/cases/lang-new-delete/prog.ks");
+    assert!(ksc_backend_rust_aya::generate(&m).is_ok());
+}

@@ -55,7 +55,10 @@ pub(crate) fn build_tree(
         .ok_or_else(|| fail("the kernel's cache directory is unknown"))?
         .join("kbuild");
     if base.join(COMPLETE).exists() {
-        return Ok(kdir_of(&base.join("root")));
+        let root = base.join("root");
+        point_into_cache(&kdir_of(&root), &root)?;
+        toolchain_fits(&kdir_of(&root))?;
+        return Ok(kdir_of(&root));
     }
     // One preparer at a time (tests and builds run side by side, each
     // asking for the tree): the others wait here, then find it complete.
@@ -133,16 +136,7 @@ pub(crate) fn build_tree(
         let _ = std::fs::remove_file(&deb);
     }
     let kdir = kdir_of(&root);
-    // Debian's per-flavour Makefile includes the common tree by its
-    // absolute path: point it into the cache.
-    let mk = kdir.join("Makefile");
-    let text = std::fs::read_to_string(&mk)
-        .map_err(|e| fail(format!("{} is not there: {e}", mk.display())))?;
-    let text = text.replace(
-        "include /usr/src/",
-        &format!("include {}/usr/src/", root.display()),
-    );
-    std::fs::write(&mk, text).map_err(|e| fail(format!("{}: {e}", mk.display())))?;
+    point_into_cache(&kdir, &root)?;
 
     progress(&format!(
         "kernel {release}: taking vmlinux out of the image"
@@ -160,7 +154,63 @@ pub(crate) fn build_tree(
     }
     let _ = std::fs::write(base.join(COMPLETE), &version);
     drop(lock);
+    toolchain_fits(&kdir)?;
     Ok(kdir)
+}
+
+/// Debian's per-flavour Makefile names the common tree (`include
+/// /usr/src/...`) and, from 7.x on, itself (`KBUILD_OUTPUT=/usr/src/...`)
+/// by absolute paths: points them into the cache (idempotent: trees
+/// prepared before the second was known are mended on use).
+fn point_into_cache(kdir: &Path, root: &Path) -> Result<(), Error> {
+    let mk = kdir.join("Makefile");
+    let text = std::fs::read_to_string(&mk)
+        .map_err(|e| fail(format!("{} is not there: {e}", mk.display())))?;
+    let fixed = text
+        .replace(
+            "include /usr/src/",
+            &format!("include {}/usr/src/", root.display()),
+        )
+        .replace(
+            "KBUILD_OUTPUT=/usr/src/",
+            &format!("KBUILD_OUTPUT={}/usr/src/", root.display()),
+        );
+    if fixed != text {
+        std::fs::write(&mk, fixed).map_err(|e| fail(format!("{}: {e}", mk.display())))?;
+    }
+    Ok(())
+}
+
+/// Whether this machine can build modules in `kdir`: the compiler the
+/// kernel was built with (`CONFIG_CC_VERSION_TEXT`, which kbuild calls by
+/// name) is installed, and the tree's own build tools (fixdep, modpost,
+/// objtool: binaries from the same suite as the kernel) run here. sid's
+/// 7.2 fails both on bookworm: built by gcc 16, its tools need glibc 2.38.
+fn toolchain_fits(kdir: &Path) -> Result<(), Error> {
+    let conf = std::fs::read_to_string(kdir.join("include/config/auto.conf")).unwrap_or_default();
+    let cc = conf
+        .lines()
+        .find_map(|l| l.strip_prefix("CONFIG_CC_VERSION_TEXT="))
+        .map(|t| t.trim_matches('"').to_string());
+    if let Some(text) = cc {
+        let name = text.split_whitespace().next().unwrap_or("");
+        if !name.is_empty() && !tool_exists(name) {
+            return Err(Error::Toolchain(format!(
+                "the kernel was built by {text} and kbuild calls `{name}`, which is not installed here"
+            )));
+        }
+    }
+    let fixdep = kdir.join("scripts/basic/fixdep");
+    if let Ok(out) = Command::new(&fixdep).output() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        if let Some(line) = err.lines().find(|l| l.contains("GLIBC_")) {
+            return Err(Error::Toolchain(format!(
+                "its build tools need a newer C library than this machine's: {}",
+                line.trim()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn tool_exists(name: &str) -> bool {

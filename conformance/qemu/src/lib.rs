@@ -213,6 +213,9 @@ pub enum Error {
     },
     /// The kernel package could not be found, downloaded or unpacked.
     Fetch(String),
+    /// The host's toolchain cannot build modules for the kernel (its
+    /// compiler, or its build tools' C library, is newer than the host's).
+    Toolchain(String),
     /// The guest could not be put together: a file, a module or a
     /// library is missing, the initramfs could not be written.
     Setup(String),
@@ -247,6 +250,7 @@ impl fmt::Display for Error {
         match self {
             Error::Missing { what, install } => write!(f, "{what} is not installed (to install it: {install})"),
             Error::Fetch(why) => write!(f, "cannot fetch the kernel: {why}"),
+            Error::Toolchain(why) => write!(f, "this machine cannot build modules for the kernel: {why}"),
             Error::Setup(why) => write!(f, "cannot prepare the guest: {why}"),
             Error::NoBoot { console_tail } => {
                 write!(f, "the kernel did not boot; the console's last lines:\n{console_tail}")

@@ -108,6 +108,22 @@ impl<'a> Printer<'a> {
         concat(out)
     }
 
+    /// Comments ending the line of an opening bracket, before the list's
+    /// first element at `first`: kept there, so the list breaks after them
+    /// (as the first formatting left a comment moved to that line's end).
+    fn after_open(&mut self, first: usize) -> Doc {
+        let mut out = Vec::new();
+        while let Some(&c) = self.comments.get(self.next) {
+            if c.start >= first || self.starts_line(c.start) || !self.ends_line(c.end) {
+                break;
+            }
+            self.next += 1;
+            out.push(Doc::Suffix(self.comment_text(c)));
+            out.push(Doc::BreakParent);
+        }
+        concat(out)
+    }
+
     /// Comments right after `end` on the same line (past a `,` or `;`):
     /// kept at the end of that line.
     pub fn trailing(&mut self, end: usize) -> Doc {
@@ -627,7 +643,7 @@ impl<'a> Printer<'a> {
             return text(format!("{open}{close}"));
         }
         let n = elems.len();
-        let mut inner = vec![edge()];
+        let mut inner = vec![self.after_open(span(&elems[0]).start as usize), edge()];
         for (i, e) in elems.iter().enumerate() {
             let sp = span(e);
             inner.push(self.list_leading(sp.start as usize));

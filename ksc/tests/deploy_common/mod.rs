@@ -29,6 +29,8 @@ pub fn example(name: &str) -> String {
 pub struct Case {
     pub dir: PathBuf,
     pub name: String,
+    /// Environment for every ksc this case runs.
+    pub env: Vec<(String, String)>,
 }
 
 impl Case {
@@ -39,7 +41,11 @@ impl Case {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("prog.ks"), program).unwrap();
         std::fs::write(dir.join("deploy.yaml"), yaml.replace("@NAME@", &name)).unwrap();
-        Case { dir, name }
+        Case {
+            dir,
+            name,
+            env: Vec::new(),
+        }
     }
 
     pub fn pins(&self) -> PathBuf {
@@ -51,6 +57,7 @@ impl Case {
             .args(args)
             .current_dir(&self.dir)
             .env("KSC_PLUGIN_PATH", plugin_dir())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .unwrap()
     }

@@ -530,7 +530,20 @@ impl<'a> Checker<'a> {
             let set = self.btf().map(|b| b.kfuncs().into_iter().collect());
             self.kfuncs = Some(set.unwrap_or_default());
         }
-        let name = &e.name.name;
+        // A renamed sched_ext kfunc is checked against the name this
+        // kernel has: the eBPF C calls that one.
+        let name = match ksc_ir::sched_ext::kfunc_renamed(&e.name.name) {
+            Some((other, _))
+                if self
+                    .kfuncs
+                    .as_ref()
+                    .is_some_and(|k| !k.contains(&e.name.name) && k.contains(other)) =>
+            {
+                other.to_string()
+            }
+            _ => e.name.name.clone(),
+        };
+        let name = &name;
         let kfuncs = self.kfuncs.as_ref().map_or(0, |k| k.len());
         let is_kfunc = self.kfuncs.as_ref().is_some_and(|k| k.contains(name));
         let Some(btf) = self.btf() else { return };
@@ -841,7 +854,7 @@ impl<'a> Checker<'a> {
         if helper.is_some() && !self.extern_matches_helper(e, &info.params, ret) {
             return;
         }
-        if helper.is_none() && e.body.is_none() {
+        if helper.is_none() && e.body.is_none() && !self.builtin_decl {
             self.check_extern_signature(e, &info.params, ret);
         }
         let id = self.push_function(
@@ -962,13 +975,15 @@ impl<'a> Checker<'a> {
                 Some(None) => {
                     // Warning: e.g. `sched_ext_ops` exists only on newer kernels
                     // than the build machine's; members go unchecked.
-                    self.warning(
+                    let d = self.warning(
                         i.name.span,
                         format!("kernel struct `{ops_type}` is not in this kernel's BTF"),
-                    )
-                    .help = Some(
-                        "members are not checked, and registering fails on this kernel".into(),
                     );
+                    d.help = Some(if ops_type == "sched_ext_ops" {
+                        "this kernel has no sched_ext (built without CONFIG_SCHED_CLASS_EXT): members are not checked, and registering fails here; check against the kernel the scheduler will run on with KSC_BTF=FILE, its raw BTF (its /sys/kernel/btf/vmlinux)".into()
+                    } else {
+                        "members are not checked, and registering fails on this kernel; KSC_BTF=FILE checks against another kernel's raw BTF".into()
+                    });
                     None
                 }
                 None => None,
@@ -1013,11 +1028,14 @@ impl<'a> Checker<'a> {
                             );
                             continue;
                         }
-                        (None, _) => 8,
+                        // Without the kernel's struct: sched_ext_ops's are
+                        // known (ksc_ir::sched_ext); others are taken as 8.
+                        (None, _) => known_size(&ops_type, &name.name).unwrap_or(8),
                     };
                     if let Some((v, _)) = self.const_eval(value) {
                         // A string member (`name`) is a char array with its NUL.
-                        if let (Value::Str(text), Some(_)) = (&v, &layout) {
+                        let known = layout.is_some() || known_size(&ops_type, &name.name).is_some();
+                        if let (Value::Str(text), true) = (&v, known) {
                             if text.len() >= size as usize {
                                 self.error(
                                     value.span,
@@ -1045,8 +1063,11 @@ impl<'a> Checker<'a> {
         }
         // A table needs its name (tcp_congestion_ops does): the impl's name.
         if !fields.iter().any(|f| f.name == "name") {
-            if let Some(m) = member_of("name") {
-                let size = btf_size(&m.ty);
+            let size = match &layout {
+                Some(_) => member_of("name").map(|m| btf_size(&m.ty)),
+                None => known_size(&ops_type, "name"),
+            };
+            if let Some(size) = size {
                 let mut default = i.name.name.clone();
                 let max = (size as usize).saturating_sub(1);
                 if default.len() > max {
@@ -1075,4 +1096,16 @@ impl<'a> Checker<'a> {
         });
         self.define(&i.name, Sym::StructOps(index));
     }
+}
+
+/// A data member's size in a struct_ops table ksc knows without BTF
+/// (`sched_ext_ops`).
+fn known_size(ops_type: &str, field: &str) -> Option<u32> {
+    if ops_type != "sched_ext_ops" {
+        return None;
+    }
+    ksc_ir::sched_ext::SCHED_EXT_OPS_FIELDS
+        .iter()
+        .find(|(n, _)| *n == field)
+        .map(|&(_, s)| s)
 }

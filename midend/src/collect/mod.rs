@@ -19,6 +19,7 @@ use crate::checker::{AliasEntry, Checker, ConstEntry, Eval, Sym, SymInfo};
 mod data;
 mod functions;
 mod restate;
+mod sched_ext;
 
 pub(crate) use restate::{btf_flat_fields, Restated};
 
@@ -131,6 +132,7 @@ impl<'a> Checker<'a> {
                 self.check_no_attrs(item);
             }
         }
+        self.collect_sched_ext_kfuncs();
     }
 
     fn check_no_attrs(&mut self, item: &ast::Item) {

@@ -483,11 +483,22 @@ impl<'c, 'a> FnCx<'c, 'a> {
     /// parameters.
     fn plain_call(&mut self, id: &ast::Ident, f: FnId, args: &[ast::Expr], span: Span) -> ir::Expr {
         let ret = self.c.functions[f.index()].ret;
-        let params: Vec<TypeId> = self.c.fn_info[f.index()]
+        let mut params: Vec<TypeId> = self.c.fn_info[f.index()]
             .params
             .iter()
             .map(|p| p.1)
             .collect();
+        // ksc's own sched_ext kfuncs take any pointer where the kernel
+        // takes a task: the reference's spec types members' tasks `*u8`
+        // (docs/language.md, "sched_ext schedulers"); C converts.
+        if self.c.builtin_fns.contains(&f) {
+            let void_ptr = self.c.types.ptr(self.c.types.void);
+            for p in params.iter_mut() {
+                if self.c.types.pointee(*p).is_some() {
+                    *p = void_ptr;
+                }
+            }
+        }
         let args = self.check_args(&format!("`{}`", id.name), &params, args, span);
         self.mk(
             ir::ExprKind::Call {

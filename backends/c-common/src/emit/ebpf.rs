@@ -42,6 +42,7 @@ impl<'m> Gen<'m> {
                 }
             });
         }
+        let mut declared_weak: HashSet<String> = HashSet::new();
         for (i, f) in m.functions.iter().enumerate() {
             // An `extern` re-declaring a BPF helper is declared by
             // bpf/bpf_helper_defs.h already.
@@ -59,6 +60,24 @@ impl<'m> Gen<'m> {
                     params.join(", ")
                 };
                 let ret = self.type_name(f.ret);
+                // A sched_ext kfunc renamed in 6.13: both names, weak, and
+                // the call goes to the one the kernel has (libbpf sets the
+                // missing one's address to 0 and the verifier drops its
+                // branch), so one object loads on 6.12 and later kernels.
+                if let Some((other, _)) = ksc_ir::sched_ext::kfunc_renamed(&f.name) {
+                    let name = ident(&f.name);
+                    let both = [name.as_str(), other];
+                    for n in both {
+                        if declared_weak.insert(n.to_string()) {
+                            let _ = writeln!(self.out, "extern {ret} {n}({params}) __ksym __weak;");
+                        }
+                    }
+                    let _ = writeln!(
+                        self.out,
+                        "#define {name}(...) (!!({name}) ? {name}(__VA_ARGS__) : {other}(__VA_ARGS__))"
+                    );
+                    continue;
+                }
                 let _ = writeln!(
                     self.out,
                     "extern {ret} {}({params}) __ksym;",
@@ -197,7 +216,7 @@ impl<'m> Gen<'m> {
             let mut fields: Vec<String> = Vec::new();
             for o in m.struct_ops.iter().filter(|o| o.ops_type == ty) {
                 for mem in &o.members {
-                    let f = format!("    void (*{})(void);", ident(&mem.field));
+                    let f = format!("    void (*{})(void);", mem.field);
                     if !fields.contains(&f) {
                         fields.push(f);
                     }
@@ -205,8 +224,8 @@ impl<'m> Gen<'m> {
                 for fld in &o.fields {
                     let (name, size) = (&fld.name, fld.size);
                     let f = match &fld.value {
-                        Value::Str(_) => format!("    char {}[{size}];", ident(name)),
-                        _ => format!("    __u{} {};", size * 8, ident(name)),
+                        Value::Str(_) => format!("    char {name}[{size}];"),
+                        _ => format!("    __u{} {name};", size * 8),
                     };
                     if !fields.contains(&f) {
                         fields.push(f);
@@ -222,7 +241,7 @@ impl<'m> Gen<'m> {
                 .map(|mem| {
                     format!(
                         "    .{} = (void *){},",
-                        ident(&mem.field),
+                        mem.field,
                         ident(&m.functions[mem.function.index()].name)
                     )
                 })
@@ -236,7 +255,7 @@ impl<'m> Gen<'m> {
                     Value::Bool(b) => (*b as u8).to_string(),
                     _ => "0".into(),
                 };
-                inits.push(format!("    .{} = {val},", ident(name)));
+                inits.push(format!("    .{name} = {val},"));
             }
             let _ = writeln!(
                 self.out,

@@ -184,6 +184,28 @@ impl<'m> Gen<'m> {
             }
             s.push_str("};\n\n");
         }
+        // struct_ops members the kernel lets sleep (sched_ext's init and
+        // exit): the runtime marks them BPF_F_SLEEPABLE before loading
+        // (libbpf 1.1 has no `struct_ops.s/` sections).
+        let sleepable: Vec<String> = m
+            .functions
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FnKind::Program(ProgramType::StructOps { ops, member }) => {
+                    let o = &m.struct_ops[ops.index()];
+                    ksc_ir::sched_ext::struct_ops_member_sleepable(&o.ops_type, member)
+                        .then(|| ident(&f.name))
+                }
+                _ => None,
+            })
+            .collect();
+        if !sleepable.is_empty() {
+            s.push_str("static const char *const __ksc_sleepable[] = {\n");
+            for n in &sleepable {
+                let _ = writeln!(s, "    \"{}\",", esc_c(n));
+            }
+            s.push_str("};\n\n");
+        }
         let pin_maps = m.maps.iter().any(|mp| mp.pinned);
         let pin_globals = m
             .globals
@@ -215,6 +237,11 @@ impl<'m> Gen<'m> {
         } else {
             ("__ksc_ops", m.struct_ops.len())
         };
+        let (sleep_t, nsleep) = if sleepable.is_empty() {
+            ("NULL", 0)
+        } else {
+            ("__ksc_sleepable", sleepable.len())
+        };
         let (maps_t, nmaps) = if m.maps.is_empty() {
             ("NULL", 0)
         } else {
@@ -227,7 +254,7 @@ impl<'m> Gen<'m> {
         };
         let _ = writeln!(
             s,
-            "static const struct ksc_rt_desc __ksc_desc = {{\n    .name = \"{name}\",\n    .obj_name = \"{name}_ebpf\",\n    .elf = __ksc_elf,\n    .elf_end = __ksc_elf_end,\n    .maps = {maps_t},\n    .nmaps = {nmaps},\n    .vars = {vars_t},\n    .nvars = {nvars},\n    .progs = {progs_t},\n    .nprogs = {nprogs},\n    .ops = {ops_t},\n    .nops = {nops},\n    .pin_root = {pin_root},\n    .pin_dir = {pin_dir},\n    .globals_dir = {globals_dir},\n    .globals_pin = {globals_pin},\n    .kmod_name = {kmod_name},\n    .kmod_file = {kmod_file},\n}};\n",
+            "static const struct ksc_rt_desc __ksc_desc = {{\n    .name = \"{name}\",\n    .obj_name = \"{name}_ebpf\",\n    .elf = __ksc_elf,\n    .elf_end = __ksc_elf_end,\n    .maps = {maps_t},\n    .nmaps = {nmaps},\n    .vars = {vars_t},\n    .nvars = {nvars},\n    .progs = {progs_t},\n    .nprogs = {nprogs},\n    .ops = {ops_t},\n    .nops = {nops},\n    .sleepable = {sleep_t},\n    .nsleepable = {nsleep},\n    .pin_root = {pin_root},\n    .pin_dir = {pin_dir},\n    .globals_dir = {globals_dir},\n    .globals_pin = {globals_pin},\n    .kmod_name = {kmod_name},\n    .kmod_file = {kmod_file},\n}};\n",
             name = esc_c(&m.name)
         );
         self.out.push_str(&s);

@@ -297,6 +297,28 @@ impl<'m> Gen<'m> {
             .collect()
     }
 
+    /// Where eBPF code first calls a kfunc, if it does.
+    fn ebpf_kfunc_call(&self) -> Option<ksc_ir::Span> {
+        let m = self.m;
+        let mut at = None;
+        for f in m.functions.iter().filter(|f| f.domain == Domain::Ebpf) {
+            f.body.walk_exprs(&mut |e| {
+                let kfunc = match &e.kind {
+                    ExprKind::ObjNew { .. } | ExprKind::ObjDelete(_) => true,
+                    ExprKind::Call {
+                        callee: Callee::Function(g),
+                        ..
+                    } => m.functions[g.index()].kind == (FnKind::Extern { helper: None }),
+                    _ => false,
+                };
+                if kfunc && at.is_none() {
+                    at = Some(e.span);
+                }
+            });
+        }
+        at
+    }
+
     fn program_index(&self, f: FnId) -> usize {
         self.programs().iter().position(|p| p.0 == f).unwrap_or(0)
     }
@@ -312,6 +334,30 @@ impl<'m> Gen<'m> {
                 FnKind::Kfunc | FnKind::Private => self.errors.push(EmitError::at(&self.m.files, f.span, format!("`{}` `{}`: kfuncs from kernel modules are not supported by aya, so not by the rust-aya target; the c-libbpf target supports them", f.kind.attribute(), f.name))),
                 FnKind::Program(ProgramType::Lsm { .. }) => self.err(f.span, "an `@lsm` program"),
                 _ => {}
+            }
+        }
+        // aya 0.13 does not resolve kfuncs: an object whose eBPF code calls
+        // one (`new`/`delete` are bpf_obj_new/bpf_obj_drop; an `extern`)
+        // does not load. Refused when userspace loads the object.
+        if let Some(at) = self.ebpf_kfunc_call() {
+            let loads = m.functions.iter().any(|f| {
+                let mut l = false;
+                f.body.walk_exprs(&mut |e| {
+                    if let ExprKind::Call {
+                        callee: Callee::Builtin(Builtin::Load | Builtin::Exec | Builtin::Test),
+                        ..
+                    } = &e.kind
+                    {
+                        l = true;
+                    }
+                });
+                l && f.domain == Domain::Userspace
+            });
+            if loads {
+                self.errors.push(EmitError {
+                    message: "eBPF code calling kfuncs (`new`/`delete` call bpf_obj_new/bpf_obj_drop; an `extern` kernel function) is not supported by aya 0.13, which does not resolve kfuncs, so not by the rust-aya target when the program is loaded; the c-libbpf target supports it".into(),
+                    span: Some(at),
+                });
             }
         }
         let _ = writeln!(
