@@ -7,6 +7,10 @@
 //!
 //! The template is checked before anything is written (when the BTF is
 //! this kernel's), so what `init` writes builds as it is.
+//!
+//! The program text of each kind is a KernelScript file in
+//! `init/templates/`, with `${name}` placeholders that `fill` replaces;
+//! the parts drawn from BTF (fields, parameters, members) are built here.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
