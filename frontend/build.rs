@@ -1,3 +1,5 @@
+//! Build script: generates the parser from `src/grammar.lalrpop` with
+//! lalrpop into OUT_DIR.
 fn main() {
     lalrpop::Configuration::new()
         .use_cargo_dir_conventions()

@@ -7,6 +7,10 @@
 //!
 //! The template is checked before anything is written (when the BTF is
 //! this kernel's), so what `init` writes builds as it is.
+//!
+//! The program text of each kind is a KernelScript file in
+//! `init/templates/`, with `${name}` placeholders that `fill` replaces;
+//! the parts drawn from BTF (fields, parameters, members) are built here.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -441,146 +445,31 @@ fn template(kind: &Kind, ident: &str, btf: &Btf, host: bool) -> Result<String, F
     }
 }
 
+/// A template (`init/templates/*.ks`) with each `${name}` replaced by its
+/// value. The templates are KernelScript files so they read (and diff) as
+/// the programs they become; `ksc/tests/init.rs` checks every kind's.
+fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (name, value) in vars {
+        out = out.replace(&format!("${{{name}}}"), value);
+    }
+    debug_assert!(!out.contains("${"), "unfilled placeholder in:\n{out}");
+    out
+}
+
 fn perf_event_template(ident: &str) -> String {
-    format!(
-        r#"// {ident}: a perf_event program (made by `ksc init perf_event {ident}`).
-// It runs on each sample of a perf counter and counts the samples. `make
-// run` attaches it to a software counter of its own process's CPU time
-// (a sample every 100 us of it), works for a moment, and prints what
-// the program counted and the counter's value.
-
-var samples : array<u32, u64>(1)
-
-@perf_event
-fn {ident}(ctx: *bpf_perf_event_data) -> i32 {{
-    samples[0] += 1
-    return 0
-}}
-
-fn work(n: u64) -> u64 {{
-    var x: u64 = 0
-    for (i in 0..n) {{
-        x = x * 31 + i
-    }}
-    return x
-}}
-
-fn main() -> i32 {{
-    var prog = load({ident})
-    // pid 0: this process, on any CPU (cpu -1). Hardware counters
-    // (perf_type_hardware, cpu_cycles, cache_misses, ...) need a machine
-    // with a PMU; software ones (cpu_clock, page_faults, ...) work everywhere.
-    var att = attach(prog, perf_options {{ perf_type: perf_type_software, perf_config: cpu_clock, pid: 0, cpu: -1, period: 100000 }}, 0)
-    var x = work(100000000)
-    var ns = read(att)
-    detach(att)
-    var n: u64 = samples[0]
-    print("%llu samples in %lld ns of CPU time (%llu)", n, ns, x % 10)
-    detach(prog)
-    return 0
-}}
-"#
+    fill(
+        include_str!("init/templates/perf_event.ks"),
+        &[("ident", ident)],
     )
 }
 
 fn xdp_template(ident: &str) -> String {
-    format!(
-        r#"// {ident}: an XDP program (made by `ksc init xdp {ident}`).
-// It counts packets and bytes and IPv4 packets, and passes every packet.
-// `make test` runs the @test below in the kernel; `make run
-// IFACE=<interface>` attaches it for 5 seconds.
-
-struct EthHdr {{
-    dst: u8[6],
-    src: u8[6],
-    proto: u16,
-}}
-
-var packets : array<u32, u64>(1)
-var bytes : array<u32, u64>(1)
-var ipv4 : array<u32, u64>(1)
-
-@xdp
-fn {ident}(ctx: *xdp_md) -> xdp_action {{
-    var len: u32 = ctx->data_end - ctx->data
-    packets[0] += 1
-    bytes[0] += len as u64
-    var eth = ctx->data as *EthHdr
-    // The verifier needs this bounds check before `eth->proto` is read.
-    if ((eth + 1) as *u8 > ctx->data_end) {{
-        return XDP_PASS
-    }}
-    if (ntohs(eth->proto) == ETH_P_IP) {{
-        ipv4[0] += 1
-    }}
-    return XDP_PASS
-}}
-
-@test
-fn test_{ident}_passes_packets() -> i32 {{
-    var result = test({ident}, XdpTestContext {{ packet_size: 64, interface_id: 1, expected_action: 2 }})
-    return if (result == XDP_PASS && packets[0] == 1 && bytes[0] == 64) {{ 0 }} else {{ 1 }}
-}}
-
-struct Args {{
-    interface: str(16),
-}}
-
-fn main(args: Args) -> i32 {{
-    var prog = load({ident})
-    if (attach(prog, args.interface, 0) != 0) {{
-        print("cannot attach to %s", args.interface)
-        return 1
-    }}
-    sleep(5000)
-    detach(prog)
-    print("%d packets, %d bytes, %d IPv4", packets[0], bytes[0], ipv4[0])
-    return 0
-}}
-"#
-    )
+    fill(include_str!("init/templates/xdp.ks"), &[("ident", ident)])
 }
 
 fn tc_template(ident: &str) -> String {
-    format!(
-        r#"// {ident}: a TC program on ingress (made by `ksc init tc {ident}`).
-// It counts packets and bytes and lets every packet through.
-// `make test` runs the @test below in the kernel; `make run
-// IFACE=<interface>` attaches it for 5 seconds.
-
-var packets : array<u32, u64>(1)
-var bytes : array<u32, u64>(1)
-
-@tc("ingress")
-fn {ident}(ctx: *__sk_buff) -> i32 {{
-    packets[0] += 1
-    bytes[0] += ctx->len as u64
-    return TC_ACT_OK
-}}
-
-@test
-fn test_{ident}_lets_packets_through() -> i32 {{
-    var result = test({ident}, XdpTestContext {{ packet_size: 100, interface_id: 1, expected_action: 0 }})
-    return if (result == TC_ACT_OK && packets[0] == 1 && bytes[0] == 100) {{ 0 }} else {{ 1 }}
-}}
-
-struct Args {{
-    interface: str(16),
-}}
-
-fn main(args: Args) -> i32 {{
-    var prog = load({ident})
-    if (attach(prog, args.interface, 0) != 0) {{
-        print("cannot attach to %s", args.interface)
-        return 1
-    }}
-    sleep(5000)
-    detach(prog)
-    print("%d packets, %d bytes", packets[0], bytes[0])
-    return 0
-}}
-"#
-    )
+    fill(include_str!("init/templates/tc.ks"), &[("ident", ident)])
 }
 
 /// Where tracefs shows the kernel's events, if mounted.
@@ -788,32 +677,18 @@ fn tracepoint_template(
         Some(s) => format!("    print(\"%d events, last {s}: %d\", events[0], last_{s}[0])\n"),
         None => "    print(\"%d events\", events[0])\n".into(),
     };
-    Ok(format!(
-        r#"// {ident}: a program on the tracepoint {category}/{event} (made by
-// `ksc init tracepoint/{category}/{event} {ident}`). It counts events.
-// `make run` attaches it for 5 seconds.
-//
-// The context `{ctx}`, from the kernel's BTF, has the fields
-{fields}
-var events : array<u32, u64>(1)
-{decl}
-@tracepoint("{category}/{event}")
-fn {ident}(ctx: *{ctx}) -> i32 {{
-    events[0] += 1
-{body}    return 0
-}}
-
-fn main() -> i32 {{
-    var prog = load({ident})
-    if (attach(prog, "{category}/{event}", 0) != 0) {{
-        print("cannot attach to {category}/{event}")
-        return 1
-    }}
-    sleep(5000)
-    detach(prog)
-{report}    return 0
-}}
-"#
+    Ok(fill(
+        include_str!("init/templates/tracepoint.ks"),
+        &[
+            ("ident", ident),
+            ("category", category),
+            ("event", event),
+            ("ctx", ctx.as_str()),
+            ("fields", fields.as_str()),
+            ("decl", decl.as_str()),
+            ("body", body.as_str()),
+            ("report", report.as_str()),
+        ],
     ))
 }
 
@@ -861,34 +736,18 @@ fn probe_template(ident: &str, function: &str, btf: &Btf) -> Result<String, Fail
             "    print(\"%d calls\", calls[0])\n".into(),
         ),
     };
-    Ok(format!(
-        r#"// {ident}: a probe on the kernel function {function} (made by
-// `ksc init probe/{function} {ident}`). It counts calls.
-// `make run` attaches it for 5 seconds (kprobes must be enabled).
-//
-// From the kernel's BTF: {proto}
-{note}
-var calls : array<u32, u64>(1)
-{decl}
-@probe("{function}")
-fn {ident}({sig}) -> i32 {{
-    calls[0] += 1
-{body}    return 0
-}}
-
-fn main() -> i32 {{
-    var prog = load({ident})
-    if (attach(prog, "{function}", 0) != 0) {{
-        print("cannot attach to {function}")
-        return 1
-    }}
-    sleep(5000)
-    detach(prog)
-{report}    return 0
-}}
-"#,
-        proto = c_proto(function, &kparams, &ret),
-        sig = sig.join(", "),
+    Ok(fill(
+        include_str!("init/templates/probe.ks"),
+        &[
+            ("ident", ident),
+            ("function", function),
+            ("proto", c_proto(function, &kparams, &ret).as_str()),
+            ("note", note.as_str()),
+            ("decl", decl.as_str()),
+            ("sig", sig.join(", ").as_str()),
+            ("body", body.as_str()),
+            ("report", report.as_str()),
+        ],
     ))
 }
 
@@ -994,35 +853,16 @@ fn struct_ops_template(ident: &str, ops: &str, btf: &Btf) -> Result<String, Fail
     } else {
         format!("//\n// Members left out:\n{skipped}")
     };
-    Ok(format!(
-        r#"// {ident}: an implementation of the kernel's `{ops}` (made by
-// `ksc init struct_ops/{ops} {ident}`), one function per member of the
-// kernel's struct, from its BTF. Each returns a neutral value: write the
-// real behaviour, and delete the members you do not need (the kernel
-// treats a missing member as not implemented; some are mandatory).
-// `make run` registers it; the registration ends when the program exits.
-//
-// Data members (`name` defaults to the impl's name):
-{data}{skipped}
-var calls : array<u32, u64>(1)
-
-@struct_ops("{ops}")
-impl {ident} {{
-{name_field}{members}
-}}
-
-fn main() -> i32 {{
-    var r = register({ident})
-    if (r != 0) {{
-        print("cannot register {ident}: %d", r)
-        return 1
-    }}
-    print("{ident} registered")
-    sleep(5000)
-    print("%d calls", calls[0])
-    return 0
-}}
-"#
+    Ok(fill(
+        include_str!("init/templates/struct_ops.ks"),
+        &[
+            ("ident", ident),
+            ("ops", ops),
+            ("data", data.as_str()),
+            ("skipped", skipped.as_str()),
+            ("name_field", name_field.as_str()),
+            ("members", members.as_str()),
+        ],
     ))
 }
 

@@ -436,3 +436,34 @@ fn unknown_kinds_events_functions_and_types_are_errors_with_suggestions() {
     );
     assert_eq!(read(&w.join("p/keep")), "mine");
 }
+
+/// Every template in `ksc/src/init/templates/` instantiated (one kind
+/// each) passes `ksc check` with no diagnostic at all, without root or a
+/// backend: the quick guard for an edit to a template.
+#[test]
+fn every_template_checks_clean() {
+    if !btf() {
+        return;
+    }
+    for (kind, name) in [
+        ("xdp", "t_xdp"),
+        ("tc", "t_tc"),
+        ("perf_event", "t_perf"),
+        ("tracepoint/sched/sched_switch", "t_tp"),
+        ("probe/vfs_read", "t_probe"),
+        ("struct_ops/tcp_congestion_ops", "t_ops"),
+    ] {
+        let dir = init(&[kind, name]);
+        let o = ksc(&dir, &["check", &format!("{name}.ks")]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(0), "template {kind}:\n{t}");
+        assert!(
+            t.trim().is_empty(),
+            "template {kind} draws diagnostics:\n{t}"
+        );
+        assert!(
+            !read(&dir.join(format!("{name}.ks"))).contains("${"),
+            "template {kind} has an unfilled placeholder"
+        );
+    }
+}

@@ -4,8 +4,6 @@
 //! globals read back; tracepoint programs are attached and triggered.
 //! Needs root, clang, bpftool and bpffs (and python3 with tracefs for the
 //! tracepoint runs; without them those tests only load the programs).
-//! Known backend problems: BACKEND_ISSUES.md (tests blocked by one are
-//! `#[ignore]`d with its number).
 
 mod common;
 

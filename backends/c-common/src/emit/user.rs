@@ -529,7 +529,8 @@ impl Flavour for User {
     }
 
     fn uncaught(&self, m: &Module, st: &FnState) -> Option<&'static str> {
-        // Uncaught in userspace: the process ends (DECISIONS.md), with
+        // Uncaught in userspace: the process ends (docs/language.md,
+        // "Errors"), with
         // Python's report when a Python call threw.
         let call = if m.python_modules.is_empty() {
             "__ksc_uncaught(__ksc_err);"
@@ -541,7 +542,8 @@ impl Flavour for User {
 
     fn global(&self, g: &mut Gen, e: &Expr, id: GlobalId) -> String {
         // Through the pointer into its section: the initial image before
-        // load(), the live value after (DECISIONS.md).
+        // load(), the live value after (docs/language.md, "The libbpf
+        // userspace backend").
         let gl = &g.m.globals[id.index()];
         if gl.userspace_only {
             // The loader's own variable, not in the object.
@@ -591,7 +593,8 @@ impl Flavour for User {
     }
 
     fn print(&self) -> (&'static str, bool, bool) {
-        // printf, one line per call (DECISIONS.md).
+        // printf, one line per call (docs/language.md, "The libbpf
+        // userspace backend").
         ("printf", true, true)
     }
 
