@@ -354,10 +354,7 @@ impl<'m> Gen<'m> {
                 l && f.domain == Domain::Userspace
             });
             if loads {
-                self.errors.push(EmitError {
-                    message: "eBPF code calling kfuncs (`new`/`delete` call bpf_obj_new/bpf_obj_drop; an `extern` kernel function) is not supported by aya 0.13, which does not resolve kfuncs, so not by the rust-aya target when the program is loaded; the c-libbpf target supports it".into(),
-                    span: Some(at),
-                });
+                self.errors.push(EmitError::at(&m.files, at, "eBPF code calling kfuncs (`new`/`delete` call bpf_obj_new/bpf_obj_drop; an `extern` kernel function) is not supported by aya 0.13, which does not resolve kfuncs, so not by the rust-aya target when the program is loaded; the c-libbpf target supports it"));
             }
         }
         let _ = writeln!(
