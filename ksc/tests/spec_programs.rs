@@ -33,7 +33,6 @@ const WARNS: &[&str] = &[
     "13_shared_pinned_local_vars", // an unused local of the spec's code
     "24_extern_kfuncs",            // `char *` vs `u8 *` for the spec's extern
     "25_extern_in_tc",             // the same
-    "35_sched_ext_fifo",           // sched_ext_ops is not in this kernel's BTF
     "50_compound_assign_ebpf",     // a local set but never read, as written
 ];
 
