@@ -97,7 +97,8 @@ fn build(
             return Err(ExitCode::from(crate::input_error_code(file)));
         };
         let bridge = crate::python::LazyBridge::default();
-        let Some((checked, diags)) = crate::check_source(&mut src, color, &bridge, None) else {
+        let Some((checked, diags)) = crate::check_source(&mut src, color, &bridge, None, None)
+        else {
             return Err(ExitCode::from(EXIT_PROGRAM));
         };
         report(&src, &diags, color);
@@ -399,7 +400,7 @@ fn deployed_type(
         return Err(ExitCode::from(crate::input_error_code(&file)));
     };
     let bridge = crate::python::LazyBridge::default();
-    let module = crate::check_source(&mut src, color, &bridge, None)
+    let module = crate::check_source(&mut src, color, &bridge, None, None)
         .and_then(|(c, _)| c.module)
         .ok_or(ExitCode::from(EXIT_PROGRAM))?;
     ksc_deploy::plan::programs(&module)
@@ -503,7 +504,7 @@ pub(crate) fn package(
         return ExitCode::from(crate::input_error_code(file));
     };
     let bridge = crate::python::LazyBridge::default();
-    let Some(module) = crate::check_source(&mut src, ColorChoice::Never, &bridge, None)
+    let Some(module) = crate::check_source(&mut src, ColorChoice::Never, &bridge, None, None)
         .and_then(|(c, _)| c.module)
     else {
         return ExitCode::from(EXIT_PROGRAM);
