@@ -90,6 +90,11 @@ pub fn check_program(file: &ast::File, files: &SourceMap) -> Checked {
     check_with_scopes(file, files, Vec::new(), &CheckOptions::default())
 }
 
+/// [`check_program`] against what `opts` gives.
+pub fn check_program_with(file: &ast::File, files: &SourceMap, opts: &CheckOptions) -> Checked {
+    check_with_scopes(file, files, Vec::new(), opts)
+}
+
 /// [`check_program`], with the Python bridge that answers what imported
 /// `.py` modules define (without it, such an import is an error).
 pub fn check_program_with_python(
