@@ -92,12 +92,14 @@ fn build(
     yaml: &str,
     color: ColorChoice,
 ) -> Result<Built, ExitCode> {
+    let btf = crate::load_btf(opts.btf.as_deref())?;
     let check = |color| -> Result<(Source, ksc_ir::Module), ExitCode> {
         let Some(mut src) = read_source(file, color) else {
             return Err(ExitCode::from(crate::input_error_code(file)));
         };
         let bridge = crate::python::LazyBridge::default();
-        let Some((checked, diags)) = crate::check_source(&mut src, color, &bridge, None, None)
+        let Some((checked, diags)) =
+            crate::check_source(&mut src, color, &bridge, None, btf.as_ref())
         else {
             return Err(ExitCode::from(EXIT_PROGRAM));
         };
