@@ -76,13 +76,18 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         },
         _ => None,
     };
+    let btf = match crate::load_btf(opts.btf.as_deref()) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
     let Some(mut src) = read_source(file, color) else {
         return ExitCode::from(input_error_code(file));
     };
     // Loaded at most once: the check asks it about `.py` imports, the
     // build below for what the loader links.
     let bridge = crate::python::LazyBridge::default();
-    let Some((checked, diags)) = crate::check_source(&mut src, color, &bridge, kernel.as_ref())
+    let Some((checked, diags)) =
+        crate::check_source(&mut src, color, &bridge, kernel.as_ref(), btf.as_ref())
     else {
         return ExitCode::from(EXIT_PROGRAM);
     };

@@ -92,12 +92,15 @@ fn build(
     yaml: &str,
     color: ColorChoice,
 ) -> Result<Built, ExitCode> {
+    let btf = crate::load_btf(opts.btf.as_deref())?;
     let check = |color| -> Result<(Source, ksc_ir::Module), ExitCode> {
         let Some(mut src) = read_source(file, color) else {
             return Err(ExitCode::from(crate::input_error_code(file)));
         };
         let bridge = crate::python::LazyBridge::default();
-        let Some((checked, diags)) = crate::check_source(&mut src, color, &bridge, None) else {
+        let Some((checked, diags)) =
+            crate::check_source(&mut src, color, &bridge, None, btf.as_ref())
+        else {
             return Err(ExitCode::from(EXIT_PROGRAM));
         };
         report(&src, &diags, color);
@@ -399,7 +402,7 @@ fn deployed_type(
         return Err(ExitCode::from(crate::input_error_code(&file)));
     };
     let bridge = crate::python::LazyBridge::default();
-    let module = crate::check_source(&mut src, color, &bridge, None)
+    let module = crate::check_source(&mut src, color, &bridge, None, None)
         .and_then(|(c, _)| c.module)
         .ok_or(ExitCode::from(EXIT_PROGRAM))?;
     ksc_deploy::plan::programs(&module)
@@ -503,7 +506,7 @@ pub(crate) fn package(
         return ExitCode::from(crate::input_error_code(file));
     };
     let bridge = crate::python::LazyBridge::default();
-    let Some(module) = crate::check_source(&mut src, ColorChoice::Never, &bridge, None)
+    let Some(module) = crate::check_source(&mut src, ColorChoice::Never, &bridge, None, None)
         .and_then(|(c, _)| c.module)
     else {
         return ExitCode::from(EXIT_PROGRAM);

@@ -86,6 +86,12 @@ struct CompileOpts {
     /// [env: KSC_KERNEL, for the module only; default: the running kernel]
     #[arg(long, value_name = "LABEL|RELEASE|DIR|BTF")]
     kernel: Option<String>,
+    /// Check against this kernel BTF (raw, as a copy of another kernel's
+    /// /sys/kernel/btf/vmlinux, or a vmlinux ELF) instead of the running
+    /// kernel's: kernel structs, tracepoint contexts, struct_ops, kfuncs.
+    /// [env: KSC_BTF]
+    #[arg(long, value_name = "FILE")]
+    btf: Option<PathBuf>,
 }
 
 /// `ksc plugin ...`.
@@ -119,6 +125,10 @@ enum Command {
         /// label such as 5.10, a release, a build tree or a BTF file).
         #[arg(long, value_name = "LABEL|RELEASE|DIR|BTF")]
         kernel: Option<String>,
+        /// Check against this kernel BTF (raw, or a vmlinux ELF) instead
+        /// of the running kernel's. [env: KSC_BTF]
+        #[arg(long, value_name = "FILE")]
+        btf: Option<PathBuf>,
     },
     /// Parse a program and print its syntax tree.
     Parse {
@@ -387,7 +397,12 @@ fn run(cli: Cli) -> ExitCode {
             cmd,
         } => deploy::supervise(&dir, &policy, &log, &cmd),
         Command::Targets => compile::list_targets(),
-        Command::Check { file, emit, kernel } => {
+        Command::Check {
+            file,
+            emit,
+            kernel,
+            btf,
+        } => {
             let kernel = match kernel.as_deref().map(target::resolve).transpose() {
                 Ok(k) => k,
                 Err(e) => {
@@ -395,11 +410,16 @@ fn run(cli: Cli) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            let btf = match load_btf(btf.as_deref()) {
+                Ok(b) => b,
+                Err(code) => return code,
+            };
             let Some(mut src) = read_source(&file, color) else {
                 return ExitCode::from(input_error_code(&file));
             };
             let bridge = python::LazyBridge::default();
-            let Some((checked, diags)) = check_source(&mut src, color, &bridge, kernel.as_ref())
+            let Some((checked, diags)) =
+                check_source(&mut src, color, &bridge, kernel.as_ref(), btf.as_ref())
             else {
                 return ExitCode::from(1);
             };
@@ -478,13 +498,35 @@ pub(crate) fn check_source(
     color: ColorChoice,
     bridge: &python::LazyBridge,
     kernel: Option<&ksc_midend::kernels::TargetKernel>,
+    btf: Option<&ksc_midend::btf::Btf>,
 ) -> Option<(ksc_midend::Checked, Vec<ksc_frontend::Diagnostic>)> {
-    let program = ksc_midend::check_main_for_kernel(&mut src.files, Some(bridge), kernel);
+    let opts = ksc_midend::CheckOptions {
+        python: Some(bridge),
+        kernel,
+        btf,
+    };
+    let program = ksc_midend::check_main_with(&mut src.files, &opts);
     match program.checked {
         Some(checked) => Some((checked, program.diagnostics)),
         None => {
             report(src, &program.diagnostics, color);
             None
+        }
+    }
+}
+
+/// `--btf FILE`'s BTF, loaded: `None` without the option, and the check
+/// then reads `$KSC_BTF`'s file or the running kernel's
+/// ([`ksc_midend::btf::Btf::for_checks`]). A file that is no BTF is an
+/// error (exit 2), not a check against no kernel.
+pub(crate) fn load_btf(path: Option<&Path>) -> Result<Option<ksc_midend::btf::Btf>, ExitCode> {
+    let Some(path) = path else { return Ok(None) };
+    match ksc_midend::btf::Btf::load_raw_or_elf(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) => {
+            eprintln!("error: --btf: {e}");
+            eprintln!("help: give a kernel's raw BTF (a copy of its /sys/kernel/btf/vmlinux) or its vmlinux");
+            Err(ExitCode::from(2))
         }
     }
 }

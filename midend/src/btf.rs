@@ -358,7 +358,14 @@ impl Btf {
     }
 
     /// Loads the running kernel's BTF from `/sys/kernel/btf/vmlinux`.
+    /// With `$KSC_NO_HOST_BTF` set (non-empty), fails as on a machine
+    /// without it: how the checker's tests show they never read it.
     pub fn load_vmlinux() -> Result<Btf, String> {
+        if std::env::var_os("KSC_NO_HOST_BTF").is_some_and(|v| !v.is_empty()) {
+            return Err(format!(
+                "kernel BTF not available: KSC_NO_HOST_BTF hides {VMLINUX_PATH}"
+            ));
+        }
         let data = std::fs::read(VMLINUX_PATH).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 format!(

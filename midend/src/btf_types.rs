@@ -1,8 +1,9 @@
 //! Kernel types from BTF: structs named in a program but declared by the
 //! kernel (`trace_event_raw_*` tracepoint contexts, `*_ops` struct_ops
-//! tables) are read from the running kernel's BTF (`/sys/kernel/btf/vmlinux`,
-//! loaded once, on first need) and entered in the type table with their
-//! kernel layout.
+//! tables) are read from the kernel BTF the check was given
+//! ([`crate::CheckOptions::btf`]; by default the running kernel's, loaded
+//! by [`crate::btf::Btf::for_checks`] at the first need) and entered in
+//! the type table with their kernel layout.
 //!
 //! Takes a name; gives a kernel struct [`TypeId`] (one per struct name),
 //! or a located error saying why the kernel type is unknown.
@@ -13,8 +14,11 @@ use ksc_ir::{IntType, TypeId};
 use crate::checker::{Checker, Sym, SymInfo};
 
 impl<'a> Checker<'a> {
-    pub(crate) fn btf(&mut self) -> Option<&crate::btf::Btf> {
+    /// The kernel BTF of this check, `None` when there is none.
+    pub(crate) fn btf(&mut self) -> Option<&'a crate::btf::Btf> {
         if self.btf.is_none() {
+            // No BTF was given: the default loader's (the one place the
+            // checks' BTF is read from disk).
             let (btf, from_env) = crate::btf::Btf::for_checks();
             if let (Some(_), Err(e)) = (from_env, btf) {
                 // Checking against no kernel would pass what the chosen
@@ -22,9 +26,9 @@ impl<'a> Checker<'a> {
                 self.error(ksc_ir::Span::default(), format!("KSC_BTF: {e}"))
                     .help = Some("KSC_BTF names a kernel's raw BTF: a copy of its /sys/kernel/btf/vmlinux, or the .BTF section of its vmlinux (`llvm-objcopy --dump-section .BTF=FILE vmlinux`)".into());
             }
-            self.btf = Some(btf);
+            self.btf = Some(btf.as_ref().map_err(Clone::clone));
         }
-        self.btf.and_then(|b| b.as_ref().ok())
+        self.btf.as_ref().and_then(|b| b.as_ref().ok().copied())
     }
 
     /// Any struct of the kernel's BTF may be named without a declaration
@@ -88,7 +92,7 @@ impl<'a> Checker<'a> {
     pub(crate) fn btf_struct(&mut self, id: &ast::Ident) -> TypeId {
         let layout = self.btf().and_then(|b| b.find_struct(&id.name));
         let Some(layout) = layout else {
-            let why = match self.btf {
+            let why = match &self.btf {
                 Some(Err(e)) => format!(" ({e})"),
                 _ => String::new(),
             };

@@ -100,8 +100,10 @@ pub(crate) struct Checker<'a> {
     pub(crate) spin_lock: Option<TypeId>,
     /// `bpf_perf_event_data`, likewise made at its first use.
     pub(crate) perf_ctx: Option<TypeId>,
-    /// The running kernel's BTF, shared by every check of the process.
-    pub(crate) btf: Option<&'static Result<crate::btf::Btf, String>>,
+    /// The kernel BTF the checks read: given by the caller
+    /// ([`crate::CheckOptions::btf`]), else [`crate::btf::Btf::for_checks`]'s,
+    /// loaded at the first need. `Err` says why there is none.
+    pub(crate) btf: Option<Result<&'a crate::btf::Btf, String>>,
     /// The user chose a kernel (`--kernel`): checks of what the kernel
     /// has are [`crate::kernels::check_target`]'s, against that kernel,
     /// not the running kernel's.

@@ -87,7 +87,12 @@ pub fn check_source(source: &str, path: &str) -> Result<ksc_ir::Module, String> 
 /// them as [`ksc_ir::Module::files`]); the name of the main file
 /// ([`FileId::MAIN`]) names the project.
 pub fn check_program(file: &ast::File, files: &SourceMap) -> Checked {
-    check_with_scopes(file, files, Vec::new(), None, None)
+    check_with_scopes(file, files, Vec::new(), &CheckOptions::default())
+}
+
+/// [`check_program`] against what `opts` gives.
+pub fn check_program_with(file: &ast::File, files: &SourceMap, opts: &CheckOptions) -> Checked {
+    check_with_scopes(file, files, Vec::new(), opts)
 }
 
 /// [`check_program`], with the Python bridge that answers what imported
@@ -97,7 +102,11 @@ pub fn check_program_with_python(
     files: &SourceMap,
     python: Option<&dyn PythonBridge>,
 ) -> Checked {
-    check_with_scopes(file, files, Vec::new(), python, None)
+    let opts = CheckOptions {
+        python,
+        ..CheckOptions::default()
+    };
+    check_with_scopes(file, files, Vec::new(), &opts)
 }
 
 /// Check a program [`imports::load`] put together from several files
@@ -112,32 +121,70 @@ pub fn check_loaded_with_python(
     files: &SourceMap,
     python: Option<&dyn PythonBridge>,
 ) -> Checked {
-    check_with_scopes(&loaded.file, files, loaded.scopes.clone(), python, None)
+    let opts = CheckOptions {
+        python,
+        ..CheckOptions::default()
+    };
+    check_loaded_with(loaded, files, &opts)
 }
 
-/// [`check_loaded_with_python`] for a chosen kernel (`--kernel`): each use
-/// that kernel lacks is a located error ([`kernels::check_target`]), and
-/// the kernel checks that otherwise ask the running kernel's BTF (`new`)
-/// are left to it.
+/// What a program is checked against, besides its files: the inputs a
+/// check takes from outside the program. The default is the running
+/// kernel, with no Python bridge.
+#[derive(Clone, Copy, Default)]
+pub struct CheckOptions<'a> {
+    /// Answers what imported `.py` modules define (without it, such an
+    /// import is an error).
+    pub python: Option<&'a dyn PythonBridge>,
+    /// A chosen kernel (`--kernel`): each use that kernel lacks is a
+    /// located error ([`kernels::check_target`]), and the kernel checks
+    /// that otherwise ask the BTF (`new`) are left to it.
+    pub kernel: Option<&'a kernels::TargetKernel>,
+    /// The kernel BTF the checks read (kernel structs, tracepoint
+    /// contexts, struct_ops tables, kfuncs, probe prototypes). `None`:
+    /// [`btf::Btf::for_checks`]'s (`$KSC_BTF`'s file, else the running
+    /// kernel's), loaded when a check first needs it. Given, the check
+    /// reads nothing from the machine, so it is the same on every one.
+    pub btf: Option<&'a btf::Btf>,
+}
+
+/// [`check_loaded_with_python`] for a chosen kernel (`--kernel`), as
+/// [`check_loaded_with`] checks.
 pub fn check_loaded_for_kernel(
     loaded: &imports::Loaded,
     files: &SourceMap,
     python: Option<&dyn PythonBridge>,
     kernel: Option<&kernels::TargetKernel>,
 ) -> Checked {
-    check_with_scopes(&loaded.file, files, loaded.scopes.clone(), python, kernel)
+    let opts = CheckOptions {
+        python,
+        kernel,
+        btf: None,
+    };
+    check_loaded_with(loaded, files, &opts)
 }
 
-fn check_with_scopes(
+/// Check a program [`imports::load`] put together, against what `opts`
+/// gives.
+pub fn check_loaded_with(
+    loaded: &imports::Loaded,
+    files: &SourceMap,
+    opts: &CheckOptions,
+) -> Checked {
+    check_with_scopes(&loaded.file, files, loaded.scopes.clone(), opts)
+}
+
+fn check_with_scopes<'a>(
     file: &ast::File,
     files: &SourceMap,
     scopes: Vec<imports::Scope>,
-    python: Option<&dyn PythonBridge>,
-    kernel: Option<&kernels::TargetKernel>,
+    opts: &CheckOptions<'a>,
 ) -> Checked {
+    let (python, kernel) = (opts.python, opts.kernel);
     let path = files.name(FileId::MAIN);
     let mut c = checker::Checker::new();
     c.kernel_chosen = kernel.is_some();
+    c.btf = opts.btf.map(Ok);
     c.scopes = scopes;
     c.py.bridge = python;
     c.py.file_names = files.iter().map(|(_, f)| f.name.clone()).collect();
@@ -220,6 +267,16 @@ pub fn check_main_for_kernel(
     python: Option<&dyn PythonBridge>,
     kernel: Option<&kernels::TargetKernel>,
 ) -> Program {
+    let opts = CheckOptions {
+        python,
+        kernel,
+        btf: None,
+    };
+    check_main_with(files, &opts)
+}
+
+/// [`check_main`] against what `opts` gives (a chosen kernel, its BTF).
+pub fn check_main_with(files: &mut SourceMap, opts: &CheckOptions) -> Program {
     let text = files.get(FileId::MAIN).map_or("", |f| &f.text);
     let parsed = ksc_frontend::parse(text);
     if parsed.has_errors() {
@@ -237,7 +294,7 @@ pub fn check_main_for_kernel(
             checked: None,
         };
     }
-    let checked = check_loaded_for_kernel(&loaded, files, python, kernel);
+    let checked = check_loaded_with(&loaded, files, opts);
     diagnostics.extend(checked.diagnostics.iter().cloned());
     Program {
         diagnostics,

@@ -1,16 +1,19 @@
-//! Tests for the BTF reader: the running kernel's vmlinux BTF (skipped when
-//! absent), hand-built BTF blobs, and malformed input.
+//! Tests for the BTF reader: a Debian kernel's vmlinux BTF (the subset in
+//! `tests/btf/small.btf` that `tests/btf/make-small-btf.sh` makes, so these
+//! read the same kernel on every machine), hand-built BTF blobs, and
+//! malformed input.
+
+mod support;
 
 use ksc_midend::btf::{Btf, BtfField, BtfType, StructLayout};
 
-const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
+/// The Debian kernel's BTF file.
+fn vmlinux_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/btf/small.btf")
+}
 
-fn vmlinux() -> Option<Btf> {
-    if let Err(why) = ksc_testkit::vmlinux_btf() {
-        ksc_testkit::skip(&why);
-        return None;
-    }
-    Some(Btf::load_vmlinux().expect("load vmlinux BTF"))
+fn vmlinux() -> Option<&'static Btf> {
+    Some(support::test_btf())
 }
 
 fn field<'a>(layout: &'a StructLayout, name: &str) -> &'a BtfField {
@@ -34,7 +37,7 @@ fn is_int(ty: &BtfType, want_bits: u32, want_signed: bool) -> bool {
 }
 
 // ---------------------------------------------------------------------------
-// The running kernel's BTF.
+// A Debian kernel's BTF.
 // ---------------------------------------------------------------------------
 
 #[test]
@@ -156,7 +159,7 @@ fn vmlinux_kfuncs_tracepoints_and_names() {
         .struct_names()
         .any(|s| s == "trace_event_raw_sched_switch"));
     // The same BTF read from a file.
-    let from_file = Btf::load_file(std::path::Path::new(VMLINUX)).unwrap();
+    let from_file = Btf::load_file(&vmlinux_path()).unwrap();
     assert_eq!(from_file.kfuncs(), kfuncs);
     let e = Btf::load_file(std::path::Path::new("/nonexistent.btf")).unwrap_err();
     assert!(e.contains("cannot read BTF from /nonexistent.btf"), "{e}");
@@ -164,8 +167,7 @@ fn vmlinux_kfuncs_tracepoints_and_names() {
 
 #[test]
 fn vmlinux_truncated_and_corrupted() {
-    ksc_testkit::require!(ksc_testkit::vmlinux_btf());
-    let data = std::fs::read(VMLINUX).expect("read vmlinux BTF");
+    let data = std::fs::read(vmlinux_path()).expect("read the kernel's BTF");
     for len in [0, 1, 4, 23, 24, 100, 4096, data.len() / 2, data.len() - 1] {
         assert!(
             Btf::from_bytes(&data[..len]).is_err(),

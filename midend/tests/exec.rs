@@ -20,7 +20,7 @@ impl Project {
         let parsed = ksc_frontend::parse(&src);
         assert!(!parsed.has_errors(), "{:?}", parsed.diagnostics);
         let loaded = ksc_midend::imports::load(parsed.file, &mut files);
-        let c = ksc_midend::check_loaded(&loaded, &files);
+        let c = ksc_midend::check_loaded_with(&loaded, &files, &support::options());
         let errors = c
             .diagnostics
             .iter()

@@ -25,7 +25,7 @@ impl Project {
             let loaded = ksc_midend::imports::load(parsed.file, &mut files);
             diags.extend(loaded.diagnostics.iter().cloned());
             if !loaded.has_errors() {
-                let c = ksc_midend::check_loaded(&loaded, &files);
+                let c = ksc_midend::check_loaded_with(&loaded, &files, &support::options());
                 diags.extend(c.diagnostics.iter().cloned());
                 module = c.module;
             }

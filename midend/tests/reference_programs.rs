@@ -336,7 +336,14 @@ fn a_python_result_of_unknown_type_asks_for_an_annotation_or_a_type() {
     let mut files = ksc_frontend::SourceMap::single("test.ks", src);
     let parsed = ksc_frontend::parse(src);
     let loaded = ksc_midend::imports::load(parsed.file, &mut files);
-    let c = ksc_midend::check_loaded_with_python(&loaded, &files, Some(&FakeBridge));
+    let c = ksc_midend::check_loaded_with(
+        &loaded,
+        &files,
+        &ksc_midend::CheckOptions {
+            python: Some(&FakeBridge),
+            ..support::options()
+        },
+    );
     let errors: Vec<_> = c
         .diagnostics
         .iter()

@@ -2,6 +2,8 @@
 //! "Ring-buffer callbacks, `dispatch` and `daemon`"): each error at its
 //! line with its message and help; the accepted forms check clean.
 
+mod support;
+
 struct Outcome {
     errors: Vec<(usize, String)>,
     warnings: Vec<(usize, String)>,
@@ -15,7 +17,7 @@ fn check(src: &str) -> Outcome {
     let mut diags = parsed.diagnostics.clone();
     let mut module = None;
     if !parsed.has_errors() {
-        let c = ksc_midend::check(&parsed.file, src, "test.ks");
+        let c = ksc_midend::check_program_with(&parsed.file, &files, &support::options());
         diags.extend(c.diagnostics.iter().cloned());
         module = c.module;
     }

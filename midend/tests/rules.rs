@@ -2,6 +2,8 @@
 //! message; the corrected twins check clean; checked programs round-trip
 //! through RON unchanged.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -27,7 +29,7 @@ fn check_at(path: &str, src: &str) -> Outcome {
         let loaded = ksc_midend::imports::load(parsed.file, &mut files);
         diags.extend(loaded.diagnostics.iter().cloned());
         if !loaded.has_errors() {
-            let c = ksc_midend::check_loaded(&loaded, &files);
+            let c = ksc_midend::check_loaded_with(&loaded, &files, &support::options());
             diags.extend(c.diagnostics.iter().cloned());
             module = c.module;
         }
@@ -899,7 +901,6 @@ fn stack_estimate_counts_backend_temporaries() {
 
 #[test]
 fn probes_are_checked_against_kernel_btf() {
-    ksc_testkit::require!(ksc_testkit::vmlinux_btf());
     let o = check("@probe(\"sys_read\")\nfn p(fd: u32) -> i32 { return 0 }\n");
     // Missing from this kernel is a warning (the program may target another).
     assert!(o.errors.is_empty(), "{}", o.rendered);
@@ -996,7 +997,6 @@ fn writes_through_a_userspace_copy_of_a_map_entry_are_flagged() {
 
 #[test]
 fn struct_ops_names_must_fit_the_kernel_field() {
-    ksc_testkit::require!(ksc_testkit::vmlinux_btf());
     let body = "    fn ssthresh(sk: *u8) -> u32 {\n        return 16\n    }\n";
     assert_error(
         &format!("@struct_ops(\"tcp_congestion_ops\")\nimpl cc {{\n    name: \"this_name_is_too_long\",\n{body}}}\n"),
@@ -1125,7 +1125,6 @@ fn pointer_parameters_need_no_check_when_every_call_passes_non_null() {
 
 #[test]
 fn lsm_hooks_are_checked_against_btf() {
-    ksc_testkit::require!(ksc_testkit::vmlinux_btf());
     // `int file_open(struct file *file)`; a last integer is the previous
     // program's return value.
     assert_clean("@lsm(\"file_open\")\nfn f(file: *u8) -> i32 {\n    return 0\n}\n");
@@ -1174,7 +1173,6 @@ fn lsm_hooks_are_checked_against_btf() {
 
 #[test]
 fn tracepoint_contexts_and_extern_kfuncs_are_checked_against_btf() {
-    ksc_testkit::require!(ksc_testkit::vmlinux_btf());
     assert_clean("@tracepoint(\"sched/sched_switch\")\nfn f(ctx: *trace_event_raw_sched_switch) -> i32 {\n    return ctx->prev_pid\n}\n");
     assert_clean("@tracepoint(\"syscalls/sys_exit_read\")\nfn f(ctx: *trace_event_raw_sys_exit) -> i32 {\n    return 0\n}\n");
     // An event sharing its class's struct.

@@ -86,9 +86,10 @@ fn fields(fs: &[ksc_midend::btf::BtfField], depth: usize, out: &mut String) {
     }
 }
 
-/// The kernel's BTF, if it could be read.
+/// The BTF the checks read (`$KSC_BTF`'s, else the running kernel's), if
+/// it could be read: the view shows the structs the checks see.
 pub fn btf() -> Option<&'static Btf> {
-    Btf::vmlinux().as_ref().ok()
+    Btf::for_checks().0.as_ref().ok()
 }
 
 /// The read-only file showing kernel struct `name`, written on first use.

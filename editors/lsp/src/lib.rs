@@ -77,9 +77,10 @@ fn capabilities() -> lsp::ServerCapabilities {
 fn serve(conn: &Connection, python: Option<&dyn ksc_midend::PythonBridge>) -> Result<(), String> {
     let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
     conn.initialize(caps).map_err(|e| e.to_string())?;
-    // Read the kernel's BTF now, off the request path.
+    // Read the BTF the checks read ($KSC_BTF's, else the running
+    // kernel's) now, off the request path.
     std::thread::spawn(|| {
-        let _ = ksc_midend::btf::Btf::vmlinux();
+        let _ = ksc_midend::btf::Btf::for_checks();
     });
     let mut server = Server::new(python);
     for msg in &conn.receiver {

@@ -980,9 +980,9 @@ impl<'a> Checker<'a> {
                         format!("kernel struct `{ops_type}` is not in this kernel's BTF"),
                     );
                     d.help = Some(if ops_type == "sched_ext_ops" {
-                        "this kernel has no sched_ext (built without CONFIG_SCHED_CLASS_EXT): members are not checked, and registering fails here; check against the kernel the scheduler will run on with KSC_BTF=FILE, its raw BTF (its /sys/kernel/btf/vmlinux)".into()
+                        "this kernel has no sched_ext (built without CONFIG_SCHED_CLASS_EXT): members are not checked, and registering fails here; check against the kernel the scheduler will run on with `--btf FILE`, its raw BTF (its /sys/kernel/btf/vmlinux) or vmlinux".into()
                     } else {
-                        "members are not checked, and registering fails on this kernel; KSC_BTF=FILE checks against another kernel's raw BTF".into()
+                        "members are not checked, and registering fails on this kernel; `--btf FILE` checks against another kernel's BTF".into()
                     });
                     None
                 }

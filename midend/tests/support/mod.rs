@@ -18,7 +18,32 @@ pub struct Outcome {
     pub rendered: String,
 }
 
+/// The kernel BTF every check of the midend's tests reads: a small file
+/// made from a Debian kernel's BTF by `tests/btf/make-small-btf.sh`, so a
+/// test's result is the same on every machine, whatever its kernel and
+/// with or without `/sys/kernel/btf/vmlinux`.
+pub fn test_btf() -> &'static ksc_midend::btf::Btf {
+    static BTF: std::sync::OnceLock<ksc_midend::btf::Btf> = std::sync::OnceLock::new();
+    BTF.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/btf/small.btf");
+        ksc_midend::btf::Btf::load_file(&path).expect("the tests' BTF file")
+    })
+}
+
+/// How the tests check: against [`test_btf`], nothing else.
+pub fn options() -> ksc_midend::CheckOptions<'static> {
+    ksc_midend::CheckOptions {
+        btf: Some(test_btf()),
+        ..Default::default()
+    }
+}
+
 pub fn check(src: &str) -> Outcome {
+    check_with(src, &options())
+}
+
+/// [`check`] against what `opts` gives.
+pub fn check_with(src: &str, opts: &ksc_midend::CheckOptions) -> Outcome {
     let mut files = ksc_frontend::SourceMap::single("test.ks", src);
     let parsed = ksc_frontend::parse(src);
     let mut diags = parsed.diagnostics.clone();
@@ -27,7 +52,7 @@ pub fn check(src: &str) -> Outcome {
         let loaded = ksc_midend::imports::load(parsed.file, &mut files);
         diags.extend(loaded.diagnostics.iter().cloned());
         if !loaded.has_errors() {
-            let c = ksc_midend::check_loaded(&loaded, &files);
+            let c = ksc_midend::check_loaded_with(&loaded, &files, opts);
             diags.extend(c.diagnostics.iter().cloned());
             module = c.module;
         }
