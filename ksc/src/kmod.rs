@@ -26,16 +26,6 @@ fn running_release() -> String {
         .unwrap_or_default()
 }
 
-fn is_label(s: &str) -> bool {
-    if s == "latest" {
-        return true;
-    }
-    let mut p = s.split('.');
-    let num =
-        |x: Option<&str>| x.is_some_and(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()));
-    num(p.next()) && num(p.next()) && p.next().is_none()
-}
-
 fn choose(kernel: Option<&str>) -> Result<Choice, String> {
     let env = std::env::var("KSC_KERNEL").ok().filter(|s| !s.is_empty());
     let (value, chosen) = match kernel.map(str::to_string).or(env) {
@@ -50,7 +40,7 @@ fn choose(kernel: Option<&str>) -> Result<Choice, String> {
             chosen,
         });
     }
-    if chosen && is_label(&value) {
+    if chosen && ksc_qemu::is_label(&value) {
         let mut say = |m: &str| eprintln!("{m}");
         let (k, kdir) = ksc_qemu::kernel_build_tree(&value, &mut say)
             .map_err(|e| format!("cannot prepare a build tree for kernel {value}: {e}"))?;

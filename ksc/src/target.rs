@@ -14,15 +14,10 @@ use ksc_ir::kernels::Release;
 use ksc_midend::btf::Btf;
 use ksc_midend::kernels::TargetKernel;
 
-/// Is `s` a kernel label (`6.12`, `latest`)?
+/// Is `s` a kernel label (`6.12`, `latest`)? ksc-qemu's rule, which
+/// fetches them.
 pub(crate) fn is_label(s: &str) -> bool {
-    if s == "latest" {
-        return true;
-    }
-    let mut p = s.split('.');
-    let num =
-        |x: Option<&str>| x.is_some_and(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()));
-    num(p.next()) && num(p.next()) && p.next().is_none()
+    ksc_qemu::is_label(s)
 }
 
 /// The kernel `spec` names, for checking.

@@ -127,6 +127,12 @@ pub(crate) fn fetch(label: &str, progress: &mut dyn FnMut(&str)) -> Result<Kerne
 /// The label of the newest kernel Debian has (sid's).
 pub(crate) const LATEST: &str = "latest";
 
+/// Is `s` a kernel label ksc-qemu fetches: `MAJOR.MINOR` (`5.10`, `6.12`)
+/// or `latest`?
+pub fn is_label(s: &str) -> bool {
+    s == LATEST || label_is_valid(s)
+}
+
 fn label_is_valid(label: &str) -> bool {
     let mut parts = label.split('.');
     let ok =

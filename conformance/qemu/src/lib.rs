@@ -81,7 +81,7 @@ mod apt;
 mod fetch;
 mod initramfs;
 
-pub use fetch::version_cmp;
+pub use fetch::{is_label, version_cmp};
 mod kbuild;
 
 use std::ffi::OsString;
