@@ -17,17 +17,10 @@ use sha2::{Digest, Sha256};
 use crate::config::{Attach, Deployment};
 use crate::ops::Error;
 
-/// bpfman's word for a program type.
+/// bpfman's word for a program type: the deployment file's words are
+/// bpfman's (`xdp`, `tc`, `tracepoint`, `kprobe`, ...).
 pub fn bpfman_type(t: &ProgramType) -> &'static str {
-    match t {
-        ProgramType::Xdp => "xdp",
-        ProgramType::Tc { .. } => "tc",
-        ProgramType::Tracepoint { .. } => "tracepoint",
-        ProgramType::Probe { .. } => "kprobe",
-        ProgramType::Lsm { .. } => "lsm",
-        ProgramType::PerfEvent => "perf_event",
-        ProgramType::StructOps { .. } => "struct_ops",
-    }
+    crate::plan::type_word(t)
 }
 
 fn map_type(k: &MapKind) -> &'static str {
