@@ -9,6 +9,9 @@ fn at(text: &str, span: ksc_ir::Span) -> (u32, u32) {
     SourceMap::single("deploy.yaml", text).line_col(span)
 }
 
+/// The spec's example, its interface names replaced by names of the same
+/// length (it names the machine's own uplink; nothing is attached here,
+/// but no test names it).
 #[test]
 fn the_spec_example_reads_with_its_values() {
     let text = r#"# Deployment configuration for KernelScript programs
@@ -21,7 +24,7 @@ spec:
     - name: packet_counter
       type: xdp
       attach:
-        interfaces: ["eth0", "eth1"]
+        interfaces: ["ksc0", "ksc1"]
         mode: "native" # or "generic"
     - name: security_monitor
       type: lsm
@@ -51,8 +54,8 @@ spec:
     assert_eq!(
         ifs,
         [
-            &Attach::Interface("eth0".into()),
-            &Attach::Interface("eth1".into())
+            &Attach::Interface("ksc0".into()),
+            &Attach::Interface("ksc1".into())
         ]
     );
     assert_eq!(at(text, p.attach[1].span), (11, 30));
