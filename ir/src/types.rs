@@ -19,6 +19,43 @@ pub struct TypeDef {
     pub align: u32,
 }
 
+/// How type `t` of the type table `types` ([`Module::types`]) is written in
+/// KernelScript (`*u8`, `str(16)`, `fn(u32) -> i32`), for messages and
+/// editors; `{unknown}` for an id the table does not hold (the checker's
+/// error type).
+pub fn type_display(types: &[TypeDef], t: TypeId) -> String {
+    let Some(def) = types.get(t.index()) else {
+        return "{unknown}".into();
+    };
+    let n = |t: TypeId| type_display(types, t);
+    match &def.kind {
+        TypeKind::Void => "void".into(),
+        TypeKind::Bool => "bool".into(),
+        TypeKind::Char => "char".into(),
+        TypeKind::Int(i) => i.name().into(),
+        TypeKind::Str(len) => format!("str({len})"),
+        TypeKind::Pointer(p) => format!("*{}", n(*p)),
+        TypeKind::Array(e, len) => format!("{}[{len}]", n(*e)),
+        TypeKind::Slice(e) => format!("[{}]", n(*e)),
+        TypeKind::Struct(s) => s.name.clone(),
+        TypeKind::Enum(e) => e.name.clone(),
+        TypeKind::Function(f) => format!(
+            "fn({}) -> {}",
+            f.params
+                .iter()
+                .map(|p| n(*p))
+                .collect::<Vec<_>>()
+                .join(", "),
+            n(f.ret)
+        ),
+        TypeKind::ProgramRef => "FunctionRef".into(),
+        TypeKind::ProgramHandle => "ProgramHandle".into(),
+        TypeKind::PerfAttachment => "PerfAttachment".into(),
+        TypeKind::StructOpsRef => "StructOpsRef".into(),
+        TypeKind::Null => "null".into(),
+    }
+}
+
 /// A fixed-width integer type; C backends write it as `__u8` ... `__s64`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum IntType {

@@ -385,32 +385,7 @@ impl Types {
         if t == self.error {
             return "{unknown}".into();
         }
-        match self.kind(t) {
-            TypeKind::Void => "void".into(),
-            TypeKind::Bool => "bool".into(),
-            TypeKind::Char => "char".into(),
-            TypeKind::Int(i) => i.name().into(),
-            TypeKind::Str(n) => format!("str({n})"),
-            TypeKind::Pointer(p) => format!("*{}", self.display(*p)),
-            TypeKind::Array(e, n) => format!("{}[{n}]", self.display(*e)),
-            TypeKind::Slice(e) => format!("[{}]", self.display(*e)),
-            TypeKind::Struct(s) => s.name.clone(),
-            TypeKind::Enum(e) => e.name.clone(),
-            TypeKind::Function(f) => format!(
-                "fn({}) -> {}",
-                f.params
-                    .iter()
-                    .map(|p| self.display(*p))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                self.display(f.ret)
-            ),
-            TypeKind::ProgramRef => "FunctionRef".into(),
-            TypeKind::ProgramHandle => "ProgramHandle".into(),
-            TypeKind::PerfAttachment => "PerfAttachment".into(),
-            TypeKind::StructOpsRef => "StructOpsRef".into(),
-            TypeKind::Null => "null".into(),
-        }
+        ksc_ir::type_display(&self.defs, t)
     }
 
     /// Can a value of type `from` be used where `to` is expected without a

@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ksc_frontend::ast::{self, ItemKind};
 use ksc_frontend::{Diagnostic, FileId, SourceMap, Span};
-use ksc_ir::{Expr, ExprKind, Function, Module, TypeId, TypeKind};
+use ksc_ir::{Expr, ExprKind, Function, Module, TypeId};
 use ksc_midend::PythonBridge;
 
 /// What a top-level name (or a struct's field, an enum's variant) is.
@@ -119,7 +119,7 @@ impl Analysis {
         let Some(m) = &self.module else {
             return "?".into();
         };
-        type_name(m, t, 0)
+        ksc_ir::type_display(&m.types, t)
     }
 
     /// The function (of the IR) whose declaration holds `at`.
@@ -270,42 +270,5 @@ fn collect_decls(items: &[ast::Item], out: &mut Vec<Decl>) {
             }
             ItemKind::Include(_) | ItemKind::Error => {}
         }
-    }
-}
-
-/// How type `t` of module `m` is written in KernelScript.
-pub fn type_name(m: &Module, t: TypeId, depth: u32) -> String {
-    let Some(def) = m.types.get(t.0 as usize) else {
-        return "{unknown}".into();
-    };
-    if depth > 8 {
-        return "...".into();
-    }
-    let n = |t: TypeId| type_name(m, t, depth + 1);
-    match &def.kind {
-        TypeKind::Void => "void".into(),
-        TypeKind::Bool => "bool".into(),
-        TypeKind::Char => "char".into(),
-        TypeKind::Int(i) => i.name().into(),
-        TypeKind::Str(len) => format!("str({len})"),
-        TypeKind::Pointer(p) => format!("*{}", n(*p)),
-        TypeKind::Array(e, len) => format!("{}[{len}]", n(*e)),
-        TypeKind::Slice(e) => format!("[{}]", n(*e)),
-        TypeKind::Struct(s) => s.name.clone(),
-        TypeKind::Enum(e) => e.name.clone(),
-        TypeKind::Function(f) => format!(
-            "fn({}) -> {}",
-            f.params
-                .iter()
-                .map(|p| n(*p))
-                .collect::<Vec<_>>()
-                .join(", "),
-            n(f.ret)
-        ),
-        TypeKind::ProgramRef => "FunctionRef".into(),
-        TypeKind::ProgramHandle => "ProgramHandle".into(),
-        TypeKind::PerfAttachment => "PerfAttachment".into(),
-        TypeKind::StructOpsRef => "StructOpsRef".into(),
-        TypeKind::Null => "null".into(),
     }
 }
