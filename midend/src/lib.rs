@@ -37,6 +37,7 @@ pub mod valid;
 
 /// Edit distance (with transpositions), for "did you mean" suggestions.
 pub use checker::edit_distance;
+pub use collect::FUNCTION_ATTRIBUTES;
 
 use ksc_frontend::{ast, Diagnostic, FileId, SourceMap};
 pub use python::PythonBridge;

@@ -25,21 +25,10 @@ pub(crate) struct Word {
     pub member: bool,
 }
 
-/// Attributes a function or item may carry.
-const ATTRIBUTES: &[&str] = &[
-    "xdp",
-    "tc",
-    "tracepoint",
-    "probe",
-    "lsm",
-    "perf_event",
-    "struct_ops",
-    "helper",
-    "kfunc",
-    "private",
-    "test",
-    "export",
-];
+/// Attributes only items other than functions carry (`@struct_ops impl`,
+/// `@export`); a function's are the checker's
+/// ([`ksc_midend::FUNCTION_ATTRIBUTES`]).
+const ITEM_ATTRIBUTES: &[&str] = &["struct_ops", "export"];
 
 const KEYWORDS: &[&str] = &[
     "fn", "var", "const", "config", "local", "for", "in", "pin", "type", "struct", "enum", "if",
@@ -693,8 +682,12 @@ pub(crate) fn helpers_for(f: Option<&Function>) -> impl Iterator<Item = &'static
         .filter(move |h| prog.as_ref().is_none_or(|p| h.programs.allows(p)))
 }
 
-pub(crate) fn attributes() -> &'static [&'static str] {
-    ATTRIBUTES
+/// Attributes a function or item may carry.
+pub(crate) fn attributes() -> impl Iterator<Item = &'static str> {
+    ksc_midend::FUNCTION_ATTRIBUTES
+        .iter()
+        .chain(ITEM_ATTRIBUTES)
+        .copied()
 }
 
 pub(crate) fn keywords() -> &'static [&'static str] {

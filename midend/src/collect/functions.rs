@@ -18,6 +18,21 @@ use crate::btf_types::btf_size;
 use crate::checker::{suggest, Checker, FnInfo, Sym, SymInfo};
 use crate::types::Types;
 
+/// The attributes a function may carry (`@xdp fn ...`), in the order
+/// messages list them.
+pub const FUNCTION_ATTRIBUTES: &[&str] = &[
+    "xdp",
+    "tc",
+    "tracepoint",
+    "probe",
+    "lsm",
+    "perf_event",
+    "helper",
+    "kfunc",
+    "private",
+    "test",
+];
+
 impl<'a> Checker<'a> {
     fn attr_string(&mut self, a: &ast::Attribute) -> Option<String> {
         match a.args.as_slice() {
@@ -136,25 +151,18 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 other => {
-                    let known = [
-                        "xdp",
-                        "tc",
-                        "tracepoint",
-                        "probe",
-                        "lsm",
-                        "perf_event",
-                        "helper",
-                        "kfunc",
-                        "private",
-                        "test",
-                    ];
-                    let hint = suggest(other, known.into_iter());
+                    let known = FUNCTION_ATTRIBUTES;
+                    let hint = suggest(other, known.iter().copied());
                     let d = self.error(a.name.span, format!("unknown attribute `@{other}`"));
                     d.help = Some(match hint {
                         Some(h) => format!("did you mean `@{h}`?"),
                         None => format!(
                             "function attributes are {}",
-                            known.map(|k| format!("@{k}")).join(", ")
+                            known
+                                .iter()
+                                .map(|k| format!("@{k}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     });
                     continue;

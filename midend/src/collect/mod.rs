@@ -21,6 +21,7 @@ mod functions;
 mod restate;
 mod sched_ext;
 
+pub use functions::FUNCTION_ATTRIBUTES;
 pub(crate) use restate::{btf_flat_fields, Restated};
 
 impl<'a> Checker<'a> {
