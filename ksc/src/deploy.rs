@@ -39,18 +39,28 @@ fn read_config(config: &Path, color: ColorChoice) -> Result<(String, Deployment)
     let src = Source {
         files: ksc_frontend::SourceMap::single(config.display().to_string(), text.clone()),
     };
-    match ksc_deploy::parse(&text, FileId::MAIN) {
-        Ok(d) => Ok((text, d)),
-        Err(diags) => {
-            report_deploy(
-                &src,
-                &diags,
-                color,
-                &format!("`{}` is not a valid deployment file", config.display()),
-            );
-            Err(ExitCode::from(EXIT_PROGRAM))
-        }
-    }
+    let d = parse_config(&src, &text, FileId::MAIN, config, color)?;
+    Ok((text, d))
+}
+
+/// The deployment file `yaml`, file `yid` of `src`, parsed; its errors
+/// reported located.
+fn parse_config(
+    src: &Source,
+    yaml: &str,
+    yid: FileId,
+    config: &Path,
+    color: ColorChoice,
+) -> Result<Deployment, ExitCode> {
+    ksc_deploy::parse(yaml, yid).map_err(|diags| {
+        report_deploy(
+            src,
+            &diags,
+            color,
+            &format!("`{}` is not a valid deployment file", config.display()),
+        );
+        ExitCode::from(EXIT_PROGRAM)
+    })
 }
 
 /// The program file: given on the command line, else `spec.source`
@@ -141,18 +151,7 @@ fn build(
     let yid = src
         .files
         .add(config.display().to_string(), yaml.to_string());
-    let deployment = match ksc_deploy::parse(yaml, yid) {
-        Ok(d) => d,
-        Err(diags) => {
-            report_deploy(
-                &src,
-                &diags,
-                color,
-                &format!("`{}` is not a valid deployment file", config.display()),
-            );
-            return Err(ExitCode::from(EXIT_PROGRAM));
-        }
-    };
+    let deployment = parse_config(&src, yaml, yid, config, color)?;
     Ok(Built {
         src,
         module,

@@ -51,20 +51,26 @@ pub(crate) fn is_python_import(imp: &ast::ImportDecl) -> bool {
 }
 
 impl<'a> Checker<'a> {
+    /// The directory of source file `file`, which `import` and `exec`
+    /// paths are relative to.
+    fn source_dir(&self, file: ksc_frontend::FileId) -> PathBuf {
+        let from = self
+            .py
+            .file_names
+            .get(file.0 as usize)
+            .cloned()
+            .unwrap_or_default();
+        Path::new(&from)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
     /// `import name from "x.py"`: resolve the file, inspect it, define
     /// `name`.
     pub(crate) fn collect_python_import(&mut self, imp: &ast::ImportDecl) {
         let span = imp.path.span;
-        let from = self
-            .py
-            .file_names
-            .get(span.file.0 as usize)
-            .cloned()
-            .unwrap_or_default();
-        let dir = Path::new(&from)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let dir = self.source_dir(span.file);
         let path: PathBuf = dir.join(&imp.path.value);
         let module = path
             .file_stem()
@@ -218,16 +224,7 @@ impl<'a> Checker<'a> {
             );
             return None;
         }
-        let from = self
-            .py
-            .file_names
-            .get(arg.span.file.0 as usize)
-            .cloned()
-            .unwrap_or_default();
-        let dir = Path::new(&from)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let dir = self.source_dir(arg.span.file);
         let path: PathBuf = dir.join(written);
         let file = path
             .file_name()
