@@ -155,27 +155,9 @@ fn kmod_for(
     work: &Path,
     say: &mut dyn FnMut(&str),
 ) -> Result<std::path::PathBuf, String> {
-    let (_, kdir) = ksc_qemu::kernel_build_tree(label, say).map_err(|e| e.to_string())?;
     let rel = out.strip_prefix(work).unwrap_or(out);
     let dir = work.join(format!("kmod-{label}")).join(rel);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("kmod")).map_err(|e| e.to_string())?;
-    for e in std::fs::read_dir(out.join("kmod"))
-        .map_err(|e| e.to_string())?
-        .flatten()
-    {
-        if e.file_type().is_ok_and(|t| t.is_file())
-            && matches!(e.file_name().to_str(), Some("Kbuild" | "Makefile"))
-        {
-            std::fs::copy(e.path(), dir.join("kmod").join(e.file_name()))
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    for e in std::fs::read_dir(out).map_err(|e| e.to_string())?.flatten() {
-        if e.file_name().to_string_lossy().ends_with(".mod.c") {
-            std::fs::copy(e.path(), dir.join(e.file_name())).map_err(|e| e.to_string())?;
-        }
-    }
+    let kdir = ksc_qemu::module_build_dir(label, out, &dir, say)?;
     say(&format!("building {name}.ko"));
     let o = std::process::Command::new("make")
         .arg("-C")

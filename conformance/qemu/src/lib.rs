@@ -86,7 +86,7 @@ mod kbuild;
 
 use std::ffi::OsString;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -142,6 +142,40 @@ pub fn kernel_build_tree(
     let kernel = fetch(label, progress)?;
     let kdir = kbuild::build_tree(&kernel, progress)?;
     Ok((kernel, kdir))
+}
+
+/// The kernel module `ksc build` wrote into `out` (`<stem>.mod.c` and
+/// `kmod/` with its Kbuild and Makefile) copied into `dir` (emptied
+/// first), ready for `make -C dir/kmod KDIR=<the returned tree>` against
+/// kernel `label` ([`kernel_build_tree`]). The Makefile leaves `<stem>.ko`
+/// in `dir` and the module itself in `dir/kmod`.
+pub fn module_build_dir(
+    label: &str,
+    out: &Path,
+    dir: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<PathBuf, String> {
+    let (_, kdir) = kernel_build_tree(label, progress).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("kmod")).map_err(|e| e.to_string())?;
+    for e in std::fs::read_dir(out.join("kmod"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+    {
+        if e.file_type().is_ok_and(|t| t.is_file())
+            && matches!(e.file_name().to_str(), Some("Kbuild" | "Makefile"))
+        {
+            std::fs::copy(e.path(), dir.join("kmod").join(e.file_name()))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    // The module's sources sit beside `kmod/` (`<stem>.mod.c`).
+    for e in std::fs::read_dir(out).map_err(|e| e.to_string())?.flatten() {
+        if e.file_name().to_string_lossy().ends_with(".mod.c") {
+            std::fs::copy(e.path(), dir.join(e.file_name())).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(kdir)
 }
 
 /// What to boot the kernel with.
