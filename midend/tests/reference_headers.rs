@@ -18,18 +18,9 @@ impl Project {
         let src = std::fs::read_to_string(&main).unwrap();
         let dir = self.dir.display().to_string();
         let mut files = SourceMap::single(main.display().to_string(), src.as_str());
-        let parsed = ksc_frontend::parse(&src);
-        let mut diags = parsed.diagnostics.clone();
-        let mut module = None;
-        if !parsed.has_errors() {
-            let loaded = ksc_midend::imports::load(parsed.file, &mut files);
-            diags.extend(loaded.diagnostics.iter().cloned());
-            if !loaded.has_errors() {
-                let c = ksc_midend::check_loaded_with(&loaded, &files, &support::options());
-                diags.extend(c.diagnostics.iter().cloned());
-                module = c.module;
-            }
-        }
+        let p = ksc_midend::check_main_with(&mut files, &support::options());
+        let diags = p.diagnostics;
+        let module = p.checked.and_then(|c| c.module);
         let at = |d: &Diagnostic| {
             let name = files.name(d.span.file);
             let name = name

@@ -4,38 +4,14 @@
 
 mod support;
 
-struct Outcome {
-    errors: Vec<(usize, String)>,
-    warnings: Vec<(usize, String)>,
-    rendered: String,
-    module: Option<ksc_ir::Module>,
-}
+use support::assert_clean;
 
-fn check(src: &str) -> Outcome {
-    let files = ksc_frontend::SourceMap::single("test.ks", src);
-    let parsed = ksc_frontend::parse(src);
-    let mut diags = parsed.diagnostics.clone();
-    let mut module = None;
-    if !parsed.has_errors() {
-        let c = ksc_midend::check_program_with(&parsed.file, &files, &support::options());
-        diags.extend(c.diagnostics.iter().cloned());
-        module = c.module;
-    }
-    let at = |d: &ksc_frontend::Diagnostic| (files.line_col(d.span).0 as usize, d.message.clone());
-    Outcome {
-        errors: diags.iter().filter(|d| d.is_error()).map(at).collect(),
-        warnings: diags.iter().filter(|d| !d.is_error()).map(at).collect(),
-        rendered: ksc_frontend::diag::render_files(&files, &diags),
-        module,
-    }
-}
-
+/// An error on `line` containing `phrase`, and `help` somewhere in what
+/// is shown.
 fn assert_error(src: &str, line: usize, phrase: &str, help: &str) {
-    let o = check(src);
+    let o = support::check(src);
     assert!(
-        o.errors
-            .iter()
-            .any(|(l, m)| *l == line && m.contains(phrase)),
+        support::has(&o.errors, line, None, phrase, ""),
         "want an error on line {line} containing {phrase:?}, got:\n{}",
         o.rendered
     );
@@ -44,16 +20,6 @@ fn assert_error(src: &str, line: usize, phrase: &str, help: &str) {
         "want help {help:?}:\n{}",
         o.rendered
     );
-}
-
-fn assert_clean(src: &str) -> ksc_ir::Module {
-    let o = check(src);
-    assert!(
-        o.errors.is_empty() && o.warnings.is_empty(),
-        "{}",
-        o.rendered
-    );
-    o.module.expect("a module")
 }
 
 const PRE: &str = "struct Ev { n: u32 }\nstruct Al { code: u32 }\nvar events : ringbuf<Ev>(4096)\nvar alerts : ringbuf<Al>(4096)\n";

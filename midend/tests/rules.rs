@@ -22,18 +22,9 @@ fn check(src: &str) -> Outcome {
 /// read relative to it (`ksc_midend::imports::load`), as `ksc` does.
 fn check_at(path: &str, src: &str) -> Outcome {
     let mut files = ksc_frontend::SourceMap::single(path, src);
-    let parsed = ksc_frontend::parse(src);
-    let mut diags = parsed.diagnostics.clone();
-    let mut module = None;
-    if !parsed.has_errors() {
-        let loaded = ksc_midend::imports::load(parsed.file, &mut files);
-        diags.extend(loaded.diagnostics.iter().cloned());
-        if !loaded.has_errors() {
-            let c = ksc_midend::check_loaded_with(&loaded, &files, &support::options());
-            diags.extend(c.diagnostics.iter().cloned());
-            module = c.module;
-        }
-    }
+    let p = ksc_midend::check_main_with(&mut files, &support::options());
+    let diags = p.diagnostics;
+    let module = p.checked.and_then(|c| c.module);
     // Lines in the main file; a diagnostic in another file says which.
     let at = |d: &ksc_frontend::Diagnostic| {
         let line = files.line_col(d.span).0 as usize;

@@ -45,18 +45,9 @@ pub fn check(src: &str) -> Outcome {
 /// [`check`] against what `opts` gives.
 pub fn check_with(src: &str, opts: &ksc_midend::CheckOptions) -> Outcome {
     let mut files = ksc_frontend::SourceMap::single("test.ks", src);
-    let parsed = ksc_frontend::parse(src);
-    let mut diags = parsed.diagnostics.clone();
-    let mut module = None;
-    if !parsed.has_errors() {
-        let loaded = ksc_midend::imports::load(parsed.file, &mut files);
-        diags.extend(loaded.diagnostics.iter().cloned());
-        if !loaded.has_errors() {
-            let c = ksc_midend::check_loaded_with(&loaded, &files, opts);
-            diags.extend(c.diagnostics.iter().cloned());
-            module = c.module;
-        }
-    }
+    let p = ksc_midend::check_main_with(&mut files, opts);
+    let diags = p.diagnostics;
+    let module = p.checked.and_then(|c| c.module);
     let at = |d: &ksc_frontend::Diagnostic| {
         let (line, col) = files.line_col(d.span);
         Diag {
