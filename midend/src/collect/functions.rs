@@ -18,21 +18,6 @@ use crate::btf_types::btf_size;
 use crate::checker::{suggest, Checker, FnInfo, Sym, SymInfo};
 use crate::types::Types;
 
-/// The attributes a function may carry (`@xdp fn ...`), in the order
-/// messages list them.
-pub const FUNCTION_ATTRIBUTES: &[&str] = &[
-    "xdp",
-    "tc",
-    "tracepoint",
-    "probe",
-    "lsm",
-    "perf_event",
-    "helper",
-    "kfunc",
-    "private",
-    "test",
-];
-
 impl<'a> Checker<'a> {
     fn attr_string(&mut self, a: &ast::Attribute) -> Option<String> {
         match a.args.as_slice() {
@@ -151,7 +136,7 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 other => {
-                    let known = FUNCTION_ATTRIBUTES;
+                    let known = super::FUNCTION_ATTRIBUTES;
                     let hint = suggest(other, known.iter().copied());
                     let d = self.error(a.name.span, format!("unknown attribute `@{other}`"));
                     d.help = Some(match hint {

@@ -21,8 +21,22 @@ mod functions;
 mod restate;
 mod sched_ext;
 
-pub use functions::FUNCTION_ATTRIBUTES;
 pub(crate) use restate::{btf_flat_fields, Restated};
+
+/// The attributes a function may carry (`@xdp fn ...`), in the order
+/// messages list them.
+pub const FUNCTION_ATTRIBUTES: &[&str] = &[
+    "xdp",
+    "tc",
+    "tracepoint",
+    "probe",
+    "lsm",
+    "perf_event",
+    "helper",
+    "kfunc",
+    "private",
+    "test",
+];
 
 impl<'a> Checker<'a> {
     pub(crate) fn collect(&mut self, file: &'a ast::File) {
