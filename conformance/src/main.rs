@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use ksc_plugins::targets::{Capability, Listed};
 
 use case::{Case, Expect};
 use exec::{Job, JobResult, LineResult, Verdict};
@@ -197,26 +198,28 @@ fn find_ksc(cli: &Cli) -> Result<PathBuf, String> {
     }
 }
 
-/// Targets whose build makes a userspace program (from `ksc targets`).
+/// Targets whose build makes a userspace program: those with the
+/// `userspace` capability in `ksc targets --format=ron`.
 fn userspace_targets(ksc: &Path) -> Result<Vec<String>, String> {
     let o = Command::new(ksc)
-        .arg("targets")
+        .args(["targets", "--format=ron"])
         .output()
         .map_err(|e| format!("cannot run {}: {e}", ksc.display()))?;
-    let text = String::from_utf8_lossy(&o.stdout);
-    let mut targets = vec![];
-    let mut name = None;
-    for line in text.lines() {
-        if !line.starts_with(' ') {
-            name = line.split([':', ' ']).next().map(str::to_string);
-        } else if let (Some(n), Some(b)) = (&name, line.trim().strip_prefix("backends: ")) {
-            if b.split([',', ' '])
-                .any(|x| x == "libbpf-c" || x == "rust-aya")
-            {
-                targets.push(n.clone());
-            }
-        }
+    if !o.status.success() {
+        return Err(format!(
+            "`ksc targets --format=ron` failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
     }
+    userspace_in(&String::from_utf8_lossy(&o.stdout))
+}
+
+fn userspace_in(listing: &str) -> Result<Vec<String>, String> {
+    let targets: Vec<String> = Listed::from_ron(listing)?
+        .into_iter()
+        .filter(|t| t.capabilities.contains(&Capability::Userspace))
+        .map(|t| t.name)
+        .collect();
     if targets.is_empty() {
         return Err("`ksc targets` lists no target that builds a userspace program".into());
     }
@@ -799,4 +802,29 @@ fn run(cli: Cli) -> Result<bool, String> {
     }
     println!("{} passed, {} failed", report.passed, report.failed);
     Ok(report.failed == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userspace_targets_are_those_with_the_capability() {
+        let listing = r#"[
+    (name: "c-libbpf", default: true, description: "d", backends: ["ebpf-c", "libbpf-c"],
+     capabilities: ["userspace"]),
+    (name: "ebpf-c", description: "d", backends: ["ebpf-c"]),
+    (name: "mine", description: "d", backends: ["ebpf-c", "my-loader"],
+     capabilities: ["userspace"], file: Some("/t/mine.ron")),
+]"#;
+        assert_eq!(userspace_in(listing).unwrap(), ["c-libbpf", "mine"]);
+        let e = userspace_in("[(name: \"e\", description: \"d\", backends: [\"ebpf-c\"])]")
+            .unwrap_err();
+        assert!(
+            e.contains("no target that builds a userspace program"),
+            "{e}"
+        );
+        let e = userspace_in("backends: ebpf-c").unwrap_err();
+        assert!(e.starts_with("malformed target listing"), "{e}");
+    }
 }

@@ -62,6 +62,7 @@ fn a_target_that_prints_differently_fails_with_the_first_difference() {
         r#"Target(
     description: "c-libbpf whose loader prints differently",
     backends: ["ebpf-c", "libbpf-c"],
+    capabilities: ["userspace"],
     build: Some(Build(command: ["sh", "-c", "sed -i 's/\\\\n\", /!\\\\n\", /' prog.c && make"])),
 )"#,
     )

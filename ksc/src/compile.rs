@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use codespan_reporting::term::termcolor::ColorChoice;
-use ksc_plugins::targets::{Origin, Target, Targets, DEFAULT_TARGET};
+use ksc_plugins::targets::{Capability, Listed, Origin, Target, Targets, DEFAULT_TARGET};
 use ksc_plugins::{Error as PluginError, Generated, Registry, Severity};
 
 use crate::{input_error_code, read_source, report, CompileOpts, Source};
@@ -34,6 +34,23 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // The target's file says whether its build makes a program that can
+    // run the tests: refused before anything is checked or built.
+    if mode == Mode::Test && !target.has(Capability::Userspace) {
+        let able: Vec<&str> = targets
+            .targets
+            .values()
+            .filter(|t| t.has(Capability::Userspace))
+            .map(|t| t.name.as_str())
+            .collect();
+        eprintln!(
+            "error: target `{}` builds no userspace program, so it cannot run `@test` functions\n\
+             help: use a target with the `userspace` capability: {}",
+            target.name,
+            able.join(", ")
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
 
     if !file.exists() && file.extension().is_none() && file.components().count() == 1 {
         eprintln!(
@@ -132,6 +149,7 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
         target: target.name.clone(),
         backends: backends.clone(),
         settings: target.settings.clone(),
+        capabilities: target.capabilities.clone(),
     };
     // The loaders' compile-time choices follow the chosen kernel's release.
     if let Some(r) = kernel.as_ref().and_then(|k| k.release) {
@@ -191,6 +209,14 @@ pub(crate) fn compile(file: &Path, opts: &CompileOpts, mode: Mode, color: ColorC
                             "error: backends `{other}` and `{name}` both generate `{}`",
                             path.display()
                         );
+                        if path == Path::new("Makefile") && !target.has(Capability::Userspace) {
+                            // ebpf-c leaves the Makefile to a userspace
+                            // backend only when the target says it has one.
+                            eprintln!(
+                                "help: a target with a userspace backend declares \
+                                 `capabilities: [\"userspace\"]` (targets/README.md)"
+                            );
+                        }
                         return ExitCode::from(EXIT_PLUGIN);
                     }
                     files.push((path, contents, name.clone()));
@@ -516,10 +542,15 @@ pub(crate) fn list_plugins() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `ksc targets`
-pub(crate) fn list_targets() -> ExitCode {
+/// `ksc targets`; `ron`: the same as data for tools (`Listed`, read by
+/// the conformance runner), every target with its capabilities.
+pub(crate) fn list_targets(ron: bool) -> ExitCode {
     let targets = Targets::from_env();
-    for t in targets.targets.values() {
+    if ron {
+        let list: Vec<Listed> = targets.targets.values().map(Target::listed).collect();
+        println!("{}", Listed::to_ron(&list));
+    }
+    for t in targets.targets.values().filter(|_| !ron) {
         println!("{}{}: {}", t.name, default_mark(t), t.description);
         let mut backends = t.backends.join(", ");
         if !t.when_kfuncs.is_empty() {
@@ -532,6 +563,10 @@ pub(crate) fn list_targets() -> ExitCode {
                 b.command.join(" ")
             ),
             None => println!("    build: none"),
+        }
+        if !t.capabilities.is_empty() {
+            let c: Vec<&str> = t.capabilities.iter().map(|c| c.as_str()).collect();
+            println!("    capabilities: {}", c.join(", "));
         }
         if let Origin::File(f) = &t.origin {
             println!("    from {}", f.display());

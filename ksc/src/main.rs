@@ -195,7 +195,12 @@ enum Command {
         action: PluginAction,
     },
     /// List the targets.
-    Targets,
+    Targets {
+        /// `ron`: as RON data for tools (name, description, backends,
+        /// build, capabilities) instead of text.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
     /// Build a program, load it, attach and pin it on bpffs as a deployment
     /// file says, so that it outlives ksc (docs/deploy.md); again: replace
     /// it in place, map contents kept.
@@ -284,6 +289,14 @@ enum CheckEmit {
     Graph,
     /// The oldest kernel each program runs on, and which uses set it.
     Kernels,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    /// For people.
+    Text,
+    /// RON data for tools.
+    Ron,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -396,7 +409,7 @@ fn run(cli: Cli) -> ExitCode {
             log,
             cmd,
         } => deploy::supervise(&dir, &policy, &log, &cmd),
-        Command::Targets => compile::list_targets(),
+        Command::Targets { format } => compile::list_targets(matches!(format, ListFormat::Ron)),
         Command::Check {
             file,
             emit,

@@ -260,6 +260,59 @@ fn targets_lists_the_builtin_targets_and_unknown_ones_are_explained() {
     assert!(stdout(&o).contains("mine: my target"), "{}", stdout(&o));
 }
 
+/// `--format=ron` is the listing as data (what the conformance runner
+/// reads): every target with its capabilities; a target file without
+/// `capabilities` still loads, with none.
+#[test]
+fn targets_format_ron_lists_capabilities_as_data() {
+    use ksc_plugins::targets::{Capability, Listed};
+    let s = Setup::new("targets-ron");
+    let tdir = s.dir.join("targets");
+    std::fs::create_dir_all(&tdir).unwrap();
+    std::fs::write(
+        tdir.join("mine.ron"),
+        "Target(description: \"my target\", backends: [\"dot\"])",
+    )
+    .unwrap();
+    let o = s.ksc(
+        &["targets", "--format=ron"],
+        &[("KSC_TARGET_PATH", tdir.to_str().unwrap())],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let list = Listed::from_ron(&stdout(&o)).unwrap();
+    let get = |n: &str| list.iter().find(|t| t.name == n).unwrap();
+    assert!(get("c-libbpf").default);
+    assert_eq!(get("c-libbpf").capabilities, [Capability::Userspace]);
+    assert_eq!(get("rust-aya").capabilities, [Capability::Userspace]);
+    assert_eq!(get("ebpf-c").capabilities, []);
+    assert_eq!(get("ebpf-c").build, Some(vec!["make".to_string()]));
+    assert_eq!(get("mine").capabilities, []);
+    assert_eq!(
+        get("mine").file.as_deref(),
+        Some(tdir.join("mine.ron").as_path())
+    );
+
+    let o = s.ksc(&["targets", "--format=yaml"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_no_crash(&o);
+}
+
+/// `ksc test` on a target without the `userspace` capability is refused
+/// before anything is built, naming the targets that can run tests.
+#[test]
+fn test_on_a_target_without_userspace_is_refused_up_front() {
+    let s = Setup::new("test-no-user");
+    let o = s.ksc(&["test", "--target=ebpf-c", &s.prog()], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_no_crash(&o);
+    let e = stderr(&o);
+    assert!(
+        e.contains("error: target `ebpf-c` builds no userspace program, so it cannot run `@test` functions\nhelp: use a target with the `userspace` capability: c-libbpf, rust-aya"),
+        "{e}"
+    );
+    assert!(!s.dir.join("out").exists(), "nothing is written");
+}
+
 #[test]
 fn a_missing_plugin_lists_what_was_found() {
     let s = Setup::new("missing").with_dot();

@@ -2,18 +2,16 @@
 //! export through the stable plugin ABI (see `plugins/README.md`).
 
 use ksc_plugin_abi::ksc_ir::Module;
-use ksc_plugin_abi::{export_backend, EmitError, File};
+use ksc_plugin_abi::{export_backend, Capability, EmitError, File};
 
 fn generate(
     module: &Module,
     options: &ksc_plugin_abi::Options,
 ) -> Result<Vec<File>, Vec<EmitError>> {
-    // With a userspace backend in the same run, its Makefile builds both
-    // sides; this one's is only for targets without it.
-    let with_user = options
-        .backends
-        .iter()
-        .any(|b| b == "libbpf-c" || b == "rust-aya");
+    // A target that builds a userspace program has its userspace
+    // backend's Makefile build both sides; this one's is only for targets
+    // without it.
+    let with_user = options.has(Capability::Userspace);
     let files = crate::generate(module, &crate::Options::default())?;
     Ok(files
         .into_iter()

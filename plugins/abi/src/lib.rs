@@ -176,9 +176,100 @@ pub struct Options {
     pub backends: Vec<String>,
     /// Free-form `key: value` settings from the target file.
     pub settings: BTreeMap<String, String>,
+    /// What the target declares it can do (its file's `capabilities`): a
+    /// backend adapts to these, not to the names of the other backends.
+    /// A name this plugin does not know is dropped, so a newer host's
+    /// capabilities never make an older plugin's options unreadable.
+    #[serde(deserialize_with = "known_capabilities")]
+    pub capabilities: Vec<Capability>,
+}
+
+fn known_capabilities<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Capability>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    Ok(names.iter().filter_map(|n| n.parse().ok()).collect())
+}
+
+// ------------------------------------------------------------------ capabilities
+
+/// Something a target's output can do, declared in its target file
+/// (`capabilities: ["userspace"]`, see targets/README.md) so that code
+/// asks the target instead of comparing backend names. Parsed from its
+/// name only by [`Capability::from_str`](std::str::FromStr) (serde goes
+/// through it too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Capability {
+    /// The build makes a userspace program (the loader with `main` and the
+    /// `@test`s), whose backend's Makefile also builds the eBPF object.
+    Userspace,
+}
+
+impl Capability {
+    /// Every capability, in the order `ksc targets` lists them.
+    pub const ALL: &'static [Capability] = &[Capability::Userspace];
+
+    /// The name a target file writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::Userspace => "userspace",
+        }
+    }
+}
+
+impl std::fmt::Display for Capability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A capability name that is not one of [`Capability::ALL`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownCapability(pub String);
+
+impl std::fmt::Display for UnknownCapability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
+        write!(
+            f,
+            "unknown capability `{}`; known capabilities: {}",
+            self.0,
+            known.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownCapability {}
+
+impl std::str::FromStr for Capability {
+    type Err = UnknownCapability;
+    fn from_str(s: &str) -> Result<Capability, UnknownCapability> {
+        Capability::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownCapability(s.to_string()))
+    }
+}
+
+impl TryFrom<String> for Capability {
+    type Error = UnknownCapability;
+    fn try_from(s: String) -> Result<Capability, UnknownCapability> {
+        s.parse()
+    }
+}
+
+impl From<Capability> for String {
+    fn from(c: Capability) -> String {
+        c.as_str().to_string()
+    }
 }
 
 impl Options {
+    /// The target declares `c`.
+    pub fn has(&self, c: Capability) -> bool {
+        self.capabilities.contains(&c)
+    }
+
     pub fn to_ron(&self) -> String {
         ron::to_string(self).expect("options serialise to RON")
     }
@@ -580,6 +671,36 @@ mod tests {
             analysis: ksc_ir::Analysis::default(),
         }
         .to_ron()
+    }
+
+    #[test]
+    fn capabilities_parse_by_name_and_unknown_ones_are_explained() {
+        for c in Capability::ALL {
+            assert_eq!(c.as_str().parse::<Capability>(), Ok(*c));
+        }
+        let e = "kfuncs".parse::<Capability>().unwrap_err();
+        assert_eq!(e, UnknownCapability("kfuncs".into()));
+        assert_eq!(
+            e.to_string(),
+            "unknown capability `kfuncs`; known capabilities: userspace"
+        );
+    }
+
+    #[test]
+    fn options_carry_capabilities_and_drop_unknown_ones() {
+        let o = Options {
+            capabilities: vec![Capability::Userspace],
+            ..Options::default()
+        };
+        let back = Options::from_ron(&o.to_ron()).unwrap();
+        assert!(back.has(Capability::Userspace));
+        // A newer host's capability an older plugin does not know.
+        let o = Options::from_ron("(capabilities: [\"userspace\", \"teleport\"])").unwrap();
+        assert_eq!(o.capabilities, [Capability::Userspace]);
+        // Options from a host without capabilities at all.
+        assert!(!Options::from_ron("(target: \"t\")")
+            .unwrap()
+            .has(Capability::Userspace));
     }
 
     #[test]

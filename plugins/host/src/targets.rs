@@ -8,6 +8,7 @@
 //!     when_kfuncs: ["kmod-c"],            // appended when the program has @kfunc/@private
 //!     build: Some(Build(command: ["make"])), // run in the output directory
 //!     settings: {"key": "value"},         // passed to every backend (Options::settings)
+//!     capabilities: ["userspace"],        // what the output can do (Options::capabilities)
 //! )
 //! ```
 //!
@@ -21,7 +22,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ksc_ir::{FnKind, Module};
-use serde::Deserialize;
+pub use ksc_plugin_abi::{Capability, UnknownCapability};
+use serde::{Deserialize, Serialize};
 
 /// The target used when none is given.
 pub const DEFAULT_TARGET: &str = "c-libbpf";
@@ -66,6 +68,11 @@ pub struct Target {
     /// Passed to every backend as `Options::settings`.
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
+    /// What the output can do; code that depends on it asks this, never
+    /// the backends' names. Default none: files written before it existed
+    /// still parse.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -105,6 +112,28 @@ impl Target {
             .map_err(|e| format!("invalid target file `{}`: {e}", path.display()))
     }
 
+    /// The target declares `c`.
+    pub fn has(&self, c: Capability) -> bool {
+        self.capabilities.contains(&c)
+    }
+
+    /// What `ksc targets --format=ron` prints for this target.
+    pub fn listed(&self) -> Listed {
+        Listed {
+            name: self.name.clone(),
+            default: self.name == DEFAULT_TARGET,
+            description: self.description.clone(),
+            backends: self.backends.clone(),
+            when_kfuncs: self.when_kfuncs.clone(),
+            build: self.build.as_ref().map(|b| b.command.clone()),
+            capabilities: self.capabilities.clone(),
+            file: match &self.origin {
+                Origin::BuiltIn => None,
+                Origin::File(f) => Some(f.clone()),
+            },
+        }
+    }
+
     /// The backends to run for this module, in order.
     pub fn backends_for(&self, module: &Module) -> Vec<String> {
         let mut out = self.backends.clone();
@@ -116,6 +145,41 @@ impl Target {
             out.extend(self.when_kfuncs.iter().cloned());
         }
         out
+    }
+}
+
+/// One target as `ksc targets --format=ron` lists it: what tools (the
+/// conformance runner) read instead of the human-readable listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    pub name: String,
+    /// It is the target used when none is given.
+    #[serde(default)]
+    pub default: bool,
+    pub description: String,
+    pub backends: Vec<String>,
+    #[serde(default)]
+    pub when_kfuncs: Vec<String>,
+    /// The build command; `None`: nothing to build.
+    #[serde(default)]
+    pub build: Option<Vec<String>>,
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+    /// The file it was read from; `None`: built in.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+}
+
+impl Listed {
+    /// The listing as `ksc targets --format=ron` prints it.
+    pub fn to_ron(list: &[Listed]) -> String {
+        ron::ser::to_string_pretty(list, ron::ser::PrettyConfig::default())
+            .expect("a target listing serialises to RON")
+    }
+
+    /// Read what `ksc targets --format=ron` printed.
+    pub fn from_ron(text: &str) -> Result<Vec<Listed>, String> {
+        ron::from_str(text).map_err(|e| format!("malformed target listing: {e}"))
     }
 }
 
@@ -221,9 +285,13 @@ mod tests {
         assert_eq!(c.backends, ["ebpf-c", "libbpf-c"]);
         assert_eq!(c.when_kfuncs, ["kmod-c"]);
         assert_eq!(c.build.as_ref().unwrap().command, ["make"]);
+        assert!(c.has(Capability::Userspace));
+        assert!(t.get("rust-aya").unwrap().has(Capability::Userspace));
+        assert!(!t.get("ebpf-c").unwrap().has(Capability::Userspace));
         let d = t.get("dot").unwrap();
         assert_eq!(d.backends, ["dot"]);
         assert!(d.build.is_none());
+        assert!(d.capabilities.is_empty());
         assert!(t.get(DEFAULT_TARGET).is_some());
     }
 
@@ -249,6 +317,29 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("when_kfunc"), "{e}");
+        let e = Target::parse(
+            "x",
+            "Target(description: \"\", backends: [\"a\"], capabilities: [\"teleport\"])",
+            Origin::BuiltIn,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("unknown capability `teleport`; known capabilities: userspace"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_ron_listing_round_trips() {
+        let t = Targets::builtin();
+        let list: Vec<Listed> = t.targets.values().map(Target::listed).collect();
+        let back = Listed::from_ron(&Listed::to_ron(&list)).unwrap();
+        assert_eq!(back, list);
+        let c = back.iter().find(|l| l.name == "c-libbpf").unwrap();
+        assert!(c.default);
+        assert_eq!(c.capabilities, [Capability::Userspace]);
+        assert_eq!(c.build.as_deref(), Some(&["make".to_string()][..]));
+        assert!(Listed::from_ron("[(name: 1)]").is_err());
     }
 
     #[test]
