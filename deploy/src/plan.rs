@@ -40,13 +40,12 @@ pub fn type_word(t: &ProgramType) -> &'static str {
 
 fn type_matches(word: &str, t: &ProgramType) -> bool {
     let word = word.to_ascii_lowercase();
-    word == type_word(t)
-        || matches!(
-            (word.as_str(), t),
-            ("probe", ProgramType::Probe { .. })
-                | ("classifier", ProgramType::Tc { .. })
-                | ("tracepoint", ProgramType::Tracepoint { .. })
-        )
+    // The attributes' names (`kprobe` too, parsed by ir's ProgramKind),
+    // and libbpf's section name for TC programs.
+    match word.as_str() {
+        "classifier" => t.kind() == ksc_ir::ProgramKind::Tc,
+        w => w.parse::<ksc_ir::ProgramKind>() == Ok(t.kind()),
+    }
 }
 
 /// The eBPF programs of `m`: name, type, and where the name is declared.

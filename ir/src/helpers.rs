@@ -103,6 +103,35 @@ impl ProgramTypes {
     }
 }
 
+/// What a call of a helper does beyond its result that the checker must
+/// know (the verifier's view of it), as data in [`HELPERS`] rather than
+/// tests on the helper's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct HelperFlags(u8);
+
+impl HelperFlags {
+    /// Nothing beyond its result.
+    pub const NONE: HelperFlags = HelperFlags(0);
+    /// It may move, resize or rewrite the packet: the verifier forgets
+    /// every packet pointer and bounds check after it (the kernel's
+    /// `bpf_helper_changes_pkt_data`).
+    pub const CHANGES_PKT_DATA: HelperFlags = HelperFlags(1);
+    /// It takes a `bpf_spin_lock`.
+    pub const TAKES_LOCK: HelperFlags = HelperFlags(1 << 1);
+    /// It releases a `bpf_spin_lock`.
+    pub const RELEASES_LOCK: HelperFlags = HelperFlags(1 << 2);
+
+    /// Both sets.
+    pub const fn with(self, other: HelperFlags) -> HelperFlags {
+        HelperFlags(self.0 | other.0)
+    }
+
+    /// Does the set hold every flag of `other`?
+    pub const fn has(self, other: HelperFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
 /// One BPF helper: its name, number, signature and who may call it.
 #[derive(Clone, Copy, Debug)]
 pub struct Helper {
@@ -123,10 +152,12 @@ pub struct Helper {
     /// The Linux release that brought it (bcc's `docs/kernel-versions.md`,
     /// from the kernel's git history); see [`crate::kernels`].
     pub since: crate::kernels::Release,
+    /// What a call does that the checker tracks.
+    pub flags: HelperFlags,
 }
 
 macro_rules! helpers {
-    ($($name:literal = $id:literal ($($p:ident),*) -> $ret:ident $(, $variadic:ident)? since ($ma:literal, $mi:literal) in $progs:expr;)*) => {
+    ($($name:literal = $id:literal ($($p:ident),*) -> $ret:ident $(, $variadic:ident)? since ($ma:literal, $mi:literal) $(+ $flag:ident)* in $progs:expr;)*) => {
         /// Every BPF helper KernelScript code may call, in helper-number
         /// order. Signatures follow `bpf/bpf_helper_defs.h` (results the
         /// kernel declares `long` are typed `i32`); the program types are
@@ -140,6 +171,7 @@ macro_rules! helpers {
                 variadic: helpers!(@v $($variadic)?),
                 programs: $progs,
                 since: crate::kernels::r($ma, $mi),
+                flags: HelperFlags::NONE$(.with(HelperFlags::$flag))*,
             },)*
         ];
     };
@@ -169,32 +201,32 @@ helpers! {
     "bpf_trace_printk" = 6 (Ptr, U32) -> I32, variadic since (4, 1) in ALL;
     "bpf_get_prandom_u32" = 7 () -> U32 since (4, 1) in ALL;
     "bpf_get_smp_processor_id" = 8 () -> U32 since (4, 1) in ALL;
-    "bpf_skb_store_bytes" = 9 (Ptr, U32, Ptr, U32, U64) -> I32 since (4, 1) in TC;
-    "bpf_l3_csum_replace" = 10 (Ptr, U32, U64, U64, U64) -> I32 since (4, 1) in TC;
-    "bpf_l4_csum_replace" = 11 (Ptr, U32, U64, U64, U64) -> I32 since (4, 1) in TC;
-    "bpf_clone_redirect" = 13 (Ptr, U32, U64) -> I32 since (4, 2) in TC;
+    "bpf_skb_store_bytes" = 9 (Ptr, U32, Ptr, U32, U64) -> I32 since (4, 1) + CHANGES_PKT_DATA in TC;
+    "bpf_l3_csum_replace" = 10 (Ptr, U32, U64, U64, U64) -> I32 since (4, 1) + CHANGES_PKT_DATA in TC;
+    "bpf_l4_csum_replace" = 11 (Ptr, U32, U64, U64, U64) -> I32 since (4, 1) + CHANGES_PKT_DATA in TC;
+    "bpf_clone_redirect" = 13 (Ptr, U32, U64) -> I32 since (4, 2) + CHANGES_PKT_DATA in TC;
     "bpf_get_current_pid_tgid" = 14 () -> U64 since (4, 2) in ALL;
     "bpf_get_current_uid_gid" = 15 () -> U64 since (4, 2) in TASK;
     "bpf_get_current_comm" = 16 (Ptr, U32) -> I32 since (4, 2) in TASK;
     "bpf_get_cgroup_classid" = 17 (Ptr) -> U32 since (4, 3) in TC;
-    "bpf_skb_vlan_push" = 18 (Ptr, U32, U32) -> I32 since (4, 3) in TC;
-    "bpf_skb_vlan_pop" = 19 (Ptr) -> I32 since (4, 3) in TC;
+    "bpf_skb_vlan_push" = 18 (Ptr, U32, U32) -> I32 since (4, 3) + CHANGES_PKT_DATA in TC;
+    "bpf_skb_vlan_pop" = 19 (Ptr) -> I32 since (4, 3) + CHANGES_PKT_DATA in TC;
     "bpf_redirect" = 23 (U32, U64) -> I32 since (4, 4) in PACKET;
     "bpf_skb_load_bytes" = 26 (Ptr, U32, Ptr, U32) -> I32 since (4, 5) in TC;
     "bpf_csum_diff" = 28 (PtrOrNull, U32, PtrOrNull, U32, U32) -> I32 since (4, 6) in PACKET;
     "bpf_get_hash_recalc" = 34 (Ptr) -> U32 since (4, 8) in TC;
     "bpf_get_current_task" = 35 () -> U64 since (4, 8) in ALL;
-    "bpf_skb_pull_data" = 39 (Ptr, U32) -> I32 since (4, 9) in TC;
+    "bpf_skb_pull_data" = 39 (Ptr, U32) -> I32 since (4, 9) + CHANGES_PKT_DATA in TC;
     "bpf_get_numa_node_id" = 42 () -> I32 since (4, 10) in ALL;
-    "bpf_skb_change_head" = 43 (Ptr, U32, U64) -> I32 since (4, 10) in TC;
-    "bpf_xdp_adjust_head" = 44 (Ptr, I32) -> I32 since (4, 10) in XDP;
+    "bpf_skb_change_head" = 43 (Ptr, U32, U64) -> I32 since (4, 10) + CHANGES_PKT_DATA in TC;
+    "bpf_xdp_adjust_head" = 44 (Ptr, I32) -> I32 since (4, 10) + CHANGES_PKT_DATA in XDP;
     "bpf_get_socket_cookie" = 46 (Ptr) -> U64 since (4, 12) in TC;
     "bpf_set_hash" = 48 (Ptr, U32) -> I32 since (4, 13) in TC;
-    "bpf_xdp_adjust_meta" = 54 (Ptr, I32) -> I32 since (4, 15) in XDP;
+    "bpf_xdp_adjust_meta" = 54 (Ptr, I32) -> I32 since (4, 15) + CHANGES_PKT_DATA in XDP;
     "bpf_perf_prog_read_value" = 55 (Ptr, Ptr, U32) -> I32 since (4, 15) in PERF_EVENT;
-    "bpf_xdp_adjust_tail" = 65 (Ptr, I32) -> I32 since (4, 18) in XDP;
-    "bpf_spin_lock" = 93 (Ptr) -> I32 since (5, 1) in LOCK;
-    "bpf_spin_unlock" = 94 (Ptr) -> I32 since (5, 1) in LOCK;
+    "bpf_xdp_adjust_tail" = 65 (Ptr, I32) -> I32 since (4, 18) + CHANGES_PKT_DATA in XDP;
+    "bpf_spin_lock" = 93 (Ptr) -> I32 since (5, 1) + TAKES_LOCK in LOCK;
+    "bpf_spin_unlock" = 94 (Ptr) -> I32 since (5, 1) + RELEASES_LOCK in LOCK;
     "bpf_send_signal" = 109 (U32) -> I32 since (5, 3) in TRACING;
     "bpf_probe_read_user" = 112 (Ptr, U32, PtrOrNull) -> I32 since (5, 5) in ALL;
     "bpf_probe_read_kernel" = 113 (Ptr, U32, PtrOrNull) -> I32 since (5, 5) in ALL;
@@ -239,6 +271,29 @@ mod tests {
             assert_eq!(helper_named(h.name).map(|x| x.id), Some(h.id));
             assert!(h.name.starts_with("bpf_"));
             assert!(h.programs != ProgramTypes(0), "{}", h.name);
+        }
+    }
+
+    #[test]
+    fn flags_are_data_in_the_table() {
+        let f = |n: &str| helper_named(n).unwrap().flags;
+        assert!(f("bpf_xdp_adjust_head").has(HelperFlags::CHANGES_PKT_DATA));
+        assert!(f("bpf_clone_redirect").has(HelperFlags::CHANGES_PKT_DATA));
+        assert!(!f("bpf_skb_load_bytes").has(HelperFlags::CHANGES_PKT_DATA));
+        assert!(f("bpf_spin_lock").has(HelperFlags::TAKES_LOCK));
+        assert!(!f("bpf_spin_lock").has(HelperFlags::RELEASES_LOCK));
+        assert!(f("bpf_spin_unlock").has(HelperFlags::RELEASES_LOCK));
+        assert_eq!(f("bpf_ktime_get_ns"), HelperFlags::NONE);
+        // Only packet programs have packet data to change.
+        for h in HELPERS {
+            if h.flags.has(HelperFlags::CHANGES_PKT_DATA) {
+                assert_eq!(
+                    h.programs.or(ProgramTypes::PACKET),
+                    ProgramTypes::PACKET,
+                    "{}",
+                    h.name
+                );
+            }
         }
     }
 

@@ -92,13 +92,17 @@ mod data;
 mod expr;
 mod func;
 mod module;
+mod program;
 mod source;
 mod types;
 pub use data::*;
 pub use expr::*;
 pub use func::*;
-pub use helpers::{helper, helper_named, Helper, HelperId, HelperType, ProgramTypes, HELPERS};
+pub use helpers::{
+    helper, helper_named, Helper, HelperFlags, HelperId, HelperType, ProgramTypes, HELPERS,
+};
 pub use module::*;
+pub use program::*;
 pub use source::*;
 pub use types::*;
 

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use codespan_reporting::term::termcolor::ColorChoice;
+use ksc_ir::{ProgramKind, TraceStruct};
 use ksc_midend::btf::{Btf, BtfType};
 
 use crate::{report, Source};
@@ -64,16 +65,18 @@ impl Kind {
         }
     }
 
-    /// A short name for files and messages (`xdp`, `tracepoint`, ...).
+    /// A short name for files and messages (`xdp`, `tracepoint`, ...):
+    /// the program kind's attribute.
     fn short(&self) -> &'static str {
-        match self {
-            Kind::Xdp => "xdp",
-            Kind::Tc => "tc",
-            Kind::Tracepoint { .. } => "tracepoint",
-            Kind::Probe { .. } => "probe",
-            Kind::StructOps { .. } => "struct_ops",
-            Kind::PerfEvent => "perf_event",
-        }
+        let kind = match self {
+            Kind::Xdp => ProgramKind::Xdp,
+            Kind::Tc => ProgramKind::Tc,
+            Kind::Tracepoint { .. } => ProgramKind::Tracepoint,
+            Kind::Probe { .. } => ProgramKind::Probe,
+            Kind::StructOps { .. } => ProgramKind::StructOps,
+            Kind::PerfEvent => ProgramKind::PerfEvent,
+        };
+        kind.attribute()
     }
 }
 
@@ -227,17 +230,18 @@ fn parse_kind(kind: &str) -> Result<Kind, Fail> {
             None,
         )
     };
-    Ok(match head {
-        "xdp" | "tc" | "perf_event" if !rest.is_empty() => {
+    // The head is a program kind's attribute name, parsed once by ir.
+    Ok(match head.parse::<ProgramKind>() {
+        Ok(ProgramKind::Xdp | ProgramKind::Tc | ProgramKind::PerfEvent) if !rest.is_empty() => {
             return fail(
                 format!("`{head}` takes nothing after it: `ksc init {head} NAME`"),
                 None,
             )
         }
-        "xdp" => Kind::Xdp,
-        "tc" => Kind::Tc,
-        "perf_event" => Kind::PerfEvent,
-        "tracepoint" => {
+        Ok(ProgramKind::Xdp) => Kind::Xdp,
+        Ok(ProgramKind::Tc) => Kind::Tc,
+        Ok(ProgramKind::PerfEvent) => Kind::PerfEvent,
+        Ok(ProgramKind::Tracepoint) => {
             let Some((category, event)) = rest.split_once('/') else {
                 return Err(need("a category and an event", "sched/sched_switch"));
             };
@@ -249,15 +253,16 @@ fn parse_kind(kind: &str) -> Result<Kind, Fail> {
                 event: event.into(),
             }
         }
-        "probe" | "kprobe" if !rest.is_empty() && !rest.contains('/') => Kind::Probe {
+        Ok(ProgramKind::Probe) if !rest.is_empty() && !rest.contains('/') => Kind::Probe {
             function: rest.into(),
         },
-        "probe" | "kprobe" => return Err(need("a kernel function", "vfs_read")),
-        "struct_ops" if !rest.is_empty() && !rest.contains('/') => {
+        Ok(ProgramKind::Probe) => return Err(need("a kernel function", "vfs_read")),
+        Ok(ProgramKind::StructOps) if !rest.is_empty() && !rest.contains('/') => {
             Kind::StructOps { ops: rest.into() }
         }
-        "struct_ops" => return Err(need("a kernel struct", "tcp_congestion_ops")),
-        _ => {
+        Ok(ProgramKind::StructOps) => return Err(need("a kernel struct", "tcp_congestion_ops")),
+        // `init` has no template for LSM programs.
+        Ok(ProgramKind::Lsm) | Err(_) => {
             let heads = [
                 "xdp",
                 "tc",
@@ -571,24 +576,28 @@ fn tracepoint_context(category: &str, event: &str, btf: &Btf, host: bool) -> Res
             );
         }
     }
-    let direct = format!("trace_event_raw_{event}");
+    let direct = TraceStruct::Raw { class: event }.name();
     if btf.has_struct(&direct) {
         return Ok(direct);
     }
     // Events of a class share its struct: match tracefs's field names, or
     // else take the longest class name the event starts with.
-    let raws: Vec<&str> = btf
+    // (struct name, event class) of every class record in BTF.
+    let raws: Vec<(&str, &str)> = btf
         .struct_names()
-        .filter(|n| n.starts_with("trace_event_raw_"))
+        .filter_map(|n| match TraceStruct::try_from(n) {
+            Ok(TraceStruct::Raw { class }) => Some((n, class)),
+            _ => None,
+        })
         .collect();
     if let Some(fields) = tracefs
         .as_ref()
         .and_then(|t| tracefs_fields(t, category, event))
     {
-        let mut matching: Vec<&str> = raws
+        let mut matching: Vec<(&str, &str)> = raws
             .iter()
             .copied()
-            .filter(|r| {
+            .filter(|(r, _)| {
                 btf.find_struct(r).is_some_and(|l| {
                     let names: Vec<&str> = l
                         .fields
@@ -601,24 +610,23 @@ fn tracepoint_context(category: &str, event: &str, btf: &Btf, host: bool) -> Res
                 })
             })
             .collect();
-        matching.sort_by_key(|r| std::cmp::Reverse(common_prefix(r, event)));
-        if let Some(r) = matching.first() {
+        matching.sort_by_key(|(_, class)| std::cmp::Reverse(common_prefix(class, event)));
+        if let Some((r, _)) = matching.first() {
             return Ok(r.to_string());
         }
     }
     let class = raws
         .iter()
-        .filter(|r| {
-            let class = &r["trace_event_raw_".len()..];
+        .filter(|(_, class)| {
             let base = class
                 .strip_suffix("_template")
                 .or_else(|| class.strip_suffix("_class"))
                 .unwrap_or(class);
             event.starts_with(base)
         })
-        .max_by_key(|r| r.len());
+        .max_by_key(|(r, _)| r.len());
     match class {
-        Some(c) => Ok(c.to_string()),
+        Some((c, _)) => Ok(c.to_string()),
         None => fail(
             format!("cannot tell the context struct of `{category}/{event}` from BTF (no `trace_event_raw_{event}`)"),
             Some("this event belongs to a class; name its `trace_event_raw_<class>` in the program".into()),
@@ -627,7 +635,6 @@ fn tracepoint_context(category: &str, event: &str, btf: &Btf, host: bool) -> Res
 }
 
 fn common_prefix(a: &str, b: &str) -> usize {
-    let a = a.trim_start_matches("trace_event_raw_");
     a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
 

@@ -304,7 +304,7 @@ fn btf_origin(name: &str) -> ksc_ir::StructOrigin {
     if UAPI_STRUCTS.contains(&name) {
         // Declared by the UAPI headers; its layout is stable ABI.
         ksc_ir::StructOrigin::Uapi
-    } else if name.starts_with("trace_") {
+    } else if ksc_ir::TraceStruct::try_from(name).is_ok() {
         // `trace_event_raw_*` and the `trace_entry` they start with.
         ksc_ir::StructOrigin::TracepointContext
     } else {

@@ -170,6 +170,68 @@ pub const XDP_ACTIONS: &[(&str, i64)] = &[
     ("XDP_REDIRECT", 4),
 ];
 
+/// The role of a packet context's pointer field (`xdp_md`, `__sk_buff`):
+/// decided from the field's name here, once; the checks match on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PacketField {
+    /// `data`: the packet's first byte.
+    Data,
+    /// `data_end`: one past its last byte; accesses are checked against it.
+    DataEnd,
+    /// `data_meta`: the metadata area before `data` (XDP).
+    DataMeta,
+}
+
+impl PacketField {
+    /// The field's name in the UAPI struct.
+    pub fn name(self) -> &'static str {
+        match self {
+            PacketField::Data => "data",
+            PacketField::DataEnd => "data_end",
+            PacketField::DataMeta => "data_meta",
+        }
+    }
+}
+
+/// A field name that is no packet pointer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotPacketField(pub String);
+
+impl std::fmt::Display for NotPacketField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` is not a packet pointer field (data, data_end, data_meta)",
+            self.0
+        )
+    }
+}
+
+impl std::str::FromStr for PacketField {
+    type Err = NotPacketField;
+    fn from_str(s: &str) -> Result<PacketField, NotPacketField> {
+        [
+            PacketField::Data,
+            PacketField::DataEnd,
+            PacketField::DataMeta,
+        ]
+        .into_iter()
+        .find(|f| f.name() == s)
+        .ok_or_else(|| NotPacketField(s.to_string()))
+    }
+}
+
+/// The packet role of field number `field` of the struct `sty`, when
+/// `sty` is a UAPI context struct and the field one of its packet
+/// pointers.
+pub(crate) fn packet_field(types: &Types, sty: TypeId, field: u32) -> Option<PacketField> {
+    let s = types.struct_def(sty)?;
+    if s.origin != StructOrigin::Uapi {
+        return None;
+    }
+    s.fields.get(field as usize)?.name.parse().ok()
+}
+
 /// The context structs of packet programs, as the language types them:
 /// `data`/`data_end`/`data_meta` are packet pointers (`*u8`); offsets are
 /// the UAPI ones.
@@ -179,9 +241,9 @@ pub fn xdp_md(t: &mut Types) -> TypeId {
     t.kernel_struct(
         "xdp_md",
         vec![
-            ("data".into(), p, 0),
-            ("data_end".into(), p, 4),
-            ("data_meta".into(), p, 8),
+            (PacketField::Data.name().into(), p, 0),
+            (PacketField::DataEnd.name().into(), p, 4),
+            (PacketField::DataMeta.name().into(), p, 8),
             ("ingress_ifindex".into(), u32_, 12),
             ("rx_queue_index".into(), u32_, 16),
             ("egress_ifindex".into(), u32_, 20),
@@ -212,8 +274,8 @@ pub fn sk_buff(t: &mut Types) -> TypeId {
         ("cb", cb, 48),
         ("hash", u32_, 68),
         ("tc_classid", u32_, 72),
-        ("data", p, 76),
-        ("data_end", p, 80),
+        (PacketField::Data.name(), p, 76),
+        (PacketField::DataEnd.name(), p, 80),
         ("napi_id", u32_, 84),
         ("family", u32_, 88),
         ("remote_ip4", u32_, 92),
@@ -270,4 +332,45 @@ pub fn reserved(name: &str) -> bool {
     name == "print"
         || (name != "test" && builtin(name).is_some_and(|b| b != Builtin::Daemon))
         || ksc_ir::helper_named(name).is_some()
+}
+
+#[cfg(test)]
+mod packet_field_tests {
+    use super::*;
+
+    #[test]
+    fn packet_fields_parse_by_name_and_others_are_refused() {
+        for f in [
+            PacketField::Data,
+            PacketField::DataEnd,
+            PacketField::DataMeta,
+        ] {
+            assert_eq!(f.name().parse::<PacketField>(), Ok(f));
+        }
+        let e = "len".parse::<PacketField>().unwrap_err();
+        assert_eq!(e, NotPacketField("len".into()));
+        assert_eq!(
+            e.to_string(),
+            "`len` is not a packet pointer field (data, data_end, data_meta)"
+        );
+    }
+
+    #[test]
+    fn only_uapi_context_pointers_have_a_packet_role() {
+        let mut t = Types::new();
+        let xdp = xdp_md(&mut t);
+        let skb = sk_buff(&mut t);
+        assert_eq!(packet_field(&t, xdp, 1), Some(PacketField::DataEnd));
+        assert_eq!(packet_field(&t, xdp, 3), None);
+        let data = t
+            .struct_def(skb)
+            .unwrap()
+            .fields
+            .iter()
+            .position(|f| f.name == "data");
+        assert_eq!(
+            packet_field(&t, skb, data.unwrap() as u32),
+            Some(PacketField::Data)
+        );
+    }
 }

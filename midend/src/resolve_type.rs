@@ -80,7 +80,9 @@ impl<'a> Checker<'a> {
             // locks"): a type here, the helper of the same name in a call.
             None if id.name == "bpf_spin_lock" => self.spin_lock_type(),
             None if id.name == "bpf_perf_event_data" => self.perf_ctx_type(),
-            None if id.name.starts_with("trace_event_raw_") || self.btf_has(&id.name) => {
+            None if ksc_ir::TraceStruct::try_from(id.name.as_str()).is_ok_and(|t| t.is_raw())
+                || self.btf_has(&id.name) =>
+            {
                 self.btf_struct(id)
             }
             None => {

@@ -136,9 +136,8 @@ impl<'a> Checker<'a> {
             }) if matches!(self.types.kind(*t), TypeKind::Struct(_)) => Restated::Builtin(*t),
             Some(_) => return false,
             None => {
-                let context = name == "trace_entry"
-                    || name.starts_with("trace_event_raw_")
-                    || CONTEXT_UAPI.contains(&name);
+                let context =
+                    ksc_ir::TraceStruct::try_from(name).is_ok() || CONTEXT_UAPI.contains(&name);
                 // struct_ops tables keep their own treatment (the
                 // program's declaration serves userspace: collect_impl).
                 let kernel = !context && !name.ends_with("_ops") && self.in_header(s.name.span);

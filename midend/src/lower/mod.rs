@@ -214,11 +214,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 };
                 st.is_some_and(|st| {
                     (st == self.c.xdp_md || st == self.c.sk_buff)
-                        && self.t().struct_def(st).is_some_and(|d| {
-                            d.fields.get(*field as usize).is_some_and(|f| {
-                                matches!(f.name.as_str(), "data" | "data_end" | "data_meta")
-                            })
-                        })
+                        && crate::builtins::packet_field(self.t(), st, *field).is_some()
                 })
             }
             ir::ExprKind::Cast(inner) => self.is_packet(inner),

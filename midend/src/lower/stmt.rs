@@ -569,8 +569,13 @@ impl<'c, 'a> FnCx<'c, 'a> {
         args: &[ast::Expr],
     ) -> Option<ir::Stmt> {
         let span = s.span;
-        let my_class = self.c.fn_info[self.id.index()].prog_class;
-        let its_class = self.c.fn_info[target.index()].prog_class;
+        // Tail calls stay within one BPF program type: one ProgramKind.
+        let kind_of = |k: &FnKind| match k {
+            FnKind::Program(p) => Some(p.kind()),
+            _ => None,
+        };
+        let my_class = kind_of(&self.kind);
+        let its_class = kind_of(&self.c.functions[target.index()].kind);
         if !matches!(self.kind, FnKind::Program(_)) {
             self.program_call_error(id, target);
             return None;
@@ -581,8 +586,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     id.span,
                     format!(
                         "tail call from an `@{}` program to an `@{}` program",
-                        my_class.unwrap_or("?"),
-                        its_class.unwrap_or("?")
+                        my_class.map_or("?", ir::ProgramKind::attribute),
+                        its_class.map_or("?", ir::ProgramKind::attribute)
                     ),
                 )
                 .help = Some("a tail call must stay within one program type".into());
@@ -613,8 +618,12 @@ impl<'c, 'a> FnCx<'c, 'a> {
         };
         // When the target is not in the program array, fail safe.
         let fallback = match my_class {
-            Some("xdp") => self.mk(ir::ExprKind::Value(Value::UInt(0)), self.ret, s.span),
-            Some("tc") => self.mk(ir::ExprKind::Value(Value::Int(2)), self.ret, s.span),
+            Some(ir::ProgramKind::Xdp) => {
+                self.mk(ir::ExprKind::Value(Value::UInt(0)), self.ret, s.span)
+            }
+            Some(ir::ProgramKind::Tc) => {
+                self.mk(ir::ExprKind::Value(Value::Int(2)), self.ret, s.span)
+            }
             _ => self.mk(ir::ExprKind::Value(Value::Int(0)), self.ret, s.span),
         };
         Some(ir::Stmt {

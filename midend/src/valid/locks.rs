@@ -17,12 +17,9 @@
 
 use ksc_frontend::{Diagnostic, Span};
 use ksc_ir as ir;
-use ksc_ir::{Callee, Domain, ExprKind, StmtKind};
+use ksc_ir::{Callee, Domain, ExprKind, HelperFlags, StmtKind};
 
 use crate::checker::Checker;
-
-const LOCK: &str = "bpf_spin_lock";
-const UNLOCK: &str = "bpf_spin_unlock";
 
 pub(super) fn check(c: &mut Checker) {
     let mut diags = Vec::new();
@@ -34,12 +31,18 @@ pub(super) fn check(c: &mut Checker) {
     c.diags.extend(diags);
 }
 
-/// `stmt` is a call of the helper `name`, as a statement.
-fn helper_stmt(s: &ir::Stmt, name: &str) -> bool {
+/// The helper `h`'s table entry has `flag` (`ir::HELPERS`: taking or
+/// releasing the lock is data there, not a name to compare).
+fn has_flag(h: ir::HelperId, flag: HelperFlags) -> bool {
+    ir::helper(h).is_some_and(|h| h.flags.has(flag))
+}
+
+/// `stmt` is a call, as a statement, of a helper with `flag`.
+fn helper_stmt(s: &ir::Stmt, flag: HelperFlags) -> bool {
     let StmtKind::Expr(e) = &s.kind else {
         return false;
     };
-    matches!(&e.kind, ExprKind::Call { callee: Callee::BpfHelper(h), .. } if h.name() == name)
+    matches!(&e.kind, ExprKind::Call { callee: Callee::BpfHelper(h), .. } if has_flag(*h, flag))
 }
 
 fn block(b: &ir::Block, diags: &mut Vec<Diagnostic>) {
@@ -47,15 +50,19 @@ fn block(b: &ir::Block, diags: &mut Vec<Diagnostic>) {
     let mut held: Option<(Span, bool)> = None;
     for s in &b.stmts {
         match held {
-            None if helper_stmt(s, LOCK) => held = Some((s.span, false)),
+            None if helper_stmt(s, HelperFlags::TAKES_LOCK) => held = Some((s.span, false)),
             None => s.for_each_block(|b| block(b, diags)),
             Some((at, deferred)) => {
-                if helper_stmt(s, UNLOCK) && !deferred {
+                if helper_stmt(s, HelperFlags::RELEASES_LOCK) && !deferred {
                     held = None;
                     continue;
                 }
                 if let StmtKind::Defer(body) = &s.kind {
-                    if body.stmts.iter().any(|s| helper_stmt(s, UNLOCK)) {
+                    if body
+                        .stmts
+                        .iter()
+                        .any(|s| helper_stmt(s, HelperFlags::RELEASES_LOCK))
+                    {
                         held = Some((at, true));
                         continue;
                     }
@@ -104,7 +111,9 @@ fn locked(s: &ir::Stmt, at: Span, deferred: bool, diags: &mut Vec<Diagnostic>) {
                 ExprKind::Call {
                     callee: Callee::BpfHelper(h),
                     ..
-                } if h.name() != UNLOCK => Some(format!("a call of the BPF helper `{}`", h.name())),
+                } if !has_flag(*h, HelperFlags::RELEASES_LOCK) => {
+                    Some(format!("a call of the BPF helper `{}`", h.name()))
+                }
                 ExprKind::MapLookup { .. } | ExprKind::MapRead { .. } => {
                     Some("a map lookup".to_string())
                 }
@@ -125,7 +134,7 @@ fn locked(s: &ir::Stmt, at: Span, deferred: bool, diags: &mut Vec<Diagnostic>) {
     s.for_each_block(|b| {
         for s in &b.stmts {
             // Released on this branch: what follows is not under the lock.
-            if helper_stmt(s, UNLOCK) {
+            if helper_stmt(s, HelperFlags::RELEASES_LOCK) {
                 break;
             }
             locked(s, at, deferred, diags);
