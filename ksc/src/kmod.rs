@@ -174,14 +174,17 @@ fn kfunc_calls_refused(
     version: (u32, u32),
     what: &str,
 ) -> Vec<Diagnostic> {
-    use ksc_ir::{FnKind, ProgramType};
+    use ksc_ir::{FnKind, ProgramKind};
     let mut out = vec![];
     for (id, call) in module.kfunc_callers() {
-        let (kind, since) = match &module.function(id).kind {
-            FnKind::Program(ProgramType::Probe { .. }) => ("probe", (6, 10)),
-            FnKind::Program(ProgramType::Tracepoint { .. }) => ("tracepoint", (6, 12)),
+        let FnKind::Program(p) = &module.function(id).kind else {
+            continue;
+        };
+        let kind = p.kind();
+        let since = match kind {
+            ProgramKind::Probe => (6, 10),
             // The same kernel gave perf_event programs the tracing kfunc hook.
-            FnKind::Program(ProgramType::PerfEvent) => ("perf_event", (6, 12)),
+            ProgramKind::Tracepoint | ProgramKind::PerfEvent => (6, 12),
             _ => continue,
         };
         if version < since {
