@@ -333,6 +333,14 @@ impl<'a> TraceStruct<'a> {
     pub fn is_raw(self) -> bool {
         matches!(self, TraceStruct::Raw { .. })
     }
+
+    /// The event class of a class record.
+    pub fn class(self) -> Option<&'a str> {
+        match self {
+            TraceStruct::Raw { class } => Some(class),
+            TraceStruct::Entry => None,
+        }
+    }
 }
 
 /// A struct name that is no tracepoint context.
@@ -380,6 +388,7 @@ mod tests {
         );
         assert!(p("trace_event_raw_sched_switch").unwrap().is_raw());
         assert!(!TraceStruct::Entry.is_raw());
+        assert_eq!(TraceStruct::Entry.class(), None);
         // Other kernel structs that merely start with `trace_`.
         let e = p("trace_array").unwrap_err();
         assert_eq!(e, NotTraceStruct("trace_array".into()));

@@ -65,18 +65,17 @@ impl Kind {
         }
     }
 
-    /// A short name for files and messages (`xdp`, `tracepoint`, ...):
-    /// the program kind's attribute.
+    /// A short name for files and messages: the kind's attribute.
     fn short(&self) -> &'static str {
-        let kind = match self {
+        match self {
             Kind::Xdp => ProgramKind::Xdp,
             Kind::Tc => ProgramKind::Tc,
             Kind::Tracepoint { .. } => ProgramKind::Tracepoint,
             Kind::Probe { .. } => ProgramKind::Probe,
             Kind::StructOps { .. } => ProgramKind::StructOps,
             Kind::PerfEvent => ProgramKind::PerfEvent,
-        };
-        kind.attribute()
+        }
+        .attribute()
     }
 }
 
@@ -230,7 +229,6 @@ fn parse_kind(kind: &str) -> Result<Kind, Fail> {
             None,
         )
     };
-    // The head is a program kind's attribute name, parsed once by ir.
     Ok(match head.parse::<ProgramKind>() {
         Ok(ProgramKind::Xdp | ProgramKind::Tc | ProgramKind::PerfEvent) if !rest.is_empty() => {
             return fail(
@@ -261,7 +259,6 @@ fn parse_kind(kind: &str) -> Result<Kind, Fail> {
             Kind::StructOps { ops: rest.into() }
         }
         Ok(ProgramKind::StructOps) => return Err(need("a kernel struct", "tcp_congestion_ops")),
-        // `init` has no template for LSM programs.
         Ok(ProgramKind::Lsm) | Err(_) => {
             let heads = [
                 "xdp",
@@ -582,13 +579,9 @@ fn tracepoint_context(category: &str, event: &str, btf: &Btf, host: bool) -> Res
     }
     // Events of a class share its struct: match tracefs's field names, or
     // else take the longest class name the event starts with.
-    // (struct name, event class) of every class record in BTF.
     let raws: Vec<(&str, &str)> = btf
         .struct_names()
-        .filter_map(|n| match TraceStruct::try_from(n) {
-            Ok(TraceStruct::Raw { class }) => Some((n, class)),
-            _ => None,
-        })
+        .filter_map(|n| Some((n, TraceStruct::try_from(n).ok()?.class()?)))
         .collect();
     if let Some(fields) = tracefs
         .as_ref()
