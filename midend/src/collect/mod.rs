@@ -18,8 +18,10 @@ use crate::checker::{AliasEntry, Checker, ConstEntry, Eval, Sym, SymInfo};
 
 mod data;
 mod functions;
+mod kernel_sig;
 mod restate;
 mod sched_ext;
+mod struct_ops;
 
 pub(crate) use restate::{btf_flat_fields, Restated};
 
