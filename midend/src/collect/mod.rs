@@ -19,11 +19,10 @@ use crate::checker::{AliasEntry, Checker, ConstEntry, Eval, Sym, SymInfo};
 mod data;
 mod functions;
 mod kernel_sig;
+mod python;
 mod restate;
 mod sched_ext;
 mod struct_ops;
-
-pub(crate) use restate::{btf_flat_fields, Restated};
 
 /// The attributes a function may carry (`@xdp fn ...`), in the order
 /// messages list them.

@@ -26,7 +26,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 s.params = params;
                 s.ends = ends;
             }
-            None => sites.push(crate::valid::PktSite {
+            None => sites.push(crate::checker::PktSite {
                 span: call,
                 checked: st.checked,
                 params,
