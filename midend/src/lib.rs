@@ -13,7 +13,7 @@
 //!           ──valid─────────────▶ call / tail-call graphs, stack    (valid/graph.rs)
 //!                                 throws                          (valid/throws.rs)
 //!                                 null safety, packet bounds,
-//!                                 map-pointer lifetimes           (valid/flow.rs)
+//!                                 map-pointer lifetimes           (valid/flow/)
 //!                      ──record─▶ ir::Analysis: throws, stack, pointer
 //!                                 targets, tail-call slots        (valid/)
 //! ```
