@@ -29,6 +29,7 @@ mod call;
 mod convert;
 mod expr;
 mod matches;
+mod operators;
 mod python;
 mod stmt;
 
