@@ -336,7 +336,8 @@ pub fn reserved(name: &str) -> bool {
 
 #[cfg(test)]
 mod packet_field_tests {
-    use super::*;
+    use crate::builtins::*;
+    use crate::types::Types;
 
     #[test]
     fn packet_fields_parse_by_name_and_others_are_refused() {

@@ -66,8 +66,6 @@ pub(crate) struct FnInfo<'a> {
     pub(crate) decl: Option<&'a ast::FnDecl>,
     pub(crate) params: Vec<(String, TypeId, Span)>,
     pub(crate) ret_name: Option<(String, Span)>,
-    /// For programs: the kind of program, for tail-call compatibility.
-    pub(crate) prog_class: Option<&'static str>,
 }
 
 pub(crate) struct Checker<'a> {

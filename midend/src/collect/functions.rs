@@ -11,7 +11,7 @@
 use ksc_frontend::ast::{self, ExprKind as AE};
 use ksc_frontend::Span;
 use ksc_ir as ir;
-use ksc_ir::{Domain, FnId, FnKind, ProgramType, TypeId, TypeKind};
+use ksc_ir::{Domain, FnId, FnKind, ProgramKind, ProgramType, TypeId, TypeKind};
 
 use crate::checker::{suggest, Checker, FnInfo, Sym, SymInfo};
 use crate::types::Types;
@@ -29,111 +29,38 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Kind and domain of a function from its attributes.
+    /// Kind and domain of a function from its attributes. A program
+    /// attribute is parsed by ir (`ProgramKind`, `ProgramType::from_attribute`);
+    /// its typed errors become diagnostics here.
     fn fn_kind(
         &mut self,
         item: &ast::Item,
         f_name: &ast::Ident,
         in_impl: Option<(u32, &str)>,
-    ) -> (FnKind, Option<&'static str>) {
+    ) -> FnKind {
         if let Some((ops, _)) = in_impl {
-            return (
-                FnKind::Program(ProgramType::StructOps {
-                    ops: ir::StructOpsId(ops),
-                    member: f_name.name.clone(),
-                }),
-                Some("struct_ops"),
-            );
+            return FnKind::Program(ProgramType::struct_ops(ir::StructOpsId(ops), &f_name.name));
         }
-        let mut kind: Option<(FnKind, Option<&'static str>)> = None;
+        let mut kind: Option<FnKind> = None;
         for a in &item.attrs {
             let name = a.name.name.as_str();
             let arg = self.attr_string(a);
-            let k = match name {
-                "xdp" => (FnKind::Program(ProgramType::Xdp), Some("xdp")),
-                "tc" => {
-                    let ingress = match arg.as_deref() {
-                        Some("ingress") => true,
-                        Some("egress") => false,
-                        Some(other) => {
-                            self.error(a.span, format!("unknown TC direction `{other}`"))
-                                .help =
-                                Some("write `@tc(\"ingress\")` or `@tc(\"egress\")`".into());
-                            true
+            let k = match (name, name.parse::<ProgramKind>()) {
+                ("helper", _) => FnKind::Helper,
+                ("kfunc", _) => FnKind::Kfunc,
+                ("private", _) => FnKind::Private,
+                ("test", _) => FnKind::Test,
+                (_, Ok(pk)) => match ProgramType::from_attribute(pk, arg.as_deref()) {
+                    Ok(t) => FnKind::Program(t),
+                    Err(e) => {
+                        self.error(a.span, e.to_string()).help = e.help().map(String::from);
+                        match e.recovered() {
+                            Some(t) => FnKind::Program(t),
+                            None => continue,
                         }
-                        None => {
-                            self.error(a.span, "`@tc` needs a direction").help =
-                                Some("write `@tc(\"ingress\")` or `@tc(\"egress\")`: no direction is assumed".into());
-                            true
-                        }
-                    };
-                    (FnKind::Program(ProgramType::Tc { ingress }), Some("tc"))
-                }
-                "tracepoint" => {
-                    let (category, event) = match arg.as_deref().and_then(|s| s.split_once('/')) {
-                        Some((c, e)) if !c.is_empty() && !e.is_empty() => {
-                            (c.to_string(), e.to_string())
-                        }
-                        _ => {
-                            self.error(a.span, "`@tracepoint` needs \"category/event\"")
-                                .help = Some(
-                                "for example `@tracepoint(\"syscalls/sys_enter_read\")`".into(),
-                            );
-                            (String::new(), String::new())
-                        }
-                    };
-                    (
-                        FnKind::Program(ProgramType::Tracepoint { category, event }),
-                        Some("tracepoint"),
-                    )
-                }
-                "probe" | "kprobe" => {
-                    let target = arg.unwrap_or_default();
-                    let (function, offset) = match target.split_once('+') {
-                        Some((f, off)) => {
-                            let off = if let Some(h) = off.strip_prefix("0x") {
-                                u64::from_str_radix(h, 16).ok()
-                            } else {
-                                off.parse().ok()
-                            };
-                            if off.is_none() {
-                                self.error(
-                                    a.span,
-                                    "the probe offset must be a number: `@probe(\"func+16\")`",
-                                );
-                            }
-                            (f.to_string(), off)
-                        }
-                        None => (target.clone(), None),
-                    };
-                    if function.is_empty() {
-                        self.error(a.span, "`@probe` needs the kernel function to probe")
-                            .help = Some(
-                            "for example `@probe(\"vfs_read\")` or `@probe(\"vfs_read+16\")`"
-                                .into(),
-                        );
                     }
-                    (
-                        FnKind::Program(ProgramType::Probe { function, offset }),
-                        Some("probe"),
-                    )
-                }
-                "lsm" => (
-                    FnKind::Program(ProgramType::Lsm {
-                        hook: arg.unwrap_or_default(),
-                    }),
-                    Some("lsm"),
-                ),
-                "perf_event" => (FnKind::Program(ProgramType::PerfEvent), Some("perf_event")),
-                "helper" => (FnKind::Helper, None),
-                "kfunc" => (FnKind::Kfunc, None),
-                "private" => (FnKind::Private, None),
-                "test" => (FnKind::Test, None),
-                "struct_ops" => {
-                    self.error(a.span, "`@struct_ops` goes on an `impl` block");
-                    continue;
-                }
-                other => {
+                },
+                (other, Err(_)) => {
                     let known = super::FUNCTION_ATTRIBUTES;
                     let hint = suggest(other, known.iter().copied());
                     let d = self.error(a.name.span, format!("unknown attribute `@{other}`"));
@@ -157,7 +84,7 @@ impl<'a> Checker<'a> {
             }
             kind = Some(k);
         }
-        kind.unwrap_or((FnKind::Userspace, None))
+        kind.unwrap_or(FnKind::Userspace)
     }
 
     pub(crate) fn collect_fn(
@@ -166,7 +93,7 @@ impl<'a> Checker<'a> {
         f: &'a ast::FnDecl,
         in_impl: Option<(u32, &str)>,
     ) -> FnId {
-        let (kind, prog_class) = self.fn_kind(item, &f.name, in_impl);
+        let kind = self.fn_kind(item, &f.name, in_impl);
         let domain = match &kind {
             FnKind::Program(_) | FnKind::Helper => Domain::Ebpf,
             FnKind::Kfunc | FnKind::Private | FnKind::Extern { .. } => Domain::KernelModule,
@@ -213,7 +140,6 @@ impl<'a> Checker<'a> {
             decl: Some(f),
             params,
             ret_name,
-            prog_class,
         };
         // struct_ops members are named `<impl>_<member>` (two tables may
         // both fill `ssthresh`); `StructOps::members` keeps the member name.
@@ -443,7 +369,6 @@ impl<'a> Checker<'a> {
             decl: None,
             params,
             ret_name: None,
-            prog_class: None,
         };
         let helper = ksc_ir::helper_named(&e.name.name).map(|h| h.id);
         if helper.is_some() && !self.extern_matches_helper(e, &info.params, ret) {

@@ -6,7 +6,7 @@
 use ksc_frontend::ast;
 use ksc_frontend::Span;
 use ksc_ir as ir;
-use ksc_ir::{Domain, FnKind, StructOrigin, TypeId, TypeKind};
+use ksc_ir::{Domain, FnKind, StructOrigin, TraceStruct, TypeId, TypeKind};
 
 use crate::checker::{suggest, Checker};
 
@@ -31,20 +31,20 @@ impl<'a> Checker<'a> {
         else {
             return;
         };
-        if !ctx.starts_with("trace_event_raw_") {
+        if !TraceStruct::try_from(ctx.as_str()).is_ok_and(|t| t.is_raw()) {
             return;
         }
         let Some(btf) = self.btf() else { return };
         let expected = if category == "syscalls" {
             if event.starts_with("sys_enter_") {
-                Some("trace_event_raw_sys_enter".to_string())
+                Some(TraceStruct::Raw { class: "sys_enter" }.name())
             } else if event.starts_with("sys_exit_") {
-                Some("trace_event_raw_sys_exit".to_string())
+                Some(TraceStruct::Raw { class: "sys_exit" }.name())
             } else {
                 None
             }
         } else {
-            let own = format!("trace_event_raw_{event}");
+            let own = TraceStruct::Raw { class: event }.name();
             btf.has_struct(&own).then_some(own)
         };
         let unknown = category != "syscalls"

@@ -241,3 +241,16 @@ impl<'a> Checker<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The program attributes listed are ir's program kinds (struct_ops
+    /// goes on an impl block, not a function).
+    #[test]
+    fn function_attributes_list_every_program_kind() {
+        for k in ksc_ir::ProgramKind::ALL {
+            let listed = crate::collect::FUNCTION_ATTRIBUTES.contains(&k.attribute());
+            assert_eq!(listed, *k != ksc_ir::ProgramKind::StructOps, "{k}");
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! calls passing packet pointers on to our functions.
 
 use super::*;
+use crate::builtins::PacketField;
 
 impl<'c, 'a> Flow<'c, 'a> {
     /// A call passing packet pointers or `data_end` to a function of ours.
@@ -35,26 +36,20 @@ impl<'c, 'a> Flow<'c, 'a> {
         }
     }
 
-    /// Is this a context struct's field `name` (`ctx->data`)?
-    pub(super) fn ctx_field(&self, e: &ir::Expr, name: &str) -> bool {
+    /// Is this a context struct's packet pointer `role` (`ctx->data`)?
+    pub(super) fn ctx_field(&self, e: &ir::Expr, role: PacketField) -> bool {
         let ir::ExprKind::Field { base, field, .. } = &e.kind else {
             return false;
         };
         let sty = self.c.types.pointee(base.ty).unwrap_or(base.ty);
-        match self.c.types.struct_def(sty) {
-            Some(s) if s.origin == ksc_ir::StructOrigin::Uapi => s
-                .fields
-                .get(*field as usize)
-                .is_some_and(|f| f.name == name),
-            _ => false,
-        }
+        crate::builtins::packet_field(&self.c.types, sty, *field) == Some(role)
     }
 
     pub(super) fn is_pkt_end(&self, e: &ir::Expr, st: &State) -> bool {
         match &e.kind {
             ir::ExprKind::Local(l) => st.pkt_end.contains(l),
             ir::ExprKind::Cast(inner) => self.is_pkt_end(inner, st),
-            _ => self.ctx_field(e, "data_end"),
+            _ => self.ctx_field(e, PacketField::DataEnd),
         }
     }
 
@@ -169,7 +164,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                     base.checked_sub(d)?
                 })
             }
-            _ if self.ctx_field(e, "data") => Some(0),
+            _ if self.ctx_field(e, PacketField::Data) => Some(0),
             _ => None,
         }
     }

@@ -72,17 +72,9 @@ impl<'c, 'a> Flow<'c, 'a> {
                 ..
             } = &e.kind
             {
-                let h = h.name();
-                moves |= h.starts_with("bpf_xdp_adjust")
-                    || h.starts_with("bpf_skb_change")
-                    || h.starts_with("bpf_skb_vlan")
-                    || matches!(
-                        &*h,
-                        "bpf_skb_pull_data"
-                            | "bpf_skb_store_bytes"
-                            | "bpf_l3_csum_replace"
-                            | "bpf_l4_csum_replace"
-                    );
+                // `ir::HELPERS` flags them (the kernel's own list).
+                moves |=
+                    ir::helper(*h).is_some_and(|h| h.flags.has(ir::HelperFlags::CHANGES_PKT_DATA));
             }
         });
         if moves {
