@@ -334,19 +334,20 @@ pub(crate) fn str_type(ctx: &mut ParseCtx, id: Ident, n: ArrayLen, span: Span) -
     }
 }
 
-/// Context parameter type of a program kind, for the old-syntax hint.
+/// Context parameter type of a program kind (its attribute's name, parsed
+/// by ir's `ProgramKind`), for the old-syntax hint.
 pub(crate) fn context_type(kind: &str) -> &'static str {
-    match kind {
-        "xdp" => "xdp_md",
-        "tc" => "__sk_buff",
-        "kprobe" | "probe" => "pt_regs",
+    match kind.parse::<ksc_ir::ProgramKind>() {
+        Ok(ksc_ir::ProgramKind::Xdp) => "xdp_md",
+        Ok(ksc_ir::ProgramKind::Tc) => "__sk_buff",
+        Ok(ksc_ir::ProgramKind::Probe) => "pt_regs",
         _ => "CTX",
     }
 }
 
 pub(crate) fn return_type(kind: &str) -> &'static str {
-    match kind {
-        "xdp" => "xdp_action",
+    match kind.parse::<ksc_ir::ProgramKind>() {
+        Ok(ksc_ir::ProgramKind::Xdp) => "xdp_action",
         _ => "i32",
     }
 }
