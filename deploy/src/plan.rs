@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use ksc_frontend::Diagnostic;
-use ksc_ir::{FnKind, Module, ProgramType};
+use ksc_ir::{FnKind, Module, ProgramClass, ProgramType};
 
 use crate::config::{Attach, Deployment, Located, XdpMode};
 use crate::kernel::{self, Target};
@@ -81,7 +81,8 @@ fn name_span(m: &Module, f: &ksc_ir::Function) -> ksc_ir::Span {
 /// `Err` carries the message and help.
 pub fn resolve(ty: &ProgramType, a: &Attach, mode: XdpMode) -> Result<Target, (String, String)> {
     match (ty, a) {
-        (ProgramType::Xdp | ProgramType::Tc { .. }, Attach::Interface(i)) => {
+        // Packet programs (XDP, TC) attach to network interfaces.
+        (t, Attach::Interface(i)) if t.class() == ProgramClass::Packet => {
             let Some(ifindex) = kernel::ifindex(i) else {
                 return Err((
                     format!("there is no network interface `{i}` on this machine"),
@@ -243,11 +244,10 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
                                 format!("program `{name}` has nowhere to attach"),
                             )
                             .with_label("no `attach:` for this program")
-                            .with_help(match ty {
-                                ProgramType::Xdp | ProgramType::Tc { .. } => {
-                                    "add `attach:` with `interfaces: [\"IFNAME\"]`, or `auto_attach: false` and `ksc attach` later"
-                                }
-                                _ => "ksc deploy attaches xdp, tc, tracepoint, lsm and kprobe programs",
+                            .with_help(if ty.class() == ProgramClass::Packet {
+                                "add `attach:` with `interfaces: [\"IFNAME\"]`, or `auto_attach: false` and `ksc attach` later"
+                            } else {
+                                "ksc deploy attaches xdp, tc, tracepoint, lsm and kprobe programs"
                             }),
                         );
                         continue;
