@@ -19,11 +19,6 @@ const OVERSIZED: &[(&str, usize)] = &[
     ("backends/rust-aya/runtime/ksc_rt.rs", 1824),
     ("midend/src/valid/flow.rs", 1633),
     ("midend/tests/rules.rs", 1551),
-    ("backends/ebpf-c/tests/examples.rs", 1507),
-    ("conformance/src/exec.rs", 1249),
-    ("ksc/tests/userspace.rs", 1237),
-    ("ksc/src/init.rs", 1070),
-    ("backends/libbpf-c/runtime/ksc_runtime.c", 1228),
     ("midend/src/collect/functions.rs", 1111),
     ("midend/src/lower/expr.rs", 1082),
 ];
