@@ -20,11 +20,6 @@ const MAX_LINES: usize = 1000;
 const OVERSIZED: &[(&str, usize)] = &[
     ("backends/rust-aya/runtime/ksc_rt.rs", 1824),
     ("midend/tests/rules.rs", 1551),
-    ("backends/ebpf-c/tests/examples.rs", 1507),
-    ("conformance/src/exec.rs", 1249),
-    ("ksc/tests/userspace.rs", 1237),
-    ("ksc/src/init.rs", 1070),
-    ("backends/libbpf-c/runtime/ksc_runtime.c", 1228),
 ];
 
 /// Directories never scanned: build output, VCS data, and test data that
