@@ -4,6 +4,7 @@
 //! program nested deeper than any real one (a million `-` signs, an `if`
 //! chain of ten thousand levels) is rejected here, before anything recurses.
 
+use crate::diag::codes;
 use crate::ast::*;
 use crate::diag::Diagnostic;
 use crate::span::Span;
@@ -52,7 +53,7 @@ pub fn check<'a>(file: &'a File) -> Option<Diagnostic> {
 }
 
 fn too_deep(span: Span) -> Diagnostic {
-    Diagnostic::error(span, format!("nesting deeper than {MAX_DEPTH} levels"))
+    Diagnostic::error(codes::TOO_DEEP, span, format!("nesting deeper than {MAX_DEPTH} levels"))
         .with_label("the compiler gives up here")
         .with_help("split the expression or statement into smaller parts with `var`")
 }

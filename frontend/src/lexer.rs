@@ -12,6 +12,7 @@
 //! comments) produces a diagnostic and a best-effort token, so the parser
 //! always runs and reports its own errors too.
 
+use crate::diag::{codes, Code};
 use crate::diag::Diagnostic;
 use crate::span::{FileId, Span};
 use crate::token::Tok;
@@ -97,9 +98,15 @@ impl<'a> Lexer<'a> {
         self.src.get(self.pos + n).copied()
     }
 
-    fn error(&mut self, start: usize, end: usize, msg: impl Into<String>) -> &mut Diagnostic {
+    fn error(
+        &mut self,
+        code: Code,
+        start: usize,
+        end: usize,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.diagnostics
-            .push(Diagnostic::error(Span::new(self.file, start, end), msg));
+            .push(Diagnostic::error(code, Span::new(self.file, start, end), msg));
         self.diagnostics.last_mut().unwrap()
     }
 
@@ -190,7 +197,7 @@ impl<'a> Lexer<'a> {
                 b'[' => (']', Tok::RBracket),
                 _ => ('}', Tok::RBrace),
             };
-            let mut d = Diagnostic::error(
+            let mut d = Diagnostic::error(codes::UNCLOSED, 
                 Span::new(self.file, pos, pos + 1),
                 format!("unclosed `{}`", open as char),
             )
@@ -211,7 +218,7 @@ impl<'a> Lexer<'a> {
         loop {
             match self.peek() {
                 None => {
-                    self.error(start, start + 2, "unterminated block comment")
+                    self.error(codes::UNTERMINATED, start, start + 2, "unterminated block comment")
                         .label = "comment starts here and never ends".into();
                     return;
                 }
@@ -250,13 +257,13 @@ impl<'a> Lexer<'a> {
                         self.pos += 2;
                         let v = (h * 16 + l) as u8;
                         if v > 0x7f {
-                            self.error(esc_start, self.pos, "escape `\\x` above 0x7f in a literal")
+                            self.error(codes::BAD_LITERAL, esc_start, self.pos, "escape `\\x` above 0x7f in a literal")
                                 .help = Some("string and character literals hold ASCII; write larger bytes into a `u8` array".into());
                         }
                         v
                     }
                     _ => {
-                        self.error(esc_start, self.pos, "invalid `\\x` escape").help =
+                        self.error(codes::BAD_LITERAL, esc_start, self.pos, "invalid `\\x` escape").help =
                             Some("write two hex digits, e.g. `\\x1b`".into());
                         0
                     }
@@ -266,7 +273,7 @@ impl<'a> Lexer<'a> {
                 // Skip the whole (possibly multi-byte) character.
                 let end = (self.pos + utf8_len(c) - 1).min(self.src.len());
                 self.pos = end;
-                self.error(esc_start, end, "unknown escape sequence").help =
+                self.error(codes::BAD_LITERAL, esc_start, end, "unknown escape sequence").help =
                     Some("the escapes are \\n \\t \\r \\\\ \\' \\\" \\0 and \\xHH".into());
                 c
             }
@@ -280,7 +287,7 @@ impl<'a> Lexer<'a> {
         loop {
             match self.peek() {
                 None | Some(b'\n') => {
-                    self.error(start, start + 1, "unterminated string literal")
+                    self.error(codes::UNTERMINATED, start, start + 1, "unterminated string literal")
                         .with_label_mut("string starts here; add a closing `\"` on the same line");
                     break;
                 }
@@ -313,7 +320,7 @@ impl<'a> Lexer<'a> {
             }
             Some(b'\'') | Some(b'\n') | None => {
                 let end = self.pos + usize::from(self.peek() == Some(b'\''));
-                self.error(start, end, "empty or unterminated character literal")
+                self.error(codes::UNTERMINATED, start, end, "empty or unterminated character literal")
                     .help =
                     Some("a character literal holds one character, e.g. `'a'` or `'\\n'`".into());
                 self.pos = end;
@@ -324,7 +331,7 @@ impl<'a> Lexer<'a> {
                 let n = utf8_len(c);
                 self.pos = (self.pos + n).min(self.src.len());
                 if n > 1 {
-                    self.error(
+                    self.error(codes::BAD_LITERAL, 
                         start + 1,
                         self.pos,
                         "non-ASCII character in a character literal",
@@ -346,7 +353,7 @@ impl<'a> Lexer<'a> {
                 end += 1;
             }
             if end < self.src.len() && self.src[end] == b'\'' {
-                self.error(
+                self.error(codes::BAD_LITERAL, 
                     start,
                     end + 1,
                     "character literal may only contain one character",
@@ -354,7 +361,7 @@ impl<'a> Lexer<'a> {
                 .help = Some("use double quotes for a string: \"...\"".into());
                 self.pos = end + 1;
             } else {
-                self.error(start, start + 1, "unterminated character literal")
+                self.error(codes::UNTERMINATED, start, start + 1, "unterminated character literal")
                     .with_label_mut("add a closing `'`");
             }
         }
@@ -388,7 +395,7 @@ impl<'a> Lexer<'a> {
             {
                 self.pos += 1;
             }
-            self.error(start, self.pos, "floating-point literals are not supported")
+            self.error(codes::BAD_LITERAL, start, self.pos, "floating-point literals are not supported")
                 .help =
                 Some("eBPF has no floating point; use integers (e.g. scale by 1000)".into());
             self.push(start, Tok::Int(0), self.pos);
@@ -421,7 +428,7 @@ impl<'a> Lexer<'a> {
                         2 => "binary",
                         _ => "decimal",
                     };
-                    let d = self.error(
+                    let d = self.error(codes::BAD_LITERAL, 
                         at,
                         self.pos,
                         format!("invalid digit `{}` in {what} literal", c as char),
@@ -438,10 +445,10 @@ impl<'a> Lexer<'a> {
             }
         }
         if !any_digit {
-            self.error(start, self.pos, "missing digits after the integer prefix")
+            self.error(codes::BAD_LITERAL, start, self.pos, "missing digits after the integer prefix")
                 .help = Some("write e.g. `0x1F`, `0o17` or `0b101`".into());
         } else if overflow {
-            self.error(start, self.pos, "integer literal is too large")
+            self.error(codes::BAD_LITERAL, start, self.pos, "integer literal is too large")
                 .with_label_mut("does not fit in 64 bits");
         }
         self.push(start, Tok::Int(value), self.pos);
@@ -508,7 +515,7 @@ impl<'a> Lexer<'a> {
         match tok {
             Tok::LParen | Tok::LBrace | Tok::LBracket => {
                 if self.stack.len() >= MAX_NESTING {
-                    self.error(
+                    self.error(codes::TOO_DEEP, 
                         start,
                         start + 1,
                         format!("brackets nested more than {MAX_NESTING} deep"),
@@ -563,7 +570,7 @@ impl<'a> Lexer<'a> {
                 text.chars().take(16).collect::<String>().escape_debug()
             )
         };
-        let d = self.error(start, self.pos, msg);
+        let d = self.error(codes::SYNTAX, start, self.pos, msg);
         if text.starts_with('#') {
             d.help = Some(
                 "comments start with `//`; there is no preprocessor (use `include \"x.kh\"`)"

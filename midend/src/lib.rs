@@ -39,6 +39,7 @@ pub mod valid;
 pub use checker::edit_distance;
 pub use collect::FUNCTION_ATTRIBUTES;
 
+use ksc_frontend::diag::codes;
 use ksc_frontend::{ast, Diagnostic, FileId, SourceMap};
 pub use python::PythonBridge;
 
@@ -202,7 +203,7 @@ fn check_with_scopes<'a>(
         // The checker's error type stays in the checker: code typed with
         // it was reported, so a clean module cannot mention it.
         if let Some(span) = mentions_error_type(&c) {
-            diagnostics.push(Diagnostic::error(
+            diagnostics.push(Diagnostic::error(codes::INTERNAL, 
                 span,
                 "internal compiler error: this code was not typed, but no error was reported",
             ));

@@ -13,6 +13,7 @@
 //! (docs/language.md, "Python imports"). Calls are lowered in
 //! `lower/python.rs`.
 
+use ksc_frontend::diag::codes;
 use std::path::{Path, PathBuf};
 
 use ksc_frontend::ast;
@@ -80,7 +81,7 @@ impl<'a> Checker<'a> {
         let info = self.inspect_python(imp, &path, &dir, &module);
         if let Some(prev) = self.py.modules.iter().find(|m| m.module == module) {
             let prev = prev.span;
-            let d = self.error(
+            let d = self.error(codes::PYTHON, 
                 span,
                 format!("a Python module named `{module}` is already imported"),
             );
@@ -116,7 +117,7 @@ impl<'a> Checker<'a> {
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
             || module.starts_with(|c: char| c.is_ascii_digit())
         {
-            self.error(
+            self.error(codes::PYTHON, 
                 span,
                 format!("`{module}` is not a valid Python module name"),
             )
@@ -125,7 +126,7 @@ impl<'a> Checker<'a> {
             return None;
         }
         let Some(bridge) = self.py.bridge else {
-            self.error(
+            self.error(codes::PYTHON, 
                 span,
                 "Python imports need the Python bridge, which this check has not loaded",
             )
@@ -135,7 +136,7 @@ impl<'a> Checker<'a> {
         };
         match bridge.inspect(path) {
             Err(why) => {
-                let d = self.error(
+                let d = self.error(codes::PYTHON, 
                     span,
                     format!(
                         "cannot import `{}`: the Python bridge is not available",
@@ -150,7 +151,7 @@ impl<'a> Checker<'a> {
                 None
             }
             Ok(PyInspection::Unreadable(why)) => {
-                let d = self.error(
+                let d = self.error(codes::PYTHON, 
                     span,
                     format!("cannot find Python module `{}`", imp.path.value),
                 );
@@ -183,7 +184,7 @@ impl<'a> Checker<'a> {
                 } else {
                     format!("{}:{line}", path.display())
                 };
-                let d = self.error(
+                let d = self.error(codes::PYTHON, 
                     span,
                     format!(
                         "syntax error in Python module `{}`: {at}: {message}",
@@ -205,7 +206,7 @@ impl<'a> Checker<'a> {
     /// the executable; `None` when reported.
     pub(crate) fn exec_script(&mut self, arg: &ast::Expr) -> Option<String> {
         let ast::ExprKind::Str(written) = &arg.kind else {
-            self.error(arg.span, "`exec` takes the script's path as a string literal")
+            self.error(codes::EXEC, arg.span, "`exec` takes the script's path as a string literal")
                 .help = Some(
                 "write the path in the call, e.g. `exec(\"report.py\")`: the build copies the script next to the executable"
                     .into(),
@@ -213,7 +214,7 @@ impl<'a> Checker<'a> {
             return None;
         };
         if !written.ends_with(".py") {
-            let d = self.error(
+            let d = self.error(codes::EXEC, 
                 arg.span,
                 format!("`exec` runs Python scripts, and `{written}` does not end in `.py`"),
             );
@@ -231,7 +232,7 @@ impl<'a> Checker<'a> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         if !path.is_file() {
-            let d = self.error(arg.span, format!("cannot find Python script `{written}`"));
+            let d = self.error(codes::PYTHON, arg.span, format!("cannot find Python script `{written}`"));
             d.label = format!("looked for {}", path.display());
             let others: Vec<String> = std::fs::read_dir(if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -254,7 +255,7 @@ impl<'a> Checker<'a> {
         let main = self.py.file_names.first().cloned().unwrap_or_default();
         let module = format!("{}.py", crate::project_name(&main));
         if file == module {
-            let d = self.error(
+            let d = self.error(codes::PYTHON, 
                 arg.span,
                 format!("the script cannot be named `{module}`: the build writes the program's map module under that name"),
             );
@@ -285,7 +286,7 @@ impl<'a> Checker<'a> {
             }))
             .find(|(f, p, _, _)| *f == file && !same_file(p));
         if let Some((_, other, span, what)) = clash {
-            let d = self.error(
+            let d = self.error(codes::EXEC, 
                 arg.span,
                 format!("another file named `{file}` is already copied next to the executable"),
             );

@@ -9,6 +9,7 @@
 //! still empty), `fn_info` (what lowering needs: the declaration, named
 //! return value, program class), `struct_ops` and `main`.
 
+use ksc_frontend::diag::codes;
 use ksc_frontend::ast::{self, ExprKind as AE, ItemKind};
 use ksc_frontend::Span;
 use ksc_ir as ir;
@@ -58,13 +59,13 @@ impl<'a> Checker<'a> {
                         Some("ingress") => true,
                         Some("egress") => false,
                         Some(other) => {
-                            self.error(a.span, format!("unknown TC direction `{other}`"))
+                            self.error(codes::ATTRIBUTE_ARG, a.span, format!("unknown TC direction `{other}`"))
                                 .help =
                                 Some("write `@tc(\"ingress\")` or `@tc(\"egress\")`".into());
                             true
                         }
                         None => {
-                            self.error(a.span, "`@tc` needs a direction").help =
+                            self.error(codes::ATTRIBUTE_ARG, a.span, "`@tc` needs a direction").help =
                                 Some("write `@tc(\"ingress\")` or `@tc(\"egress\")`: no direction is assumed".into());
                             true
                         }
@@ -77,7 +78,7 @@ impl<'a> Checker<'a> {
                             (c.to_string(), e.to_string())
                         }
                         _ => {
-                            self.error(a.span, "`@tracepoint` needs \"category/event\"")
+                            self.error(codes::ATTRIBUTE_ARG, a.span, "`@tracepoint` needs \"category/event\"")
                                 .help = Some(
                                 "for example `@tracepoint(\"syscalls/sys_enter_read\")`".into(),
                             );
@@ -99,7 +100,7 @@ impl<'a> Checker<'a> {
                                 off.parse().ok()
                             };
                             if off.is_none() {
-                                self.error(
+                                self.error(codes::ATTRIBUTE_ARG, 
                                     a.span,
                                     "the probe offset must be a number: `@probe(\"func+16\")`",
                                 );
@@ -109,7 +110,7 @@ impl<'a> Checker<'a> {
                         None => (target.clone(), None),
                     };
                     if function.is_empty() {
-                        self.error(a.span, "`@probe` needs the kernel function to probe")
+                        self.error(codes::ATTRIBUTE_ARG, a.span, "`@probe` needs the kernel function to probe")
                             .help = Some(
                             "for example `@probe(\"vfs_read\")` or `@probe(\"vfs_read+16\")`"
                                 .into(),
@@ -132,13 +133,13 @@ impl<'a> Checker<'a> {
                 "private" => (FnKind::Private, None),
                 "test" => (FnKind::Test, None),
                 "struct_ops" => {
-                    self.error(a.span, "`@struct_ops` goes on an `impl` block");
+                    self.error(codes::STRUCT_OPS, a.span, "`@struct_ops` goes on an `impl` block");
                     continue;
                 }
                 other => {
                     let known = super::FUNCTION_ATTRIBUTES;
                     let hint = suggest(other, known.iter().copied());
-                    let d = self.error(a.name.span, format!("unknown attribute `@{other}`"));
+                    let d = self.error(codes::ATTRIBUTE, a.name.span, format!("unknown attribute `@{other}`"));
                     d.help = Some(match hint {
                         Some(h) => format!("did you mean `@{h}`?"),
                         None => format!(
@@ -154,7 +155,7 @@ impl<'a> Checker<'a> {
                 }
             };
             if kind.is_some() {
-                self.error(a.span, "a function has at most one kind attribute");
+                self.error(codes::ATTRIBUTE, a.span, "a function has at most one kind attribute");
                 continue;
             }
             kind = Some(k);
@@ -198,7 +199,7 @@ impl<'a> Checker<'a> {
                 if aggregate && size > 64 && !self.types.is_error(*ty) {
                     let shown = self.types.display(*ty);
                     // The spec says "warns": the stack analysis rejects real overflows.
-                    let d = self.warning(
+                    let d = self.warning(codes::STACK_NEAR, 
                         *span,
                         format!("large struct ({size} bytes) passed by value in eBPF code"),
                     );
@@ -295,14 +296,14 @@ impl<'a> Checker<'a> {
             FnKind::Program(ProgramType::Xdp) => {
                 self.expect_ctx(f, params, self.xdp_md, "*xdp_md");
                 if !(ret == self.xdp_action || int_ret(&self.types)) {
-                    self.error(ret_span, "an `@xdp` program returns `xdp_action`")
+                    self.error(codes::PROGRAM_SIGNATURE, ret_span, "an `@xdp` program returns `xdp_action`")
                         .label = format!("found `{}`", self.types.display(ret));
                 }
             }
             FnKind::Program(ProgramType::Tc { .. }) => {
                 self.expect_ctx(f, params, self.sk_buff, "*__sk_buff");
                 if !int_ret(&self.types) {
-                    self.error(
+                    self.error(codes::PROGRAM_SIGNATURE, 
                         ret_span,
                         "a `@tc` program returns `i32` (a `TC_ACT_*` value)",
                     );
@@ -314,22 +315,22 @@ impl<'a> Checker<'a> {
                         self.types.struct_def(p).is_some() || self.types.is_error(p)
                     })
                 {
-                    self.error(f.name.span, "a `@tracepoint` program takes one parameter: `ctx: *trace_event_raw_<event>`");
+                    self.error(codes::PROGRAM_SIGNATURE, f.name.span, "a `@tracepoint` program takes one parameter: `ctx: *trace_event_raw_<event>`");
                 } else if !category.is_empty() {
                     self.check_tracepoint_context(f, category, event, &params[0]);
                 }
                 if !int_ret(&self.types) {
-                    self.error(ret_span, "a `@tracepoint` program returns `i32`");
+                    self.error(codes::PROGRAM_SIGNATURE, ret_span, "a `@tracepoint` program returns `i32`");
                 }
             }
             FnKind::Program(ProgramType::Lsm { hook }) => {
                 if hook.is_empty() {
-                    self.error(f.name.span, "`@lsm` needs the hook: `@lsm(\"file_open\")`");
+                    self.error(codes::ATTRIBUTE_ARG, f.name.span, "`@lsm` needs the hook: `@lsm(\"file_open\")`");
                 } else {
                     self.check_lsm_hook(f, hook, params);
                 }
                 if ret != self.types.i32_ {
-                    self.error(
+                    self.error(codes::PROGRAM_SIGNATURE, 
                         ret_span,
                         "an `@lsm` program returns `i32` (0 allows, a negative errno denies)",
                     )
@@ -340,7 +341,7 @@ impl<'a> Checker<'a> {
                 let ctx = self.perf_ctx_type();
                 self.expect_ctx(f, params, ctx, "*bpf_perf_event_data");
                 if !int_ret(&self.types) {
-                    self.error(ret_span, "a `@perf_event` program returns `i32`")
+                    self.error(codes::PROGRAM_SIGNATURE, ret_span, "a `@perf_event` program returns `i32`")
                         .label = format!("found `{}`", self.types.display(ret));
                 }
             }
@@ -353,17 +354,17 @@ impl<'a> Checker<'a> {
                     self.check_probe_target(f, function, params);
                 }
                 if ret != self.types.i32_ {
-                    self.error(ret_span, "probe functions must return `i32`")
+                    self.error(codes::PROGRAM_SIGNATURE, ret_span, "probe functions must return `i32`")
                         .label = format!("found `{}`", self.types.display(ret));
                 }
                 if params.len() > 6 {
-                    self.error(
+                    self.error(codes::PROGRAM_SIGNATURE, 
                         f.name.span,
                         "a probe takes at most 6 parameters (the argument registers)",
                     );
                 }
                 if offset.is_some() && !params.is_empty() && !regs_ctx {
-                    self.error(f.params[0].span, "a probe at an offset has no parameters")
+                    self.error(codes::PROGRAM_SIGNATURE, f.params[0].span, "a probe at an offset has no parameters")
                         .help = Some(
                         "only `@probe(\"function\")` at function entry sees the arguments".into(),
                     );
@@ -371,7 +372,7 @@ impl<'a> Checker<'a> {
             }
             FnKind::Userspace if f.name.name == "main" => {
                 if !int_ret(&self.types) {
-                    self.error(ret_span, "`main` returns `i32` (the process exit status)");
+                    self.error(codes::MAIN, ret_span, "`main` returns `i32` (the process exit status)");
                 }
                 match params {
                     [] => {}
@@ -387,19 +388,19 @@ impl<'a> Checker<'a> {
                                             | TypeKind::Char
                                     );
                                     if !ok {
-                                        self.error(*s, format!("command-line field `{}` has type `{}`", field.name, self.types.display(field.ty))).help =
+                                        self.error(codes::MAIN, *s, format!("command-line field `{}` has type `{}`", field.name, self.types.display(field.ty))).help =
                                         Some("`main(args)` fields must be integers, bools or `str(N)`".into());
                                     }
                                 }
                             }
                             None if self.types.is_error(*t) => {}
                             None => {
-                                self.error(*s, "`main` takes its command-line options as one struct: `main(args: Args)`");
+                                self.error(codes::MAIN, *s, "`main` takes its command-line options as one struct: `main(args: Args)`");
                             }
                         }
                     }
                     _ => {
-                        self.error(
+                        self.error(codes::MAIN, 
                             f.name.span,
                             "`main` takes no parameter or one struct of command-line options",
                         );
@@ -458,7 +459,7 @@ impl<'a> Checker<'a> {
                 .map(|t| t["btf_trace_".len()..].to_string())
                 .collect();
             let near = suggest(event, events.iter().map(String::as_str));
-            let d = self.warning(
+            let d = self.warning(codes::MAYBE_NOT_IN_KERNEL, 
                 f.name.span,
                 format!("this kernel has no tracepoint `{category}/{event}`"),
             );
@@ -470,7 +471,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(expected) = expected {
             if ctx != expected {
-                self.error(
+                self.error(codes::PROGRAM_SIGNATURE, 
                     *span,
                     format!("the context of `{category}/{event}` is `*{expected}`"),
                 )
@@ -545,7 +546,7 @@ impl<'a> Checker<'a> {
         // callable (the verifier refuses it), and its BTF prototype is not
         // the one a program sees (BPF helpers are `BPF_CALL_x` wrappers).
         if kfuncs > 0 && !is_kfunc {
-            let mut d = ksc_frontend::Diagnostic::warning(
+            let mut d = ksc_frontend::Diagnostic::warning(codes::MAYBE_NOT_IN_KERNEL, 
                 e.name.span,
                 format!("`{name}` is not a kfunc of this kernel"),
             );
@@ -559,7 +560,7 @@ impl<'a> Checker<'a> {
             return;
         }
         let Some((kparams, kret)) = found else {
-            self.warning(
+            self.warning(codes::MAYBE_NOT_IN_KERNEL, 
                 e.name.span,
                 format!("kernel function `{name}` is not in this kernel's BTF"),
             )
@@ -574,7 +575,7 @@ impl<'a> Checker<'a> {
             .collect::<Vec<_>>()
             .join(", ");
         if params.len() != kparams.len() && !(variadic && params.len() > kparams.len()) {
-            self.error(
+            self.error(codes::KERNEL_DIFFERS, 
                 e.name.span,
                 format!(
                     "the kernel's `{name}` takes {} parameter{}; this declares {}",
@@ -603,7 +604,7 @@ impl<'a> Checker<'a> {
             };
             if let (Some(k), Some(o)) = (kind_of(kty), ours) {
                 if k != o {
-                    self.error(
+                    self.error(codes::KERNEL_DIFFERS, 
                         *span,
                         format!("parameter `{pname}` is {k} in the kernel (`{kname}` of `{name}`)"),
                     )
@@ -615,7 +616,7 @@ impl<'a> Checker<'a> {
         let ours_void = matches!(self.types.kind(ret), TypeKind::Void);
         match (&kret, ours_void) {
             (B::Void, false) => {
-                self.error(ret_span, format!("the kernel's `{name}` returns nothing"))
+                self.error(codes::KERNEL_DIFFERS, ret_span, format!("the kernel's `{name}` returns nothing"))
                     .help = Some("drop the `-> T`".into());
             }
             (k, true) if !matches!(k, B::Void) => {
@@ -633,7 +634,7 @@ impl<'a> Checker<'a> {
                 };
                 if let (Some(k), Some(o)) = (kind_of(k), ours) {
                     if k != o {
-                        self.error(ret_span, format!("the kernel's `{name}` returns {k}"))
+                        self.error(codes::KERNEL_DIFFERS, ret_span, format!("the kernel's `{name}` returns {k}"))
                             .label = format!("declared `{}`", self.types.display(ret));
                     }
                 }
@@ -651,7 +652,7 @@ impl<'a> Checker<'a> {
         // which no hook passes. Accepted, with a warning saying so.
         if let [(name, ty, span)] = params {
             if self.types.struct_def(*ty).is_some() {
-                self.warning(
+                self.warning(codes::SIGNATURE_WARN, 
                     *span,
                     format!("an LSM program receives the hook's arguments, not a struct: `{name}` holds nothing the kernel passed"),
                 )
@@ -669,7 +670,7 @@ impl<'a> Checker<'a> {
                 .collect();
             let near = crate::checker::suggest(hook, hooks.iter().copied());
             // A warning, as for probes: the program may target another kernel.
-            let d = self.warning(
+            let d = self.warning(codes::MAYBE_NOT_IN_KERNEL, 
                 f.name.span,
                 format!("`{hook}` is not an LSM hook of this kernel"),
             );
@@ -681,7 +682,7 @@ impl<'a> Checker<'a> {
             return;
         };
         if params.len() > kparams.len() + 1 {
-            self.error(
+            self.error(codes::PROGRAM_SIGNATURE, 
                 f.params[kparams.len() + 1].span,
                 format!(
                     "the LSM hook `{hook}` takes {} parameter{} (and the previous program's return value); this program declares {}",
@@ -706,7 +707,7 @@ impl<'a> Checker<'a> {
         );
         for ((name, ty, span), (kname, kty)) in params.iter().zip(kparams.iter().chain([&ret])) {
             if let Some(what) = self.kernel_kind_differs(*ty, kty) {
-                self.error(
+                self.error(codes::KERNEL_DIFFERS, 
                     *span,
                     format!("parameter `{name}` is {what} in the kernel (`{kname}` of the LSM hook `{hook}`)"),
                 )
@@ -760,7 +761,7 @@ impl<'a> Checker<'a> {
             let hint = candidates.into_iter().find(|c| btf.find_func(c).is_some());
             // A warning, not an error: the program may target another kernel
             // (cross-compiling); it simply cannot attach on this one.
-            let d = self.warning(
+            let d = self.warning(codes::MAYBE_NOT_IN_KERNEL, 
                 f.name.span,
                 format!("kernel function `{function}` is not in this kernel's BTF"),
             );
@@ -774,7 +775,7 @@ impl<'a> Checker<'a> {
         let kparams: Vec<(String, crate::btf::BtfType)> =
             kparams.into_iter().filter(|p| p.0 != "...").collect();
         if params.len() > kparams.len() {
-            self.error(
+            self.error(codes::PROGRAM_SIGNATURE, 
                 f.params[kparams.len()].span,
                 format!(
                     "`{function}` takes {} parameter{}; this probe declares {}",
@@ -795,7 +796,7 @@ impl<'a> Checker<'a> {
         }
         for ((name, ty, span), (kname, kty)) in params.iter().zip(&kparams) {
             if let Some(what) = self.kernel_kind_differs(*ty, kty) {
-                self.error(
+                self.error(codes::KERNEL_DIFFERS, 
                     *span,
                     format!(
                         "parameter `{name}` is {what} in the kernel (`{kname}` of `{function}`)"
@@ -816,7 +817,7 @@ impl<'a> Checker<'a> {
         let ok = params.len() == 1 && self.types.pointee(params[0].1) == Some(ctx);
         if !ok {
             let span = f.params.first().map_or(f.name.span, |p| p.span);
-            self.error(
+            self.error(codes::PROGRAM_SIGNATURE, 
                 span,
                 format!("this program takes one parameter: `ctx: {written}`"),
             );
@@ -825,7 +826,7 @@ impl<'a> Checker<'a> {
 
     pub(crate) fn collect_extern(&mut self, item: &'a ast::Item, e: &'a ast::ExternDecl) {
         if let Some(b) = &e.body {
-            self.error(b.span, "an `extern` function cannot have a body").help =
+            self.error(codes::EXTERN, b.span, "an `extern` function cannot have a body").help =
                 Some("`extern` declares a kernel function that exists already; write a `@kfunc` to define one".into());
         }
         let params: Vec<(String, TypeId, Span)> = e
@@ -913,7 +914,7 @@ impl<'a> Checker<'a> {
             if h.variadic {
                 ps.push("...");
             }
-            let d = self.warning(
+            let d = self.warning(codes::KERNEL_DIFFERS_WARN, 
                 e.name.span,
                 format!(
                     "this `extern {}` differs from the BPF helper of that name, which ksc calls",
@@ -935,7 +936,7 @@ impl<'a> Checker<'a> {
         let ops_type = match item.attrs.iter().find(|a| a.name.name == "struct_ops") {
             Some(a) => self.attr_string(a).unwrap_or_default(),
             None => {
-                self.error(
+                self.error(codes::STRUCT_OPS, 
                     i.name.span,
                     "an `impl` block needs `@struct_ops(\"kernel_ops_type\")`",
                 );
@@ -968,7 +969,7 @@ impl<'a> Checker<'a> {
                 Some(None) => {
                     // Warning: e.g. `sched_ext_ops` exists only on newer kernels
                     // than the build machine's; members go unchecked.
-                    let d = self.warning(
+                    let d = self.warning(codes::MAYBE_NOT_IN_KERNEL, 
                         i.name.span,
                         format!("kernel struct `{ops_type}` is not in this kernel's BTF"),
                     );
@@ -999,7 +1000,7 @@ impl<'a> Checker<'a> {
                                 Some(crate::btf::BtfType::Pointer(_))
                             )
                         {
-                            self.error(
+                            self.error(codes::STRUCT_OPS, 
                                 f.name.span,
                                 format!("`{ops_type}` has no function member `{}`", f.name.name),
                             );
@@ -1015,7 +1016,7 @@ impl<'a> Checker<'a> {
                     let size = match (&layout, member_of(&name.name)) {
                         (Some(_), Some(m)) => btf_size(&m.ty),
                         (Some(_), None) => {
-                            self.error(
+                            self.error(codes::STRUCT_OPS, 
                                 name.span,
                                 format!("`{ops_type}` has no member `{}`", name.name),
                             );
@@ -1030,7 +1031,7 @@ impl<'a> Checker<'a> {
                         let known = layout.is_some() || known_size(&ops_type, &name.name).is_some();
                         if let (Value::Str(text), true) = (&v, known) {
                             if text.len() >= size as usize {
-                                self.error(
+                                self.error(codes::STRUCT_OPS, 
                                     value.span,
                                     format!(
                                         "`{}` holds at most {} characters; this has {}",
@@ -1066,7 +1067,7 @@ impl<'a> Checker<'a> {
                 if default.len() > max {
                     // The spec's examples use long impl names: cut, and say so.
                     default.truncate(max);
-                    self.warning(
+                    self.warning(codes::STRUCT_OPS_WARN, 
                         i.name.span,
                         format!("the table is registered as `{default}`: `{ops_type}.name` holds {max} characters"),
                     )

@@ -3,6 +3,7 @@
 //! `sleep`, `exec` and the byte-order conversions, each allowed only where it can
 //! run.
 
+use ksc_frontend::diag::codes;
 use ksc_frontend::ast;
 use ksc_frontend::Span;
 use ksc_ir as ir;
@@ -34,14 +35,14 @@ impl<'c, 'a> FnCx<'c, 'a> {
         );
         if b == Builtin::Exec && self.domain != Domain::Userspace {
             self.c
-                .error(id.span, "`exec` is a userspace function")
+                .error(codes::EXEC, id.span, "`exec` is a userspace function")
                 .help = Some(
                 "`exec` replaces the loader with a Python script: call it from `main` after loading and attaching"
                     .into(),
             );
         } else if userspace_only && self.domain != Domain::Userspace {
             self.c
-                .error(id.span, format!("`{}` is a userspace function", id.name))
+                .error(codes::WRONG_SIDE, id.span, format!("`{}` is a userspace function", id.name))
                 .help =
                 Some("programs are loaded, attached and registered from userspace (`main`)".into());
         }
@@ -67,7 +68,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if let Some(x) = &x {
                     if x.ty != ph && !self.t().is_error(x.ty) {
                         let found = self.t().display(x.ty);
-                        let d = self.c.error(
+                        let d = self.c.error(codes::LOAD_ATTACH, 
                             args[0].span,
                             "`attach` takes the handle that `load` returned",
                         );
@@ -82,13 +83,13 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     if !matches!(self.t().kind(t.ty), TypeKind::Str(_) | TypeKind::Int(_))
                         && !self.t().is_error(t.ty)
                     {
-                        self.c.error(args[1].span, "the attach target is a string (interface, function, tracepoint) or an interface index");
+                        self.c.error(codes::LOAD_ATTACH, args[1].span, "the attach target is a string (interface, function, tracepoint) or an interface index");
                     }
                 }
                 let u32_ = self.c.types.u32_;
                 let flags = args.get(2).map(|a| self.coerce_expr(a, u32_, false));
                 if args.len() != 3 {
-                    self.c.error(
+                    self.c.error(codes::LOAD_ATTACH, 
                         span,
                         format!(
                             "`attach` takes 3 arguments (handle, target, flags) but {} were given",
@@ -151,7 +152,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             Builtin::Test => {
                 if self.kind != FnKind::Test {
                     self.c
-                        .error(
+                        .error(codes::TEST_ONLY, 
                             id.span,
                             "`test()` can only be called from a `@test` function",
                         )
@@ -190,7 +191,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             Builtin::Exec => {
                 if args.len() != 1 {
                     self.c
-                        .error(
+                        .error(codes::EXEC, 
                             span,
                             format!(
                                 "`exec` takes 1 argument (the script's path) but {} were given",
@@ -245,7 +246,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let found = self.t().display(x.ty);
                 let d = self
                     .c
-                    .error(a.span, "`attach` takes the handle that `load` returned");
+                    .error(codes::LOAD_ATTACH, a.span, "`attach` takes the handle that `load` returned");
                 d.label = format!("found `{found}`");
                 d.help = Some(
                     "write `var h = load(program)` then `attach(h, perf_options { .. }, 0)`".into(),
@@ -256,7 +257,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let u32_ = self.c.types.u32_;
         if args.len() != 3 {
             self.c
-                .error(
+                .error(codes::LOAD_ATTACH, 
                     span,
                     format!(
                     "`attach` takes 3 arguments (handle, perf_options, flags) but {} were given",
@@ -272,7 +273,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     if v != 0 {
                         let d = self
                             .c
-                            .error(a.span, format!("a perf attach takes no flags: this is {v}"));
+                            .error(codes::LOAD_ATTACH, a.span, format!("a perf attach takes no flags: this is {v}"));
                         d.label = "must be 0".into();
                         d.help = Some(
                             "write 0: the counter's settings are the fields of `perf_options`"
@@ -309,7 +310,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     &f.name.name,
                     ir::PERF_OPTIONS.iter().map(|(n, ..)| *n),
                 );
-                let d = self.c.error(
+                let d = self.c.error(codes::PERF, 
                     f.name.span,
                     format!("`perf_options` has no field `{}`", f.name.name),
                 );
@@ -329,7 +330,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             };
             if given[i].is_some() {
                 self.c
-                    .error(f.name.span, format!("field `{}` is set twice", f.name.name));
+                    .error(codes::DUPLICATE, f.name.span, format!("field `{}` is set twice", f.name.name));
             }
             let ty = match ir::PERF_OPTIONS[i].1 {
                 Some(it) => self.c.types.int(it),
@@ -354,7 +355,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     self.mk(ir::ExprKind::Value(v), ty, *lit_span)
                 }
                 None => {
-                    let d = self.c.error(
+                    let d = self.c.error(codes::PERF, 
                         *lit_span,
                         format!("`perf_options` needs the field `{fname}`"),
                     );
@@ -377,7 +378,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         for (i, what, v) in [(2, "pid", pid), (3, "cpu", cpu)] {
             if v.is_some_and(|v| v < -1) {
                 let at = written[i].map_or(*lit_span, |e| e.span);
-                let d = self.c.error(
+                let d = self.c.error(codes::PERF, 
                     at,
                     format!("`{what}` is -1 (any) or a number, not {}", v.unwrap_or(0)),
                 );
@@ -390,7 +391,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         }
         if pid == Some(-1) && cpu == Some(-1) {
             let at = written[2].or(written[3]).map_or(*lit_span, |e| e.span);
-            let d = self.c.error(
+            let d = self.c.error(codes::PERF, 
                 at,
                 "a perf counter cannot watch every process on every CPU (`pid: -1` with `cpu: -1`)",
             );
@@ -424,7 +425,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         .map_or(String::new(), |(n, ..)| {
                             format!(" (with `{tn}` it is `{n}`)")
                         });
-                    let d = self.c.warning(
+                    let d = self.c.warning(codes::PERF_WARN, 
                         c.span,
                         format!("`{cn}` is a counter of `{meant}`, not of `{tn}`{other}"),
                     );
@@ -471,7 +472,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 && !self.t().is_error(x.ty)
             {
                 self.c
-                    .error(a.span, "`print` starts with a string: `print(\"x=%d\", x)`");
+                    .error(codes::FORMAT, a.span, "`print` starts with a string: `print(\"x=%d\", x)`");
             }
             let text_array = matches!(self.t().kind(x.ty), TypeKind::Array(e, _) if matches!(self.t().kind(*e), TypeKind::Char | TypeKind::Int(IntType::U8)));
             if !text_array
@@ -482,7 +483,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 && !self.t().is_error(x.ty)
             {
                 self.c
-                    .error(
+                    .error(codes::FORMAT, 
                         a.span,
                         format!("`print` cannot format a `{}`", self.t().display(x.ty)),
                     )
@@ -492,7 +493,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         }
         if self.ebpf() && out.len() > 4 {
             self.c
-                .error(
+                .error(codes::ARITY, 
                     span,
                     format!(
                         "`print` in eBPF takes at most 3 values after the format; this has {}",
@@ -524,7 +525,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let pieces = match parse_format(fmt) {
             Ok(p) => p,
             Err(msg) => {
-                self.c.error(args[0].span, msg).help = Some(
+                self.c.error(codes::FORMAT, args[0].span, msg).help = Some(
                     "the conversions are %d %i %u %x %X %o %c %s %p (and %% for a percent sign)"
                         .into(),
                 );
@@ -561,7 +562,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if convs != values.len() {
             let (n, m) = (convs, values.len());
             self.c
-                .error(
+                .error(codes::FORMAT, 
                     span,
                     format!(
                         "the format has {n} conversion{} but {m} value{} follow{}",
@@ -653,7 +654,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if !fits {
             let found = self.t().display(v.ty);
             self.c
-                .error(
+                .error(codes::FORMAT, 
                     a.span,
                     format!("`%{conv}` formats {wants}, but this is a `{found}`"),
                 )

@@ -3,6 +3,7 @@
 //! methods (`contains_key`; a ring buffer's `reserve`, `submit`,
 //! `discard` and `read`).
 
+use ksc_frontend::diag::codes;
 use ksc_frontend::ast::{self, ExprKind as AE};
 use ksc_frontend::Span;
 use ksc_ir as ir;
@@ -29,11 +30,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         // Only when the program was checked without
                         // `imports::load` (which rewrites `m.f`).
                         self.c
-                            .error(span, format!("module `{}` was not loaded", b.name));
+                            .error(codes::MODULE_ITEM, span, format!("module `{}` was not loaded", b.name));
                         return self.err_expr(span);
                     }
                 }
-                self.c.error(callee.span, format!("there is no method {what}")).help =
+                self.c.error(codes::NO_METHOD, callee.span, format!("there is no method {what}")).help =
                     Some("KernelScript has no methods; read fields directly (e.g. `ctx->data`) or call a function".into());
                 for a in args {
                     self.expr(a, None);
@@ -62,7 +63,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             Some(_) => {
                 self.c
-                    .error(id.span, format!("`{}` is not a function", id.name));
+                    .error(codes::WRONG_KIND, id.span, format!("`{}` is not a function", id.name));
                 self.err_expr(span)
             }
             None => {
@@ -114,7 +115,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         match (method.name.as_str(), ring) {
             ("contains_key", false) => {
                 let [k] = args else {
-                    self.c.error(span, "`contains_key` takes the key");
+                    self.c.error(codes::MAP_USE, span, "`contains_key` takes the key");
                     return self.err_expr(span);
                 };
                 let key = self.coerce_expr(k, kt, false);
@@ -142,7 +143,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             ("reserve", true) => {
                 if !self.ebpf() {
                     self.c
-                        .error(
+                        .error(codes::WRONG_SIDE, 
                             span,
                             "`reserve` is for eBPF code; userspace reads the ring buffer's events",
                         )
@@ -161,7 +162,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         Some(Box::new(self.coerce_expr(n, u32_, false)))
                     }
                     _ => {
-                        self.c.error(span, "`reserve()` takes no arguments: it reserves one event of the ring buffer's type")
+                        self.c.error(codes::RINGBUF, span, "`reserve()` takes no arguments: it reserves one event of the ring buffer's type")
                             .help = Some("declare the ring buffer as `ringbuf<u8>(bytes)` to reserve sizes in bytes".into());
                         None
                     }
@@ -172,10 +173,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
             ("submit" | "discard", true) => {
                 if !self.ebpf() {
                     self.c
-                        .error(span, format!("`{}` is for eBPF code", method.name));
+                        .error(codes::WRONG_SIDE, span, format!("`{}` is for eBPF code", method.name));
                 }
                 let [a] = args else {
-                    self.c.error(
+                    self.c.error(codes::RINGBUF, 
                         span,
                         format!("`{}` takes what `reserve` returned", method.name),
                     );
@@ -206,13 +207,13 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     )
                 } else {
                     self.c
-                        .error(a.span, "`discard` takes what `reserve` returned");
+                        .error(codes::RINGBUF, a.span, "`discard` takes what `reserve` returned");
                     self.err_expr(span)
                 }
             }
             ("read", true) => {
                 if self.ebpf() {
-                    self.c.error(
+                    self.c.error(codes::WRONG_SIDE, 
                         span,
                         "`read` is for userspace: eBPF code writes events with `reserve`/`submit`",
                     );
@@ -224,7 +225,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         Some(Box::new(self.coerce_expr(t, u32_, false)))
                     }
                     _ => {
-                        self.c.error(
+                        self.c.error(codes::RINGBUF, 
                             span,
                             "`read` takes at most one argument: how many milliseconds to wait",
                         );
@@ -242,7 +243,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     "`contains_key`"
                 };
                 self.c
-                    .error(
+                    .error(codes::MAP_USE, 
                         method.span,
                         format!("maps of this kind have no method `{other}`"),
                     )
@@ -272,7 +273,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let want = format!("fn handler(event: *{}) -> i32", self.t().display(vt));
         if self.ebpf() {
             self.c
-                .error(
+                .error(codes::WRONG_SIDE, 
                     method.span,
                     "`on_event` is for userspace: eBPF code writes events with `reserve`/`submit`",
                 )
@@ -292,7 +293,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             .or_else(|| {
                 self.expr(a, None);
-                let d = self.c.error(
+                let d = self.c.error(codes::RINGBUF, 
                     a.span,
                     "`on_event` takes the name of the function that handles each event",
                 );
@@ -303,7 +304,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }),
             _ => {
                 self.c
-                    .error(
+                    .error(codes::RINGBUF, 
                         span,
                         format!(
                             "`on_event` takes one argument (the handler) but {} were given",
@@ -327,7 +328,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             HandlerFit::NotUserspace => {
                 self.c
-                    .error(
+                    .error(codes::WRONG_SIDE, 
                         at,
                         format!("`{name}` cannot handle ring-buffer events: a handler is a userspace function other than `main`"),
                     )
@@ -343,7 +344,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         .join(", "),
                     self.t().display(ret)
                 );
-                let d = self.c.error(
+                let d = self.c.error(codes::RINGBUF, 
                     at,
                     format!(
                         "`{name}` does not fit the events of `{rb}`: a handler is `fn(*{}) -> i32`",
@@ -370,14 +371,14 @@ impl<'c, 'a> FnCx<'c, 'a> {
     fn lower_dispatch(&mut self, id: &ast::Ident, args: &[ast::Expr], span: Span) -> ir::Expr {
         if self.domain != Domain::Userspace {
             self.c
-                .error(id.span, "`dispatch` is a userspace function")
+                .error(codes::WRONG_SIDE, id.span, "`dispatch` is a userspace function")
                 .help = Some(
                 "eBPF code writes events with `reserve`/`submit`; userspace waits for them with `dispatch`".into(),
             );
         }
         if args.is_empty() {
             self.c
-                .error(span, "`dispatch` takes the ring buffers to wait for")
+                .error(codes::RINGBUF, span, "`dispatch` takes the ring buffers to wait for")
                 .help = Some("write `dispatch(events)` or `dispatch(events, alerts)`".into());
         }
         let mut maps: Vec<ir::MapId> = Vec::new();
@@ -385,7 +386,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             match self.map_of(a) {
                 Some(m) if self.c.maps[m.index()].kind == ir::MapKind::Ringbuf => {
                     if maps.contains(&m) {
-                        self.c.error(
+                        self.c.error(codes::RINGBUF, 
                             a.span,
                             format!(
                                 "`{}` is passed to `dispatch` twice",
@@ -404,7 +405,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         self.expr(a, None);
                     }
                     self.c
-                        .error(
+                        .error(codes::RINGBUF, 
                             a.span,
                             "`dispatch` takes ring buffers (`ringbuf<T>(bytes)` maps)",
                         )
@@ -430,7 +431,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 .collect::<Vec<_>>()
                 .join(", ");
             self.c
-                .error(
+                .error(codes::ARITY, 
                     span,
                     format!(
                         "{what} takes {} argument{} but {} {} given",
@@ -546,7 +547,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 Domain::KernelModule => "a kernel module function",
                 Domain::Userspace => "userspace",
             };
-            let d = self.c.error(
+            let d = self.c.error(codes::WRONG_SIDE, 
                 id.span,
                 format!("`{}` is {what} and cannot be called from {place}", id.name),
             );
@@ -559,7 +560,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
     fn call_pointer(&mut self, f: ir::Expr, args: &[ast::Expr], span: Span) -> ir::Expr {
         let TypeKind::Function(sig) = self.t().kind(f.ty).clone() else {
             if !self.t().is_error(f.ty) {
-                self.c.error(
+                self.c.error(codes::WRONG_KIND, 
                     span,
                     format!("`{}` is not a function", self.t().display(f.ty)),
                 );
@@ -586,7 +587,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
     ) -> ir::Expr {
         if !self.ebpf() {
             self.c
-                .error(
+                .error(codes::WRONG_SIDE, 
                     id.span,
                     format!(
                         "`{}` is a BPF helper, callable only from eBPF code",
@@ -618,7 +619,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let (fixed, extra) = args.split_at(ps.len());
             let mut out = self.check_args(&format!("`{}`", id.name), &ps, fixed, span);
             if extra.len() > 3 {
-                self.c.error(
+                self.c.error(codes::ARITY, 
                     span,
                     format!("`{}` takes at most {} arguments", id.name, ps.len() + 3),
                 );
@@ -628,7 +629,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if !self.t().is_integer(e.ty) && !self.t().is_error(e.ty) {
                     let d = self.t().display(e.ty);
                     self.c
-                        .error(a.span, format!("`{}` formats integers, not `{d}`", id.name));
+                        .error(codes::FORMAT, a.span, format!("`{}` formats integers, not `{d}`", id.name));
                 }
                 out.push(e);
             }
@@ -682,7 +683,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         }
         if !ok && !self.t().is_error(e.ty) {
             self.c
-                .error(
+                .error(codes::LOCK, 
                     at,
                     format!(
                         "`{}` takes the address of a `bpf_spin_lock` field of a map value",

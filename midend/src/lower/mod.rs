@@ -13,6 +13,7 @@
 //! * `call`: calls of functions, pointers, BPF helpers and map methods;
 //! * `builtin`: the built-in functions (`print`, `load`, `attach`, `test`, ...).
 
+use ksc_frontend::diag::codes;
 use std::collections::HashMap;
 
 use ksc_frontend::ast::{self, StmtKind as AS};
@@ -85,7 +86,7 @@ impl<'a> Checker<'a> {
                             start: decl.body.span.end.saturating_sub(1),
                             ..decl.body.span
                         };
-                        self.error(
+                        self.error(codes::VOID, 
                             end,
                             format!(
                                 "`{}` may reach its end without returning a value",
@@ -181,7 +182,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         };
         if let Some(crate::checker::Sym::Import) = self.c.lookup_sym(&as_ident) {
             self.c
-                .error(span, format!("`{name}` names an imported module"))
+                .error(codes::MODULE_ITEM, span, format!("`{name}` names an imported module"))
                 .help = Some("choose another name for the variable".into());
         }
         let id = LocalId(self.locals.len() as u32);
@@ -307,7 +308,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 })
             {
                 // Unreachable code is legal but suspicious.
-                self.c.warning(s.span, "unreachable statement").label =
+                self.c.warning(codes::UNREACHABLE, s.span, "unreachable statement").label =
                     "control never reaches this".into();
                 dead_reported = true;
             }
@@ -321,7 +322,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
         }
         if let (Some(Sink::Local(_)), true) = (tail, b.stmts.is_empty()) {
-            self.c.error(b.span, "this arm has no value").help =
+            self.c.error(codes::MATCH, b.span, "this arm has no value").help =
                 Some("end the block with the arm's value, e.g. `{ print(\"x\"); 1 }`".into());
         }
         self.scopes.pop();

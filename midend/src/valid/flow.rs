@@ -9,6 +9,7 @@
 //!
 //! Takes one lowered function; gives diagnostics.
 
+use ksc_frontend::diag::codes;
 use std::collections::{HashMap, HashSet};
 
 use ksc_frontend::Diagnostic;
@@ -266,7 +267,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 .clone();
             let held = self.reserve_maps.get(&at).copied();
             let d = match held {
-                Some(Held::Object) => Diagnostic::error(
+                Some(Held::Object) => Diagnostic::error(codes::NOT_RELEASED, 
                     at,
                     format!("object `{name}` from `new` is not deleted on every path"),
                 )
@@ -280,7 +281,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                         Some(Held::Record(m)) => self.c.maps[m.index()].name.clone(),
                         _ => "rb".to_string(),
                     };
-                    Diagnostic::error(
+                    Diagnostic::error(codes::NOT_RELEASED, 
                         at,
                         format!("ring-buffer record `{name}` is not submitted or discarded on every path"),
                     )
@@ -535,7 +536,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                     Some(m) => m,
                     None => {
                         if self.reported.insert(at) {
-                            let mut d = Diagnostic::error(at, "packet access at an offset known only at run time, with no length check")
+                            let mut d = Diagnostic::error(codes::PACKET_BOUNDS, at, "packet access at an offset known only at run time, with no length check")
                                 .with_label(format!("only {} bytes are known to be in the packet here", st.checked.max(0)))
                                 .with_help("check the pointer you read through against the end first: `if (p + 1 > data_end) { return XDP_PASS }`; the verifier rejects unchecked packet reads");
                             if let Some(site) = self.site {
@@ -579,7 +580,7 @@ impl<'c, 'a> Flow<'c, 'a> {
             FnKind::Program(ir::ProgramType::Xdp) => "return XDP_PASS",
             _ => "return ...",
         };
-        let mut d = Diagnostic::error(at, format!("packet access past the checked length: bytes {a}..{b} of the packet"))
+        let mut d = Diagnostic::error(codes::PACKET_BOUNDS, at, format!("packet access past the checked length: bytes {a}..{b} of the packet"))
             .with_label(format!("only {} bytes are known to be in the packet here", st.checked.max(0)))
             .with_help(format!(
                 "check the length first, e.g. `if ({start} + {b} > {end}) {{ {pass} }}`; the verifier rejects unchecked packet reads"
@@ -602,7 +603,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                         .name
                         .clone();
                     self.c.diags.push(
-                        Diagnostic::error(at, format!("`{n}` is used after it was released"))
+                        Diagnostic::error(codes::STALE_POINTER, at, format!("`{n}` is used after it was released"))
                             .with_label("its object or record may be gone here")
                             .with_secondary(gone, "released here")
                             .with_help(format!(
@@ -668,7 +669,7 @@ impl<'c, 'a> Flow<'c, 'a> {
             _ => "store it in a variable and check it against `null` first".to_string(),
         };
         self.c.diags.push(
-            Diagnostic::error(at, format!("potential null pointer dereference of {what}"))
+            Diagnostic::error(codes::NULL_DEREF, at, format!("potential null pointer dereference of {what}"))
                 .with_label("may be null here")
                 .with_help(hint),
         );
@@ -741,7 +742,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 if narrow && self.is_pointer(from) && self.reported.insert(at) {
                     let t = self.c.types.display(to);
                     self.c.diags.push(
-                        Diagnostic::error(at, format!("a pointer cut to `{t}` in eBPF code"))
+                        Diagnostic::error(codes::POINTER_CUT, at, format!("a pointer cut to `{t}` in eBPF code"))
                             .with_label("the verifier refuses a partial copy of a pointer")
                             .with_help("keep the whole value: convert to `u64` (`p as u64`), and key maps by `u64`"),
                     );
@@ -790,7 +791,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 "a pointer that may be null"
             };
             self.c.diags.push(
-                Diagnostic::error(
+                Diagnostic::error(codes::MISMATCH, 
                     a.span,
                     format!("`{name}` takes memory as argument {}, not {what}", i + 1),
                 )
@@ -826,7 +827,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 ),
             };
             self.c.diags.push(
-                Diagnostic::error(
+                Diagnostic::error(codes::NULL_DEREF, 
                     p.span,
                     format!("`{mname}.{op}` of a ring-buffer record that may be null"),
                 )
@@ -860,7 +861,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                     continue;
                 }
                 self.c.diags.push(
-                    Diagnostic::error(p.span, "`delete` of a pointer that holds no object from `new` here")
+                    Diagnostic::error(codes::NEW_DELETE, p.span, "`delete` of a pointer that holds no object from `new` here")
                         .with_label("not allocated by `new` on every path to here, or already deleted")
                         .with_help("delete each object `new` returned exactly once: `var p = new T()`, then `delete p`"),
                 );
@@ -948,7 +949,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                         .name
                         .clone();
                     self.c.diags.push(
-                        Diagnostic::error(at, format!("packet pointer `{name}` is stale"))
+                        Diagnostic::error(codes::STALE_POINTER, at, format!("packet pointer `{name}` is stale"))
                             .with_label("used after the packet moved")
                             .with_secondary(moved, "this helper call moves or resizes the packet")
                             .with_help("reload it from `ctx->data` (and check the length again) after the call"),
@@ -963,7 +964,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                         .name
                         .clone();
                     self.c.diags.push(
-                        Diagnostic::error(
+                        Diagnostic::error(codes::STALE_POINTER, 
                             at,
                             format!("use of potentially invalidated map value pointer `{name}`"),
                         )
@@ -1022,7 +1023,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 let mname = self.c.maps[map.index()].name.clone();
                 let span = place.span;
                 self.c.diags.push(
-                    Diagnostic::warning(
+                    Diagnostic::warning(codes::COPY_WRITE, 
                         span,
                         format!("`{name}` points to a copy of a `{mname}` entry: this write does not change the map"),
                     )
@@ -1366,7 +1367,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 Held::Object => {
                     if self.tracks_objects() {
                         self.c.diags.push(
-                            Diagnostic::error(
+                            Diagnostic::error(codes::NEW_DELETE, 
                                 at,
                                 "an object from `new` must be kept in a variable",
                             )
@@ -1381,7 +1382,7 @@ impl<'c, 'a> Flow<'c, 'a> {
             };
             let rb = self.c.maps[map.index()].name.clone();
             self.c.diags.push(
-                Diagnostic::error(
+                Diagnostic::error(codes::RINGBUF, 
                     at,
                     "a reserved ring-buffer record must be kept in a variable",
                 )

@@ -6,6 +6,7 @@
 //! deepest stack (in the graph, for `--emit=graph`) and each program's
 //! [`ir::StackUse`] for the analysis record.
 
+use ksc_frontend::diag::codes;
 use std::collections::{HashMap, HashSet};
 
 use ksc_frontend::Diagnostic;
@@ -51,7 +52,7 @@ pub(super) fn recursion(c: &mut Checker, pg: &ProgramGraph, sites: &HashMap<(u32
             .map(|&i| pg.names[i as usize].as_str())
             .collect();
         c.diags.push(
-            Diagnostic::error(
+            Diagnostic::error(codes::RECURSION, 
                 span,
                 format!("recursion in eBPF code: {}", names.join(" → ")),
             )
@@ -79,7 +80,7 @@ pub(super) fn tail_calls(c: &mut Checker, pg: &ProgramGraph) {
             names.sort();
             let at = *scc.iter().min().unwrap();
             c.diags.push(
-                Diagnostic::warning(c.name_spans[at as usize], format!("tail-call cycle between {}", names.join(", ")))
+                Diagnostic::warning(codes::TAIL_CALL_CYCLE, c.name_spans[at as usize], format!("tail-call cycle between {}", names.join(", ")))
                     .with_note(format!("at run time the kernel stops a chain after {TAIL_CALL_LIMIT} tail calls and the program returns its fallback")),
             );
         }
@@ -116,7 +117,7 @@ pub(super) fn tail_calls(c: &mut Checker, pg: &ProgramGraph) {
                 .is_none()
         {
             c.diags.push(
-                Diagnostic::error(
+                Diagnostic::error(codes::TAIL_CALL, 
                     c.name_spans[n as usize],
                     format!(
                         "a chain of {d} tail calls starts at `{}`",
@@ -207,7 +208,7 @@ pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) -> Vec<ir::StackUse>
             continue; // the oversized local was reported where it is declared
         }
         if bytes > STACK_LIMIT {
-            let mut d = Diagnostic::error(
+            let mut d = Diagnostic::error(codes::STACK, 
                 span,
                 format!(
                     "`{}` needs {bytes} bytes of stack; eBPF allows {STACK_LIMIT}",
@@ -228,7 +229,7 @@ pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) -> Vec<ir::StackUse>
             c.diags.push(d.with_help("move large locals into a map (a one-entry `percpu_array` works as scratch space) or pass pointers (`m[k] = *p` copies from the pointee, with no stack copy)"));
         } else if bytes > STACK_WARN {
             c.diags.push(
-                Diagnostic::warning(
+                Diagnostic::warning(codes::STACK_NEAR, 
                     span,
                     format!(
                         "`{}` uses {bytes} of the {STACK_LIMIT} bytes of eBPF stack",
