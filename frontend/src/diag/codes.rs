@@ -216,9 +216,7 @@ codes! {
     DEPLOY_FILE = "E1001", "a deployment file that does not have the expected shape";
     DEPLOY_PLAN = "E1002", "a deployment that cannot be planned";
 
-    // E11xx: building.
-    BACKEND = "E1101", "a backend refused the program";
-    KMOD = "E1102", "a kernel module that cannot be built";
+    // E11xx: building and testing.
     BUILD_WARN = "W1103", "a warning from a build step";
 }
 
