@@ -243,7 +243,7 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
                     }],
                     None => {
                         errs.push(
-                            Diagnostic::error(codes::DEPLOY_PLAN, 
+                            Diagnostic::error(codes::DEPLOY_PLAN,
                                 p.name.span,
                                 format!("program `{name}` has nowhere to attach"),
                             )

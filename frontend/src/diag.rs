@@ -382,9 +382,13 @@ mod tests {
     fn each_span_is_shown_in_its_own_file() {
         let mut files = SourceMap::single("main.ks", "include \"lib.ks\"\nfn main() {}\n");
         let lib = files.add("lib.ks", "fn helper() -> u32 {\n    return x\n}\n");
-        let d = Diagnostic::error(codes::NOT_FOUND, Span::new(lib, 32, 33), "undefined variable `x`")
-            .with_label("not found")
-            .with_secondary(Span::new(FileId::MAIN, 0, 16), "included here");
+        let d = Diagnostic::error(
+            codes::NOT_FOUND,
+            Span::new(lib, 32, 33),
+            "undefined variable `x`",
+        )
+        .with_label("not found")
+        .with_secondary(Span::new(FileId::MAIN, 0, 16), "included here");
         let out = render_files(&files, &[d]);
         assert!(out.contains("--> lib.ks:2:12"), "{out}");
         assert!(out.contains("2 |     return x"), "{out}");
@@ -399,7 +403,11 @@ mod tests {
     #[test]
     fn a_span_in_an_unknown_file_shows_the_message_only() {
         let files = SourceMap::single("main.ks", "fn main() {}\n");
-        let d = Diagnostic::uncoded(Severity::Error, Span::new(FileId(9), 0, 1), "from a confused plugin");
+        let d = Diagnostic::uncoded(
+            Severity::Error,
+            Span::new(FileId(9), 0, 1),
+            "from a confused plugin",
+        );
         let out = render_files(&files, &[d]);
         assert!(out.starts_with("error: from a confused plugin\n"), "{out}");
         let d = Diagnostic::error(codes::SYNTAX, Span::new(FileId(9), 0, 1), "unexpected `}`");

@@ -12,8 +12,8 @@
 //! comments) produces a diagnostic and a best-effort token, so the parser
 //! always runs and reports its own errors too.
 
-use crate::diag::{codes, Code};
 use crate::diag::Diagnostic;
+use crate::diag::{codes, Code};
 use crate::span::{FileId, Span};
 use crate::token::Tok;
 
@@ -105,8 +105,11 @@ impl<'a> Lexer<'a> {
         end: usize,
         msg: impl Into<String>,
     ) -> &mut Diagnostic {
-        self.diagnostics
-            .push(Diagnostic::error(code, Span::new(self.file, start, end), msg));
+        self.diagnostics.push(Diagnostic::error(
+            code,
+            Span::new(self.file, start, end),
+            msg,
+        ));
         self.diagnostics.last_mut().unwrap()
     }
 
@@ -197,7 +200,8 @@ impl<'a> Lexer<'a> {
                 b'[' => (']', Tok::RBracket),
                 _ => ('}', Tok::RBrace),
             };
-            let mut d = Diagnostic::error(codes::UNCLOSED, 
+            let mut d = Diagnostic::error(
+                codes::UNCLOSED,
                 Span::new(self.file, pos, pos + 1),
                 format!("unclosed `{}`", open as char),
             )
@@ -218,8 +222,13 @@ impl<'a> Lexer<'a> {
         loop {
             match self.peek() {
                 None => {
-                    self.error(codes::UNTERMINATED, start, start + 2, "unterminated block comment")
-                        .label = "comment starts here and never ends".into();
+                    self.error(
+                        codes::UNTERMINATED,
+                        start,
+                        start + 2,
+                        "unterminated block comment",
+                    )
+                    .label = "comment starts here and never ends".into();
                     return;
                 }
                 Some(b'*') if self.peek_at(1) == Some(b'/') => {
@@ -263,8 +272,13 @@ impl<'a> Lexer<'a> {
                         v
                     }
                     _ => {
-                        self.error(codes::BAD_LITERAL, esc_start, self.pos, "invalid `\\x` escape").help =
-                            Some("write two hex digits, e.g. `\\x1b`".into());
+                        self.error(
+                            codes::BAD_LITERAL,
+                            esc_start,
+                            self.pos,
+                            "invalid `\\x` escape",
+                        )
+                        .help = Some("write two hex digits, e.g. `\\x1b`".into());
                         0
                     }
                 }
@@ -273,8 +287,13 @@ impl<'a> Lexer<'a> {
                 // Skip the whole (possibly multi-byte) character.
                 let end = (self.pos + utf8_len(c) - 1).min(self.src.len());
                 self.pos = end;
-                self.error(codes::BAD_LITERAL, esc_start, end, "unknown escape sequence").help =
-                    Some("the escapes are \\n \\t \\r \\\\ \\' \\\" \\0 and \\xHH".into());
+                self.error(
+                    codes::BAD_LITERAL,
+                    esc_start,
+                    end,
+                    "unknown escape sequence",
+                )
+                .help = Some("the escapes are \\n \\t \\r \\\\ \\' \\\" \\0 and \\xHH".into());
                 c
             }
         }
@@ -287,8 +306,13 @@ impl<'a> Lexer<'a> {
         loop {
             match self.peek() {
                 None | Some(b'\n') => {
-                    self.error(codes::UNTERMINATED, start, start + 1, "unterminated string literal")
-                        .with_label_mut("string starts here; add a closing `\"` on the same line");
+                    self.error(
+                        codes::UNTERMINATED,
+                        start,
+                        start + 1,
+                        "unterminated string literal",
+                    )
+                    .with_label_mut("string starts here; add a closing `\"` on the same line");
                     break;
                 }
                 Some(b'"') => {
@@ -320,8 +344,13 @@ impl<'a> Lexer<'a> {
             }
             Some(b'\'') | Some(b'\n') | None => {
                 let end = self.pos + usize::from(self.peek() == Some(b'\''));
-                self.error(codes::UNTERMINATED, start, end, "empty or unterminated character literal")
-                    .help =
+                self.error(
+                    codes::UNTERMINATED,
+                    start,
+                    end,
+                    "empty or unterminated character literal",
+                )
+                .help =
                     Some("a character literal holds one character, e.g. `'a'` or `'\\n'`".into());
                 self.pos = end;
                 self.push(start, Tok::Char(0), end);
@@ -331,7 +360,8 @@ impl<'a> Lexer<'a> {
                 let n = utf8_len(c);
                 self.pos = (self.pos + n).min(self.src.len());
                 if n > 1 {
-                    self.error(codes::BAD_LITERAL, 
+                    self.error(
+                        codes::BAD_LITERAL,
                         start + 1,
                         self.pos,
                         "non-ASCII character in a character literal",
@@ -353,7 +383,8 @@ impl<'a> Lexer<'a> {
                 end += 1;
             }
             if end < self.src.len() && self.src[end] == b'\'' {
-                self.error(codes::BAD_LITERAL, 
+                self.error(
+                    codes::BAD_LITERAL,
                     start,
                     end + 1,
                     "character literal may only contain one character",
@@ -361,8 +392,13 @@ impl<'a> Lexer<'a> {
                 .help = Some("use double quotes for a string: \"...\"".into());
                 self.pos = end + 1;
             } else {
-                self.error(codes::UNTERMINATED, start, start + 1, "unterminated character literal")
-                    .with_label_mut("add a closing `'`");
+                self.error(
+                    codes::UNTERMINATED,
+                    start,
+                    start + 1,
+                    "unterminated character literal",
+                )
+                .with_label_mut("add a closing `'`");
             }
         }
         self.push(start, Tok::Char(value), self.pos);
@@ -395,9 +431,13 @@ impl<'a> Lexer<'a> {
             {
                 self.pos += 1;
             }
-            self.error(codes::BAD_LITERAL, start, self.pos, "floating-point literals are not supported")
-                .help =
-                Some("eBPF has no floating point; use integers (e.g. scale by 1000)".into());
+            self.error(
+                codes::BAD_LITERAL,
+                start,
+                self.pos,
+                "floating-point literals are not supported",
+            )
+            .help = Some("eBPF has no floating point; use integers (e.g. scale by 1000)".into());
             self.push(start, Tok::Int(0), self.pos);
             return;
         }
@@ -428,7 +468,8 @@ impl<'a> Lexer<'a> {
                         2 => "binary",
                         _ => "decimal",
                     };
-                    let d = self.error(codes::BAD_LITERAL, 
+                    let d = self.error(
+                        codes::BAD_LITERAL,
                         at,
                         self.pos,
                         format!("invalid digit `{}` in {what} literal", c as char),
@@ -445,11 +486,21 @@ impl<'a> Lexer<'a> {
             }
         }
         if !any_digit {
-            self.error(codes::BAD_LITERAL, start, self.pos, "missing digits after the integer prefix")
-                .help = Some("write e.g. `0x1F`, `0o17` or `0b101`".into());
+            self.error(
+                codes::BAD_LITERAL,
+                start,
+                self.pos,
+                "missing digits after the integer prefix",
+            )
+            .help = Some("write e.g. `0x1F`, `0o17` or `0b101`".into());
         } else if overflow {
-            self.error(codes::BAD_LITERAL, start, self.pos, "integer literal is too large")
-                .with_label_mut("does not fit in 64 bits");
+            self.error(
+                codes::BAD_LITERAL,
+                start,
+                self.pos,
+                "integer literal is too large",
+            )
+            .with_label_mut("does not fit in 64 bits");
         }
         self.push(start, Tok::Int(value), self.pos);
     }
@@ -515,7 +566,8 @@ impl<'a> Lexer<'a> {
         match tok {
             Tok::LParen | Tok::LBrace | Tok::LBracket => {
                 if self.stack.len() >= MAX_NESTING {
-                    self.error(codes::TOO_DEEP, 
+                    self.error(
+                        codes::TOO_DEEP,
                         start,
                         start + 1,
                         format!("brackets nested more than {MAX_NESTING} deep"),

@@ -8,8 +8,8 @@
 //! Takes a name; gives a kernel struct [`TypeId`] (one per struct name),
 //! or a located error saying why the kernel type is unknown.
 
-use ksc_frontend::diag::codes;
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_ir::{IntType, TypeId};
 
 use crate::checker::{Checker, Sym, SymInfo};

@@ -509,7 +509,8 @@ impl<'a> Checker<'a> {
             // A program's own `instructions` hides the perf constant.
             .filter(|p| !(p.span.is_none() && builtins::weak(&name.name)));
         if let Some(prev) = prev {
-            let d = Diagnostic::error(codes::DUPLICATE, 
+            let d = Diagnostic::error(
+                codes::DUPLICATE,
                 name.span,
                 format!("`{}` is defined more than once", name.name),
             );
@@ -525,7 +526,8 @@ impl<'a> Checker<'a> {
             return;
         }
         if builtins::reserved(&name.name) {
-            self.error(codes::DUPLICATE, 
+            self.error(
+                codes::DUPLICATE,
                 name.span,
                 format!(
                     "`{}` is a built-in function and cannot be redefined",
@@ -554,7 +556,7 @@ impl<'a> Checker<'a> {
             let c = self.ir_name(name);
             match self.c_names.get(&c) {
                 Some((k, prev)) if *k != key => {
-                    let d = Diagnostic::error(codes::DUPLICATE, 
+                    let d = Diagnostic::error(codes::DUPLICATE,
                         name.span,
                         format!("`{}` has the same name in the generated code as a declaration of another file", name.name),
                     )
@@ -578,7 +580,11 @@ impl<'a> Checker<'a> {
             .chain(ksc_ir::HELPERS.iter().map(|h| h.name))
             .collect();
         let hint = suggest(&id.name, cands.into_iter());
-        let d = self.error(codes::NOT_FOUND, id.span, format!("cannot find {what} `{}`", id.name));
+        let d = self.error(
+            codes::NOT_FOUND,
+            id.span,
+            format!("cannot find {what} `{}`", id.name),
+        );
         d.label = "not found in this scope".into();
         if let Some(h) = hint {
             d.help = Some(format!("a similar name exists: `{h}`"));

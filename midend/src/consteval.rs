@@ -6,8 +6,8 @@
 //! checking that they fit the type they are given. `const` declarations are
 //! evaluated on first use, with cycles reported.
 
-use ksc_frontend::diag::codes;
 use ksc_frontend::ast::{self, ExprKind as AE};
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir::{IntType, TypeId, TypeKind, Value};
 
@@ -20,7 +20,8 @@ impl<'a> Checker<'a> {
             Eval::Done => return self.consts[i].value.clone(),
             Eval::Busy => {
                 let d = self.consts[i].decl;
-                self.error(codes::CYCLIC, 
+                self.error(
+                    codes::CYCLIC,
                     d.name.span,
                     format!("constant `{}` depends on itself", d.name.name),
                 );
@@ -56,7 +57,11 @@ impl<'a> Checker<'a> {
                 if n < lo || n > hi {
                     let shown = self.types.display(to);
                     let help = self.int_fit_help(n, it, &shown);
-                    let d = self.error(codes::OUT_OF_RANGE, span, format!("`{n}` does not fit in `{shown}`"));
+                    let d = self.error(
+                        codes::OUT_OF_RANGE,
+                        span,
+                        format!("`{n}` does not fit in `{shown}`"),
+                    );
                     d.label = format!("the range of `{}` is {lo}..={hi}", it.name());
                     d.help = Some(help);
                     return None;
@@ -70,7 +75,7 @@ impl<'a> Checker<'a> {
         }
         if let (Value::Str(s), TypeKind::Str(n)) = (&v, self.types.kind(to)) {
             if s.len() as u32 + 1 > *n {
-                self.error(codes::OUT_OF_RANGE, 
+                self.error(codes::OUT_OF_RANGE,
                     span,
                     format!("a string of {} bytes does not fit in `str({n})`", s.len() + 1),
                 )
@@ -92,7 +97,8 @@ impl<'a> Checker<'a> {
             return Some(v);
         }
         let (f, t) = (self.types.display(from), self.types.display(to));
-        self.error(codes::MISMATCH, 
+        self.error(
+            codes::MISMATCH,
             span,
             format!("mismatched types: expected `{t}`, found `{f}`"),
         );
@@ -129,9 +135,12 @@ impl<'a> Checker<'a> {
                     ty,
                 ),
                 Some(_) => {
-                    self.error(codes::WRONG_KIND, id.span, format!("`{}` is not a constant", id.name))
-                        .help =
-                        Some("initial values and sizes must be known at compile time".into());
+                    self.error(
+                        codes::WRONG_KIND,
+                        id.span,
+                        format!("`{}` is not a constant", id.name),
+                    )
+                    .help = Some("initial values and sizes must be known at compile time".into());
                     return None;
                 }
                 None if self.fn_names.contains(&self.key(id)) => {
@@ -275,7 +284,8 @@ impl<'a> Checker<'a> {
                 let mut vals = vec![Value::Zero; def.fields.len()];
                 for f in fields {
                     let Some(i) = def.fields.iter().position(|d| d.name == f.name.name) else {
-                        self.error(codes::NO_FIELD, 
+                        self.error(
+                            codes::NO_FIELD,
                             f.name.span,
                             format!("struct `{}` has no field `{}`", def.name, f.name.name),
                         );
@@ -291,9 +301,12 @@ impl<'a> Checker<'a> {
     }
 
     fn not_const<T>(&mut self, e: &ast::Expr) -> Option<T> {
-        self.error(codes::NOT_CONST, e.span, "this expression is not a compile-time constant")
-            .help =
-            Some("global initial values, config defaults and sizes must be constants".into());
+        self.error(
+            codes::NOT_CONST,
+            e.span,
+            "this expression is not a compile-time constant",
+        )
+        .help = Some("global initial values, config defaults and sizes must be constants".into());
         None
     }
 

@@ -266,7 +266,8 @@ impl Loader<'_> {
             match extension(&path.value) {
                 "kh" => {}
                 ext @ ("ks" | "py") => {
-                    self.error(codes::INCLUDE, 
+                    self.error(
+                        codes::INCLUDE,
                         path.span,
                         format!("`include` takes a header (`.kh`), not a `.{ext}` file"),
                     )
@@ -385,12 +386,17 @@ impl Loader<'_> {
             // item stays for it.
             "py" => return None,
             "kh" => {
-                self.error(codes::INCLUDE, span, "a header (`.kh`) is included, not imported")
-                    .help = Some(format!("write `include \"{}\"`", imp.path.value));
+                self.error(
+                    codes::INCLUDE,
+                    span,
+                    "a header (`.kh`) is included, not imported",
+                )
+                .help = Some(format!("write `include \"{}\"`", imp.path.value));
                 return None;
             }
             _ => {
-                self.error(codes::INCLUDE, 
+                self.error(
+                    codes::INCLUDE,
                     span,
                     "`import` takes a KernelScript module (`.ks`) or a Python module (`.py`)",
                 );
@@ -404,7 +410,8 @@ impl Loader<'_> {
             let shown = full.display().to_string();
             chain.push(&shown);
             let chain = chain.join(" -> ");
-            self.error(codes::IMPORT_CYCLE, span, format!("import cycle: {chain}")).help = Some(
+            self.error(codes::IMPORT_CYCLE, span, format!("import cycle: {chain}"))
+                .help = Some(
                 "modules cannot import each other; move what both need to a third module".into(),
             );
             return None;
@@ -486,7 +493,8 @@ impl Rewriter<'_> {
             return Some(key.clone());
         }
         let hint = suggest(&member.name, m.names.keys().map(|s| s.as_str()));
-        let mut d = Diagnostic::error(codes::MODULE_ITEM, 
+        let mut d = Diagnostic::error(
+            codes::MODULE_ITEM,
             member.span,
             format!("module `{}` has no item `{}`", alias.name, member.name),
         )
@@ -591,9 +599,13 @@ impl Rewriter<'_> {
         };
         let span = id.span;
         if !self.aliases.contains_key(m) {
-            let d = Diagnostic::error(codes::MODULE_ITEM, span, format!("there is no imported module `{m}`"))
-                .with_label("not imported in this file")
-                .with_help(format!("import it first: `import {m} from \"{m}.ks\"`"));
+            let d = Diagnostic::error(
+                codes::MODULE_ITEM,
+                span,
+                format!("there is no imported module `{m}`"),
+            )
+            .with_label("not imported in this file")
+            .with_help(format!("import it first: `import {m} from \"{m}.ks\"`"));
             self.diags.push(d);
             return false;
         }

@@ -203,7 +203,8 @@ fn check_with_scopes<'a>(
         // The checker's error type stays in the checker: code typed with
         // it was reported, so a clean module cannot mention it.
         if let Some(span) = mentions_error_type(&c) {
-            diagnostics.push(Diagnostic::error(codes::INTERNAL, 
+            diagnostics.push(Diagnostic::error(
+                codes::INTERNAL,
                 span,
                 "internal compiler error: this code was not typed, but no error was reported",
             ));

@@ -81,7 +81,8 @@ impl<'a> Checker<'a> {
         let info = self.inspect_python(imp, &path, &dir, &module);
         if let Some(prev) = self.py.modules.iter().find(|m| m.module == module) {
             let prev = prev.span;
-            let d = self.error(codes::PYTHON, 
+            let d = self.error(
+                codes::PYTHON,
                 span,
                 format!("a Python module named `{module}` is already imported"),
             );
@@ -117,7 +118,8 @@ impl<'a> Checker<'a> {
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
             || module.starts_with(|c: char| c.is_ascii_digit())
         {
-            self.error(codes::PYTHON, 
+            self.error(
+                codes::PYTHON,
                 span,
                 format!("`{module}` is not a valid Python module name"),
             )
@@ -126,7 +128,8 @@ impl<'a> Checker<'a> {
             return None;
         }
         let Some(bridge) = self.py.bridge else {
-            self.error(codes::PYTHON, 
+            self.error(
+                codes::PYTHON,
                 span,
                 "Python imports need the Python bridge, which this check has not loaded",
             )
@@ -136,7 +139,8 @@ impl<'a> Checker<'a> {
         };
         match bridge.inspect(path) {
             Err(why) => {
-                let d = self.error(codes::PYTHON, 
+                let d = self.error(
+                    codes::PYTHON,
                     span,
                     format!(
                         "cannot import `{}`: the Python bridge is not available",
@@ -151,7 +155,8 @@ impl<'a> Checker<'a> {
                 None
             }
             Ok(PyInspection::Unreadable(why)) => {
-                let d = self.error(codes::PYTHON, 
+                let d = self.error(
+                    codes::PYTHON,
                     span,
                     format!("cannot find Python module `{}`", imp.path.value),
                 );
@@ -184,7 +189,8 @@ impl<'a> Checker<'a> {
                 } else {
                     format!("{}:{line}", path.display())
                 };
-                let d = self.error(codes::PYTHON, 
+                let d = self.error(
+                    codes::PYTHON,
                     span,
                     format!(
                         "syntax error in Python module `{}`: {at}: {message}",
@@ -214,7 +220,8 @@ impl<'a> Checker<'a> {
             return None;
         };
         if !written.ends_with(".py") {
-            let d = self.error(codes::EXEC, 
+            let d = self.error(
+                codes::EXEC,
                 arg.span,
                 format!("`exec` runs Python scripts, and `{written}` does not end in `.py`"),
             );
@@ -232,7 +239,11 @@ impl<'a> Checker<'a> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         if !path.is_file() {
-            let d = self.error(codes::PYTHON, arg.span, format!("cannot find Python script `{written}`"));
+            let d = self.error(
+                codes::PYTHON,
+                arg.span,
+                format!("cannot find Python script `{written}`"),
+            );
             d.label = format!("looked for {}", path.display());
             let others: Vec<String> = std::fs::read_dir(if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -255,7 +266,7 @@ impl<'a> Checker<'a> {
         let main = self.py.file_names.first().cloned().unwrap_or_default();
         let module = format!("{}.py", crate::project_name(&main));
         if file == module {
-            let d = self.error(codes::PYTHON, 
+            let d = self.error(codes::PYTHON,
                 arg.span,
                 format!("the script cannot be named `{module}`: the build writes the program's map module under that name"),
             );
@@ -286,7 +297,8 @@ impl<'a> Checker<'a> {
             }))
             .find(|(f, p, _, _)| *f == file && !same_file(p));
         if let Some((_, other, span, what)) = clash {
-            let d = self.error(codes::EXEC, 
+            let d = self.error(
+                codes::EXEC,
                 arg.span,
                 format!("another file named `{file}` is already copied next to the executable"),
             );

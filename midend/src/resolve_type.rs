@@ -5,8 +5,8 @@
 //! suggestion. Kernel structs not declared in the file come from BTF
 //! (`btf_types`).
 
-use ksc_frontend::diag::codes;
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_ir::{IntType, TypeId};
 
 use crate::checker::{suggest, Checker, Eval, Sym};
@@ -17,7 +17,8 @@ impl<'a> Checker<'a> {
             Eval::Done => return self.aliases[i].ty,
             Eval::Busy => {
                 let d = self.aliases[i].decl;
-                self.error(codes::CYCLIC, 
+                self.error(
+                    codes::CYCLIC,
                     d.name.span,
                     format!("type alias `{}` refers to itself", d.name.name),
                 );
@@ -74,7 +75,11 @@ impl<'a> Checker<'a> {
             Some(Sym::Type(t)) => t,
             Some(Sym::Alias(i)) => self.alias_type(i),
             Some(_) => {
-                self.error(codes::WRONG_KIND, id.span, format!("`{}` is not a type", id.name));
+                self.error(
+                    codes::WRONG_KIND,
+                    id.span,
+                    format!("`{}` is not a type", id.name),
+                );
                 self.types.error
             }
             // The kernel's lock for map values (docs/language.md, "Spin
@@ -99,7 +104,11 @@ impl<'a> Checker<'a> {
                     .map(String::from),
                 );
                 let hint = suggest(&id.name, cands.iter().map(|s| s.as_str()));
-                let d = self.error(codes::NOT_FOUND, id.span, format!("cannot find type `{}`", id.name));
+                let d = self.error(
+                    codes::NOT_FOUND,
+                    id.span,
+                    format!("cannot find type `{}`", id.name),
+                );
                 d.label = "not a known type".into();
                 if let Some(h) = hint {
                     d.help = Some(format!("a similar type exists: `{h}`"));
@@ -174,8 +183,12 @@ impl<'a> Checker<'a> {
         match n {
             Some(n) if n > 0 && n <= (1 << 24) => Some(n as u32),
             Some(n) => {
-                self.error(codes::OUT_OF_RANGE, span, format!("length {n} is out of range")).help =
-                    Some("lengths are 1 to 16777216".into());
+                self.error(
+                    codes::OUT_OF_RANGE,
+                    span,
+                    format!("length {n} is out of range"),
+                )
+                .help = Some("lengths are 1 to 16777216".into());
                 None
             }
             None => None,

@@ -9,8 +9,8 @@
 //! still empty), `fn_info` (what lowering needs: the declaration, named
 //! return value, program class), `struct_ops` and `main`.
 
-use ksc_frontend::diag::codes;
 use ksc_frontend::ast::{self, ExprKind as AE, ItemKind};
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{Domain, FnId, FnKind, ProgramType, StructOrigin, TypeId, TypeKind, Value};
@@ -59,9 +59,12 @@ impl<'a> Checker<'a> {
                         Some("ingress") => true,
                         Some("egress") => false,
                         Some(other) => {
-                            self.error(codes::ATTRIBUTE_ARG, a.span, format!("unknown TC direction `{other}`"))
-                                .help =
-                                Some("write `@tc(\"ingress\")` or `@tc(\"egress\")`".into());
+                            self.error(
+                                codes::ATTRIBUTE_ARG,
+                                a.span,
+                                format!("unknown TC direction `{other}`"),
+                            )
+                            .help = Some("write `@tc(\"ingress\")` or `@tc(\"egress\")`".into());
                             true
                         }
                         None => {
@@ -78,8 +81,12 @@ impl<'a> Checker<'a> {
                             (c.to_string(), e.to_string())
                         }
                         _ => {
-                            self.error(codes::ATTRIBUTE_ARG, a.span, "`@tracepoint` needs \"category/event\"")
-                                .help = Some(
+                            self.error(
+                                codes::ATTRIBUTE_ARG,
+                                a.span,
+                                "`@tracepoint` needs \"category/event\"",
+                            )
+                            .help = Some(
                                 "for example `@tracepoint(\"syscalls/sys_enter_read\")`".into(),
                             );
                             (String::new(), String::new())
@@ -100,7 +107,8 @@ impl<'a> Checker<'a> {
                                 off.parse().ok()
                             };
                             if off.is_none() {
-                                self.error(codes::ATTRIBUTE_ARG, 
+                                self.error(
+                                    codes::ATTRIBUTE_ARG,
                                     a.span,
                                     "the probe offset must be a number: `@probe(\"func+16\")`",
                                 );
@@ -110,8 +118,12 @@ impl<'a> Checker<'a> {
                         None => (target.clone(), None),
                     };
                     if function.is_empty() {
-                        self.error(codes::ATTRIBUTE_ARG, a.span, "`@probe` needs the kernel function to probe")
-                            .help = Some(
+                        self.error(
+                            codes::ATTRIBUTE_ARG,
+                            a.span,
+                            "`@probe` needs the kernel function to probe",
+                        )
+                        .help = Some(
                             "for example `@probe(\"vfs_read\")` or `@probe(\"vfs_read+16\")`"
                                 .into(),
                         );
@@ -133,13 +145,21 @@ impl<'a> Checker<'a> {
                 "private" => (FnKind::Private, None),
                 "test" => (FnKind::Test, None),
                 "struct_ops" => {
-                    self.error(codes::STRUCT_OPS, a.span, "`@struct_ops` goes on an `impl` block");
+                    self.error(
+                        codes::STRUCT_OPS,
+                        a.span,
+                        "`@struct_ops` goes on an `impl` block",
+                    );
                     continue;
                 }
                 other => {
                     let known = super::FUNCTION_ATTRIBUTES;
                     let hint = suggest(other, known.iter().copied());
-                    let d = self.error(codes::ATTRIBUTE, a.name.span, format!("unknown attribute `@{other}`"));
+                    let d = self.error(
+                        codes::ATTRIBUTE,
+                        a.name.span,
+                        format!("unknown attribute `@{other}`"),
+                    );
                     d.help = Some(match hint {
                         Some(h) => format!("did you mean `@{h}`?"),
                         None => format!(
@@ -155,7 +175,11 @@ impl<'a> Checker<'a> {
                 }
             };
             if kind.is_some() {
-                self.error(codes::ATTRIBUTE, a.span, "a function has at most one kind attribute");
+                self.error(
+                    codes::ATTRIBUTE,
+                    a.span,
+                    "a function has at most one kind attribute",
+                );
                 continue;
             }
             kind = Some(k);
@@ -199,7 +223,8 @@ impl<'a> Checker<'a> {
                 if aggregate && size > 64 && !self.types.is_error(*ty) {
                     let shown = self.types.display(*ty);
                     // The spec says "warns": the stack analysis rejects real overflows.
-                    let d = self.warning(codes::STACK_NEAR, 
+                    let d = self.warning(
+                        codes::STACK_NEAR,
                         *span,
                         format!("large struct ({size} bytes) passed by value in eBPF code"),
                     );
@@ -296,14 +321,19 @@ impl<'a> Checker<'a> {
             FnKind::Program(ProgramType::Xdp) => {
                 self.expect_ctx(f, params, self.xdp_md, "*xdp_md");
                 if !(ret == self.xdp_action || int_ret(&self.types)) {
-                    self.error(codes::PROGRAM_SIGNATURE, ret_span, "an `@xdp` program returns `xdp_action`")
-                        .label = format!("found `{}`", self.types.display(ret));
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
+                        ret_span,
+                        "an `@xdp` program returns `xdp_action`",
+                    )
+                    .label = format!("found `{}`", self.types.display(ret));
                 }
             }
             FnKind::Program(ProgramType::Tc { .. }) => {
                 self.expect_ctx(f, params, self.sk_buff, "*__sk_buff");
                 if !int_ret(&self.types) {
-                    self.error(codes::PROGRAM_SIGNATURE, 
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
                         ret_span,
                         "a `@tc` program returns `i32` (a `TC_ACT_*` value)",
                     );
@@ -320,17 +350,26 @@ impl<'a> Checker<'a> {
                     self.check_tracepoint_context(f, category, event, &params[0]);
                 }
                 if !int_ret(&self.types) {
-                    self.error(codes::PROGRAM_SIGNATURE, ret_span, "a `@tracepoint` program returns `i32`");
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
+                        ret_span,
+                        "a `@tracepoint` program returns `i32`",
+                    );
                 }
             }
             FnKind::Program(ProgramType::Lsm { hook }) => {
                 if hook.is_empty() {
-                    self.error(codes::ATTRIBUTE_ARG, f.name.span, "`@lsm` needs the hook: `@lsm(\"file_open\")`");
+                    self.error(
+                        codes::ATTRIBUTE_ARG,
+                        f.name.span,
+                        "`@lsm` needs the hook: `@lsm(\"file_open\")`",
+                    );
                 } else {
                     self.check_lsm_hook(f, hook, params);
                 }
                 if ret != self.types.i32_ {
-                    self.error(codes::PROGRAM_SIGNATURE, 
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
                         ret_span,
                         "an `@lsm` program returns `i32` (0 allows, a negative errno denies)",
                     )
@@ -341,8 +380,12 @@ impl<'a> Checker<'a> {
                 let ctx = self.perf_ctx_type();
                 self.expect_ctx(f, params, ctx, "*bpf_perf_event_data");
                 if !int_ret(&self.types) {
-                    self.error(codes::PROGRAM_SIGNATURE, ret_span, "a `@perf_event` program returns `i32`")
-                        .label = format!("found `{}`", self.types.display(ret));
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
+                        ret_span,
+                        "a `@perf_event` program returns `i32`",
+                    )
+                    .label = format!("found `{}`", self.types.display(ret));
                 }
             }
             FnKind::Program(ProgramType::Probe { function, offset }) => {
@@ -354,25 +397,38 @@ impl<'a> Checker<'a> {
                     self.check_probe_target(f, function, params);
                 }
                 if ret != self.types.i32_ {
-                    self.error(codes::PROGRAM_SIGNATURE, ret_span, "probe functions must return `i32`")
-                        .label = format!("found `{}`", self.types.display(ret));
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
+                        ret_span,
+                        "probe functions must return `i32`",
+                    )
+                    .label = format!("found `{}`", self.types.display(ret));
                 }
                 if params.len() > 6 {
-                    self.error(codes::PROGRAM_SIGNATURE, 
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
                         f.name.span,
                         "a probe takes at most 6 parameters (the argument registers)",
                     );
                 }
                 if offset.is_some() && !params.is_empty() && !regs_ctx {
-                    self.error(codes::PROGRAM_SIGNATURE, f.params[0].span, "a probe at an offset has no parameters")
-                        .help = Some(
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
+                        f.params[0].span,
+                        "a probe at an offset has no parameters",
+                    )
+                    .help = Some(
                         "only `@probe(\"function\")` at function entry sees the arguments".into(),
                     );
                 }
             }
             FnKind::Userspace if f.name.name == "main" => {
                 if !int_ret(&self.types) {
-                    self.error(codes::MAIN, ret_span, "`main` returns `i32` (the process exit status)");
+                    self.error(
+                        codes::MAIN,
+                        ret_span,
+                        "`main` returns `i32` (the process exit status)",
+                    );
                 }
                 match params {
                     [] => {}
@@ -400,7 +456,8 @@ impl<'a> Checker<'a> {
                         }
                     }
                     _ => {
-                        self.error(codes::MAIN, 
+                        self.error(
+                            codes::MAIN,
                             f.name.span,
                             "`main` takes no parameter or one struct of command-line options",
                         );
@@ -459,7 +516,8 @@ impl<'a> Checker<'a> {
                 .map(|t| t["btf_trace_".len()..].to_string())
                 .collect();
             let near = suggest(event, events.iter().map(String::as_str));
-            let d = self.warning(codes::MAYBE_NOT_IN_KERNEL, 
+            let d = self.warning(
+                codes::MAYBE_NOT_IN_KERNEL,
                 f.name.span,
                 format!("this kernel has no tracepoint `{category}/{event}`"),
             );
@@ -471,7 +529,8 @@ impl<'a> Checker<'a> {
         }
         if let Some(expected) = expected {
             if ctx != expected {
-                self.error(codes::PROGRAM_SIGNATURE, 
+                self.error(
+                    codes::PROGRAM_SIGNATURE,
                     *span,
                     format!("the context of `{category}/{event}` is `*{expected}`"),
                 )
@@ -546,7 +605,8 @@ impl<'a> Checker<'a> {
         // callable (the verifier refuses it), and its BTF prototype is not
         // the one a program sees (BPF helpers are `BPF_CALL_x` wrappers).
         if kfuncs > 0 && !is_kfunc {
-            let mut d = ksc_frontend::Diagnostic::warning(codes::MAYBE_NOT_IN_KERNEL, 
+            let mut d = ksc_frontend::Diagnostic::warning(
+                codes::MAYBE_NOT_IN_KERNEL,
                 e.name.span,
                 format!("`{name}` is not a kfunc of this kernel"),
             );
@@ -560,7 +620,7 @@ impl<'a> Checker<'a> {
             return;
         }
         let Some((kparams, kret)) = found else {
-            self.warning(codes::MAYBE_NOT_IN_KERNEL, 
+            self.warning(codes::MAYBE_NOT_IN_KERNEL,
                 e.name.span,
                 format!("kernel function `{name}` is not in this kernel's BTF"),
             )
@@ -575,7 +635,8 @@ impl<'a> Checker<'a> {
             .collect::<Vec<_>>()
             .join(", ");
         if params.len() != kparams.len() && !(variadic && params.len() > kparams.len()) {
-            self.error(codes::KERNEL_DIFFERS, 
+            self.error(
+                codes::KERNEL_DIFFERS,
                 e.name.span,
                 format!(
                     "the kernel's `{name}` takes {} parameter{}; this declares {}",
@@ -604,7 +665,8 @@ impl<'a> Checker<'a> {
             };
             if let (Some(k), Some(o)) = (kind_of(kty), ours) {
                 if k != o {
-                    self.error(codes::KERNEL_DIFFERS, 
+                    self.error(
+                        codes::KERNEL_DIFFERS,
                         *span,
                         format!("parameter `{pname}` is {k} in the kernel (`{kname}` of `{name}`)"),
                     )
@@ -616,8 +678,12 @@ impl<'a> Checker<'a> {
         let ours_void = matches!(self.types.kind(ret), TypeKind::Void);
         match (&kret, ours_void) {
             (B::Void, false) => {
-                self.error(codes::KERNEL_DIFFERS, ret_span, format!("the kernel's `{name}` returns nothing"))
-                    .help = Some("drop the `-> T`".into());
+                self.error(
+                    codes::KERNEL_DIFFERS,
+                    ret_span,
+                    format!("the kernel's `{name}` returns nothing"),
+                )
+                .help = Some("drop the `-> T`".into());
             }
             (k, true) if !matches!(k, B::Void) => {
                 // Ignoring a result is allowed: the declaration may omit it.
@@ -634,8 +700,12 @@ impl<'a> Checker<'a> {
                 };
                 if let (Some(k), Some(o)) = (kind_of(k), ours) {
                     if k != o {
-                        self.error(codes::KERNEL_DIFFERS, ret_span, format!("the kernel's `{name}` returns {k}"))
-                            .label = format!("declared `{}`", self.types.display(ret));
+                        self.error(
+                            codes::KERNEL_DIFFERS,
+                            ret_span,
+                            format!("the kernel's `{name}` returns {k}"),
+                        )
+                        .label = format!("declared `{}`", self.types.display(ret));
                     }
                 }
             }
@@ -652,7 +722,7 @@ impl<'a> Checker<'a> {
         // which no hook passes. Accepted, with a warning saying so.
         if let [(name, ty, span)] = params {
             if self.types.struct_def(*ty).is_some() {
-                self.warning(codes::SIGNATURE_WARN, 
+                self.warning(codes::SIGNATURE_WARN,
                     *span,
                     format!("an LSM program receives the hook's arguments, not a struct: `{name}` holds nothing the kernel passed"),
                 )
@@ -670,7 +740,8 @@ impl<'a> Checker<'a> {
                 .collect();
             let near = crate::checker::suggest(hook, hooks.iter().copied());
             // A warning, as for probes: the program may target another kernel.
-            let d = self.warning(codes::MAYBE_NOT_IN_KERNEL, 
+            let d = self.warning(
+                codes::MAYBE_NOT_IN_KERNEL,
                 f.name.span,
                 format!("`{hook}` is not an LSM hook of this kernel"),
             );
@@ -682,7 +753,7 @@ impl<'a> Checker<'a> {
             return;
         };
         if params.len() > kparams.len() + 1 {
-            self.error(codes::PROGRAM_SIGNATURE, 
+            self.error(codes::PROGRAM_SIGNATURE,
                 f.params[kparams.len() + 1].span,
                 format!(
                     "the LSM hook `{hook}` takes {} parameter{} (and the previous program's return value); this program declares {}",
@@ -707,7 +778,7 @@ impl<'a> Checker<'a> {
         );
         for ((name, ty, span), (kname, kty)) in params.iter().zip(kparams.iter().chain([&ret])) {
             if let Some(what) = self.kernel_kind_differs(*ty, kty) {
-                self.error(codes::KERNEL_DIFFERS, 
+                self.error(codes::KERNEL_DIFFERS,
                     *span,
                     format!("parameter `{name}` is {what} in the kernel (`{kname}` of the LSM hook `{hook}`)"),
                 )
@@ -761,7 +832,8 @@ impl<'a> Checker<'a> {
             let hint = candidates.into_iter().find(|c| btf.find_func(c).is_some());
             // A warning, not an error: the program may target another kernel
             // (cross-compiling); it simply cannot attach on this one.
-            let d = self.warning(codes::MAYBE_NOT_IN_KERNEL, 
+            let d = self.warning(
+                codes::MAYBE_NOT_IN_KERNEL,
                 f.name.span,
                 format!("kernel function `{function}` is not in this kernel's BTF"),
             );
@@ -775,7 +847,8 @@ impl<'a> Checker<'a> {
         let kparams: Vec<(String, crate::btf::BtfType)> =
             kparams.into_iter().filter(|p| p.0 != "...").collect();
         if params.len() > kparams.len() {
-            self.error(codes::PROGRAM_SIGNATURE, 
+            self.error(
+                codes::PROGRAM_SIGNATURE,
                 f.params[kparams.len()].span,
                 format!(
                     "`{function}` takes {} parameter{}; this probe declares {}",
@@ -796,7 +869,8 @@ impl<'a> Checker<'a> {
         }
         for ((name, ty, span), (kname, kty)) in params.iter().zip(&kparams) {
             if let Some(what) = self.kernel_kind_differs(*ty, kty) {
-                self.error(codes::KERNEL_DIFFERS, 
+                self.error(
+                    codes::KERNEL_DIFFERS,
                     *span,
                     format!(
                         "parameter `{name}` is {what} in the kernel (`{kname}` of `{function}`)"
@@ -817,7 +891,8 @@ impl<'a> Checker<'a> {
         let ok = params.len() == 1 && self.types.pointee(params[0].1) == Some(ctx);
         if !ok {
             let span = f.params.first().map_or(f.name.span, |p| p.span);
-            self.error(codes::PROGRAM_SIGNATURE, 
+            self.error(
+                codes::PROGRAM_SIGNATURE,
                 span,
                 format!("this program takes one parameter: `ctx: {written}`"),
             );
@@ -914,7 +989,8 @@ impl<'a> Checker<'a> {
             if h.variadic {
                 ps.push("...");
             }
-            let d = self.warning(codes::KERNEL_DIFFERS_WARN, 
+            let d = self.warning(
+                codes::KERNEL_DIFFERS_WARN,
                 e.name.span,
                 format!(
                     "this `extern {}` differs from the BPF helper of that name, which ksc calls",
@@ -936,7 +1012,8 @@ impl<'a> Checker<'a> {
         let ops_type = match item.attrs.iter().find(|a| a.name.name == "struct_ops") {
             Some(a) => self.attr_string(a).unwrap_or_default(),
             None => {
-                self.error(codes::STRUCT_OPS, 
+                self.error(
+                    codes::STRUCT_OPS,
                     i.name.span,
                     "an `impl` block needs `@struct_ops(\"kernel_ops_type\")`",
                 );
@@ -969,7 +1046,8 @@ impl<'a> Checker<'a> {
                 Some(None) => {
                     // Warning: e.g. `sched_ext_ops` exists only on newer kernels
                     // than the build machine's; members go unchecked.
-                    let d = self.warning(codes::MAYBE_NOT_IN_KERNEL, 
+                    let d = self.warning(
+                        codes::MAYBE_NOT_IN_KERNEL,
                         i.name.span,
                         format!("kernel struct `{ops_type}` is not in this kernel's BTF"),
                     );
@@ -1000,7 +1078,8 @@ impl<'a> Checker<'a> {
                                 Some(crate::btf::BtfType::Pointer(_))
                             )
                         {
-                            self.error(codes::STRUCT_OPS, 
+                            self.error(
+                                codes::STRUCT_OPS,
                                 f.name.span,
                                 format!("`{ops_type}` has no function member `{}`", f.name.name),
                             );
@@ -1016,7 +1095,8 @@ impl<'a> Checker<'a> {
                     let size = match (&layout, member_of(&name.name)) {
                         (Some(_), Some(m)) => btf_size(&m.ty),
                         (Some(_), None) => {
-                            self.error(codes::STRUCT_OPS, 
+                            self.error(
+                                codes::STRUCT_OPS,
                                 name.span,
                                 format!("`{ops_type}` has no member `{}`", name.name),
                             );
@@ -1031,7 +1111,8 @@ impl<'a> Checker<'a> {
                         let known = layout.is_some() || known_size(&ops_type, &name.name).is_some();
                         if let (Value::Str(text), true) = (&v, known) {
                             if text.len() >= size as usize {
-                                self.error(codes::STRUCT_OPS, 
+                                self.error(
+                                    codes::STRUCT_OPS,
                                     value.span,
                                     format!(
                                         "`{}` holds at most {} characters; this has {}",
@@ -1067,7 +1148,7 @@ impl<'a> Checker<'a> {
                 if default.len() > max {
                     // The spec's examples use long impl names: cut, and say so.
                     default.truncate(max);
-                    self.warning(codes::STRUCT_OPS_WARN, 
+                    self.warning(codes::STRUCT_OPS_WARN,
                         i.name.span,
                         format!("the table is registered as `{default}`: `{ops_type}.name` holds {max} characters"),
                     )

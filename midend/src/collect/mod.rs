@@ -110,8 +110,8 @@ impl<'a> Checker<'a> {
                 for f in &s.fields {
                     let ty = self.resolve_type(&f.ty);
                     if ty == id {
-                        self.error(codes::CYCLIC, f.ty.span, "a struct cannot contain itself").help =
-                            Some("use a pointer: `*Name`".into());
+                        self.error(codes::CYCLIC, f.ty.span, "a struct cannot contain itself")
+                            .help = Some("use a pointer: `*Name`".into());
                     }
                     fields.push((f.name.name.clone(), ty));
                 }
@@ -184,8 +184,12 @@ impl<'a> Checker<'a> {
                 None => next,
             };
             if value > u64::MAX as i128 {
-                self.error(codes::OUT_OF_RANGE, v.span, "an enum value must fit in 64 bits")
-                    .label = format!("`{}` is {value}", v.name.name);
+                self.error(
+                    codes::OUT_OF_RANGE,
+                    v.span,
+                    "an enum value must fit in 64 bits",
+                )
+                .label = format!("`{}` is {value}", v.name.name);
             }
             values.push((self.ir_name(&v.name), value));
             next = value + 1;
@@ -203,7 +207,8 @@ impl<'a> Checker<'a> {
             IntType::U64
         } else {
             if hi > i64::MAX as i128 {
-                self.error(codes::OUT_OF_RANGE, 
+                self.error(
+                    codes::OUT_OF_RANGE,
                     e.name.span,
                     "an enum's values span more than 64 bits (negative and above 2^63)",
                 );
@@ -234,8 +239,12 @@ impl<'a> Checker<'a> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for n in names {
             if let Some(prev) = seen.insert(&n.name, n.span) {
-                let d = Diagnostic::error(codes::DUPLICATE, n.span, format!("{what} `{}` is declared twice", n.name))
-                    .with_secondary(prev, "first declared here");
+                let d = Diagnostic::error(
+                    codes::DUPLICATE,
+                    n.span,
+                    format!("{what} `{}` is declared twice", n.name),
+                )
+                .with_secondary(prev, "first declared here");
                 self.diags.push(d);
             }
         }

@@ -17,8 +17,8 @@
 //! * `enum xdp_action` restated: its values must be the built-in ones
 //!   (a warning otherwise); the built-in enum stays.
 
-use ksc_frontend::diag::codes;
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_frontend::Diagnostic;
 use ksc_ir::{TypeId, TypeKind, Value};
 
@@ -243,7 +243,7 @@ impl<'a> Checker<'a> {
             }
             match kind {
                 Restated::Builtin(_) => {
-                    let mut d = Diagnostic::warning(codes::KERNEL_DIFFERS_WARN, 
+                    let mut d = Diagnostic::warning(codes::KERNEL_DIFFERS_WARN,
                         s.name.span,
                         format!("this `struct {name}` differs from {whose}, which ksc uses"),
                     )
@@ -319,7 +319,8 @@ impl<'a> Checker<'a> {
             }
         }
         if !diffs.is_empty() {
-            let mut d = Diagnostic::warning(codes::KERNEL_DIFFERS_WARN, 
+            let mut d = Diagnostic::warning(
+                codes::KERNEL_DIFFERS_WARN,
                 e.name.span,
                 format!(
                     "this `enum {}` differs from the built-in one, which ksc uses",

@@ -3,8 +3,8 @@
 //! `sleep`, `exec` and the byte-order conversions, each allowed only where it can
 //! run.
 
-use ksc_frontend::diag::codes;
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{Builtin, Callee, Domain, FnKind, IntType, TypeId, TypeKind, Value};
@@ -42,7 +42,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             );
         } else if userspace_only && self.domain != Domain::Userspace {
             self.c
-                .error(codes::WRONG_SIDE, id.span, format!("`{}` is a userspace function", id.name))
+                .error(
+                    codes::WRONG_SIDE,
+                    id.span,
+                    format!("`{}` is a userspace function", id.name),
+                )
                 .help =
                 Some("programs are loaded, attached and registered from userspace (`main`)".into());
         }
@@ -68,7 +72,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if let Some(x) = &x {
                     if x.ty != ph && !self.t().is_error(x.ty) {
                         let found = self.t().display(x.ty);
-                        let d = self.c.error(codes::LOAD_ATTACH, 
+                        let d = self.c.error(
+                            codes::LOAD_ATTACH,
                             args[0].span,
                             "`attach` takes the handle that `load` returned",
                         );
@@ -89,7 +94,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let u32_ = self.c.types.u32_;
                 let flags = args.get(2).map(|a| self.coerce_expr(a, u32_, false));
                 if args.len() != 3 {
-                    self.c.error(codes::LOAD_ATTACH, 
+                    self.c.error(
+                        codes::LOAD_ATTACH,
                         span,
                         format!(
                             "`attach` takes 3 arguments (handle, target, flags) but {} were given",
@@ -152,7 +158,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             Builtin::Test => {
                 if self.kind != FnKind::Test {
                     self.c
-                        .error(codes::TEST_ONLY, 
+                        .error(
+                            codes::TEST_ONLY,
                             id.span,
                             "`test()` can only be called from a `@test` function",
                         )
@@ -191,7 +198,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             Builtin::Exec => {
                 if args.len() != 1 {
                     self.c
-                        .error(codes::EXEC, 
+                        .error(
+                            codes::EXEC,
                             span,
                             format!(
                                 "`exec` takes 1 argument (the script's path) but {} were given",
@@ -244,9 +252,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let x = self.expr(a, None);
             if x.ty != ph && !self.t().is_error(x.ty) {
                 let found = self.t().display(x.ty);
-                let d = self
-                    .c
-                    .error(codes::LOAD_ATTACH, a.span, "`attach` takes the handle that `load` returned");
+                let d = self.c.error(
+                    codes::LOAD_ATTACH,
+                    a.span,
+                    "`attach` takes the handle that `load` returned",
+                );
                 d.label = format!("found `{found}`");
                 d.help = Some(
                     "write `var h = load(program)` then `attach(h, perf_options { .. }, 0)`".into(),
@@ -257,7 +267,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let u32_ = self.c.types.u32_;
         if args.len() != 3 {
             self.c
-                .error(codes::LOAD_ATTACH, 
+                .error(
+                    codes::LOAD_ATTACH,
                     span,
                     format!(
                     "`attach` takes 3 arguments (handle, perf_options, flags) but {} were given",
@@ -271,9 +282,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let flags = self.coerce_expr(a, u32_, false);
                 if let Some(v) = const_int(&flags) {
                     if v != 0 {
-                        let d = self
-                            .c
-                            .error(codes::LOAD_ATTACH, a.span, format!("a perf attach takes no flags: this is {v}"));
+                        let d = self.c.error(
+                            codes::LOAD_ATTACH,
+                            a.span,
+                            format!("a perf attach takes no flags: this is {v}"),
+                        );
                         d.label = "must be 0".into();
                         d.help = Some(
                             "write 0: the counter's settings are the fields of `perf_options`"
@@ -310,7 +323,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     &f.name.name,
                     ir::PERF_OPTIONS.iter().map(|(n, ..)| *n),
                 );
-                let d = self.c.error(codes::PERF, 
+                let d = self.c.error(
+                    codes::PERF,
                     f.name.span,
                     format!("`perf_options` has no field `{}`", f.name.name),
                 );
@@ -329,8 +343,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 continue;
             };
             if given[i].is_some() {
-                self.c
-                    .error(codes::DUPLICATE, f.name.span, format!("field `{}` is set twice", f.name.name));
+                self.c.error(
+                    codes::DUPLICATE,
+                    f.name.span,
+                    format!("field `{}` is set twice", f.name.name),
+                );
             }
             let ty = match ir::PERF_OPTIONS[i].1 {
                 Some(it) => self.c.types.int(it),
@@ -355,7 +372,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     self.mk(ir::ExprKind::Value(v), ty, *lit_span)
                 }
                 None => {
-                    let d = self.c.error(codes::PERF, 
+                    let d = self.c.error(
+                        codes::PERF,
                         *lit_span,
                         format!("`perf_options` needs the field `{fname}`"),
                     );
@@ -378,7 +396,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         for (i, what, v) in [(2, "pid", pid), (3, "cpu", cpu)] {
             if v.is_some_and(|v| v < -1) {
                 let at = written[i].map_or(*lit_span, |e| e.span);
-                let d = self.c.error(codes::PERF, 
+                let d = self.c.error(
+                    codes::PERF,
                     at,
                     format!("`{what}` is -1 (any) or a number, not {}", v.unwrap_or(0)),
                 );
@@ -391,7 +410,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         }
         if pid == Some(-1) && cpu == Some(-1) {
             let at = written[2].or(written[3]).map_or(*lit_span, |e| e.span);
-            let d = self.c.error(codes::PERF, 
+            let d = self.c.error(
+                codes::PERF,
                 at,
                 "a perf counter cannot watch every process on every CPU (`pid: -1` with `cpu: -1`)",
             );
@@ -425,7 +445,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         .map_or(String::new(), |(n, ..)| {
                             format!(" (with `{tn}` it is `{n}`)")
                         });
-                    let d = self.c.warning(codes::PERF_WARN, 
+                    let d = self.c.warning(
+                        codes::PERF_WARN,
                         c.span,
                         format!("`{cn}` is a counter of `{meant}`, not of `{tn}`{other}"),
                     );
@@ -471,8 +492,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 && !matches!(self.t().kind(x.ty), TypeKind::Str(_))
                 && !self.t().is_error(x.ty)
             {
-                self.c
-                    .error(codes::FORMAT, a.span, "`print` starts with a string: `print(\"x=%d\", x)`");
+                self.c.error(
+                    codes::FORMAT,
+                    a.span,
+                    "`print` starts with a string: `print(\"x=%d\", x)`",
+                );
             }
             let text_array = matches!(self.t().kind(x.ty), TypeKind::Array(e, _) if matches!(self.t().kind(*e), TypeKind::Char | TypeKind::Int(IntType::U8)));
             if !text_array
@@ -483,7 +507,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 && !self.t().is_error(x.ty)
             {
                 self.c
-                    .error(codes::FORMAT, 
+                    .error(
+                        codes::FORMAT,
                         a.span,
                         format!("`print` cannot format a `{}`", self.t().display(x.ty)),
                     )
@@ -493,7 +518,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         }
         if self.ebpf() && out.len() > 4 {
             self.c
-                .error(codes::ARITY, 
+                .error(
+                    codes::ARITY,
                     span,
                     format!(
                         "`print` in eBPF takes at most 3 values after the format; this has {}",
@@ -562,7 +588,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if convs != values.len() {
             let (n, m) = (convs, values.len());
             self.c
-                .error(codes::FORMAT, 
+                .error(
+                    codes::FORMAT,
                     span,
                     format!(
                         "the format has {n} conversion{} but {m} value{} follow{}",
@@ -654,7 +681,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if !fits {
             let found = self.t().display(v.ty);
             self.c
-                .error(codes::FORMAT, 
+                .error(
+                    codes::FORMAT,
                     a.span,
                     format!("`%{conv}` formats {wants}, but this is a `{found}`"),
                 )

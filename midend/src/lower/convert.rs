@@ -4,8 +4,8 @@
 //! reported). Conditions (`bool`, integers or pointers) are checked here
 //! too.
 
-use ksc_frontend::diag::codes;
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{TypeId, TypeKind, Value};
@@ -23,7 +23,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if !ok {
             let (x, y) = (self.t().display(a), self.t().display(b));
             self.c
-                .error(codes::BAD_OPERAND, 
+                .error(
+                    codes::BAD_OPERAND,
                     span,
                     format!("`{}` cannot be applied to `{x}` and `{y}`", op.symbol()),
                 )
@@ -44,7 +45,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         ) || self.t().is_error(x.ty);
         if !ok {
             self.c
-                .error(codes::BAD_OPERAND, 
+                .error(
+                    codes::BAD_OPERAND,
                     e.span,
                     "a condition must be a `bool`, an integer or a pointer",
                 )
@@ -124,7 +126,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     let shown = it.name();
                     let help = self.c.int_fit_help(n, it, shown);
                     self.c
-                        .error(codes::OUT_OF_RANGE, span, format!("`{n}` does not fit in `{shown}`"))
+                        .error(
+                            codes::OUT_OF_RANGE,
+                            span,
+                            format!("`{n}` does not fit in `{shown}`"),
+                        )
                         .help = Some(help);
                     return self.err_expr(span);
                 }
@@ -133,7 +139,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if let (TypeKind::Str(a), TypeKind::Str(b)) = (self.t().kind(x.ty), self.t().kind(to)) {
             let (a, b) = (*a, *b);
             self.c
-                .error(codes::OUT_OF_RANGE, 
+                .error(codes::OUT_OF_RANGE,
                     span,
                     format!("a string of {a} bytes does not fit in `str({b})`"),
                 )
@@ -154,7 +160,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         // assigned to `var v = m[k]` when the lookup found nothing
         // (docs/language.md, "A map lookup used as a value").
         let value_for_pointer = self.t().pointee(to) == Some(x.ty);
-        let d = self.c.error(codes::MISMATCH, 
+        let d = self.c.error(
+            codes::MISMATCH,
             span,
             format!("mismatched types: expected `{t}`, found `{f}`"),
         );

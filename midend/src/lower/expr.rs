@@ -4,8 +4,8 @@
 //! indexing, map reads and lookups, struct and array literals, `match` and
 //! `if`-expressions.
 
-use ksc_frontend::diag::codes;
 use ksc_frontend::ast::{self, ExprKind as AE};
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{Domain, FnKind, IntType, TypeId, TypeKind, Value};
@@ -63,7 +63,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if !self.t().castable(x.ty, to) {
                     let (f, t) = (self.t().display(x.ty), self.t().display(to));
                     self.c
-                        .error(codes::BAD_CAST, span, format!("cannot convert `{f}` to `{t}`"))
+                        .error(
+                            codes::BAD_CAST,
+                            span,
+                            format!("cannot convert `{f}` to `{t}`"),
+                        )
                         .help =
                         Some("`as` converts between integers, bools, enums and pointers".into());
                     return self.err_expr(span);
@@ -93,14 +97,19 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let i = self.expr(index, Some(self.c.types.u32_));
                 if !self.t().is_integer(i.ty) && !self.t().is_error(i.ty) {
                     self.c
-                        .error(codes::BAD_OPERAND, index.span, "an index must be an integer")
+                        .error(
+                            codes::BAD_OPERAND,
+                            index.span,
+                            "an index must be an integer",
+                        )
                         .label = format!("found `{}`", self.t().display(i.ty));
                 }
                 let elem = match self.t().kind(b.ty).clone() {
                     TypeKind::Array(el, n) => {
                         if let ir::ExprKind::Value(v) = &i.kind {
                             if value_int(v).is_some_and(|k| k < 0 || k >= n as i128) {
-                                self.c.error(codes::BOUNDS, 
+                                self.c.error(
+                                    codes::BOUNDS,
                                     index.span,
                                     format!("index out of bounds: the array has {n} elements"),
                                 );
@@ -116,7 +125,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     _ if self.t().is_error(b.ty) => return self.err_expr(span),
                     _ => {
                         self.c
-                            .error(codes::BAD_OPERAND, 
+                            .error(
+                                codes::BAD_OPERAND,
                                 base.span,
                                 format!("`{}` cannot be indexed", self.t().display(b.ty)),
                             )
@@ -137,7 +147,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             AE::StructLit { name, fields } => {
                 if name.name == "perf_options" && self.c.lookup_sym(name).is_none() {
                     // Only `attach` takes one (lower_attach_perf).
-                    let d = self.c.error(codes::PERF, 
+                    let d = self.c.error(
+                        codes::PERF,
                         span,
                         "a `perf_options` literal is written as the second argument of `attach`",
                     );
@@ -150,8 +161,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let ty = self.c.named_type(name);
                 let Some(def) = self.t().struct_def(ty).cloned() else {
                     if !self.t().is_error(ty) {
-                        self.c
-                            .error(codes::WRONG_KIND, name.span, format!("`{}` is not a struct", name.name));
+                        self.c.error(
+                            codes::WRONG_KIND,
+                            name.span,
+                            format!("`{}` is not a struct", name.name),
+                        );
                     }
                     return self.err_expr(span);
                 };
@@ -163,8 +177,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         continue;
                     };
                     if seen.contains(&i) {
-                        self.c
-                            .error(codes::DUPLICATE, f.name.span, format!("field `{}` is set twice", f.name.name));
+                        self.c.error(
+                            codes::DUPLICATE,
+                            f.name.span,
+                            format!("field `{}` is set twice", f.name.name),
+                        );
                     }
                     seen.push(i);
                     let v = self.coerce_expr(&f.value, def.fields[i].ty, true);
@@ -192,12 +209,16 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     .or(xs.first().map(|x| x.ty))
                     .unwrap_or(self.c.types.u32_);
                 if xs.is_empty() && want_elem.is_none() {
-                    self.c
-                        .error(codes::NO_INFER, span, "cannot infer the element type of an empty array");
+                    self.c.error(
+                        codes::NO_INFER,
+                        span,
+                        "cannot infer the element type of an empty array",
+                    );
                 }
                 if let Some(TypeKind::Array(_, n)) = expect.map(|t| self.t().kind(t).clone()) {
                     if xs.len() as u32 > n {
-                        self.c.error(codes::OUT_OF_RANGE, 
+                        self.c.error(
+                            codes::OUT_OF_RANGE,
                             span,
                             format!("{} elements do not fit in an array of {n}", xs.len()),
                         );
@@ -239,7 +260,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             AE::Match { scrutinee, arms } => {
                 if Self::has_block_arm(arms) {
                     self.c
-                        .error(codes::MATCH, 
+                        .error(codes::MATCH,
                             span,
                             "a `match` with block arms stands where a statement does",
                         )
@@ -287,7 +308,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             AE::Block(_) => {
                 self.c
-                    .error(codes::MATCH, span, "a block is a value only as a `match` arm")
+                    .error(
+                        codes::MATCH,
+                        span,
+                        "a block is a value only as a `match` arm",
+                    )
                     .help = Some("write the value itself".into());
                 self.err_expr(span)
             }
@@ -350,7 +375,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             .is_some_and(|s| !s.origin.is_kernel());
         if !ours {
             self.c
-                .error(codes::NEW_DELETE, 
+                .error(
+                    codes::NEW_DELETE,
                     name.span,
                     format!(
                         "`new` allocates a struct the program declares, not `{}`",
@@ -369,7 +395,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             [flags] => {
                 if !self.gfp_names(flags, &mut gfp) {
                     self.c
-                        .error(codes::GFP, 
+                        .error(
+                            codes::GFP,
                             flags.span,
                             "`new` takes GFP flags: `GFP_ATOMIC`, `GFP_KERNEL`, ...",
                         )
@@ -386,14 +413,14 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         "userspace memory comes from calloc"
                     };
                     self.c
-                        .error(codes::GFP, 
+                        .error(codes::GFP,
                             flags.span,
                             format!("GFP flags are for kernel-module code (`@kfunc`, `@private`), not {where_} code"),
                         )
                         .help = Some(format!("write `new {}()`: {how}", name.name));
                     gfp.clear();
                 } else if gfp.iter().any(|g| g == "GFP_KERNEL") {
-                    let d = self.c.warning(codes::MAY_SLEEP, 
+                    let d = self.c.warning(codes::MAY_SLEEP,
                         flags.span,
                         "`GFP_KERNEL` may sleep, and kernel-module functions run inside eBPF programs, which must not",
                     );
@@ -405,7 +432,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             _ => {
                 self.c
-                    .error(codes::GFP, span, "`new` takes at most one argument, the GFP flags")
+                    .error(
+                        codes::GFP,
+                        span,
+                        "`new` takes at most one argument, the GFP flags",
+                    )
                     .help = Some(format!("write `new {}()`", name.name));
             }
         }
@@ -475,7 +506,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 );
                 if vis == ir::GlobalVisibility::Local && self.domain == Domain::Userspace {
                     self.c
-                        .error(codes::KERNEL_ONLY, 
+                        .error(
+                            codes::KERNEL_ONLY,
                             span,
                             format!(
                                 "`{}` is a `local var`, visible only to kernel code",
@@ -490,7 +522,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     } else {
                         "kernel-module code"
                     };
-                    let e = self.c.error(codes::FN_POINTER, 
+                    let e = self.c.error(codes::FN_POINTER,
                         span,
                         format!(
                             "`{}` holds a function pointer and lives in userspace only; {code} cannot use it",
@@ -534,14 +566,16 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 self.mk(ir::ExprKind::StructOpsRef(ir::StructOpsId(i)), ty, span)
             }
             Some(Sym::Map(_)) => {
-                self.c.error(codes::MAP_USE, 
+                self.c.error(
+                    codes::MAP_USE,
                     span,
                     format!("`{}` is a map; use it as `{}[key]`", id.name, id.name),
                 );
                 self.err_expr(span)
             }
             Some(Sym::Config(_)) => {
-                self.c.error(codes::WRONG_KIND, 
+                self.c.error(
+                    codes::WRONG_KIND,
                     span,
                     format!(
                         "`{}` is a config block; read its fields as `{}.field`",
@@ -551,12 +585,16 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 self.err_expr(span)
             }
             Some(Sym::Type(_) | Sym::Alias(_)) => {
-                self.c
-                    .error(codes::WRONG_KIND, span, format!("`{}` is a type, not a value", id.name));
+                self.c.error(
+                    codes::WRONG_KIND,
+                    span,
+                    format!("`{}` is a type, not a value", id.name),
+                );
                 self.err_expr(span)
             }
             Some(Sym::Import | Sym::PyModule(_)) => {
-                self.c.error(codes::MODULE_ITEM, 
+                self.c.error(
+                    codes::MODULE_ITEM,
                     span,
                     format!("module `{}` is used without a function", id.name),
                 );
@@ -595,8 +633,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         | ir::ExprKind::ConfigField { .. }
                 );
                 if !lvalue && !self.t().is_error(x.ty) {
-                    self.c
-                        .error(codes::BAD_OPERAND, span, "`&` needs a variable, a field or an element");
+                    self.c.error(
+                        codes::BAD_OPERAND,
+                        span,
+                        "`&` needs a variable, a field or an element",
+                    );
                     return self.err_expr(span);
                 }
                 let pt = self.c.types.ptr(x.ty);
@@ -610,7 +651,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                     _ if self.t().is_error(x.ty) => self.err_expr(span),
                     _ => {
-                        self.c.error(codes::BAD_OPERAND, 
+                        self.c.error(
+                            codes::BAD_OPERAND,
                             span,
                             format!(
                                 "`*` dereferences a pointer; this is `{}`",
@@ -635,8 +677,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     let v = -(n as i128);
                     let (lo, _) = it.range();
                     if v < lo {
-                        self.c
-                            .error(codes::OUT_OF_RANGE, span, format!("`-{n}` does not fit in `{}`", it.name()));
+                        self.c.error(
+                            codes::OUT_OF_RANGE,
+                            span,
+                            format!("`-{n}` does not fit in `{}`", it.name()),
+                        );
                         return self.err_expr(span);
                     }
                     let ty = self.c.types.int(it);
@@ -658,7 +703,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                     Some(it) => {
                         self.c
-                            .error(codes::BAD_OPERAND, span, format!("cannot negate an unsigned `{}`", it.name()))
+                            .error(
+                                codes::BAD_OPERAND,
+                                span,
+                                format!("cannot negate an unsigned `{}`", it.name()),
+                            )
                             .help = Some(format!(
                             "convert first: `-(x as i{})`",
                             (it.bits() * 2).min(64)
@@ -667,8 +716,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                     None => {
                         if !self.t().is_error(x.ty) {
-                            self.c
-                                .error(codes::BAD_OPERAND, span, format!("cannot negate `{}`", self.t().display(x.ty)));
+                            self.c.error(
+                                codes::BAD_OPERAND,
+                                span,
+                                format!("cannot negate `{}`", self.t().display(x.ty)),
+                            );
                         }
                         self.err_expr(span)
                     }
@@ -689,7 +741,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let x = self.expr(operand, expect);
                 let x = self.read_through(x);
                 if !self.t().is_integer(x.ty) && !self.t().is_error(x.ty) {
-                    self.c.error(codes::BAD_OPERAND, 
+                    self.c.error(
+                        codes::BAD_OPERAND,
                         span,
                         format!("`~` works on integers, not `{}`", self.t().display(x.ty)),
                     );
@@ -780,7 +833,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 {
                     let ne = op == B::Ne;
                     self.c
-                        .warning(codes::ALWAYS, 
+                        .warning(codes::ALWAYS,
                             span,
                             format!(
                                 "a program handle is never null: this is always {}",
@@ -807,8 +860,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         && matches!(op, B::Eq | B::Ne));
                 if !ok {
                     let (x, y) = (t.display(ta), t.display(tb));
-                    self.c
-                        .error(codes::BAD_OPERAND, span, format!("cannot compare `{x}` with `{y}`"));
+                    self.c.error(
+                        codes::BAD_OPERAND,
+                        span,
+                        format!("cannot compare `{x}` with `{y}`"),
+                    );
                 }
                 return self.mk(
                     ir::ExprKind::Binary {
@@ -861,7 +917,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             let (x, y) = (self.t().display(a.ty), self.t().display(b.ty));
             self.c
-                .error(codes::BAD_OPERAND, 
+                .error(
+                    codes::BAD_OPERAND,
                     span,
                     format!("`{}` cannot be applied to `{x}` and `{y}`", bop.symbol()),
                 )
@@ -872,7 +929,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if matches!(self.t().kind(a.ty), TypeKind::Str(_)) && op == B::Add {
             let b = self.expr(rhs, None);
             if !matches!(self.t().kind(b.ty), TypeKind::Str(_)) {
-                self.c.error(codes::STRING_SIZE, 
+                self.c.error(
+                    codes::STRING_SIZE,
                     rhs.span,
                     format!("cannot add `{}` to a string", self.t().display(b.ty)),
                 );
@@ -880,7 +938,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             let Some(to) = expect.filter(|t| matches!(self.t().kind(*t), TypeKind::Str(_))) else {
                 self.c
-                    .error(codes::STRING_SIZE, span, "string concatenation needs an explicit result size")
+                    .error(
+                        codes::STRING_SIZE,
+                        span,
+                        "string concatenation needs an explicit result size",
+                    )
                     .help = Some("declare the result: `var s: str(64) = a + b`".into());
                 return self.err_expr(span);
             };
@@ -900,7 +962,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             if let (Some(it), ir::ExprKind::Value(v)) = (self.t().as_int(at), &b.kind) {
                 if value_int(v).is_some_and(|n| n >= it.bits() as i128 || n < 0) {
                     let wider = if it.bits() < 32 { "u32" } else { "u64" };
-                    self.c.error(codes::BOUNDS, 
+                    self.c.error(codes::BOUNDS,
                         rhs.span,
                         format!("shifting a `{}` by {} leaves no bits", it.name(), value_int(v).unwrap_or(0)),
                     )
@@ -945,7 +1007,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     let Some(i) = cfg.fields.iter().position(|f| f.name == field.name) else {
                         let hint = suggest(&field.name, cfg.fields.iter().map(|f| f.name.as_str()));
                         let name = cfg.name.clone();
-                        let d = self.c.error(codes::NO_FIELD, 
+                        let d = self.c.error(
+                            codes::NO_FIELD,
                             field.span,
                             format!("config `{name}` has no field `{}`", field.name),
                         );
@@ -967,8 +1030,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if let Some(Sym::Import) = self.c.lookup_sym(id) {
                     // Only when the program was checked without
                     // `imports::load` (which rewrites `m.x`).
-                    self.c
-                        .error(codes::MODULE_ITEM, span, format!("module `{}` was not loaded", id.name));
+                    self.c.error(
+                        codes::MODULE_ITEM,
+                        span,
+                        format!("module `{}` was not loaded", id.name),
+                    );
                     return self.err_expr(span);
                 }
             }
@@ -980,7 +1046,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             _ => {
                 if arrow && !self.t().is_error(b.ty) {
                     self.c
-                        .error(codes::BAD_OPERAND, 
+                        .error(
+                            codes::BAD_OPERAND,
                             span,
                             format!(
                                 "`->` needs a pointer; `{}` is a value",
@@ -998,7 +1065,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         self.c.fill_btf_struct(sty);
         let Some(def) = self.t().struct_def(sty).cloned() else {
             self.c
-                .error(codes::NO_FIELD, 
+                .error(
+                    codes::NO_FIELD,
                     field.span,
                     format!("`{}` has no fields", self.t().display(b.ty)),
                 )
@@ -1037,8 +1105,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
             (map.key, map.value, map.kind)
         };
         if kind == ir::MapKind::Ringbuf {
-            self.c.error(codes::RINGBUF, span, "a ring buffer has no keys").help =
-                Some("use `reserve` and `submit`".into());
+            self.c
+                .error(codes::RINGBUF, span, "a ring buffer has no keys")
+                .help = Some("use `reserve` and `submit`".into());
         }
         let key = self.coerce_expr(key, kt, false);
         let pt = self.c.types.ptr(vt);
@@ -1064,9 +1133,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
 
     pub(super) fn no_field(&mut self, f: &ast::Ident, def: &ir::StructDef) {
         let hint = suggest(&f.name, def.fields.iter().map(|d| d.name.as_str()));
-        let d = self
-            .c
-            .error(codes::NO_FIELD, f.span, format!("`{}` has no field `{}`", def.name, f.name));
+        let d = self.c.error(
+            codes::NO_FIELD,
+            f.span,
+            format!("`{}` has no field `{}`", def.name, f.name),
+        );
         d.label = "unknown field".into();
         d.help = Some(match hint {
             Some(h) => format!("did you mean `{h}`?"),

@@ -86,7 +86,8 @@ impl<'a> Checker<'a> {
                             start: decl.body.span.end.saturating_sub(1),
                             ..decl.body.span
                         };
-                        self.error(codes::VOID, 
+                        self.error(
+                            codes::VOID,
                             end,
                             format!(
                                 "`{}` may reach its end without returning a value",
@@ -182,7 +183,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
         };
         if let Some(crate::checker::Sym::Import) = self.c.lookup_sym(&as_ident) {
             self.c
-                .error(codes::MODULE_ITEM, span, format!("`{name}` names an imported module"))
+                .error(
+                    codes::MODULE_ITEM,
+                    span,
+                    format!("`{name}` names an imported module"),
+                )
                 .help = Some("choose another name for the variable".into());
         }
         let id = LocalId(self.locals.len() as u32);
@@ -308,8 +313,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 })
             {
                 // Unreachable code is legal but suspicious.
-                self.c.warning(codes::UNREACHABLE, s.span, "unreachable statement").label =
-                    "control never reaches this".into();
+                self.c
+                    .warning(codes::UNREACHABLE, s.span, "unreachable statement")
+                    .label = "control never reaches this".into();
                 dead_reported = true;
             }
             let st = match tail {
@@ -322,7 +328,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
         }
         if let (Some(Sink::Local(_)), true) = (tail, b.stmts.is_empty()) {
-            self.c.error(codes::MATCH, b.span, "this arm has no value").help =
+            self.c
+                .error(codes::MATCH, b.span, "this arm has no value")
+                .help =
                 Some("end the block with the arm's value, e.g. `{ print(\"x\"); 1 }`".into());
         }
         self.scopes.pop();

@@ -2,8 +2,8 @@
 //! checked against the module's `def` and typed by its annotations or the
 //! call's context.
 
-use ksc_frontend::diag::codes;
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::python::PyFunction;
@@ -85,7 +85,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
         };
         if self.domain != Domain::Userspace {
-            let d = self.c.error(codes::PYTHON, 
+            let d = self.c.error(
+                codes::PYTHON,
                 span,
                 format!("`{call}` is a Python function: it cannot be called from eBPF code"),
             );
@@ -115,7 +116,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 .iter()
                 .map(|f| format!("`{}`", f.name))
                 .collect();
-            let d = self.c.error(codes::PYTHON, 
+            let d = self.c.error(
+                codes::PYTHON,
                 field.span,
                 format!(
                     "Python module `{m}` ({file}) has no function `{}`",
@@ -159,7 +161,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             };
             let plural = if takes == "1" { "" } else { "s" };
             let params: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
-            let d = self.c.error(codes::PYTHON, 
+            let d = self.c.error(
+                codes::PYTHON,
                 span,
                 format!(
                     "`{call}` takes {takes} argument{plural} but {} {} given",
@@ -213,7 +216,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let found = self.t().display(x.ty);
         let Some(kind) = kind else {
             self.c
-                .error(codes::PYTHON, a.span, format!("`{found}` cannot be passed to Python"))
+                .error(
+                    codes::PYTHON,
+                    a.span,
+                    format!("`{found}` cannot be passed to Python"),
+                )
                 .help =
                 Some("integers, `bool` and `str(N)` convert to Python's int, bool and str".into());
             return self.err_expr(a.span);
@@ -221,7 +228,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if let (Some(ann), Some(w)) = (&ann, want) {
             if w != kind {
                 let pname = &f.params[i].name;
-                let d = self.c.error(codes::PYTHON, 
+                let d = self.c.error(codes::PYTHON,
                     a.span,
                     format!("parameter `{pname}` of `{call}` is annotated `{ann}`, but this is `{found}`"),
                 );
@@ -274,7 +281,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             Some(PyTy::None) => Some(void),
             Some(PyTy::Other) => {
                 let ann = f.returns.clone().unwrap_or_default();
-                let d = self.c.error(codes::PYTHON, 
+                let d = self.c.error(
+                    codes::PYTHON,
                     span,
                     format!("`{call}` returns `{ann}`, which KernelScript cannot receive"),
                 );
@@ -293,15 +301,21 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 Some(t) => {
                     let shown = self.t().display(t);
                     self.c
-                        .error(codes::PYTHON, span, format!("a Python result cannot convert to `{shown}`"))
+                        .error(
+                            codes::PYTHON,
+                            span,
+                            format!("a Python result cannot convert to `{shown}`"),
+                        )
                         .help =
                         Some("Python results convert to integers, `bool` and `str(N)`".into());
                     None
                 }
                 None => {
-                    let d = self
-                        .c
-                        .error(codes::PYTHON, span, format!("the type of `{call}`'s result is unknown"));
+                    let d = self.c.error(
+                        codes::PYTHON,
+                        span,
+                        format!("the type of `{call}`'s result is unknown"),
+                    );
                     d.label = "unannotated Python function".into();
                     d.notes.push(def_at.to_string());
                     d.help = Some(format!(

@@ -53,12 +53,19 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     (None, Some(x)) => {
                         if matches!(self.t().kind(x.ty), TypeKind::Null) {
                             self.c
-                                .error(codes::NO_INFER, name.span, "cannot infer a type from `null`")
+                                .error(
+                                    codes::NO_INFER,
+                                    name.span,
+                                    "cannot infer a type from `null`",
+                                )
                                 .help = Some(format!("write `var {}: *T = null`", name.name));
                             self.c.types.error
                         } else if matches!(self.t().kind(x.ty), TypeKind::Void) {
-                            self.c
-                                .error(codes::VOID, name.span, "this expression has no value (`void`)");
+                            self.c.error(
+                                codes::VOID,
+                                name.span,
+                                "this expression has no value (`void`)",
+                            );
                             self.c.types.error
                         } else {
                             x.ty
@@ -66,7 +73,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                     (None, None) => {
                         self.c
-                            .error(codes::NO_INFER, 
+                            .error(
+                                codes::NO_INFER,
                                 name.span,
                                 format!("`{}` needs a type or an initial value", name.name),
                             )
@@ -78,7 +86,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                 };
                 if *is_const && init.is_none() {
-                    self.c.error(codes::NOT_CONST, name.span, "a `const` needs a value");
+                    self.c
+                        .error(codes::NOT_CONST, name.span, "a `const` needs a value");
                 }
                 if self.ebpf() && self.t().size(ty) > 256 && !self.t().is_error(ty) {
                     let size = self.t().size(ty);
@@ -94,7 +103,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         self.c.oversized.insert(self.id);
                     } else {
                         self.c
-                            .warning(codes::STACK_NEAR, 
+                            .warning(
+                                codes::STACK_NEAR,
                                 name.span,
                                 format!(
                                     "`{}` takes {size} bytes of the 512-byte eBPF stack",
@@ -147,8 +157,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     op: ir::BinOp::Eq, ..
                 } = x.kind
                 {
-                    self.c.warning(codes::UNUSED_COMPARE, e.span, "comparison result is unused").help =
-                        Some("did you mean `=` (assignment)?".into());
+                    self.c
+                        .warning(codes::UNUSED_COMPARE, e.span, "comparison result is unused")
+                        .help = Some("did you mean `=` (assignment)?".into());
                 }
                 ir::StmtKind::Expr(x)
             }
@@ -184,7 +195,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     if !self.t().is_integer(bound.ty) && !self.t().is_error(bound.ty) {
                         let found = self.t().display(bound.ty);
                         let pointer = self.t().pointee(bound.ty).is_some();
-                        let d = self.c.error(codes::BAD_OPERAND, ast_e.span, "a range bound must be an integer");
+                        let d = self.c.error(
+                            codes::BAD_OPERAND,
+                            ast_e.span,
+                            "a range bound must be an integer",
+                        );
                         d.label = format!("found `{found}`");
                         if pointer {
                             d.help =
@@ -196,7 +211,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     start.ty
                 } else {
                     if !self.t().is_error(start.ty) {
-                        self.c.error(codes::BAD_OPERAND, s.span, "a range loop runs over integers");
+                        self.c.error(
+                            codes::BAD_OPERAND,
+                            s.span,
+                            "a range loop runs over integers",
+                        );
                     }
                     self.c.types.u32_
                 };
@@ -228,13 +247,18 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 };
                 let Some(map) = map else {
                     self.c
-                        .error(codes::MAP_USE, iter.span, "`for (k, v) in ...` iterates over a map")
+                        .error(
+                            codes::MAP_USE,
+                            iter.span,
+                            "`for (k, v) in ...` iterates over a map",
+                        )
                         .label = "not a map".into();
                     return None;
                 };
                 if self.ebpf() {
                     self.c
-                        .error(codes::MAP_USE, 
+                        .error(
+                            codes::MAP_USE,
                             s.span,
                             "iterating over a whole map is only possible in userspace",
                         )
@@ -276,7 +300,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 };
                 if self.loops == 0 {
                     self.c
-                        .error(codes::OUTSIDE_LOOP, s.span, format!("`{word}` outside of a loop"))
+                        .error(
+                            codes::OUTSIDE_LOOP,
+                            s.span,
+                            format!("`{word}` outside of a loop"),
+                        )
                         .label = "cannot leave a loop here".into();
                     return None;
                 }
@@ -289,8 +317,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
             AS::Return(e) => return self.ret(s, e.as_ref()),
             AS::Delete { map, key } => {
                 let Some(m) = self.map_of(map) else {
-                    self.c.error(codes::NEW_DELETE, map.span, "`delete` removes a map entry").label =
-                        "not a map".into();
+                    self.c
+                        .error(codes::NEW_DELETE, map.span, "`delete` removes a map entry")
+                        .label = "not a map".into();
                     return None;
                 };
                 let kt = self.c.maps[m.index()].key;
@@ -306,7 +335,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     .is_some_and(|s| !s.origin.is_kernel());
                 if !from_new && !self.t().is_error(x.ty) {
                     let found = self.t().display(x.ty);
-                    let d = self.c.error(codes::NEW_DELETE, 
+                    let d = self.c.error(
+                        codes::NEW_DELETE,
                         e.span,
                         "`delete` frees an object `new` allocated, or removes a map entry",
                     );
@@ -332,7 +362,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     cs.push(ir::Catch { value, body });
                 }
                 if cs.is_empty() {
-                    self.c.error(codes::THROW, s.span, "`try` needs at least one `catch`");
+                    self.c
+                        .error(codes::THROW, s.span, "`try` needs at least one `catch`");
                 }
                 ir::StmtKind::Try { body, catches: cs }
             }
@@ -361,7 +392,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
     pub(super) fn ret(&mut self, s: &ast::Stmt, e: Option<&ast::Expr>) -> Option<ir::Stmt> {
         let span = s.span;
         if self.in_defer {
-            self.c.error(codes::VOID, s.span, "`return` inside `defer`").help = Some(
+            self.c
+                .error(codes::VOID, s.span, "`return` inside `defer`")
+                .help = Some(
                 "deferred code runs while the function is returning; it cannot return itself"
                     .into(),
             );
@@ -377,7 +410,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 });
             }
             if !void && !self.t().is_error(self.ret) {
-                self.c.error(codes::VOID, 
+                self.c.error(
+                    codes::VOID,
                     s.span,
                     format!(
                         "`return` needs a value of type `{}`",
@@ -414,8 +448,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
         }
         if void {
-            self.c.error(codes::VOID, e.span, "this function returns nothing").help =
-                Some("remove the value, or declare a return type with `->`".into());
+            self.c
+                .error(codes::VOID, e.span, "this function returns nothing")
+                .help = Some("remove the value, or declare a return type with `->`".into());
             return Some(ir::Stmt {
                 kind: ir::StmtKind::Return(None),
                 span,
@@ -578,7 +613,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         }
         if my_class != its_class {
             self.c
-                .error(codes::TAIL_CALL, 
+                .error(
+                    codes::TAIL_CALL,
                     id.span,
                     format!(
                         "tail call from an `@{}` program to an `@{}` program",
@@ -592,7 +628,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let ctx = match args {
             [a] => self.expr(a, None),
             _ => {
-                self.c.error(codes::TAIL_CALL, 
+                self.c.error(
+                    codes::TAIL_CALL,
                     id.span,
                     "a tail call passes exactly the context: `return next(ctx)`",
                 );
@@ -600,7 +637,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
         };
         if ctx.ty != self.locals[0].ty || !matches!(ctx.kind, ir::ExprKind::Local(LocalId(0))) {
-            self.c.error(codes::TAIL_CALL, 
+            self.c.error(
+                codes::TAIL_CALL,
                 args[0].span,
                 "a tail call passes this program's own context parameter",
             );
@@ -631,7 +669,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
 
     pub(super) fn program_call_error(&mut self, id: &ast::Ident, target: FnId) {
         let userspace = self.domain == Domain::Userspace;
-        let d = self.c.error(codes::PROGRAM_CALL, 
+        let d = self.c.error(
+            codes::PROGRAM_CALL,
             id.span,
             format!(
                 "`{}` is an eBPF program and cannot be called directly",
@@ -666,8 +705,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let mut field_path = Vec::new();
             for f in &path {
                 let Some(def) = self.t().struct_def(vt).cloned() else {
-                    self.c
-                        .error(codes::NO_FIELD, f.span, format!("`{}` has no fields", self.t().display(vt)));
+                    self.c.error(
+                        codes::NO_FIELD,
+                        f.span,
+                        format!("`{}` has no fields", self.t().display(vt)),
+                    );
                     return None;
                 };
                 let Some(i) = def.fields.iter().position(|d| d.name == f.name) else {
@@ -726,7 +768,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         let (a, b) = (self.t().display(v.ty), self.t().display(place.ty));
                         let q = self.c.quote(value.span).unwrap_or_else(|| "...".into());
                         self.c
-                            .error(codes::MISMATCH, 
+                            .error(
+                                codes::MISMATCH,
                                 value.span,
                                 format!("mismatched types: `{b}` {}= `{a}`", op.symbol()),
                             )
@@ -773,7 +816,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let name = &self.locals[l.index()].name;
                 if let Some((_, true)) = self.lookup_local(name) {
                     self.c
-                        .error(codes::ASSIGN_CONST, 
+                        .error(
+                            codes::ASSIGN_CONST,
                             target.span,
                             format!("cannot assign to `{name}`, a constant"),
                         )
@@ -791,7 +835,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             K::ConfigField { .. } => {
                 if self.ebpf() {
                     self.c
-                        .error(codes::CONFIG_WRITE, target.span, "configs are read-only in eBPF programs")
+                        .error(
+                            codes::CONFIG_WRITE,
+                            target.span,
+                            "configs are read-only in eBPF programs",
+                        )
                         .help = Some(
                         "userspace sets configs; eBPF keeps changing state in globals or maps"
                             .into(),
@@ -808,7 +856,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         | Some(Sym::EnumVariant(..))
                         | Some(Sym::BuiltinConst(..)) => {
                             self.c
-                                .error(codes::ASSIGN_CONST, 
+                                .error(
+                                    codes::ASSIGN_CONST,
                                     target.span,
                                     format!("cannot assign to `{}`, a constant", id.name),
                                 )
@@ -820,7 +869,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     _ => "this expression",
                 };
                 self.c
-                    .error(codes::ASSIGN_CONST, target.span, format!("cannot assign to {what}"))
+                    .error(
+                        codes::ASSIGN_CONST,
+                        target.span,
+                        format!("cannot assign to {what}"),
+                    )
                     .help = Some("assign to a variable, a field, an element or `*pointer`".into());
                 return None;
             }

@@ -267,7 +267,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 .clone();
             let held = self.reserve_maps.get(&at).copied();
             let d = match held {
-                Some(Held::Object) => Diagnostic::error(codes::NOT_RELEASED, 
+                Some(Held::Object) => Diagnostic::error(codes::NOT_RELEASED,
                     at,
                     format!("object `{name}` from `new` is not deleted on every path"),
                 )
@@ -281,7 +281,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                         Some(Held::Record(m)) => self.c.maps[m.index()].name.clone(),
                         _ => "rb".to_string(),
                     };
-                    Diagnostic::error(codes::NOT_RELEASED, 
+                    Diagnostic::error(codes::NOT_RELEASED,
                         at,
                         format!("ring-buffer record `{name}` is not submitted or discarded on every path"),
                     )
@@ -603,12 +603,14 @@ impl<'c, 'a> Flow<'c, 'a> {
                         .name
                         .clone();
                     self.c.diags.push(
-                        Diagnostic::error(codes::STALE_POINTER, at, format!("`{n}` is used after it was released"))
-                            .with_label("its object or record may be gone here")
-                            .with_secondary(gone, "released here")
-                            .with_help(format!(
-                                "read what you need from `{n}` before releasing it"
-                            )),
+                        Diagnostic::error(
+                            codes::STALE_POINTER,
+                            at,
+                            format!("`{n}` is used after it was released"),
+                        )
+                        .with_label("its object or record may be gone here")
+                        .with_secondary(gone, "released here")
+                        .with_help(format!("read what you need from `{n}` before releasing it")),
                     );
                 }
                 return;
@@ -669,9 +671,13 @@ impl<'c, 'a> Flow<'c, 'a> {
             _ => "store it in a variable and check it against `null` first".to_string(),
         };
         self.c.diags.push(
-            Diagnostic::error(codes::NULL_DEREF, at, format!("potential null pointer dereference of {what}"))
-                .with_label("may be null here")
-                .with_help(hint),
+            Diagnostic::error(
+                codes::NULL_DEREF,
+                at,
+                format!("potential null pointer dereference of {what}"),
+            )
+            .with_label("may be null here")
+            .with_help(hint),
         );
     }
 
@@ -791,7 +797,8 @@ impl<'c, 'a> Flow<'c, 'a> {
                 "a pointer that may be null"
             };
             self.c.diags.push(
-                Diagnostic::error(codes::MISMATCH, 
+                Diagnostic::error(
+                    codes::MISMATCH,
                     a.span,
                     format!("`{name}` takes memory as argument {}, not {what}", i + 1),
                 )
@@ -827,7 +834,8 @@ impl<'c, 'a> Flow<'c, 'a> {
                 ),
             };
             self.c.diags.push(
-                Diagnostic::error(codes::NULL_DEREF, 
+                Diagnostic::error(
+                    codes::NULL_DEREF,
                     p.span,
                     format!("`{mname}.{op}` of a ring-buffer record that may be null"),
                 )
@@ -964,7 +972,8 @@ impl<'c, 'a> Flow<'c, 'a> {
                         .name
                         .clone();
                     self.c.diags.push(
-                        Diagnostic::error(codes::STALE_POINTER, 
+                        Diagnostic::error(
+                            codes::STALE_POINTER,
                             at,
                             format!("use of potentially invalidated map value pointer `{name}`"),
                         )
@@ -1023,7 +1032,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 let mname = self.c.maps[map.index()].name.clone();
                 let span = place.span;
                 self.c.diags.push(
-                    Diagnostic::warning(codes::COPY_WRITE, 
+                    Diagnostic::warning(codes::COPY_WRITE,
                         span,
                         format!("`{name}` points to a copy of a `{mname}` entry: this write does not change the map"),
                     )
@@ -1367,7 +1376,8 @@ impl<'c, 'a> Flow<'c, 'a> {
                 Held::Object => {
                     if self.tracks_objects() {
                         self.c.diags.push(
-                            Diagnostic::error(codes::NEW_DELETE, 
+                            Diagnostic::error(
+                                codes::NEW_DELETE,
                                 at,
                                 "an object from `new` must be kept in a variable",
                             )
@@ -1382,7 +1392,8 @@ impl<'c, 'a> Flow<'c, 'a> {
             };
             let rb = self.c.maps[map.index()].name.clone();
             self.c.diags.push(
-                Diagnostic::error(codes::RINGBUF, 
+                Diagnostic::error(
+                    codes::RINGBUF,
                     at,
                     "a reserved ring-buffer record must be kept in a variable",
                 )

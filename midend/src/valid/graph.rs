@@ -52,7 +52,8 @@ pub(super) fn recursion(c: &mut Checker, pg: &ProgramGraph, sites: &HashMap<(u32
             .map(|&i| pg.names[i as usize].as_str())
             .collect();
         c.diags.push(
-            Diagnostic::error(codes::RECURSION, 
+            Diagnostic::error(
+                codes::RECURSION,
                 span,
                 format!("recursion in eBPF code: {}", names.join(" → ")),
             )
@@ -117,7 +118,8 @@ pub(super) fn tail_calls(c: &mut Checker, pg: &ProgramGraph) {
                 .is_none()
         {
             c.diags.push(
-                Diagnostic::error(codes::TAIL_CALL, 
+                Diagnostic::error(
+                    codes::TAIL_CALL,
                     c.name_spans[n as usize],
                     format!(
                         "a chain of {d} tail calls starts at `{}`",
@@ -208,7 +210,8 @@ pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) -> Vec<ir::StackUse>
             continue; // the oversized local was reported where it is declared
         }
         if bytes > STACK_LIMIT {
-            let mut d = Diagnostic::error(codes::STACK, 
+            let mut d = Diagnostic::error(
+                codes::STACK,
                 span,
                 format!(
                     "`{}` needs {bytes} bytes of stack; eBPF allows {STACK_LIMIT}",
@@ -229,7 +232,8 @@ pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) -> Vec<ir::StackUse>
             c.diags.push(d.with_help("move large locals into a map (a one-entry `percpu_array` works as scratch space) or pass pointers (`m[k] = *p` copies from the pointee, with no stack copy)"));
         } else if bytes > STACK_WARN {
             c.diags.push(
-                Diagnostic::warning(codes::STACK_NEAR, 
+                Diagnostic::warning(
+                    codes::STACK_NEAR,
                     span,
                     format!(
                         "`{}` uses {bytes} of the {STACK_LIMIT} bytes of eBPF stack",

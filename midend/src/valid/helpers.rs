@@ -68,7 +68,8 @@ pub(super) fn program_types(c: &mut Checker, pg: &ProgramGraph) {
                 if helper.programs.allows(&pt) || !seen.insert((span.start, span.end, this)) {
                     continue;
                 }
-                let d = c.error(codes::WRONG_SIDE, 
+                let d = c.error(
+                    codes::WRONG_SIDE,
                     span,
                     format!("`{}` cannot be called from a `{attr}` program", helper.name),
                 );

@@ -242,7 +242,8 @@ fn ring_handlers(c: &mut Checker, throws: &[ir::Throws]) {
                 c.types.display(vt)
             )
         };
-        let d = c.error(codes::RINGBUF, 
+        let d = c.error(
+            codes::RINGBUF,
             span,
             format!("`{rb}` has no handler: nothing registers one with `{rb}.on_event(...)`"),
         );
@@ -261,7 +262,7 @@ fn ring_handlers(c: &mut Checker, throws: &[ir::Throws]) {
     }
     for (h, span) in bad {
         let name = c.functions[h.index()].name.clone();
-        c.error(codes::UNCAUGHT, 
+        c.error(codes::UNCAUGHT,
             span,
             format!("handler `{name}` may throw, and `dispatch` has no caller to give the error to"),
         )

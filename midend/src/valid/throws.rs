@@ -81,11 +81,13 @@ pub(super) fn throws(c: &mut Checker) -> Vec<ir::Throws> {
             && (th.unknown || th.values.iter().any(|v| *v != ir::PYTHON_ERROR))
         {
             c.diags.push(
-                Diagnostic::warning(codes::UNCAUGHT_USER, span, format!("{what} may be thrown out of `main`"))
-                    .with_label("not caught")
-                    .with_note(
-                        "an uncaught throw ends the process with a message and exit status 1",
-                    ),
+                Diagnostic::warning(
+                    codes::UNCAUGHT_USER,
+                    span,
+                    format!("{what} may be thrown out of `main`"),
+                )
+                .with_label("not caught")
+                .with_note("an uncaught throw ends the process with a message and exit status 1"),
             );
         }
     }
