@@ -18,7 +18,6 @@ const MAX_LINES: usize = 1000;
 const OVERSIZED: &[(&str, usize)] = &[
     ("backends/rust-aya/runtime/ksc_rt.rs", 1824),
     ("midend/src/valid/flow.rs", 1633),
-    ("midend/tests/rules.rs", 1551),
     ("backends/ebpf-c/tests/examples.rs", 1507),
     ("conformance/src/exec.rs", 1249),
     ("ksc/tests/userspace.rs", 1237),
