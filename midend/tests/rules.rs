@@ -926,3 +926,33 @@ fn new_and_delete() {
     assert_clean("fn new(x: u32) -> u32 {\n    return x\n}\nfn main() -> i32 {\n    var new_n = new(1)\n    return new_n as i32\n}\n");
 }
 
+/// The annotation harness itself: `//~`, `//~^`, codes, several on a
+/// line; a missing, misplaced or unannotated diagnostic fails.
+#[test]
+fn annotations_are_read_and_enforced() {
+    use support::annotations::{annotations, check_annotated};
+    let a = annotations("x //~ ERROR E0501 a b //~ WARNING w\n\n//~^^ ERROR up\n").unwrap();
+    let got: Vec<_> = a
+        .iter()
+        .map(|a| (a.line, a.severity, a.code.as_deref(), a.fragment.as_str()))
+        .collect();
+    use ksc_frontend::diag::Severity::{Error, Warning};
+    assert_eq!(
+        got,
+        [
+            (1, Error, Some("E0501"), "a b"),
+            (1, Warning, None, "w"),
+            (1, Error, None, "up")
+        ]
+    );
+    assert!(annotations("//~ NOTE x\n").is_err());
+    let ok = |s: &str| check_annotated("t.ks", s);
+    assert!(ok("fn main() -> i32 {\n    return x\n}\n").is_err());
+    assert!(
+        ok("fn main() -> i32 {\n    return x //~ ERROR E0201 cannot find value `x`\n}\n").is_ok()
+    );
+    assert!(ok("fn main() -> i32 {\n    return x\n} //~^ ERROR cannot find value\n").is_ok());
+    assert!(ok("fn main() -> i32 {\n    return x //~ ERROR E0301 cannot find value\n}\n").is_err());
+    assert!(ok("fn main() -> i32 { //~ ERROR cannot find value\n    return x\n}\n").is_err());
+    assert!(ok("fn main() -> i32 {\n    return x //~ ERROR cannot find value //~ ERROR cannot find value\n}\n").is_err());
+}

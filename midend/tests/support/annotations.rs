@@ -45,7 +45,11 @@ pub fn annotations(src: &str) -> Result<Vec<Annotation>, String> {
                 _ => (None, rest),
             };
             if i < up {
-                return Err(format!("line {}: `//~{}` points above the file", i + 1, "^".repeat(up)));
+                return Err(format!(
+                    "line {}: `//~{}` points above the file",
+                    i + 1,
+                    "^".repeat(up)
+                ));
             }
             out.push(Annotation {
                 line: i + 1 - up,
@@ -84,7 +88,9 @@ pub fn check_annotated(name: &str, src: &str) -> Result<(), String> {
                 && line_of(d) == Some(a.line)
                 && d.severity == a.severity
                 && d.message.contains(&a.fragment)
-                && a.code.as_deref().is_none_or(|c| d.code.is_some_and(|dc| dc.as_str() == c))
+                && a.code
+                    .as_deref()
+                    .is_none_or(|c| d.code.is_some_and(|dc| dc.as_str() == c))
         });
         match found {
             Some(i) => used[i] = true,
@@ -121,7 +127,9 @@ pub fn check_annotated(name: &str, src: &str) -> Result<(), String> {
 /// [`check_annotated`] for every `.ks` file of `dir` (relative to the
 /// workspace root); panics listing every failure.
 pub fn check_annotated_dir(dir: &str) -> usize {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(dir);
     let mut paths: Vec<_> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
         .map(|e| e.unwrap().path())
