@@ -1,6 +1,7 @@
 //! `ksc plugin new NAME` writes a plugin crate that builds as it is
 //! (cargo, offline, against this workspace's ABI crate and lock file) and
-//! runs through a target file, as the README says.
+//! runs through a target file, as the README says; its `src/lib.rs` is
+//! plugins/README.md's example, so the README's plugin is the one tested.
 
 use std::path::Path;
 use std::process::Command;
@@ -49,6 +50,19 @@ fn a_new_plugin_builds_and_runs() {
     for f in ["Cargo.toml", "src/lib.rs", "hello.ron", "README.md"] {
         assert!(krate.join(f).is_file(), "{f}");
     }
+    // What is built below is the example of plugins/README.md, word for word.
+    let readme = std::fs::read_to_string(root.join("plugins/README.md")).unwrap();
+    let example = readme
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("plugins/README.md has a Rust example");
+    let lib = std::fs::read_to_string(krate.join("src/lib.rs")).unwrap();
+    let code = &lib[lib.find("use ").unwrap()..];
+    assert_eq!(
+        code, example,
+        "plugins/README.md's example and `ksc plugin new`'s src/lib.rs differ"
+    );
     // Again: refused, nothing overwritten.
     let o = ksc(&dir, &["plugin", "new", "hello"], None);
     assert_eq!(o.status.code(), Some(2));

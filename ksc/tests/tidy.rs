@@ -2,9 +2,11 @@
 //! no build): every Rust file starts with a `//!` doc saying what it is
 //! for; nothing cites a file outside the repository (the settled language
 //! decisions are restated in docs/language.md, which is what code cites);
-//! no source file grows past 1,000 lines. Files over the limit today are
+//! no source file grows past 1,000 lines (files over the limit today are
 //! listed in `OVERSIZED` with their current length, so the list can only
-//! shrink: split one and remove (or lower) its entry.
+//! shrink: split one and remove (or lower) its entry); every source file
+//! is named in the code map, `docs/architecture.md`, and starts with a
+//! comment saying its job.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -184,4 +186,86 @@ fn no_source_file_exceeds_the_line_limit() {
         }
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+/// Folders whose files are test data, not sources: they need neither a
+/// doc comment nor a place in the code map.
+const NOT_SOURCES: &[&str] = &["conformance/cases/"];
+
+fn is_source(rel: &str, ext: &str) -> bool {
+    SOURCE_EXT.contains(&ext) && !NOT_SOURCES.iter().any(|d| rel.starts_with(d))
+}
+
+/// The paths `docs/architecture.md` names: every backticked token as it
+/// is, and joined to the folder of the `###` section it appears in (a
+/// heading such as ``### `midend/` `` sets the folder).
+fn mapped_paths(map: &str) -> Vec<String> {
+    let mut folders: Vec<String> = Vec::new();
+    let mut named = Vec::new();
+    for line in map.lines() {
+        let ticks: Vec<&str> = line.split('`').skip(1).step_by(2).collect();
+        if line.starts_with("### ") {
+            folders = ticks
+                .iter()
+                .filter(|t| t.ends_with('/'))
+                .map(|t| t.to_string())
+                .collect();
+            continue;
+        }
+        for t in ticks {
+            named.push(t.to_string());
+            for f in &folders {
+                named.push(format!("{f}{t}"));
+            }
+        }
+    }
+    named
+}
+
+#[test]
+fn every_source_file_is_in_the_code_map() {
+    let map = fs::read_to_string(root().join("docs/architecture.md"))
+        .expect("docs/architecture.md, the code map");
+    let named = mapped_paths(&map);
+    let missing: Vec<String> = files()
+        .into_iter()
+        .filter(|(rel, ext, _)| is_source(rel, ext) && !named.iter().any(|n| n == rel))
+        .map(|(rel, _, _)| rel)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md is the code map: name each of these files in \
+         its folder's `###` section, with its one job:\n  {}",
+        missing.join("\n  ")
+    );
+}
+
+/// The first line that is not a `#!` line or blank.
+fn first_text_line(text: &str) -> &str {
+    text.lines()
+        .find(|l| !l.starts_with("#!") && !l.trim().is_empty())
+        .unwrap_or("")
+}
+
+#[test]
+fn every_other_source_file_starts_with_a_comment_saying_its_job() {
+    let missing: Vec<String> = files()
+        .into_iter()
+        .filter(|(rel, ext, _)| is_source(rel, ext) && ext != "rs")
+        .filter(|(_, ext, text)| {
+            let first = first_text_line(text);
+            let ok = match ext.as_str() {
+                "c" | "h" | "lalrpop" => first.starts_with("/*") || first.starts_with("//"),
+                "py" => first.starts_with('#') || first.starts_with("\"\"\""),
+                _ => first.starts_with('#'),
+            };
+            !ok
+        })
+        .map(|(rel, _, _)| rel)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "these files do not start with a comment saying what they are for:\n  {}",
+        missing.join("\n  ")
+    );
 }
