@@ -370,7 +370,7 @@ impl Loader<'_> {
         } else {
             what
         };
-        self.error(codes::INCLUDE, at, format!("a header (`.kh`) holds declarations only; this is {what}"))
+        self.error(codes::HEADER, at, format!("a header (`.kh`) holds declarations only; this is {what}"))
             .help = Some(
             "put definitions in a `.ks` module and `import` it; a header declares structs, enums, type aliases, consts and `extern` functions".into(),
         );

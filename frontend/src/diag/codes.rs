@@ -139,7 +139,6 @@ codes! {
     VOID = "E0312", "a value where there is none, or none where one is needed";
     UNUSED_COMPARE = "W0313", "a comparison whose result is unused";
     REDUNDANT_ARM = "W0314", "a `match` arm that can never match";
-    UNSUPPORTED_TYPE = "E0315", "a type KernelScript does not support here";
     THROW = "E0316", "`try`, `catch` or `throw` misused";
 
     // E04xx: kernel and userspace context.
