@@ -863,3 +863,25 @@ impl<'a> Resolver<'a> {
         }
     }
 }
+
+/// The fields of a BTF struct by name, with those of anonymous struct and
+/// union members lifted into it (as C reads them): (name, type, offset in
+/// bits). Bitfields are left out (ksc cannot read them).
+pub(crate) fn btf_flat_fields(l: &StructLayout) -> Vec<(String, BtfType, u32)> {
+    let mut out = Vec::new();
+    for f in &l.fields {
+        if f.bitfield_size != 0 {
+            continue;
+        }
+        match (&f.ty, f.name.is_empty()) {
+            (BtfType::Struct(inner), true) => {
+                for (n, t, off) in btf_flat_fields(inner) {
+                    out.push((n, t, off + f.offset_bits));
+                }
+            }
+            (_, true) => {}
+            (t, false) => out.push((f.name.clone(), t.clone(), f.offset_bits)),
+        }
+    }
+    out
+}

@@ -64,7 +64,7 @@ impl<'a> Checker<'a> {
         // CO-RE reads fields by name).
         let mut fields: Vec<(String, TypeId, u32)> = Vec::new();
         let mut end = 0u32;
-        for (name, fty, off) in crate::collect::btf_flat_fields(l) {
+        for (name, fty, off) in crate::btf::btf_flat_fields(l) {
             if off % 8 != 0 || off / 8 < end {
                 continue;
             }

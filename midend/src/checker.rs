@@ -17,6 +17,7 @@ use ksc_ir as ir;
 use ksc_ir::{FnId, IntType, TypeId, Value};
 
 use crate::builtins;
+pub(crate) use crate::suggest::suggest;
 use crate::types::Types;
 
 #[derive(Clone, Copy, Debug)]
@@ -139,7 +140,7 @@ pub(crate) struct Checker<'a> {
     pub(crate) ring_dispatches: Vec<(ksc_ir::MapId, Span)>,
     /// Calls that pass packet pointers, by the function called: each is
     /// checked again as that call gives it (crate::valid::flow).
-    pub(crate) pkt_sites: HashMap<FnId, Vec<crate::valid::PktSite>>,
+    pub(crate) pkt_sites: HashMap<FnId, Vec<PktSite>>,
     /// The kfuncs of the kernel's BTF, read on the first `extern`.
     pub(crate) kfuncs: Option<std::collections::HashSet<String>>,
     /// "not a kfunc" warnings of `extern` functions, by name: reported
@@ -159,49 +160,37 @@ pub(crate) struct Checker<'a> {
     pub(crate) uncalled: std::collections::HashSet<FnId>,
     /// Struct declarations that restate a built-in or kernel struct
     /// (collect/restate.rs): checked once every type is known.
-    pub(crate) restated: Vec<(&'a ast::StructDecl, crate::collect::Restated)>,
+    pub(crate) restated: Vec<(&'a ast::StructDecl, Restated)>,
+}
+
+/// What a struct declaration restates.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Restated {
+    /// A built-in struct (the type ksc uses): differences are warnings.
+    Builtin(TypeId),
+    /// A struct of the kernel's BTF declared in a header: differences
+    /// are errors.
+    Kernel,
+}
+
+/// A call that passes packet pointers (or `data_end`) to a function: the
+/// callee's reads through them are checked against what the caller proved
+/// (the verifier follows the pointers into the call).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PktSite {
+    /// The call.
+    pub(crate) span: ir::Span,
+    /// Bytes from the packet's start the caller proved in the packet.
+    pub(crate) checked: i64,
+    /// Parameters given packet pointers, with their offsets.
+    pub(crate) params: Vec<(u32, i64)>,
+    /// Parameters given `data_end`.
+    pub(crate) ends: Vec<u32>,
 }
 
 /// Bytes of packet a `@test` context carries: the headers a test feeds
 /// (small enough for the eBPF stack, should a helper declare one).
 pub(crate) const TEST_PACKET_BYTES: u32 = 128;
-
-/// Edit distance counting a swap of two neighbours as one edit (typos like
-/// `xpd` for `xdp`).
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
-}
-
-/// The closest candidate to `name`, if close enough to be a likely typo.
-pub(crate) fn suggest<'n>(name: &str, candidates: impl Iterator<Item = &'n str>) -> Option<String> {
-    let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .filter(|c| *c != name)
-        .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min()
-        .map(|(_, c)| c.to_string())
-}
 
 impl<'a> Checker<'a> {
     pub(crate) fn new() -> Checker<'a> {

@@ -26,7 +26,7 @@ use std::path::{Component, Path, PathBuf};
 use ksc_frontend::ast::{self, ExprKind as AE, ItemKind, StmtKind as S, TypeKind as T};
 use ksc_frontend::{Diagnostic, FileId, SourceMap, Span};
 
-use crate::checker::suggest;
+use crate::suggest::suggest;
 
 /// Source files larger than this are refused (as the main file is).
 const MAX_BYTES: u64 = 16 << 20;
@@ -770,4 +770,26 @@ impl Rewriter<'_> {
             | AE::Error => {}
         }
     }
+}
+
+/// The project name: the file stem, made a valid C identifier.
+pub fn project_name(path: &str) -> String {
+    let stem = std::path::Path::new(path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "program".into());
+    let mut name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, 'p');
+    }
+    name
 }

@@ -13,7 +13,7 @@
 //!           ──valid─────────────▶ call / tail-call graphs, stack    (valid/graph.rs)
 //!                                 throws                          (valid/throws.rs)
 //!                                 null safety, packet bounds,
-//!                                 map-pointer lifetimes           (valid/flow.rs)
+//!                                 map-pointer lifetimes           (valid/flow/)
 //!                      ──record─▶ ir::Analysis: throws, stack, pointer
 //!                                 targets, tail-call slots        (valid/)
 //! ```
@@ -32,13 +32,15 @@ pub mod kernels;
 mod lower;
 pub mod python;
 mod resolve_type;
+mod suggest;
 pub mod types;
 pub mod valid;
 
-/// Edit distance (with transpositions), for "did you mean" suggestions.
-pub use checker::edit_distance;
 pub use collect::FUNCTION_ATTRIBUTES;
+/// Edit distance (with transpositions), for "did you mean" suggestions.
+pub use suggest::edit_distance;
 
+pub use imports::project_name;
 use ksc_frontend::diag::codes;
 use ksc_frontend::{ast, Diagnostic, FileId, SourceMap};
 pub use python::PythonBridge;
@@ -346,26 +348,4 @@ fn mentions_error_type(c: &checker::Checker) -> Option<ksc_ir::Span> {
         }
     }
     None
-}
-
-/// The project name: the file stem, made a valid C identifier.
-pub fn project_name(path: &str) -> String {
-    let stem = std::path::Path::new(path)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "program".into());
-    let mut name: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        name.insert(0, 'p');
-    }
-    name
 }

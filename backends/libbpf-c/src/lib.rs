@@ -12,7 +12,28 @@ use ksc_plugin_abi::ksc_ir::Module;
 
 /// The loader runtime every program links (see `runtime/ksc_runtime.h`).
 pub const RUNTIME_H: &str = include_str!("../runtime/ksc_runtime.h");
-pub const RUNTIME_C: &str = include_str!("../runtime/ksc_runtime.c");
+/// `ksc_runtime.c` as the generated project gets it: its parts, one job
+/// each, joined in this order (later parts use the statics of earlier
+/// ones, so it stays one translation unit, built once into the cache).
+pub const RUNTIME_C: &str = concat!(
+    include_str!("../runtime/ksc_runtime/state.c"),
+    "\n",
+    include_str!("../runtime/ksc_runtime/diagnose.c"),
+    "\n",
+    include_str!("../runtime/ksc_runtime/kmod.c"),
+    "\n",
+    include_str!("../runtime/ksc_runtime/load.c"),
+    "\n",
+    include_str!("../runtime/ksc_runtime/attach.c"),
+    "\n",
+    include_str!("../runtime/ksc_runtime/lifecycle.c"),
+    "\n",
+    include_str!("../runtime/ksc_runtime/maps.c"),
+    "\n",
+    include_str!("../runtime/ksc_runtime/rings.c"),
+    "\n",
+    include_str!("../runtime/ksc_runtime/test_run.c"),
+);
 
 /// The headers every program includes first (the runtime's among them),
 /// precompiled once into the build cache.

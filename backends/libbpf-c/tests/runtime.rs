@@ -1,4 +1,4 @@
-//! The loader runtime (`runtime/ksc_runtime.c`) compiles on its own,
+//! The loader runtime (`runtime/ksc_runtime/*.c`, joined) compiles on its own,
 //! without warnings: it is built once into the cached library every
 //! generated program links. Needs cc and the libbpf headers (skipped,
 //! with a note, without cc).

@@ -19,10 +19,11 @@ use crate::checker::{AliasEntry, Checker, ConstEntry, Eval, Sym, SymInfo};
 
 mod data;
 mod functions;
+mod kernel_sig;
+mod python;
 mod restate;
 mod sched_ext;
-
-pub(crate) use restate::{btf_flat_fields, Restated};
+mod struct_ops;
 
 /// The attributes a function may carry (`@xdp fn ...`), in the order
 /// messages list them.

@@ -22,18 +22,9 @@ use ksc_frontend::diag::codes;
 use ksc_frontend::Diagnostic;
 use ksc_ir::{TypeId, TypeKind, Value};
 
+use crate::btf::btf_flat_fields;
 use crate::btf::BtfType;
-use crate::checker::{suggest, Checker, Sym, SymInfo};
-
-/// What a struct declaration restates.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Restated {
-    /// A built-in struct (the type ksc uses): differences are warnings.
-    Builtin(TypeId),
-    /// A struct of the kernel's BTF declared in a header: differences
-    /// are errors.
-    Kernel,
-}
+use crate::checker::{suggest, Checker, Restated, Sym, SymInfo};
 
 /// Structs the context types lead to, treated as built-ins: the UAPI
 /// structs `__sk_buff` points to.
@@ -81,28 +72,6 @@ fn btf_type_name(t: &BtfType) -> String {
         BtfType::FuncProto { .. } => "a function".into(),
         BtfType::Unknown(s) => s.clone(),
     }
-}
-
-/// The fields of a BTF struct by name, with those of anonymous struct and
-/// union members lifted into it (as C reads them): (name, type, offset in
-/// bits). Bitfields are left out (ksc cannot read them).
-pub(crate) fn btf_flat_fields(l: &crate::btf::StructLayout) -> Vec<(String, BtfType, u32)> {
-    let mut out = Vec::new();
-    for f in &l.fields {
-        if f.bitfield_size != 0 {
-            continue;
-        }
-        match (&f.ty, f.name.is_empty()) {
-            (BtfType::Struct(inner), true) => {
-                for (n, t, off) in btf_flat_fields(inner) {
-                    out.push((n, t, off + f.offset_bits));
-                }
-            }
-            (_, true) => {}
-            (t, false) => out.push((f.name.clone(), t.clone(), f.offset_bits)),
-        }
-    }
-    out
 }
 
 impl<'a> Checker<'a> {

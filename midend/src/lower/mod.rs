@@ -30,6 +30,7 @@ mod call;
 mod convert;
 mod expr;
 mod matches;
+mod operators;
 mod python;
 mod stmt;
 

@@ -132,21 +132,6 @@ fn walk_stmt_exprs<'a>(s: &'a ir::Stmt, f: &mut impl FnMut(&'a ir::Expr)) {
     s.for_each_expr(|e| e.walk(f));
 }
 
-/// A call that passes packet pointers (or `data_end`) to a function: the
-/// callee's reads through them are checked against what the caller proved
-/// (the verifier follows the pointers into the call).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct PktSite {
-    /// The call.
-    pub(crate) span: ir::Span,
-    /// Bytes from the packet's start the caller proved in the packet.
-    pub(crate) checked: i64,
-    /// Parameters given packet pointers, with their offsets.
-    pub(crate) params: Vec<(u32, i64)>,
-    /// Parameters given `data_end`.
-    pub(crate) ends: Vec<u32>,
-}
-
 /// Find every call passing packet pointers, through chains of calls: run
 /// the flow analysis (its diagnostics dropped) until no new call appears.
 fn pkt_sites(c: &mut Checker) {
