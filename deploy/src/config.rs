@@ -3,6 +3,7 @@
 //! `marked-yaml` so that every value keeps its line and column: each error
 //! about the file is a [`Diagnostic`] pointing into it.
 
+use ksc_frontend::diag::codes;
 use ksc_frontend::Diagnostic;
 use ksc_ir::{FileId, Span};
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
@@ -240,6 +241,7 @@ impl Cx<'_> {
             LoadError::DuplicateKey(d) => {
                 let at = d.key.span().start().copied().unwrap_or_default_marker();
                 return Diagnostic::error(
+                    codes::DEPLOY_FILE,
                     self.scalar_span(&d.key),
                     format!("`{}` is given twice", d.key.as_str()),
                 )
@@ -250,7 +252,7 @@ impl Cx<'_> {
         };
         let at = self.offset(m).min(self.text.len());
         let end = (at + 1).min(self.text.len());
-        Diagnostic::error(Span::new(self.file, at, end), msg).with_label("here")
+        Diagnostic::error(codes::DEPLOY_FILE, Span::new(self.file, at, end), msg).with_label("here")
     }
 
     fn mapping<'n>(
@@ -263,8 +265,12 @@ impl Cx<'_> {
             Some(m) => Some(m),
             None => {
                 errs.push(
-                    Diagnostic::error(self.node_span(n), format!("`{what}` must be a mapping"))
-                        .with_label("expected `key: value` lines here"),
+                    Diagnostic::error(
+                        codes::DEPLOY_FILE,
+                        self.node_span(n),
+                        format!("`{what}` must be a mapping"),
+                    )
+                    .with_label("expected `key: value` lines here"),
                 );
                 None
             }
@@ -278,6 +284,7 @@ impl Cx<'_> {
             if !known.contains(&k.as_str()) {
                 errs.push(
                     Diagnostic::error(
+                        codes::DEPLOY_FILE,
                         self.scalar_span(k),
                         format!("unknown field `{}` in {what}", k.as_str()),
                     )
@@ -297,8 +304,12 @@ impl Cx<'_> {
             }),
             None => {
                 errs.push(
-                    Diagnostic::error(self.node_span(n), format!("`{key}` must be a string"))
-                        .with_label("not a single value"),
+                    Diagnostic::error(
+                        codes::DEPLOY_FILE,
+                        self.node_span(n),
+                        format!("`{key}` must be a string"),
+                    )
+                    .with_label("not a single value"),
                 );
                 None
             }
@@ -315,7 +326,7 @@ impl Cx<'_> {
     ) -> Option<Located<String>> {
         if m.get_node(key).is_none() {
             errs.push(
-                Diagnostic::error(at, format!("{what} has no `{key}`"))
+                Diagnostic::error(codes::DEPLOY_FILE, at, format!("{what} has no `{key}`"))
                     .with_label(format!("`{key}:` missing here")),
             );
             return None;
@@ -331,8 +342,12 @@ impl Cx<'_> {
             Some(b) => b,
             None => {
                 errs.push(
-                    Diagnostic::error(self.node_span(n), format!("`{key}` must be true or false"))
-                        .with_label("not a boolean"),
+                    Diagnostic::error(
+                        codes::DEPLOY_FILE,
+                        self.node_span(n),
+                        format!("`{key}` must be true or false"),
+                    )
+                    .with_label("not a boolean"),
                 );
                 default
             }
@@ -350,6 +365,7 @@ impl Cx<'_> {
         let Some(seq) = n.as_sequence() else {
             errs.push(
                 Diagnostic::error(
+                    codes::DEPLOY_FILE,
                     self.node_span(n),
                     format!("`{key}` must be a list of names"),
                 )
@@ -366,6 +382,7 @@ impl Cx<'_> {
                 }),
                 None => errs.push(
                     Diagnostic::error(
+                        codes::DEPLOY_FILE,
                         self.node_span(item),
                         format!("each of `{key}` must be a name"),
                     )
@@ -388,18 +405,26 @@ impl Cx<'_> {
         if let Some(v) = self.required(top, "apiVersion", "the deployment file", whole, errs) {
             if v.value != "kernelscript.dev/v1" {
                 errs.push(
-                    Diagnostic::error(v.span, format!("unknown apiVersion `{}`", v.value))
-                        .with_label("not a version ksc reads")
-                        .with_help("use `apiVersion: kernelscript.dev/v1`"),
+                    Diagnostic::error(
+                        codes::DEPLOY_FILE,
+                        v.span,
+                        format!("unknown apiVersion `{}`", v.value),
+                    )
+                    .with_label("not a version ksc reads")
+                    .with_help("use `apiVersion: kernelscript.dev/v1`"),
                 );
             }
         }
         if let Some(k) = self.required(top, "kind", "the deployment file", whole, errs) {
             if k.value != "ProgramDeployment" {
                 errs.push(
-                    Diagnostic::error(k.span, format!("unknown kind `{}`", k.value))
-                        .with_label("ksc deploys only this kind")
-                        .with_help("use `kind: ProgramDeployment`"),
+                    Diagnostic::error(
+                        codes::DEPLOY_FILE,
+                        k.span,
+                        format!("unknown kind `{}`", k.value),
+                    )
+                    .with_label("ksc deploys only this kind")
+                    .with_help("use `kind: ProgramDeployment`"),
                 );
             }
         }
@@ -407,9 +432,13 @@ impl Cx<'_> {
         let name = match meta {
             None => {
                 errs.push(
-                    Diagnostic::error(whole, "the deployment file has no `metadata`")
-                        .with_label("`metadata:` with a `name:` missing")
-                        .with_help("add `metadata:` with `name: my-deployment`"),
+                    Diagnostic::error(
+                        codes::DEPLOY_FILE,
+                        whole,
+                        "the deployment file has no `metadata`",
+                    )
+                    .with_label("`metadata:` with a `name:` missing")
+                    .with_help("add `metadata:` with `name: my-deployment`"),
                 );
                 None
             }
@@ -426,16 +455,24 @@ impl Cx<'_> {
                 && !n.value.starts_with('.');
             if !ok {
                 errs.push(
-                    Diagnostic::error(n.span, format!("`{}` cannot name a deployment", n.value))
-                        .with_label("it names the deployment's directory on bpffs")
-                        .with_help("use letters, digits, `-`, `_` and `.`"),
+                    Diagnostic::error(
+                        codes::DEPLOY_FILE,
+                        n.span,
+                        format!("`{}` cannot name a deployment", n.value),
+                    )
+                    .with_label("it names the deployment's directory on bpffs")
+                    .with_help("use letters, digits, `-`, `_` and `.`"),
                 );
             }
         }
         let Some(spec_node) = top.get_node("spec") else {
             errs.push(
-                Diagnostic::error(whole, "the deployment file has no `spec`")
-                    .with_label("`spec:` with `programs:` missing"),
+                Diagnostic::error(
+                    codes::DEPLOY_FILE,
+                    whole,
+                    "the deployment file has no `spec`",
+                )
+                .with_label("`spec:` with `programs:` missing"),
             );
             return None;
         };
@@ -459,14 +496,24 @@ impl Cx<'_> {
         let mut programs = Vec::new();
         match spec.get_node("programs") {
             None => errs.push(
-                Diagnostic::error(self.node_span(spec_node), "`spec` has no `programs`")
-                    .with_label("`programs:` missing")
-                    .with_help("list the programs to deploy: `programs:` then `- name: NAME` and `type: TYPE`"),
+                Diagnostic::error(
+                    codes::DEPLOY_FILE,
+                    self.node_span(spec_node),
+                    "`spec` has no `programs`",
+                )
+                .with_label("`programs:` missing")
+                .with_help(
+                    "list the programs to deploy: `programs:` then `- name: NAME` and `type: TYPE`",
+                ),
             ),
             Some(n) => match n.as_sequence() {
                 None => errs.push(
-                    Diagnostic::error(self.node_span(n), "`programs` must be a list")
-                        .with_label("expected `- name: ...` entries"),
+                    Diagnostic::error(
+                        codes::DEPLOY_FILE,
+                        self.node_span(n),
+                        "`programs` must be a list",
+                    )
+                    .with_label("expected `- name: ...` entries"),
                 ),
                 Some(seq) => {
                     for item in seq.iter() {
@@ -481,6 +528,7 @@ impl Cx<'_> {
             if let Some(first) = programs[..i].iter().find(|q| q.name.value == p.name.value) {
                 errs.push(
                     Diagnostic::error(
+                        codes::DEPLOY_FILE,
                         p.name.span,
                         format!("program `{}` is listed twice", p.name.value),
                     )
@@ -522,6 +570,7 @@ impl Cx<'_> {
                         Some(r) => restart_policy = r,
                         None => errs.push(
                             Diagnostic::error(
+                                codes::DEPLOY_FILE,
                                 p.span,
                                 format!("unknown restart_policy `{}`", p.value),
                             )
@@ -596,7 +645,7 @@ impl Cx<'_> {
                         "offload" => XdpMode::Offload,
                         _ => {
                             errs.push(
-                                Diagnostic::error(md.span, format!("unknown XDP mode `{}`", md.value))
+                                Diagnostic::error(codes::DEPLOY_FILE, md.span, format!("unknown XDP mode `{}`", md.value))
                                     .with_label("not a mode")
                                     .with_help("use `native`, `generic` or `offload` (or leave it out: the kernel chooses)"),
                             );

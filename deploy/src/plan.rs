@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use ksc_frontend::diag::codes;
 use ksc_frontend::Diagnostic;
 use ksc_ir::{FnKind, Module, ProgramClass, ProgramType};
 
@@ -186,6 +187,7 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
             .map_or(d.name.span, |p| p.span);
         errs.push(
             Diagnostic::error(
+                codes::DEPLOY_PLAN,
                 at,
                 format!("`{}` is not on a bpf filesystem", dir.display()),
             )
@@ -201,6 +203,7 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
             let names: Vec<&str> = progs.iter().map(|(n, _, _)| *n).collect();
             errs.push(
                 Diagnostic::error(
+                    codes::DEPLOY_PLAN,
                     p.name.span,
                     format!("`{}` has no eBPF program `{}`", m.source_path, p.name.value),
                 )
@@ -216,6 +219,7 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
         if !type_matches(&p.ty.value, ty) {
             errs.push(
                 Diagnostic::error(
+                    codes::DEPLOY_PLAN,
                     p.ty.span,
                     format!(
                         "program `{name}` is of type `{}` in the source, not `{}`",
@@ -239,7 +243,7 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
                     }],
                     None => {
                         errs.push(
-                            Diagnostic::error(
+                            Diagnostic::error(codes::DEPLOY_PLAN,
                                 p.name.span,
                                 format!("program `{name}` has nowhere to attach"),
                             )
@@ -260,7 +264,7 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
                 match resolve(ty, &a.value, p.mode) {
                     Ok(t) => attach.push((a.value, t)),
                     Err((msg, help)) => errs.push(
-                        Diagnostic::error(a.span, msg)
+                        Diagnostic::error(codes::DEPLOY_PLAN, a.span, msg)
                             .with_label("attach point not available")
                             .with_help(help),
                     ),
@@ -276,6 +280,7 @@ pub fn plan(d: &Deployment, m: &Module) -> Result<Plan, Vec<Diagnostic>> {
         ) {
             errs.push(
                 Diagnostic::error(
+                    codes::DEPLOY_PLAN,
                     p.ty.span,
                     format!("ksc deploy cannot attach {} programs", type_word(ty)),
                 )

@@ -5,6 +5,7 @@
 //! chain of ten thousand levels) is rejected here, before anything recurses.
 
 use crate::ast::*;
+use crate::diag::codes;
 use crate::diag::Diagnostic;
 use crate::span::Span;
 
@@ -52,9 +53,13 @@ pub fn check<'a>(file: &'a File) -> Option<Diagnostic> {
 }
 
 fn too_deep(span: Span) -> Diagnostic {
-    Diagnostic::error(span, format!("nesting deeper than {MAX_DEPTH} levels"))
-        .with_label("the compiler gives up here")
-        .with_help("split the expression or statement into smaller parts with `var`")
+    Diagnostic::error(
+        codes::TOO_DEEP,
+        span,
+        format!("nesting deeper than {MAX_DEPTH} levels"),
+    )
+    .with_label("the compiler gives up here")
+    .with_help("split the expression or statement into smaller parts with `var`")
 }
 
 fn item_children<'a>(item: &'a Item, push: &mut impl FnMut(Node<'a>)) {

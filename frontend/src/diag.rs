@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::span::{FileId, SourceFile, SourceMap, Span};
 
+pub mod codes;
+
+pub use codes::Code;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Severity {
     /// Only from backend plugins (ksc's own checks have warnings and errors).
@@ -25,6 +29,10 @@ pub enum Severity {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     pub severity: Severity,
+    /// What kind of diagnostic this is (`ksc explain CODE`); `None` only
+    /// for backend plugins' messages, whose ABI carries no code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
     pub message: String,
     pub span: Span,
     /// Text shown under the caret of the primary span.
@@ -36,9 +44,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(span: Span, message: impl Into<String>) -> Self {
+    /// An error of the kind `code` (an `E` code of [`codes`]).
+    pub fn error(code: Code, span: Span, message: impl Into<String>) -> Self {
+        debug_assert!(!code.is_warning(), "{code} is a warning's code");
         Diagnostic {
             severity: Severity::Error,
+            code: Some(code),
             message: message.into(),
             span,
             label: String::new(),
@@ -48,10 +59,42 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(span: Span, message: impl Into<String>) -> Self {
+    /// A warning of the kind `code` (a `W` code of [`codes`]).
+    pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Self {
+        debug_assert!(code.is_warning(), "{code} is an error's code");
         Diagnostic {
             severity: Severity::Warning,
-            ..Diagnostic::error(span, message)
+            code: Some(code),
+            message: message.into(),
+            span,
+            label: String::new(),
+            secondary: Vec::new(),
+            notes: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// A message without a code: only for what backend plugins report
+    /// (their ABI has no field for one).
+    pub fn uncoded(severity: Severity, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity,
+            code: None,
+            ..Diagnostic::warning(codes::BUILD_WARN, span, message)
+        }
+    }
+
+    /// `error[E0501]` / `warning[W0508]` / `error`: how the diagnostic's
+    /// first line starts.
+    pub fn headline(&self) -> String {
+        let kind = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        };
+        match self.code {
+            Some(c) => format!("{kind}[{c}]"),
+            None => kind.to_string(),
         }
     }
 
@@ -106,6 +149,10 @@ impl Diagnostic {
             Severity::Warning => CsDiagnostic::warning(),
             Severity::Note => CsDiagnostic::note(),
         };
+        let d = match self.code {
+            Some(c) => d.with_code(c.as_str()),
+            None => d,
+        };
         d.with_message(&self.message)
             .with_labels(labels)
             .with_notes(notes)
@@ -153,6 +200,22 @@ impl<'a> Files<'a> for CsFiles<'a> {
         };
         Ok(start(line_index)?..start(line_index + 1)?)
     }
+}
+
+/// The number of single-character edits between `a` and `b`.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// How many diagnostics are printed at most; random input can produce
@@ -220,12 +283,7 @@ fn emit_windowed(
     let width =
         (d.span.end.saturating_sub(d.span.start) as usize).clamp(1, to.saturating_sub(at).max(1));
     let gutter = line.to_string().len();
-    let kind = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Note => "note",
-    };
-    writeln!(w, "{kind}: {}", d.message)?;
+    writeln!(w, "{}: {}", d.headline(), d.message)?;
     writeln!(w, "{:gutter$}--> {path}:{line}:{col}", "")?;
     writeln!(w, "{:gutter$} |", "")?;
     writeln!(w, "{line} | {prefix}{window}{suffix}")?;
@@ -324,9 +382,13 @@ mod tests {
     fn each_span_is_shown_in_its_own_file() {
         let mut files = SourceMap::single("main.ks", "include \"lib.ks\"\nfn main() {}\n");
         let lib = files.add("lib.ks", "fn helper() -> u32 {\n    return x\n}\n");
-        let d = Diagnostic::error(Span::new(lib, 32, 33), "undefined variable `x`")
-            .with_label("not found")
-            .with_secondary(Span::new(FileId::MAIN, 0, 16), "included here");
+        let d = Diagnostic::error(
+            codes::NOT_FOUND,
+            Span::new(lib, 32, 33),
+            "undefined variable `x`",
+        )
+        .with_label("not found")
+        .with_secondary(Span::new(FileId::MAIN, 0, 16), "included here");
         let out = render_files(&files, &[d]);
         assert!(out.contains("--> lib.ks:2:12"), "{out}");
         assert!(out.contains("2 |     return x"), "{out}");
@@ -341,9 +403,16 @@ mod tests {
     #[test]
     fn a_span_in_an_unknown_file_shows_the_message_only() {
         let files = SourceMap::single("main.ks", "fn main() {}\n");
-        let d = Diagnostic::error(Span::new(FileId(9), 0, 1), "from a confused plugin");
+        let d = Diagnostic::uncoded(
+            Severity::Error,
+            Span::new(FileId(9), 0, 1),
+            "from a confused plugin",
+        );
         let out = render_files(&files, &[d]);
         assert!(out.starts_with("error: from a confused plugin\n"), "{out}");
+        let d = Diagnostic::error(codes::SYNTAX, Span::new(FileId(9), 0, 1), "unexpected `}`");
+        let out = render_files(&files, &[d]);
+        assert!(out.starts_with("error[E0101]: unexpected `}`\n"), "{out}");
         assert!(!out.contains("-->"), "{out}");
     }
 }

@@ -13,6 +13,7 @@
 //! always runs and reports its own errors too.
 
 use crate::diag::Diagnostic;
+use crate::diag::{codes, Code};
 use crate::span::{FileId, Span};
 use crate::token::Tok;
 
@@ -97,9 +98,18 @@ impl<'a> Lexer<'a> {
         self.src.get(self.pos + n).copied()
     }
 
-    fn error(&mut self, start: usize, end: usize, msg: impl Into<String>) -> &mut Diagnostic {
-        self.diagnostics
-            .push(Diagnostic::error(Span::new(self.file, start, end), msg));
+    fn error(
+        &mut self,
+        code: Code,
+        start: usize,
+        end: usize,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diagnostics.push(Diagnostic::error(
+            code,
+            Span::new(self.file, start, end),
+            msg,
+        ));
         self.diagnostics.last_mut().unwrap()
     }
 
@@ -191,6 +201,7 @@ impl<'a> Lexer<'a> {
                 _ => ('}', Tok::RBrace),
             };
             let mut d = Diagnostic::error(
+                codes::UNCLOSED,
                 Span::new(self.file, pos, pos + 1),
                 format!("unclosed `{}`", open as char),
             )
@@ -211,8 +222,13 @@ impl<'a> Lexer<'a> {
         loop {
             match self.peek() {
                 None => {
-                    self.error(start, start + 2, "unterminated block comment")
-                        .label = "comment starts here and never ends".into();
+                    self.error(
+                        codes::UNTERMINATED,
+                        start,
+                        start + 2,
+                        "unterminated block comment",
+                    )
+                    .label = "comment starts here and never ends".into();
                     return;
                 }
                 Some(b'*') if self.peek_at(1) == Some(b'/') => {
@@ -250,14 +266,19 @@ impl<'a> Lexer<'a> {
                         self.pos += 2;
                         let v = (h * 16 + l) as u8;
                         if v > 0x7f {
-                            self.error(esc_start, self.pos, "escape `\\x` above 0x7f in a literal")
+                            self.error(codes::BAD_LITERAL, esc_start, self.pos, "escape `\\x` above 0x7f in a literal")
                                 .help = Some("string and character literals hold ASCII; write larger bytes into a `u8` array".into());
                         }
                         v
                     }
                     _ => {
-                        self.error(esc_start, self.pos, "invalid `\\x` escape").help =
-                            Some("write two hex digits, e.g. `\\x1b`".into());
+                        self.error(
+                            codes::BAD_LITERAL,
+                            esc_start,
+                            self.pos,
+                            "invalid `\\x` escape",
+                        )
+                        .help = Some("write two hex digits, e.g. `\\x1b`".into());
                         0
                     }
                 }
@@ -266,8 +287,13 @@ impl<'a> Lexer<'a> {
                 // Skip the whole (possibly multi-byte) character.
                 let end = (self.pos + utf8_len(c) - 1).min(self.src.len());
                 self.pos = end;
-                self.error(esc_start, end, "unknown escape sequence").help =
-                    Some("the escapes are \\n \\t \\r \\\\ \\' \\\" \\0 and \\xHH".into());
+                self.error(
+                    codes::BAD_LITERAL,
+                    esc_start,
+                    end,
+                    "unknown escape sequence",
+                )
+                .help = Some("the escapes are \\n \\t \\r \\\\ \\' \\\" \\0 and \\xHH".into());
                 c
             }
         }
@@ -280,8 +306,13 @@ impl<'a> Lexer<'a> {
         loop {
             match self.peek() {
                 None | Some(b'\n') => {
-                    self.error(start, start + 1, "unterminated string literal")
-                        .with_label_mut("string starts here; add a closing `\"` on the same line");
+                    self.error(
+                        codes::UNTERMINATED,
+                        start,
+                        start + 1,
+                        "unterminated string literal",
+                    )
+                    .with_label_mut("string starts here; add a closing `\"` on the same line");
                     break;
                 }
                 Some(b'"') => {
@@ -313,8 +344,13 @@ impl<'a> Lexer<'a> {
             }
             Some(b'\'') | Some(b'\n') | None => {
                 let end = self.pos + usize::from(self.peek() == Some(b'\''));
-                self.error(start, end, "empty or unterminated character literal")
-                    .help =
+                self.error(
+                    codes::UNTERMINATED,
+                    start,
+                    end,
+                    "empty or unterminated character literal",
+                )
+                .help =
                     Some("a character literal holds one character, e.g. `'a'` or `'\\n'`".into());
                 self.pos = end;
                 self.push(start, Tok::Char(0), end);
@@ -325,6 +361,7 @@ impl<'a> Lexer<'a> {
                 self.pos = (self.pos + n).min(self.src.len());
                 if n > 1 {
                     self.error(
+                        codes::BAD_LITERAL,
                         start + 1,
                         self.pos,
                         "non-ASCII character in a character literal",
@@ -347,6 +384,7 @@ impl<'a> Lexer<'a> {
             }
             if end < self.src.len() && self.src[end] == b'\'' {
                 self.error(
+                    codes::BAD_LITERAL,
                     start,
                     end + 1,
                     "character literal may only contain one character",
@@ -354,8 +392,13 @@ impl<'a> Lexer<'a> {
                 .help = Some("use double quotes for a string: \"...\"".into());
                 self.pos = end + 1;
             } else {
-                self.error(start, start + 1, "unterminated character literal")
-                    .with_label_mut("add a closing `'`");
+                self.error(
+                    codes::UNTERMINATED,
+                    start,
+                    start + 1,
+                    "unterminated character literal",
+                )
+                .with_label_mut("add a closing `'`");
             }
         }
         self.push(start, Tok::Char(value), self.pos);
@@ -388,9 +431,13 @@ impl<'a> Lexer<'a> {
             {
                 self.pos += 1;
             }
-            self.error(start, self.pos, "floating-point literals are not supported")
-                .help =
-                Some("eBPF has no floating point; use integers (e.g. scale by 1000)".into());
+            self.error(
+                codes::BAD_LITERAL,
+                start,
+                self.pos,
+                "floating-point literals are not supported",
+            )
+            .help = Some("eBPF has no floating point; use integers (e.g. scale by 1000)".into());
             self.push(start, Tok::Int(0), self.pos);
             return;
         }
@@ -422,6 +469,7 @@ impl<'a> Lexer<'a> {
                         _ => "decimal",
                     };
                     let d = self.error(
+                        codes::BAD_LITERAL,
                         at,
                         self.pos,
                         format!("invalid digit `{}` in {what} literal", c as char),
@@ -438,11 +486,21 @@ impl<'a> Lexer<'a> {
             }
         }
         if !any_digit {
-            self.error(start, self.pos, "missing digits after the integer prefix")
-                .help = Some("write e.g. `0x1F`, `0o17` or `0b101`".into());
+            self.error(
+                codes::BAD_LITERAL,
+                start,
+                self.pos,
+                "missing digits after the integer prefix",
+            )
+            .help = Some("write e.g. `0x1F`, `0o17` or `0b101`".into());
         } else if overflow {
-            self.error(start, self.pos, "integer literal is too large")
-                .with_label_mut("does not fit in 64 bits");
+            self.error(
+                codes::BAD_LITERAL,
+                start,
+                self.pos,
+                "integer literal is too large",
+            )
+            .with_label_mut("does not fit in 64 bits");
         }
         self.push(start, Tok::Int(value), self.pos);
     }
@@ -509,6 +567,7 @@ impl<'a> Lexer<'a> {
             Tok::LParen | Tok::LBrace | Tok::LBracket => {
                 if self.stack.len() >= MAX_NESTING {
                     self.error(
+                        codes::TOO_DEEP,
                         start,
                         start + 1,
                         format!("brackets nested more than {MAX_NESTING} deep"),
@@ -563,7 +622,7 @@ impl<'a> Lexer<'a> {
                 text.chars().take(16).collect::<String>().escape_debug()
             )
         };
-        let d = self.error(start, self.pos, msg);
+        let d = self.error(codes::SYNTAX, start, self.pos, msg);
         if text.starts_with('#') {
             d.help = Some(
                 "comments start with `//`; there is no preprocessor (use `include \"x.kh\"`)"

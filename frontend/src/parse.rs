@@ -1,5 +1,6 @@
 //! The parse driver: lexer -> LALRPOP parser -> AST plus diagnostics.
 
+use crate::diag::codes;
 use lalrpop_util::{ErrorRecovery, ParseError};
 
 use crate::ast::*;
@@ -173,6 +174,7 @@ fn syntax_error(
             let exp = describe_expected(&expected);
             let at = location.min(src.len());
             Diagnostic::error(
+                codes::SYNTAX,
                 Span::new(file, at, at),
                 format!("unexpected end of file; expected {}", join_expected(&exp)),
             )
@@ -202,8 +204,8 @@ fn syntax_error(
             } else {
                 format!("expected {}, found {found}", join_expected(&exp))
             };
-            let mut d =
-                Diagnostic::error(Span::new(file, l, r), message).with_label(match exp.len() {
+            let mut d = Diagnostic::error(codes::SYNTAX, Span::new(file, l, r), message)
+                .with_label(match exp.len() {
                     _ if end_of_stmt => "unexpected here".to_string(),
                     1 => format!("expected {}", exp[0]),
                     0 => "unexpected here".to_string(),
@@ -249,12 +251,16 @@ fn syntax_error(
             }
             d
         }
-        ParseError::ExtraToken { token: (l, tok, r) } => {
-            Diagnostic::error(Span::new(file, l, r), format!("unexpected {tok}"))
-        }
-        ParseError::InvalidToken { location } => {
-            Diagnostic::error(Span::new(file, location, location + 1), "invalid token")
-        }
+        ParseError::ExtraToken { token: (l, tok, r) } => Diagnostic::error(
+            codes::SYNTAX,
+            Span::new(file, l, r),
+            format!("unexpected {tok}"),
+        ),
+        ParseError::InvalidToken { location } => Diagnostic::error(
+            codes::BAD_LITERAL,
+            Span::new(file, location, location + 1),
+            "invalid token",
+        ),
         ParseError::User { error } => match error {},
     }
 }
@@ -299,7 +305,8 @@ pub(crate) fn qualified_struct_name(ctx: &mut ParseCtx, base: Expr, name: Ident)
         },
         _ => {
             ctx.diags.push(
-                Diagnostic::error(base.span, "a struct literal names its type").with_help(
+                Diagnostic::error(codes::SYNTAX, base.span, "a struct literal names its type")
+                    .with_help(
                     "write `Type { field: value }`, or `module.Type { ... }` for a module's struct",
                 ),
             );
@@ -325,8 +332,12 @@ pub(crate) fn str_type(ctx: &mut ParseCtx, id: Ident, n: ArrayLen, span: Span) -
         };
     }
     ctx.diags.push(
-        Diagnostic::error(span, format!("`{}(...)` is not a type", id.name))
-            .with_help("the only sized type written with parentheses is `str(N)`"),
+        Diagnostic::error(
+            codes::WRONG_KIND,
+            span,
+            format!("`{}(...)` is not a type", id.name),
+        )
+        .with_help("the only sized type written with parentheses is `str(N)`"),
     );
     Type {
         kind: TypeKind::Error,

@@ -355,14 +355,14 @@ fn report_plugin_diags(
     let shown: Vec<ksc_frontend::Diagnostic> = diags
         .iter()
         .map(|d| {
-            let mut diag = ksc_frontend::Diagnostic::error(d.span.unwrap_or(NOWHERE), &d.message)
-                .with_note(format!("reported by the `{backend}` backend"));
-            diag.severity = match d.severity {
+            let severity = match d.severity {
                 Severity::Error => ksc_frontend::diag::Severity::Error,
                 Severity::Warning => ksc_frontend::diag::Severity::Warning,
                 Severity::Note => ksc_frontend::diag::Severity::Note,
             };
-            diag
+            // The plugin ABI carries no code (plugins/abi's `Diagnostic`).
+            ksc_frontend::Diagnostic::uncoded(severity, d.span.unwrap_or(NOWHERE), &d.message)
+                .with_note(format!("reported by the `{backend}` backend"))
         })
         .collect();
     report(src, &shown, color);

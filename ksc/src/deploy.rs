@@ -231,6 +231,7 @@ pub(crate) fn deploy(
             if !progs.iter().any(|(n, _, _)| *n == p.name.value) {
                 diags.push(
                     ksc_frontend::Diagnostic::error(
+                        ksc_frontend::diag::codes::DEPLOY_PLAN,
                         p.name.span,
                         format!(
                             "`{}` has no eBPF program `{}`",

@@ -190,6 +190,7 @@ fn kfunc_calls_refused(
         if version < since {
             out.push(
                 Diagnostic::warning(
+                    ksc_frontend::diag::codes::TOO_OLD_WARN,
                     call,
                     format!(
                         "{what} does not let {kind} programs call kfuncs (Linux {}.{} and later do): its verifier will refuse this call in `{}`",
@@ -264,6 +265,7 @@ fn missing_kernel_functions(
             "its headers do not declare it and it does not export it to modules"
         };
         out.push(Diagnostic::error(
+            ksc_frontend::diag::codes::NOT_IN_KERNEL,
             f.span,
             format!(
                 "kernel function `{name}` does not exist for modules in {}: {why}",

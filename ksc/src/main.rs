@@ -10,6 +10,7 @@
 
 mod compile;
 mod deploy;
+mod explain;
 mod fmt;
 mod init;
 mod kmod;
@@ -200,6 +201,12 @@ enum Command {
         /// build, capabilities) instead of text.
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+    },
+    /// Explain a diagnostic code (`E0501`): what it means, a wrong example
+    /// and its fix.
+    Explain {
+        /// The code, as shown in `error[E0501]`.
+        code: String,
     },
     /// Build a program, load it, attach and pin it on bpffs as a deployment
     /// file says, so that it outlives ksc (docs/deploy.md); again: replace
@@ -410,6 +417,7 @@ fn run(cli: Cli) -> ExitCode {
             cmd,
         } => deploy::supervise(&dir, &policy, &log, &cmd),
         Command::Targets { format } => compile::list_targets(matches!(format, ListFormat::Ron)),
+        Command::Explain { code } => explain::explain(&code),
         Command::Check {
             file,
             emit,
@@ -588,6 +596,7 @@ pub(crate) fn read_source(path: &Path, color: ColorChoice) -> Option<Source> {
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             let src = Source::new(name, text);
             let d = ksc_frontend::Diagnostic::error(
+                ksc_frontend::diag::codes::FILE,
                 ksc_frontend::Span::new(FileId::MAIN, at, at + 1),
                 "source file is not valid UTF-8",
             )

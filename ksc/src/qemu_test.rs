@@ -98,6 +98,7 @@ fn run_one(
                     .filter(|d| d.is_error())
                     .map(|d| {
                         let mut w = Diagnostic::warning(
+                            ksc_frontend::diag::codes::BUILD_WARN,
                             d.span,
                             format!("not run on {label}: {}", d.message),
                         );

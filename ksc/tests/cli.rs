@@ -44,7 +44,7 @@ fn check_reports_rustc_style_diagnostics_and_exits_1() {
     let e = stderr(&o);
     let path = p.to_str().unwrap();
     assert!(
-        e.starts_with("error: expected `(`, found identifier `x`\n"),
+        e.starts_with("error[E0101]: expected `(`, found identifier `x`\n"),
         "{e}"
     );
     assert!(e.contains(&format!("--> {path}:2:8\n")), "{e}");

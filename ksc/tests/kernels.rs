@@ -87,14 +87,14 @@ fn main() -> i32 {
     let e = err(&o);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(
-        e.contains("error: `bpf_loop` needs Linux 5.17; 5.10 lacks it")
+        e.contains("error[E0806]: `bpf_loop` needs Linux 5.17; 5.10 lacks it")
             && e.contains("prog.ks:9:5")
             && e.contains("^^^^^^^^^^^^^^^^^^^^^^^^^^")
             && e.contains("help: build for Linux 5.17 or later"),
         "{e}"
     );
     assert!(
-        e.contains("error: `bpf_ktime_get_coarse_ns` needs Linux 5.11; 5.10 lacks it")
+        e.contains("error[E0806]: `bpf_ktime_get_coarse_ns` needs Linux 5.11; 5.10 lacks it")
             && e.contains("prog.ks:8:13"),
         "{e}"
     );

@@ -369,6 +369,8 @@ fn diagnostics_follow_edits_with_help_and_fixes() {
         "{d:?}"
     );
     assert_eq!(d[0]["severity"], json!(1));
+    // The diagnostic's code, for `ksc explain` (docs/diagnostics.md).
+    assert_eq!(d[0]["code"], json!("E0301"));
     let rel = d[0]["relatedInformation"].to_string();
     assert!(rel.contains("help: "), "{rel}");
     let line = find(&bad, "var narrow", 0, 0).0;

@@ -60,6 +60,7 @@ fn build(target: &str, src: &str, files: &[(&str, &str)]) -> PathBuf {
         !err.lines()
             .any(|l| (l.contains(".c:") && l.contains("warning"))
                 || l.starts_with("warning: `")
+                || l.starts_with("warning[")
                 || l.trim_start().starts_with("--> ")),
         "the {target} build warned:\n{err}"
     );

@@ -9,6 +9,7 @@
 //! or a located error saying why the kernel type is unknown.
 
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_ir::{IntType, TypeId};
 
 use crate::checker::{Checker, Sym, SymInfo};
@@ -23,7 +24,7 @@ impl<'a> Checker<'a> {
             if let (Some(_), Err(e)) = (from_env, btf) {
                 // Checking against no kernel would pass what the chosen
                 // one refuses.
-                self.error(ksc_ir::Span::default(), format!("KSC_BTF: {e}"))
+                self.error(codes::BTF_FILE, ksc_ir::Span::default(), format!("KSC_BTF: {e}"))
                     .help = Some("KSC_BTF names a kernel's raw BTF: a copy of its /sys/kernel/btf/vmlinux, or the .BTF section of its vmlinux (`llvm-objcopy --dump-section .BTF=FILE vmlinux`)".into());
             }
             self.btf = Some(btf.as_ref().map_err(Clone::clone));
@@ -96,7 +97,7 @@ impl<'a> Checker<'a> {
                 Some(Err(e)) => format!(" ({e})"),
                 _ => String::new(),
             };
-            self.error(id.span, format!("kernel type `{}` not found in the kernel's BTF{why}", id.name)).help =
+            self.error(codes::NOT_IN_KERNEL, id.span, format!("kernel type `{}` not found in the kernel's BTF{why}", id.name)).help =
                 Some("tracepoint contexts are named `trace_event_raw_<event>` (`trace_event_raw_sys_enter` for syscalls)".into());
             return self.types.error;
         };

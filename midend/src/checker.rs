@@ -8,6 +8,7 @@
 //! enum variants), symbol definition, the helpers every pass reports with
 //! (`error`, `warning`), and [`suggest`] (the "a similar name exists" hint).
 
+use ksc_frontend::diag::{codes, Code};
 use std::collections::HashMap;
 
 use ksc_frontend::ast;
@@ -304,8 +305,13 @@ impl<'a> Checker<'a> {
         c
     }
 
-    pub(crate) fn error(&mut self, span: Span, msg: impl Into<String>) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::error(span, msg));
+    pub(crate) fn error(
+        &mut self,
+        code: Code,
+        span: Span,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::error(code, span, msg));
         self.diags.last_mut().unwrap()
     }
 
@@ -387,8 +393,13 @@ impl<'a> Checker<'a> {
         })
     }
 
-    pub(crate) fn warning(&mut self, span: Span, msg: impl Into<String>) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::warning(span, msg));
+    pub(crate) fn warning(
+        &mut self,
+        code: Code,
+        span: Span,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::warning(code, span, msg));
         self.diags.last_mut().unwrap()
     }
 
@@ -486,6 +497,7 @@ impl<'a> Checker<'a> {
             .filter(|p| !(p.span.is_none() && builtins::weak(&name.name)));
         if let Some(prev) = prev {
             let d = Diagnostic::error(
+                codes::DUPLICATE,
                 name.span,
                 format!("`{}` is defined more than once", name.name),
             );
@@ -502,6 +514,7 @@ impl<'a> Checker<'a> {
         }
         if builtins::reserved(&name.name) {
             self.error(
+                codes::DUPLICATE,
                 name.span,
                 format!(
                     "`{}` is a built-in function and cannot be redefined",
@@ -530,7 +543,7 @@ impl<'a> Checker<'a> {
             let c = self.ir_name(name);
             match self.c_names.get(&c) {
                 Some((k, prev)) if *k != key => {
-                    let d = Diagnostic::error(
+                    let d = Diagnostic::error(codes::DUPLICATE,
                         name.span,
                         format!("`{}` has the same name in the generated code as a declaration of another file", name.name),
                     )
@@ -554,7 +567,11 @@ impl<'a> Checker<'a> {
             .chain(ksc_ir::HELPERS.iter().map(|h| h.name))
             .collect();
         let hint = suggest(&id.name, cands.into_iter());
-        let d = self.error(id.span, format!("cannot find {what} `{}`", id.name));
+        let d = self.error(
+            codes::NOT_FOUND,
+            id.span,
+            format!("cannot find {what} `{}`", id.name),
+        );
         d.label = "not found in this scope".into();
         if let Some(h) = hint {
             d.help = Some(format!("a similar name exists: `{h}`"));

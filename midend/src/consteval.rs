@@ -7,6 +7,7 @@
 //! evaluated on first use, with cycles reported.
 
 use ksc_frontend::ast::{self, ExprKind as AE};
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir::{IntType, TypeId, TypeKind, Value};
 
@@ -20,6 +21,7 @@ impl<'a> Checker<'a> {
             Eval::Busy => {
                 let d = self.consts[i].decl;
                 self.error(
+                    codes::CYCLIC,
                     d.name.span,
                     format!("constant `{}` depends on itself", d.name.name),
                 );
@@ -55,7 +57,11 @@ impl<'a> Checker<'a> {
                 if n < lo || n > hi {
                     let shown = self.types.display(to);
                     let help = self.int_fit_help(n, it, &shown);
-                    let d = self.error(span, format!("`{n}` does not fit in `{shown}`"));
+                    let d = self.error(
+                        codes::OUT_OF_RANGE,
+                        span,
+                        format!("`{n}` does not fit in `{shown}`"),
+                    );
                     d.label = format!("the range of `{}` is {lo}..={hi}", it.name());
                     d.help = Some(help);
                     return None;
@@ -69,7 +75,7 @@ impl<'a> Checker<'a> {
         }
         if let (Value::Str(s), TypeKind::Str(n)) = (&v, self.types.kind(to)) {
             if s.len() as u32 + 1 > *n {
-                self.error(
+                self.error(codes::OUT_OF_RANGE,
                     span,
                     format!("a string of {} bytes does not fit in `str({n})`", s.len() + 1),
                 )
@@ -92,6 +98,7 @@ impl<'a> Checker<'a> {
         }
         let (f, t) = (self.types.display(from), self.types.display(to));
         self.error(
+            codes::MISMATCH,
             span,
             format!("mismatched types: expected `{t}`, found `{f}`"),
         );
@@ -128,13 +135,16 @@ impl<'a> Checker<'a> {
                     ty,
                 ),
                 Some(_) => {
-                    self.error(id.span, format!("`{}` is not a constant", id.name))
-                        .help =
-                        Some("initial values and sizes must be known at compile time".into());
+                    self.error(
+                        codes::WRONG_KIND,
+                        id.span,
+                        format!("`{}` is not a constant", id.name),
+                    )
+                    .help = Some("initial values and sizes must be known at compile time".into());
                     return None;
                 }
                 None if self.fn_names.contains(&self.key(id)) => {
-                    self.error(id.span, format!("a global cannot be initialised with the function `{}`", id.name))
+                    self.error(codes::GLOBAL_INIT, id.span, format!("a global cannot be initialised with the function `{}`", id.name))
                         .help = Some("a global's initial value is a constant of the eBPF object, where userspace functions do not exist: assign it at the start of `main` (a global holding a function pointer lives in userspace, null until assigned)".into());
                     return None;
                 }
@@ -189,7 +199,7 @@ impl<'a> Checker<'a> {
                     Sub => x - y,
                     Mul => x.checked_mul(y)?,
                     Div | Rem if y == 0 => {
-                        self.error(rhs.span, "division by zero in a constant");
+                        self.error(codes::BOUNDS, rhs.span, "division by zero in a constant");
                         return None;
                     }
                     Div => x / y,
@@ -275,6 +285,7 @@ impl<'a> Checker<'a> {
                 for f in fields {
                     let Some(i) = def.fields.iter().position(|d| d.name == f.name.name) else {
                         self.error(
+                            codes::NO_FIELD,
                             f.name.span,
                             format!("struct `{}` has no field `{}`", def.name, f.name.name),
                         );
@@ -290,9 +301,12 @@ impl<'a> Checker<'a> {
     }
 
     fn not_const<T>(&mut self, e: &ast::Expr) -> Option<T> {
-        self.error(e.span, "this expression is not a compile-time constant")
-            .help =
-            Some("global initial values, config defaults and sizes must be constants".into());
+        self.error(
+            codes::NOT_CONST,
+            e.span,
+            "this expression is not a compile-time constant",
+        )
+        .help = Some("global initial values, config defaults and sizes must be constants".into());
         None
     }
 

@@ -19,6 +19,7 @@
 //! Imports of other languages dispatch on the extension (`.py` is not yet
 //! supported here).
 
+use ksc_frontend::diag::{codes, Code};
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
@@ -144,8 +145,8 @@ fn extension(path: &str) -> &str {
 }
 
 impl Loader<'_> {
-    fn error(&mut self, span: Span, msg: impl Into<String>) -> &mut Diagnostic {
-        self.diags.push(Diagnostic::error(span, msg));
+    fn error(&mut self, code: Code, span: Span, msg: impl Into<String>) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::error(code, span, msg));
         self.diags.last_mut().unwrap()
     }
 
@@ -172,7 +173,7 @@ impl Loader<'_> {
         let text = match text {
             Ok(t) => t,
             Err(msg) => {
-                self.error(at, msg).help =
+                self.error(codes::FILE, at, msg).help =
                     Some("paths are relative to the directory of the file that names them".into());
                 return None;
             }
@@ -266,6 +267,7 @@ impl Loader<'_> {
                 "kh" => {}
                 ext @ ("ks" | "py") => {
                     self.error(
+                        codes::INCLUDE,
                         path.span,
                         format!("`include` takes a header (`.kh`), not a `.{ext}` file"),
                     )
@@ -276,7 +278,7 @@ impl Loader<'_> {
                     continue;
                 }
                 _ => {
-                    self.error(path.span, "`include` takes a header file ending in `.kh`")
+                    self.error(codes::INCLUDE, path.span, "`include` takes a header file ending in `.kh`")
                         .help = Some("headers hold declarations: structs, enums, type aliases, consts, `extern` functions".into());
                     continue;
                 }
@@ -368,7 +370,7 @@ impl Loader<'_> {
         } else {
             what
         };
-        self.error(at, format!("a header (`.kh`) holds declarations only; this is {what}"))
+        self.error(codes::HEADER, at, format!("a header (`.kh`) holds declarations only; this is {what}"))
             .help = Some(
             "put definitions in a `.ks` module and `import` it; a header declares structs, enums, type aliases, consts and `extern` functions".into(),
         );
@@ -384,12 +386,17 @@ impl Loader<'_> {
             // item stays for it.
             "py" => return None,
             "kh" => {
-                self.error(span, "a header (`.kh`) is included, not imported")
-                    .help = Some(format!("write `include \"{}\"`", imp.path.value));
+                self.error(
+                    codes::INCLUDE,
+                    span,
+                    "a header (`.kh`) is included, not imported",
+                )
+                .help = Some(format!("write `include \"{}\"`", imp.path.value));
                 return None;
             }
             _ => {
                 self.error(
+                    codes::INCLUDE,
                     span,
                     "`import` takes a KernelScript module (`.ks`) or a Python module (`.py`)",
                 );
@@ -403,7 +410,8 @@ impl Loader<'_> {
             let shown = full.display().to_string();
             chain.push(&shown);
             let chain = chain.join(" -> ");
-            self.error(span, format!("import cycle: {chain}")).help = Some(
+            self.error(codes::IMPORT_CYCLE, span, format!("import cycle: {chain}"))
+                .help = Some(
                 "modules cannot import each other; move what both need to a third module".into(),
             );
             return None;
@@ -418,7 +426,7 @@ impl Loader<'_> {
             ItemKind::Fn(f) if f.name.name == "main" => Some(f.name.span),
             _ => None,
         }) {
-            let d = Diagnostic::error(main, "an imported module has no `main`")
+            let d = Diagnostic::error(codes::MAIN, main, "an imported module has no `main`")
                 .with_secondary(span, "imported here")
                 .with_help("the program's `main` is in the file given to ksc");
             self.diags.push(d);
@@ -486,6 +494,7 @@ impl Rewriter<'_> {
         }
         let hint = suggest(&member.name, m.names.keys().map(|s| s.as_str()));
         let mut d = Diagnostic::error(
+            codes::MODULE_ITEM,
             member.span,
             format!("module `{}` has no item `{}`", alias.name, member.name),
         )
@@ -590,9 +599,13 @@ impl Rewriter<'_> {
         };
         let span = id.span;
         if !self.aliases.contains_key(m) {
-            let d = Diagnostic::error(span, format!("there is no imported module `{m}`"))
-                .with_label("not imported in this file")
-                .with_help(format!("import it first: `import {m} from \"{m}.ks\"`"));
+            let d = Diagnostic::error(
+                codes::MODULE_ITEM,
+                span,
+                format!("there is no imported module `{m}`"),
+            )
+            .with_label("not imported in this file")
+            .with_help(format!("import it first: `import {m} from \"{m}.ks\"`"));
             self.diags.push(d);
             return false;
         }

@@ -10,6 +10,7 @@
 //! use a chosen [`TargetKernel`] lacks: by its release, and by its BTF
 //! when the BTF is at hand.
 
+use ksc_frontend::diag::codes;
 use ksc_frontend::Diagnostic;
 use ksc_ir::kernels::{self as k, BtfProbe, Release};
 use ksc_ir::{
@@ -479,9 +480,9 @@ pub fn check_target(m: &Module, target: &TargetKernel) -> Vec<Diagnostic> {
             format!("{} needs Linux {}; {name} lacks it{why}", u.what, u.since)
         };
         let mut d = if u.warn_only {
-            Diagnostic::warning(u.span, msg)
+            Diagnostic::warning(codes::TOO_OLD_WARN, u.span, msg)
         } else {
-            Diagnostic::error(u.span, msg)
+            Diagnostic::error(codes::TOO_OLD, u.span, msg)
         };
         d.help = Some(match u.instead {
             Some(i) => format!("{i}; or build for Linux {} or later (`--kernel`)", u.since),

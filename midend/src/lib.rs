@@ -41,6 +41,7 @@ pub use collect::FUNCTION_ATTRIBUTES;
 pub use suggest::edit_distance;
 
 pub use imports::project_name;
+use ksc_frontend::diag::codes;
 use ksc_frontend::{ast, Diagnostic, FileId, SourceMap};
 pub use python::PythonBridge;
 
@@ -205,6 +206,7 @@ fn check_with_scopes<'a>(
         // it was reported, so a clean module cannot mention it.
         if let Some(span) = mentions_error_type(&c) {
             diagnostics.push(Diagnostic::error(
+                codes::INTERNAL,
                 span,
                 "internal compiler error: this code was not typed, but no error was reported",
             ));

@@ -6,6 +6,7 @@
 //! (`btf_types`).
 
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_ir::{IntType, TypeId};
 
 use crate::checker::{suggest, Checker, Eval, Sym};
@@ -17,6 +18,7 @@ impl<'a> Checker<'a> {
             Eval::Busy => {
                 let d = self.aliases[i].decl;
                 self.error(
+                    codes::CYCLIC,
                     d.name.span,
                     format!("type alias `{}` refers to itself", d.name.name),
                 );
@@ -73,7 +75,11 @@ impl<'a> Checker<'a> {
             Some(Sym::Type(t)) => t,
             Some(Sym::Alias(i)) => self.alias_type(i),
             Some(_) => {
-                self.error(id.span, format!("`{}` is not a type", id.name));
+                self.error(
+                    codes::WRONG_KIND,
+                    id.span,
+                    format!("`{}` is not a type", id.name),
+                );
                 self.types.error
             }
             // The kernel's lock for map values (docs/language.md, "Spin
@@ -100,7 +106,11 @@ impl<'a> Checker<'a> {
                     .map(String::from),
                 );
                 let hint = suggest(&id.name, cands.iter().map(|s| s.as_str()));
-                let d = self.error(id.span, format!("cannot find type `{}`", id.name));
+                let d = self.error(
+                    codes::NOT_FOUND,
+                    id.span,
+                    format!("cannot find type `{}`", id.name),
+                );
                 d.label = "not a known type".into();
                 if let Some(h) = hint {
                     d.help = Some(format!("a similar type exists: `{h}`"));
@@ -175,8 +185,12 @@ impl<'a> Checker<'a> {
         match n {
             Some(n) if n > 0 && n <= (1 << 24) => Some(n as u32),
             Some(n) => {
-                self.error(span, format!("length {n} is out of range")).help =
-                    Some("lengths are 1 to 16777216".into());
+                self.error(
+                    codes::OUT_OF_RANGE,
+                    span,
+                    format!("length {n} is out of range"),
+                )
+                .help = Some("lengths are 1 to 16777216".into());
                 None
             }
             None => None,

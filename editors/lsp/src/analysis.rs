@@ -75,6 +75,7 @@ impl Analysis {
                 return Analysis {
                     files: SourceMap::single(path, text),
                     diagnostics: vec![Diagnostic::error(
+                        ksc_frontend::diag::codes::INTERNAL,
                         Span::new(FileId::MAIN, 0, 0),
                         "internal compiler error: the checker panicked on this file",
                     )],

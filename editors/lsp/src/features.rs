@@ -389,6 +389,10 @@ fn to_lsp_diagnostic(a: &Analysis, uri: &Url, d: &ksc_frontend::Diagnostic) -> l
             Severity::Note => lsp::DiagnosticSeverity::INFORMATION,
         }),
         source: Some("ksc".into()),
+        // `ksc explain CODE` explains it (docs/diagnostics.md).
+        code: d
+            .code
+            .map(|c| lsp::NumberOrString::String(c.as_str().into())),
         message,
         related_information: (!related.is_empty()).then_some(related),
         // The help travels as data too, for the code actions.

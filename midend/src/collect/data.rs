@@ -8,6 +8,7 @@
 //! their symbols.
 
 use ksc_frontend::ast::{self, ExprKind as AE};
+use ksc_frontend::diag::codes;
 use ksc_ir as ir;
 use ksc_ir::{IntType, TypeId, TypeKind};
 
@@ -34,7 +35,11 @@ impl<'a> Checker<'a> {
                     "ringbuf",
                 ];
                 let hint = suggest(other, kinds.into_iter());
-                let d = self.error(m.kind.span, format!("unknown map kind `{other}`"));
+                let d = self.error(
+                    codes::MAP_DECL,
+                    m.kind.span,
+                    format!("unknown map kind `{other}`"),
+                );
                 d.help = Some(match hint {
                     Some(h) => format!("did you mean `{h}`? The kinds are {}", kinds.join(", ")),
                     None => format!("the kinds are {}", kinds.join(", ")),
@@ -45,6 +50,7 @@ impl<'a> Checker<'a> {
         let want_args = if kind == ir::MapKind::Ringbuf { 1 } else { 2 };
         if m.type_args.len() != want_args {
             self.error(
+                codes::ARITY,
                 m.kind.span,
                 format!(
                     "`{}` takes {want_args} type argument{}",
@@ -82,8 +88,12 @@ impl<'a> Checker<'a> {
             )
             && !self.types.is_error(key)
         {
-            self.error(m.type_args[0].span, "array maps are indexed by `u32`")
-                .label = format!("found `{}`", self.types.display(key));
+            self.error(
+                codes::MAP_DECL,
+                m.type_args[0].span,
+                "array maps are indexed by `u32`",
+            )
+            .label = format!("found `{}`", self.types.display(key));
         }
         // An object from `new` kept in a map would be a `__kptr` field moved
         // in and out with `bpf_kptr_xchg`; ksc does not generate that, so it
@@ -108,7 +118,11 @@ impl<'a> Checker<'a> {
                     m.name.name,
                     m.name.name
                 );
-                let d = self.error(vspan, format!("a map cannot hold a pointer to `{t}`"));
+                let d = self.error(
+                    codes::MAP_VALUE,
+                    vspan,
+                    format!("a map cannot hold a pointer to `{t}`"),
+                );
                 d.label = "maps hold values, not objects from `new`".into();
                 d.help = Some(help);
                 // Go on as if the struct were written, so uses of the map
@@ -128,6 +142,7 @@ impl<'a> Checker<'a> {
                             Some(n) if n > 0 && n <= u32::MAX as i128 => max_entries = n as u32,
                             Some(_) => {
                                 self.error(
+                                    codes::MAP_DECL,
                                     a.value.span,
                                     "`max_entries` must be between 1 and 4294967295",
                                 );
@@ -136,6 +151,7 @@ impl<'a> Checker<'a> {
                         }
                     } else {
                         self.error(
+                            codes::MAP_DECL,
                             a.value.span,
                             "extra map arguments are written `name = value`",
                         );
@@ -152,8 +168,12 @@ impl<'a> Checker<'a> {
             }
         }
         if m.args.iter().all(|a| a.name.is_some()) {
-            self.error(m.name.span, "a map needs its maximum number of entries")
-                .help = Some(format!(
+            self.error(
+                codes::MAP_DECL,
+                m.name.span,
+                "a map needs its maximum number of entries",
+            )
+            .help = Some(format!(
                 "write `var {} : {}<...>(1024)`",
                 m.name.name, m.kind.name
             ));
@@ -163,6 +183,7 @@ impl<'a> Checker<'a> {
             && (!max_entries.is_power_of_two() || max_entries < 4096)
         {
             self.error(
+                codes::RINGBUF,
                 m.args[0].value.span,
                 "a ring buffer's size must be a power of two of at least 4096 bytes",
             );
@@ -225,6 +246,7 @@ impl<'a> Checker<'a> {
                     _ => "`array` maps",
                 };
                 self.error(
+                    codes::MAP_FLAGS,
                     at,
                     format!("`{f}` is for {kinds}: the kernel refuses it on this map"),
                 )
@@ -274,8 +296,12 @@ impl<'a> Checker<'a> {
                         *numa = Some(n as u32);
                     }
                     _ => {
-                        self.error(e.span, "`numa_node` takes the node's number")
-                            .help = Some("write `numa_node(0)`".into());
+                        self.error(
+                            codes::MAP_FLAGS,
+                            e.span,
+                            "`numa_node` takes the node's number",
+                        )
+                        .help = Some("write `numa_node(0)`".into());
                     }
                 }
             }
@@ -297,14 +323,18 @@ impl<'a> Checker<'a> {
                             .map(|f| f.0)
                             .chain(spelled.iter().copied()),
                     );
-                    let d = self.error(id.span, format!("unknown map flag `{}`", id.name));
+                    let d = self.error(
+                        codes::MAP_FLAGS,
+                        id.span,
+                        format!("unknown map flag `{}`", id.name),
+                    );
                     if let Some(h) = hint {
                         d.help = Some(format!("did you mean `{h}`?"));
                     }
                 }
             },
             _ => {
-                self.error(e.span, "map flags are `BPF_F_*` names (or `rdonly`, `numa_node(N)`, ...) joined with `|`");
+                self.error(codes::MAP_FLAGS, e.span, "map flags are `BPF_F_*` names (or `rdonly`, `numa_node(N)`, ...) joined with `|`");
             }
         }
     }
@@ -328,6 +358,7 @@ impl<'a> Checker<'a> {
             },
             (None, None) => {
                 self.error(
+                    codes::GLOBAL_INIT,
                     g.name.span,
                     format!("global `{}` needs a type or an initial value", g.name.name),
                 )
@@ -340,7 +371,11 @@ impl<'a> Checker<'a> {
             None => None,
         };
         if matches!(self.types.kind(ty), TypeKind::Void) {
-            self.error(g.name.span, "a global cannot have type `void`");
+            self.error(
+                codes::GLOBAL_INIT,
+                g.name.span,
+                "a global cannot have type `void`",
+            );
         }
         let visibility = if g.pin {
             ir::GlobalVisibility::Pinned
@@ -359,7 +394,7 @@ impl<'a> Checker<'a> {
             } else {
                 "a `local var`"
             };
-            self.error(
+            self.error(codes::FN_POINTER,
                 g.name.span,
                 format!("{kind} cannot hold a function pointer"),
             )

@@ -9,6 +9,7 @@
 //! return value, program class) and `main`.
 
 use ksc_frontend::ast::{self, ExprKind as AE};
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{Domain, FnId, FnKind, ProgramKind, ProgramType, TypeId, TypeKind};
@@ -53,7 +54,11 @@ impl<'a> Checker<'a> {
                 (_, Ok(pk)) => match ProgramType::from_attribute(pk, arg.as_deref()) {
                     Ok(t) => FnKind::Program(t),
                     Err(e) => {
-                        self.error(a.span, e.to_string()).help = e.help().map(String::from);
+                        let code = match e {
+                            ir::ProgramTypeError::StructOpsOnFunction => codes::STRUCT_OPS,
+                            _ => codes::ATTRIBUTE_ARG,
+                        };
+                        self.error(code, a.span, e.to_string()).help = e.help().map(String::from);
                         match e.recovered() {
                             Some(t) => FnKind::Program(t),
                             None => continue,
@@ -63,7 +68,11 @@ impl<'a> Checker<'a> {
                 (other, Err(_)) => {
                     let known = super::FUNCTION_ATTRIBUTES;
                     let hint = suggest(other, known.iter().copied());
-                    let d = self.error(a.name.span, format!("unknown attribute `@{other}`"));
+                    let d = self.error(
+                        codes::ATTRIBUTE,
+                        a.name.span,
+                        format!("unknown attribute `@{other}`"),
+                    );
                     d.help = Some(match hint {
                         Some(h) => format!("did you mean `@{h}`?"),
                         None => format!(
@@ -79,7 +88,11 @@ impl<'a> Checker<'a> {
                 }
             };
             if kind.is_some() {
-                self.error(a.span, "a function has at most one kind attribute");
+                self.error(
+                    codes::ATTRIBUTE,
+                    a.span,
+                    "a function has at most one kind attribute",
+                );
                 continue;
             }
             kind = Some(k);
@@ -124,6 +137,7 @@ impl<'a> Checker<'a> {
                     let shown = self.types.display(*ty);
                     // The spec says "warns": the stack analysis rejects real overflows.
                     let d = self.warning(
+                        codes::STACK_NEAR,
                         *span,
                         format!("large struct ({size} bytes) passed by value in eBPF code"),
                     );
@@ -219,14 +233,19 @@ impl<'a> Checker<'a> {
             FnKind::Program(ProgramType::Xdp) => {
                 self.expect_ctx(f, params, self.xdp_md, "*xdp_md");
                 if !(ret == self.xdp_action || int_ret(&self.types)) {
-                    self.error(ret_span, "an `@xdp` program returns `xdp_action`")
-                        .label = format!("found `{}`", self.types.display(ret));
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
+                        ret_span,
+                        "an `@xdp` program returns `xdp_action`",
+                    )
+                    .label = format!("found `{}`", self.types.display(ret));
                 }
             }
             FnKind::Program(ProgramType::Tc { .. }) => {
                 self.expect_ctx(f, params, self.sk_buff, "*__sk_buff");
                 if !int_ret(&self.types) {
                     self.error(
+                        codes::PROGRAM_SIGNATURE,
                         ret_span,
                         "a `@tc` program returns `i32` (a `TC_ACT_*` value)",
                     );
@@ -238,22 +257,31 @@ impl<'a> Checker<'a> {
                         self.types.struct_def(p).is_some() || self.types.is_error(p)
                     })
                 {
-                    self.error(f.name.span, "a `@tracepoint` program takes one parameter: `ctx: *trace_event_raw_<event>`");
+                    self.error(codes::PROGRAM_SIGNATURE, f.name.span, "a `@tracepoint` program takes one parameter: `ctx: *trace_event_raw_<event>`");
                 } else if !category.is_empty() {
                     self.check_tracepoint_context(f, category, event, &params[0]);
                 }
                 if !int_ret(&self.types) {
-                    self.error(ret_span, "a `@tracepoint` program returns `i32`");
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
+                        ret_span,
+                        "a `@tracepoint` program returns `i32`",
+                    );
                 }
             }
             FnKind::Program(ProgramType::Lsm { hook }) => {
                 if hook.is_empty() {
-                    self.error(f.name.span, "`@lsm` needs the hook: `@lsm(\"file_open\")`");
+                    self.error(
+                        codes::ATTRIBUTE_ARG,
+                        f.name.span,
+                        "`@lsm` needs the hook: `@lsm(\"file_open\")`",
+                    );
                 } else {
                     self.check_lsm_hook(f, hook, params);
                 }
                 if ret != self.types.i32_ {
                     self.error(
+                        codes::PROGRAM_SIGNATURE,
                         ret_span,
                         "an `@lsm` program returns `i32` (0 allows, a negative errno denies)",
                     )
@@ -264,8 +292,12 @@ impl<'a> Checker<'a> {
                 let ctx = self.perf_ctx_type();
                 self.expect_ctx(f, params, ctx, "*bpf_perf_event_data");
                 if !int_ret(&self.types) {
-                    self.error(ret_span, "a `@perf_event` program returns `i32`")
-                        .label = format!("found `{}`", self.types.display(ret));
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
+                        ret_span,
+                        "a `@perf_event` program returns `i32`",
+                    )
+                    .label = format!("found `{}`", self.types.display(ret));
                 }
             }
             FnKind::Program(ProgramType::Probe { function, offset }) => {
@@ -277,25 +309,38 @@ impl<'a> Checker<'a> {
                     self.check_probe_target(f, function, params);
                 }
                 if ret != self.types.i32_ {
-                    self.error(ret_span, "probe functions must return `i32`")
-                        .label = format!("found `{}`", self.types.display(ret));
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
+                        ret_span,
+                        "probe functions must return `i32`",
+                    )
+                    .label = format!("found `{}`", self.types.display(ret));
                 }
                 if params.len() > 6 {
                     self.error(
+                        codes::PROGRAM_SIGNATURE,
                         f.name.span,
                         "a probe takes at most 6 parameters (the argument registers)",
                     );
                 }
                 if offset.is_some() && !params.is_empty() && !regs_ctx {
-                    self.error(f.params[0].span, "a probe at an offset has no parameters")
-                        .help = Some(
+                    self.error(
+                        codes::PROGRAM_SIGNATURE,
+                        f.params[0].span,
+                        "a probe at an offset has no parameters",
+                    )
+                    .help = Some(
                         "only `@probe(\"function\")` at function entry sees the arguments".into(),
                     );
                 }
             }
             FnKind::Userspace if f.name.name == "main" => {
                 if !int_ret(&self.types) {
-                    self.error(ret_span, "`main` returns `i32` (the process exit status)");
+                    self.error(
+                        codes::MAIN,
+                        ret_span,
+                        "`main` returns `i32` (the process exit status)",
+                    );
                 }
                 match params {
                     [] => {}
@@ -311,19 +356,20 @@ impl<'a> Checker<'a> {
                                             | TypeKind::Char
                                     );
                                     if !ok {
-                                        self.error(*s, format!("command-line field `{}` has type `{}`", field.name, self.types.display(field.ty))).help =
+                                        self.error(codes::MAIN, *s, format!("command-line field `{}` has type `{}`", field.name, self.types.display(field.ty))).help =
                                         Some("`main(args)` fields must be integers, bools or `str(N)`".into());
                                     }
                                 }
                             }
                             None if self.types.is_error(*t) => {}
                             None => {
-                                self.error(*s, "`main` takes its command-line options as one struct: `main(args: Args)`");
+                                self.error(codes::MAIN, *s, "`main` takes its command-line options as one struct: `main(args: Args)`");
                             }
                         }
                     }
                     _ => {
                         self.error(
+                            codes::MAIN,
                             f.name.span,
                             "`main` takes no parameter or one struct of command-line options",
                         );
@@ -345,6 +391,7 @@ impl<'a> Checker<'a> {
         if !ok {
             let span = f.params.first().map_or(f.name.span, |p| p.span);
             self.error(
+                codes::PROGRAM_SIGNATURE,
                 span,
                 format!("this program takes one parameter: `ctx: {written}`"),
             );
@@ -353,7 +400,7 @@ impl<'a> Checker<'a> {
 
     pub(crate) fn collect_extern(&mut self, item: &'a ast::Item, e: &'a ast::ExternDecl) {
         if let Some(b) = &e.body {
-            self.error(b.span, "an `extern` function cannot have a body").help =
+            self.error(codes::EXTERN, b.span, "an `extern` function cannot have a body").help =
                 Some("`extern` declares a kernel function that exists already; write a `@kfunc` to define one".into());
         }
         let params: Vec<(String, TypeId, Span)> = e

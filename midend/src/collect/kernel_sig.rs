@@ -4,6 +4,7 @@
 //! prototypes; the "not a kfunc" warnings of the externs eBPF code calls.
 
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{Domain, FnKind, StructOrigin, TraceStruct, TypeId, TypeKind};
@@ -60,6 +61,7 @@ impl<'a> Checker<'a> {
                 .collect();
             let near = suggest(event, events.iter().map(String::as_str));
             let d = self.warning(
+                codes::MAYBE_NOT_IN_KERNEL,
                 f.name.span,
                 format!("this kernel has no tracepoint `{category}/{event}`"),
             );
@@ -72,6 +74,7 @@ impl<'a> Checker<'a> {
         if let Some(expected) = expected {
             if ctx != expected {
                 self.error(
+                    codes::PROGRAM_SIGNATURE,
                     *span,
                     format!("the context of `{category}/{event}` is `*{expected}`"),
                 )
@@ -147,6 +150,7 @@ impl<'a> Checker<'a> {
         // the one a program sees (BPF helpers are `BPF_CALL_x` wrappers).
         if kfuncs > 0 && !is_kfunc {
             let mut d = ksc_frontend::Diagnostic::warning(
+                codes::MAYBE_NOT_IN_KERNEL,
                 e.name.span,
                 format!("`{name}` is not a kfunc of this kernel"),
             );
@@ -160,7 +164,7 @@ impl<'a> Checker<'a> {
             return;
         }
         let Some((kparams, kret)) = found else {
-            self.warning(
+            self.warning(codes::MAYBE_NOT_IN_KERNEL,
                 e.name.span,
                 format!("kernel function `{name}` is not in this kernel's BTF"),
             )
@@ -176,6 +180,7 @@ impl<'a> Checker<'a> {
             .join(", ");
         if params.len() != kparams.len() && !(variadic && params.len() > kparams.len()) {
             self.error(
+                codes::KERNEL_DIFFERS,
                 e.name.span,
                 format!(
                     "the kernel's `{name}` takes {} parameter{}; this declares {}",
@@ -205,6 +210,7 @@ impl<'a> Checker<'a> {
             if let (Some(k), Some(o)) = (kind_of(kty), ours) {
                 if k != o {
                     self.error(
+                        codes::KERNEL_DIFFERS,
                         *span,
                         format!("parameter `{pname}` is {k} in the kernel (`{kname}` of `{name}`)"),
                     )
@@ -216,8 +222,12 @@ impl<'a> Checker<'a> {
         let ours_void = matches!(self.types.kind(ret), TypeKind::Void);
         match (&kret, ours_void) {
             (B::Void, false) => {
-                self.error(ret_span, format!("the kernel's `{name}` returns nothing"))
-                    .help = Some("drop the `-> T`".into());
+                self.error(
+                    codes::KERNEL_DIFFERS,
+                    ret_span,
+                    format!("the kernel's `{name}` returns nothing"),
+                )
+                .help = Some("drop the `-> T`".into());
             }
             (k, true) if !matches!(k, B::Void) => {
                 // Ignoring a result is allowed: the declaration may omit it.
@@ -234,8 +244,12 @@ impl<'a> Checker<'a> {
                 };
                 if let (Some(k), Some(o)) = (kind_of(k), ours) {
                     if k != o {
-                        self.error(ret_span, format!("the kernel's `{name}` returns {k}"))
-                            .label = format!("declared `{}`", self.types.display(ret));
+                        self.error(
+                            codes::KERNEL_DIFFERS,
+                            ret_span,
+                            format!("the kernel's `{name}` returns {k}"),
+                        )
+                        .label = format!("declared `{}`", self.types.display(ret));
                     }
                 }
             }
@@ -257,7 +271,7 @@ impl<'a> Checker<'a> {
         // which no hook passes. Accepted, with a warning saying so.
         if let [(name, ty, span)] = params {
             if self.types.struct_def(*ty).is_some() {
-                self.warning(
+                self.warning(codes::SIGNATURE_WARN,
                     *span,
                     format!("an LSM program receives the hook's arguments, not a struct: `{name}` holds nothing the kernel passed"),
                 )
@@ -276,6 +290,7 @@ impl<'a> Checker<'a> {
             let near = crate::checker::suggest(hook, hooks.iter().copied());
             // A warning, as for probes: the program may target another kernel.
             let d = self.warning(
+                codes::MAYBE_NOT_IN_KERNEL,
                 f.name.span,
                 format!("`{hook}` is not an LSM hook of this kernel"),
             );
@@ -287,7 +302,7 @@ impl<'a> Checker<'a> {
             return;
         };
         if params.len() > kparams.len() + 1 {
-            self.error(
+            self.error(codes::PROGRAM_SIGNATURE,
                 f.params[kparams.len() + 1].span,
                 format!(
                     "the LSM hook `{hook}` takes {} parameter{} (and the previous program's return value); this program declares {}",
@@ -312,7 +327,7 @@ impl<'a> Checker<'a> {
         );
         for ((name, ty, span), (kname, kty)) in params.iter().zip(kparams.iter().chain([&ret])) {
             if let Some(what) = self.kernel_kind_differs(*ty, kty) {
-                self.error(
+                self.error(codes::KERNEL_DIFFERS,
                     *span,
                     format!("parameter `{name}` is {what} in the kernel (`{kname}` of the LSM hook `{hook}`)"),
                 )
@@ -371,6 +386,7 @@ impl<'a> Checker<'a> {
             // A warning, not an error: the program may target another kernel
             // (cross-compiling); it simply cannot attach on this one.
             let d = self.warning(
+                codes::MAYBE_NOT_IN_KERNEL,
                 f.name.span,
                 format!("kernel function `{function}` is not in this kernel's BTF"),
             );
@@ -385,6 +401,7 @@ impl<'a> Checker<'a> {
             kparams.into_iter().filter(|p| p.0 != "...").collect();
         if params.len() > kparams.len() {
             self.error(
+                codes::PROGRAM_SIGNATURE,
                 f.params[kparams.len()].span,
                 format!(
                     "`{function}` takes {} parameter{}; this probe declares {}",
@@ -406,6 +423,7 @@ impl<'a> Checker<'a> {
         for ((name, ty, span), (kname, kty)) in params.iter().zip(&kparams) {
             if let Some(what) = self.kernel_kind_differs(*ty, kty) {
                 self.error(
+                    codes::KERNEL_DIFFERS,
                     *span,
                     format!(
                         "parameter `{name}` is {what} in the kernel (`{kname}` of `{function}`)"
@@ -455,6 +473,7 @@ impl<'a> Checker<'a> {
                 ps.push("...");
             }
             let d = self.warning(
+                codes::KERNEL_DIFFERS_WARN,
                 e.name.span,
                 format!(
                     "this `extern {}` differs from the BPF helper of that name, which ksc calls",

@@ -8,6 +8,7 @@
 //! and checked signature, its body still empty (`functions`). Attributes
 //! that do not apply to an item are reported here.
 
+use ksc_frontend::diag::codes;
 use std::collections::HashMap;
 
 use ksc_frontend::ast::{self, ItemKind};
@@ -110,8 +111,8 @@ impl<'a> Checker<'a> {
                 for f in &s.fields {
                     let ty = self.resolve_type(&f.ty);
                     if ty == id {
-                        self.error(f.ty.span, "a struct cannot contain itself").help =
-                            Some("use a pointer: `*Name`".into());
+                        self.error(codes::CYCLIC, f.ty.span, "a struct cannot contain itself")
+                            .help = Some("use a pointer: `*Name`".into());
                     }
                     fields.push((f.name.name.clone(), ty));
                 }
@@ -155,7 +156,7 @@ impl<'a> Checker<'a> {
         for a in &item.attrs {
             let ok = a.name.name == "flags" && matches!(item.kind, ItemKind::Map(_));
             if !ok {
-                self.error(a.span, format!("attribute `@{}` does not apply here", a.name.name)).help = Some(
+                self.error(codes::ATTRIBUTE, a.span, format!("attribute `@{}` does not apply here", a.name.name)).help = Some(
                     "program attributes go on functions, `@struct_ops` on `impl` blocks, `@flags` on maps".into(),
                 );
             }
@@ -176,7 +177,7 @@ impl<'a> Checker<'a> {
                     Some((Value::Int(n), _)) => n as i128,
                     Some((Value::UInt(n), _)) => n as i128,
                     Some(_) => {
-                        self.error(expr.span, "enum values must be integers");
+                        self.error(codes::MISMATCH, expr.span, "enum values must be integers");
                         next
                     }
                     None => next,
@@ -184,8 +185,12 @@ impl<'a> Checker<'a> {
                 None => next,
             };
             if value > u64::MAX as i128 {
-                self.error(v.span, "an enum value must fit in 64 bits")
-                    .label = format!("`{}` is {value}", v.name.name);
+                self.error(
+                    codes::OUT_OF_RANGE,
+                    v.span,
+                    "an enum value must fit in 64 bits",
+                )
+                .label = format!("`{}` is {value}", v.name.name);
             }
             values.push((self.ir_name(&v.name), value));
             next = value + 1;
@@ -204,6 +209,7 @@ impl<'a> Checker<'a> {
         } else {
             if hi > i64::MAX as i128 {
                 self.error(
+                    codes::OUT_OF_RANGE,
                     e.name.span,
                     "an enum's values span more than 64 bits (negative and above 2^63)",
                 );
@@ -234,8 +240,12 @@ impl<'a> Checker<'a> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for n in names {
             if let Some(prev) = seen.insert(&n.name, n.span) {
-                let d = Diagnostic::error(n.span, format!("{what} `{}` is declared twice", n.name))
-                    .with_secondary(prev, "first declared here");
+                let d = Diagnostic::error(
+                    codes::DUPLICATE,
+                    n.span,
+                    format!("{what} `{}` is declared twice", n.name),
+                )
+                .with_secondary(prev, "first declared here");
                 self.diags.push(d);
             }
         }

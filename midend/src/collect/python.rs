@@ -3,6 +3,7 @@
 //! `exec("x.py")`'s script (docs/language.md, "Python imports", "`exec`
 //! into Python"). The shared state is in `crate::python`.
 
+use ksc_frontend::diag::codes;
 use std::path::{Path, PathBuf};
 
 use ksc_frontend::ast;
@@ -44,6 +45,7 @@ impl<'a> Checker<'a> {
         if let Some(prev) = self.py.modules.iter().find(|m| m.module == module) {
             let prev = prev.span;
             let d = self.error(
+                codes::PYTHON,
                 span,
                 format!("a Python module named `{module}` is already imported"),
             );
@@ -80,6 +82,7 @@ impl<'a> Checker<'a> {
             || module.starts_with(|c: char| c.is_ascii_digit())
         {
             self.error(
+                codes::PYTHON,
                 span,
                 format!("`{module}` is not a valid Python module name"),
             )
@@ -89,6 +92,7 @@ impl<'a> Checker<'a> {
         }
         let Some(bridge) = self.py.bridge else {
             self.error(
+                codes::PYTHON,
                 span,
                 "Python imports need the Python bridge, which this check has not loaded",
             )
@@ -99,6 +103,7 @@ impl<'a> Checker<'a> {
         match bridge.inspect(path) {
             Err(why) => {
                 let d = self.error(
+                    codes::PYTHON,
                     span,
                     format!(
                         "cannot import `{}`: the Python bridge is not available",
@@ -114,6 +119,7 @@ impl<'a> Checker<'a> {
             }
             Ok(PyInspection::Unreadable(why)) => {
                 let d = self.error(
+                    codes::PYTHON,
                     span,
                     format!("cannot find Python module `{}`", imp.path.value),
                 );
@@ -147,6 +153,7 @@ impl<'a> Checker<'a> {
                     format!("{}:{line}", path.display())
                 };
                 let d = self.error(
+                    codes::PYTHON,
                     span,
                     format!(
                         "syntax error in Python module `{}`: {at}: {message}",
@@ -168,7 +175,7 @@ impl<'a> Checker<'a> {
     /// the executable; `None` when reported.
     pub(crate) fn exec_script(&mut self, arg: &ast::Expr) -> Option<String> {
         let ast::ExprKind::Str(written) = &arg.kind else {
-            self.error(arg.span, "`exec` takes the script's path as a string literal")
+            self.error(codes::EXEC, arg.span, "`exec` takes the script's path as a string literal")
                 .help = Some(
                 "write the path in the call, e.g. `exec(\"report.py\")`: the build copies the script next to the executable"
                     .into(),
@@ -177,6 +184,7 @@ impl<'a> Checker<'a> {
         };
         if !written.ends_with(".py") {
             let d = self.error(
+                codes::EXEC,
                 arg.span,
                 format!("`exec` runs Python scripts, and `{written}` does not end in `.py`"),
             );
@@ -194,7 +202,11 @@ impl<'a> Checker<'a> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         if !path.is_file() {
-            let d = self.error(arg.span, format!("cannot find Python script `{written}`"));
+            let d = self.error(
+                codes::PYTHON,
+                arg.span,
+                format!("cannot find Python script `{written}`"),
+            );
             d.label = format!("looked for {}", path.display());
             let others: Vec<String> = std::fs::read_dir(if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -217,7 +229,7 @@ impl<'a> Checker<'a> {
         let main = self.py.file_names.first().cloned().unwrap_or_default();
         let module = format!("{}.py", crate::imports::project_name(&main));
         if file == module {
-            let d = self.error(
+            let d = self.error(codes::PYTHON,
                 arg.span,
                 format!("the script cannot be named `{module}`: the build writes the program's map module under that name"),
             );
@@ -249,6 +261,7 @@ impl<'a> Checker<'a> {
             .find(|(f, p, _, _)| *f == file && !same_file(p));
         if let Some((_, other, span, what)) = clash {
             let d = self.error(
+                codes::EXEC,
                 arg.span,
                 format!("another file named `{file}` is already copied next to the executable"),
             );

@@ -18,6 +18,7 @@
 //!   (a warning otherwise); the built-in enum stays.
 
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_frontend::Diagnostic;
 use ksc_ir::{TypeId, TypeKind, Value};
 
@@ -210,7 +211,7 @@ impl<'a> Checker<'a> {
             }
             match kind {
                 Restated::Builtin(_) => {
-                    let mut d = Diagnostic::warning(
+                    let mut d = Diagnostic::warning(codes::KERNEL_DIFFERS_WARN,
                         s.name.span,
                         format!("this `struct {name}` differs from {whose}, which ksc uses"),
                     )
@@ -225,7 +226,7 @@ impl<'a> Checker<'a> {
                 }
                 Restated::Kernel => {
                     for (i, (f, what, help)) in diffs.into_iter().enumerate() {
-                        let d = self.error(f.span, what);
+                        let d = self.error(codes::KERNEL_DIFFERS, f.span, what);
                         d.label = "not as the kernel declares it".into();
                         d.help = Some(help.unwrap_or_else(|| {
                             format!("fields are read by name from {whose} (CO-RE): declare only fields it has, or leave the field out")
@@ -287,6 +288,7 @@ impl<'a> Checker<'a> {
         }
         if !diffs.is_empty() {
             let mut d = Diagnostic::warning(
+                codes::KERNEL_DIFFERS_WARN,
                 e.name.span,
                 format!(
                     "this `enum {}` differs from the built-in one, which ksc uses",

@@ -3,6 +3,7 @@
 //! `Checker::struct_ops`.
 
 use ksc_frontend::ast::{self, ItemKind};
+use ksc_frontend::diag::codes;
 use ksc_ir as ir;
 use ksc_ir::{StructOrigin, Value};
 
@@ -15,6 +16,7 @@ impl<'a> Checker<'a> {
             Some(a) => self.attr_string(a).unwrap_or_default(),
             None => {
                 self.error(
+                    codes::STRUCT_OPS,
                     i.name.span,
                     "an `impl` block needs `@struct_ops(\"kernel_ops_type\")`",
                 );
@@ -48,6 +50,7 @@ impl<'a> Checker<'a> {
                     // Warning: e.g. `sched_ext_ops` exists only on newer kernels
                     // than the build machine's; members go unchecked.
                     let d = self.warning(
+                        codes::MAYBE_NOT_IN_KERNEL,
                         i.name.span,
                         format!("kernel struct `{ops_type}` is not in this kernel's BTF"),
                     );
@@ -79,6 +82,7 @@ impl<'a> Checker<'a> {
                             )
                         {
                             self.error(
+                                codes::STRUCT_OPS,
                                 f.name.span,
                                 format!("`{ops_type}` has no function member `{}`", f.name.name),
                             );
@@ -95,6 +99,7 @@ impl<'a> Checker<'a> {
                         (Some(_), Some(m)) => btf_size(&m.ty),
                         (Some(_), None) => {
                             self.error(
+                                codes::STRUCT_OPS,
                                 name.span,
                                 format!("`{ops_type}` has no member `{}`", name.name),
                             );
@@ -110,6 +115,7 @@ impl<'a> Checker<'a> {
                         if let (Value::Str(text), true) = (&v, known) {
                             if text.len() >= size as usize {
                                 self.error(
+                                    codes::STRUCT_OPS,
                                     value.span,
                                     format!(
                                         "`{}` holds at most {} characters; this has {}",
@@ -145,7 +151,7 @@ impl<'a> Checker<'a> {
                 if default.len() > max {
                     // The spec's examples use long impl names: cut, and say so.
                     default.truncate(max);
-                    self.warning(
+                    self.warning(codes::STRUCT_OPS_WARN,
                         i.name.span,
                         format!("the table is registered as `{default}`: `{ops_type}.name` holds {max} characters"),
                     )

@@ -4,6 +4,7 @@
 //! run.
 
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{Builtin, Callee, Domain, FnKind, IntType, TypeId, TypeKind, Value};
@@ -34,14 +35,18 @@ impl<'c, 'a> FnCx<'c, 'a> {
         );
         if b == Builtin::Exec && self.domain != Domain::Userspace {
             self.c
-                .error(id.span, "`exec` is a userspace function")
+                .error(codes::EXEC, id.span, "`exec` is a userspace function")
                 .help = Some(
                 "`exec` replaces the loader with a Python script: call it from `main` after loading and attaching"
                     .into(),
             );
         } else if userspace_only && self.domain != Domain::Userspace {
             self.c
-                .error(id.span, format!("`{}` is a userspace function", id.name))
+                .error(
+                    codes::WRONG_SIDE,
+                    id.span,
+                    format!("`{}` is a userspace function", id.name),
+                )
                 .help =
                 Some("programs are loaded, attached and registered from userspace (`main`)".into());
         }
@@ -68,6 +73,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     if x.ty != ph && !self.t().is_error(x.ty) {
                         let found = self.t().display(x.ty);
                         let d = self.c.error(
+                            codes::LOAD_ATTACH,
                             args[0].span,
                             "`attach` takes the handle that `load` returned",
                         );
@@ -82,13 +88,14 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     if !matches!(self.t().kind(t.ty), TypeKind::Str(_) | TypeKind::Int(_))
                         && !self.t().is_error(t.ty)
                     {
-                        self.c.error(args[1].span, "the attach target is a string (interface, function, tracepoint) or an interface index");
+                        self.c.error(codes::LOAD_ATTACH, args[1].span, "the attach target is a string (interface, function, tracepoint) or an interface index");
                     }
                 }
                 let u32_ = self.c.types.u32_;
                 let flags = args.get(2).map(|a| self.coerce_expr(a, u32_, false));
                 if args.len() != 3 {
                     self.c.error(
+                        codes::LOAD_ATTACH,
                         span,
                         format!(
                             "`attach` takes 3 arguments (handle, target, flags) but {} were given",
@@ -152,6 +159,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if self.kind != FnKind::Test {
                     self.c
                         .error(
+                            codes::TEST_ONLY,
                             id.span,
                             "`test()` can only be called from a `@test` function",
                         )
@@ -191,6 +199,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if args.len() != 1 {
                     self.c
                         .error(
+                            codes::EXEC,
                             span,
                             format!(
                                 "`exec` takes 1 argument (the script's path) but {} were given",
@@ -243,9 +252,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let x = self.expr(a, None);
             if x.ty != ph && !self.t().is_error(x.ty) {
                 let found = self.t().display(x.ty);
-                let d = self
-                    .c
-                    .error(a.span, "`attach` takes the handle that `load` returned");
+                let d = self.c.error(
+                    codes::LOAD_ATTACH,
+                    a.span,
+                    "`attach` takes the handle that `load` returned",
+                );
                 d.label = format!("found `{found}`");
                 d.help = Some(
                     "write `var h = load(program)` then `attach(h, perf_options { .. }, 0)`".into(),
@@ -257,6 +268,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if args.len() != 3 {
             self.c
                 .error(
+                    codes::LOAD_ATTACH,
                     span,
                     format!(
                     "`attach` takes 3 arguments (handle, perf_options, flags) but {} were given",
@@ -270,9 +282,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let flags = self.coerce_expr(a, u32_, false);
                 if let Some(v) = const_int(&flags) {
                     if v != 0 {
-                        let d = self
-                            .c
-                            .error(a.span, format!("a perf attach takes no flags: this is {v}"));
+                        let d = self.c.error(
+                            codes::LOAD_ATTACH,
+                            a.span,
+                            format!("a perf attach takes no flags: this is {v}"),
+                        );
                         d.label = "must be 0".into();
                         d.help = Some(
                             "write 0: the counter's settings are the fields of `perf_options`"
@@ -310,6 +324,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     ir::PERF_OPTIONS.iter().map(|(n, ..)| *n),
                 );
                 let d = self.c.error(
+                    codes::PERF,
                     f.name.span,
                     format!("`perf_options` has no field `{}`", f.name.name),
                 );
@@ -328,8 +343,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 continue;
             };
             if given[i].is_some() {
-                self.c
-                    .error(f.name.span, format!("field `{}` is set twice", f.name.name));
+                self.c.error(
+                    codes::DUPLICATE,
+                    f.name.span,
+                    format!("field `{}` is set twice", f.name.name),
+                );
             }
             let ty = match ir::PERF_OPTIONS[i].1 {
                 Some(it) => self.c.types.int(it),
@@ -355,6 +373,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 }
                 None => {
                     let d = self.c.error(
+                        codes::PERF,
                         *lit_span,
                         format!("`perf_options` needs the field `{fname}`"),
                     );
@@ -378,6 +397,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             if v.is_some_and(|v| v < -1) {
                 let at = written[i].map_or(*lit_span, |e| e.span);
                 let d = self.c.error(
+                    codes::PERF,
                     at,
                     format!("`{what}` is -1 (any) or a number, not {}", v.unwrap_or(0)),
                 );
@@ -391,6 +411,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if pid == Some(-1) && cpu == Some(-1) {
             let at = written[2].or(written[3]).map_or(*lit_span, |e| e.span);
             let d = self.c.error(
+                codes::PERF,
                 at,
                 "a perf counter cannot watch every process on every CPU (`pid: -1` with `cpu: -1`)",
             );
@@ -425,6 +446,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                             format!(" (with `{tn}` it is `{n}`)")
                         });
                     let d = self.c.warning(
+                        codes::PERF_WARN,
                         c.span,
                         format!("`{cn}` is a counter of `{meant}`, not of `{tn}`{other}"),
                     );
@@ -470,8 +492,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 && !matches!(self.t().kind(x.ty), TypeKind::Str(_))
                 && !self.t().is_error(x.ty)
             {
-                self.c
-                    .error(a.span, "`print` starts with a string: `print(\"x=%d\", x)`");
+                self.c.error(
+                    codes::FORMAT,
+                    a.span,
+                    "`print` starts with a string: `print(\"x=%d\", x)`",
+                );
             }
             let text_array = matches!(self.t().kind(x.ty), TypeKind::Array(e, _) if matches!(self.t().kind(*e), TypeKind::Char | TypeKind::Int(IntType::U8)));
             if !text_array
@@ -483,6 +508,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             {
                 self.c
                     .error(
+                        codes::FORMAT,
                         a.span,
                         format!("`print` cannot format a `{}`", self.t().display(x.ty)),
                     )
@@ -493,6 +519,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if self.ebpf() && out.len() > 4 {
             self.c
                 .error(
+                    codes::ARITY,
                     span,
                     format!(
                         "`print` in eBPF takes at most 3 values after the format; this has {}",
@@ -524,7 +551,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let pieces = match parse_format(fmt) {
             Ok(p) => p,
             Err(msg) => {
-                self.c.error(args[0].span, msg).help = Some(
+                self.c.error(codes::FORMAT, args[0].span, msg).help = Some(
                     "the conversions are %d %i %u %x %X %o %c %s %p (and %% for a percent sign)"
                         .into(),
                 );
@@ -562,6 +589,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let (n, m) = (convs, values.len());
             self.c
                 .error(
+                    codes::FORMAT,
                     span,
                     format!(
                         "the format has {n} conversion{} but {m} value{} follow{}",
@@ -654,6 +682,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let found = self.t().display(v.ty);
             self.c
                 .error(
+                    codes::FORMAT,
                     a.span,
                     format!("`%{conv}` formats {wants}, but this is a `{found}`"),
                 )

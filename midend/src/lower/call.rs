@@ -4,6 +4,7 @@
 //! `discard` and `read`).
 
 use ksc_frontend::ast::{self, ExprKind as AE};
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{Callee, Domain, FnId, FnKind, IntType, TypeId, TypeKind, Value};
@@ -28,12 +29,15 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     if let Some(Sym::Import) = self.c.lookup_sym(b) {
                         // Only when the program was checked without
                         // `imports::load` (which rewrites `m.f`).
-                        self.c
-                            .error(span, format!("module `{}` was not loaded", b.name));
+                        self.c.error(
+                            codes::MODULE_ITEM,
+                            span,
+                            format!("module `{}` was not loaded", b.name),
+                        );
                         return self.err_expr(span);
                     }
                 }
-                self.c.error(callee.span, format!("there is no method {what}")).help =
+                self.c.error(codes::NO_METHOD, callee.span, format!("there is no method {what}")).help =
                     Some("KernelScript has no methods; read fields directly (e.g. `ctx->data`) or call a function".into());
                 for a in args {
                     self.expr(a, None);
@@ -61,8 +65,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 self.call_pointer(f, args, span)
             }
             Some(_) => {
-                self.c
-                    .error(id.span, format!("`{}` is not a function", id.name));
+                self.c.error(
+                    codes::WRONG_KIND,
+                    id.span,
+                    format!("`{}` is not a function", id.name),
+                );
                 self.err_expr(span)
             }
             None => {
@@ -114,7 +121,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
         match (method.name.as_str(), ring) {
             ("contains_key", false) => {
                 let [k] = args else {
-                    self.c.error(span, "`contains_key` takes the key");
+                    self.c
+                        .error(codes::MAP_USE, span, "`contains_key` takes the key");
                     return self.err_expr(span);
                 };
                 let key = self.coerce_expr(k, kt, false);
@@ -143,6 +151,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if !self.ebpf() {
                     self.c
                         .error(
+                            codes::WRONG_SIDE,
                             span,
                             "`reserve` is for eBPF code; userspace reads the ring buffer's events",
                         )
@@ -161,7 +170,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         Some(Box::new(self.coerce_expr(n, u32_, false)))
                     }
                     _ => {
-                        self.c.error(span, "`reserve()` takes no arguments: it reserves one event of the ring buffer's type")
+                        self.c.error(codes::RINGBUF, span, "`reserve()` takes no arguments: it reserves one event of the ring buffer's type")
                             .help = Some("declare the ring buffer as `ringbuf<u8>(bytes)` to reserve sizes in bytes".into());
                         None
                     }
@@ -171,11 +180,15 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             ("submit" | "discard", true) => {
                 if !self.ebpf() {
-                    self.c
-                        .error(span, format!("`{}` is for eBPF code", method.name));
+                    self.c.error(
+                        codes::WRONG_SIDE,
+                        span,
+                        format!("`{}` is for eBPF code", method.name),
+                    );
                 }
                 let [a] = args else {
                     self.c.error(
+                        codes::RINGBUF,
                         span,
                         format!("`{}` takes what `reserve` returned", method.name),
                     );
@@ -205,14 +218,18 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         span,
                     )
                 } else {
-                    self.c
-                        .error(a.span, "`discard` takes what `reserve` returned");
+                    self.c.error(
+                        codes::RINGBUF,
+                        a.span,
+                        "`discard` takes what `reserve` returned",
+                    );
                     self.err_expr(span)
                 }
             }
             ("read", true) => {
                 if self.ebpf() {
                     self.c.error(
+                        codes::WRONG_SIDE,
                         span,
                         "`read` is for userspace: eBPF code writes events with `reserve`/`submit`",
                     );
@@ -225,6 +242,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                     _ => {
                         self.c.error(
+                            codes::RINGBUF,
                             span,
                             "`read` takes at most one argument: how many milliseconds to wait",
                         );
@@ -243,6 +261,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 };
                 self.c
                     .error(
+                        codes::MAP_USE,
                         method.span,
                         format!("maps of this kind have no method `{other}`"),
                     )
@@ -272,7 +291,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let want = format!("fn handler(event: *{}) -> i32", self.t().display(vt));
         if self.ebpf() {
             self.c
-                .error(
+                .error(codes::WRONG_SIDE,
                     method.span,
                     "`on_event` is for userspace: eBPF code writes events with `reserve`/`submit`",
                 )
@@ -293,6 +312,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             .or_else(|| {
                 self.expr(a, None);
                 let d = self.c.error(
+                    codes::RINGBUF,
                     a.span,
                     "`on_event` takes the name of the function that handles each event",
                 );
@@ -304,6 +324,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             _ => {
                 self.c
                     .error(
+                        codes::RINGBUF,
                         span,
                         format!(
                             "`on_event` takes one argument (the handler) but {} were given",
@@ -327,7 +348,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             HandlerFit::NotUserspace => {
                 self.c
-                    .error(
+                    .error(codes::WRONG_SIDE,
                         at,
                         format!("`{name}` cannot handle ring-buffer events: a handler is a userspace function other than `main`"),
                     )
@@ -344,6 +365,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     self.t().display(ret)
                 );
                 let d = self.c.error(
+                    codes::RINGBUF,
                     at,
                     format!(
                         "`{name}` does not fit the events of `{rb}`: a handler is `fn(*{}) -> i32`",
@@ -370,14 +392,18 @@ impl<'c, 'a> FnCx<'c, 'a> {
     fn lower_dispatch(&mut self, id: &ast::Ident, args: &[ast::Expr], span: Span) -> ir::Expr {
         if self.domain != Domain::Userspace {
             self.c
-                .error(id.span, "`dispatch` is a userspace function")
+                .error(codes::WRONG_SIDE, id.span, "`dispatch` is a userspace function")
                 .help = Some(
                 "eBPF code writes events with `reserve`/`submit`; userspace waits for them with `dispatch`".into(),
             );
         }
         if args.is_empty() {
             self.c
-                .error(span, "`dispatch` takes the ring buffers to wait for")
+                .error(
+                    codes::RINGBUF,
+                    span,
+                    "`dispatch` takes the ring buffers to wait for",
+                )
                 .help = Some("write `dispatch(events)` or `dispatch(events, alerts)`".into());
         }
         let mut maps: Vec<ir::MapId> = Vec::new();
@@ -386,6 +412,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 Some(m) if self.c.maps[m.index()].kind == ir::MapKind::Ringbuf => {
                     if maps.contains(&m) {
                         self.c.error(
+                            codes::RINGBUF,
                             a.span,
                             format!(
                                 "`{}` is passed to `dispatch` twice",
@@ -405,6 +432,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                     self.c
                         .error(
+                            codes::RINGBUF,
                             a.span,
                             "`dispatch` takes ring buffers (`ringbuf<T>(bytes)` maps)",
                         )
@@ -431,6 +459,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 .join(", ");
             self.c
                 .error(
+                    codes::ARITY,
                     span,
                     format!(
                         "{what} takes {} argument{} but {} {} given",
@@ -547,6 +576,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 Domain::Userspace => "userspace",
             };
             let d = self.c.error(
+                codes::WRONG_SIDE,
                 id.span,
                 format!("`{}` is {what} and cannot be called from {place}", id.name),
             );
@@ -560,6 +590,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let TypeKind::Function(sig) = self.t().kind(f.ty).clone() else {
             if !self.t().is_error(f.ty) {
                 self.c.error(
+                    codes::WRONG_KIND,
                     span,
                     format!("`{}` is not a function", self.t().display(f.ty)),
                 );
@@ -587,6 +618,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if !self.ebpf() {
             self.c
                 .error(
+                    codes::WRONG_SIDE,
                     id.span,
                     format!(
                         "`{}` is a BPF helper, callable only from eBPF code",
@@ -619,6 +651,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let mut out = self.check_args(&format!("`{}`", id.name), &ps, fixed, span);
             if extra.len() > 3 {
                 self.c.error(
+                    codes::ARITY,
                     span,
                     format!("`{}` takes at most {} arguments", id.name, ps.len() + 3),
                 );
@@ -627,8 +660,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let e = self.expr(a, None);
                 if !self.t().is_integer(e.ty) && !self.t().is_error(e.ty) {
                     let d = self.t().display(e.ty);
-                    self.c
-                        .error(a.span, format!("`{}` formats integers, not `{d}`", id.name));
+                    self.c.error(
+                        codes::FORMAT,
+                        a.span,
+                        format!("`{}` formats integers, not `{d}`", id.name),
+                    );
                 }
                 out.push(e);
             }
@@ -682,7 +718,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         }
         if !ok && !self.t().is_error(e.ty) {
             self.c
-                .error(
+                .error(codes::LOCK,
                     at,
                     format!(
                         "`{}` takes the address of a `bpf_spin_lock` field of a map value",

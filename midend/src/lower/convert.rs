@@ -5,6 +5,7 @@
 //! too.
 
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{TypeId, TypeKind, Value};
@@ -23,6 +24,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let (x, y) = (self.t().display(a), self.t().display(b));
             self.c
                 .error(
+                    codes::BAD_OPERAND,
                     span,
                     format!("`{}` cannot be applied to `{x}` and `{y}`", op.symbol()),
                 )
@@ -44,6 +46,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if !ok {
             self.c
                 .error(
+                    codes::BAD_OPERAND,
                     e.span,
                     "a condition must be a `bool`, an integer or a pointer",
                 )
@@ -123,7 +126,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     let shown = it.name();
                     let help = self.c.int_fit_help(n, it, shown);
                     self.c
-                        .error(span, format!("`{n}` does not fit in `{shown}`"))
+                        .error(
+                            codes::OUT_OF_RANGE,
+                            span,
+                            format!("`{n}` does not fit in `{shown}`"),
+                        )
                         .help = Some(help);
                     return self.err_expr(span);
                 }
@@ -132,7 +139,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if let (TypeKind::Str(a), TypeKind::Str(b)) = (self.t().kind(x.ty), self.t().kind(to)) {
             let (a, b) = (*a, *b);
             self.c
-                .error(
+                .error(codes::OUT_OF_RANGE,
                     span,
                     format!("a string of {a} bytes does not fit in `str({b})`"),
                 )
@@ -154,6 +161,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         // (docs/language.md, "A map lookup used as a value").
         let value_for_pointer = self.t().pointee(to) == Some(x.ty);
         let d = self.c.error(
+            codes::MISMATCH,
             span,
             format!("mismatched types: expected `{t}`, found `{f}`"),
         );
@@ -202,7 +210,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 }
                 None => {
                     let (p, q) = (self.t().display(a.ty), self.t().display(b.ty));
-                    self.c.error(span, format!("mismatched integer types `{p}` and `{q}`")).help =
+                    self.c.error(codes::MISMATCH, span, format!("mismatched integer types `{p}` and `{q}`")).help =
                         Some(format!("neither converts to the other without loss; convert one explicitly: `x as {p}` or `y as {q}`"));
                     (a, b)
                 }

@@ -4,6 +4,7 @@
 //! `match` and `if`-expressions. Operators are in `operators`.
 
 use ksc_frontend::ast::{self, ExprKind as AE};
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{Domain, FnKind, IntType, TypeId, TypeKind, Value};
@@ -61,7 +62,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if !self.t().castable(x.ty, to) {
                     let (f, t) = (self.t().display(x.ty), self.t().display(to));
                     self.c
-                        .error(span, format!("cannot convert `{f}` to `{t}`"))
+                        .error(
+                            codes::BAD_CAST,
+                            span,
+                            format!("cannot convert `{f}` to `{t}`"),
+                        )
                         .help =
                         Some("`as` converts between integers, bools, enums and pointers".into());
                     return self.err_expr(span);
@@ -91,7 +96,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let i = self.expr(index, Some(self.c.types.u32_));
                 if !self.t().is_integer(i.ty) && !self.t().is_error(i.ty) {
                     self.c
-                        .error(index.span, "an index must be an integer")
+                        .error(
+                            codes::BAD_OPERAND,
+                            index.span,
+                            "an index must be an integer",
+                        )
                         .label = format!("found `{}`", self.t().display(i.ty));
                 }
                 let elem = match self.t().kind(b.ty).clone() {
@@ -99,6 +108,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         if let ir::ExprKind::Value(v) = &i.kind {
                             if value_int(v).is_some_and(|k| k < 0 || k >= n as i128) {
                                 self.c.error(
+                                    codes::BOUNDS,
                                     index.span,
                                     format!("index out of bounds: the array has {n} elements"),
                                 );
@@ -115,6 +125,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     _ => {
                         self.c
                             .error(
+                                codes::BAD_OPERAND,
                                 base.span,
                                 format!("`{}` cannot be indexed", self.t().display(b.ty)),
                             )
@@ -136,6 +147,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if name.name == "perf_options" && self.c.lookup_sym(name).is_none() {
                     // Only `attach` takes one (lower_attach_perf).
                     let d = self.c.error(
+                        codes::PERF,
                         span,
                         "a `perf_options` literal is written as the second argument of `attach`",
                     );
@@ -148,8 +160,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let ty = self.c.named_type(name);
                 let Some(def) = self.t().struct_def(ty).cloned() else {
                     if !self.t().is_error(ty) {
-                        self.c
-                            .error(name.span, format!("`{}` is not a struct", name.name));
+                        self.c.error(
+                            codes::WRONG_KIND,
+                            name.span,
+                            format!("`{}` is not a struct", name.name),
+                        );
                     }
                     return self.err_expr(span);
                 };
@@ -161,8 +176,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         continue;
                     };
                     if seen.contains(&i) {
-                        self.c
-                            .error(f.name.span, format!("field `{}` is set twice", f.name.name));
+                        self.c.error(
+                            codes::DUPLICATE,
+                            f.name.span,
+                            format!("field `{}` is set twice", f.name.name),
+                        );
                     }
                     seen.push(i);
                     let v = self.coerce_expr(&f.value, def.fields[i].ty, true);
@@ -190,12 +208,16 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     .or(xs.first().map(|x| x.ty))
                     .unwrap_or(self.c.types.u32_);
                 if xs.is_empty() && want_elem.is_none() {
-                    self.c
-                        .error(span, "cannot infer the element type of an empty array");
+                    self.c.error(
+                        codes::NO_INFER,
+                        span,
+                        "cannot infer the element type of an empty array",
+                    );
                 }
                 if let Some(TypeKind::Array(_, n)) = expect.map(|t| self.t().kind(t).clone()) {
                     if xs.len() as u32 > n {
                         self.c.error(
+                            codes::OUT_OF_RANGE,
                             span,
                             format!("{} elements do not fit in an array of {n}", xs.len()),
                         );
@@ -237,7 +259,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             AE::Match { scrutinee, arms } => {
                 if Self::has_block_arm(arms) {
                     self.c
-                        .error(
+                        .error(codes::MATCH,
                             span,
                             "a `match` with block arms stands where a statement does",
                         )
@@ -285,7 +307,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             AE::Block(_) => {
                 self.c
-                    .error(span, "a block is a value only as a `match` arm")
+                    .error(
+                        codes::MATCH,
+                        span,
+                        "a block is a value only as a `match` arm",
+                    )
                     .help = Some("write the value itself".into());
                 self.err_expr(span)
             }
@@ -349,6 +375,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if !ours {
             self.c
                 .error(
+                    codes::NEW_DELETE,
                     name.span,
                     format!(
                         "`new` allocates a struct the program declares, not `{}`",
@@ -368,6 +395,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if !self.gfp_names(flags, &mut gfp) {
                     self.c
                         .error(
+                            codes::GFP,
                             flags.span,
                             "`new` takes GFP flags: `GFP_ATOMIC`, `GFP_KERNEL`, ...",
                         )
@@ -384,14 +412,14 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         "userspace memory comes from calloc"
                     };
                     self.c
-                        .error(
+                        .error(codes::GFP,
                             flags.span,
                             format!("GFP flags are for kernel-module code (`@kfunc`, `@private`), not {where_} code"),
                         )
                         .help = Some(format!("write `new {}()`: {how}", name.name));
                     gfp.clear();
                 } else if gfp.iter().any(|g| g == "GFP_KERNEL") {
-                    let d = self.c.warning(
+                    let d = self.c.warning(codes::MAY_SLEEP,
                         flags.span,
                         "`GFP_KERNEL` may sleep, and kernel-module functions run inside eBPF programs, which must not",
                     );
@@ -403,7 +431,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             _ => {
                 self.c
-                    .error(span, "`new` takes at most one argument, the GFP flags")
+                    .error(
+                        codes::GFP,
+                        span,
+                        "`new` takes at most one argument, the GFP flags",
+                    )
                     .help = Some(format!("write `new {}()`", name.name));
             }
         }
@@ -415,7 +447,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 .is_some_and(|b| !b.has_func("bpf_obj_new_impl"));
             if missing {
                 self.c
-                    .error(span, "this kernel has no `bpf_obj_new` (it came in Linux 6.2)")
+                    .error(codes::TOO_OLD, span, "this kernel has no `bpf_obj_new` (it came in Linux 6.2)")
                     .help = Some(
                     "allocate in a map instead: a one-entry `percpu_array<u32, T>(1)` as scratch space, or a `hash` entry per object".into(),
                 );
@@ -474,6 +506,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if vis == ir::GlobalVisibility::Local && self.domain == Domain::Userspace {
                     self.c
                         .error(
+                            codes::KERNEL_ONLY,
                             span,
                             format!(
                                 "`{}` is a `local var`, visible only to kernel code",
@@ -488,7 +521,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     } else {
                         "kernel-module code"
                     };
-                    let e = self.c.error(
+                    let e = self.c.error(codes::FN_POINTER,
                         span,
                         format!(
                             "`{}` holds a function pointer and lives in userspace only; {code} cannot use it",
@@ -533,6 +566,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             Some(Sym::Map(_)) => {
                 self.c.error(
+                    codes::MAP_USE,
                     span,
                     format!("`{}` is a map; use it as `{}[key]`", id.name, id.name),
                 );
@@ -540,6 +574,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             Some(Sym::Config(_)) => {
                 self.c.error(
+                    codes::WRONG_KIND,
                     span,
                     format!(
                         "`{}` is a config block; read its fields as `{}.field`",
@@ -549,12 +584,16 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 self.err_expr(span)
             }
             Some(Sym::Type(_) | Sym::Alias(_)) => {
-                self.c
-                    .error(span, format!("`{}` is a type, not a value", id.name));
+                self.c.error(
+                    codes::WRONG_KIND,
+                    span,
+                    format!("`{}` is a type, not a value", id.name),
+                );
                 self.err_expr(span)
             }
             Some(Sym::Import | Sym::PyModule(_)) => {
                 self.c.error(
+                    codes::MODULE_ITEM,
                     span,
                     format!("module `{}` is used without a function", id.name),
                 );
@@ -579,6 +618,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         let hint = suggest(&field.name, cfg.fields.iter().map(|f| f.name.as_str()));
                         let name = cfg.name.clone();
                         let d = self.c.error(
+                            codes::NO_FIELD,
                             field.span,
                             format!("config `{name}` has no field `{}`", field.name),
                         );
@@ -600,8 +640,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if let Some(Sym::Import) = self.c.lookup_sym(id) {
                     // Only when the program was checked without
                     // `imports::load` (which rewrites `m.x`).
-                    self.c
-                        .error(span, format!("module `{}` was not loaded", id.name));
+                    self.c.error(
+                        codes::MODULE_ITEM,
+                        span,
+                        format!("module `{}` was not loaded", id.name),
+                    );
                     return self.err_expr(span);
                 }
             }
@@ -614,6 +657,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if arrow && !self.t().is_error(b.ty) {
                     self.c
                         .error(
+                            codes::BAD_OPERAND,
                             span,
                             format!(
                                 "`->` needs a pointer; `{}` is a value",
@@ -632,6 +676,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let Some(def) = self.t().struct_def(sty).cloned() else {
             self.c
                 .error(
+                    codes::NO_FIELD,
                     field.span,
                     format!("`{}` has no fields", self.t().display(b.ty)),
                 )
@@ -670,8 +715,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
             (map.key, map.value, map.kind)
         };
         if kind == ir::MapKind::Ringbuf {
-            self.c.error(span, "a ring buffer has no keys").help =
-                Some("use `reserve` and `submit`".into());
+            self.c
+                .error(codes::RINGBUF, span, "a ring buffer has no keys")
+                .help = Some("use `reserve` and `submit`".into());
         }
         let key = self.coerce_expr(key, kt, false);
         let pt = self.c.types.ptr(vt);
@@ -697,9 +743,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
 
     pub(super) fn no_field(&mut self, f: &ast::Ident, def: &ir::StructDef) {
         let hint = suggest(&f.name, def.fields.iter().map(|d| d.name.as_str()));
-        let d = self
-            .c
-            .error(f.span, format!("`{}` has no field `{}`", def.name, f.name));
+        let d = self.c.error(
+            codes::NO_FIELD,
+            f.span,
+            format!("`{}` has no field `{}`", def.name, f.name),
+        );
         d.label = "unknown field".into();
         d.help = Some(match hint {
             Some(h) => format!("did you mean `{h}`?"),

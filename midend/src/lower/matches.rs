@@ -5,6 +5,7 @@
 //! function's implicit return). docs/language.md, "Syntax the reference
 //! accepts".
 
+use ksc_frontend::diag::codes;
 use std::collections::HashMap;
 
 use ksc_frontend::ast::{self, ExprKind as AE, StmtKind as AS};
@@ -56,7 +57,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
         }
         if !self.t().is_integer(s.ty) && !self.t().is_error(s.ty) {
             self.c
-                .error(e.span, "`match` works on integers, enums and `bool`")
+                .error(
+                    codes::MATCH,
+                    e.span,
+                    "`match` works on integers, enums and `bool`",
+                )
                 .label = format!("found `{}`", self.t().display(s.ty));
         }
         (s, raw)
@@ -78,15 +83,17 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let v = match &arm.pattern {
                 ast::Pattern::Default(ps) => {
                     if default.is_some() {
-                        self.c.error(*ps, "`match` has more than one `default` arm");
+                        self.c
+                            .error(codes::MATCH, *ps, "`match` has more than one `default` arm");
                     }
                     default = Some(arm);
                     continue;
                 }
                 ast::Pattern::Bool(b, ps) => {
                     if !is_bool && !self.t().is_error(ty) {
-                        self.c.error(*ps, format!("`{b}` matches a `bool`")).label =
-                            format!("the value matched is `{}`", self.t().display(ty));
+                        self.c
+                            .error(codes::MATCH, *ps, format!("`{b}` matches a `bool`"))
+                            .label = format!("the value matched is `{}`", self.t().display(ty));
                     }
                     Some(*b as i64)
                 }
@@ -98,6 +105,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     };
                     self.c
                         .error(
+                            codes::MATCH,
                             ps,
                             "the arms of a `match` on a `bool` are `true` and `false`",
                         )
@@ -111,6 +119,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             if let Some(v) = v {
                 if cases.iter().any(|(w, _)| *w == v) {
                     self.c.warning(
+                        codes::REDUNDANT_ARM,
                         arm.span,
                         format!("value {v} is already matched by an earlier arm"),
                     );
@@ -147,15 +156,16 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 }
                 Some(m) => {
                     self.c
-                        .error(span, "`match` does not cover every value")
+                        .error(codes::MATCH, span, "`match` does not cover every value")
                         .help = Some(format!(
                         "add arms for {}, or `default: value`",
                         m.join(", ")
                     ));
                 }
                 None => {
-                    self.c.error(span, "`match` needs a `default` arm").help =
-                        Some("add `default: value` for the values no arm names".into());
+                    self.c
+                        .error(codes::MATCH, span, "`match` needs a `default` arm")
+                        .help = Some("add `default: value` for the values no arm names".into());
                 }
             }
         }
@@ -303,8 +313,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
     }
 
     fn no_value(&mut self, span: Span) {
-        self.c.error(span, "this arm has no value").help =
-            Some("end the block with the arm's value, e.g. `{ print(\"x\"); 1 }`".into());
+        self.c
+            .error(codes::MATCH, span, "this arm has no value")
+            .help = Some("end the block with the arm's value, e.g. `{ print(\"x\"); 1 }`".into());
     }
 
     /// The expression `e` as a block's value, going to `sink`.

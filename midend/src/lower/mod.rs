@@ -13,6 +13,7 @@
 //! * `call`: calls of functions, pointers, BPF helpers and map methods;
 //! * `builtin`: the built-in functions (`print`, `load`, `attach`, `test`, ...).
 
+use ksc_frontend::diag::codes;
 use std::collections::HashMap;
 
 use ksc_frontend::ast::{self, StmtKind as AS};
@@ -87,6 +88,7 @@ impl<'a> Checker<'a> {
                             ..decl.body.span
                         };
                         self.error(
+                            codes::VOID,
                             end,
                             format!(
                                 "`{}` may reach its end without returning a value",
@@ -182,7 +184,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
         };
         if let Some(crate::checker::Sym::Import) = self.c.lookup_sym(&as_ident) {
             self.c
-                .error(span, format!("`{name}` names an imported module"))
+                .error(
+                    codes::MODULE_ITEM,
+                    span,
+                    format!("`{name}` names an imported module"),
+                )
                 .help = Some("choose another name for the variable".into());
         }
         let id = LocalId(self.locals.len() as u32);
@@ -304,8 +310,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 })
             {
                 // Unreachable code is legal but suspicious.
-                self.c.warning(s.span, "unreachable statement").label =
-                    "control never reaches this".into();
+                self.c
+                    .warning(codes::UNREACHABLE, s.span, "unreachable statement")
+                    .label = "control never reaches this".into();
                 dead_reported = true;
             }
             let st = match tail {
@@ -318,7 +325,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
         }
         if let (Some(Sink::Local(_)), true) = (tail, b.stmts.is_empty()) {
-            self.c.error(b.span, "this arm has no value").help =
+            self.c
+                .error(codes::MATCH, b.span, "this arm has no value")
+                .help =
                 Some("end the block with the arm's value, e.g. `{ print(\"x\"); 1 }`".into());
         }
         self.scopes.pop();

@@ -2,6 +2,7 @@
 //! concatenation, shifts, comparisons and their operand types.
 
 use ksc_frontend::ast::{self, ExprKind as AE};
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::{IntType, TypeId, TypeKind, Value};
@@ -34,8 +35,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         | ir::ExprKind::ConfigField { .. }
                 );
                 if !lvalue && !self.t().is_error(x.ty) {
-                    self.c
-                        .error(span, "`&` needs a variable, a field or an element");
+                    self.c.error(
+                        codes::BAD_OPERAND,
+                        span,
+                        "`&` needs a variable, a field or an element",
+                    );
                     return self.err_expr(span);
                 }
                 let pt = self.c.types.ptr(x.ty);
@@ -50,6 +54,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     _ if self.t().is_error(x.ty) => self.err_expr(span),
                     _ => {
                         self.c.error(
+                            codes::BAD_OPERAND,
                             span,
                             format!(
                                 "`*` dereferences a pointer; this is `{}`",
@@ -74,8 +79,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     let v = -(n as i128);
                     let (lo, _) = it.range();
                     if v < lo {
-                        self.c
-                            .error(span, format!("`-{n}` does not fit in `{}`", it.name()));
+                        self.c.error(
+                            codes::OUT_OF_RANGE,
+                            span,
+                            format!("`-{n}` does not fit in `{}`", it.name()),
+                        );
                         return self.err_expr(span);
                     }
                     let ty = self.c.types.int(it);
@@ -97,7 +105,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                     Some(it) => {
                         self.c
-                            .error(span, format!("cannot negate an unsigned `{}`", it.name()))
+                            .error(
+                                codes::BAD_OPERAND,
+                                span,
+                                format!("cannot negate an unsigned `{}`", it.name()),
+                            )
                             .help = Some(format!(
                             "convert first: `-(x as i{})`",
                             (it.bits() * 2).min(64)
@@ -106,8 +118,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                     None => {
                         if !self.t().is_error(x.ty) {
-                            self.c
-                                .error(span, format!("cannot negate `{}`", self.t().display(x.ty)));
+                            self.c.error(
+                                codes::BAD_OPERAND,
+                                span,
+                                format!("cannot negate `{}`", self.t().display(x.ty)),
+                            );
                         }
                         self.err_expr(span)
                     }
@@ -129,6 +144,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let x = self.read_through(x);
                 if !self.t().is_integer(x.ty) && !self.t().is_error(x.ty) {
                     self.c.error(
+                        codes::BAD_OPERAND,
                         span,
                         format!("`~` works on integers, not `{}`", self.t().display(x.ty)),
                     );
@@ -219,7 +235,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 {
                     let ne = op == B::Ne;
                     self.c
-                        .warning(
+                        .warning(codes::ALWAYS,
                             span,
                             format!(
                                 "a program handle is never null: this is always {}",
@@ -246,8 +262,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         && matches!(op, B::Eq | B::Ne));
                 if !ok {
                     let (x, y) = (t.display(ta), t.display(tb));
-                    self.c
-                        .error(span, format!("cannot compare `{x}` with `{y}`"));
+                    self.c.error(
+                        codes::BAD_OPERAND,
+                        span,
+                        format!("cannot compare `{x}` with `{y}`"),
+                    );
                 }
                 return self.mk(
                     ir::ExprKind::Binary {
@@ -301,6 +320,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let (x, y) = (self.t().display(a.ty), self.t().display(b.ty));
             self.c
                 .error(
+                    codes::BAD_OPERAND,
                     span,
                     format!("`{}` cannot be applied to `{x}` and `{y}`", bop.symbol()),
                 )
@@ -312,6 +332,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let b = self.expr(rhs, None);
             if !matches!(self.t().kind(b.ty), TypeKind::Str(_)) {
                 self.c.error(
+                    codes::STRING_SIZE,
                     rhs.span,
                     format!("cannot add `{}` to a string", self.t().display(b.ty)),
                 );
@@ -319,7 +340,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             let Some(to) = expect.filter(|t| matches!(self.t().kind(*t), TypeKind::Str(_))) else {
                 self.c
-                    .error(span, "string concatenation needs an explicit result size")
+                    .error(
+                        codes::STRING_SIZE,
+                        span,
+                        "string concatenation needs an explicit result size",
+                    )
                     .help = Some("declare the result: `var s: str(64) = a + b`".into());
                 return self.err_expr(span);
             };
@@ -339,7 +364,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             if let (Some(it), ir::ExprKind::Value(v)) = (self.t().as_int(at), &b.kind) {
                 if value_int(v).is_some_and(|n| n >= it.bits() as i128 || n < 0) {
                     let wider = if it.bits() < 32 { "u32" } else { "u64" };
-                    self.c.error(
+                    self.c.error(codes::BOUNDS,
                         rhs.span,
                         format!("shifting a `{}` by {} leaves no bits", it.name(), value_int(v).unwrap_or(0)),
                     )
@@ -353,7 +378,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         self.check_arith(bop, a.ty, b.ty, span);
         if let (B::Div | B::Rem, ir::ExprKind::Value(v)) = (op, &b.kind) {
             if value_int(v) == Some(0) {
-                self.c.error(rhs.span, "division by zero");
+                self.c.error(codes::BOUNDS, rhs.span, "division by zero");
             }
         }
         let ty = if matches!(self.t().kind(a.ty), TypeKind::Enum(_)) {

@@ -3,6 +3,7 @@
 //! call's context.
 
 use ksc_frontend::ast;
+use ksc_frontend::diag::codes;
 use ksc_frontend::Span;
 use ksc_ir as ir;
 use ksc_ir::python::PyFunction;
@@ -85,6 +86,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         };
         if self.domain != Domain::Userspace {
             let d = self.c.error(
+                codes::PYTHON,
                 span,
                 format!("`{call}` is a Python function: it cannot be called from eBPF code"),
             );
@@ -115,6 +117,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 .map(|f| format!("`{}`", f.name))
                 .collect();
             let d = self.c.error(
+                codes::PYTHON,
                 field.span,
                 format!(
                     "Python module `{m}` ({file}) has no function `{}`",
@@ -140,7 +143,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 "has keyword-only parameters without defaults: KernelScript passes arguments by position"
             };
             self.c
-                .error(span, format!("`{call}` {why}"))
+                .error(codes::PYTHON, span, format!("`{call}` {why}"))
                 .notes
                 .push(def_at);
             lower_args(self);
@@ -159,6 +162,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let plural = if takes == "1" { "" } else { "s" };
             let params: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
             let d = self.c.error(
+                codes::PYTHON,
                 span,
                 format!(
                     "`{call}` takes {takes} argument{plural} but {} {} given",
@@ -212,7 +216,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
         let found = self.t().display(x.ty);
         let Some(kind) = kind else {
             self.c
-                .error(a.span, format!("`{found}` cannot be passed to Python"))
+                .error(
+                    codes::PYTHON,
+                    a.span,
+                    format!("`{found}` cannot be passed to Python"),
+                )
                 .help =
                 Some("integers, `bool` and `str(N)` convert to Python's int, bool and str".into());
             return self.err_expr(a.span);
@@ -220,7 +228,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if let (Some(ann), Some(w)) = (&ann, want) {
             if w != kind {
                 let pname = &f.params[i].name;
-                let d = self.c.error(
+                let d = self.c.error(codes::PYTHON,
                     a.span,
                     format!("parameter `{pname}` of `{call}` is annotated `{ann}`, but this is `{found}`"),
                 );
@@ -274,6 +282,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             Some(PyTy::Other) => {
                 let ann = f.returns.clone().unwrap_or_default();
                 let d = self.c.error(
+                    codes::PYTHON,
                     span,
                     format!("`{call}` returns `{ann}`, which KernelScript cannot receive"),
                 );
@@ -292,15 +301,21 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 Some(t) => {
                     let shown = self.t().display(t);
                     self.c
-                        .error(span, format!("a Python result cannot convert to `{shown}`"))
+                        .error(
+                            codes::PYTHON,
+                            span,
+                            format!("a Python result cannot convert to `{shown}`"),
+                        )
                         .help =
                         Some("Python results convert to integers, `bool` and `str(N)`".into());
                     None
                 }
                 None => {
-                    let d = self
-                        .c
-                        .error(span, format!("the type of `{call}`'s result is unknown"));
+                    let d = self.c.error(
+                        codes::PYTHON,
+                        span,
+                        format!("the type of `{call}`'s result is unknown"),
+                    );
                     d.label = "unannotated Python function".into();
                     d.notes.push(def_at.to_string());
                     d.help = Some(format!(

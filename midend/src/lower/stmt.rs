@@ -4,6 +4,7 @@
 //! its arms) and assignments (map updates and in-place compound updates of
 //! map entries).
 
+use ksc_frontend::diag::codes;
 use std::collections::HashMap;
 
 use ksc_frontend::ast::{self, ExprKind as AE, StmtKind as AS};
@@ -52,12 +53,19 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     (None, Some(x)) => {
                         if matches!(self.t().kind(x.ty), TypeKind::Null) {
                             self.c
-                                .error(name.span, "cannot infer a type from `null`")
+                                .error(
+                                    codes::NO_INFER,
+                                    name.span,
+                                    "cannot infer a type from `null`",
+                                )
                                 .help = Some(format!("write `var {}: *T = null`", name.name));
                             self.c.types.error
                         } else if matches!(self.t().kind(x.ty), TypeKind::Void) {
-                            self.c
-                                .error(name.span, "this expression has no value (`void`)");
+                            self.c.error(
+                                codes::VOID,
+                                name.span,
+                                "this expression has no value (`void`)",
+                            );
                             self.c.types.error
                         } else {
                             x.ty
@@ -66,6 +74,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     (None, None) => {
                         self.c
                             .error(
+                                codes::NO_INFER,
                                 name.span,
                                 format!("`{}` needs a type or an initial value", name.name),
                             )
@@ -77,7 +86,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     }
                 };
                 if *is_const && init.is_none() {
-                    self.c.error(name.span, "a `const` needs a value");
+                    self.c
+                        .error(codes::NOT_CONST, name.span, "a `const` needs a value");
                 }
                 if self.ebpf() && self.t().size(ty) > 256 && !self.t().is_error(ty) {
                     let size = self.t().size(ty);
@@ -89,11 +99,12 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         self.t().display(ty)
                     ));
                     if size > crate::valid::STACK_LIMIT {
-                        self.c.error(name.span, format!("`{}` needs {size} bytes, more than the whole 512-byte eBPF stack", name.name)).help = help;
+                        self.c.error(codes::STACK, name.span, format!("`{}` needs {size} bytes, more than the whole 512-byte eBPF stack", name.name)).help = help;
                         self.c.oversized.insert(self.id);
                     } else {
                         self.c
                             .warning(
+                                codes::STACK_NEAR,
                                 name.span,
                                 format!(
                                     "`{}` takes {size} bytes of the 512-byte eBPF stack",
@@ -146,8 +157,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     op: ir::BinOp::Eq, ..
                 } = x.kind
                 {
-                    self.c.warning(e.span, "comparison result is unused").help =
-                        Some("did you mean `=` (assignment)?".into());
+                    self.c
+                        .warning(codes::UNUSED_COMPARE, e.span, "comparison result is unused")
+                        .help = Some("did you mean `=` (assignment)?".into());
                 }
                 ir::StmtKind::Expr(x)
             }
@@ -183,7 +195,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     if !self.t().is_integer(bound.ty) && !self.t().is_error(bound.ty) {
                         let found = self.t().display(bound.ty);
                         let pointer = self.t().pointee(bound.ty).is_some();
-                        let d = self.c.error(ast_e.span, "a range bound must be an integer");
+                        let d = self.c.error(
+                            codes::BAD_OPERAND,
+                            ast_e.span,
+                            "a range bound must be an integer",
+                        );
                         d.label = format!("found `{found}`");
                         if pointer {
                             d.help =
@@ -195,7 +211,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     start.ty
                 } else {
                     if !self.t().is_error(start.ty) {
-                        self.c.error(s.span, "a range loop runs over integers");
+                        self.c.error(
+                            codes::BAD_OPERAND,
+                            s.span,
+                            "a range loop runs over integers",
+                        );
                     }
                     self.c.types.u32_
                 };
@@ -227,13 +247,18 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 };
                 let Some(map) = map else {
                     self.c
-                        .error(iter.span, "`for (k, v) in ...` iterates over a map")
+                        .error(
+                            codes::MAP_USE,
+                            iter.span,
+                            "`for (k, v) in ...` iterates over a map",
+                        )
                         .label = "not a map".into();
                     return None;
                 };
                 if self.ebpf() {
                     self.c
                         .error(
+                            codes::MAP_USE,
                             s.span,
                             "iterating over a whole map is only possible in userspace",
                         )
@@ -275,7 +300,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 };
                 if self.loops == 0 {
                     self.c
-                        .error(s.span, format!("`{word}` outside of a loop"))
+                        .error(
+                            codes::OUTSIDE_LOOP,
+                            s.span,
+                            format!("`{word}` outside of a loop"),
+                        )
                         .label = "cannot leave a loop here".into();
                     return None;
                 }
@@ -288,8 +317,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
             AS::Return(e) => return self.ret(s, e.as_ref()),
             AS::Delete { map, key } => {
                 let Some(m) = self.map_of(map) else {
-                    self.c.error(map.span, "`delete` removes a map entry").label =
-                        "not a map".into();
+                    self.c
+                        .error(codes::NEW_DELETE, map.span, "`delete` removes a map entry")
+                        .label = "not a map".into();
                     return None;
                 };
                 let kt = self.c.maps[m.index()].key;
@@ -306,6 +336,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if !from_new && !self.t().is_error(x.ty) {
                     let found = self.t().display(x.ty);
                     let d = self.c.error(
+                        codes::NEW_DELETE,
                         e.span,
                         "`delete` frees an object `new` allocated, or removes a map entry",
                     );
@@ -331,7 +362,8 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     cs.push(ir::Catch { value, body });
                 }
                 if cs.is_empty() {
-                    self.c.error(s.span, "`try` needs at least one `catch`");
+                    self.c
+                        .error(codes::THROW, s.span, "`try` needs at least one `catch`");
                 }
                 ir::StmtKind::Try { body, catches: cs }
             }
@@ -339,7 +371,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 let x = self.expr(e, None);
                 if !self.t().is_integer(x.ty) && !self.t().is_error(x.ty) {
                     self.c
-                        .error(e.span, "`throw` takes an integer error code")
+                        .error(codes::THROW, e.span, "`throw` takes an integer error code")
                         .label = format!("found `{}`", self.t().display(x.ty));
                 }
                 ir::StmtKind::Throw(x)
@@ -360,7 +392,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
     pub(super) fn ret(&mut self, s: &ast::Stmt, e: Option<&ast::Expr>) -> Option<ir::Stmt> {
         let span = s.span;
         if self.in_defer {
-            self.c.error(s.span, "`return` inside `defer`").help = Some(
+            self.c
+                .error(codes::VOID, s.span, "`return` inside `defer`")
+                .help = Some(
                 "deferred code runs while the function is returning; it cannot return itself"
                     .into(),
             );
@@ -377,6 +411,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
             if !void && !self.t().is_error(self.ret) {
                 self.c.error(
+                    codes::VOID,
                     s.span,
                     format!(
                         "`return` needs a value of type `{}`",
@@ -413,8 +448,9 @@ impl<'c, 'a> FnCx<'c, 'a> {
             }
         }
         if void {
-            self.c.error(e.span, "this function returns nothing").help =
-                Some("remove the value, or declare a return type with `->`".into());
+            self.c
+                .error(codes::VOID, e.span, "this function returns nothing")
+                .help = Some("remove the value, or declare a return type with `->`".into());
             return Some(ir::Stmt {
                 kind: ir::StmtKind::Return(None),
                 span,
@@ -583,6 +619,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         if my_class != its_class {
             self.c
                 .error(
+                    codes::TAIL_CALL,
                     id.span,
                     format!(
                         "tail call from an `@{}` program to an `@{}` program",
@@ -597,6 +634,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             [a] => self.expr(a, None),
             _ => {
                 self.c.error(
+                    codes::TAIL_CALL,
                     id.span,
                     "a tail call passes exactly the context: `return next(ctx)`",
                 );
@@ -605,6 +643,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
         };
         if ctx.ty != self.locals[0].ty || !matches!(ctx.kind, ir::ExprKind::Local(LocalId(0))) {
             self.c.error(
+                codes::TAIL_CALL,
                 args[0].span,
                 "a tail call passes this program's own context parameter",
             );
@@ -640,6 +679,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
     pub(super) fn program_call_error(&mut self, id: &ast::Ident, target: FnId) {
         let userspace = self.domain == Domain::Userspace;
         let d = self.c.error(
+            codes::PROGRAM_CALL,
             id.span,
             format!(
                 "`{}` is an eBPF program and cannot be called directly",
@@ -674,8 +714,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let mut field_path = Vec::new();
             for f in &path {
                 let Some(def) = self.t().struct_def(vt).cloned() else {
-                    self.c
-                        .error(f.span, format!("`{}` has no fields", self.t().display(vt)));
+                    self.c.error(
+                        codes::NO_FIELD,
+                        f.span,
+                        format!("`{}` has no fields", self.t().display(vt)),
+                    );
                     return None;
                 };
                 let Some(i) = def.fields.iter().position(|d| d.name == f.name) else {
@@ -689,7 +732,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
             let kind = match op {
                 None if field_path.is_empty() => ir::StmtKind::MapUpdate { map, key, value },
                 None => {
-                    self.c.error(target.span, "assign the whole map value, or update a field with a compound assignment").help =
+                    self.c.error(codes::MAP_USE, target.span, "assign the whole map value, or update a field with a compound assignment").help =
                         Some("read the entry into a pointer first: `var e = m[k]` then `if (e != null) { e->f = v }`".into());
                     return None;
                 }
@@ -735,6 +778,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         let q = self.c.quote(value.span).unwrap_or_else(|| "...".into());
                         self.c
                             .error(
+                                codes::MISMATCH,
                                 value.span,
                                 format!("mismatched types: `{b}` {}= `{a}`", op.symbol()),
                             )
@@ -782,6 +826,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                 if let Some((_, true)) = self.lookup_local(name) {
                     self.c
                         .error(
+                            codes::ASSIGN_CONST,
                             target.span,
                             format!("cannot assign to `{name}`, a constant"),
                         )
@@ -799,7 +844,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
             K::ConfigField { .. } => {
                 if self.ebpf() {
                     self.c
-                        .error(target.span, "configs are read-only in eBPF programs")
+                        .error(
+                            codes::CONFIG_WRITE,
+                            target.span,
+                            "configs are read-only in eBPF programs",
+                        )
                         .help = Some(
                         "userspace sets configs; eBPF keeps changing state in globals or maps"
                             .into(),
@@ -817,6 +866,7 @@ impl<'c, 'a> FnCx<'c, 'a> {
                         | Some(Sym::BuiltinConst(..)) => {
                             self.c
                                 .error(
+                                    codes::ASSIGN_CONST,
                                     target.span,
                                     format!("cannot assign to `{}`, a constant", id.name),
                                 )
@@ -828,7 +878,11 @@ impl<'c, 'a> FnCx<'c, 'a> {
                     _ => "this expression",
                 };
                 self.c
-                    .error(target.span, format!("cannot assign to {what}"))
+                    .error(
+                        codes::ASSIGN_CONST,
+                        target.span,
+                        format!("cannot assign to {what}"),
+                    )
                     .help = Some("assign to a variable, a field, an element or `*pointer`".into());
                 return None;
             }

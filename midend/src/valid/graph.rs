@@ -6,6 +6,7 @@
 //! deepest stack (in the graph, for `--emit=graph`) and each program's
 //! [`ir::StackUse`] for the analysis record.
 
+use ksc_frontend::diag::codes;
 use std::collections::{HashMap, HashSet};
 
 use ksc_frontend::Diagnostic;
@@ -52,6 +53,7 @@ pub(super) fn recursion(c: &mut Checker, pg: &ProgramGraph, sites: &HashMap<(u32
             .collect();
         c.diags.push(
             Diagnostic::error(
+                codes::RECURSION,
                 span,
                 format!("recursion in eBPF code: {}", names.join(" → ")),
             )
@@ -79,7 +81,7 @@ pub(super) fn tail_calls(c: &mut Checker, pg: &ProgramGraph) {
             names.sort();
             let at = *scc.iter().min().unwrap();
             c.diags.push(
-                Diagnostic::warning(c.name_spans[at as usize], format!("tail-call cycle between {}", names.join(", ")))
+                Diagnostic::warning(codes::TAIL_CALL_CYCLE, c.name_spans[at as usize], format!("tail-call cycle between {}", names.join(", ")))
                     .with_note(format!("at run time the kernel stops a chain after {TAIL_CALL_LIMIT} tail calls and the program returns its fallback")),
             );
         }
@@ -117,6 +119,7 @@ pub(super) fn tail_calls(c: &mut Checker, pg: &ProgramGraph) {
         {
             c.diags.push(
                 Diagnostic::error(
+                    codes::TAIL_CALL,
                     c.name_spans[n as usize],
                     format!(
                         "a chain of {d} tail calls starts at `{}`",
@@ -208,6 +211,7 @@ pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) -> Vec<ir::StackUse>
         }
         if bytes > STACK_LIMIT {
             let mut d = Diagnostic::error(
+                codes::STACK,
                 span,
                 format!(
                     "`{}` needs {bytes} bytes of stack; eBPF allows {STACK_LIMIT}",
@@ -229,6 +233,7 @@ pub(super) fn stack(c: &mut Checker, pg: &mut ProgramGraph) -> Vec<ir::StackUse>
         } else if bytes > STACK_WARN {
             c.diags.push(
                 Diagnostic::warning(
+                    codes::STACK_NEAR,
                     span,
                     format!(
                         "`{}` uses {bytes} of the {STACK_LIMIT} bytes of eBPF stack",

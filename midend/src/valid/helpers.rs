@@ -2,6 +2,7 @@
 //! (its body, or a `@helper` it calls) must be one that program type's
 //! verifier offers (`ksc_ir::Helper::programs`).
 
+use ksc_frontend::diag::codes;
 use std::collections::HashSet;
 
 use ksc_ir as ir;
@@ -68,6 +69,7 @@ pub(super) fn program_types(c: &mut Checker, pg: &ProgramGraph) {
                     continue;
                 }
                 let d = c.error(
+                    codes::WRONG_SIDE,
                     span,
                     format!("`{}` cannot be called from a `{attr}` program", helper.name),
                 );

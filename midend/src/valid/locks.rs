@@ -15,6 +15,7 @@
 //! bpf calls when called from several places) and a lock taken in one
 //! block and released in another are left to the verifier.
 
+use ksc_frontend::diag::codes;
 use ksc_frontend::{Diagnostic, Span};
 use ksc_ir as ir;
 use ksc_ir::{Callee, Domain, ExprKind, HelperFlags, StmtKind};
@@ -73,7 +74,7 @@ fn block(b: &ir::Block, diags: &mut Vec<Diagnostic>) {
     }
     if let Some((at, false)) = held {
         diags.push(
-            Diagnostic::error(at, "this `bpf_spin_lock` is not released in its block")
+            Diagnostic::error(codes::NOT_RELEASED, at, "this `bpf_spin_lock` is not released in its block")
                 .with_label("taken here")
                 .with_help("release it on every way out: `defer bpf_spin_unlock(&v.lock)` right after taking it"),
         );
@@ -84,7 +85,7 @@ fn block(b: &ir::Block, diags: &mut Vec<Diagnostic>) {
 fn locked(s: &ir::Stmt, at: Span, deferred: bool, diags: &mut Vec<Diagnostic>) {
     let bad = |diags: &mut Vec<Diagnostic>, span: Span, what: &str| {
         diags.push(
-            Diagnostic::error(span, format!("{what} while a `bpf_spin_lock` is held"))
+            Diagnostic::error(codes::LOCK, span, format!("{what} while a `bpf_spin_lock` is held"))
                 .with_label("the verifier refuses this under the lock")
                 .with_secondary(at, "the lock is taken here")
                 .with_help("do it before taking the lock or after releasing it; keep critical sections to reads and writes of the map value"),
@@ -97,7 +98,7 @@ fn locked(s: &ir::Stmt, at: Span, deferred: bool, diags: &mut Vec<Diagnostic>) {
         StmtKind::TailCall { .. } => bad(diags, s.span, "a tail call"),
         StmtKind::Return(_) | StmtKind::Throw(_) if !deferred => {
             diags.push(
-                Diagnostic::error(s.span, "leaving the function while a `bpf_spin_lock` is held")
+                Diagnostic::error(codes::LOCK, s.span, "leaving the function while a `bpf_spin_lock` is held")
                     .with_label("the lock is still held here")
                     .with_secondary(at, "the lock is taken here")
                     .with_help("release it on every way out: `defer bpf_spin_unlock(&v.lock)` right after taking it"),

@@ -6,6 +6,7 @@
 //! them where userspace code does it. eBPF code is not affected (that is
 //! `rdonly_prog`/`wronly_prog`).
 
+use ksc_frontend::diag::codes;
 use ksc_frontend::Diagnostic;
 use ksc_ir as ir;
 use ksc_ir::{Domain, ExprKind, StmtKind};
@@ -45,7 +46,7 @@ pub(super) fn check(c: &mut Checker) {
         if map.flags_value & flag == 0 {
             continue;
         }
-        let d = Diagnostic::error(span, format!("map `{}` is {what}", map.name))
+        let d = Diagnostic::error(codes::MAP_USE, span, format!("map `{}` is {what}", map.name))
             .with_label(if write { "written here" } else { "read here" })
             .with_secondary(map.span, format!("declared with `{spelled}` (BPF_F_{})", spelled.to_uppercase()))
             .with_help(if write {

@@ -23,6 +23,7 @@
 //! that travels with the module: throws, stack use, function-pointer
 //! targets and the tail-call slots lowering numbered.
 
+use ksc_frontend::diag::codes;
 use std::collections::HashMap;
 
 use ksc_ir as ir;
@@ -227,6 +228,7 @@ fn ring_handlers(c: &mut Checker, throws: &[ir::Throws]) {
             )
         };
         let d = c.error(
+            codes::RINGBUF,
             span,
             format!("`{rb}` has no handler: nothing registers one with `{rb}.on_event(...)`"),
         );
@@ -245,7 +247,7 @@ fn ring_handlers(c: &mut Checker, throws: &[ir::Throws]) {
     }
     for (h, span) in bad {
         let name = c.functions[h.index()].name.clone();
-        c.error(
+        c.error(codes::UNCAUGHT,
             span,
             format!("handler `{name}` may throw, and `dispatch` has no caller to give the error to"),
         )

@@ -7,6 +7,7 @@
 //! and so are the maps that only exist as BPF objects: ring buffers (their
 //! reader is userspace) and pinned maps (shared through bpffs).
 
+use ksc_frontend::diag::codes;
 use ksc_frontend::Diagnostic;
 use ksc_ir as ir;
 use ksc_ir::{Domain, MapKind};
@@ -25,7 +26,7 @@ pub(super) fn check(c: &mut Checker) {
                 Domain::Userspace => "userspace code",
                 _ => "eBPF code",
             };
-            Diagnostic::error(
+            Diagnostic::error(codes::MAP_PLACE,
                 at,
                 format!("map `{name}` is used by kernel-module code (@kfunc/@private) and by {side}: the module cannot reach the eBPF program's maps"),
             )
@@ -33,13 +34,13 @@ pub(super) fn check(c: &mut Checker) {
             .with_note("a map only @kfunc/@private functions use is the module's own storage; one shared with eBPF or userspace code would be a BPF map, which lives in the eBPF object the loader creates")
             .with_help("pass the value the module needs to the @kfunc as an argument (and return what eBPF code needs), or keep the map to one side")
         } else if map.kind == MapKind::Ringbuf {
-            Diagnostic::error(
+            Diagnostic::error(codes::RINGBUF,
                 at,
                 format!("ring buffer `{name}` cannot be used in kernel-module code (@kfunc/@private): a ring buffer carries events from eBPF code to userspace"),
             )
             .with_help("return the event's data from the @kfunc and submit it from the eBPF program")
         } else if map.pinned {
-            Diagnostic::error(
+            Diagnostic::error(codes::MAP_PLACE,
                 at,
                 format!("pinned map `{name}` cannot be kernel-module storage: a pinned map is a BPF map, shared through bpffs"),
             )

@@ -6,6 +6,7 @@
 //! Takes the lowered functions; gives diagnostics and, per function, the
 //! [`ir::Throws`] of the analysis record.
 
+use ksc_frontend::diag::codes;
 use std::collections::BTreeSet;
 
 use ksc_frontend::Diagnostic;
@@ -70,7 +71,7 @@ pub(super) fn throws(c: &mut Checker) -> Vec<ir::Throws> {
         let span = th.site.unwrap_or(c.name_spans[i]);
         if matches!(f.kind, FnKind::Program(_)) {
             c.diags.push(
-                Diagnostic::error(span, format!("{what} may be thrown out of eBPF program `{}`", f.name))
+                Diagnostic::error(codes::UNCAUGHT, span, format!("{what} may be thrown out of eBPF program `{}`", f.name))
                     .with_label("not caught")
                     .with_help("every throw must be caught inside an eBPF program: wrap it in `try { } catch N { }` or `catch _ { }`"),
             );
@@ -80,11 +81,13 @@ pub(super) fn throws(c: &mut Checker) -> Vec<ir::Throws> {
             && (th.unknown || th.values.iter().any(|v| *v != ir::PYTHON_ERROR))
         {
             c.diags.push(
-                Diagnostic::warning(span, format!("{what} may be thrown out of `main`"))
-                    .with_label("not caught")
-                    .with_note(
-                        "an uncaught throw ends the process with a message and exit status 1",
-                    ),
+                Diagnostic::warning(
+                    codes::UNCAUGHT_USER,
+                    span,
+                    format!("{what} may be thrown out of `main`"),
+                )
+                .with_label("not caught")
+                .with_note("an uncaught throw ends the process with a message and exit status 1"),
             );
         }
     }

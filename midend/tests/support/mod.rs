@@ -4,6 +4,8 @@
 // Each test file uses what it needs of this.
 #![allow(dead_code)]
 
+pub mod annotations;
+
 pub struct Diag {
     pub line: usize,
     pub col: usize,

@@ -1,6 +1,7 @@
 //! Expressions: each one checked against the state where it is evaluated.
 
 use super::*;
+use ksc_frontend::diag::codes;
 
 impl<'c, 'a> Flow<'c, 'a> {
     pub(super) fn expr(&mut self, e: &ir::Expr, st: &State) {
@@ -70,7 +71,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 if narrow && self.is_pointer(from) && self.reported.insert(at) {
                     let t = self.c.types.display(to);
                     self.c.diags.push(
-                        Diagnostic::error(at, format!("a pointer cut to `{t}` in eBPF code"))
+                        Diagnostic::error(codes::POINTER_CUT, at, format!("a pointer cut to `{t}` in eBPF code"))
                             .with_label("the verifier refuses a partial copy of a pointer")
                             .with_help("keep the whole value: convert to `u64` (`p as u64`), and key maps by `u64`"),
                     );
@@ -120,6 +121,7 @@ impl<'c, 'a> Flow<'c, 'a> {
             };
             self.c.diags.push(
                 Diagnostic::error(
+                    codes::MISMATCH,
                     a.span,
                     format!("`{name}` takes memory as argument {}, not {what}", i + 1),
                 )
@@ -156,6 +158,7 @@ impl<'c, 'a> Flow<'c, 'a> {
             };
             self.c.diags.push(
                 Diagnostic::error(
+                    codes::NULL_DEREF,
                     p.span,
                     format!("`{mname}.{op}` of a ring-buffer record that may be null"),
                 )
@@ -189,7 +192,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                     continue;
                 }
                 self.c.diags.push(
-                    Diagnostic::error(p.span, "`delete` of a pointer that holds no object from `new` here")
+                    Diagnostic::error(codes::NEW_DELETE, p.span, "`delete` of a pointer that holds no object from `new` here")
                         .with_label("not allocated by `new` on every path to here, or already deleted")
                         .with_help("delete each object `new` returned exactly once: `var p = new T()`, then `delete p`"),
                 );
@@ -277,7 +280,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                         .name
                         .clone();
                     self.c.diags.push(
-                        Diagnostic::error(at, format!("packet pointer `{name}` is stale"))
+                        Diagnostic::error(codes::STALE_POINTER, at, format!("packet pointer `{name}` is stale"))
                             .with_label("used after the packet moved")
                             .with_secondary(moved, "this helper call moves or resizes the packet")
                             .with_help("reload it from `ctx->data` (and check the length again) after the call"),
@@ -293,6 +296,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                         .clone();
                     self.c.diags.push(
                         Diagnostic::error(
+                            codes::STALE_POINTER,
                             at,
                             format!("use of potentially invalidated map value pointer `{name}`"),
                         )

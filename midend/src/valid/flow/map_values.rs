@@ -3,6 +3,7 @@
 //! does not reach the map through.
 
 use super::*;
+use ksc_frontend::diag::codes;
 
 impl<'c, 'a> Flow<'c, 'a> {
     /// In userspace `var p = m[k]` copies the entry out of the kernel.
@@ -46,7 +47,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 let mname = self.c.maps[map.index()].name.clone();
                 let span = place.span;
                 self.c.diags.push(
-                    Diagnostic::warning(
+                    Diagnostic::warning(codes::COPY_WRITE,
                         span,
                         format!("`{name}` points to a copy of a `{mname}` entry: this write does not change the map"),
                     )

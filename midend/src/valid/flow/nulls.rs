@@ -2,6 +2,7 @@
 //! record was released is not dereferenced.
 
 use super::*;
+use ksc_frontend::diag::codes;
 
 impl<'c, 'a> Flow<'c, 'a> {
     pub(super) fn is_pointer(&self, ty: ir::TypeId) -> bool {
@@ -62,12 +63,14 @@ impl<'c, 'a> Flow<'c, 'a> {
                         .name
                         .clone();
                     self.c.diags.push(
-                        Diagnostic::error(at, format!("`{n}` is used after it was released"))
-                            .with_label("its object or record may be gone here")
-                            .with_secondary(gone, "released here")
-                            .with_help(format!(
-                                "read what you need from `{n}` before releasing it"
-                            )),
+                        Diagnostic::error(
+                            codes::STALE_POINTER,
+                            at,
+                            format!("`{n}` is used after it was released"),
+                        )
+                        .with_label("its object or record may be gone here")
+                        .with_secondary(gone, "released here")
+                        .with_help(format!("read what you need from `{n}` before releasing it")),
                     );
                 }
                 return;
@@ -128,9 +131,13 @@ impl<'c, 'a> Flow<'c, 'a> {
             _ => "store it in a variable and check it against `null` first".to_string(),
         };
         self.c.diags.push(
-            Diagnostic::error(at, format!("potential null pointer dereference of {what}"))
-                .with_label("may be null here")
-                .with_help(hint),
+            Diagnostic::error(
+                codes::NULL_DEREF,
+                at,
+                format!("potential null pointer dereference of {what}"),
+            )
+            .with_label("may be null here")
+            .with_help(hint),
         );
     }
 }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::builtins::PacketField;
+use ksc_frontend::diag::codes;
 
 impl<'c, 'a> Flow<'c, 'a> {
     /// A call passing packet pointers or `data_end` to a function of ours.
@@ -181,7 +182,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                     Some(m) => m,
                     None => {
                         if self.reported.insert(at) {
-                            let mut d = Diagnostic::error(at, "packet access at an offset known only at run time, with no length check")
+                            let mut d = Diagnostic::error(codes::PACKET_BOUNDS, at, "packet access at an offset known only at run time, with no length check")
                                 .with_label(format!("only {} bytes are known to be in the packet here", st.checked.max(0)))
                                 .with_help("check the pointer you read through against the end first: `if (p + 1 > data_end) { return XDP_PASS }`; the verifier rejects unchecked packet reads");
                             if let Some(site) = self.site {
@@ -225,7 +226,7 @@ impl<'c, 'a> Flow<'c, 'a> {
             FnKind::Program(ir::ProgramType::Xdp) => "return XDP_PASS",
             _ => "return ...",
         };
-        let mut d = Diagnostic::error(at, format!("packet access past the checked length: bytes {a}..{b} of the packet"))
+        let mut d = Diagnostic::error(codes::PACKET_BOUNDS, at, format!("packet access past the checked length: bytes {a}..{b} of the packet"))
             .with_label(format!("only {} bytes are known to be in the packet here", st.checked.max(0)))
             .with_help(format!(
                 "check the length first, e.g. `if ({start} + {b} > {end}) {{ {pass} }}`; the verifier rejects unchecked packet reads"

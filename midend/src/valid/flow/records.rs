@@ -3,6 +3,7 @@
 //! unstored), and a function releasing its parameter releases the caller's.
 
 use super::*;
+use ksc_frontend::diag::codes;
 
 impl<'c, 'a> Flow<'c, 'a> {
     /// Records held in `st` (and not in `keep`) at a way out of the
@@ -32,7 +33,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                 .clone();
             let held = self.reserve_maps.get(&at).copied();
             let d = match held {
-                Some(Held::Object) => Diagnostic::error(
+                Some(Held::Object) => Diagnostic::error(codes::NOT_RELEASED,
                     at,
                     format!("object `{name}` from `new` is not deleted on every path"),
                 )
@@ -46,7 +47,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                         Some(Held::Record(m)) => self.c.maps[m.index()].name.clone(),
                         _ => "rb".to_string(),
                     };
-                    Diagnostic::error(
+                    Diagnostic::error(codes::NOT_RELEASED,
                         at,
                         format!("ring-buffer record `{name}` is not submitted or discarded on every path"),
                     )
@@ -141,6 +142,7 @@ impl<'c, 'a> Flow<'c, 'a> {
                     if self.tracks_objects() {
                         self.c.diags.push(
                             Diagnostic::error(
+                                codes::NEW_DELETE,
                                 at,
                                 "an object from `new` must be kept in a variable",
                             )
@@ -156,6 +158,7 @@ impl<'c, 'a> Flow<'c, 'a> {
             let rb = self.c.maps[map.index()].name.clone();
             self.c.diags.push(
                 Diagnostic::error(
+                    codes::RINGBUF,
                     at,
                     "a reserved ring-buffer record must be kept in a variable",
                 )
