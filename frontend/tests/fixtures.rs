@@ -95,7 +95,10 @@ fn annotated_error_lines(src: &str) -> Vec<usize> {
         .filter_map(|(i, l)| {
             let a = &l[l.find("//~")? + 3..];
             let up = a.chars().take_while(|&c| c == '^').count();
-            a[up..].trim_start().starts_with("ERROR").then(|| i + 1 - up)
+            a[up..]
+                .trim_start()
+                .starts_with("ERROR")
+                .then(|| i + 1 - up)
         })
         .collect()
 }
@@ -105,7 +108,11 @@ fn invalid_spec_programs_that_are_syntax_errors() {
     let mut syntax_errors = 0;
     for (path, src) in fixtures("invalid") {
         let want = annotated_error_lines(&src);
-        assert!(!want.is_empty(), "{}: no `//~ ERROR` annotation", path.display());
+        assert!(
+            !want.is_empty(),
+            "{}: no `//~ ERROR` annotation",
+            path.display()
+        );
         let (got, rendered) = error_lines(&src);
         if got.is_empty() {
             continue; // a semantic error: the midend's tests cover it
