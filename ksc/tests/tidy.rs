@@ -16,7 +16,6 @@ const MAX_LINES: usize = 1000;
 /// was written. A file here may shrink (then lower or drop its entry) but
 /// not grow; splitting them is tracked work, not done here.
 const OVERSIZED: &[(&str, usize)] = &[
-    ("backends/rust-aya/runtime/ksc_rt.rs", 1824),
     ("midend/src/valid/flow.rs", 1633),
     ("midend/tests/rules.rs", 1551),
     ("backends/ebpf-c/tests/examples.rs", 1507),

@@ -203,7 +203,9 @@ mod tests {
     /// against glibc: the runtime prints what the C loader prints.
     #[test]
     fn numbers_format_as_cs_printf() {
-        let flags = ["", "-", "+", " ", "#", "0", "-0", "+0", " 0", "#0", "-#", "+ "];
+        let flags = [
+            "", "-", "+", " ", "#", "0", "-0", "+0", " 0", "#0", "-#", "+ ",
+        ];
         let widths = ["", "1", "5", "24"];
         let precs = ["", ".0", ".1", ".3", ".22"];
         let signed = [0i64, 1, -1, 7, -42, 255, 4096, i64::MIN, i64::MAX];
@@ -282,7 +284,10 @@ mod tests {
                 assert_eq!(cfmt(spec, &[Arg::U(v as u64)]), theirs, "{spec} of {v:#x}");
             }
         }
-        assert_eq!(cfmt("100%% %d%%", &[Arg::I(5)]), c("100%% %lld%%", &CArg::I(5)));
+        assert_eq!(
+            cfmt("100%% %d%%", &[Arg::I(5)]),
+            c("100%% %lld%%", &CArg::I(5))
+        );
     }
 
     /// Fewer values than conversions (ksc's checker refuses it; the
@@ -291,7 +296,13 @@ mod tests {
     #[test]
     fn missing_values_and_length_modifiers() {
         assert_eq!(cfmt("a=%d b=%d.", &[Arg::I(1)]), b"a=1 b=.");
-        assert_eq!(cfmt("%lu %lld %hhx %zu", &[Arg::U(1), Arg::I(-2), Arg::U(255), Arg::U(3)]), b"1 -2 ff 3");
+        assert_eq!(
+            cfmt(
+                "%lu %lld %hhx %zu",
+                &[Arg::U(1), Arg::I(-2), Arg::U(255), Arg::U(3)]
+            ),
+            b"1 -2 ff 3"
+        );
         assert_eq!(cfmt("trailing %", &[]), b"trailing ");
         assert_eq!(cfmt("", &[]), b"");
         assert_eq!(cfmt("%d", &[u64::MAX.into()]), b"18446744073709551615");
