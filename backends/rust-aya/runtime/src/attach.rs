@@ -259,3 +259,22 @@ fn del_clsact(ifi: u32) {
         libc::close(fd);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{kprobe_of, tracepoint_of};
+
+    #[test]
+    fn sections_name_where_programs_attach() {
+        assert_eq!(
+            tracepoint_of("tracepoint/syscalls/sys_enter_read"),
+            ("syscalls", "sys_enter_read")
+        );
+        assert_eq!(tracepoint_of("tracepoint/sched"), ("sched", ""));
+        assert_eq!(kprobe_of("kprobe/do_sys_open"), ("do_sys_open", 0));
+        assert_eq!(
+            kprobe_of("kprobe/tcp_v4_connect+16"),
+            ("tcp_v4_connect", 16)
+        );
+    }
+}

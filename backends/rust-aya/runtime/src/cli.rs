@@ -98,19 +98,186 @@ fn parse(argv: &[String], names: &[(&str, usize)]) -> Result<Vec<Opt>, String> {
     Ok(out)
 }
 
-/// An integer option in `lo..=hi` (decimal, 0x hex or 0 octal, as strtoll).
+/// An integer option in `lo..=hi`, read as the C loader's `__ksc_int`:
+/// `strtoll` for text starting with `-`, else `strtoull` (leading white
+/// space and `+` allowed); decimal, `0x` hex or `0` octal; nothing may
+/// follow the digits.
 pub fn int_opt(s: &str, lo: i128, hi: i128) -> Option<i128> {
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    if let Some(rest) = s.strip_prefix('-') {
+        let v = -digits(rest)?;
+        return (lo..=hi).contains(&v).then_some(v);
+    }
+    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let v = match t.strip_prefix('-') {
+        // strtoull negates in 64 bits: "-1" is its largest value.
+        Some(rest) => {
+            let d = digits(rest)?;
+            u64::try_from(d).ok()?.wrapping_neg().into()
+        }
+        None => digits(t.strip_prefix('+').unwrap_or(t))?,
     };
-    let v = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        i128::from_str_radix(h, 16).ok()?
-    } else if body.len() > 1 && body.starts_with('0') {
-        i128::from_str_radix(&body[1..], 8).ok()?
+    (v <= u64::MAX.into() && (lo..=hi).contains(&v)).then_some(v)
+}
+
+/// Unsigned digits in C's base 0 (`0x` hex, `0` octal, else decimal).
+fn digits(s: &str) -> Option<i128> {
+    let (radix, body) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (16, h)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (8, &s[1..])
     } else {
-        body.parse::<i128>().ok()?
+        (10, s)
     };
-    let v = if neg { -v } else { v };
-    (lo..=hi).contains(&v).then_some(v)
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    i128::from_str_radix(body, radix).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{int_opt, parse, Opt};
+
+    /// Options 0 (`--port`), 1 (`--count`, `--cnt`) and 2 (`--dry-run`
+    /// and `--dry_run`, as ksc writes a name with `_`).
+    const NAMES: &[(&str, usize)] = &[
+        ("port", 0),
+        ("count", 1),
+        ("cnt", 1),
+        ("dry-run", 2),
+        ("dry_run", 2),
+    ];
+
+    fn run(args: &[&str]) -> Result<Vec<String>, String> {
+        let argv: Vec<String> = std::iter::once("prog")
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect();
+        parse(&argv, NAMES).map(|v| {
+            v.into_iter()
+                .map(|o| match o {
+                    Opt::Value(i, v) => format!("{i}={v}"),
+                    Opt::Help => "help".into(),
+                    Opt::Extra(a) => format!("extra {a}"),
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn values_by_name_spelling_and_unambiguous_prefix() {
+        assert_eq!(run(&[]).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            run(&["--port=80", "--count", "3"]).unwrap(),
+            ["0=80", "1=3"]
+        );
+        assert_eq!(
+            run(&["--cnt=4", "--dry_run=1", "--dry-run", "0"]).unwrap(),
+            ["1=4", "2=1", "2=0"]
+        );
+        // A prefix of one option's names only, even through two spellings.
+        assert_eq!(
+            run(&["--po=1", "--dry=2", "--c=5"]).unwrap(),
+            ["0=1", "2=2", "1=5"]
+        );
+        // A value may start with `-` or be empty.
+        assert_eq!(run(&["--port", "-1", "--count="]).unwrap(), ["0=-1", "1="]);
+    }
+
+    #[test]
+    fn help_stops_the_parse() {
+        assert_eq!(
+            run(&["--port=1", "--help", "--nope"]).unwrap(),
+            ["0=1", "help"]
+        );
+        assert_eq!(run(&["-h"]).unwrap(), ["help"]);
+        assert_eq!(run(&["--he"]).unwrap(), ["help"]);
+    }
+
+    /// Other arguments: after the options (as `getopt_long` permutes
+    /// them), the first one only; after `--`, the next one.
+    #[test]
+    fn extra_arguments_come_last() {
+        assert_eq!(run(&["stray", "--port=2"]).unwrap(), ["0=2", "extra stray"]);
+        assert_eq!(run(&["a", "b"]).unwrap(), ["extra a"]);
+        assert_eq!(run(&["--", "--port=2"]).unwrap(), ["extra --port=2"]);
+        assert_eq!(run(&["-"]).unwrap(), ["extra -"]);
+        assert_eq!(run(&["--"]).unwrap(), Vec::<String>::new());
+    }
+
+    /// The C loader's (glibc's) first line for each bad command line.
+    #[test]
+    fn bad_command_lines_say_what_getopt_long_says() {
+        for (args, msg) in [
+            (&["--nope"][..], "prog: unrecognized option '--nope'"),
+            (&["--nope=3"], "prog: unrecognized option '--nope'"),
+            (&["--port"], "prog: option '--port' requires an argument"),
+            (
+                &["--help=1"],
+                "prog: option '--help' doesn't allow an argument",
+            ),
+            (&["-x"], "prog: invalid option -- 'x'"),
+            (&["-é"], "prog: invalid option -- 'é'"),
+            (&["--z"], "prog: unrecognized option '--z'"),
+        ] {
+            assert_eq!(run(args).unwrap_err(), msg, "{args:?}");
+        }
+        // A prefix of two options' names is ambiguous (`--c` above is
+        // count/cnt, one option).
+        let two: &[(&str, usize)] = &[("alpha", 0), ("also", 1)];
+        let argv: Vec<String> = ["p", "--al=1"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            parse(&argv, two).err().unwrap(),
+            "p: option '--al' is ambiguous"
+        );
+    }
+
+    #[test]
+    fn integers_read_as_strtoll_within_their_range() {
+        let all = (i128::from(i64::MIN), i128::from(u64::MAX));
+        for (s, v) in [
+            ("0", 0),
+            ("42", 42),
+            ("-42", -42),
+            ("+7", 7),
+            ("0x1f", 31),
+            ("0X1F", 31),
+            ("-0x10", -16),
+            ("017", 15),
+            ("18446744073709551615", i128::from(u64::MAX)),
+            ("-9223372036854775808", i128::from(i64::MIN)),
+        ] {
+            assert_eq!(int_opt(s, all.0, all.1), Some(v), "{s}");
+        }
+        for s in [
+            "",
+            "-",
+            "x",
+            "0x",
+            "08",
+            "1.5",
+            "12a",
+            "--1",
+            "-+1",
+            "+-1",
+            "0x-1",
+            "0-1",
+            "- 1",
+            "+",
+            "1 ",
+            "18446744073709551616",
+        ] {
+            assert_eq!(int_opt(s, all.0, all.1), None, "{s:?}");
+        }
+        // strtoull skips leading white space, and negates after it.
+        assert_eq!(int_opt(" \t12", all.0, all.1), Some(12));
+        assert_eq!(
+            int_opt(" -1", 0, i128::from(u64::MAX)),
+            Some(i128::from(u64::MAX))
+        );
+        assert_eq!(int_opt(" -1", -128, 127), None);
+        assert_eq!(int_opt("255", 0, 255), Some(255));
+        assert_eq!(int_opt("256", 0, 255), None);
+        assert_eq!(int_opt("-1", 0, 255), None);
+    }
 }

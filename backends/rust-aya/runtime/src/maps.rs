@@ -211,3 +211,42 @@ pub fn set_global<T: Plain>(name: &str, value: &T) {
     all[off..off + b.len()].copy_from_slice(b);
     map_elem(2, fd, 0u32.bytes(), all.as_ptr() as u64, 0);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sum_percpu;
+
+    fn cpus(values: &[&[u8]], stride: usize) -> Vec<u8> {
+        let mut all = vec![0u8; values.len() * stride];
+        for (c, v) in values.iter().enumerate() {
+            all[c * stride..c * stride + v.len()].copy_from_slice(v);
+        }
+        all
+    }
+
+    /// Integer values summed at their width, wrapping as the C loader's;
+    /// each CPU's value 8-byte aligned, as the kernel lays them out.
+    #[test]
+    fn per_cpu_values_sum_at_their_width() {
+        let all = cpus(
+            &[
+                &5u64.to_ne_bytes(),
+                &7u64.to_ne_bytes(),
+                &u64::MAX.to_ne_bytes(),
+            ],
+            8,
+        );
+        assert_eq!(sum_percpu(&all, 3, 8, 8), 11u64.to_ne_bytes());
+        let all = cpus(&[&0xffff_fff0u32.to_ne_bytes(), &0x20u32.to_ne_bytes()], 8);
+        assert_eq!(sum_percpu(&all, 2, 4, 4), 0x10u32.to_ne_bytes());
+        // A 12-byte struct (stride 16) summing its first 8 bytes; the rest
+        // is CPU 0's.
+        let a: Vec<u8> = [3u64.to_ne_bytes().to_vec(), vec![1, 2, 3, 4]].concat();
+        let b: Vec<u8> = [4u64.to_ne_bytes().to_vec(), vec![9, 9, 9, 9]].concat();
+        let all = cpus(&[&a, &b], 16);
+        let want: Vec<u8> = [7u64.to_ne_bytes().to_vec(), vec![1, 2, 3, 4]].concat();
+        assert_eq!(sum_percpu(&all, 2, 12, 8), want);
+        // Width 0: CPU 0's value as is.
+        assert_eq!(sum_percpu(&all, 2, 12, 0), a);
+    }
+}

@@ -320,3 +320,70 @@ pub fn perf_detach(att: u64) {
         p.live = false;
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{check_attach, perf_name, strerror};
+    use crate::desc::{Kind, Prog};
+
+    /// Counters are named as the language names them, as the C loader.
+    #[test]
+    fn counters_are_named_in_the_languages_words() {
+        assert_eq!(perf_name(0, 0), "hardware counter `cpu_cycles`");
+        assert_eq!(perf_name(0, 9), "hardware counter `ref_cpu_cycles`");
+        assert_eq!(perf_name(1, 2), "software counter `page_faults`");
+        assert_eq!(
+            perf_name(0, 7),
+            "counter perf_type_hardware with perf_config 7"
+        );
+        assert_eq!(
+            perf_name(1, 99),
+            "counter perf_type_software with perf_config 99"
+        );
+        assert_eq!(
+            perf_name(2, 5),
+            "counter perf_type_tracepoint with perf_config 5"
+        );
+        assert_eq!(perf_name(8, 1), "counter of perf_type 8 with perf_config 1");
+    }
+
+    #[test]
+    fn impossible_attaches_are_refused_before_the_kernel_is_asked() {
+        let perf = Prog {
+            name: "p",
+            kind: Kind::Perf,
+            sec: "perf_event",
+        };
+        let xdp = Prog {
+            name: "x",
+            kind: Kind::Xdp,
+            sec: "xdp",
+        };
+        assert_eq!(check_attach(&perf, 0, 0, -1), Ok(()));
+        assert_eq!(check_attach(&perf, 0, -1, 0), Ok(()));
+        assert_eq!(
+            check_attach(&xdp, 0, 0, -1).unwrap_err(),
+            "it is not a @perf_event program (its section is `xdp`)"
+        );
+        assert_eq!(
+            check_attach(&perf, 1, 0, -1).unwrap_err(),
+            "a perf attach takes no flags (0), not 1"
+        );
+        assert_eq!(
+            check_attach(&perf, 0, -2, 0).unwrap_err(),
+            "pid -2, cpu 0: each is -1 (any) or a number"
+        );
+        assert!(check_attach(&perf, 0, -1, -1)
+            .unwrap_err()
+            .starts_with("pid -1 with cpu -1"));
+    }
+
+    #[test]
+    fn errors_read_as_cs_strerror() {
+        for e in [libc::ENOENT, libc::EPERM, libc::EINVAL, libc::EOPNOTSUPP] {
+            // SAFETY: strerror returns a static string for a known errno.
+            let c = unsafe { std::ffi::CStr::from_ptr(libc::strerror(e)) };
+            assert_eq!(strerror(e), c.to_string_lossy(), "errno {e}");
+        }
+    }
+}

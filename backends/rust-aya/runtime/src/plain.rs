@@ -88,3 +88,65 @@ impl<const N: usize, const M: usize> PartialEq<KStr<M>> for KStr<N> {
         self.text() == other.text()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{KStr, Plain};
+
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Pair {
+        a: u32,
+        b: u16,
+        name: KStr<4>,
+    }
+    // SAFETY: repr(C) of plain fields.
+    unsafe impl Plain for Pair {}
+
+    #[test]
+    fn plain_values_are_their_bytes() {
+        assert_eq!(u32::zero(), 0);
+        assert_eq!(0x0102_0304u32.bytes(), 0x0102_0304u32.to_ne_bytes());
+        assert_eq!(u64::from_bytes(&7u64.to_ne_bytes()), 7);
+        // Short input zero-extends, long input is cut.
+        assert_eq!(
+            u32::from_bytes(&[0xff]),
+            u32::from_ne_bytes([0xff, 0, 0, 0])
+        );
+        assert_eq!(u16::from_bytes(&[1, 0, 9, 9]), u16::from_ne_bytes([1, 0]));
+        assert!(bool::from_bytes(&[1]));
+        let arr: [i16; 3] = Plain::from_bytes(&[1, 0, 2, 0, 3, 0]);
+        assert_eq!(arr, [[1, 0], [2, 0], [3, 0]].map(i16::from_ne_bytes));
+        let p = Pair {
+            a: 5,
+            b: 6,
+            name: KStr::new("abc"),
+        };
+        let q = Pair::from_bytes(p.bytes());
+        assert_eq!((q.a, q.b, q.name.text()), (5, 6, &b"abc"[..]));
+        let z = Pair::zero();
+        assert_eq!((z.a, z.b, z.name.text()), (0, 0, &b""[..]));
+    }
+
+    /// `str(N)` holds at most N - 1 bytes and a NUL, as the C side's.
+    #[test]
+    fn kstr_cuts_to_fit_and_compares_by_text() {
+        let s = KStr::<4>::new("hello");
+        assert_eq!(s.0, *b"hel\0");
+        assert_eq!(s.text(), b"hel");
+        assert_eq!(KStr::<8>::new("").text(), b"");
+        assert_eq!(KStr::<1>::new("x").0, [0]);
+        // Each part ends at its own NUL.
+        let c = KStr::<16>::concat(&[b"ab\0zz", b"cd", KStr::<4>::new("ef").text()]);
+        assert_eq!(c.text(), b"abcdef");
+        assert_eq!(KStr::<5>::concat(&[b"abc", b"def"]).text(), b"abcd");
+        // Equal text in different sizes is equal.
+        assert!(KStr::<4>::new("ab") == KStr::<16>::new("ab"));
+        assert!(KStr::<4>::new("ab") != KStr::<16>::new("abc"));
+        let mut m = KStr::<4>::new("ab");
+        m[1] = b'z';
+        assert_eq!((m[0], m.text()), (b'a', &b"az"[..]));
+        // A full buffer without a NUL (written by eBPF code) reads whole.
+        assert_eq!(KStr::<3>(*b"xyz").text(), b"xyz");
+    }
+}

@@ -85,3 +85,52 @@ impl<T: Copy> Ptr<T> {
         self.offset(i).expect("null pointer")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Ptr;
+
+    #[test]
+    fn null_snapshot_and_address() {
+        let n: Ptr<u32> = None.into();
+        assert!(n.is_none() && !n.is_some());
+        let mut s: Ptr<u32> = Some(5).into();
+        assert!(s.is_some());
+        // Writing through a snapshot changes the copy only.
+        *s.as_mut().unwrap() = 6;
+        assert_eq!(s.expect("x"), 6);
+        let mut x = 1u32;
+        let mut a = Ptr::Addr(std::ptr::addr_of_mut!(x));
+        *a.as_mut().unwrap() = 9;
+        assert_eq!(x, 9);
+        let mut n2 = n;
+        assert!(n2.as_mut().is_none());
+    }
+
+    #[test]
+    fn arithmetic_on_the_address_of_an_array_element() {
+        let mut arr = [10u64, 20, 30, 40];
+        let p = Ptr::Addr(std::ptr::addr_of_mut!(arr[0]));
+        let q = p.offset(3);
+        assert_eq!(q.expect("x"), 40);
+        assert_eq!(q.diff(p), 3);
+        assert_eq!(p.diff(q), -3);
+        assert_eq!(p.at(2), 30);
+        assert_eq!(q.offset(-1).at(0), 30);
+    }
+
+    #[test]
+    fn new_and_delete() {
+        let mut p = Ptr::alloc(7i32);
+        *p.as_mut().unwrap() += 1;
+        assert_eq!(p.expect("x"), 8);
+        p.free();
+        Ptr::<i32>::Null.free();
+    }
+
+    #[test]
+    #[should_panic(expected = "null pointer")]
+    fn reading_through_null_panics_with_the_message() {
+        Ptr::<u8>::Null.at(0);
+    }
+}
