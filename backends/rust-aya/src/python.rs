@@ -1,8 +1,9 @@
 //! The project files a program importing Python modules needs
 //! (`import m from "x.py"`); the calls themselves: `emit/python.rs`.
 //!
-//! The generated project depends on the run-time crate of the Python
-//! bridge (`python-bridge/runtime`, `ksc-python-runtime`) by path: this
+//! The loader runtime's `py` module (`runtime/src/py.rs`, feature
+//! `python`) depends on the run-time crate of the Python bridge
+//! (`python-bridge/runtime`, `ksc-python-runtime`) by path: this
 //! backend carries the crate's sources and writes them into the project
 //! (`ksc-python-runtime/`), so the project builds on its own with
 //! `cargo build --release`, whether ksc runs from its source tree or is
@@ -21,23 +22,17 @@ pub const SETTING: &str = "python-executable";
 const CRATE_TOML: &str = include_str!("../../../python-bridge/runtime/Cargo.toml");
 const CRATE_LIB: &str = include_str!("../../../python-bridge/runtime/src/lib.rs");
 
-/// The program's side of the calls (`src/ksc_py.rs`).
-pub const KSC_PY_RS: &str = include_str!("../runtime/ksc_py.rs");
-
-/// [`crate::CARGO_LOCK`] with pyo3 0.30 and the run-time crate, so that a
+/// [`crate::runtime::CARGO_LOCK`] with pyo3 0.30 and the bridge's run-time
+/// crate (the loader runtime's `python` feature depends on it), so that a
 /// build with the crates cached needs no network either.
 pub const CARGO_LOCK: &str = include_str!("../runtime/Cargo.python.lock.in");
 
-/// The `[dependencies]` line.
-pub const DEPENDENCY: &str =
-    "# The Python bridge's run-time crate (pyo3), written here by ksc.\nksc-python-runtime = { path = \"ksc-python-runtime\" }\n";
-
 /// Sources the executable's name hashes (besides `src/main.rs`).
-pub const SOURCES: [&str; 3] = [KSC_PY_RS, CRATE_TOML, CRATE_LIB];
+pub const SOURCES: [&str; 2] = [CRATE_TOML, CRATE_LIB];
 
 /// The Makefile prerequisites these files add.
 pub const MAKE_DEPS: &str =
-    " src/ksc_py.rs ksc-python-runtime/Cargo.toml ksc-python-runtime/src/lib.rs .cargo/config.toml";
+    " ksc-python-runtime/Cargo.toml ksc-python-runtime/src/lib.rs .cargo/config.toml";
 
 fn toml_string(s: &str) -> String {
     let mut out = String::from("\"");
@@ -62,7 +57,6 @@ pub fn files(module: &Module, python: &str) -> Vec<(String, String)> {
         toml_string(python)
     );
     vec![
-        ("src/ksc_py.rs".into(), KSC_PY_RS.into()),
         ("ksc-python-runtime/Cargo.toml".into(), CRATE_TOML.into()),
         ("ksc-python-runtime/src/lib.rs".into(), CRATE_LIB.into()),
         (".cargo/config.toml".into(), config),

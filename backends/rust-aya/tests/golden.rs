@@ -1,7 +1,8 @@
 //! Golden (snapshot) tests of the generated Rust (`src/main.rs`), the
 //! Cargo manifest and the Makefile; and the errors for what aya cannot do.
-//! No root, cargo build or kernel needed (the tests that build and run the
-//! projects are `ksc/tests/rust_aya.rs` and the conformance suite).
+//! No root, cargo build or kernel needed (`cargo metadata` checks the lock
+//! file; the tests that build and run the projects are
+//! `ksc/tests/rust_aya.rs` and the conformance suite).
 
 use std::path::Path;
 
@@ -111,4 +112,40 @@ fn ebpf_kfunc_calls_are_refused_when_the_object_is_loaded() {
     assert!(ksc_backend_rust_aya::generate(&m).is_ok());
     let m = module("conformance/cases/lang-new-delete/prog.ks");
     assert!(ksc_backend_rust_aya::generate(&m).is_ok());
+}
+
+/// The lock file is the one cargo would write for the project (with the
+/// runtime crate `ksc-rt/` as a path dependency): `cargo metadata
+/// --locked --offline` accepts it unchanged, so `make` builds offline
+/// once the crates are cached. Skips visibly when they are not.
+#[test]
+fn the_lock_file_is_the_one_cargo_writes() {
+    let dir = std::env::temp_dir().join(format!("ksc-aya-lock-{}", std::process::id()));
+    let files = ksc_backend_rust_aya::generate(&module("examples/xdp_flow_counter.ks")).unwrap();
+    for (name, text) in &files {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let o = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--locked",
+            "--offline",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
+        .arg(dir.join("Cargo.toml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let lock = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    if !o.status.success() && err.contains("offline") && !err.contains("needs to be updated") {
+        return ksc_testkit::skip(&format!("the crates are not cached: {err}"));
+    }
+    assert!(o.status.success(), "{err}");
+    let ours = files.iter().find(|(n, _)| n == "Cargo.lock").unwrap();
+    assert_eq!(lock, ours.1, "cargo rewrote the lock file");
 }

@@ -1,5 +1,5 @@
 //! Calls into imported Python modules (`import m from "x.py"`): each is a
-//! call of the generated project's `src/ksc_py.rs` (`runtime/ksc_py.rs`),
+//! call of the loader runtime's `ksc_rt::py` (`runtime/src/py.rs`, as `ksc_py`),
 //! which goes through the Python bridge's run-time crate; a failure throws
 //! `PYTHON_ERROR` like a throwing KernelScript function. The project
 //! files it needs: `crate::python`.

@@ -2,11 +2,13 @@
 //! crate of the KernelScript Python bridge (`ksc-python-runtime/`): the same
 //! conversions, range checks and errors as the C loader's `ksc_py_call`.
 //! A failed call throws `PYTHON_ERROR`; the error is kept for the report
-//! of an uncaught throw (Python's type, message and traceback).
+//! of an uncaught throw (Python's type, message and traceback). Built
+//! with the `python` feature, which a program importing Python turns on.
 
 use std::sync::Mutex;
 
-use crate::ksc_rt::{self as rt, KStr};
+use crate::plain::KStr;
+use crate::state as rt;
 use ksc_python_runtime::{call, Arg, PyError, Ret, RetKind};
 
 /// KernelScript's built-in `PYTHON_ERROR`.
