@@ -47,40 +47,31 @@ impl Diagnostic {
     /// An error of the kind `code` (an `E` code of [`codes`]).
     pub fn error(code: Code, span: Span, message: impl Into<String>) -> Self {
         debug_assert!(!code.is_warning(), "{code} is a warning's code");
-        Diagnostic {
-            severity: Severity::Error,
-            code: Some(code),
-            message: message.into(),
-            span,
-            label: String::new(),
-            secondary: Vec::new(),
-            notes: Vec::new(),
-            help: None,
-        }
+        Self::new(Severity::Error, Some(code), span, message.into())
     }
 
     /// A warning of the kind `code` (a `W` code of [`codes`]).
     pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Self {
         debug_assert!(code.is_warning(), "{code} is an error's code");
-        Diagnostic {
-            severity: Severity::Warning,
-            code: Some(code),
-            message: message.into(),
-            span,
-            label: String::new(),
-            secondary: Vec::new(),
-            notes: Vec::new(),
-            help: None,
-        }
+        Self::new(Severity::Warning, Some(code), span, message.into())
     }
 
     /// A message without a code: only for what backend plugins report
     /// (their ABI has no field for one).
     pub fn uncoded(severity: Severity, span: Span, message: impl Into<String>) -> Self {
+        Self::new(severity, None, span, message.into())
+    }
+
+    fn new(severity: Severity, code: Option<Code>, span: Span, message: String) -> Self {
         Diagnostic {
             severity,
-            code: None,
-            ..Diagnostic::warning(codes::BUILD_WARN, span, message)
+            code,
+            message,
+            span,
+            label: String::new(),
+            secondary: Vec::new(),
+            notes: Vec::new(),
+            help: None,
         }
     }
 
