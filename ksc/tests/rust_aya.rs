@@ -9,6 +9,7 @@
 //! and cargo (the first rust-aya build fetches and compiles aya into
 //! `~/.cache/ksc/cargo-target`).
 
+use ksc_testkit::net::{sh, Veth};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -76,11 +77,6 @@ fn show(o: &Output) -> (Option<i32>, String) {
     )
 }
 
-fn sh(cmd: &str) -> String {
-    let o = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
-
 #[test]
 fn every_example_builds_with_both_targets_and_its_command_line_behaves_alike() {
     let all = examples();
@@ -138,61 +134,6 @@ fn every_example_builds_with_both_targets_and_its_command_line_behaves_alike() {
         }
         let _ = std::fs::remove_dir_all(c.parent().unwrap());
         let _ = std::fs::remove_dir_all(rust.parent().unwrap());
-    }
-}
-
-/// A veth pair: `host` here (10.x.0.1), its peer in a new namespace
-/// (10.x.0.2). Removed on drop.
-struct Veth {
-    ns: String,
-    host: String,
-    net: u32,
-}
-
-impl Veth {
-    fn new() -> Veth {
-        let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        let id = std::process::id() % 1000;
-        let v = Veth {
-            ns: format!("ksc-a{id}-{n}"),
-            host: format!("kscav{id}x{n}"),
-            net: 150 + (n % 40),
-        };
-        let out = sh(&format!(
-            "ip netns add {ns} && ip link add {h} type veth peer name kscap{id}x{n} netns {ns} && ip addr add 10.{net}.0.1/24 dev {h} && ip link set {h} up && ip -n {ns} addr add 10.{net}.0.2/24 dev kscap{id}x{n} && ip -n {ns} link set kscap{id}x{n} up && echo ok",
-            ns = v.ns,
-            h = v.host,
-            net = v.net
-        ));
-        assert!(out.contains("ok"), "cannot create the veth pair: {out}");
-        v
-    }
-
-    fn udp(&self, port: u16, count: usize) {
-        for _ in 0..count {
-            sh(&format!(
-                "ip netns exec {} bash -c 'echo x > /dev/udp/10.{}.0.1/{port}'",
-                self.ns, self.net
-            ));
-        }
-    }
-
-    /// Nothing of ours attached: no XDP program, tc filter, tcx link or
-    /// clsact qdisc.
-    fn left(&self) -> String {
-        sh(&format!(
-            "bpftool net show dev {h} | grep -v '^\\(xdp\\|tc\\|flow_dissector\\|netfilter\\):$' | grep .; tc filter show dev {h} ingress; tc filter show dev {h} egress; tc qdisc show dev {h} | grep clsact",
-            h = self.host
-        ))
-    }
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        sh(&format!(
-            "ip link del {} 2>/dev/null; ip netns del {}",
-            self.host, self.ns
-        ));
     }
 }
 

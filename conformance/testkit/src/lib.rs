@@ -1,5 +1,6 @@
 //! What ksc's tests share: skips that cannot pass unnoticed, and the
-//! kernel facilities (bpffs, tracefs, BTF) they need, mounted when missing.
+//! kernel facilities (bpffs, tracefs, BTF) they need, mounted when missing;
+//! and (`net`) a veth pair in a namespace of the test's own.
 //!
 //! A test that cannot run here (no kernel BTF, no tracefs and no right to
 //! mount it) calls [`skip`] (or the [`require!`] macro) and returns. The
@@ -12,6 +13,8 @@
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Mutex;
+
+pub mod net;
 
 static SKIPS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 

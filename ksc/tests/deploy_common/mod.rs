@@ -3,6 +3,7 @@
 //! creates, map reads through bpftool.
 #![allow(dead_code)]
 
+pub use ksc_testkit::net::{sh, Veth};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -85,11 +86,6 @@ impl Drop for Case {
     }
 }
 
-pub fn sh(cmd: &str) -> String {
-    let o = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
-
 pub fn root() -> Result<(), String> {
     // SAFETY: getuid has no preconditions.
     if unsafe { libc_getuid() } == 0 {
@@ -102,49 +98,6 @@ pub fn root() -> Result<(), String> {
 extern "C" {
     #[link_name = "getuid"]
     fn libc_getuid() -> u32;
-}
-
-pub struct Veth {
-    pub ns: String,
-    pub host: String,
-    pub net: u32,
-}
-
-impl Veth {
-    pub fn new() -> Veth {
-        let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        let id = std::process::id() % 1000;
-        let v = Veth {
-            ns: format!("ksc-d{id}-{n}"),
-            host: format!("kscd{id}x{n}"),
-            net: 150 + (n % 40),
-        };
-        let out = sh(&format!(
-            "ip netns add {ns} && ip link add {h} type veth peer name kscq{id}x{n} netns {ns} && ip addr add 10.{net}.0.1/24 dev {h} && ip link set {h} up && ip -n {ns} addr add 10.{net}.0.2/24 dev kscq{id}x{n} && ip -n {ns} link set kscq{id}x{n} up && echo ok",
-            ns = v.ns,
-            h = v.host,
-            net = v.net
-        ));
-        assert!(out.contains("ok"), "cannot create the veth pair: {out}");
-        v
-    }
-
-    /// `count` UDP datagrams from the namespace to the host side, `gap_ms` apart.
-    pub fn udp_cmd(&self, port: u16, count: usize, gap_ms: u32) -> String {
-        format!(
-            "ip netns exec {} bash -c 'for i in $(seq {count}); do echo x > /dev/udp/10.{}.0.1/{port}; sleep 0.{gap_ms:03}; done'",
-            self.ns, self.net
-        )
-    }
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        sh(&format!(
-            "ip link del {} 2>/dev/null; ip netns del {}",
-            self.host, self.ns
-        ));
-    }
 }
 
 /// The sum over CPUs (or the value) of a pinned map's entry `key` (u32), via bpftool.

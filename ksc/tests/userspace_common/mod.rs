@@ -7,6 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+// Not every test file that includes this module uses both.
+#[allow(unused_imports)]
+pub use ksc_testkit::net::{sh, Veth};
 
 pub static SEQ: AtomicU32 = AtomicU32::new(0);
 
@@ -60,61 +63,6 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-pub fn sh(cmd: &str) -> String {
-    let o = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
-
-/// A veth pair: `host` in this namespace (10.x.0.1), its peer in a new
-/// namespace (10.x.0.2). Removed on drop.
-pub struct Veth {
-    pub ns: String,
-    pub host: String,
-    pub net: u32,
-}
-
-impl Veth {
-    pub fn new() -> Veth {
-        let n = SEQ.fetch_add(1, Ordering::Relaxed);
-        let id = std::process::id() % 1000;
-        let v = Veth {
-            ns: format!("ksc-t{id}-{n}"),
-            host: format!("kscv{id}x{n}"),
-            net: 200 + (n % 50),
-        };
-        let peer = format!("kscp{id}x{n}");
-        let script = format!(
-            "ip netns add {ns} && ip link add {h} type veth peer name {p} netns {ns} && ip addr add 10.{net}.0.1/24 dev {h} && ip link set {h} up && ip -n {ns} addr add 10.{net}.0.2/24 dev {p} && ip -n {ns} link set {p} up && ip -n {ns} link set lo up && echo ok",
-            ns = v.ns,
-            h = v.host,
-            p = peer,
-            net = v.net
-        );
-        let out = sh(&script);
-        assert!(out.contains("ok"), "cannot create the veth pair: {out}");
-        v
-    }
-
-    /// Send UDP datagrams from the namespace to the host side.
-    pub fn udp(&self, port: u16, count: usize) {
-        for _ in 0..count {
-            sh(&format!(
-                "ip netns exec {} bash -c 'echo x > /dev/udp/10.{}.0.1/{port}'",
-                self.ns, self.net
-            ));
-        }
-    }
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        sh(&format!(
-            "ip link del {} 2>/dev/null; ip netns del {}",
-            self.host, self.ns
-        ));
-    }
 }
 
 /// How many tcx links process `pid` holds (from its fds' fdinfo).
