@@ -87,14 +87,14 @@ fn main() -> i32 {
     let e = err(&o);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(
-        e.contains("error[E0806]: `bpf_loop` needs Linux 5.17; 5.10 lacks it")
+        e.contains("error[E0806]: `bpf_loop` came in Linux 5.17; 5.10 is older")
             && e.contains("prog.ks:9:5")
             && e.contains("^^^^^^^^^^^^^^^^^^^^^^^^^^")
             && e.contains("help: build for Linux 5.17 or later"),
         "{e}"
     );
     assert!(
-        e.contains("error[E0806]: `bpf_ktime_get_coarse_ns` needs Linux 5.11; 5.10 lacks it")
+        e.contains("error[E0806]: `bpf_ktime_get_coarse_ns` came in Linux 5.11; 5.10 is older")
             && e.contains("prog.ks:8:13"),
         "{e}"
     );
@@ -103,7 +103,7 @@ fn main() -> i32 {
     let c = ksc(&d, &["check", &ks, "--kernel", "5.10.0-32-amd64"]);
     assert_eq!(c.status.code(), Some(1));
     assert!(
-        err(&c).contains("`bpf_loop` needs Linux 5.17; 5.10.0-32-amd64 lacks it"),
+        err(&c).contains("`bpf_loop` came in Linux 5.17; 5.10.0-32-amd64 is older"),
         "{}",
         err(&c)
     );
@@ -145,17 +145,17 @@ fn main() -> i32 {
     let e = err(&o);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(
-        e.contains("kfuncs of kernel modules (`@kfunc`) needs Linux 5.18; 5.10 lacks it")
+        e.contains("kfuncs of kernel modules (`@kfunc`) came in Linux 5.18; 5.10 is older")
             && e.contains("prog.ks:12:9"),
         "{e}"
     );
     assert!(
-        e.contains("the kfunc `bpf_iter_num_new` needs Linux 6.4; 5.10 lacks it")
+        e.contains("the kfunc `bpf_iter_num_new` came in Linux 6.4; 5.10 is older")
             && e.contains("prog.ks:11:5"),
         "{e}"
     );
     assert!(
-        e.contains("kfunc calls (kernel functions called from eBPF) needs Linux 5.13"),
+        e.contains("kfunc calls (kernel functions called from eBPF) came in Linux 5.13"),
         "{e}"
     );
     // 6.1 has module kfuncs but not the iterator kfunc.
@@ -163,7 +163,7 @@ fn main() -> i32 {
     let e = err(&o);
     assert!(!e.contains("`@kfunc`) needs"), "{e}");
     assert!(
-        e.contains("`bpf_iter_num_new` needs Linux 6.4; 6.1 lacks it"),
+        e.contains("`bpf_iter_num_new` came in Linux 6.4; 6.1 is older"),
         "{e}"
     );
     let _ = std::fs::remove_dir_all(&d);
@@ -202,13 +202,13 @@ fn main() -> i32 {
     let e = err(&o);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(
-        e.contains("`new`/`delete` in eBPF (`bpf_obj_new`) needs Linux 6.2; 5.4 lacks it")
+        e.contains("`new`/`delete` in eBPF (`bpf_obj_new`) came in Linux 6.2; 5.4 is older")
             && e.contains("prog.ks:9:13")
             && e.contains("help: allocate in a map instead"),
         "{e}"
     );
     assert!(
-        e.contains("ring buffers (`ringbuf` maps) needs Linux 5.8; 5.4 lacks it")
+        e.contains("ring buffers (`ringbuf` maps) came in Linux 5.8; 5.4 is older")
             && e.contains("prog.ks:5:1")
             && e.contains("help: on kernels before 5.8"),
         "{e}"
@@ -289,8 +289,8 @@ fn main() -> i32 {
     let e = err(&o);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(
-        e.contains("`bpf_get_prandom_u32` needs Linux 4.1; the kernel of")
-            && e.contains("(its BTF has no `BPF_FUNC_get_prandom_u32` in `enum bpf_func_id`)")
+        e.contains("`bpf_get_prandom_u32` came in Linux 4.1; not in the kernel of")
+            && e.contains(": its BTF has no `BPF_FUNC_get_prandom_u32` in `enum bpf_func_id`")
             && e.contains("prog.ks:5:37"),
         "{e}"
     );
@@ -466,7 +466,7 @@ fn main() -> i32 {
     let e = err(&o);
     assert_eq!(o.status.code(), Some(1), "{table}\n{e}");
     assert!(
-        e.contains("`new`/`delete` in eBPF (`bpf_obj_new`) needs Linux 6.2; 6.1 lacks it")
+        e.contains("`new`/`delete` in eBPF (`bpf_obj_new`) came in Linux 6.2; 6.1 is older")
             && e.contains("boxed.ks:7:13"),
         "{e}"
     );
@@ -498,7 +498,7 @@ fn main() -> i32 {
         assert_eq!(o.status.code(), Some(1), "{table}\n{e}");
         assert_eq!(row, ["test_kfunc", "n/a", "ok"], "{table}\n{e}");
         assert!(
-            e.contains("not run on 5.10: kfuncs of kernel modules (`@kfunc`) needs Linux 5.18; 5.10 lacks it"),
+            e.contains("not run on 5.10: kfuncs of kernel modules (`@kfunc`) came in Linux 5.18; 5.10 is older"),
             "{e}"
         );
     } else {
@@ -552,14 +552,14 @@ fn main() -> i32 {
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(
         e.contains("an XDP context in `test()`")
-            && e.contains("needs Linux 5.15; 5.4 lacks it")
+            && e.contains("came in Linux 5.15; 5.4 is older")
             && e.contains("prog.ks:23:69")
             && e.contains("help: give `interface_id: 0`"),
         "{e}"
     );
     assert!(
-        e.contains("`@struct_ops` programs needs Linux 5.6; 5.4 lacks it")
-            && e.contains("`tcp_congestion_ops` struct_ops needs Linux 5.6; 5.4 lacks it")
+        e.contains("`@struct_ops` programs came in Linux 5.6; 5.4 is older")
+            && e.contains("`tcp_congestion_ops` struct_ops came in Linux 5.6; 5.4 is older")
             && e.contains("prog.ks:3:1"),
         "{e}"
     );
@@ -641,12 +641,12 @@ fn main() -> i32 {
     assert_eq!(o.status.code(), Some(1), "{e}");
     // By the release,
     assert!(
-        e.contains("`bpf_ktime_get_coarse_ns` needs Linux 5.11; 5.10.0-99-amd64 lacks it\n"),
+        e.contains("`bpf_ktime_get_coarse_ns` came in Linux 5.11; 5.10.0-99-amd64 is older\n"),
         "{e}"
     );
     // and by the BTF.
     assert!(
-        e.contains("`bpf_get_prandom_u32` needs Linux 4.1; 5.10.0-99-amd64 lacks it (its BTF has no `BPF_FUNC_get_prandom_u32` in `enum bpf_func_id`)"),
+        e.contains("`bpf_get_prandom_u32` came in Linux 4.1; not in 5.10.0-99-amd64: its BTF has no `BPF_FUNC_get_prandom_u32` in `enum bpf_func_id`"),
         "{e}"
     );
     let _ = std::fs::remove_dir_all(&d);

@@ -426,6 +426,9 @@ pub struct TargetKernel {
 }
 
 impl TargetKernel {
+    /// Whether the kernel lacks `u`: `Some("")` when its release is older,
+    /// `Some(what its BTF has not)` when its BTF says so, `None` when it
+    /// has it (or nothing says otherwise).
     fn lacks(&self, u: &Use) -> Option<String> {
         if self.release.is_some_and(|r| r < u.since) {
             return Some(String::new());
@@ -444,7 +447,7 @@ impl TargetKernel {
             BtfProbe::Func(f) => format!("function `{f}`"),
             BtfProbe::Struct(s) => format!("`struct {s}`"),
         };
-        Some(format!(" (its BTF has no {what})"))
+        Some(what)
     }
 }
 
@@ -465,6 +468,13 @@ pub fn check_target(m: &Module, target: &TargetKernel) -> Vec<Diagnostic> {
         }
         seen.push((u.what.clone(), u.span));
         let name = &target.name;
+        // Worded to suit one use (`bpf_loop`) and a kind of them (`ring
+        // buffers`) alike.
+        let lack = if why.is_empty() {
+            format!("{name} is older")
+        } else {
+            format!("not in {name}: its BTF has no {why}")
+        };
         let msg = if u.warn_only {
             let p = program.map_or(String::new(), |p| {
                 format!(
@@ -472,12 +482,9 @@ pub fn check_target(m: &Module, target: &TargetKernel) -> Vec<Diagnostic> {
                     m.function(p).name
                 )
             });
-            format!(
-                "{} need Linux {}; {name} lacks them{why}{p}",
-                u.what, u.since
-            )
+            format!("{} came in Linux {}; {lack}{p}", u.what, u.since)
         } else {
-            format!("{} needs Linux {}; {name} lacks it{why}", u.what, u.since)
+            format!("{} came in Linux {}; {lack}", u.what, u.since)
         };
         let mut d = if u.warn_only {
             Diagnostic::warning(codes::TOO_OLD_WARN, u.span, msg)
