@@ -955,4 +955,10 @@ fn annotations_are_read_and_enforced() {
     assert!(ok("fn main() -> i32 {\n    return x //~ ERROR E0301 cannot find value\n}\n").is_err());
     assert!(ok("fn main() -> i32 { //~ ERROR cannot find value\n    return x\n}\n").is_err());
     assert!(ok("fn main() -> i32 {\n    return x //~ ERROR cannot find value //~ ERROR cannot find value\n}\n").is_err());
+    // HELP: a help of a diagnostic on that line contains the fragment.
+    let arr = |help: &str| {
+        format!("@xdp fn p(ctx: *xdp_md) -> xdp_action {{\n    var b: u8[4]\n    var q: *u8 = b //~ ERROR E0301 mismatched //~ HELP {help}\n    return XDP_PASS\n}}\n")
+    };
+    assert!(ok(&arr("`&b[0]`")).is_ok());
+    assert!(ok(&arr("`&c[0]`")).is_err());
 }

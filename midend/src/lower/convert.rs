@@ -160,6 +160,16 @@ impl<'c, 'a> FnCx<'c, 'a> {
         // assigned to `var v = m[k]` when the lookup found nothing
         // (docs/language.md, "A map lookup used as a value").
         let value_for_pointer = self.t().pointee(to) == Some(x.ty);
+        // An array or string where a pointer to its elements is expected:
+        // C would decay it; KernelScript asks for the address.
+        let array_for_pointer = self
+            .t()
+            .pointee(to)
+            .is_some_and(|p| match self.t().kind(x.ty) {
+                TypeKind::Array(e, _) => *e == p,
+                TypeKind::Str(_) => self.t().as_int(p).is_some_and(|i| i.bits() == 8),
+                _ => false,
+            });
         let d = self.c.error(
             codes::MISMATCH,
             span,
@@ -177,6 +187,10 @@ impl<'c, 'a> FnCx<'c, 'a> {
         } else if castable {
             d.help = Some(format!(
                 "convert explicitly if the value fits: `{q} as {t}`"
+            ));
+        } else if array_for_pointer {
+            d.help = Some(format!(
+                "an array is not a pointer in KernelScript (no C-style decay): point at its first element, `&{q}[0]`"
             ));
         } else if value_for_pointer {
             d.help = Some(format!(

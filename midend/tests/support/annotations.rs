@@ -6,7 +6,9 @@
 //! - `//~^ ERROR ...` (one `^` per line up): on a line above;
 //! - a code after the kind, `//~ ERROR E0501 fragment`, must be the
 //!   diagnostic's code;
-//! - several on one line: `... //~ ERROR a //~ WARNING b`.
+//! - several on one line: `... //~ ERROR a //~ WARNING b`;
+//! - `//~ HELP fragment`: a diagnostic on this line (`^` as above) has a
+//!   `help:` containing `fragment` (helps are optional otherwise).
 //!
 //! [`check_annotated`] passes when each annotation is matched by its own
 //! diagnostic and every error and warning is annotated.
@@ -17,6 +19,8 @@ use ksc_frontend::diag::Severity;
 pub struct Annotation {
     pub line: usize,
     pub severity: Severity,
+    /// `HELP`: the fragment is looked for in a diagnostic's help.
+    pub help: bool,
     pub code: Option<String>,
     pub fragment: String,
 }
@@ -28,10 +32,16 @@ pub fn annotations(src: &str) -> Result<Vec<Annotation>, String> {
             let up = part.chars().take_while(|c| *c == '^').count();
             let rest = part[up..].trim();
             let (kind, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-            let severity = match kind {
-                "ERROR" => Severity::Error,
-                "WARNING" => Severity::Warning,
-                _ => return Err(format!("line {}: `//~ {kind}`: ERROR or WARNING", i + 1)),
+            let (severity, help) = match kind {
+                "ERROR" => (Severity::Error, false),
+                "WARNING" => (Severity::Warning, false),
+                "HELP" => (Severity::Note, true),
+                _ => {
+                    return Err(format!(
+                        "line {}: `//~ {kind}`: ERROR, WARNING or HELP",
+                        i + 1
+                    ))
+                }
             };
             let rest = rest.trim();
             let is_code = |w: &str| {
@@ -54,6 +64,7 @@ pub fn annotations(src: &str) -> Result<Vec<Annotation>, String> {
             out.push(Annotation {
                 line: i + 1 - up,
                 severity,
+                help,
                 code,
                 fragment: fragment.to_string(),
             });
@@ -80,7 +91,18 @@ pub fn check_annotated(name: &str, src: &str) -> Result<(), String> {
     let mut problems = Vec::new();
     // The most specific annotations choose first, so that a short fragment
     // does not take the diagnostic a longer one on the same line needs.
-    let mut order: Vec<&Annotation> = want.iter().collect();
+    for a in want.iter().filter(|a| a.help) {
+        let found = diags.iter().any(|d| {
+            line_of(d) == Some(a.line) && d.help.as_deref().is_some_and(|h| h.contains(&a.fragment))
+        });
+        if !found {
+            problems.push(format!(
+                "line {}: no diagnostic with a help containing {:?}",
+                a.line, a.fragment
+            ));
+        }
+    }
+    let mut order: Vec<&Annotation> = want.iter().filter(|a| !a.help).collect();
     order.sort_by_key(|a| std::cmp::Reverse(a.fragment.len() + a.code.as_ref().map_or(0, |_| 1)));
     for a in order {
         let found = diags.iter().enumerate().position(|(i, d)| {
