@@ -26,16 +26,12 @@ pub struct Plan {
     pub programs: Vec<PlannedProgram>,
 }
 
-/// The deployment file's word for a program type.
+/// The deployment file's word for a program type: the attribute's name,
+/// except that probes are `kprobe` there (the spec's tooling section).
 pub fn type_word(t: &ProgramType) -> &'static str {
-    match t {
-        ProgramType::Xdp => "xdp",
-        ProgramType::Tc { .. } => "tc",
-        ProgramType::Tracepoint { .. } => "tracepoint",
-        ProgramType::Probe { .. } => "kprobe",
-        ProgramType::Lsm { .. } => "lsm",
-        ProgramType::PerfEvent => "perf_event",
-        ProgramType::StructOps { .. } => "struct_ops",
+    match t.kind() {
+        ksc_ir::ProgramKind::Probe => "kprobe",
+        k => k.attribute(),
     }
 }
 
