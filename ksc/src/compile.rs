@@ -549,27 +549,28 @@ pub(crate) fn list_targets(ron: bool) -> ExitCode {
     if ron {
         let list: Vec<Listed> = targets.targets.values().map(Target::listed).collect();
         println!("{}", Listed::to_ron(&list));
-    }
-    for t in targets.targets.values().filter(|_| !ron) {
-        println!("{}{}: {}", t.name, default_mark(t), t.description);
-        let mut backends = t.backends.join(", ");
-        if !t.when_kfuncs.is_empty() {
-            backends.push_str(&format!(" (+ {} with @kfunc)", t.when_kfuncs.join(", ")));
-        }
-        println!("    backends: {backends}");
-        match &t.build {
-            Some(b) => println!(
-                "    build: {} (in the output directory)",
-                b.command.join(" ")
-            ),
-            None => println!("    build: none"),
-        }
-        if !t.capabilities.is_empty() {
-            let c: Vec<&str> = t.capabilities.iter().map(|c| c.as_str()).collect();
-            println!("    capabilities: {}", c.join(", "));
-        }
-        if let Origin::File(f) = &t.origin {
-            println!("    from {}", f.display());
+    } else {
+        for t in targets.targets.values() {
+            println!("{}{}: {}", t.name, default_mark(t), t.description);
+            let mut backends = t.backends.join(", ");
+            if !t.when_kfuncs.is_empty() {
+                backends.push_str(&format!(" (+ {} with @kfunc)", t.when_kfuncs.join(", ")));
+            }
+            println!("    backends: {backends}");
+            match &t.build {
+                Some(b) => println!(
+                    "    build: {} (in the output directory)",
+                    b.command.join(" ")
+                ),
+                None => println!("    build: none"),
+            }
+            if !t.capabilities.is_empty() {
+                let c: Vec<&str> = t.capabilities.iter().map(|c| c.as_str()).collect();
+                println!("    capabilities: {}", c.join(", "));
+            }
+            if let Origin::File(f) = &t.origin {
+                println!("    from {}", f.display());
+            }
         }
     }
     for p in &targets.problems {
